@@ -1,0 +1,198 @@
+import { readFileSync } from 'node:fs';
+import { Agent, interceptors, type Dispatcher } from 'undici';
+import { SourceError, type PagesFileLookup, type SourceOfTruth } from '../../src/ports/source-of-truth';
+import type { PluginSettings, SourcePlugin } from '../../src/ports/plugins';
+import { RequestLimiter, sleep } from './limiter';
+
+export interface ForgejoSettings {
+  forgejoHost: string;
+  forgejoToken?: string;
+  forgejoTokenFile?: string;
+  /** Requests in flight at most. */
+  concurrency?: number;
+  /** Requests started per second at most; unset for no limit. */
+  rateLimit?: number;
+  /** Per-request timeout in ms. */
+  timeout?: number;
+  /** Retries after the first attempt for 429, 502, 503, 504 and network errors. */
+  retries?: number;
+  /** First backoff step in ms; doubles each retry, with jitter. */
+  retryDelay?: number;
+  /** A Retry-After longer than this (ms) is not waited for: the entry stays unknown. */
+  maxRetryAfter?: number;
+}
+
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+const MAX_BACKOFF_MS = 10_000;
+
+interface Answer {
+  status: number;
+  body: string;
+}
+
+/** A bare host name means HTTPS, as every Forgejo served to the plugin is. */
+export function parseForgejoHost(host: string): URL {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(host) ? host : `https://${host}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new Error(`invalid --forgejo-host '${host}': give a URL such as https://git.example.com`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`invalid --forgejo-host '${host}': only http:// and https:// are supported`);
+  }
+  return url;
+}
+
+export function resolveToken(settings: Pick<ForgejoSettings, 'forgejoToken' | 'forgejoTokenFile'>): string | undefined {
+  if (settings.forgejoToken) return settings.forgejoToken;
+  if (!settings.forgejoTokenFile) return undefined;
+  try {
+    const token = readFileSync(settings.forgejoTokenFile, 'utf8').trim();
+    if (token === '') throw new Error('the file is empty');
+    return token;
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new Error(`cannot read --forgejo-token-file ${settings.forgejoTokenFile}: ${reason}; give a readable file holding the token`);
+  }
+}
+
+/** Retry-After in ms: delta-seconds or an HTTP date. */
+export function retryAfterMs(header: string | string[] | undefined, now = Date.now()): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function segment(name: string): string {
+  return encodeURIComponent(name);
+}
+
+/** The Forgejo API v1 as the source of truth, over one keep-alive connection pool. */
+export class ForgejoSource implements SourceOfTruth {
+  private readonly dispatcher: Dispatcher;
+  private readonly agent: Agent;
+  private readonly limiter: RequestLimiter;
+  private readonly origin: string;
+  private readonly basePath: string;
+  private readonly headers: Record<string, string>;
+  private requests = 0;
+  private readonly timeout: number;
+  private readonly retries: number;
+  private readonly retryDelay: number;
+  private readonly maxRetryAfter: number;
+
+  constructor(settings: ForgejoSettings) {
+    const url = parseForgejoHost(settings.forgejoHost);
+    this.origin = url.origin;
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    const token = resolveToken(settings);
+    this.headers = { accept: 'application/json', 'user-agent': 'pages-reaper', ...(token ? { authorization: `token ${token}` } : {}) };
+    const concurrency = settings.concurrency ?? 16;
+    this.agent = new Agent({ connections: concurrency, keepAliveTimeout: 30_000 });
+    this.dispatcher = this.agent.compose(interceptors.redirect({ maxRedirections: 5 }));
+    this.limiter = new RequestLimiter(concurrency, settings.rateLimit);
+    this.timeout = settings.timeout ?? 10_000;
+    this.retries = settings.retries ?? 3;
+    this.retryDelay = settings.retryDelay ?? 250;
+    this.maxRetryAfter = settings.maxRetryAfter ?? 60_000;
+  }
+
+  describe(): string {
+    return this.origin + this.basePath;
+  }
+
+  requestCount(): number {
+    return this.requests;
+  }
+
+  async pagesFile(owner: string, repo: string, signal?: AbortSignal): Promise<PagesFileLookup> {
+    const what = `${owner}/${repo}/.pages`;
+    const answer = await this.get(`/api/v1/repos/${segment(owner)}/${segment(repo)}/contents/.pages`, what, signal);
+    if (answer.status === 404) return { found: false };
+    let parsed: { type?: unknown; content?: unknown; encoding?: unknown };
+    try {
+      parsed = JSON.parse(answer.body);
+    } catch {
+      throw new SourceError(`malformed answer for ${what}: not JSON`, 'malformed', 'malformed');
+    }
+    if (parsed?.type !== 'file' || typeof parsed.content !== 'string' || (parsed.encoding !== undefined && parsed.encoding !== 'base64')) {
+      throw new SourceError(`malformed answer for ${what}: no base64 file content`, 'malformed', 'malformed');
+    }
+    return { found: true, text: Buffer.from(parsed.content.replace(/\s+/g, ''), 'base64').toString('utf8') };
+  }
+
+  async branchExists(owner: string, repo: string, branch: string, signal?: AbortSignal): Promise<boolean> {
+    const path = `/api/v1/repos/${segment(owner)}/${segment(repo)}/branches/${branch.split('/').map(segment).join('/')}`;
+    const answer = await this.get(path, `${owner}/${repo} branch ${branch}`, signal);
+    return answer.status === 200;
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  /** 200 or 404, or a SourceError once retries are spent. */
+  private async get(path: string, what: string, signal?: AbortSignal): Promise<Answer> {
+    for (let attempt = 0; ; attempt++) {
+      let failure: SourceError;
+      let waitHint: number | undefined;
+      try {
+        const answer = await this.limiter.run(() => this.send(path, signal), signal);
+        if (answer.status === 200 || answer.status === 404) return answer;
+        failure = this.statusError(answer.status, what);
+        waitHint = answer.retryAfter;
+        if (!RETRYABLE_STATUS.has(answer.status)) throw failure;
+      } catch (error) {
+        if (error instanceof SourceError) throw error;
+        if (signal?.aborted) throw signal.reason;
+        failure = this.transportError(error, what);
+      }
+      if (attempt >= this.retries) throw failure;
+      if (waitHint !== undefined && waitHint > this.maxRetryAfter) {
+        throw new SourceError(`${failure.message}; Retry-After ${Math.round(waitHint / 1000)} s is too long to wait`, failure.kind, failure.signature, failure.status);
+      }
+      const backoff = Math.min(MAX_BACKOFF_MS, this.retryDelay * 2 ** attempt) * (0.5 + Math.random());
+      await sleep(Math.max(waitHint ?? 0, backoff), signal);
+    }
+  }
+
+  private async send(path: string, signal?: AbortSignal): Promise<Answer & { retryAfter?: number }> {
+    this.requests++;
+    const timeout = AbortSignal.timeout(this.timeout);
+    const response = await this.dispatcher.request({
+      origin: this.origin,
+      path: this.basePath + path,
+      method: 'GET',
+      headers: this.headers,
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    });
+    const body = await response.body.text();
+    return { status: response.statusCode, body, retryAfter: retryAfterMs(response.headers['retry-after']) };
+  }
+
+  private statusError(status: number, what: string): SourceError {
+    if (status === 401) return new SourceError(`Forgejo answered 401 Unauthorized for ${what}: the token is missing, wrong or revoked`, 'auth', 'http:401', status);
+    if (status === 403) return new SourceError(`Forgejo answered 403 Forbidden for ${what}: the token lacks read access`, 'auth', 'http:403', status);
+    if (status === 429) return new SourceError(`Forgejo answered 429 Too Many Requests for ${what}`, 'rate-limited', 'http:429', status);
+    if (status >= 500) return new SourceError(`Forgejo answered ${status} for ${what}`, 'server', `http:${status}`, status);
+    return new SourceError(`Forgejo answered ${status} for ${what}`, 'http', `http:${status}`, status);
+  }
+
+  private transportError(error: unknown, what: string): SourceError {
+    const err = error as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+    if (err?.name === 'TimeoutError' || err?.name === 'AbortError' || err?.code === 'UND_ERR_HEADERS_TIMEOUT' || err?.code === 'UND_ERR_BODY_TIMEOUT') {
+      return new SourceError(`Forgejo did not answer within ${this.timeout / 1000} s for ${what}`, 'timeout', 'timeout');
+    }
+    const code = err?.code ?? err?.cause?.code ?? err?.name ?? 'error';
+    return new SourceError(`cannot reach Forgejo at ${this.describe()} for ${what}: ${code}`, 'network', `network:${code}`);
+  }
+}
+
+export const sourcePlugin: SourcePlugin = {
+  name: 'forgejo',
+  create: async (settings: PluginSettings) => new ForgejoSource(settings as unknown as ForgejoSettings),
+};

@@ -1,0 +1,174 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import { escapeGlob } from '../../src/core/keys';
+import type { ExpectedKey, GroupDeleteOutcome, KeyValueStore, StoredEntry } from '../../src/ports/key-value-store';
+import type { PluginSettings, StorePlugin } from '../../src/ports/plugins';
+
+const SCAN_COUNT = 1000;
+
+/**
+ * Checks every key of every group against its expected value and deletes a group only
+ * when all of its keys match; one script run is atomic, so the plugin cannot
+ * re-register a domain between the check and the delete (DESIGN §4.1).
+ * KEYS: the groups' keys, flattened. ARGV: group count, each group's size, then the
+ * expected values in KEYS order.
+ */
+const DELETE_GROUPS_LUA = `
+local groups = tonumber(ARGV[1])
+local outcome = {}
+local first = 1
+for g = 1, groups do
+  local size = tonumber(ARGV[1 + g])
+  local unchanged = true
+  for i = first, first + size - 1 do
+    if redis.call('TYPE', KEYS[i]).ok ~= 'string' or redis.call('GET', KEYS[i]) ~= ARGV[1 + groups + i] then
+      unchanged = false
+      break
+    end
+  end
+  if unchanged then
+    for i = first, first + size - 1 do redis.call('DEL', KEYS[i]) end
+    outcome[g] = 1
+  else
+    outcome[g] = 0
+  end
+  first = first + size
+end
+return outcome
+`;
+
+type ScriptedRedis = Redis & {
+  reaperDeleteGroups(numberOfKeys: number, ...args: Array<string | Buffer | number>): Promise<number[]>;
+};
+
+export class RedisStore implements KeyValueStore {
+  private readonly redis: ScriptedRedis;
+
+  constructor(redis: Redis, private readonly description: string) {
+    redis.defineCommand('reaperDeleteGroups', { lua: DELETE_GROUPS_LUA });
+    this.redis = redis as ScriptedRedis;
+  }
+
+  describe(): string {
+    return this.description;
+  }
+
+  async *scan(prefix: string): AsyncIterable<string[]> {
+    const match = prefix === '' ? [] : ['MATCH', escapeGlob(prefix) + '*'];
+    let cursor = '0';
+    do {
+      const [next, keys] = (await this.redis.call('SCAN', cursor, ...match, 'COUNT', SCAN_COUNT)) as [string, string[]];
+      cursor = next;
+      if (keys.length > 0) yield keys;
+    } while (cursor !== '0');
+  }
+
+  async getMany(keys: string[]): Promise<Array<StoredEntry | undefined>> {
+    if (keys.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const key of keys) pipeline.getBuffer(key).pttl(key);
+    const replies = (await pipeline.exec()) ?? [];
+    const now = Date.now();
+    const entries: Array<StoredEntry | undefined> = [];
+    const otherTypes: number[] = [];
+    keys.forEach((key, i) => {
+      const [valueError, value] = replies[2 * i];
+      const [, pttl] = replies[2 * i + 1];
+      const ttl = Number(pttl);
+      if (ttl === -2) return void entries.push(undefined);
+      const expiresAt = ttl >= 0 ? now + ttl : undefined;
+      if (valueError) {
+        if (!String(valueError.message).startsWith('WRONGTYPE')) throw valueError;
+        otherTypes.push(i);
+        return void entries.push({ key, type: 'unknown', expiresAt });
+      }
+      entries.push(value === null ? undefined : { key, type: 'string', value: value as Buffer, expiresAt });
+    });
+    if (otherTypes.length > 0) {
+      const types = this.redis.pipeline();
+      for (const i of otherTypes) types.type(keys[i]);
+      const typeReplies = (await types.exec()) ?? [];
+      otherTypes.forEach((index, j) => {
+        entries[index]!.type = String(typeReplies[j][1]);
+      });
+    }
+    return entries;
+  }
+
+  async deleteGroupsIfUnchanged(groups: ExpectedKey[][]): Promise<GroupDeleteOutcome[]> {
+    if (groups.length === 0) return [];
+    const keys = groups.flat();
+    const outcome = await this.redis.reaperDeleteGroups(
+      keys.length,
+      ...keys.map((k) => k.key),
+      groups.length,
+      ...groups.map((g) => g.length),
+      ...keys.map((k) => k.expected),
+    );
+    return outcome.map((deleted) => (deleted === 1 ? 'deleted' : 'changed'));
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
+
+export interface RedisSettings {
+  redisUrl?: string;
+  redisHost?: string;
+  redisPort?: number;
+  redisPassword?: string;
+  redisDb?: number;
+}
+
+/** Where the store is, for logs: the URL without its password. */
+export function describeRedis(settings: RedisSettings): string {
+  if (settings.redisUrl) {
+    const url = new URL(settings.redisUrl);
+    url.password = '';
+    url.username = url.username ? url.username : '';
+    return url.toString().replace(/\/$/, '');
+  }
+  return `redis://${settings.redisHost ?? 'localhost'}:${settings.redisPort ?? 6379}/${settings.redisDb ?? 0}`;
+}
+
+export function redisOptions(settings: RedisSettings): RedisOptions {
+  const common: RedisOptions = {
+    lazyConnect: true,
+    connectTimeout: 5000,
+    maxRetriesPerRequest: 2,
+    // A reaper that cannot reach its store should fail fast and say so, not retry forever.
+    retryStrategy: (times) => (times > 3 ? null : times * 200),
+  };
+  if (settings.redisUrl) return common;
+  return {
+    ...common,
+    host: settings.redisHost ?? 'localhost',
+    port: settings.redisPort ?? 6379,
+    password: settings.redisPassword || undefined,
+    db: settings.redisDb ?? 0,
+  };
+}
+
+export async function connectRedis(settings: RedisSettings): Promise<RedisStore> {
+  const description = describeRedis(settings);
+  const options = redisOptions(settings);
+  const redis = settings.redisUrl ? new Redis(settings.redisUrl, options) : new Redis(options);
+  let lastError: Error | undefined;
+  redis.on('error', (error: Error) => {
+    lastError = error;
+  });
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (error) {
+    redis.disconnect();
+    const cause = (lastError ?? (error as Error)).message.replace(/:\/\/[^@/]*@/, '://');
+    throw new Error(`cannot reach Redis at ${description}: ${cause}; check --redis-host, --redis-port, --redis-password or --redis-url`);
+  }
+  return new RedisStore(redis, description);
+}
+
+export const storePlugin: StorePlugin = {
+  name: 'redis',
+  create: (settings: PluginSettings) => connectRedis(settings as RedisSettings),
+};

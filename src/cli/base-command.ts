@@ -1,0 +1,121 @@
+import { Command, Flags, type Interfaces } from '@oclif/core';
+import { createRuntime, type ReaperSettings, type Runtime } from '../container';
+import type { RunReport, Stage } from '../engine/engine';
+import { EXIT, summarize, type Summary } from '../engine/summary';
+import { renderHuman, type RenderContext } from '../render/human';
+import { renderJson } from '../render/json';
+
+const ratio = Flags.custom<number>({
+  parse: async (input) => {
+    const value = Number(input);
+    if (!Number.isFinite(value) || value < 0 || value > 1) throw new Error(`expected a ratio between 0 and 1, got '${input}'`);
+    return value;
+  },
+});
+
+const positiveNumber = Flags.custom<number>({
+  parse: async (input) => {
+    const value = Number(input);
+    if (!Number.isFinite(value) || value <= 0) throw new Error(`expected a positive number, got '${input}'`);
+    return value;
+  },
+});
+
+/** Flags every command shares (DESIGN §6); each has its environment variable. */
+export const storeFlags = {
+  store: Flags.string({ description: 'store plugin: redis, or a path/package exporting storePlugin', env: 'REAPER_STORE', default: 'redis', helpGroup: 'STORE' }),
+  'redis-host': Flags.string({ description: 'Redis host', env: 'REDIS_HOST', default: 'localhost', helpGroup: 'STORE' }),
+  'redis-port': Flags.integer({ description: 'Redis port', env: 'REDIS_PORT', default: 6379, min: 1, max: 65535, helpGroup: 'STORE' }),
+  'redis-password': Flags.string({ description: 'Redis password', env: 'REDIS_PASSWORD', helpGroup: 'STORE' }),
+  'redis-db': Flags.integer({ description: 'Redis database number', env: 'REDIS_DB', default: 0, min: 0, helpGroup: 'STORE' }),
+  'redis-url': Flags.string({ description: 'redis:// or rediss:// URL; overrides host, port, password and db', env: 'REDIS_URL', helpGroup: 'STORE' }),
+  'root-key': Flags.string({ description: "Traefik's KV root key", env: 'TRAEFIK_ROOT_KEY', default: 'traefik', helpGroup: 'STORE' }),
+  json: Flags.boolean({ description: 'print one JSON document instead of the human report', default: false }),
+};
+
+export const sourceFlags = {
+  'forgejo-host': Flags.string({ description: 'Forgejo base URL, e.g. https://git.example.com', env: 'FORGEJO_HOST', helpGroup: 'FORGEJO' }),
+  'forgejo-token': Flags.string({ description: 'Forgejo API token (read access to the repositories)', env: 'FORGEJO_TOKEN', helpGroup: 'FORGEJO' }),
+  'forgejo-token-file': Flags.string({ description: 'file holding the Forgejo API token', env: 'FORGEJO_TOKEN_FILE', helpGroup: 'FORGEJO' }),
+  concurrency: Flags.integer({ description: 'Forgejo requests in flight', env: 'REAPER_CONCURRENCY', default: 16, min: 1, max: 256, helpGroup: 'FORGEJO' }),
+  'rate-limit': positiveNumber({ description: 'Forgejo requests per second at most (default: no limit)', env: 'REAPER_RATE_LIMIT', helpGroup: 'FORGEJO' }),
+  timeout: positiveNumber({ description: 'seconds to wait for one Forgejo answer', env: 'REAPER_TIMEOUT', default: 10, helpGroup: 'FORGEJO' }),
+  retries: Flags.integer({ description: 'retries for 429, 502, 503, 504 and network errors', env: 'REAPER_RETRIES', default: 3, min: 0, max: 10, helpGroup: 'FORGEJO' }),
+  'retry-delay': Flags.integer({ description: 'first retry backoff in ms (doubles, with jitter)', env: 'REAPER_RETRY_DELAY', default: 250, min: 0, hidden: true, helpGroup: 'FORGEJO' }),
+};
+
+export const brakeFlags = {
+  'max-stale-ratio': ratio({ description: 'refuse (exit 3) when more than this share of mapped domains is stale', env: 'REAPER_MAX_STALE_RATIO', default: 0.3, helpGroup: 'SAFETY' }),
+  'brake-min-domains': Flags.integer({ description: 'the brake applies from this many mapped domains on', env: 'REAPER_BRAKE_MIN_DOMAINS', default: 10, min: 0, helpGroup: 'SAFETY' }),
+  force: Flags.boolean({ description: 'reap even when the brake would refuse', default: false, helpGroup: 'SAFETY' }),
+};
+
+type AnyFlags = Record<string, unknown>;
+
+/** Flag names → plugin settings (`redis-host` → `redisHost`), with derived units. */
+export function settingsFromFlags(flags: AnyFlags): ReaperSettings {
+  const settings: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(flags)) {
+    settings[name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = value;
+  }
+  if (typeof flags.timeout === 'number') settings.timeout = flags.timeout * 1000;
+  if (flags['max-stale-ratio'] !== undefined) {
+    settings.brake = { maxStaleRatio: flags['max-stale-ratio'], minDomains: flags['brake-min-domains'], force: flags.force };
+  }
+  return settings as ReaperSettings;
+}
+
+/** One line on stderr, no stack: what went wrong and how to fix it. */
+export function oneLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n').map((line) => line.trim()).filter(Boolean).join(' ');
+}
+
+export abstract class ReaperCommand extends Command {
+  /** oclif reports flag errors in several lines and exit 2; operators get one line and 1. */
+  protected async catch(error: Interfaces.CommandError): Promise<unknown> {
+    if ((error as { oclif?: { exit?: number } }).oclif?.exit !== undefined && error.message.startsWith('EEXIT')) throw error;
+    process.stderr.write(`pages-reaper: ${oneLine(error)}\n`);
+    return this.exit(EXIT.fatal);
+  }
+
+  /** Runs one stage of the flow with its own runtime, renders it, exits with its code. */
+  protected async runStage(
+    flags: AnyFlags,
+    stage: Stage,
+    context: Omit<RenderContext, 'store' | 'source'>,
+  ): Promise<void> {
+    const settings = settingsFromFlags(flags);
+    let runtime: Runtime;
+    try {
+      runtime = await createRuntime(settings, { needsSource: stage !== 'scan' });
+    } catch (error) {
+      process.stderr.write(`pages-reaper: ${oneLine(error)}\n`);
+      return this.exit(EXIT.fatal);
+    }
+    const interrupt = new AbortController();
+    const onSignal = () => interrupt.abort(new Error('interrupted'));
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    let report: RunReport;
+    try {
+      report = await runtime.engine.run(stage, interrupt.signal);
+    } catch (error) {
+      await runtime.close();
+      if (interrupt.signal.aborted) {
+        process.stderr.write('\n⚠️  Interrupted: nothing is left half-deleted; run again to finish.\n');
+        return this.exit(EXIT.interrupted);
+      }
+      process.stderr.write(`pages-reaper: ${oneLine(error)}\n`);
+      return this.exit(EXIT.fatal);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    await runtime.close();
+    const fullContext: RenderContext = { ...context, store: runtime.store.describe(), source: runtime.source?.describe() };
+    const summary: Summary = summarize(report, context.dryRun);
+    process.stdout.write(flags.json ? renderJson(report, summary, fullContext) : renderHuman(report, summary, fullContext));
+    if (summary.exitCode !== EXIT.ok) return this.exit(summary.exitCode);
+  }
+}

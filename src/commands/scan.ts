@@ -1,0 +1,12 @@
+import { ReaperCommand, storeFlags } from '../cli/base-command';
+
+export default class Scan extends ReaperCommand {
+  static summary = 'List the plugin keys in the store: mappings, routers, orphans and anomalies (no API calls).';
+  static examples = ['<%= config.bin %> scan --redis-host redis.internal', '<%= config.bin %> scan --json'];
+  static flags = { ...storeFlags };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Scan);
+    await this.runStage(flags, 'scan', { command: 'scan', dryRun: false });
+  }
+}

@@ -1,0 +1,59 @@
+import 'reflect-metadata';
+import { Container } from 'inversify';
+import { DEFAULT_BRAKE, type BrakeOptions } from './core/planner';
+import { ENGINE_OPTIONS, ReapEngine, type EngineOptions } from './engine/engine';
+import { loadSourcePlugin, loadStorePlugin } from './plugin-registry';
+import { CLOCK, systemClock } from './ports/clock';
+import { KEY_VALUE_STORE, type KeyValueStore } from './ports/key-value-store';
+import type { PluginSettings } from './ports/plugins';
+import { SOURCE_OF_TRUTH, type SourceOfTruth } from './ports/source-of-truth';
+
+export interface ReaperSettings extends PluginSettings {
+  store: string;
+  rootKey: string;
+  forgejoHost?: string;
+  brake?: BrakeOptions;
+}
+
+/** The wired application: the engine and the ports it runs on, closed together. */
+export interface Runtime {
+  engine: ReapEngine;
+  store: KeyValueStore;
+  source?: SourceOfTruth;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the container from settings. The source is created first (it only checks its
+ * settings), so a missing --forgejo-host fails before any connection is opened.
+ */
+export async function createRuntime(settings: ReaperSettings, options: { needsSource: boolean }): Promise<Runtime> {
+  let source: SourceOfTruth | undefined;
+  if (options.needsSource) {
+    if (!settings.forgejoHost) throw new Error('missing --forgejo-host (or FORGEJO_HOST): the Forgejo URL, e.g. https://git.example.com');
+    source = await loadSourcePlugin('forgejo').create(settings);
+  }
+  let store: KeyValueStore;
+  try {
+    store = await loadStorePlugin(settings.store).create(settings);
+  } catch (error) {
+    await source?.close();
+    throw error;
+  }
+
+  const container = new Container();
+  container.bind<KeyValueStore>(KEY_VALUE_STORE).toConstantValue(store);
+  if (source) container.bind<SourceOfTruth>(SOURCE_OF_TRUTH).toConstantValue(source);
+  container.bind<EngineOptions>(ENGINE_OPTIONS).toConstantValue({ rootKey: settings.rootKey, brake: settings.brake ?? DEFAULT_BRAKE });
+  container.bind(CLOCK).toConstantValue(systemClock);
+  container.bind(ReapEngine).toSelf().inSingletonScope();
+
+  return {
+    engine: container.get(ReapEngine),
+    store,
+    source,
+    close: async () => {
+      await Promise.allSettled([store.close(), source?.close()]);
+    },
+  };
+}

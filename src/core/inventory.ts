@@ -1,0 +1,180 @@
+import type { StoredEntry } from '../ports/key-value-store';
+import { isDomainName, reverseKey, routerName, type KeyClass } from './keys';
+import { parseForwardValue, type RepoTarget } from './mapping';
+
+/** A key the reaper may delete, with the exact bytes it read. */
+export interface KeyValue {
+  key: string;
+  value: Buffer;
+}
+
+export interface ForwardMapping {
+  domain: string;
+  key: string;
+  value: Buffer;
+  /** Undefined when the value cannot be a mapping; `invalid` says why. */
+  target?: RepoTarget;
+  invalid?: string;
+}
+
+export interface ReverseMapping extends RepoTarget {
+  key: string;
+  value: Buffer;
+  /** The domain the reverse key names (its value). */
+  domain: string;
+}
+
+export type AnomalyKind = 'wrong-type' | 'unparseable' | 'disagreement' | 'collision';
+
+export interface Anomaly {
+  kind: AnomalyKind;
+  key: string;
+  detail: string;
+}
+
+export interface Inventory {
+  rootKey: string;
+  keysScanned: number;
+  forwards: Map<string, ForwardMapping>;
+  reverses: ReverseMapping[];
+  /** Router name → its keys; only `custom-…` routers. */
+  routers: Map<string, KeyValue[]>;
+  /** Middleware name → its keys; only `redirects-{sanitized}-{n}` middlewares. */
+  middlewares: Map<string, { sanitizedDomain: string; keys: KeyValue[] }>;
+  redirectsMeta: Map<string, KeyValue>;
+  /** Keys of a plugin shape that cannot be handled safely (wrong type and the like). */
+  anomalies: Anomaly[];
+}
+
+export function emptyInventory(rootKey: string): Inventory {
+  return {
+    rootKey,
+    keysScanned: 0,
+    forwards: new Map(),
+    reverses: [],
+    routers: new Map(),
+    middlewares: new Map(),
+    redirectsMeta: new Map(),
+    anomalies: [],
+  };
+}
+
+/** Which keys' values the scanner must read: everything but foreign keys. */
+export function needsValue(cls: KeyClass): boolean {
+  return cls.kind !== 'foreign';
+}
+
+/**
+ * Adds one scanned key to the inventory. Returns the forward mapping it created, so the
+ * caller can start verifying it while the scan goes on.
+ */
+export function addEntry(inventory: Inventory, cls: KeyClass, entry: StoredEntry): ForwardMapping | undefined {
+  const { key } = entry;
+  if (cls.kind === 'foreign') return undefined;
+  if (entry.type !== 'string' || entry.value === undefined) {
+    // A look-alike reverse key of another type is simply not ours.
+    if (cls.kind === 'reverse') return undefined;
+    inventory.anomalies.push({ kind: 'wrong-type', key, detail: `holds a ${entry.type}, the plugin writes strings; left alone` });
+    if (cls.kind === 'forward') {
+      const mapping: ForwardMapping = { domain: cls.domain, key, value: Buffer.alloc(0), invalid: `key holds a ${entry.type}, not a string` };
+      inventory.forwards.set(cls.domain, mapping);
+      return mapping;
+    }
+    return undefined;
+  }
+  const value = entry.value;
+  switch (cls.kind) {
+    case 'forward': {
+      const parsed = parseForwardValue(value.toString('utf8'));
+      const mapping: ForwardMapping = parsed.ok
+        ? { domain: cls.domain, key, value, target: parsed.target }
+        : { domain: cls.domain, key, value, invalid: parsed.reason };
+      if (!parsed.ok) inventory.anomalies.push({ kind: 'unparseable', key, detail: parsed.reason });
+      inventory.forwards.set(cls.domain, mapping);
+      return mapping;
+    }
+    case 'reverse': {
+      // The plugin writes reverse keys without expiry and with a domain as value;
+      // cache entries and password hashes that share the shape fail one or the other.
+      const domain = value.toString('utf8');
+      if (entry.expiresAt !== undefined || !isDomainName(domain)) return undefined;
+      inventory.reverses.push({ owner: cls.owner, repo: cls.repo, branch: cls.branch, key, value, domain });
+      return undefined;
+    }
+    case 'router': {
+      const keys = inventory.routers.get(cls.name) ?? [];
+      keys.push({ key, value });
+      inventory.routers.set(cls.name, keys);
+      return undefined;
+    }
+    case 'middleware': {
+      const group = inventory.middlewares.get(cls.name) ?? { sanitizedDomain: cls.sanitizedDomain, keys: [] };
+      group.keys.push({ key, value });
+      inventory.middlewares.set(cls.name, group);
+      return undefined;
+    }
+    case 'redirects-meta':
+      inventory.redirectsMeta.set(cls.domain, { key, value });
+      return undefined;
+  }
+}
+
+/**
+ * Cross-checks done once the scan is complete: router-name collisions and
+ * forward/reverse disagreements. They inform; they never count as errors.
+ */
+export function findCrossAnomalies(inventory: Inventory): Anomaly[] {
+  const anomalies: Anomaly[] = [];
+  const byRouter = new Map<string, string[]>();
+  for (const domain of inventory.forwards.keys()) {
+    const name = routerName(domain);
+    byRouter.set(name, [...(byRouter.get(name) ?? []), domain]);
+  }
+  for (const [name, domains] of byRouter) {
+    if (domains.length > 1) {
+      anomalies.push({ kind: 'collision', key: name, detail: `router name shared by ${domains.sort().join(', ')}` });
+    }
+  }
+  const reverseByKey = new Map(inventory.reverses.map((r) => [r.key, r]));
+  for (const mapping of inventory.forwards.values()) {
+    if (!mapping.target) continue;
+    const { owner, repo, branch } = mapping.target;
+    const reverseKeyName = reverseKey(owner, repo, branch);
+    const reverse = reverseByKey.get(reverseKeyName);
+    if (reverse && reverse.domain !== mapping.domain) {
+      anomalies.push({ kind: 'disagreement', key: mapping.key, detail: `reverse key ${reverseKeyName} names ${reverse.domain}` });
+    }
+  }
+  return anomalies;
+}
+
+export interface InventoryCounts {
+  keysScanned: number;
+  forward: number;
+  branchForward: number;
+  invalidForward: number;
+  reverse: number;
+  branchReverse: number;
+  routers: number;
+  routerKeys: number;
+  middlewares: number;
+  redirectsMeta: number;
+  anomalies: number;
+}
+
+export function countInventory(inventory: Inventory): InventoryCounts {
+  const forwards = [...inventory.forwards.values()];
+  return {
+    keysScanned: inventory.keysScanned,
+    forward: forwards.filter((m) => m.target && m.target.branch === undefined).length,
+    branchForward: forwards.filter((m) => m.target?.branch !== undefined).length,
+    invalidForward: forwards.filter((m) => !m.target).length,
+    reverse: inventory.reverses.filter((r) => r.branch === undefined).length,
+    branchReverse: inventory.reverses.filter((r) => r.branch !== undefined).length,
+    routers: inventory.routers.size,
+    routerKeys: [...inventory.routers.values()].reduce((n, keys) => n + keys.length, 0),
+    middlewares: inventory.middlewares.size,
+    redirectsMeta: inventory.redirectsMeta.size,
+    anomalies: inventory.anomalies.length,
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * The key model of the pages plugin (DESIGN §2). Every key name the reaper reads or
+ * deletes is built or recognised here, literally: no function in this file produces a
+ * pattern, so a domain like `*.x.com` can never widen what is touched.
+ */
+
+export const FORWARD_PREFIX = 'custom_domain:';
+export const REDIRECTS_META_PREFIX = 'redirects_meta:';
+const BRANCH_REVERSE_MARKER = ':branch:';
+const ROUTER_NAME_PREFIX = 'custom-';
+const REDIRECT_MIDDLEWARE = /^redirects-(.+)-(\d+)$/;
+
+/** Dots become dashes; the plugin changes nothing else when it names Traefik objects. */
+export function sanitizeDomain(domain: string): string {
+  return domain.replaceAll('.', '-');
+}
+
+export function forwardKey(domain: string): string {
+  return FORWARD_PREFIX + domain;
+}
+
+export function reverseKey(owner: string, repo: string, branch?: string): string {
+  return branch === undefined ? `${owner}:${repo}` : `${owner}:${repo}${BRANCH_REVERSE_MARKER}${branch}`;
+}
+
+export function redirectsMetaKey(domain: string): string {
+  return REDIRECTS_META_PREFIX + domain;
+}
+
+export function routerName(domain: string): string {
+  return ROUTER_NAME_PREFIX + sanitizeDomain(domain);
+}
+
+export function routersRoot(rootKey: string): string {
+  return `${rootKey}/http/routers/`;
+}
+
+export function middlewaresRoot(rootKey: string): string {
+  return `${rootKey}/http/middlewares/`;
+}
+
+/**
+ * The label the plugin puts in front of the custom domain for a branch subdomain
+ * (`sanitizeBranchForSubdomain`): an empty result means the plugin skips the branch.
+ */
+export function branchLabel(branch: string): string {
+  let label = branch
+    .toLowerCase()
+    .replace(/[/_.]/g, '-')
+    .replace(/[^a-z0-9-]/g, '')
+    .replace(/-{2,}/g, '-')
+    .replace(/^-+|-+$/g, '');
+  if (label.length > 63) label = label.slice(0, 63).replace(/-+$/, '');
+  return /^[a-z0-9]/.test(label) ? label : '';
+}
+
+/** The sanitized domain a middleware name belongs to, when it is one of the plugin's. */
+export function redirectMiddlewareOwner(middlewareName: string): string | undefined {
+  return REDIRECT_MIDDLEWARE.exec(middlewareName)?.[1];
+}
+
+export type KeyClass =
+  | { kind: 'forward'; domain: string }
+  | { kind: 'router'; name: string }
+  | { kind: 'middleware'; name: string; sanitizedDomain: string }
+  | { kind: 'redirects-meta'; domain: string }
+  | { kind: 'reverse'; owner: string; repo: string; branch?: string }
+  | { kind: 'foreign' };
+
+const FOREIGN: KeyClass = { kind: 'foreign' };
+
+/**
+ * What a key name can be, by its name alone. Reverse keys share their shape with other
+ * keys (`password:…`, `settings:o/r`, content cache), so a `reverse` class is only a
+ * candidate until its value proves to be a domain name (see `isDomainName`).
+ */
+export function classifyKey(key: string, rootKey: string): KeyClass {
+  if (key.startsWith(FORWARD_PREFIX)) {
+    const domain = key.slice(FORWARD_PREFIX.length);
+    return domain ? { kind: 'forward', domain } : FOREIGN;
+  }
+  if (key.startsWith(REDIRECTS_META_PREFIX)) {
+    const domain = key.slice(REDIRECTS_META_PREFIX.length);
+    return domain ? { kind: 'redirects-meta', domain } : FOREIGN;
+  }
+  const routers = routersRoot(rootKey);
+  if (key.startsWith(routers)) {
+    const name = key.slice(routers.length).split('/', 1)[0];
+    return name.startsWith(ROUTER_NAME_PREFIX) && name.length > ROUTER_NAME_PREFIX.length && key.length > routers.length + name.length + 1
+      ? { kind: 'router', name }
+      : FOREIGN;
+  }
+  const middlewares = middlewaresRoot(rootKey);
+  if (key.startsWith(middlewares)) {
+    const name = key.slice(middlewares.length).split('/', 1)[0];
+    const sanitizedDomain = redirectMiddlewareOwner(name);
+    return sanitizedDomain !== undefined && key.length > middlewares.length + name.length + 1
+      ? { kind: 'middleware', name, sanitizedDomain }
+      : FOREIGN;
+  }
+  const parts = key.split(':');
+  if (parts.length === 2 && isRepoPart(parts[0]) && isRepoPart(parts[1])) {
+    return { kind: 'reverse', owner: parts[0], repo: parts[1] };
+  }
+  if (parts.length === 4 && parts[2] === 'branch' && isRepoPart(parts[0]) && isRepoPart(parts[1]) && isBranchName(parts[3])) {
+    return { kind: 'reverse', owner: parts[0], repo: parts[1], branch: parts[3] };
+  }
+  return FOREIGN;
+}
+
+/**
+ * Owner and repository names as Forgejo can have them: letters, digits, `-`, `_`, `.`,
+ * never `.` or `..` alone (path traversal) and never empty.
+ */
+export function isRepoPart(name: string): boolean {
+  return name.length > 0 && name.length <= 255 && /^[A-Za-z0-9_.-]+$/.test(name) && name !== '.' && name !== '..';
+}
+
+/** Git's rules for a ref name component, the parts that matter for a URL and a key. */
+export function isBranchName(name: string): boolean {
+  if (name.length === 0 || name.length > 255) return false;
+  if (/[\x00-\x20\x7f~^:?*[\\]/.test(name)) return false;
+  if (name.includes('..') || name.includes('//') || name.includes('@{')) return false;
+  if (name.startsWith('/') || name.startsWith('-') || name.endsWith('/') || name.endsWith('.') || name.endsWith('.lock')) return false;
+  return name.split('/').every((part) => part !== '' && !part.startsWith('.'));
+}
+
+/**
+ * A host name as the plugin could have registered it: dot-separated labels, at least
+ * two. Used to tell a reverse mapping from look-alike keys, whose values are hashes,
+ * `count=N` or page content.
+ */
+export function isDomainName(value: string): boolean {
+  if (value.length === 0 || value.length > 253) return false;
+  const labels = value.split('.');
+  return labels.length >= 2 && labels.every((label) => /^(?:\*|[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)$/.test(label));
+}
+
+/** Escapes Redis glob characters so `SCAN MATCH` sees the prefix literally. */
+export function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => '\\' + c);
+}

@@ -1,0 +1,43 @@
+import { isBranchName, isRepoPart } from './keys';
+
+/** Where a forward mapping points: a repository, and for branch subdomains a branch. */
+export interface RepoTarget {
+  owner: string;
+  repo: string;
+  branch?: string;
+}
+
+export type ParsedTarget = { ok: true; target: RepoTarget } | { ok: false; reason: string };
+
+/**
+ * Reads a forward value (`owner:repo` or `owner:repo:branch`) the way the plugin's
+ * `resolveCustomDomain` does, and refuses names that could not reach Forgejo safely.
+ */
+export function parseForwardValue(value: string): ParsedTarget {
+  const parts = value.split(':');
+  if (parts.length !== 2 && parts.length !== 3) {
+    return { ok: false, reason: `Invalid mapping format '${value}' (expected owner:repo or owner:repo:branch)` };
+  }
+  const [owner, repo, branch] = parts;
+  if (!isRepoPart(owner)) return { ok: false, reason: `Invalid owner name '${owner}' in '${value}'` };
+  if (!isRepoPart(repo)) return { ok: false, reason: `Invalid repository name '${repo}' in '${value}'` };
+  if (branch === undefined) return { ok: true, target: { owner, repo } };
+  if (!isBranchName(branch)) return { ok: false, reason: `Invalid branch name '${branch}' in '${value}'` };
+  return { ok: true, target: { owner, repo, branch } };
+}
+
+export function formatTarget(target: RepoTarget): string {
+  return target.branch === undefined
+    ? `${target.owner}/${target.repo}`
+    : `${target.owner}/${target.repo} (branch ${target.branch})`;
+}
+
+/** The forward value the plugin writes for a target. */
+export function forwardValue(target: RepoTarget): string {
+  return target.branch === undefined ? `${target.owner}:${target.repo}` : `${target.owner}:${target.repo}:${target.branch}`;
+}
+
+/** Forgejo treats owner and repository names case-insensitively. */
+export function repoId(owner: string, repo: string): string {
+  return `${owner.toLowerCase()}/${repo.toLowerCase()}`;
+}

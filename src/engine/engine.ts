@@ -1,0 +1,100 @@
+import { inject, injectable, optional } from 'inversify';
+import type { ForwardMapping, Inventory } from '../core/inventory';
+import { orphanReverseCandidates, planReap, reverseClaim, type BrakeOptions, type Plan } from '../core/planner';
+import { invalid, type Verdict } from '../core/verdict';
+import { CLOCK, type Clock } from '../ports/clock';
+import { KEY_VALUE_STORE, type KeyValueStore } from '../ports/key-value-store';
+import { SOURCE_OF_TRUTH, type SourceOfTruth } from '../ports/source-of-truth';
+import { applyPlan, type GroupOutcome } from './applier';
+import { scanStore } from './scanner';
+import { Verifier } from './verifier';
+
+export interface EngineOptions {
+  rootKey: string;
+  brake: BrakeOptions;
+}
+
+export const ENGINE_OPTIONS = Symbol.for('pages-reaper.EngineOptions');
+
+/** How far along the flow of DESIGN §5 a command goes. */
+export type Stage = 'scan' | 'verify' | 'plan' | 'apply';
+
+export interface RunReport {
+  stage: Stage;
+  inventory: Inventory;
+  /** Verdict per forward-mapped domain (invalid ones included). */
+  forwardVerdicts: Map<string, Verdict>;
+  /** Verdict per orphan reverse key checked against the source. */
+  reverseVerdicts: Map<string, Verdict>;
+  plan?: Plan;
+  /** Outcome per plan group, same index; absent when nothing was applied. */
+  outcomes?: GroupOutcome[];
+  stoppedEarly?: string;
+  requests: number;
+  startedAt: number;
+  durationMs: number;
+}
+
+/** The one flow every command runs a prefix of: scan → verify → plan → apply. */
+@injectable()
+export class ReapEngine {
+  constructor(
+    @inject(KEY_VALUE_STORE) private readonly store: KeyValueStore,
+    @inject(ENGINE_OPTIONS) private readonly options: EngineOptions,
+    @inject(CLOCK) private readonly clock: Clock,
+    @inject(SOURCE_OF_TRUTH) @optional() private readonly source?: SourceOfTruth,
+  ) {}
+
+  async run(stage: Stage, signal?: AbortSignal): Promise<RunReport> {
+    const startedAt = this.clock.now();
+    const forwardVerdicts = new Map<string, Verdict>();
+    const reverseVerdicts = new Map<string, Verdict>();
+    const pending: Array<Promise<void>> = [];
+    const verifier = stage === 'scan' ? undefined : new Verifier(this.requireSource(), signal);
+
+    const onForward = (mapping: ForwardMapping): void => {
+      if (!mapping.target) {
+        forwardVerdicts.set(mapping.domain, invalid(mapping.invalid ?? 'not a mapping'));
+        return;
+      }
+      if (!verifier) return;
+      pending.push(verifier.verify({ ...mapping.target, domain: mapping.domain }).then((v) => void forwardVerdicts.set(mapping.domain, v)));
+    };
+    const inventory = await scanStore(this.store, this.options.rootKey, onForward);
+
+    if (verifier) {
+      for (const reverse of orphanReverseCandidates(inventory)) {
+        pending.push(verifier.verify(reverseClaim(reverse)).then((v) => void reverseVerdicts.set(reverse.key, v)));
+      }
+      await Promise.all(pending);
+    }
+    signal?.throwIfAborted();
+
+    const report: RunReport = {
+      stage,
+      inventory,
+      forwardVerdicts,
+      reverseVerdicts,
+      stoppedEarly: verifier?.stoppedEarly,
+      requests: this.source?.requestCount() ?? 0,
+      startedAt,
+      durationMs: 0,
+    };
+    // A run that stopped asking knows nothing for sure: it plans and deletes nothing.
+    // Without verdicts (scan) the plan still names the orphans no mapping produces.
+    if (!report.stoppedEarly) {
+      report.plan = planReap(inventory, forwardVerdicts, reverseVerdicts, this.options.brake);
+      if (stage === 'apply' && !report.plan.brake.tripped) {
+        report.outcomes = await applyPlan(this.store, report.plan, signal);
+      }
+    }
+    report.requests = this.source?.requestCount() ?? 0;
+    report.durationMs = this.clock.now() - startedAt;
+    return report;
+  }
+
+  private requireSource(): SourceOfTruth {
+    if (!this.source) throw new Error('no source of truth configured: set --forgejo-host (or FORGEJO_HOST)');
+    return this.source;
+  }
+}

@@ -1,0 +1,44 @@
+import { addEntry, emptyInventory, findCrossAnomalies, needsValue, type ForwardMapping, type Inventory } from '../core/inventory';
+import { classifyKey, type KeyClass } from '../core/keys';
+import type { KeyValueStore } from '../ports/key-value-store';
+
+/**
+ * Reads the whole keyspace once (reverse keys have no prefix of their own) and keeps
+ * the plugin's keys. Values are read only for keys whose names could be ours.
+ * `onForward` sees each forward mapping as soon as it is read, so verification can
+ * run while the scan goes on.
+ */
+export async function scanStore(
+  store: KeyValueStore,
+  rootKey: string,
+  onForward: (mapping: ForwardMapping) => void = () => {},
+): Promise<Inventory> {
+  const inventory = emptyInventory(rootKey);
+  // SCAN may return a key twice; only candidates are remembered, to keep memory flat.
+  const seenCandidates = new Set<string>();
+  for await (const batch of store.scan('')) {
+    const candidates: string[] = [];
+    const classes: KeyClass[] = [];
+    for (const key of batch) {
+      const cls = classifyKey(key, rootKey);
+      if (!needsValue(cls)) {
+        inventory.keysScanned++;
+        continue;
+      }
+      if (seenCandidates.has(key)) continue;
+      seenCandidates.add(key);
+      inventory.keysScanned++;
+      candidates.push(key);
+      classes.push(cls);
+    }
+    if (candidates.length === 0) continue;
+    const entries = await store.getMany(candidates);
+    entries.forEach((entry, i) => {
+      if (!entry) return; // deleted since the SCAN saw it
+      const mapping = addEntry(inventory, classes[i], entry);
+      if (mapping) onForward(mapping);
+    });
+  }
+  inventory.anomalies.push(...findCrossAnomalies(inventory));
+  return inventory;
+}

@@ -1,0 +1,57 @@
+import type { RunReport } from './engine';
+
+export const EXIT = { ok: 0, fatal: 1, partial: 2, refused: 3, interrupted: 130 } as const;
+
+export interface Summary {
+  domainsScanned: number;
+  live: number;
+  stale: number;
+  unknown: number;
+  invalid: number;
+  /** Stale domains whose keys were removed (or, in a dry run, would be). */
+  staleDomainsCleaned: number;
+  orphansCleaned: number;
+  keysDeleted: number;
+  /** Groups skipped because a key changed after it was read. */
+  changedSinceRead: number;
+  errors: number;
+  refusedByBrake: boolean;
+  exitCode: number;
+}
+
+/** The counts every renderer shows, and the exit code of DESIGN §6 (the same for a dry run). */
+export function summarize(report: RunReport, dryRun: boolean): Summary {
+  const verdicts = [...report.forwardVerdicts.values()];
+  const count = (status: string) => verdicts.filter((v) => v.status === status).length;
+  const reverseUnknown = [...report.reverseVerdicts.values()].filter((v) => v.status === 'unknown').length;
+  const groups = report.plan?.groups ?? [];
+  const refusedByBrake = report.stage === 'apply' || report.stage === 'plan' ? (report.plan?.brake.tripped ?? false) : false;
+  const done = (index: number) => !refusedByBrake && (dryRun || report.outcomes?.[index] === 'deleted');
+  let staleDomainsCleaned = 0;
+  let orphansCleaned = 0;
+  let keysDeleted = 0;
+  groups.forEach((group, index) => {
+    if (!done(index)) return;
+    if (group.kind === 'domain') staleDomainsCleaned++;
+    else orphansCleaned++;
+    keysDeleted += group.keys.length;
+  });
+  const unknown = count('unknown');
+  const invalid = count('invalid');
+  const errors = unknown + invalid + reverseUnknown;
+  const exitCode = refusedByBrake ? EXIT.refused : errors > 0 || report.stoppedEarly ? EXIT.partial : EXIT.ok;
+  return {
+    domainsScanned: report.inventory.forwards.size,
+    live: count('live'),
+    stale: count('stale'),
+    unknown,
+    invalid,
+    staleDomainsCleaned,
+    orphansCleaned,
+    keysDeleted,
+    changedSinceRead: report.outcomes?.filter((o) => o === 'changed').length ?? 0,
+    errors,
+    refusedByBrake,
+    exitCode,
+  };
+}

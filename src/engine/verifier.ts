@@ -1,0 +1,98 @@
+import { parsePagesConfig, type PagesConfig } from '../core/pages-config';
+import { repoId } from '../core/mapping';
+import { claimId, judgeByBranch, judgeByPages, unknown, type Claim, type Verdict } from '../core/verdict';
+import { SourceError, type SourceOfTruth } from '../ports/source-of-truth';
+
+/** After this many failures of one kind with no success at all, stop asking. */
+export const BREAKER_THRESHOLD = 10;
+
+/**
+ * Turns claims into verdicts against the source of truth. Every repository's `.pages`
+ * is fetched once per run, however many domains it serves; every branch once.
+ */
+export class Verifier {
+  private readonly pages = new Map<string, Promise<PagesConfig | undefined>>();
+  private readonly branches = new Map<string, Promise<boolean>>();
+  private readonly verdicts = new Map<string, Promise<Verdict>>();
+  private successes = 0;
+  private sameFailures = 0;
+  private failureSignature: string | undefined;
+  private breakerMessage: string | undefined;
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly source: SourceOfTruth,
+    interrupt?: AbortSignal,
+  ) {
+    interrupt?.addEventListener('abort', () => this.abort.abort(interrupt.reason), { once: true });
+  }
+
+  /** Set once every check so far failed the same way: the run stops asking. */
+  get stoppedEarly(): string | undefined {
+    return this.breakerMessage;
+  }
+
+  verify(claim: Claim): Promise<Verdict> {
+    const id = claimId(claim);
+    let verdict = this.verdicts.get(id);
+    if (!verdict) {
+      verdict = this.judge(claim);
+      this.verdicts.set(id, verdict);
+    }
+    return verdict;
+  }
+
+  private async judge(claim: Claim): Promise<Verdict> {
+    try {
+      const config = await this.memo(this.pages, repoId(claim.owner, claim.repo), () => this.fetchPages(claim.owner, claim.repo));
+      const byPages = judgeByPages(claim, config);
+      if (byPages !== 'check-branch') return byPages;
+      const branchKey = `${repoId(claim.owner, claim.repo)}\u0000${claim.branch}`;
+      const exists = await this.memo(this.branches, branchKey, () => this.ask(() => this.source.branchExists(claim.owner, claim.repo, claim.branch!, this.abort.signal)));
+      return judgeByBranch(claim, exists);
+    } catch (error) {
+      return unknown(error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  private memo<T>(cache: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
+    let pending = cache.get(key);
+    if (!pending) {
+      pending = load();
+      cache.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async fetchPages(owner: string, repo: string): Promise<PagesConfig | undefined> {
+    const lookup = await this.ask(() => this.source.pagesFile(owner, repo, this.abort.signal));
+    return lookup.found ? parsePagesConfig(lookup.text) : undefined;
+  }
+
+  private async ask<T>(call: () => Promise<T>): Promise<T> {
+    if (this.breakerMessage) throw new Error(this.breakerMessage);
+    try {
+      const result = await call();
+      this.successes++;
+      return result;
+    } catch (error) {
+      this.noteFailure(error);
+      throw error;
+    }
+  }
+
+  private noteFailure(error: unknown): void {
+    if (this.successes > 0 || this.breakerMessage) return;
+    const signature = error instanceof SourceError ? error.signature : String(error);
+    if (signature === this.failureSignature) this.sameFailures++;
+    else {
+      this.failureSignature = signature;
+      this.sameFailures = 1;
+    }
+    if (this.sameFailures >= BREAKER_THRESHOLD) {
+      const cause = error instanceof Error ? error.message : String(error);
+      this.breakerMessage = `stopped early: the first ${BREAKER_THRESHOLD} Forgejo checks all failed the same way (${cause}); check --forgejo-host and --forgejo-token`;
+      this.abort.abort(new Error(this.breakerMessage));
+    }
+  }
+}

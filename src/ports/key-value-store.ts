@@ -1,0 +1,34 @@
+/** A key as read from a store. Values are bytes: stores hold whatever clients wrote. */
+export interface StoredEntry {
+  key: string;
+  /** `string` for plain values; other types (`hash`, `list`, …) carry no `value`. */
+  type: string;
+  value?: Buffer;
+  /** Absolute expiry in ms since the epoch; undefined when the key never expires. */
+  expiresAt?: number;
+}
+
+export interface ExpectedKey {
+  key: string;
+  expected: Buffer;
+}
+
+/** A group's keys are checked and deleted together: all of them, or none. */
+export type GroupDeleteOutcome = 'deleted' | 'changed';
+
+export interface KeyValueStore {
+  /** For logs and backups: where the store is, never a password or token. */
+  describe(): string;
+  /** Keys under a literal prefix ('' for every key), in batches; a key may repeat. */
+  scan(prefix: string): AsyncIterable<string[]>;
+  /** One entry per requested key, in order; undefined when the key does not exist. */
+  getMany(keys: string[]): Promise<Array<StoredEntry | undefined>>;
+  /**
+   * Deletes each group only if every key still holds its expected value, in the
+   * group's order (the guard last). Atomic per group where the store allows it.
+   */
+  deleteGroupsIfUnchanged(groups: ExpectedKey[][]): Promise<GroupDeleteOutcome[]>;
+  close(): Promise<void>;
+}
+
+export const KEY_VALUE_STORE = Symbol.for('pages-reaper.KeyValueStore');

@@ -1,0 +1,121 @@
+import type { RunReport } from '../engine/engine';
+import type { Summary } from '../engine/summary';
+import type { DeletionGroup } from '../core/planner';
+import { countInventory, type ForwardMapping } from '../core/inventory';
+import { formatTarget } from '../core/mapping';
+
+export interface RenderContext {
+  command: 'scan' | 'verify' | 'reap';
+  dryRun: boolean;
+  store: string;
+  source?: string;
+}
+
+const RULE = '='.repeat(60);
+
+function groupOutcomeLines(group: DeletionGroup, index: number, report: RunReport, ctx: RenderContext, refused: boolean): string[] {
+  const keys = group.keys.map((k) => k.key);
+  if (ctx.dryRun || refused) {
+    const verb = refused ? '🛑 [REFUSED] Would delete' : '🔍 [DRY RUN] Would delete';
+    return [`  ${verb} ${keys.length} keys:`, ...keys.map((k) => `     - ${k}`)];
+  }
+  const outcome = report.outcomes?.[index];
+  if (outcome === 'deleted') return [...keys.map((k) => `     ✓ Deleted: ${k}`), `  ✓ Deleted ${keys.length}/${keys.length} keys`];
+  if (outcome === 'changed') return ['  ⚠️  Changed since it was read (re-registered?): nothing of it was deleted'];
+  return [];
+}
+
+function mappingLine(mapping: ForwardMapping): string {
+  return mapping.target ? `📋 ${mapping.domain} -> ${formatTarget(mapping.target)}` : `📋 ${mapping.domain}`;
+}
+
+/** The report operators know from the old script, with the reasons it never gave. */
+export function renderHuman(report: RunReport, summary: Summary, ctx: RenderContext): string {
+  const out: string[] = [];
+  out.push(`🔍 Scanning ${ctx.store}`);
+  if (ctx.source) out.push(`🌐 Forgejo API: ${ctx.source}`);
+  if (ctx.dryRun) out.push('🔍 DRY RUN MODE - No changes will be made');
+  out.push('');
+
+  const groupIndex = new Map<string, number>();
+  report.plan?.groups.forEach((group, index) => {
+    if (group.kind === 'domain') groupIndex.set(group.subject, index);
+  });
+  const refused = summary.refusedByBrake;
+  const mappings = [...report.inventory.forwards.values()].sort((a, b) => (a.domain < b.domain ? -1 : 1));
+  for (const mapping of mappings) {
+    const verdict = report.forwardVerdicts.get(mapping.domain);
+    if (verdict?.status === 'invalid') {
+      out.push(`⚠️  ${mapping.domain}: ${verdict.reason} (skipping)`);
+      continue;
+    }
+    out.push(mappingLine(mapping));
+    if (!verdict) continue;
+    if (verdict.status === 'live') out.push(`  ✓ Live: ${verdict.reason}`);
+    else if (verdict.status === 'unknown') out.push(`  ⚠️  Error checking ${formatTarget(mapping.target!)}: ${verdict.reason}`);
+    else {
+      out.push(`  ❌ Stale: ${verdict.reason}`);
+      const index = groupIndex.get(mapping.domain);
+      if (index !== undefined) out.push(...groupOutcomeLines(report.plan!.groups[index], index, report, ctx, refused));
+    }
+  }
+
+  if (ctx.command === 'scan') {
+    const c = countInventory(report.inventory);
+    out.push(
+      '',
+      `🔑 Keys scanned: ${c.keysScanned}`,
+      `   forward mappings: ${c.forward} (+${c.branchForward} branch, ${c.invalidForward} invalid)`,
+      `   reverse mappings: ${c.reverse} (+${c.branchReverse} branch)`,
+      `   routers: ${c.routers} (${c.routerKeys} keys), redirect middlewares: ${c.middlewares}, redirects_meta: ${c.redirectsMeta}`,
+    );
+  }
+
+  const orphans = report.plan?.groups.map((group, index) => ({ group, index })).filter(({ group }) => group.kind !== 'domain') ?? [];
+  const uncheckedReverse = [...report.reverseVerdicts].filter(([, v]) => v.status === 'unknown');
+  if (orphans.length > 0 || uncheckedReverse.length > 0) {
+    out.push('', '🧹 Orphaned keys');
+    for (const { group, index } of orphans) {
+      out.push(`  ❌ ${group.kind.replace('orphan-', '')} ${group.subject}: ${group.reason}`);
+      out.push(...groupOutcomeLines(group, index, report, ctx, refused));
+    }
+    for (const [key, verdict] of uncheckedReverse) out.push(`  ⚠️  Error checking reverse key ${key}: ${verdict.reason}`);
+  }
+
+  for (const kept of report.plan?.kept ?? []) out.push(`ℹ️  ${kept.subject}: ${kept.reason}`);
+  if (report.inventory.anomalies.length > 0) {
+    out.push('', '🔎 Anomalies (reported, never touched)');
+    for (const anomaly of report.inventory.anomalies) out.push(`  ⚠️  ${anomaly.kind} ${anomaly.key}: ${anomaly.detail}`);
+  }
+  if (report.stoppedEarly) out.push('', `🛑 ${capitalize(report.stoppedEarly)}. Nothing was deleted.`);
+  if (refused) {
+    const b = report.plan!.brake;
+    out.push(
+      '',
+      `🛑 Refused: ${b.staleDomains} of ${b.mappedDomains} mapped domains (${percent(b.ratio)}) would be reaped, above the ${percent(b.maxStaleRatio)} limit. ` +
+        'Nothing was deleted. Check --forgejo-host and --forgejo-token, or pass --force (or raise --max-stale-ratio) if this is intended.',
+    );
+  }
+
+  out.push('', RULE, '📊 REAPER SUMMARY', RULE);
+  out.push(`Total domains scanned:  ${summary.domainsScanned}`);
+  if (ctx.command === 'reap') {
+    out.push(`Stale domains cleaned:  ${summary.staleDomainsCleaned}`);
+    out.push(`Orphaned keys cleaned:  ${summary.orphansCleaned} groups`);
+  } else if (ctx.command === 'verify') {
+    out.push(`Live / stale:           ${summary.live} / ${summary.stale}`);
+  }
+  out.push(`Errors encountered:     ${summary.errors}`);
+  out.push(`Duration:               ${(report.durationMs / 1000).toFixed(2)} seconds`);
+  if (ctx.dryRun) out.push('', '🔍 DRY RUN - No actual changes were made');
+  out.push(RULE, '');
+  return out.join('\n');
+}
+
+function percent(ratio: number): string {
+  return `${Math.round(ratio * 1000) / 10}%`;
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

@@ -1,0 +1,65 @@
+import { countInventory } from '../core/inventory';
+import type { RunReport } from '../engine/engine';
+import type { Summary } from '../engine/summary';
+import type { RenderContext } from './human';
+
+function outcomeOf(report: RunReport, summary: Summary, ctx: RenderContext, index: number | undefined): string | undefined {
+  if (index === undefined) return undefined;
+  if (summary.refusedByBrake) return 'refused';
+  if (ctx.dryRun) return 'would-delete';
+  return report.outcomes?.[index];
+}
+
+/** One machine-readable document per run; key values are never included. */
+export function renderJson(report: RunReport, summary: Summary, ctx: RenderContext): string {
+  const groups = report.plan?.groups ?? [];
+  const domainGroup = new Map<string, number>();
+  groups.forEach((group, index) => group.kind === 'domain' && domainGroup.set(group.subject, index));
+  const domains = [...report.inventory.forwards.values()]
+    .sort((a, b) => (a.domain < b.domain ? -1 : 1))
+    .map((mapping) => {
+      const verdict = report.forwardVerdicts.get(mapping.domain);
+      const index = domainGroup.get(mapping.domain);
+      return {
+        domain: mapping.domain,
+        key: mapping.key,
+        owner: mapping.target?.owner,
+        repo: mapping.target?.repo,
+        branch: mapping.target?.branch,
+        verdict: verdict?.status,
+        reason: verdict?.reason,
+        keys: index === undefined ? undefined : groups[index].keys.map((k) => k.key),
+        outcome: outcomeOf(report, summary, ctx, index),
+      };
+    });
+  const orphans = groups
+    .map((group, index) => ({ group, index }))
+    .filter(({ group }) => group.kind !== 'domain')
+    .map(({ group, index }) => ({
+      kind: group.kind,
+      subject: group.subject,
+      reason: group.reason,
+      keys: group.keys.map((k) => k.key),
+      outcome: ctx.command === 'reap' ? outcomeOf(report, summary, ctx, index) : undefined,
+    }));
+  const document = {
+    command: ctx.command,
+    dryRun: ctx.dryRun,
+    store: ctx.store,
+    source: ctx.source,
+    rootKey: report.inventory.rootKey,
+    startedAt: new Date(report.startedAt).toISOString(),
+    durationMs: report.durationMs,
+    requests: report.requests,
+    summary,
+    counts: countInventory(report.inventory),
+    domains,
+    orphans,
+    uncheckedReverseKeys: [...report.reverseVerdicts].filter(([, v]) => v.status === 'unknown').map(([key, v]) => ({ key, reason: v.reason })),
+    kept: report.plan?.kept ?? [],
+    anomalies: report.inventory.anomalies,
+    brake: report.plan?.brake,
+    stoppedEarly: report.stoppedEarly,
+  };
+  return JSON.stringify(document, null, 2) + '\n';
+}
