@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { parsePagesConfig, type PagesConfig } from '../core/pages-config';
 import { repoId } from '../core/mapping';
 import { claimId, judgeByBranch, judgeByPages, unknown, type Claim, type Verdict } from '../core/verdict';
@@ -24,6 +25,8 @@ export class Verifier {
     private readonly source: SourceOfTruth,
     interrupt?: AbortSignal,
   ) {
+    // Every queued request listens on this one signal; thousands are expected.
+    setMaxListeners(0, this.abort.signal);
     interrupt?.addEventListener('abort', () => this.abort.abort(interrupt.reason), { once: true });
   }
 
