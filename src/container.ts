@@ -44,7 +44,11 @@ export async function createRuntime(settings: ReaperSettings, options: { needsSo
   const container = new Container();
   container.bind<KeyValueStore>(KEY_VALUE_STORE).toConstantValue(store);
   if (source) container.bind<SourceOfTruth>(SOURCE_OF_TRUTH).toConstantValue(source);
-  container.bind<EngineOptions>(ENGINE_OPTIONS).toConstantValue({ rootKey: settings.rootKey, brake: settings.brake ?? DEFAULT_BRAKE });
+  container.bind<EngineOptions>(ENGINE_OPTIONS).toConstantValue({
+    rootKey: settings.rootKey,
+    brake: settings.brake ?? DEFAULT_BRAKE,
+    verifyParallelism: 4 * (typeof settings.concurrency === 'number' ? settings.concurrency : 16),
+  });
   container.bind(CLOCK).toConstantValue(systemClock);
   container.bind(ReapEngine).toSelf().inSingletonScope();
 

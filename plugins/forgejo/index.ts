@@ -131,8 +131,9 @@ export class ForgejoSource implements SourceOfTruth {
     return answer.status === 200;
   }
 
+  /** Drops whatever is still in flight: nothing is waiting for it any more. */
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.agent.destroy();
   }
 
   /** 200 or 404, or a SourceError once retries are spent. */
@@ -141,7 +142,7 @@ export class ForgejoSource implements SourceOfTruth {
       let failure: SourceError;
       let waitHint: number | undefined;
       try {
-        const answer = await this.limiter.run(() => this.send(path, signal), signal);
+        const answer = await this.limiter.run(() => this.send(path), signal);
         if (answer.status === 200 || answer.status === 404) return answer;
         failure = this.statusError(answer.status, what);
         waitHint = answer.retryAfter;
@@ -160,15 +161,18 @@ export class ForgejoSource implements SourceOfTruth {
     }
   }
 
-  private async send(path: string, signal?: AbortSignal): Promise<Answer & { retryAfter?: number }> {
+  private async send(path: string): Promise<Answer & { retryAfter?: number }> {
     this.requests++;
-    const timeout = AbortSignal.timeout(this.timeout);
+    // The run's signal is not handed to undici: a listener per request on one long-lived
+    // signal keeps every finished request reachable until the run ends. Requests in
+    // flight end by undici's own timers; `close()` drops them when the run is over.
     const response = await this.dispatcher.request({
       origin: this.origin,
       path: this.basePath + path,
       method: 'GET',
       headers: this.headers,
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      headersTimeout: this.timeout,
+      bodyTimeout: this.timeout,
     });
     const body = await response.body.text();
     return { status: response.statusCode, body, retryAfter: retryAfterMs(response.headers['retry-after']) };

@@ -36,15 +36,33 @@ end
 return outcome
 `;
 
+/**
+ * Type, value and remaining TTL of each key in one round trip: a pipeline of three
+ * commands per key costs the client far more than the server (objects, promises).
+ */
+const READ_ENTRIES_LUA = `
+local out = {}
+for i, key in ipairs(KEYS) do
+  local kind = redis.call('TYPE', key).ok
+  out[3 * i - 2] = kind
+  out[3 * i - 1] = kind == 'string' and redis.call('GET', key) or false
+  out[3 * i] = redis.call('PTTL', key)
+end
+return out
+`;
+
 type ScriptedRedis = Redis & {
+  reaperReadEntriesBuffer(numberOfKeys: number, ...keys: string[]): Promise<Array<Buffer | number | null>>;
   reaperDeleteGroups(numberOfKeys: number, ...args: Array<string | Buffer | number>): Promise<number[]>;
 };
 
 export class RedisStore implements KeyValueStore {
   private readonly redis: ScriptedRedis;
+  private trips = 0;
 
   constructor(redis: Redis, private readonly description: string) {
     redis.defineCommand('reaperDeleteGroups', { lua: DELETE_GROUPS_LUA });
+    redis.defineCommand('reaperReadEntries', { lua: READ_ENTRIES_LUA });
     this.redis = redis as ScriptedRedis;
   }
 
@@ -52,10 +70,15 @@ export class RedisStore implements KeyValueStore {
     return this.description;
   }
 
+  roundTrips(): number {
+    return this.trips;
+  }
+
   async *scan(prefix: string): AsyncIterable<string[]> {
     const match = prefix === '' ? [] : ['MATCH', escapeGlob(prefix) + '*'];
     let cursor = '0';
     do {
+      this.trips++;
       const [next, keys] = (await this.redis.call('SCAN', cursor, ...match, 'COUNT', SCAN_COUNT)) as [string, string[]];
       cursor = next;
       if (keys.length > 0) yield keys;
@@ -64,39 +87,22 @@ export class RedisStore implements KeyValueStore {
 
   async getMany(keys: string[]): Promise<Array<StoredEntry | undefined>> {
     if (keys.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const key of keys) pipeline.getBuffer(key).pttl(key);
-    const replies = (await pipeline.exec()) ?? [];
+    this.trips++;
+    const reply = await this.redis.reaperReadEntriesBuffer(keys.length, ...keys);
     const now = Date.now();
-    const entries: Array<StoredEntry | undefined> = [];
-    const otherTypes: number[] = [];
-    keys.forEach((key, i) => {
-      const [valueError, value] = replies[2 * i];
-      const [, pttl] = replies[2 * i + 1];
-      const ttl = Number(pttl);
-      if (ttl === -2) return void entries.push(undefined);
+    return keys.map((key, i) => {
+      const type = String(reply[3 * i]);
+      if (type === 'none') return undefined;
+      const ttl = Number(reply[3 * i + 2]);
       const expiresAt = ttl >= 0 ? now + ttl : undefined;
-      if (valueError) {
-        if (!String(valueError.message).startsWith('WRONGTYPE')) throw valueError;
-        otherTypes.push(i);
-        return void entries.push({ key, type: 'unknown', expiresAt });
-      }
-      entries.push(value === null ? undefined : { key, type: 'string', value: value as Buffer, expiresAt });
+      return type === 'string' ? { key, type, value: reply[3 * i + 1] as Buffer, expiresAt } : { key, type, expiresAt };
     });
-    if (otherTypes.length > 0) {
-      const types = this.redis.pipeline();
-      for (const i of otherTypes) types.type(keys[i]);
-      const typeReplies = (await types.exec()) ?? [];
-      otherTypes.forEach((index, j) => {
-        entries[index]!.type = String(typeReplies[j][1]);
-      });
-    }
-    return entries;
   }
 
   async deleteGroupsIfUnchanged(groups: ExpectedKey[][]): Promise<GroupDeleteOutcome[]> {
     if (groups.length === 0) return [];
     const keys = groups.flat();
+    this.trips++;
     const outcome = await this.redis.reaperDeleteGroups(
       keys.length,
       ...keys.map((k) => k.key),
@@ -123,21 +129,23 @@ export interface RedisSettings {
 /** Where the store is, for logs: the URL without its password. */
 export function describeRedis(settings: RedisSettings): string {
   if (settings.redisUrl) {
+    // ioredis also takes the password from `?password=`: drop the whole query.
     const url = new URL(settings.redisUrl);
     url.password = '';
-    url.username = url.username ? url.username : '';
+    url.search = '';
     return url.toString().replace(/\/$/, '');
   }
   return `redis://${settings.redisHost ?? 'localhost'}:${settings.redisPort ?? 6379}/${settings.redisDb ?? 0}`;
 }
 
-export function redisOptions(settings: RedisSettings): RedisOptions {
+export function redisOptions(settings: RedisSettings, hasConnected: () => boolean = () => true): RedisOptions {
   const common: RedisOptions = {
     lazyConnect: true,
     connectTimeout: 5000,
     maxRetriesPerRequest: 2,
-    // A reaper that cannot reach its store should fail fast and say so, not retry forever.
-    retryStrategy: (times) => (times > 3 ? null : times * 200),
+    // A reaper that cannot reach its store should fail fast and say so, not retry
+    // forever; a dropped connection mid-run gets a few quick retries.
+    retryStrategy: (times) => (!hasConnected() || times > 3 ? null : times * 200),
   };
   if (settings.redisUrl) return common;
   return {
@@ -151,7 +159,8 @@ export function redisOptions(settings: RedisSettings): RedisOptions {
 
 export async function connectRedis(settings: RedisSettings): Promise<RedisStore> {
   const description = describeRedis(settings);
-  const options = redisOptions(settings);
+  let connected = false;
+  const options = redisOptions(settings, () => connected);
   const redis = settings.redisUrl ? new Redis(settings.redisUrl, options) : new Redis(options);
   let lastError: Error | undefined;
   redis.on('error', (error: Error) => {
@@ -160,8 +169,9 @@ export async function connectRedis(settings: RedisSettings): Promise<RedisStore>
   try {
     await redis.connect();
     await redis.ping();
+    connected = true;
   } catch (error) {
-    redis.disconnect();
+    if (redis.status !== 'end') redis.disconnect();
     const cause = (lastError ?? (error as Error)).message.replace(/:\/\/[^@/]*@/, '://');
     throw new Error(`cannot reach Redis at ${description}: ${cause}; check --redis-host, --redis-port, --redis-password or --redis-url`);
   }

@@ -39,7 +39,8 @@ export function parsePagesConfig(text: string): PagesConfig {
     if (line.startsWith('custom_domain:')) {
       config.customDomain = unquote(valueAfterColon(line));
     } else if (line.startsWith('enabled:')) {
-      const value = unquote(valueAfterColon(line));
+      // The plugin compares the raw value: `enabled: "true"` reads as false there too.
+      const value = valueAfterColon(line);
       config.enabled = value === 'true' || value === 'yes';
     } else if (line.startsWith('enable_branches:')) {
       const value = valueAfterColon(line);
@@ -47,13 +48,12 @@ export function parsePagesConfig(text: string): PagesConfig {
         config.enableBranches = parseInlineList(value);
         continue;
       }
-      const branches: string[] = [];
+      // A block list appends to what earlier `enable_branches:` lines gave, as in the plugin.
       while (i + 1 < lines.length && lines[i + 1].trim().startsWith('- ')) {
         i++;
         const item = unquote(lines[i].trim().slice(2));
-        if (item !== '') branches.push(item);
+        if (item !== '') config.enableBranches.push(item);
       }
-      config.enableBranches = branches;
     }
   }
   return config;

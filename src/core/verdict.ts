@@ -36,6 +36,7 @@ function sameDomain(a: string, b: string): boolean {
  */
 export function judgeByPages(claim: Claim, config: PagesConfig | undefined): Verdict | 'check-branch' {
   if (config === undefined) return stale('repository or its .pages file is gone (404)');
+  // The plugin deregisters a disabled site itself on its next visit: never live again.
   if (!config.enabled) return stale('.pages disables the site (enabled is not true)');
   if (config.customDomain === '') return stale('.pages no longer names a custom_domain');
   if (claim.branch === undefined) {

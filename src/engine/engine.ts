@@ -7,11 +7,14 @@ import { KEY_VALUE_STORE, type KeyValueStore } from '../ports/key-value-store';
 import { SOURCE_OF_TRUTH, type SourceOfTruth } from '../ports/source-of-truth';
 import { applyPlan, type GroupOutcome } from './applier';
 import { scanStore } from './scanner';
+import { TaskQueue } from './task-queue';
 import { Verifier } from './verifier';
 
 export interface EngineOptions {
   rootKey: string;
   brake: BrakeOptions;
+  /** Claims being verified at once; enough to keep the source's connections busy. */
+  verifyParallelism?: number;
 }
 
 export const ENGINE_OPTIONS = Symbol.for('pages-reaper.EngineOptions');
@@ -31,6 +34,7 @@ export interface RunReport {
   outcomes?: GroupOutcome[];
   stoppedEarly?: string;
   requests: number;
+  storeRoundTrips: number;
   startedAt: number;
   durationMs: number;
 }
@@ -49,7 +53,7 @@ export class ReapEngine {
     const startedAt = this.clock.now();
     const forwardVerdicts = new Map<string, Verdict>();
     const reverseVerdicts = new Map<string, Verdict>();
-    const pending: Array<Promise<void>> = [];
+    const queue = new TaskQueue(this.options.verifyParallelism ?? 64);
     const verifier = stage === 'scan' ? undefined : new Verifier(this.requireSource(), signal);
 
     const onForward = (mapping: ForwardMapping): void => {
@@ -58,17 +62,17 @@ export class ReapEngine {
         return;
       }
       if (!verifier) return;
-      pending.push(verifier.verify({ ...mapping.target, domain: mapping.domain }).then((v) => void forwardVerdicts.set(mapping.domain, v)));
+      const claim = { ...mapping.target, domain: mapping.domain };
+      queue.push(async () => void forwardVerdicts.set(mapping.domain, await verifier.verify(claim)));
     };
     const inventory = await scanStore(this.store, this.options.rootKey, onForward);
 
     if (verifier) {
       for (const reverse of orphanReverseCandidates(inventory)) {
-        pending.push(verifier.verify(reverseClaim(reverse)).then((v) => void reverseVerdicts.set(reverse.key, v)));
+        queue.push(async () => void reverseVerdicts.set(reverse.key, await verifier.verify(reverseClaim(reverse))));
       }
-      await Promise.all(pending);
+      await untilDoneOrAborted(queue.drain(), signal);
     }
-    signal?.throwIfAborted();
 
     const report: RunReport = {
       stage,
@@ -76,7 +80,8 @@ export class ReapEngine {
       forwardVerdicts,
       reverseVerdicts,
       stoppedEarly: verifier?.stoppedEarly,
-      requests: this.source?.requestCount() ?? 0,
+      requests: 0,
+      storeRoundTrips: 0,
       startedAt,
       durationMs: 0,
     };
@@ -89,6 +94,7 @@ export class ReapEngine {
       }
     }
     report.requests = this.source?.requestCount() ?? 0;
+    report.storeRoundTrips = this.store.roundTrips();
     report.durationMs = this.clock.now() - startedAt;
     return report;
   }
@@ -97,4 +103,15 @@ export class ReapEngine {
     if (!this.source) throw new Error('no source of truth configured: set --forgejo-host (or FORGEJO_HOST)');
     return this.source;
   }
+}
+
+/** Waits for `work`, or rejects as soon as `signal` aborts (requests still in flight are dropped). */
+function untilDoneOrAborted<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return work;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

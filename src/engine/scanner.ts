@@ -16,7 +16,13 @@ export async function scanStore(
   const inventory = emptyInventory(rootKey);
   // SCAN may return a key twice; only candidates are remembered, to keep memory flat.
   const seenCandidates = new Set<string>();
-  for await (const batch of store.scan('')) {
+  const batches = store.scan('')[Symbol.asyncIterator]();
+  // The next SCAN runs while this batch's values are read: two round trips overlap.
+  let upcoming = batches.next();
+  for (let result = await upcoming; !result.done; result = await upcoming) {
+    upcoming = batches.next();
+    upcoming.catch(() => {}); // awaited next turn; a failure surfaces there
+    const batch = result.value;
     const candidates: string[] = [];
     const classes: KeyClass[] = [];
     for (const key of batch) {

@@ -27,7 +27,8 @@ export class Verifier {
   ) {
     // Every queued request listens on this one signal; thousands are expected.
     setMaxListeners(0, this.abort.signal);
-    interrupt?.addEventListener('abort', () => this.abort.abort(interrupt.reason), { once: true });
+    if (interrupt?.aborted) this.abort.abort(interrupt.reason);
+    else interrupt?.addEventListener('abort', () => this.abort.abort(interrupt.reason), { once: true });
   }
 
   /** Set once every check so far failed the same way: the run stops asking. */

@@ -28,6 +28,8 @@ export interface KeyValueStore {
    * group's order (the guard last). Atomic per group where the store allows it.
    */
   deleteGroupsIfUnchanged(groups: ExpectedKey[][]): Promise<GroupDeleteOutcome[]>;
+  /** Requests sent to the store so far (a pipeline or script run counts once). */
+  roundTrips(): number;
   close(): Promise<void>;
 }
 

@@ -51,6 +51,7 @@ export function renderJson(report: RunReport, summary: Summary, ctx: RenderConte
     startedAt: new Date(report.startedAt).toISOString(),
     durationMs: report.durationMs,
     requests: report.requests,
+    storeRoundTrips: report.storeRoundTrips,
     summary,
     counts: countInventory(report.inventory),
     domains,

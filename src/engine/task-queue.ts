@@ -1,0 +1,43 @@
+/**
+ * Runs pushed tasks with at most `parallel` of them started and unfinished. Work that
+ * is merely queued is a closure, not a chain of pending promises, so memory stays flat
+ * however many mappings a store holds.
+ */
+export class TaskQueue {
+  private readonly tasks: Array<(() => Promise<void>) | undefined> = [];
+  private next = 0;
+  private active = 0;
+  private closed = false;
+  private settle: (() => void) | undefined;
+
+  constructor(private readonly parallel: number) {}
+
+  push(task: () => Promise<void>): void {
+    this.tasks.push(task);
+    this.pump();
+  }
+
+  /** Resolves once every pushed task has finished; push nothing after this. */
+  drain(): Promise<void> {
+    this.closed = true;
+    return new Promise((resolve) => {
+      this.settle = resolve;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.active < this.parallel && this.next < this.tasks.length) {
+      const task = this.tasks[this.next]!;
+      this.tasks[this.next++] = undefined;
+      this.active++;
+      task()
+        .catch(() => {})
+        .finally(() => {
+          this.active--;
+          this.pump();
+        });
+    }
+    if (this.closed && this.active === 0 && this.next === this.tasks.length) this.settle?.();
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * The KeyValueStore contract for the Redis plugin against a real redis-server, plus the
+ * Redis-specific promises of `connectRedis` (describe without the password, a clear
+ * message when the server cannot be reached).
+ */
+import { Redis } from 'ioredis';
+import { connectRedis, type RedisSettings } from '../../plugins/redis';
+import { freePort, startRedis } from '../support/servers';
+import { describeKeyValueStoreContract, type KeyValueStoreHarness, type SeedEntry } from './key-value-store.contract';
+
+type RedisServer = Awaited<ReturnType<typeof startRedis>>;
+
+const PASSWORD = 'Sup3r-s3cret/pa:ss@word';
+
+/**
+ * A harness on a private redis-server; `settings` says how the store under test is
+ * configured (host/port flags or a URL), the native ioredis client does the rest.
+ */
+function redisHarness(options: {
+  password?: string;
+  settings: (server: RedisServer) => RedisSettings;
+}): KeyValueStoreHarness {
+  let server: RedisServer | undefined;
+  let native: Redis | undefined;
+  const client = () => {
+    if (!native) throw new Error('harness not started');
+    return native;
+  };
+  return {
+    secrets: options.password === undefined ? undefined : [options.password],
+    async start() {
+      server = await startRedis({ password: options.password });
+      native = new Redis({ host: server.host, port: server.port, password: server.password, lazyConnect: true });
+      await native.connect();
+    },
+    async stop() {
+      await native?.quit().catch(() => native?.disconnect());
+      native = undefined;
+      await server?.stop();
+      server = undefined;
+    },
+    connect: () => connectRedis(options.settings(server!)),
+    async seed(entries: SeedEntry[]) {
+      for (let i = 0; i < entries.length; i += 500) {
+        const pipeline = client().pipeline();
+        for (const { key, value, ttlSeconds } of entries.slice(i, i + 500)) {
+          if (ttlSeconds === undefined) pipeline.set(key, value);
+          else pipeline.set(key, value, 'EX', ttlSeconds);
+        }
+        const replies = (await pipeline.exec()) ?? [];
+        for (const [error] of replies) if (error) throw error;
+      }
+    },
+    async seedOtherType(key: string) {
+      await client().del(key);
+      await client().hset(key, 'field', 'value');
+    },
+    async read(key: string) {
+      return (await client().getBuffer(key)) ?? undefined;
+    },
+    async flush() {
+      await client().flushdb();
+    },
+  };
+}
+
+describeKeyValueStoreContract(
+  'redis (host and port flags)',
+  redisHarness({ settings: (s) => ({ redisHost: s.host, redisPort: s.port }) }),
+);
+
+describeKeyValueStoreContract(
+  'redis (password, by --redis-host/--redis-password)',
+  redisHarness({ password: PASSWORD, settings: (s) => ({ redisHost: s.host, redisPort: s.port, redisPassword: s.password }) }),
+);
+
+describeKeyValueStoreContract(
+  'redis (password, by --redis-url)',
+  redisHarness({ password: PASSWORD, settings: (s) => ({ redisUrl: s.url }) }),
+);
+
+const activeTimers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
+describe('connectRedis', () => {
+  let server: RedisServer;
+  let timersBefore: number;
+
+  beforeAll(async () => {
+    timersBefore = activeTimers();
+    server = await startRedis({ password: PASSWORD });
+  });
+
+  afterAll(async () => {
+    // A failed connectRedis leaves a 2 s ioredis timer behind (see the leaked-timer test
+    // below); wait, at most 3 s, for those to fire so that jest can exit cleanly.
+    const deadline = Date.now() + 3000;
+    while (activeTimers() > timersBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await server.stop();
+  });
+
+  it('describes the store by host, port and db, never by password', async () => {
+    const store = await connectRedis({ redisHost: server.host, redisPort: server.port, redisPassword: PASSWORD });
+    try {
+      expect(store.describe()).toBe(`redis://${server.host}:${server.port}/0`);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('describes a URL-configured store without the password', async () => {
+    const url = `redis://default:${encodeURIComponent(PASSWORD)}@${server.host}:${server.port}/0`;
+    const store = await connectRedis({ redisUrl: url });
+    try {
+      const description = store.describe();
+      expect(description).toContain(`${server.host}:${server.port}`);
+      expect(description).not.toContain(PASSWORD);
+      expect(description).not.toContain(encodeURIComponent(PASSWORD));
+      expect(description).not.toContain('Sup3r');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('works on the database --redis-db (or the URL path) names, and says so', async () => {
+    const native = new Redis({ host: server.host, port: server.port, password: PASSWORD, db: 3, lazyConnect: true });
+    await native.connect();
+    const byFlags = await connectRedis({ redisHost: server.host, redisPort: server.port, redisPassword: PASSWORD, redisDb: 3 });
+    const byUrl = await connectRedis({ redisUrl: `redis://:${encodeURIComponent(PASSWORD)}@${server.host}:${server.port}/3` });
+    const onZero = await connectRedis({ redisHost: server.host, redisPort: server.port, redisPassword: PASSWORD });
+    try {
+      await native.set('custom_domain:db3.example.com', 'o:r');
+      expect(byFlags.describe()).toBe(`redis://${server.host}:${server.port}/3`);
+      expect(byUrl.describe()).toContain('/3');
+      for (const store of [byFlags, byUrl]) {
+        expect((await store.getMany(['custom_domain:db3.example.com']))[0]?.value?.toString()).toBe('o:r');
+      }
+      expect(await onZero.getMany(['custom_domain:db3.example.com'])).toEqual([undefined]);
+    } finally {
+      await Promise.all([byFlags.close(), byUrl.close(), onZero.close()]);
+      await native.flushdb();
+      await native.quit();
+    }
+  });
+
+  // BUG (plugins/redis/index.ts, describeRedis): ioredis takes the password from a
+  // `?password=` query parameter as well as from the URL's userinfo (ioredis
+  // utils.parseURL merges every query item into the options), but describeRedis only
+  // blanks `url.password`, so the query string — password included — ends up in
+  // describe() (rendered into every report as `store`) and in connection errors.
+  it('describes a URL that carries the password as ?password= without the password', async () => {
+    const secret = 'Query-Str1ng-secret';
+    const guarded = await startRedis({ password: secret });
+    try {
+      const store = await connectRedis({ redisUrl: `redis://${guarded.host}:${guarded.port}/0?password=${secret}` });
+      try {
+        // The password did reach the server: the store works.
+        expect(await store.getMany(['nothing'])).toEqual([undefined]);
+        expect(store.describe()).not.toContain(secret);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await guarded.stop();
+    }
+  });
+
+  describe('when the server cannot be reached', () => {
+    let closedPort: number;
+
+    beforeAll(async () => {
+      closedPort = await freePort();
+    });
+
+    const expectClearFailure = async (settings: RedisSettings) => {
+      const attempt = connectRedis(settings);
+      await expect(attempt).rejects.toBeInstanceOf(Error);
+      const message = ((await attempt.catch((e: unknown) => e)) as Error).message;
+      expect(message).toContain('cannot reach Redis');
+      expect(message).toContain(String(closedPort));
+      for (const flag of ['--redis-host', '--redis-port', '--redis-password', '--redis-url']) expect(message).toContain(flag);
+      expect(message).not.toContain(PASSWORD);
+      expect(message).not.toContain(encodeURIComponent(PASSWORD));
+      expect(message).not.toContain('Sup3r');
+      return message;
+    };
+
+    it('rejects with a message naming the flags to check, configured by host and port', async () => {
+      await expectClearFailure({ redisHost: '127.0.0.1', redisPort: closedPort, redisPassword: PASSWORD });
+    });
+
+    it('rejects with a message naming the flags to check, configured by URL, without the password', async () => {
+      await expectClearFailure({ redisUrl: `redis://:${encodeURIComponent(PASSWORD)}@127.0.0.1:${closedPort}` });
+      await expectClearFailure({ redisUrl: `redis://default:${encodeURIComponent(PASSWORD)}@127.0.0.1:${closedPort}/2` });
+    });
+
+    // BUG (plugins/redis/index.ts, describeRedis): see the ?password= test above; the
+    // error message names the store by describeRedis, query-string password included.
+    it('never puts a ?password= query parameter into the error message', async () => {
+      await expectClearFailure({ redisUrl: `redis://127.0.0.1:${closedPort}/0?password=${encodeURIComponent(PASSWORD)}` });
+    });
+
+    // BUG (plugins/redis/index.ts, connectRedis): on failure it calls redis.disconnect()
+    // after the socket has already closed. ioredis's AbstractConnector.disconnect() then
+    // arms a 2 s `disconnectTimeout` timer that only the stream's next 'close' event
+    // clears — which never comes for a stream that is already closed. So every failed
+    // connect keeps the event loop alive for 2 s (jest: "did not exit one second after
+    // the test run"); a caller that retries keeps piling them up. Skipping disconnect()
+    // when `redis.status === 'end'`, or quitting without a live stream, avoids it.
+    it('leaves no timer behind when it fails, so the process can exit at once', async () => {
+      const before = activeTimers();
+      await expect(connectRedis({ redisHost: '127.0.0.1', redisPort: closedPort })).rejects.toThrow('cannot reach Redis');
+      // Past the first reconnect delay (200 ms), well before ioredis's 2 s disconnect timeout.
+      await new Promise((r) => setTimeout(r, 400));
+      expect(activeTimers()).toBe(before);
+    });
+  });
+
+  it('rejects a wrong password with the same clear message, without either password', async () => {
+    const wrong = 'Wr0ng-guess-Pa55';
+    const attempt = connectRedis({ redisHost: server.host, redisPort: server.port, redisPassword: wrong });
+    const error = (await attempt.catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(Error);
+    expect(error.message).toContain('cannot reach Redis');
+    expect(error.message).toContain('--redis-password');
+    expect(error.message).not.toContain(wrong);
+    expect(error.message).not.toContain(PASSWORD);
+  });
+});

@@ -1,0 +1,183 @@
+import { parsePagesConfig, type PagesConfig } from '../../src/core/pages-config';
+
+const DEFAULTS: PagesConfig = { customDomain: '', enabled: true, enableBranches: [] };
+
+/** Joins lines with LF; `crlf` gives the same file with Windows line endings. */
+const lf = (...lines: string[]) => lines.join('\n');
+const crlf = (...lines: string[]) => lines.join('\r\n');
+
+describe('parsePagesConfig (the plugin\'s line-based .pages reader)', () => {
+  it('gives the defaults for an empty file', () => {
+    expect(parsePagesConfig('')).toEqual(DEFAULTS);
+  });
+
+  describe('custom_domain', () => {
+    it.each<[string, string]>([
+      ['custom_domain: example.com', 'example.com'],
+      ['custom_domain: "example.com"', 'example.com'],
+      ["custom_domain: 'example.com'", 'example.com'],
+      ['custom_domain:example.com', 'example.com'],
+      ['custom_domain:    example.com   ', 'example.com'],
+      ['custom_domain:', ''],
+      ['custom_domain:   ', ''],
+      ['custom_domain: ""', ''],
+      ['   custom_domain: indented.example.com', 'indented.example.com'],
+      ['\tcustom_domain: tab.example.com', 'tab.example.com'],
+      // The plugin keeps an inline comment as part of the value; so must we.
+      ['custom_domain: example.com # main site', 'example.com # main site'],
+      ['custom_domain: "example.com" # main site', 'example.com" # main site'],
+      // Only the first colon separates key and value.
+      ['custom_domain: example.com:8080', 'example.com:8080'],
+    ])('%j → %j', (line, domain) => {
+      expect(parsePagesConfig(line).customDomain).toBe(domain);
+    });
+
+    it.each([
+      '# custom_domain: commented.example.com',
+      'custom_domains: other.example.com',
+      'my_custom_domain: other.example.com',
+      'custom_domain_x: other.example.com',
+      'custom-domain: other.example.com',
+      'Custom_Domain: other.example.com',
+    ])('ignores %j', (line) => {
+      expect(parsePagesConfig(line).customDomain).toBe('');
+    });
+
+    it('lets the last duplicate win', () => {
+      expect(parsePagesConfig(lf('custom_domain: first.example.com', 'custom_domain: second.example.com')).customDomain).toBe(
+        'second.example.com',
+      );
+      expect(parsePagesConfig(lf('custom_domain: first.example.com', 'custom_domain:')).customDomain).toBe('');
+    });
+
+    it('ignores indentation, so a nested key counts too', () => {
+      const text = lf('site:', '  settings:', '    custom_domain: nested.example.com');
+      expect(parsePagesConfig(text).customDomain).toBe('nested.example.com');
+    });
+  });
+
+  describe('enabled (only true and yes are true)', () => {
+    it.each<[string, boolean]>([
+      ['enabled: true', true],
+      ['enabled: yes', true],
+      ['enabled:true', true],
+      ['  enabled:   true  ', true],
+      ['enabled: false', false],
+      ['enabled: no', false],
+      ['enabled: True', false],
+      ['enabled: TRUE', false],
+      ['enabled: Yes', false],
+      ['enabled: on', false],
+      ['enabled: 1', false],
+      ['enabled:', false],
+      ['enabled: true # comment', false],
+    ])('%j → %s', (line, enabled) => {
+      expect(parsePagesConfig(line).enabled).toBe(enabled);
+    });
+
+    // forgejo_client.go GetPagesConfig: `enabled := strings.TrimSpace(parts[1]); config.Enabled = enabled == "true" || enabled == "yes"`
+    // — unlike custom_domain and the branch lists, the plugin does not strip quotes here.
+    it.each<[string, boolean]>([
+      ['enabled: "true"', false],
+      ["enabled: 'yes'", false],
+    ])('does not unquote enabled, as the plugin does not: %j → %s', (line, enabled) => {
+      expect(parsePagesConfig(line).enabled).toBe(enabled);
+    });
+
+    it('is true when the key is absent', () => {
+      expect(parsePagesConfig('custom_domain: example.com').enabled).toBe(true);
+    });
+
+    it('lets the last duplicate win', () => {
+      expect(parsePagesConfig(lf('enabled: false', 'enabled: true')).enabled).toBe(true);
+      expect(parsePagesConfig(lf('enabled: true', 'enabled: false')).enabled).toBe(false);
+    });
+  });
+
+  describe('enable_branches', () => {
+    it.each<[string, string[]]>([
+      ['enable_branches: [stage, dev]', ['stage', 'dev']],
+      ['enable_branches: ["stage","dev"]', ['stage', 'dev']],
+      ["enable_branches: ['stage', 'dev']", ['stage', 'dev']],
+      ['enable_branches: stage, dev', ['stage', 'dev']],
+      ['enable_branches: stage', ['stage']],
+      ['enable_branches: [feature/x]', ['feature/x']],
+      ['enable_branches: []', []],
+      ['enable_branches: [stage, , dev,]', ['stage', 'dev']],
+      ['enable_branches: [ stage ,dev ]', ['stage', 'dev']],
+    ])('inline %j → %j', (line, branches) => {
+      expect(parsePagesConfig(line).enableBranches).toEqual(branches);
+    });
+
+    it('reads a block list of "- item" lines', () => {
+      const text = lf('enable_branches:', '  - stage', '  - "dev"', "  - 'feature/x'");
+      expect(parsePagesConfig(text).enableBranches).toEqual(['stage', 'dev', 'feature/x']);
+    });
+
+    it('ends a block list at the first line that is not a list item, and still reads that line', () => {
+      const text = lf('enable_branches:', '- stage', '- dev', 'custom_domain: example.com', '- not-a-branch');
+      expect(parsePagesConfig(text)).toEqual({ customDomain: 'example.com', enabled: true, enableBranches: ['stage', 'dev'] });
+    });
+
+    it('ends a block list at an empty line', () => {
+      const text = lf('enable_branches:', '- stage', '', '- dev');
+      expect(parsePagesConfig(text).enableBranches).toEqual(['stage']);
+    });
+
+    it('needs a space after the dash', () => {
+      expect(parsePagesConfig(lf('enable_branches:', '-stage')).enableBranches).toEqual([]);
+    });
+
+    it('gives an empty list for a key with neither inline value nor items', () => {
+      expect(parsePagesConfig(lf('enable_branches:', 'enabled: true')).enableBranches).toEqual([]);
+    });
+
+    it('lets a later inline list replace an earlier list', () => {
+      expect(parsePagesConfig(lf('enable_branches: [a, b]', 'enable_branches: [c]')).enableBranches).toEqual(['c']);
+      expect(parsePagesConfig(lf('enable_branches:', '- a', 'enable_branches: [c]')).enableBranches).toEqual(['c']);
+    });
+
+    // forgejo_client.go GetPagesConfig: a block header only sets `inEnableBranches = true` and
+    // each `- item` is appended to config.EnableBranches, which it never resets. Reading fewer
+    // branches than the plugin makes a branch the plugin still registers look "no longer enabled".
+    it.each<[string, string, string[]]>([
+      ['an inline list followed by a block list', lf('enable_branches: [a, b]', 'enable_branches:', '- c'), ['a', 'b', 'c']],
+      ['two block lists', lf('enable_branches:', '- a', 'custom_domain: x.com', 'enable_branches:', '- b'), ['a', 'b']],
+      ['an inline list followed by an empty block header', lf('enable_branches: [stage]', 'enable_branches:'), ['stage']],
+    ])('appends block items to the branches read so far, as the plugin does: %s', (_name, text, branches) => {
+      expect(parsePagesConfig(text).enableBranches).toEqual(branches);
+    });
+  });
+
+  describe('CRLF files', () => {
+    it('reads every key of a CRLF file as of an LF file', () => {
+      const lines = ['custom_domain: "example.com"', 'enabled: true', 'enable_branches:', '  - stage', '  - dev', 'other: x'];
+      const expected: PagesConfig = { customDomain: 'example.com', enabled: true, enableBranches: ['stage', 'dev'] };
+      expect(parsePagesConfig(crlf(...lines))).toEqual(expected);
+      expect(parsePagesConfig(lf(...lines))).toEqual(expected);
+    });
+
+    it.each<[string, Partial<PagesConfig>]>([
+      [crlf('custom_domain: example.com', ''), { customDomain: 'example.com' }],
+      [crlf('enabled: yes', ''), { enabled: true }],
+      [crlf('enabled: false', ''), { enabled: false }],
+      [crlf('enable_branches: [a, b]', ''), { enableBranches: ['a', 'b'] }],
+    ])('no stray \\r in %j', (text, expected) => {
+      expect(parsePagesConfig(text)).toMatchObject(expected);
+    });
+  });
+
+  it('reads a full file, ignoring keys it does not know', () => {
+    const text = lf(
+      '# pages config',
+      'title: My site',
+      'custom_domain: "www.example.com"',
+      'enabled: yes',
+      'enable_branches:',
+      '  - stage',
+      '  - feature/new-ui',
+      'redirects: true',
+    );
+    expect(parsePagesConfig(text)).toEqual({ customDomain: 'www.example.com', enabled: true, enableBranches: ['stage', 'feature/new-ui'] });
+  });
+});

@@ -1,0 +1,274 @@
+import type { Claim, Verdict } from '../../src/core/verdict';
+import { BREAKER_THRESHOLD, Verifier } from '../../src/engine/verifier';
+import { SourceError, type PagesFileLookup, type SourceOfTruth } from '../../src/ports/source-of-truth';
+
+type PagesAnswer = string | null | Error | ((signal?: AbortSignal) => Promise<PagesFileLookup>);
+type BranchAnswer = boolean | Error;
+
+/**
+ * A hand-written SourceOfTruth: `.pages` texts per `owner/repo` (null = 404), branches per
+ * `owner/repo/branch`; lookups are case-insensitive like Forgejo. Records every call made.
+ */
+class FakeSource implements SourceOfTruth {
+  readonly pagesCalls: string[] = [];
+  readonly branchCalls: string[] = [];
+  readonly signals: Array<AbortSignal | undefined> = [];
+
+  constructor(
+    private readonly pages: (owner: string, repo: string, call: number) => PagesAnswer,
+    private readonly branches: Record<string, BranchAnswer> = {},
+  ) {}
+
+  describe(): string {
+    return 'fake';
+  }
+
+  async pagesFile(owner: string, repo: string, signal?: AbortSignal): Promise<PagesFileLookup> {
+    this.pagesCalls.push(`${owner}/${repo}`);
+    this.signals.push(signal);
+    const answer = this.pages(owner, repo, this.pagesCalls.length);
+    if (typeof answer === 'function') return answer(signal);
+    if (answer instanceof Error) throw answer;
+    return answer === null ? { found: false } : { found: true, text: answer };
+  }
+
+  async branchExists(owner: string, repo: string, branch: string, signal?: AbortSignal): Promise<boolean> {
+    this.branchCalls.push(`${owner}/${repo}/${branch}`);
+    this.signals.push(signal);
+    const answer = this.branches[`${owner}/${repo}/${branch}`.toLowerCase()] ?? false;
+    if (answer instanceof Error) throw answer;
+    return answer;
+  }
+
+  requestCount(): number {
+    return this.pagesCalls.length + this.branchCalls.length;
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** A source where every repository's `.pages` comes from one table. */
+const sourceWith = (table: Record<string, string | null | Error>, branches: Record<string, BranchAnswer> = {}) =>
+  new FakeSource((owner, repo) => table[`${owner}/${repo}`.toLowerCase()] ?? null, branches);
+
+const authError = () => new SourceError('401 Unauthorized from https://git.example.com', 'auth', 'auth:401', 401);
+const claim = (owner: string, repo: string, domain: string, branch?: string): Claim => ({ owner, repo, domain, ...(branch === undefined ? {} : { branch }) });
+
+const SITE_PAGES = 'custom_domain: example.com\nenable_branches: [stage, dev, feature/x]\n';
+
+describe('Verifier: verdicts', () => {
+  const source = () =>
+    sourceWith(
+      { 'alice/site': SITE_PAGES, 'bob/moved': 'custom_domain: "new.example.org"', 'carol/off': 'custom_domain: c.com\nenabled: false', 'dave/broken': authError() },
+      { 'alice/site/stage': true, 'alice/site/dev': false, 'alice/site/feature/x': new SourceError('503 from Forgejo', 'server', 'server:503', 503) },
+    );
+
+  type Row = [string, Claim, Verdict['status'], RegExp];
+  const titled = (rows: Row[]): Row[] => rows.map(([name, c, status, reason]) => [`${name} → ${status}`, c, status, reason]);
+  it.each(titled([
+    ['live domain', claim('alice', 'site', 'example.com'), 'live', /\.pages names example\.com/],
+    ['live branch', claim('alice', 'site', 'stage.example.com', 'stage'), 'live', /branch stage is enabled and exists/],
+    ['branch gone (404)', claim('alice', 'site', 'dev.example.com', 'dev'), 'stale', /branch dev is gone \(404\)/],
+    ['branch check failed', claim('alice', 'site', 'feature-x.example.com', 'feature/x'), 'unknown', /503 from Forgejo/],
+    ['branch not enabled', claim('alice', 'site', 'qa.example.com', 'qa'), 'stale', /no longer in enable_branches/],
+    ['domain changed', claim('bob', 'moved', 'old.example.org'), 'stale', /changed to new\.example\.org/],
+    ['site disabled', claim('carol', 'off', 'c.com'), 'stale', /disables/],
+    ['repository gone', claim('erin', 'gone', 'e.com'), 'stale', /gone \(404\)/],
+    ['pages fetch failed (SourceError)', claim('dave', 'broken', 'd.com'), 'unknown', /401 Unauthorized/],
+  ]))('%s', async (_name, c, status, reason) => {
+    const verdict = await new Verifier(source()).verify(c);
+    expect(verdict.status).toBe(status);
+    expect(verdict.reason).toMatch(reason);
+  });
+
+  it('turns any other thrown error into unknown too', async () => {
+    const verifier = new Verifier(new FakeSource(() => new TypeError('body is not valid base64')));
+    expect(await verifier.verify(claim('a', 'b', 'a.com'))).toEqual({ status: 'unknown', reason: 'body is not valid base64' });
+  });
+
+  it('asks for no branch when the .pages file already decides', async () => {
+    const fake = source();
+    const verifier = new Verifier(fake);
+    await verifier.verify(claim('alice', 'site', 'qa.example.com', 'qa'));
+    await verifier.verify(claim('bob', 'moved', 'stage.old.example.org', 'stage'));
+    expect(fake.branchCalls).toEqual([]);
+  });
+});
+
+describe('Verifier: one call per repository and per branch', () => {
+  it('fetches .pages once per repository however many claims, case-insensitively (sequential)', async () => {
+    const fake = sourceWith({ 'alice/site': SITE_PAGES }, { 'alice/site/stage': true, 'alice/site/dev': true });
+    const verifier = new Verifier(fake);
+    const claims = [
+      claim('alice', 'site', 'example.com'),
+      claim('Alice', 'Site', 'example.com'),
+      claim('ALICE', 'site', 'other.example.com'),
+      claim('alice', 'SITE', 'stage.example.com', 'stage'),
+      claim('alice', 'site', 'dev.example.com', 'dev'),
+    ];
+    const results = [];
+    for (const c of claims) results.push((await verifier.verify(c)).status);
+    expect(results).toEqual(['live', 'live', 'stale', 'live', 'live']);
+    expect(fake.pagesCalls).toEqual(['alice/site']);
+  });
+
+  it('fetches .pages once per repository when claims arrive all at once', async () => {
+    const fake = sourceWith({ 'alice/site': SITE_PAGES, 'bob/blog': 'custom_domain: bob.dev' }, { 'alice/site/stage': true });
+    const verifier = new Verifier(fake);
+    const claims = [
+      claim('alice', 'site', 'example.com'),
+      claim('bob', 'blog', 'bob.dev'),
+      claim('Alice', 'Site', 'stage.example.com', 'stage'),
+      claim('BOB', 'Blog', 'old.bob.dev'),
+      claim('alice', 'site', 'dev.example.com', 'dev'),
+    ];
+    const verdicts = await Promise.all(claims.map((c) => verifier.verify(c)));
+    expect(verdicts.map((v) => v.status)).toEqual(['live', 'live', 'live', 'stale', 'stale']);
+    expect([...fake.pagesCalls].sort()).toEqual(['alice/site', 'bob/blog']);
+  });
+
+  it('does not retry a failed .pages fetch for the repository\'s other claims', async () => {
+    const fake = sourceWith({ 'alice/site': authError() });
+    const verifier = new Verifier(fake);
+    const verdicts = await Promise.all([claim('alice', 'site', 'a.com'), claim('alice', 'site', 'b.com'), claim('Alice', 'Site', 'c.com')].map((c) => verifier.verify(c)));
+    expect(verdicts.map((v) => v.status)).toEqual(['unknown', 'unknown', 'unknown']);
+    expect(fake.pagesCalls).toHaveLength(1);
+  });
+
+  it('checks each branch once, however many claims name it', async () => {
+    const fake = sourceWith({ 'alice/site': SITE_PAGES, 'bob/site': SITE_PAGES }, { 'alice/site/stage': true, 'bob/site/stage': false });
+    const verifier = new Verifier(fake);
+    const verdicts = await Promise.all(
+      [
+        claim('alice', 'site', 'stage.example.com', 'stage'),
+        claim('alice', 'site', 'STAGE.example.com', 'stage'), // another claim id, same branch
+        claim('Alice', 'Site', 'Stage.Example.com', 'stage'),
+        claim('bob', 'site', 'stage.example.com', 'stage'), // same branch name, another repository
+      ].map((c) => verifier.verify(c)),
+    );
+    expect(verdicts.map((v) => v.status)).toEqual(['live', 'live', 'live', 'stale']);
+    expect([...fake.branchCalls].sort()).toEqual(['alice/site/stage', 'bob/site/stage']);
+    expect(fake.pagesCalls.sort()).toEqual(['alice/site', 'bob/site']);
+  });
+
+  it('returns the same verdict for the same claim without asking again', async () => {
+    const fake = sourceWith({ 'alice/site': SITE_PAGES }, { 'alice/site/stage': true });
+    const verifier = new Verifier(fake);
+    const first = await verifier.verify(claim('alice', 'site', 'stage.example.com', 'stage'));
+    const second = await verifier.verify(claim('ALICE', 'SITE', 'stage.example.com', 'stage'));
+    expect(second).toBe(first);
+    expect(fake.requestCount()).toBe(2);
+  });
+});
+
+describe('Verifier: the breaker (DESIGN §3, stop early)', () => {
+  const repos = (n: number) => Array.from({ length: n }, (_, i) => claim('owner', `repo${i}`, `d${i}.com`));
+
+  async function verifyInTurn(verifier: Verifier, claims: Claim[]): Promise<Verdict[]> {
+    const verdicts: Verdict[] = [];
+    for (const c of claims) verdicts.push(await verifier.verify(c));
+    return verdicts;
+  }
+
+  it('is set at ten', () => {
+    expect(BREAKER_THRESHOLD).toBe(10);
+  });
+
+  it('stops asking after 10 identical failures with no success', async () => {
+    const fake = new FakeSource(() => authError());
+    const verifier = new Verifier(fake);
+
+    const first = await verifyInTurn(verifier, repos(9));
+    expect(verifier.stoppedEarly).toBeUndefined();
+    expect(first.every((v) => v.status === 'unknown')).toBe(true);
+
+    await verifier.verify(claim('owner', 'tenth', 'ten.com'));
+    expect(verifier.stoppedEarly).toMatch(/stopped early: the first 10 Forgejo checks all failed the same way \(401 Unauthorized/);
+    expect(verifier.stoppedEarly).toMatch(/--forgejo-host and --forgejo-token/);
+
+    const later = await verifyInTurn(verifier, [claim('x', 'y', 'x.com'), claim('p', 'q', 'stage.p.com', 'stage')]);
+    expect(fake.pagesCalls).toHaveLength(10); // later calls are not made
+    expect(fake.branchCalls).toHaveLength(0);
+    expect(later).toEqual([
+      { status: 'unknown', reason: verifier.stoppedEarly },
+      { status: 'unknown', reason: verifier.stoppedEarly },
+    ]);
+  });
+
+  it('aborts the signal it hands to the source, cancelling calls in flight', async () => {
+    // Every call starts at once; the first ten fail, the rest wait until cancelled.
+    const fake = new FakeSource((_o, _r, call) =>
+      call <= 10
+        ? authError()
+        : (signal) => new Promise<PagesFileLookup>((_, reject) => signal!.addEventListener('abort', () => reject(signal!.reason), { once: true })),
+    );
+    const verifier = new Verifier(fake);
+    const verdicts = await Promise.all(repos(25).map((c) => verifier.verify(c)));
+    expect(verdicts.every((v) => v.status === 'unknown')).toBe(true);
+    expect(verifier.stoppedEarly).toBeDefined();
+    expect(fake.signals.every((s) => s?.aborted)).toBe(true);
+  });
+
+  it.each<[string, (call: number) => PagesAnswer]>([
+    ['a .pages file found', (call) => (call === 1 ? 'custom_domain: d0.com' : authError())],
+    ['a 404', (call) => (call === 1 ? null : authError())],
+  ])('never trips once a call succeeded first (%s)', async (_name, answer) => {
+    const fake = new FakeSource((_o, _r, call) => answer(call));
+    const verifier = new Verifier(fake);
+    const verdicts = await verifyInTurn(verifier, repos(20));
+    expect(verifier.stoppedEarly).toBeUndefined();
+    expect(fake.pagesCalls).toHaveLength(20);
+    expect(verdicts.slice(1).every((v) => v.status === 'unknown')).toBe(true);
+  });
+
+  it('does not trip when the failures differ', async () => {
+    const timeout = () => new SourceError('timed out after 10s', 'timeout', 'timeout');
+    const fake = new FakeSource((_o, _r, call) => (call % 2 === 0 ? authError() : timeout()));
+    const verifier = new Verifier(fake);
+    await verifyInTurn(verifier, repos(25));
+    expect(verifier.stoppedEarly).toBeUndefined();
+    expect(fake.pagesCalls).toHaveLength(25);
+  });
+
+  it('counts identical failures in a row: a different one starts the count again', async () => {
+    const other = () => new SourceError('503', 'server', 'server:503', 503);
+    // 9 auth failures, one 503, then auth failures again: trips on the 10th auth failure after the 503
+    const fake = new FakeSource((_o, _r, call) => (call === 10 ? other() : authError()));
+    const verifier = new Verifier(fake);
+    await verifyInTurn(verifier, repos(19));
+    expect(verifier.stoppedEarly).toBeUndefined();
+    await verifier.verify(claim('owner', 'last', 'last.com'));
+    expect(verifier.stoppedEarly).toBeDefined();
+    expect(fake.pagesCalls).toHaveLength(20);
+  });
+
+  it('groups failures by their SourceError signature, not their message', async () => {
+    const fake = new FakeSource((_o, repo) => new SourceError(`401 for ${repo}`, 'auth', 'auth:401', 401));
+    const verifier = new Verifier(fake);
+    await verifyInTurn(verifier, repos(10));
+    expect(verifier.stoppedEarly).toBeDefined();
+  });
+});
+
+describe('Verifier: interruption', () => {
+  it('passes an interrupt on to the source through the signal', async () => {
+    const interrupt = new AbortController();
+    const fake = new FakeSource(() => (signal) => new Promise<PagesFileLookup>((_, reject) => signal!.addEventListener('abort', () => reject(signal!.reason), { once: true })));
+    const verifier = new Verifier(fake, interrupt.signal);
+    const pending = verifier.verify(claim('a', 'b', 'a.com'));
+    interrupt.abort(new Error('interrupted'));
+    expect(await pending).toEqual({ status: 'unknown', reason: 'interrupted' });
+    expect(fake.signals[0]?.aborted).toBe(true);
+  });
+
+  // The constructor only listens for a future 'abort' event; a signal that is already
+  // aborted (SIGINT between the engine's start and the Verifier's construction) is missed.
+  it('honours an interrupt signal that is already aborted when it is built', async () => {
+    const interrupt = new AbortController();
+    interrupt.abort(new Error('interrupted'));
+    const fake = new FakeSource(() => 'custom_domain: a.com');
+    const verifier = new Verifier(fake, interrupt.signal);
+    await verifier.verify(claim('a', 'b', 'a.com'));
+    expect(fake.signals.every((signal) => signal?.aborted)).toBe(true);
+  });
+});
