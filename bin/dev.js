@@ -1,4 +1,7 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through ts-node when it is installed; otherwise the build.
+// Same as run.js, from the TypeScript sources (ts-node) when no manifest pins dist/.
 require('reflect-metadata');
-require('@oclif/core').execute({ development: true, dir: __dirname });
+const oclif = require('@oclif/core');
+
+oclif.settings.enableAutoTranspile = true;
+require('./run.js');

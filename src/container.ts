@@ -13,6 +13,8 @@ export interface ReaperSettings extends PluginSettings {
   rootKey: string;
   forgejoHost?: string;
   brake?: BrakeOptions;
+  /** Undefined: reap without a backup (--no-backup). */
+  backupDir?: string;
 }
 
 /** The wired application: the engine and the ports it runs on, closed together. */
@@ -27,7 +29,7 @@ export interface Runtime {
  * Builds the container from settings. The source is created first (it only checks its
  * settings), so a missing --forgejo-host fails before any connection is opened.
  */
-export async function createRuntime(settings: ReaperSettings, options: { needsSource: boolean }): Promise<Runtime> {
+export async function createRuntime(settings: ReaperSettings, options: { needsSource: boolean } = { needsSource: false }): Promise<Runtime> {
   let source: SourceOfTruth | undefined;
   if (options.needsSource) {
     if (!settings.forgejoHost) throw new Error('missing --forgejo-host (or FORGEJO_HOST): the Forgejo URL, e.g. https://git.example.com');
@@ -48,6 +50,7 @@ export async function createRuntime(settings: ReaperSettings, options: { needsSo
     rootKey: settings.rootKey,
     brake: settings.brake ?? DEFAULT_BRAKE,
     verifyParallelism: 4 * (typeof settings.concurrency === 'number' ? settings.concurrency : 16),
+    backupDir: settings.backupDir,
   });
   container.bind(CLOCK).toConstantValue(systemClock);
   container.bind(ReapEngine).toSelf().inSingletonScope();

@@ -21,7 +21,9 @@ export class RequestLimiter {
       await this.pace(signal);
       return await task();
     } finally {
-      this.release();
+      // Next turn: the caller hears this answer (a breaker may trip on it) before
+      // the next queued request is let out.
+      setImmediate(() => this.release());
     }
   }
 

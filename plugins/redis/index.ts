@@ -1,6 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { escapeGlob } from '../../src/core/keys';
-import type { ExpectedKey, GroupDeleteOutcome, KeyValueStore, StoredEntry } from '../../src/ports/key-value-store';
+import type { ExpectedKey, GroupDeleteOutcome, KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../../src/ports/key-value-store';
 import type { PluginSettings, StorePlugin } from '../../src/ports/plugins';
 
 const SCAN_COUNT = 1000;
@@ -41,18 +41,54 @@ return outcome
  * commands per key costs the client far more than the server (objects, promises).
  */
 const READ_ENTRIES_LUA = `
+local withDump = ARGV[1] == '1'
 local out = {}
 for i, key in ipairs(KEYS) do
   local kind = redis.call('TYPE', key).ok
   out[3 * i - 2] = kind
-  out[3 * i - 1] = kind == 'string' and redis.call('GET', key) or false
+  if kind == 'string' then
+    out[3 * i - 1] = redis.call('GET', key)
+  elseif withDump and kind ~= 'none' then
+    out[3 * i - 1] = redis.call('DUMP', key)
+  else
+    out[3 * i - 1] = false
+  end
   out[3 * i] = redis.call('PTTL', key)
 end
 return out
 `;
 
+/**
+ * Writes entries, each with its remaining TTL in ms (0: none). Strings are SET; other
+ * types come as DUMP payloads and are RESTOREd. KEYS: the keys. ARGV: the mode, then
+ * per key its kind ('s' or 'd'), payload and TTL.
+ */
+const PUT_ENTRIES_LUA = `
+local overwrite = ARGV[1] == 'overwrite'
+local out = {}
+for i, key in ipairs(KEYS) do
+  local kind, payload, ttl = ARGV[3 * i - 1], ARGV[3 * i], tonumber(ARGV[3 * i + 1])
+  local exists = redis.call('EXISTS', key) == 1
+  local same = exists and kind == 's' and redis.call('TYPE', key).ok == 'string' and redis.call('GET', key) == payload
+  if same and (not overwrite or ttl == 0 and redis.call('PTTL', key) == -1) then
+    out[i] = 'same'
+  elseif exists and not overwrite then
+    out[i] = 'exists'
+  else
+    if kind == 's' then
+      if ttl > 0 then redis.call('SET', key, payload, 'PX', ttl) else redis.call('SET', key, payload) end
+    else
+      redis.call('RESTORE', key, ttl, payload, 'REPLACE')
+    end
+    out[i] = exists and 'replaced' or 'written'
+  end
+end
+return out
+`;
+
 type ScriptedRedis = Redis & {
-  reaperReadEntriesBuffer(numberOfKeys: number, ...keys: string[]): Promise<Array<Buffer | number | null>>;
+  reaperReadEntriesBuffer(numberOfKeys: number, ...keysThenFlag: string[]): Promise<Array<Buffer | number | null>>;
+  reaperPutEntries(numberOfKeys: number, ...args: Array<string | Buffer | number>): Promise<string[]>;
   reaperDeleteGroups(numberOfKeys: number, ...args: Array<string | Buffer | number>): Promise<number[]>;
 };
 
@@ -63,6 +99,7 @@ export class RedisStore implements KeyValueStore {
   constructor(redis: Redis, private readonly description: string) {
     redis.defineCommand('reaperDeleteGroups', { lua: DELETE_GROUPS_LUA });
     redis.defineCommand('reaperReadEntries', { lua: READ_ENTRIES_LUA });
+    redis.defineCommand('reaperPutEntries', { lua: PUT_ENTRIES_LUA });
     this.redis = redis as ScriptedRedis;
   }
 
@@ -85,18 +122,41 @@ export class RedisStore implements KeyValueStore {
     } while (cursor !== '0');
   }
 
-  async getMany(keys: string[]): Promise<Array<StoredEntry | undefined>> {
+  async getMany(keys: string[], options: { withDump?: boolean } = {}): Promise<Array<StoredEntry | undefined>> {
     if (keys.length === 0) return [];
     this.trips++;
-    const reply = await this.redis.reaperReadEntriesBuffer(keys.length, ...keys);
+    const reply = await this.redis.reaperReadEntriesBuffer(keys.length, ...keys, options.withDump ? '1' : '0');
     const now = Date.now();
     return keys.map((key, i) => {
       const type = String(reply[3 * i]);
       if (type === 'none') return undefined;
       const ttl = Number(reply[3 * i + 2]);
       const expiresAt = ttl >= 0 ? now + ttl : undefined;
-      return type === 'string' ? { key, type, value: reply[3 * i + 1] as Buffer, expiresAt } : { key, type, expiresAt };
+      const payload = reply[3 * i + 1] as Buffer | null;
+      if (type === 'string') return { key, type, value: payload!, expiresAt };
+      return payload ? { key, type, dump: payload, expiresAt } : { key, type, expiresAt };
     });
+  }
+
+  async putMany(entries: StoredEntry[], mode: PutMode): Promise<PutOutcome[]> {
+    if (entries.length === 0) return [];
+    const now = Date.now();
+    const args: Array<string | Buffer | number> = [];
+    const writable: number[] = [];
+    const outcomes: PutOutcome[] = entries.map((entry, i) => {
+      const payload = entry.type === 'string' ? entry.value : entry.dump;
+      if (payload === undefined) return 'unsupported';
+      writable.push(i);
+      // An entry due to expire gets at least 1 ms: the caller skips the expired ones.
+      const ttl = entry.expiresAt === undefined ? 0 : Math.max(1, entry.expiresAt - now);
+      args.push(entry.type === 'string' ? 's' : 'd', payload, ttl);
+      return 'unsupported';
+    });
+    if (writable.length === 0) return outcomes;
+    this.trips++;
+    const reply = await this.redis.reaperPutEntries(writable.length, ...writable.map((i) => entries[i].key), mode, ...args);
+    writable.forEach((index, j) => (outcomes[index] = reply[j] as PutOutcome));
+    return outcomes;
   }
 
   async deleteGroupsIfUnchanged(groups: ExpectedKey[][]): Promise<GroupDeleteOutcome[]> {

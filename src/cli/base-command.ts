@@ -1,3 +1,5 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import { createRuntime, type ReaperSettings, type Runtime } from '../container';
 import type { RunReport, Stage } from '../engine/engine';
@@ -50,6 +52,15 @@ export const brakeFlags = {
   force: Flags.boolean({ description: 'reap even when the brake would refuse', default: false, helpGroup: 'SAFETY' }),
 };
 
+/** Where backups go unless told: the XDG state directory, kept across reboots. */
+export function defaultBackupDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'pages-reaper', 'backups');
+}
+
+export const backupDirFlag = {
+  'backup-dir': Flags.string({ description: `directory for backups [default: ${defaultBackupDir().replace(homedir(), '~')}]`, env: 'REAPER_BACKUP_DIR', helpGroup: 'BACKUP' }),
+};
+
 type AnyFlags = Record<string, unknown>;
 
 /** Flag names → plugin settings (`redis-host` → `redisHost`), with derived units. */
@@ -59,6 +70,7 @@ export function settingsFromFlags(flags: AnyFlags): ReaperSettings {
     settings[name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = value;
   }
   if (typeof flags.timeout === 'number') settings.timeout = flags.timeout * 1000;
+  settings.backupDir = flags.backup === false ? undefined : ((flags['backup-dir'] as string | undefined) ?? defaultBackupDir());
   if (flags['max-stale-ratio'] !== undefined) {
     settings.brake = { maxStaleRatio: flags['max-stale-ratio'], minDomains: flags['brake-min-domains'], force: flags.force };
   }
@@ -75,8 +87,21 @@ export abstract class ReaperCommand extends Command {
   /** oclif reports flag errors in several lines and exit 2; operators get one line and 1. */
   protected async catch(error: Interfaces.CommandError): Promise<unknown> {
     if ((error as { oclif?: { exit?: number } }).oclif?.exit !== undefined && error.message.startsWith('EEXIT')) throw error;
+    return this.fail(error);
+  }
+
+  /** Connects the store (and the source when needed), or exits 1 with one line. */
+  protected async openRuntime(settings: ReaperSettings, needsSource: boolean): Promise<Runtime> {
+    try {
+      return await createRuntime(settings, { needsSource });
+    } catch (error) {
+      return this.fail(error);
+    }
+  }
+
+  protected fail(error: unknown, code: number = EXIT.fatal): never {
     process.stderr.write(`pages-reaper: ${oneLine(error)}\n`);
-    return this.exit(EXIT.fatal);
+    return this.exit(code);
   }
 
   /** Runs one stage of the flow with its own runtime, renders it, exits with its code. */
@@ -85,14 +110,7 @@ export abstract class ReaperCommand extends Command {
     stage: Stage,
     context: Omit<RenderContext, 'store' | 'source'>,
   ): Promise<void> {
-    const settings = settingsFromFlags(flags);
-    let runtime: Runtime;
-    try {
-      runtime = await createRuntime(settings, { needsSource: stage !== 'scan' });
-    } catch (error) {
-      process.stderr.write(`pages-reaper: ${oneLine(error)}\n`);
-      return this.exit(EXIT.fatal);
-    }
+    const runtime = await this.openRuntime(settingsFromFlags(flags), stage !== 'scan');
     const interrupt = new AbortController();
     const onSignal = () => interrupt.abort(new Error('interrupted'));
     process.once('SIGINT', onSignal);
@@ -106,8 +124,7 @@ export abstract class ReaperCommand extends Command {
         process.stderr.write('\n⚠️  Interrupted: nothing is left half-deleted; run again to finish.\n');
         return this.exit(EXIT.interrupted);
       }
-      process.stderr.write(`pages-reaper: ${oneLine(error)}\n`);
-      return this.exit(EXIT.fatal);
+      return this.fail(error);
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { brakeFlags, ReaperCommand, sourceFlags, storeFlags } from '../cli/base-command';
+import { backupDirFlag, brakeFlags, ReaperCommand, sourceFlags, storeFlags } from '../cli/base-command';
 
 export default class Reap extends ReaperCommand {
   static summary = 'Verify every mapping, then delete exactly the stale keys, compare-and-delete.';
@@ -14,6 +14,13 @@ export default class Reap extends ReaperCommand {
     ...storeFlags,
     ...sourceFlags,
     ...brakeFlags,
+    ...backupDirFlag,
+    backup: Flags.boolean({
+      description: 'write a backup of every key before deleting it (--no-backup: the explicit opt-out)',
+      default: true,
+      allowNo: true,
+      helpGroup: 'BACKUP',
+    }),
     'dry-run': Flags.boolean({ description: 'print the exact keys that would be deleted and why; change nothing', default: false }),
   };
 

@@ -6,20 +6,20 @@ import { parseForwardValue, type RepoTarget } from './mapping';
 export interface KeyValue {
   key: string;
   value: Buffer;
+  expiresAt?: number;
 }
 
 export interface ForwardMapping {
   domain: string;
   key: string;
   value: Buffer;
+  expiresAt?: number;
   /** Undefined when the value cannot be a mapping; `invalid` says why. */
   target?: RepoTarget;
   invalid?: string;
 }
 
-export interface ReverseMapping extends RepoTarget {
-  key: string;
-  value: Buffer;
+export interface ReverseMapping extends RepoTarget, KeyValue {
   /** The domain the reverse key names (its value). */
   domain: string;
 }
@@ -65,15 +65,23 @@ export function needsValue(cls: KeyClass): boolean {
 }
 
 /**
+ * Whether a key whose name looks like the plugin's really is: reverse keys share their
+ * shape with cache entries and password hashes, which carry a TTL or no domain name.
+ */
+export function isPluginEntry(cls: KeyClass, entry: StoredEntry): boolean {
+  if (cls.kind === 'foreign') return false;
+  if (cls.kind !== 'reverse') return true;
+  return entry.type === 'string' && entry.value !== undefined && entry.expiresAt === undefined && isDomainName(entry.value.toString('utf8'));
+}
+
+/**
  * Adds one scanned key to the inventory. Returns the forward mapping it created, so the
  * caller can start verifying it while the scan goes on.
  */
 export function addEntry(inventory: Inventory, cls: KeyClass, entry: StoredEntry): ForwardMapping | undefined {
-  const { key } = entry;
-  if (cls.kind === 'foreign') return undefined;
+  const { key, expiresAt } = entry;
+  if (!isPluginEntry(cls, entry)) return undefined;
   if (entry.type !== 'string' || entry.value === undefined) {
-    // A look-alike reverse key of another type is simply not ours.
-    if (cls.kind === 'reverse') return undefined;
     inventory.anomalies.push({ kind: 'wrong-type', key, detail: `holds a ${entry.type}, the plugin writes strings; left alone` });
     if (cls.kind === 'forward') {
       const mapping: ForwardMapping = { domain: cls.domain, key, value: Buffer.alloc(0), invalid: `key holds a ${entry.type}, not a string` };
@@ -87,34 +95,29 @@ export function addEntry(inventory: Inventory, cls: KeyClass, entry: StoredEntry
     case 'forward': {
       const parsed = parseForwardValue(value.toString('utf8'));
       const mapping: ForwardMapping = parsed.ok
-        ? { domain: cls.domain, key, value, target: parsed.target }
-        : { domain: cls.domain, key, value, invalid: parsed.reason };
+        ? { domain: cls.domain, key, value, expiresAt, target: parsed.target }
+        : { domain: cls.domain, key, value, expiresAt, invalid: parsed.reason };
       if (!parsed.ok) inventory.anomalies.push({ kind: 'unparseable', key, detail: parsed.reason });
       inventory.forwards.set(cls.domain, mapping);
       return mapping;
     }
-    case 'reverse': {
-      // The plugin writes reverse keys without expiry and with a domain as value;
-      // cache entries and password hashes that share the shape fail one or the other.
-      const domain = value.toString('utf8');
-      if (entry.expiresAt !== undefined || !isDomainName(domain)) return undefined;
-      inventory.reverses.push({ owner: cls.owner, repo: cls.repo, branch: cls.branch, key, value, domain });
+    case 'reverse':
+      inventory.reverses.push({ owner: cls.owner, repo: cls.repo, branch: cls.branch, key, value, expiresAt, domain: value.toString('utf8') });
       return undefined;
-    }
     case 'router': {
       const keys = inventory.routers.get(cls.name) ?? [];
-      keys.push({ key, value });
+      keys.push({ key, value, expiresAt });
       inventory.routers.set(cls.name, keys);
       return undefined;
     }
     case 'middleware': {
       const group = inventory.middlewares.get(cls.name) ?? { sanitizedDomain: cls.sanitizedDomain, keys: [] };
-      group.keys.push({ key, value });
+      group.keys.push({ key, value, expiresAt });
       inventory.middlewares.set(cls.name, group);
       return undefined;
     }
     case 'redirects-meta':
-      inventory.redirectsMeta.set(cls.domain, { key, value });
+      inventory.redirectsMeta.set(cls.domain, { key, value, expiresAt });
       return undefined;
   }
 }

@@ -58,7 +58,7 @@ export function reverseClaim(reverse: ReverseMapping): Claim {
 }
 
 function expect(entries: KeyValue[]): ExpectedKey[] {
-  return entries.map(({ key, value }) => ({ key, expected: value }));
+  return entries.map(({ key, value, expiresAt }) => ({ key, expected: value, expiresAt }));
 }
 
 function sortedKeys(entries: KeyValue[]): KeyValue[] {
@@ -125,7 +125,7 @@ export function planReap(
       kind: 'domain',
       subject: mapping.domain,
       reason: forwardVerdicts.get(mapping.domain)!.reason,
-      keys: [...expect(traefikKeys), ...expect(reverseKeys), { key: mapping.key, expected: mapping.value }],
+      keys: [...expect(traefikKeys), ...expect(reverseKeys), { key: mapping.key, expected: mapping.value, expiresAt: mapping.expiresAt }],
     });
   }
 

@@ -6,7 +6,9 @@ import { CLOCK, type Clock } from '../ports/clock';
 import { KEY_VALUE_STORE, type KeyValueStore } from '../ports/key-value-store';
 import { SOURCE_OF_TRUTH, type SourceOfTruth } from '../ports/source-of-truth';
 import { applyPlan, type GroupOutcome } from './applier';
+import { BackupWriter, timestampedPath } from '../backup/writer';
 import { scanStore } from './scanner';
+import { writePlanBackup } from './transfer';
 import { TaskQueue } from './task-queue';
 import { Verifier } from './verifier';
 
@@ -15,6 +17,8 @@ export interface EngineOptions {
   brake: BrakeOptions;
   /** Claims being verified at once; enough to keep the source's connections busy. */
   verifyParallelism?: number;
+  /** Where a reap writes the backup of what it deletes; undefined only with --no-backup. */
+  backupDir?: string;
 }
 
 export const ENGINE_OPTIONS = Symbol.for('pages-reaper.EngineOptions');
@@ -33,6 +37,8 @@ export interface RunReport {
   /** Outcome per plan group, same index; absent when nothing was applied. */
   outcomes?: GroupOutcome[];
   stoppedEarly?: string;
+  /** The backup of every key the apply stage deleted (or was about to). */
+  backupPath?: string;
   requests: number;
   storeRoundTrips: number;
   startedAt: number;
@@ -89,7 +95,9 @@ export class ReapEngine {
     // Without verdicts (scan) the plan still names the orphans no mapping produces.
     if (!report.stoppedEarly) {
       report.plan = planReap(inventory, forwardVerdicts, reverseVerdicts, this.options.brake);
-      if (stage === 'apply' && !report.plan.brake.tripped) {
+      if (stage === 'apply' && !report.plan.brake.tripped && report.plan.groups.length > 0) {
+        // No backup, no reap (DESIGN §4.7).
+        if (this.options.backupDir !== undefined) report.backupPath = await this.backUp(report.plan);
         report.outcomes = await applyPlan(this.store, report.plan, signal);
       }
     }
@@ -97,6 +105,19 @@ export class ReapEngine {
     report.storeRoundTrips = this.store.roundTrips();
     report.durationMs = this.clock.now() - startedAt;
     return report;
+  }
+
+  private async backUp(plan: Plan): Promise<string> {
+    let writer: BackupWriter | undefined;
+    try {
+      const path = await timestampedPath(this.options.backupDir!, 'reap');
+      writer = await BackupWriter.open(path, { store: this.store.describe(), rootKey: this.options.rootKey, reason: 'reap: every key planned for deletion, as verified' });
+      await writePlanBackup(plan.groups, writer);
+      return await writer.finish();
+    } catch (error) {
+      await writer?.abandon();
+      throw new Error(`no backup, no reap: ${(error as Error).message}; nothing was deleted`);
+    }
   }
 
   private requireSource(): SourceOfTruth {

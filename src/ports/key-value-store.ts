@@ -4,6 +4,8 @@ export interface StoredEntry {
   /** `string` for plain values; other types (`hash`, `list`, …) carry no `value`. */
   type: string;
   value?: Buffer;
+  /** Non-string keys read with `withDump`: the store's own serialisation (Redis DUMP). */
+  dump?: Buffer;
   /** Absolute expiry in ms since the epoch; undefined when the key never expires. */
   expiresAt?: number;
 }
@@ -11,7 +13,13 @@ export interface StoredEntry {
 export interface ExpectedKey {
   key: string;
   expected: Buffer;
+  expiresAt?: number;
 }
+
+/** `same`: the key already holds this value; `exists`: it holds another and was left alone. */
+export type PutOutcome = 'written' | 'replaced' | 'same' | 'exists' | 'unsupported';
+
+export type PutMode = 'if-absent' | 'overwrite';
 
 /** A group's keys are checked and deleted together: all of them, or none. */
 export type GroupDeleteOutcome = 'deleted' | 'changed';
@@ -22,7 +30,12 @@ export interface KeyValueStore {
   /** Keys under a literal prefix ('' for every key), in batches; a key may repeat. */
   scan(prefix: string): AsyncIterable<string[]>;
   /** One entry per requested key, in order; undefined when the key does not exist. */
-  getMany(keys: string[]): Promise<Array<StoredEntry | undefined>>;
+  getMany(keys: string[], options?: { withDump?: boolean }): Promise<Array<StoredEntry | undefined>>;
+  /**
+   * Writes entries with their remaining TTL (`expiresAt`). `if-absent` leaves existing
+   * keys alone. An entry this store cannot hold (another store's dump) is `unsupported`.
+   */
+  putMany(entries: StoredEntry[], mode: PutMode): Promise<PutOutcome[]>;
   /**
    * Deletes each group only if every key still holds its expected value, in the
    * group's order (the guard last). Atomic per group where the store allows it.

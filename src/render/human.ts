@@ -87,6 +87,9 @@ export function renderHuman(report: RunReport, summary: Summary, ctx: RenderCont
     out.push('', '🔎 Anomalies (reported, never touched)');
     for (const anomaly of report.inventory.anomalies) out.push(`  ⚠️  ${anomaly.kind} ${anomaly.key}: ${anomaly.detail}`);
   }
+  if (report.backupPath) {
+    out.push('', `💾 Backup of every deleted key: ${report.backupPath}`, `   Undo with: pages-reaper restore ${report.backupPath}`);
+  }
   if (report.stoppedEarly) out.push('', `🛑 ${capitalize(report.stoppedEarly)}. Nothing was deleted.`);
   if (refused) {
     const b = report.plan!.brake;

@@ -52,6 +52,7 @@ export function renderJson(report: RunReport, summary: Summary, ctx: RenderConte
     durationMs: report.durationMs,
     requests: report.requests,
     storeRoundTrips: report.storeRoundTrips,
+    backupPath: report.backupPath,
     summary,
     counts: countInventory(report.inventory),
     domains,

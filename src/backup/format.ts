@@ -1,0 +1,92 @@
+import { isUtf8 } from 'node:buffer';
+import { createHash, type Hash } from 'node:crypto';
+import type { StoredEntry } from '../ports/key-value-store';
+
+/**
+ * The backup file (docs/backup-format.md): JSON Lines — a header, one line per key, a
+ * trailer with the count and the SHA-256 of the entry lines — so a person can read it
+ * and a program can prove it whole before restoring anything.
+ */
+export const BACKUP_FORMAT = 'pages-reaper-backup';
+export const BACKUP_VERSION = 1;
+
+export interface BackupHeader {
+  format: typeof BACKUP_FORMAT;
+  version: number;
+  store: string;
+  rootKey: string;
+  createdAt: string;
+  reason: string;
+}
+
+/** One key as a line: `value` when the bytes are UTF-8, else `base64`; `dump` for non-strings. */
+export interface BackupLine {
+  key: string;
+  type: string;
+  value?: string;
+  base64?: string;
+  /** The store's own serialisation of a non-string key (Redis DUMP), base64. */
+  dump?: string;
+  expiresAt: string | null;
+}
+
+export interface BackupTrailer {
+  trailer: true;
+  count: number;
+  sha256: string;
+}
+
+export function encodeEntry(entry: StoredEntry): string {
+  const line: BackupLine = { key: entry.key, type: entry.type, expiresAt: entry.expiresAt === undefined ? null : new Date(entry.expiresAt).toISOString() };
+  if (entry.value !== undefined) {
+    if (isUtf8(entry.value)) line.value = entry.value.toString('utf8');
+    else line.base64 = entry.value.toString('base64');
+  }
+  if (entry.dump !== undefined) line.dump = entry.dump.toString('base64');
+  return JSON.stringify(line);
+}
+
+export class BackupFormatError extends Error {}
+
+export function decodeEntry(text: string, lineNumber: number): StoredEntry {
+  let line: BackupLine;
+  try {
+    line = JSON.parse(text);
+  } catch {
+    throw new BackupFormatError(`line ${lineNumber} is not valid JSON`);
+  }
+  const bad = (what: string) => new BackupFormatError(`line ${lineNumber}: ${what}`);
+  if (typeof line !== 'object' || line === null) throw bad('not an entry');
+  if (typeof line.key !== 'string' || line.key === '') throw bad('no key');
+  if (typeof line.type !== 'string') throw bad('no type');
+  let expiresAt: number | undefined;
+  if (line.expiresAt !== null) {
+    expiresAt = typeof line.expiresAt === 'string' ? Date.parse(line.expiresAt) : NaN;
+    if (Number.isNaN(expiresAt)) throw bad('expiresAt is neither null nor a time');
+  }
+  const entry: StoredEntry = { key: line.key, type: line.type, expiresAt };
+  if (line.type === 'string') {
+    if (typeof line.value === 'string') entry.value = Buffer.from(line.value, 'utf8');
+    else if (typeof line.base64 === 'string') entry.value = Buffer.from(line.base64, 'base64');
+    else throw bad('a string entry without value or base64');
+  } else if (typeof line.dump === 'string') {
+    entry.dump = Buffer.from(line.dump, 'base64');
+  }
+  return entry;
+}
+
+/** SHA-256 over the entry lines exactly as written, each with its newline. */
+export class EntryDigest {
+  private readonly hash: Hash = createHash('sha256');
+  count = 0;
+
+  add(line: string): void {
+    this.hash.update(line);
+    this.hash.update('\n');
+    this.count++;
+  }
+
+  hex(): string {
+    return this.hash.digest('hex');
+  }
+}

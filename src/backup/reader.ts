@@ -1,0 +1,111 @@
+
+import { createReadStream, promises as fs } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { createGunzip } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import type { StoredEntry } from '../ports/key-value-store';
+import { BACKUP_FORMAT, BACKUP_VERSION, BackupFormatError, EntryDigest, decodeEntry, type BackupHeader, type BackupTrailer } from './format';
+
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
+
+async function isGzip(path: string): Promise<boolean> {
+  const handle = await fs.open(path, 'r');
+  try {
+    const { bytesRead, buffer } = await handle.read(Buffer.alloc(2), 0, 2, 0);
+    return bytesRead === 2 && buffer.equals(GZIP_MAGIC);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function openLines(path: string): Promise<AsyncIterable<string>> {
+  try {
+    await fs.access(path);
+  } catch (error) {
+    throw new BackupFormatError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code}`);
+  }
+  const stat = await fs.stat(path);
+  if (!stat.isFile()) throw new BackupFormatError(`${path} is not a file`);
+  let stream: Readable = createReadStream(path);
+  if (await isGzip(path)) {
+    const gunzip = createGunzip();
+    stream.on('error', (error) => gunzip.destroy(error));
+    stream = stream.pipe(gunzip);
+  }
+  return createInterface({ input: stream, crlfDelay: Infinity });
+}
+
+function parseHeader(text: string | undefined, path: string): BackupHeader {
+  if (text === undefined) throw new BackupFormatError(`${path} is empty`);
+  let header: Partial<BackupHeader>;
+  try {
+    header = JSON.parse(text);
+  } catch {
+    throw new BackupFormatError(`${path} does not start with a backup header`);
+  }
+  if (header?.format !== BACKUP_FORMAT) throw new BackupFormatError(`${path} is not a ${BACKUP_FORMAT} file (format '${header?.format}')`);
+  if (header.version !== BACKUP_VERSION) throw new BackupFormatError(`${path} has format version ${header.version}; this pages-reaper reads version ${BACKUP_VERSION}`);
+  return header as BackupHeader;
+}
+
+function asTrailer(text: string): BackupTrailer | undefined {
+  if (!text.startsWith('{"trailer"')) return undefined;
+  try {
+    const trailer = JSON.parse(text);
+    return trailer?.trailer === true ? trailer : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads a backup in two passes: `verify()` proves the whole file (header, every line,
+ * count and checksum) without keeping it in memory; `entries()` then streams it again.
+ */
+export class BackupReader {
+  private constructor(
+    readonly path: string,
+    readonly header: BackupHeader,
+    readonly count: number,
+  ) {}
+
+  static async verify(path: string): Promise<BackupReader> {
+    const digest = new EntryDigest();
+    let header: BackupHeader | undefined;
+    let trailer: BackupTrailer | undefined;
+    let lineNumber = 0;
+    try {
+      for await (const line of await openLines(path)) {
+        lineNumber++;
+        if (lineNumber === 1) {
+          header = parseHeader(line, path);
+          continue;
+        }
+        if (trailer) throw new BackupFormatError(`${path} has data after its trailer (line ${lineNumber})`);
+        trailer = asTrailer(line);
+        if (trailer) continue;
+        decodeEntry(line, lineNumber);
+        digest.add(line);
+      }
+    } catch (error) {
+      if (error instanceof BackupFormatError) throw error;
+      throw new BackupFormatError(`${path} is damaged: ${(error as Error).message}`);
+    }
+    if (!header) throw new BackupFormatError(`${path} is empty`);
+    if (!trailer) throw new BackupFormatError(`${path} is truncated: it has no trailer`);
+    if (trailer.count !== digest.count) throw new BackupFormatError(`${path} is damaged: the trailer counts ${trailer.count} entries, the file holds ${digest.count}`);
+    if (trailer.sha256 !== digest.hex()) throw new BackupFormatError(`${path} is damaged: its checksum does not match the trailer`);
+    return new BackupReader(path, header, trailer.count);
+  }
+
+  /** The entries, streamed; only call after `verify()` succeeded. */
+  async *entries(): AsyncIterable<StoredEntry> {
+    let lineNumber = 0;
+    for await (const line of await openLines(this.path)) {
+      lineNumber++;
+      if (lineNumber === 1 || asTrailer(line)) continue;
+      yield decodeEntry(line, lineNumber);
+    }
+  }
+}
+

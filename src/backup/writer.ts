@@ -1,0 +1,119 @@
+import { once } from 'node:events';
+import { constants, promises as fs, createWriteStream } from 'node:fs';
+import { dirname, basename, join } from 'node:path';
+import { createGzip } from 'node:zlib';
+import type { Writable } from 'node:stream';
+import type { StoredEntry } from '../ports/key-value-store';
+import { BACKUP_FORMAT, BACKUP_VERSION, EntryDigest, encodeEntry, type BackupHeader } from './format';
+
+const CHUNK_BYTES = 64 * 1024;
+
+export interface BackupMeta {
+  store: string;
+  rootKey: string;
+  reason: string;
+}
+
+/**
+ * Writes a backup as a stream: to a temporary name beside the target, mode 0600,
+ * flushed and fsynced, then renamed, so a reader never sees half a file. `-` is stdout.
+ */
+export class BackupWriter {
+  private readonly digest = new EntryDigest();
+  private failure: Error | undefined;
+  /** Lines are handed on in chunks: one zlib or fs write per line costs more than the line. */
+  private pending: string[] = [];
+  private pendingBytes = 0;
+
+  private constructor(
+    readonly path: string,
+    private readonly out: Writable,
+    private readonly target?: { tempPath: string; handle: fs.FileHandle; file: Writable },
+  ) {
+    for (const stream of new Set([out, target?.file])) stream?.on('error', (error: Error) => (this.failure ??= error));
+  }
+
+  static async open(path: string, meta: BackupMeta): Promise<BackupWriter> {
+    let writer: BackupWriter;
+    if (path === '-') {
+      writer = new BackupWriter(path, process.stdout);
+    } else {
+      const tempPath = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+      let handle: fs.FileHandle;
+      try {
+        handle = await fs.open(tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      } catch (error) {
+        throw new Error(`cannot write a backup in ${dirname(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; choose a writable --backup-dir or --output`);
+      }
+      const file = createWriteStream('', { fd: handle.fd, autoClose: false });
+      const out = path.endsWith('.gz') ? createGzip() : file;
+      if (out !== file) out.pipe(file);
+      writer = new BackupWriter(path, out, { tempPath, handle, file });
+    }
+    const header: BackupHeader = { format: BACKUP_FORMAT, version: BACKUP_VERSION, ...meta, createdAt: new Date().toISOString() };
+    await writer.writeLine(JSON.stringify(header));
+    return writer;
+  }
+
+  get count(): number {
+    return this.digest.count;
+  }
+
+  async add(entry: StoredEntry): Promise<void> {
+    const line = encodeEntry(entry);
+    this.digest.add(line);
+    await this.writeLine(line);
+  }
+
+  /** Writes the trailer, makes the file durable and gives it its name. */
+  async finish(): Promise<string> {
+    await this.writeLine(JSON.stringify({ trailer: true, count: this.digest.count, sha256: this.digest.hex() }));
+    await this.flush();
+    if (!this.target) return this.path;
+    const finished = once(this.target.file, 'finish');
+    this.out.end();
+    await finished;
+    this.throwIfFailed();
+    await this.target.handle.sync();
+    await this.target.handle.close();
+    await fs.rename(this.target.tempPath, this.path);
+    return this.path;
+  }
+
+  /** Removes the temporary file; the target name is never touched. */
+  async abandon(): Promise<void> {
+    if (!this.target) return;
+    this.out.destroy();
+    this.target.file.destroy();
+    await this.target.handle.close().catch(() => {});
+    await fs.rm(this.target.tempPath, { force: true });
+  }
+
+  private async writeLine(line: string): Promise<void> {
+    this.pending.push(line, '\n');
+    this.pendingBytes += line.length + 1;
+    if (this.pendingBytes >= CHUNK_BYTES) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    this.throwIfFailed();
+    const chunk = this.pending.join('');
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (chunk && !this.out.write(chunk)) await once(this.out, 'drain');
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw new Error(`cannot write the backup ${this.path}: ${this.failure.message}`);
+  }
+}
+
+/** `reap-2026-11-25T20-13-00-000Z.jsonl` in `dir`, created (0700) when missing. */
+export async function timestampedPath(dir: string, prefix: string, extension = '.jsonl'): Promise<string> {
+  try {
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw new Error(`cannot create the backup directory ${dir}: ${(error as NodeJS.ErrnoException).code}; choose a writable --backup-dir`);
+  }
+  return join(dir, `${prefix}-${new Date().toISOString().replace(/[:.]/g, '-')}${extension}`);
+}

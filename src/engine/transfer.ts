@@ -1,0 +1,117 @@
+import { BackupReader } from '../backup/reader';
+import type { BackupWriter } from '../backup/writer';
+import { isSelected, mayBeSelected, type Selection } from '../core/selection';
+import type { DeletionGroup } from '../core/planner';
+import type { KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../ports/key-value-store';
+
+export interface ExportResult {
+  written: number;
+  /** Keys of types this store cannot serialise: reported, never silently dropped. */
+  unsupported: string[];
+}
+
+/** Streams the selected entries from the store into a backup, a batch at a time. */
+export async function exportEntries(store: KeyValueStore, rootKey: string, selection: Selection, writer: BackupWriter): Promise<ExportResult> {
+  const unsupported: string[] = [];
+  const prefixes = selection.kind === 'prefixes' ? selection.prefixes : [''];
+  for (const prefix of prefixes) {
+    for await (const batch of store.scan(prefix)) {
+      const wanted = batch.filter((key) => mayBeSelected(key, selection, rootKey));
+      if (wanted.length === 0) continue;
+      const entries = await store.getMany(wanted, { withDump: true });
+      for (const entry of entries) {
+        if (!entry || !isSelected(entry, selection, rootKey)) continue;
+        if (entry.type !== 'string' && entry.dump === undefined) {
+          unsupported.push(entry.key);
+          continue;
+        }
+        await writer.add(entry);
+      }
+    }
+  }
+  return { written: writer.count, unsupported };
+}
+
+/** The entries a reap is about to delete, with the values it verified. */
+export async function writePlanBackup(groups: DeletionGroup[], writer: BackupWriter): Promise<void> {
+  for (const group of groups) {
+    for (const { key, expected, expiresAt } of group.keys) await writer.add({ key, type: 'string', value: expected, expiresAt });
+  }
+}
+
+export interface RestoreOptions {
+  mode: PutMode;
+  dryRun: boolean;
+  /** Restore only these domains' key sets. */
+  domains?: string[];
+  now?: () => number;
+}
+
+export type RestoreOutcome = PutOutcome | 'expired';
+
+export interface RestoreResult {
+  counts: Record<RestoreOutcome, number>;
+  /** Keys left alone because they hold another value (without --overwrite). */
+  conflicts: string[];
+  /** Keys written (or, in a dry run, that would be). */
+  written: string[];
+  unsupported: string[];
+  /** Entries in the file that the --domain selection left out. */
+  notSelected: number;
+}
+
+const RESTORE_BATCH = 500;
+const LISTED_KEYS = 1000;
+
+/**
+ * Puts a verified backup back. Expired entries are skipped, the rest get their
+ * remaining TTL. A dry run reads the store to say what would happen and writes nothing.
+ */
+export async function restoreEntries(store: KeyValueStore, reader: BackupReader, options: RestoreOptions): Promise<RestoreResult> {
+  const now = options.now ?? Date.now;
+  const result: RestoreResult = {
+    counts: { written: 0, replaced: 0, same: 0, exists: 0, unsupported: 0, expired: 0 },
+    conflicts: [],
+    written: [],
+    unsupported: [],
+    notSelected: 0,
+  };
+  const selection: Selection | undefined = options.domains?.length ? { kind: 'domains', domains: options.domains } : undefined;
+  let batch: StoredEntry[] = [];
+  const flush = async () => {
+    const outcomes = options.dryRun ? await predictPuts(store, batch, options.mode) : await store.putMany(batch, options.mode);
+    outcomes.forEach((outcome, i) => {
+      result.counts[outcome]++;
+      const list = outcome === 'exists' ? result.conflicts : outcome === 'written' || outcome === 'replaced' ? result.written : outcome === 'unsupported' ? result.unsupported : undefined;
+      if (list && list.length < LISTED_KEYS) list.push(batch[i].key);
+    });
+    batch = [];
+  };
+  for await (const entry of reader.entries()) {
+    if (selection && !isSelected(entry, selection, reader.header.rootKey)) {
+      result.notSelected++;
+      continue;
+    }
+    if (entry.expiresAt !== undefined && entry.expiresAt <= now()) {
+      result.counts.expired++;
+      continue;
+    }
+    batch.push(entry);
+    if (batch.length >= RESTORE_BATCH) await flush();
+  }
+  if (batch.length > 0) await flush();
+  return result;
+}
+
+/** What `putMany` would answer, from a read: for dry runs. */
+async function predictPuts(store: KeyValueStore, entries: StoredEntry[], mode: PutMode): Promise<PutOutcome[]> {
+  const current = await store.getMany(entries.map((e) => e.key));
+  return entries.map((entry, i) => {
+    const existing = current[i];
+    if (entry.type !== 'string' && entry.dump === undefined) return 'unsupported';
+    if (!existing) return 'written';
+    const same = entry.type === 'string' && existing.type === 'string' && existing.value!.equals(entry.value!);
+    if (same) return 'same';
+    return mode === 'overwrite' ? 'replaced' : 'exists';
+  });
+}
