@@ -23,6 +23,7 @@ const { values: args } = parseArgs({
     'latency-ms': { type: 'string', default: '5' },
     concurrency: { type: 'string', default: '16' },
     runs: { type: 'string', default: '3' },
+    'backup-keys': { type: 'string', default: '1000000' },
   },
 });
 const domains = Number(args.domains);
@@ -30,6 +31,7 @@ const staleShare = Number(args.stale);
 const latencyMs = Number(args['latency-ms']);
 const concurrency = Number(args.concurrency);
 const runs = Number(args.runs);
+const backupKeys = Number(args['backup-keys']);
 
 function sites() {
   const staleEvery = Math.round(1 / staleShare);
@@ -80,6 +82,35 @@ async function seed(redis, all) {
   await pipeline.exec();
 }
 
+/** `backup --all` of BACKUP_KEYS keys, FLUSHALL, `restore`: wall time and peak RSS of each. */
+async function benchBackupRestore(server, tmp) {
+  const redis = new Redis({ host: server.host, port: server.port });
+  await redis.flushall();
+  for (let start = 0; start < backupKeys; start += 10000) {
+    const pipeline = redis.pipeline();
+    for (let i = start; i < Math.min(backupKeys, start + 10000); i++) {
+      if (i % 10 === 0) pipeline.set(`cache:${i}`, `<html>${i}</html>`, 'EX', 3600);
+      else pipeline.set(`traefik/http/routers/custom-site${i}-example-com/rule`, `Host(\`site${i}.example.com\`)`);
+    }
+    await pipeline.exec();
+  }
+  const file = path.join(tmp, 'all.jsonl.gz');
+  const connection = ['--redis-host', server.host, '--redis-port', String(server.port)];
+  const measure = async (name, argv) => {
+    const rssFile = path.join(tmp, `rss-${name}`);
+    const result = await run(process.execPath, ['--require', './bench/peak-rss.js', 'bin/run.js', ...argv, ...connection], { BENCH_RSS_FILE: rssFile });
+    if (result.code !== 0) throw new Error(`${name} failed (${result.code}): ${result.stderr}`);
+    return { wallSeconds: +(result.wallMs / 1000).toFixed(2), peakRssMb: +(Number(fs.readFileSync(rssFile, 'utf8')) / 1024).toFixed(1) };
+  };
+  const backup = await measure('backup', ['backup', '--all', '--output', file]);
+  const fileMb = +(fs.statSync(file).size / 1024 / 1024).toFixed(1);
+  await redis.flushall();
+  const restore = await measure('restore', ['restore', file]);
+  const restored = await redis.dbsize();
+  await redis.quit();
+  return { keys: backupKeys, fileMb, backup, restore, restoredKeys: restored, complete: restored === backupKeys };
+}
+
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
@@ -108,10 +139,8 @@ async function main() {
       const rssFile = path.join(tmp, `rss-${i}`);
       const reap = await run(
         process.execPath,
-        ['--require', './bench/peak-rss.js', 'bin/run.js', 'reap', '--json', '--redis-host', server.host, '--redis-port', String(server.port), '--forgejo-host', standin.url, '--concurrency', String(concurrency), '--no-backup'].filter(
-          (a) => a !== '--no-backup' || fs.existsSync(path.join(ROOT, 'dist/src/engine/backup.js')),
-        ),
-        { BENCH_RSS_FILE: rssFile },
+        ['--require', './bench/peak-rss.js', 'bin/run.js', 'reap', '--json', '--redis-host', server.host, '--redis-port', String(server.port), '--forgejo-host', standin.url, '--concurrency', String(concurrency)],
+        { BENCH_RSS_FILE: rssFile, REAPER_BACKUP_DIR: path.join(tmp, 'backups') },
       );
       const report = JSON.parse(reap.stdout);
       const finalKeys = await redis.keys('*');
@@ -125,6 +154,7 @@ async function main() {
         requests: report.requests,
         storeRoundTrips: report.storeRoundTrips,
         staleCleaned: report.summary.staleDomainsCleaned,
+        backupWritten: Boolean(report.backupPath && fs.existsSync(report.backupPath)),
         correct,
       });
       process.stderr.write(`run ${i + 1}/${runs}: reap ${reap.wallMs.toFixed(0)} ms, floor ${floor.wallMs.toFixed(0)} ms, exit ${reap.code}, correct ${correct}\n`);
@@ -132,8 +162,6 @@ async function main() {
   } finally {
     await redis.quit();
     await standin.stop();
-    await server.stop();
-    fs.rmSync(tmp, { recursive: true, force: true });
   }
   const reapMs = median(results.map((r) => r.reapMs));
   const floorMs = median(results.map((r) => r.floorMs));
@@ -154,8 +182,12 @@ async function main() {
     redisRoundTrips: median(results.map((r) => r.storeRoundTrips)),
     staleDomainsCleaned: median(results.map((r) => r.staleCleaned)),
     exitCodes: [...new Set(results.map((r) => r.exitCode))],
+    backupWrittenEveryRun: results.every((r) => r.backupWritten),
     finalStateCorrect: results.every((r) => r.correct),
   };
+  if (backupKeys > 0) summary.backupRestore = await benchBackupRestore(server, tmp);
+  await server.stop();
+  fs.rmSync(tmp, { recursive: true, force: true });
   process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
   if (!summary.finalStateCorrect || summary.exitCodes.some((c) => c !== 0)) process.exitCode = 1;
 }

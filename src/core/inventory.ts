@@ -37,10 +37,13 @@ export interface Inventory {
   keysScanned: number;
   forwards: Map<string, ForwardMapping>;
   reverses: ReverseMapping[];
-  /** Router name → its keys; only `custom-…` routers. */
-  routers: Map<string, KeyValue[]>;
-  /** Middleware name → its keys; only `redirects-{sanitized}-{n}` middlewares. */
-  middlewares: Map<string, { sanitizedDomain: string; keys: KeyValue[] }>;
+  /**
+   * Router name → its key names; only `custom-…` routers. Values are read only for the
+   * routers a plan deletes (see `hydratePlan`): most routers belong to live domains.
+   */
+  routers: Map<string, string[]>;
+  /** Middleware name → its key names; only `redirects-{sanitized}-{n}` middlewares. */
+  middlewares: Map<string, { sanitizedDomain: string; keys: string[] }>;
   redirectsMeta: Map<string, KeyValue>;
   /** Keys of a plugin shape that cannot be handled safely (wrong type and the like). */
   anomalies: Anomaly[];
@@ -59,9 +62,22 @@ export function emptyInventory(rootKey: string): Inventory {
   };
 }
 
-/** Which keys' values the scanner must read: everything but foreign keys. */
+/** Which keys' values the scanner reads: mappings and redirects_meta. */
 export function needsValue(cls: KeyClass): boolean {
-  return cls.kind !== 'foreign';
+  return cls.kind === 'forward' || cls.kind === 'reverse' || cls.kind === 'redirects-meta';
+}
+
+/** Records a router or middleware key by name; its value is read if a plan deletes it. */
+export function addTraefikKey(inventory: Inventory, cls: KeyClass, key: string): void {
+  if (cls.kind === 'router') {
+    const keys = inventory.routers.get(cls.name);
+    if (keys) keys.push(key);
+    else inventory.routers.set(cls.name, [key]);
+  } else if (cls.kind === 'middleware') {
+    const group = inventory.middlewares.get(cls.name);
+    if (group) group.keys.push(key);
+    else inventory.middlewares.set(cls.name, { sanitizedDomain: cls.sanitizedDomain, keys: [key] });
+  }
 }
 
 /**
@@ -104,18 +120,10 @@ export function addEntry(inventory: Inventory, cls: KeyClass, entry: StoredEntry
     case 'reverse':
       inventory.reverses.push({ owner: cls.owner, repo: cls.repo, branch: cls.branch, key, value, expiresAt, domain: value.toString('utf8') });
       return undefined;
-    case 'router': {
-      const keys = inventory.routers.get(cls.name) ?? [];
-      keys.push({ key, value, expiresAt });
-      inventory.routers.set(cls.name, keys);
+    case 'router':
+    case 'middleware':
+      addTraefikKey(inventory, cls, key);
       return undefined;
-    }
-    case 'middleware': {
-      const group = inventory.middlewares.get(cls.name) ?? { sanitizedDomain: cls.sanitizedDomain, keys: [] };
-      group.keys.push({ key, value, expiresAt });
-      inventory.middlewares.set(cls.name, group);
-      return undefined;
-    }
     case 'redirects-meta':
       inventory.redirectsMeta.set(cls.domain, { key, value, expiresAt });
       return undefined;

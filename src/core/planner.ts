@@ -1,4 +1,4 @@
-import type { ExpectedKey } from '../ports/key-value-store';
+import type { ExpectedKey, StoredEntry } from '../ports/key-value-store';
 import type { Inventory, KeyValue, ReverseMapping } from './inventory';
 import { forwardValue } from './mapping';
 import { redirectsMetaKey, reverseKey, routerName, sanitizeDomain } from './keys';
@@ -6,13 +6,20 @@ import type { Claim, Verdict } from './verdict';
 
 export type DeletionKind = 'domain' | 'orphan-router' | 'orphan-middleware' | 'orphan-redirects-meta' | 'orphan-reverse';
 
+/** A key to delete; `expected` is unknown for router and middleware keys until hydrated. */
+export interface PlannedKey {
+  key: string;
+  expected?: Buffer;
+  expiresAt?: number;
+}
+
 /** Keys deleted together, in this order, only if all still hold what was read. */
-export interface DeletionGroup {
+export interface DeletionGroup<K extends PlannedKey = PlannedKey> {
   kind: DeletionKind;
   /** The domain, router name, middleware name or key the group is about. */
   subject: string;
   reason: string;
-  keys: ExpectedKey[];
+  keys: K[];
 }
 
 export interface BrakeOptions {
@@ -33,8 +40,8 @@ export interface BrakeResult {
   tripped: boolean;
 }
 
-export interface Plan {
-  groups: DeletionGroup[];
+export interface Plan<K extends PlannedKey = PlannedKey> {
+  groups: Array<DeletionGroup<K>>;
   /** Keys a stale domain would have lost but keeps, and why. */
   kept: Array<{ subject: string; reason: string }>;
   brake: BrakeResult;
@@ -61,8 +68,8 @@ function expect(entries: KeyValue[]): ExpectedKey[] {
   return entries.map(({ key, value, expiresAt }) => ({ key, expected: value, expiresAt }));
 }
 
-function sortedKeys(entries: KeyValue[]): KeyValue[] {
-  return [...entries].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+function byName(keys: string[]): PlannedKey[] {
+  return [...keys].sort().map((key) => ({ key }));
 }
 
 /**
@@ -101,19 +108,19 @@ export function planReap(
   for (const mapping of staleDomains) {
     const target = mapping.target!;
     const sanitized = sanitizeDomain(mapping.domain);
-    const traefikKeys: KeyValue[] = [];
+    const traefikKeys: PlannedKey[] = [];
     const keeper = keptSanitized.get(sanitized);
     if (keeper !== undefined) {
       kept.push({ subject: routerName(mapping.domain), reason: `router and redirect middlewares kept: ${keeper} uses the same name` });
     } else if (!sharedNamesTaken.has(sanitized)) {
       sharedNamesTaken.add(sanitized);
-      traefikKeys.push(...sortedKeys(inventory.routers.get(routerName(mapping.domain)) ?? []));
+      traefikKeys.push(...byName(inventory.routers.get(routerName(mapping.domain)) ?? []));
       for (const name of (middlewaresBySanitized.get(sanitized) ?? []).sort()) {
-        traefikKeys.push(...sortedKeys(inventory.middlewares.get(name)!.keys));
+        traefikKeys.push(...byName(inventory.middlewares.get(name)!.keys));
       }
     }
     const meta = inventory.redirectsMeta.get(mapping.domain);
-    if (meta) traefikKeys.push(meta);
+    if (meta) traefikKeys.push(...expect([meta]));
 
     const reverseName = reverseKey(target.owner, target.repo, target.branch);
     const reverse = reversesByKey.get(reverseName);
@@ -125,18 +132,18 @@ export function planReap(
       kind: 'domain',
       subject: mapping.domain,
       reason: forwardVerdicts.get(mapping.domain)!.reason,
-      keys: [...expect(traefikKeys), ...expect(reverseKeys), { key: mapping.key, expected: mapping.value, expiresAt: mapping.expiresAt }],
+      keys: [...traefikKeys, ...expect(reverseKeys), { key: mapping.key, expected: mapping.value, expiresAt: mapping.expiresAt }],
     });
   }
 
   for (const [name, keys] of [...inventory.routers].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!producedSanitized.has(name.slice('custom-'.length))) {
-      groups.push({ kind: 'orphan-router', subject: name, reason: 'no forward mapping produces this router', keys: expect(sortedKeys(keys)) });
+      groups.push({ kind: 'orphan-router', subject: name, reason: 'no forward mapping produces this router', keys: byName(keys) });
     }
   }
   for (const [name, middleware] of [...inventory.middlewares].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!producedSanitized.has(middleware.sanitizedDomain)) {
-      groups.push({ kind: 'orphan-middleware', subject: name, reason: 'no forward mapping produces this middleware', keys: expect(sortedKeys(middleware.keys)) });
+      groups.push({ kind: 'orphan-middleware', subject: name, reason: 'no forward mapping produces this middleware', keys: byName(middleware.keys) });
     }
   }
   for (const [domain, meta] of [...inventory.redirectsMeta].sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -172,4 +179,37 @@ export function planReap(
       tripped: overLimit && !brakeOptions.force,
     },
   };
+}
+
+/**
+ * Fills in the values of router and middleware keys, read just before the backup and
+ * the deletes: those become the values the compare-and-delete checks. A key gone since
+ * the scan needs no deleting; a key of another type is left alone and said so.
+ */
+export function hydratePlan(plan: Plan, read: ReadonlyMap<string, StoredEntry | undefined>): Plan<ExpectedKey> {
+  const kept = [...plan.kept];
+  const groups: Array<DeletionGroup<ExpectedKey>> = [];
+  for (const group of plan.groups) {
+    const keys: ExpectedKey[] = [];
+    for (const planned of group.keys) {
+      if (planned.expected !== undefined) {
+        keys.push({ key: planned.key, expected: planned.expected, expiresAt: planned.expiresAt });
+        continue;
+      }
+      const entry = read.get(planned.key);
+      if (!entry) continue;
+      if (entry.type !== 'string' || entry.value === undefined) {
+        kept.push({ subject: planned.key, reason: `holds a ${entry.type}, the plugin writes strings; left alone` });
+        continue;
+      }
+      keys.push({ key: planned.key, expected: entry.value, expiresAt: entry.expiresAt });
+    }
+    if (keys.length > 0) groups.push({ ...group, keys });
+  }
+  return { ...plan, groups, kept };
+}
+
+/** The keys whose values `hydratePlan` needs. */
+export function keysToHydrate(plan: Plan): string[] {
+  return plan.groups.flatMap((group) => group.keys.filter((k) => k.expected === undefined).map((k) => k.key));
 }

@@ -1,5 +1,5 @@
 import type { Plan } from '../core/planner';
-import type { KeyValueStore } from '../ports/key-value-store';
+import type { ExpectedKey, KeyValueStore } from '../ports/key-value-store';
 
 export type GroupOutcome = 'deleted' | 'changed';
 
@@ -7,7 +7,7 @@ export type GroupOutcome = 'deleted' | 'changed';
 export const APPLY_BATCH = 100;
 
 /** Runs the plan's deletions, compare-and-delete, a batch of groups per store call. */
-export async function applyPlan(store: KeyValueStore, plan: Plan, signal?: AbortSignal): Promise<GroupOutcome[]> {
+export async function applyPlan(store: KeyValueStore, plan: Plan<ExpectedKey>, signal?: AbortSignal): Promise<GroupOutcome[]> {
   const outcomes: GroupOutcome[] = [];
   for (let start = 0; start < plan.groups.length; start += APPLY_BATCH) {
     // Each batch is atomic per group; stopping between batches leaves nothing half-done.

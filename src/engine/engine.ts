@@ -1,9 +1,9 @@
 import { inject, injectable, optional } from 'inversify';
 import type { ForwardMapping, Inventory } from '../core/inventory';
-import { orphanReverseCandidates, planReap, reverseClaim, type BrakeOptions, type Plan } from '../core/planner';
+import { hydratePlan, keysToHydrate, orphanReverseCandidates, planReap, reverseClaim, type BrakeOptions, type Plan } from '../core/planner';
 import { invalid, type Verdict } from '../core/verdict';
 import { CLOCK, type Clock } from '../ports/clock';
-import { KEY_VALUE_STORE, type KeyValueStore } from '../ports/key-value-store';
+import { KEY_VALUE_STORE, type ExpectedKey, type KeyValueStore, type StoredEntry } from '../ports/key-value-store';
 import { SOURCE_OF_TRUTH, type SourceOfTruth } from '../ports/source-of-truth';
 import { applyPlan, type GroupOutcome } from './applier';
 import { BackupWriter, timestampedPath } from '../backup/writer';
@@ -22,6 +22,8 @@ export interface EngineOptions {
 }
 
 export const ENGINE_OPTIONS = Symbol.for('pages-reaper.EngineOptions');
+
+const READ_BATCH = 1000;
 
 /** How far along the flow of DESIGN §5 a command goes. */
 export type Stage = 'scan' | 'verify' | 'plan' | 'apply';
@@ -94,11 +96,16 @@ export class ReapEngine {
     // A run that stopped asking knows nothing for sure: it plans and deletes nothing.
     // Without verdicts (scan) the plan still names the orphans no mapping produces.
     if (!report.stoppedEarly) {
-      report.plan = planReap(inventory, forwardVerdicts, reverseVerdicts, this.options.brake);
-      if (stage === 'apply' && !report.plan.brake.tripped && report.plan.groups.length > 0) {
-        // No backup, no reap (DESIGN §4.7).
-        if (this.options.backupDir !== undefined) report.backupPath = await this.backUp(report.plan);
-        report.outcomes = await applyPlan(this.store, report.plan, signal);
+      const plan = planReap(inventory, forwardVerdicts, reverseVerdicts, this.options.brake);
+      report.plan = plan;
+      if (stage === 'plan' || stage === 'apply') {
+        const hydrated = hydratePlan(plan, await this.readAll(keysToHydrate(plan)));
+        report.plan = hydrated;
+        if (stage === 'apply' && !hydrated.brake.tripped && hydrated.groups.length > 0) {
+          // No backup, no reap (DESIGN §4.7).
+          if (this.options.backupDir !== undefined) report.backupPath = await this.backUp(hydrated);
+          report.outcomes = await applyPlan(this.store, hydrated, signal);
+        }
       }
     }
     report.requests = this.source?.requestCount() ?? 0;
@@ -107,7 +114,16 @@ export class ReapEngine {
     return report;
   }
 
-  private async backUp(plan: Plan): Promise<string> {
+  private async readAll(keys: string[]): Promise<Map<string, StoredEntry | undefined>> {
+    const read = new Map<string, StoredEntry | undefined>();
+    for (let start = 0; start < keys.length; start += READ_BATCH) {
+      const batch = keys.slice(start, start + READ_BATCH);
+      (await this.store.getMany(batch)).forEach((entry, i) => read.set(batch[i], entry));
+    }
+    return read;
+  }
+
+  private async backUp(plan: Plan<ExpectedKey>): Promise<string> {
     let writer: BackupWriter | undefined;
     try {
       const path = await timestampedPath(this.options.backupDir!, 'reap');

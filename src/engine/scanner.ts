@@ -1,4 +1,4 @@
-import { addEntry, emptyInventory, findCrossAnomalies, needsValue, type ForwardMapping, type Inventory } from '../core/inventory';
+import { addEntry, addTraefikKey, emptyInventory, findCrossAnomalies, needsValue, type ForwardMapping, type Inventory } from '../core/inventory';
 import { classifyKey, type KeyClass } from '../core/keys';
 import type { KeyValueStore } from '../ports/key-value-store';
 
@@ -27,15 +27,19 @@ export async function scanStore(
     const classes: KeyClass[] = [];
     for (const key of batch) {
       const cls = classifyKey(key, rootKey);
-      if (!needsValue(cls)) {
+      if (cls.kind === 'foreign') {
         inventory.keysScanned++;
         continue;
       }
       if (seenCandidates.has(key)) continue;
       seenCandidates.add(key);
       inventory.keysScanned++;
-      candidates.push(key);
-      classes.push(cls);
+      if (needsValue(cls)) {
+        candidates.push(key);
+        classes.push(cls);
+      } else {
+        addTraefikKey(inventory, cls, key);
+      }
     }
     if (candidates.length === 0) continue;
     const entries = await store.getMany(candidates);

@@ -2,7 +2,7 @@ import { BackupReader } from '../backup/reader';
 import type { BackupWriter } from '../backup/writer';
 import { isSelected, mayBeSelected, type Selection } from '../core/selection';
 import type { DeletionGroup } from '../core/planner';
-import type { KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../ports/key-value-store';
+import type { ExpectedKey, KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../ports/key-value-store';
 
 export interface ExportResult {
   written: number;
@@ -33,7 +33,7 @@ export async function exportEntries(store: KeyValueStore, rootKey: string, selec
 }
 
 /** The entries a reap is about to delete, with the values it verified. */
-export async function writePlanBackup(groups: DeletionGroup[], writer: BackupWriter): Promise<void> {
+export async function writePlanBackup(groups: Array<DeletionGroup<ExpectedKey>>, writer: BackupWriter): Promise<void> {
   for (const group of groups) {
     for (const { key, expected, expiresAt } of group.keys) await writer.add({ key, type: 'string', value: expected, expiresAt });
   }

@@ -1,4 +1,5 @@
-import { orphanReverseCandidates, planReap, DEFAULT_BRAKE, type BrakeOptions, type DeletionGroup, type Plan } from '../../src/core/planner';
+import type { StoredEntry } from '../../src/ports/key-value-store';
+import { hydratePlan, keysToHydrate, orphanReverseCandidates, planReap, DEFAULT_BRAKE, type BrakeOptions, type DeletionGroup, type Plan } from '../../src/core/planner';
 import type { VerdictStatus } from '../../src/core/verdict';
 import { inventoryFrom, inventoryOf, middlewareKeys, routerKeys, siteKeys, sortedNames, verdicts, type KeyValues } from './fixtures';
 
@@ -55,11 +56,31 @@ describe('planReap: a stale domain', () => {
     ]);
   });
 
-  it('expects of every key exactly the bytes that were read', () => {
+  it('expects the scanned bytes of mappings and leaves router values to hydration', () => {
     for (const { key, expected } of plan.groups[0].keys) {
-      expect(Buffer.isBuffer(expected)).toBe(true);
-      expect(expected.equals(Buffer.from(keys[key] as string))).toBe(true);
+      if (key.includes('/http/')) expect(expected).toBeUndefined();
+      else expect(expected!.equals(Buffer.from(keys[key] as string))).toBe(true);
     }
+  });
+
+  it('after hydration expects of every key exactly the bytes that were read', () => {
+    const read = new Map(keysToHydrate(plan).map((key) => [key, { key, type: 'string', value: Buffer.from(keys[key] as string) }]));
+    const hydrated = hydratePlan(plan, read);
+    expect(hydrated.groups[0].keys.map((k) => k.key)).toEqual(names(plan.groups[0]));
+    for (const { key, expected } of hydrated.groups[0].keys) expect(expected.equals(Buffer.from(keys[key] as string))).toBe(true);
+  });
+
+  it('hydration drops keys gone since the scan and leaves keys of another type alone, saying so', () => {
+    const [gone, hash, ...rest] = keysToHydrate(plan);
+    const read = new Map<string, StoredEntry | undefined>([
+      [gone, undefined],
+      [hash, { key: hash, type: 'hash' }],
+      ...rest.map((key): [string, StoredEntry] => [key, { key, type: 'string', value: Buffer.from(keys[key] as string) }]),
+    ]);
+    const hydrated = hydratePlan(plan, read);
+    expect(names(hydrated.groups[0])).not.toContain(gone);
+    expect(names(hydrated.groups[0])).not.toContain(hash);
+    expect(hydrated.kept).toContainEqual({ subject: hash, reason: expect.stringContaining('holds a hash') });
   });
 
   it('touches none of the foreign keys', () => {
@@ -75,7 +96,8 @@ describe('planReap: a stale domain', () => {
       verdicts({ 'x.com': 'stale' }),
       NONE,
     );
-    expect(p.groups[0].keys[0]).toEqual({ key: 'traefik/http/routers/custom-x-com/weird', expected: odd });
+    const hydrated = hydratePlan(p, new Map([['traefik/http/routers/custom-x-com/weird', { key: 'traefik/http/routers/custom-x-com/weird', type: 'string', value: odd }]]));
+    expect(hydrated.groups[0].keys[0]).toEqual({ key: 'traefik/http/routers/custom-x-com/weird', expected: odd });
   });
 });
 

@@ -1,0 +1,269 @@
+/**
+ * Backup and restore below the CLI (DESIGN §4.7, §7): BackupWriter/BackupReader,
+ * exportEntries/restoreEntries and the reap engine's automatic backup, on a real
+ * redis-server with the Forgejo stand-in.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { BackupReader } from '../../src/backup/reader';
+import { BackupWriter } from '../../src/backup/writer';
+import { createRuntime, type Runtime } from '../../src/container';
+import { exportEntries, restoreEntries } from '../../src/engine/transfer';
+import { Harness, type Site } from '../support/harness';
+import { siteEntries } from '../support/plugin-writer';
+import { expectSameState, fullDump, parseBackupText, withoutKeys } from '../support/redis-state';
+
+const h = new Harness();
+let tmp: string;
+let runtime: Runtime | undefined;
+
+beforeAll(async () => {
+  await h.start();
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pages-reaper-backup-it-'));
+});
+afterAll(async () => {
+  await h.stop();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+beforeEach(() => h.reset());
+afterEach(async () => {
+  await runtime?.close();
+  runtime = undefined;
+});
+
+async function store() {
+  runtime = await createRuntime(h.settings(), { needsSource: false });
+  return runtime.store;
+}
+
+let dirCounter = 0;
+function freshDir(): string {
+  const dir = path.join(tmp, `d${++dirCounter}`);
+  fs.mkdirSync(dir);
+  return dir;
+}
+
+const META = { store: 'redis://test', rootKey: 'traefik', reason: 'integration test' };
+
+async function seedTypes(): Promise<void> {
+  await h.seedSite({ owner: 'alice', repo: 'blog', domain: 'blog.example.org', branches: ['dev'], redirects: 1 }, false);
+  await h.redis.set('bin', Buffer.from([0xff, 0xfe, 0x00, 0x41]));
+  await h.redis.set('ttl:ex', 'five minutes', 'EX', 300);
+  await h.redis.set('ttl:px', 'ninety seconds', 'PX', 90000);
+  await h.redis.hset('h', { a: '1', b: Buffer.from([0xc3, 0x28]) });
+  await h.redis.expire('h', 600);
+  await h.redis.rpush('l', 'x', 'y', 'x');
+  await h.redis.sadd('s', 'p', 'q');
+  await h.redis.zadd('z', 1, 'one', 2.5, 'two');
+}
+
+describe('exportEntries → BackupWriter → BackupReader → restoreEntries', () => {
+  it('gives back every key of every type, byte for byte, with its expiry', async () => {
+    await seedTypes();
+    const before = await fullDump(h.redis);
+    const kv = await store();
+    const file = path.join(freshDir(), 'all.jsonl.gz');
+    const writer = await BackupWriter.open(file, META);
+    const exported = await exportEntries(kv, 'traefik', { kind: 'all' }, writer);
+    expect(await writer.finish()).toBe(file);
+    expect(exported).toEqual({ written: Object.keys(before).length, unsupported: [] });
+
+    await h.redis.flushall();
+    const reader = await BackupReader.verify(file);
+    expect(reader.count).toBe(Object.keys(before).length);
+    expect(reader.header).toMatchObject({ format: 'pages-reaper-backup', version: 1, ...META });
+    const result = await restoreEntries(kv, reader, { mode: 'if-absent', dryRun: false });
+    expect(result.counts).toEqual({ written: reader.count, replaced: 0, same: 0, exists: 0, unsupported: 0, expired: 0 });
+    expectSameState(await fullDump(h.redis), before);
+  });
+
+  it('skips entries whose expiry has passed and gives the others their remaining TTL', async () => {
+    await h.redis.set('short', 'a', 'PX', 60_000);
+    await h.redis.set('long', 'b', 'EX', 3600);
+    await h.redis.set('forever', 'c');
+    await h.redis.rpush('list-short', 'x');
+    await h.redis.pexpire('list-short', 60_000);
+    const kv = await store();
+    const file = path.join(freshDir(), 'ttl.jsonl');
+    const writer = await BackupWriter.open(file, META);
+    await exportEntries(kv, 'traefik', { kind: 'all' }, writer);
+    await writer.finish();
+    await h.redis.flushall();
+
+    // Two minutes later, the one-minute keys are gone; the hour key has 58 minutes left.
+    const later = Date.now() + 120_000;
+    const result = await restoreEntries(kv, await BackupReader.verify(file), { mode: 'if-absent', dryRun: false, now: () => later });
+    expect(result.counts).toMatchObject({ written: 2, expired: 2 });
+    expect((await h.redis.keys('*')).sort()).toEqual(['forever', 'long']);
+    expect(await h.redis.pttl('forever')).toBe(-1);
+    const longTtl = await h.redis.pttl('long');
+    expect(longTtl).toBeGreaterThan(3600_000 - 2000);
+    expect(longTtl).toBeLessThanOrEqual(3600_000);
+  });
+
+  it('a dry run predicts what a real run does, and writes nothing', async () => {
+    await h.redis.mset({ absent: '1', same: '2', other: '3' });
+    const kv = await store();
+    const file = path.join(freshDir(), 'dry.jsonl');
+    const writer = await BackupWriter.open(file, META);
+    await exportEntries(kv, 'traefik', { kind: 'all' }, writer);
+    await writer.finish();
+    await h.redis.del('absent');
+    await h.redis.set('other', 'changed');
+    const before = await fullDump(h.redis);
+
+    const dry = await restoreEntries(kv, await BackupReader.verify(file), { mode: 'if-absent', dryRun: true });
+    expectSameState(await fullDump(h.redis), before);
+    const real = await restoreEntries(kv, await BackupReader.verify(file), { mode: 'if-absent', dryRun: false });
+    expect(dry.counts).toEqual(real.counts);
+    expect(real.counts).toMatchObject({ written: 1, same: 1, exists: 1 });
+    expect(real.conflicts).toEqual(['other']);
+    expect(await h.redis.get('other')).toBe('changed');
+  });
+});
+
+describe('restoreEntries, more cases', () => {
+  it('an empty backup (a selection that matched nothing) verifies and restores nothing', async () => {
+    await h.redis.set('x', '1');
+    const kv = await store();
+    const file = path.join(freshDir(), 'empty.jsonl');
+    const writer = await BackupWriter.open(file, META);
+    expect(await exportEntries(kv, 'traefik', { kind: 'domains', domains: ['nothing.example.com'] }, writer)).toEqual({ written: 0, unsupported: [] });
+    await writer.finish();
+    const parsed = parseBackupText(fs.readFileSync(file, 'utf8'));
+    expect(parsed.lines).toHaveLength(2);
+    expect(parsed.trailer).toEqual({ trailer: true, count: 0, sha256: parsed.recomputedSha256 });
+    const result = await restoreEntries(kv, await BackupReader.verify(file), { mode: 'if-absent', dryRun: false });
+    expect(result.counts).toEqual({ written: 0, replaced: 0, same: 0, exists: 0, unsupported: 0, expired: 0 });
+  });
+
+  it('with --overwrite, a dry run predicts the same outcome as the real run for a key whose value is the same but whose TTL differs', async () => {
+    await h.redis.set('k', 'v', 'EX', 300);
+    const kv = await store();
+    const file = path.join(freshDir(), 'ttl-differs.jsonl');
+    const writer = await BackupWriter.open(file, META);
+    await exportEntries(kv, 'traefik', { kind: 'all' }, writer);
+    await writer.finish();
+    await h.redis.persist('k');
+    const dry = await restoreEntries(kv, await BackupReader.verify(file), { mode: 'overwrite', dryRun: true });
+    const real = await restoreEntries(kv, await BackupReader.verify(file), { mode: 'overwrite', dryRun: false });
+    expect(await h.redis.ttl('k')).toBeGreaterThan(290);
+    expect(dry.counts).toEqual(real.counts);
+  });
+});
+
+describe('RedisStore.putMany on keys that already hold the same content', () => {
+  it("counts an identical non-string key (a hash restored twice) as 'same', not as a conflict", async () => {
+    await h.redis.hset('h', { a: '1' });
+    await h.redis.set('s', 'v');
+    const kv = await store();
+    const entries = (await kv.getMany(['h', 's'], { withDump: true })).map((e) => e!);
+    // Nothing changed since the read: both keys hold exactly what would be written.
+    expect(await kv.putMany(entries, 'if-absent')).toEqual(['same', 'same']);
+  });
+});
+
+describe('BackupWriter', () => {
+  it('writes to a hidden temporary name and renames: only the target remains, mode 0600', async () => {
+    const dir = freshDir();
+    const file = path.join(dir, 'b.jsonl');
+    const writer = await BackupWriter.open(file, META);
+    await writer.add({ key: 'k', type: 'string', value: Buffer.from('v') });
+    const during = fs.readdirSync(dir);
+    expect(during).toHaveLength(1);
+    expect(during[0]).toMatch(/^\.b\.jsonl\..*\.tmp$/);
+    expect(fs.statSync(path.join(dir, during[0])).mode & 0o777).toBe(0o600);
+    expect(fs.existsSync(file)).toBe(false);
+    await writer.finish();
+    expect(fs.readdirSync(dir)).toEqual(['b.jsonl']);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    const parsed = parseBackupText(fs.readFileSync(file, 'utf8'));
+    expect(parsed.trailer).toEqual({ trailer: true, count: 1, sha256: parsed.recomputedSha256 });
+  });
+
+  it('abandon removes the temporary file and never touches an existing target', async () => {
+    const dir = freshDir();
+    const file = path.join(dir, 'b.jsonl.gz');
+    fs.writeFileSync(file, 'the previous backup');
+    const writer = await BackupWriter.open(file, META);
+    for (let i = 0; i < 5000; i++) await writer.add({ key: `k${i}`, type: 'string', value: Buffer.from('v'.repeat(40)) });
+    await writer.abandon();
+    expect(fs.readdirSync(dir)).toEqual(['b.jsonl.gz']);
+    expect(fs.readFileSync(file, 'utf8')).toBe('the previous backup');
+  });
+
+  it('refuses a directory it cannot write to, and creates nothing', async () => {
+    const dir = freshDir();
+    fs.writeFileSync(path.join(dir, 'file.txt'), 'x');
+    await expect(BackupWriter.open(path.join(dir, 'file.txt', 'sub', 'b.jsonl'), META)).rejects.toThrow(/cannot write a backup in .*file\.txt\/sub: ENOTDIR/);
+    expect(fs.readdirSync(dir)).toEqual(['file.txt']);
+  });
+});
+
+describe('the reap backup (DESIGN §4.7: no backup, no reap)', () => {
+  const live: Site = { owner: 'alice', repo: 'blog', domain: 'blog.example.org', branches: ['dev'] };
+  const stale: Site = { owner: 'gone', repo: 'site', domain: 'old.example.com', redirects: 2 };
+
+  async function seedReapable(): Promise<string[]> {
+    await h.seedSite(live);
+    const staleKeys = Object.keys(await h.seedSite(stale, false));
+    // A stale mapping somebody gave an expiry: the backup must keep it.
+    await h.redis.pexpire('custom_domain:old.example.com', 120_000);
+    const orphan = siteEntries({ owner: 'ghost', repo: 'x', domain: 'ghost.example.com' });
+    delete orphan['custom_domain:ghost.example.com'];
+    await h.redis.mset(orphan);
+    await h.redis.set('alice:blog:main:/index.html', '<html>', 'EX', 300);
+    return [...staleKeys, ...Object.keys(orphan)];
+  }
+
+  it('writes every deleted key, as read, before deleting; restoring it gives back the store', async () => {
+    const reaped = await seedReapable();
+    const before = await fullDump(h.redis);
+    const backupDir = path.join(freshDir(), 'nested', 'backups');
+
+    const { report, summary } = await h.run('apply', { backupDir });
+
+    expect(summary.exitCode).toBe(0);
+    expect(report.backupPath).toMatch(new RegExp(`^${backupDir}/reap-\\d{4}-\\d\\d-\\d\\dT[\\d-]+Z\\.jsonl$`));
+    expect(fs.readdirSync(backupDir)).toEqual([path.basename(report.backupPath!)]);
+    expect(fs.statSync(backupDir).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(report.backupPath!).mode & 0o777).toBe(0o600);
+    const after = await fullDump(h.redis);
+    expect(Object.keys(after).sort()).toEqual(Object.keys(withoutKeys(before, reaped)).sort());
+
+    const parsed = parseBackupText(fs.readFileSync(report.backupPath!, 'utf8'));
+    expect(parsed.header).toMatchObject({ format: 'pages-reaper-backup', version: 1, rootKey: 'traefik', reason: expect.stringMatching(/^reap/) });
+    expect(parsed.entries.map((e) => e.key).sort()).toEqual([...reaped].sort());
+    expect(parsed.trailer).toEqual({ trailer: true, count: reaped.length, sha256: parsed.recomputedSha256 });
+
+    const kv = await store();
+    const result = await restoreEntries(kv, await BackupReader.verify(report.backupPath!), { mode: 'if-absent', dryRun: false });
+    expect(result.counts).toMatchObject({ written: reaped.length, exists: 0, expired: 0 });
+    expectSameState(await fullDump(h.redis), before);
+  });
+
+  it('deletes nothing when the backup cannot be written', async () => {
+    await seedReapable();
+    const before = await fullDump(h.redis);
+    const dir = freshDir();
+    fs.writeFileSync(path.join(dir, 'file.txt'), 'x');
+
+    await expect(h.run('apply', { backupDir: path.join(dir, 'file.txt', 'sub') })).rejects.toThrow(/no backup, no reap.*nothing was deleted/);
+
+    expectSameState(await fullDump(h.redis), before);
+    expect(fs.readdirSync(dir)).toEqual(['file.txt']);
+  });
+
+  it('writes no backup (and makes no directory) when there is nothing to delete, or in a dry run', async () => {
+    await h.seedSite(live);
+    const backupDir = path.join(freshDir(), 'backups');
+    const nothing = await h.run('apply', { backupDir });
+    expect(nothing.report.backupPath).toBeUndefined();
+    await seedReapable();
+    const dry = await h.run('plan', { backupDir });
+    expect(dry.report.plan!.groups.length).toBeGreaterThan(0);
+    expect(dry.report.backupPath).toBeUndefined();
+    expect(fs.existsSync(backupDir)).toBe(false);
+  });
+});
