@@ -1,9 +1,14 @@
+import { isUtf8 } from 'node:buffer';
 import { Redis, type RedisOptions } from 'ioredis';
 import { escapeGlob } from '../../src/core/keys';
 import type { ExpectedKey, GroupDeleteOutcome, KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../../src/ports/key-value-store';
 import type { PluginSettings, StorePlugin } from '../../src/ports/plugins';
 
 const SCAN_COUNT = 1000;
+
+function escapeBytes(bytes: Buffer): string {
+  return [...bytes].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
+}
 
 /**
  * Checks every key of every group against its expected value and deletes a group only
@@ -64,12 +69,56 @@ return out
  * per key its kind ('s' or 'd'), payload and TTL.
  */
 const PUT_ENTRIES_LUA = `
+local function framed(items)
+  local out = {}
+  for i, item in ipairs(items) do out[i] = #item .. ':' .. item end
+  return table.concat(out)
+end
+
+-- A key's content in a canonical form: DUMP payloads of equal sets or hashes differ
+-- with their internal order and encoding.
+local function content(key)
+  local kind = redis.call('TYPE', key).ok
+  if kind == 'hash' then
+    local flat, fields = redis.call('HGETALL', key), {}
+    for i = 1, #flat, 2 do fields[#fields + 1] = framed({ flat[i], flat[i + 1] }) end
+    table.sort(fields)
+    return kind .. framed(fields)
+  elseif kind == 'set' then
+    local members = redis.call('SMEMBERS', key)
+    table.sort(members)
+    return kind .. framed(members)
+  elseif kind == 'list' then
+    return kind .. framed(redis.call('LRANGE', key, 0, -1))
+  elseif kind == 'zset' then
+    return kind .. framed(redis.call('ZRANGE', key, 0, -1, 'WITHSCORES'))
+  end
+  return kind .. redis.call('DUMP', key)
+end
+
+-- Whether an existing non-string key holds what a DUMP payload holds: the payload is
+-- restored under a scratch name, compared and removed within this one atomic script.
+local function holdsDump(key, payload)
+  if redis.call('DUMP', key) == payload then return true end
+  local scratch = key .. ':pages-reaper-restore-check'
+  if redis.call('EXISTS', scratch) == 1 then return false end
+  redis.call('RESTORE', scratch, 0, payload)
+  local same = content(key) == content(scratch)
+  redis.call('DEL', scratch)
+  return same
+end
+
 local overwrite = ARGV[1] == 'overwrite'
 local out = {}
 for i, key in ipairs(KEYS) do
   local kind, payload, ttl = ARGV[3 * i - 1], ARGV[3 * i], tonumber(ARGV[3 * i + 1])
   local exists = redis.call('EXISTS', key) == 1
-  local same = exists and kind == 's' and redis.call('TYPE', key).ok == 'string' and redis.call('GET', key) == payload
+  local same = false
+  if exists and kind == 's' then
+    same = redis.call('TYPE', key).ok == 'string' and redis.call('GET', key) == payload
+  elseif exists then
+    same = redis.call('TYPE', key).ok ~= 'string' and holdsDump(key, payload)
+  end
   if same and (not overwrite or ttl == 0 and redis.call('PTTL', key) == -1) then
     out[i] = 'same'
   elseif exists and not overwrite then
@@ -95,6 +144,7 @@ type ScriptedRedis = Redis & {
 export class RedisStore implements KeyValueStore {
   private readonly redis: ScriptedRedis;
   private trips = 0;
+  private readonly unnamed: string[] = [];
 
   constructor(redis: Redis, private readonly description: string) {
     redis.defineCommand('reaperDeleteGroups', { lua: DELETE_GROUPS_LUA });
@@ -116,10 +166,20 @@ export class RedisStore implements KeyValueStore {
     let cursor = '0';
     do {
       this.trips++;
-      const [next, keys] = (await this.redis.call('SCAN', cursor, ...match, 'COUNT', SCAN_COUNT)) as [string, string[]];
-      cursor = next;
+      const [next, names] = (await this.redis.callBuffer('SCAN', cursor, ...match, 'COUNT', SCAN_COUNT)) as [Buffer, Buffer[]];
+      cursor = next.toString();
+      const keys: string[] = [];
+      for (const name of names) {
+        // A name that is not UTF-8 cannot round-trip through a string: say so, never drop it silently.
+        if (isUtf8(name)) keys.push(name.toString());
+        else this.unnamed.push(escapeBytes(name));
+      }
       if (keys.length > 0) yield keys;
     } while (cursor !== '0');
+  }
+
+  skippedKeys(): string[] {
+    return [...this.unnamed];
   }
 
   async getMany(keys: string[], options: { withDump?: boolean } = {}): Promise<Array<StoredEntry | undefined>> {

@@ -84,7 +84,11 @@ export class BackupReader {
         if (trailer) throw new BackupFormatError(`${path} has data after its trailer (line ${lineNumber})`);
         trailer = asTrailer(line);
         if (trailer) continue;
-        decodeEntry(line, lineNumber);
+        try {
+          decodeEntry(line, lineNumber);
+        } catch (error) {
+          throw new BackupFormatError(`${path} is damaged: ${(error as Error).message}`);
+        }
         digest.add(line);
       }
     } catch (error) {

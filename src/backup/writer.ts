@@ -38,6 +38,8 @@ export class BackupWriter {
     if (path === '-') {
       writer = new BackupWriter(path, process.stdout);
     } else {
+      const existing = await fs.stat(path).catch(() => undefined);
+      if (existing?.isDirectory()) throw new Error(`cannot write the backup to ${path}: it is a directory; give a file name`);
       const tempPath = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
       let handle: fs.FileHandle;
       try {

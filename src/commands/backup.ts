@@ -58,13 +58,14 @@ export default class Backup extends ReaperCommand {
       if (flags.json) out.write(JSON.stringify(report, null, 2) + '\n');
       else {
         out.write(`💾 Backed up ${result.written} keys from ${report.store} to ${written} in ${(report.durationMs / 1000).toFixed(2)} seconds\n`);
-        for (const key of result.unsupported) out.write(`⚠️  ${key}: this store cannot save its type; not in the backup\n`);
+        for (const key of result.unsupported) out.write(`⚠️  ${key}: could not be saved; not in the backup\n`);
       }
-      if (result.unsupported.length > 0) return this.exit(EXIT.partial);
+      if (result.unsupported.length === 0) return;
     } catch (error) {
       await writer?.abandon();
       await runtime.close();
       return this.fail(error);
     }
+    return this.exit(EXIT.partial);
   }
 }

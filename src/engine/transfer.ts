@@ -29,6 +29,7 @@ export async function exportEntries(store: KeyValueStore, rootKey: string, selec
       }
     }
   }
+  for (const name of store.skippedKeys?.() ?? []) unsupported.push(`${name} (its name is not UTF-8)`);
   return { written: writer.count, unsupported };
 }
 
@@ -105,13 +106,20 @@ export async function restoreEntries(store: KeyValueStore, reader: BackupReader,
 
 /** What `putMany` would answer, from a read: for dry runs. */
 async function predictPuts(store: KeyValueStore, entries: StoredEntry[], mode: PutMode): Promise<PutOutcome[]> {
-  const current = await store.getMany(entries.map((e) => e.key));
+  const current = await store.getMany(
+    entries.map((e) => e.key),
+    { withDump: entries.some((e) => e.type !== 'string') },
+  );
   return entries.map((entry, i) => {
     const existing = current[i];
     if (entry.type !== 'string' && entry.dump === undefined) return 'unsupported';
     if (!existing) return 'written';
-    const same = entry.type === 'string' && existing.type === 'string' && existing.value!.equals(entry.value!);
-    if (same) return 'same';
+    const same =
+      entry.type === 'string'
+        ? existing.type === 'string' && existing.value!.equals(entry.value!)
+        : existing.dump !== undefined && existing.dump.equals(entry.dump!);
+    // --overwrite rewrites an identical key too, unless neither it nor the entry expires.
+    if (same && (mode === 'if-absent' || (entry.expiresAt === undefined && existing.expiresAt === undefined))) return 'same';
     return mode === 'overwrite' ? 'replaced' : 'exists';
   });
 }

@@ -41,6 +41,8 @@ export interface KeyValueStore {
    * group's order (the guard last). Atomic per group where the store allows it.
    */
   deleteGroupsIfUnchanged(groups: ExpectedKey[][]): Promise<GroupDeleteOutcome[]>;
+  /** Keys a scan found but could not hand over as text (names that are not UTF-8), escaped. */
+  skippedKeys?(): string[];
   /** Requests sent to the store so far (a pipeline or script run counts once). */
   roundTrips(): number;
   close(): Promise<void>;
