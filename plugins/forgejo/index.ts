@@ -123,7 +123,8 @@ export class ForgejoSource implements SourceOfTruth {
     if (parsed?.type !== 'file' || typeof parsed.content !== 'string' || (parsed.encoding !== undefined && parsed.encoding !== 'base64')) {
       throw new SourceError(`malformed answer for ${what}: no base64 file content`, 'malformed', 'malformed');
     }
-    return { found: true, text: Buffer.from(parsed.content.replace(/\s+/g, ''), 'base64').toString('utf8') };
+    // Node's base64 decoder skips the line breaks Forgejo may put in `content`.
+    return { found: true, text: Buffer.from(parsed.content, 'base64').toString('utf8') };
   }
 
   async branchExists(owner: string, repo: string, branch: string, signal?: AbortSignal): Promise<boolean> {

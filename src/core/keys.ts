@@ -75,37 +75,44 @@ const FOREIGN: KeyClass = { kind: 'foreign' };
  * candidate until its value proves to be a domain name (see `isDomainName`).
  */
 export function classifyKey(key: string, rootKey: string): KeyClass {
-  if (key.startsWith(FORWARD_PREFIX)) {
-    const domain = key.slice(FORWARD_PREFIX.length);
-    return domain ? { kind: 'forward', domain } : FOREIGN;
-  }
-  if (key.startsWith(REDIRECTS_META_PREFIX)) {
-    const domain = key.slice(REDIRECTS_META_PREFIX.length);
-    return domain ? { kind: 'redirects-meta', domain } : FOREIGN;
-  }
+  return keyClassifier(rootKey)(key);
+}
+
+/** `classifyKey` for one root key, with its prefixes built once: it runs on every key scanned. */
+export function keyClassifier(rootKey: string): (key: string) => KeyClass {
   const routers = routersRoot(rootKey);
-  if (key.startsWith(routers)) {
-    const name = key.slice(routers.length).split('/', 1)[0];
-    return name.startsWith(ROUTER_NAME_PREFIX) && name.length > ROUTER_NAME_PREFIX.length && key.length > routers.length + name.length + 1
-      ? { kind: 'router', name }
-      : FOREIGN;
-  }
   const middlewares = middlewaresRoot(rootKey);
-  if (key.startsWith(middlewares)) {
-    const name = key.slice(middlewares.length).split('/', 1)[0];
-    const sanitizedDomain = redirectMiddlewareOwner(name);
-    return sanitizedDomain !== undefined && key.length > middlewares.length + name.length + 1
-      ? { kind: 'middleware', name, sanitizedDomain }
-      : FOREIGN;
-  }
-  const parts = key.split(':');
-  if (parts.length === 2 && isRepoPart(parts[0]) && isRepoPart(parts[1])) {
-    return { kind: 'reverse', owner: parts[0], repo: parts[1] };
-  }
-  if (parts.length === 4 && parts[2] === 'branch' && isRepoPart(parts[0]) && isRepoPart(parts[1]) && isBranchName(parts[3])) {
-    return { kind: 'reverse', owner: parts[0], repo: parts[1], branch: parts[3] };
-  }
-  return FOREIGN;
+  return (key) => {
+    if (key.startsWith(FORWARD_PREFIX)) {
+      const domain = key.slice(FORWARD_PREFIX.length);
+      return domain ? { kind: 'forward', domain } : FOREIGN;
+    }
+    if (key.startsWith(REDIRECTS_META_PREFIX)) {
+      const domain = key.slice(REDIRECTS_META_PREFIX.length);
+      return domain ? { kind: 'redirects-meta', domain } : FOREIGN;
+    }
+    if (key.startsWith(routers)) {
+      const name = key.slice(routers.length).split('/', 1)[0];
+      return name.startsWith(ROUTER_NAME_PREFIX) && name.length > ROUTER_NAME_PREFIX.length && key.length > routers.length + name.length + 1
+        ? { kind: 'router', name }
+        : FOREIGN;
+    }
+    if (key.startsWith(middlewares)) {
+      const name = key.slice(middlewares.length).split('/', 1)[0];
+      const sanitizedDomain = redirectMiddlewareOwner(name);
+      return sanitizedDomain !== undefined && key.length > middlewares.length + name.length + 1
+        ? { kind: 'middleware', name, sanitizedDomain }
+        : FOREIGN;
+    }
+    const parts = key.split(':');
+    if (parts.length === 2 && isRepoPart(parts[0]) && isRepoPart(parts[1])) {
+      return { kind: 'reverse', owner: parts[0], repo: parts[1] };
+    }
+    if (parts.length === 4 && parts[2] === 'branch' && isRepoPart(parts[0]) && isRepoPart(parts[1]) && isBranchName(parts[3])) {
+      return { kind: 'reverse', owner: parts[0], repo: parts[1], branch: parts[3] };
+    }
+    return FOREIGN;
+  };
 }
 
 /**

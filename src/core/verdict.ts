@@ -20,10 +20,6 @@ export const stale = (reason: string): Verdict => ({ status: 'stale', reason });
 export const unknown = (reason: string): Verdict => ({ status: 'unknown', reason });
 export const invalid = (reason: string): Verdict => ({ status: 'invalid', reason });
 
-export function claimId(claim: Claim): string {
-  return [claim.owner.toLowerCase(), claim.repo.toLowerCase(), claim.branch ?? '', claim.domain].join('\u0000');
-}
-
 /** Domains are case-insensitive; a difference in case alone never makes a site stale. */
 function sameDomain(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();

@@ -1,5 +1,5 @@
 import { addEntry, addTraefikKey, emptyInventory, findCrossAnomalies, needsValue, type ForwardMapping, type Inventory } from '../core/inventory';
-import { classifyKey, type KeyClass } from '../core/keys';
+import { keyClassifier, type KeyClass } from '../core/keys';
 import type { KeyValueStore } from '../ports/key-value-store';
 
 /**
@@ -14,6 +14,7 @@ export async function scanStore(
   onForward: (mapping: ForwardMapping) => void = () => {},
 ): Promise<Inventory> {
   const inventory = emptyInventory(rootKey);
+  const classifyKey = keyClassifier(rootKey);
   // SCAN may return a key twice; only candidates are remembered, to keep memory flat.
   const seenCandidates = new Set<string>();
   const batches = store.scan('')[Symbol.asyncIterator]();
@@ -26,7 +27,7 @@ export async function scanStore(
     const candidates: string[] = [];
     const classes: KeyClass[] = [];
     for (const key of batch) {
-      const cls = classifyKey(key, rootKey);
+      const cls = classifyKey(key);
       if (cls.kind === 'foreign') {
         inventory.keysScanned++;
         continue;

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { parsePagesConfig, type PagesConfig } from '../core/pages-config';
 import { repoId } from '../core/mapping';
-import { claimId, judgeByBranch, judgeByPages, unknown, type Claim, type Verdict } from '../core/verdict';
+import { judgeByBranch, judgeByPages, unknown, type Claim, type Verdict } from '../core/verdict';
 import { SourceError, type SourceOfTruth } from '../ports/source-of-truth';
 
 /** After this many failures of one kind with no success at all, stop asking. */
@@ -14,7 +14,6 @@ export const BREAKER_THRESHOLD = 10;
 export class Verifier {
   private readonly pages = new Map<string, Promise<PagesConfig | undefined>>();
   private readonly branches = new Map<string, Promise<boolean>>();
-  private readonly verdicts = new Map<string, Promise<Verdict>>();
   private successes = 0;
   private sameFailures = 0;
   private failureSignature: string | undefined;
@@ -36,17 +35,8 @@ export class Verifier {
     return this.breakerMessage;
   }
 
-  verify(claim: Claim): Promise<Verdict> {
-    const id = claimId(claim);
-    let verdict = this.verdicts.get(id);
-    if (!verdict) {
-      verdict = this.judge(claim);
-      this.verdicts.set(id, verdict);
-    }
-    return verdict;
-  }
-
-  private async judge(claim: Claim): Promise<Verdict> {
+  /** Claims are distinct by construction (a reverse key is only claimed when no forward maps back). */
+  async verify(claim: Claim): Promise<Verdict> {
     try {
       const config = await this.memo(this.pages, repoId(claim.owner, claim.repo), () => this.fetchPages(claim.owner, claim.repo));
       const byPages = judgeByPages(claim, config);

@@ -1,5 +1,5 @@
 import type { PagesConfig } from '../../src/core/pages-config';
-import { claimId, judgeByBranch, judgeByPages, live, stale, unknown, invalid, type Claim } from '../../src/core/verdict';
+import { judgeByBranch, judgeByPages, live, stale, unknown, invalid, type Claim } from '../../src/core/verdict';
 
 const config = (over: Partial<PagesConfig> = {}): PagesConfig => ({ customDomain: 'example.com', enabled: true, enableBranches: [], ...over });
 const site: Claim = { owner: 'alice', repo: 'site', domain: 'example.com' };
@@ -95,27 +95,3 @@ describe('judgeByBranch', () => {
   });
 });
 
-describe('claimId', () => {
-  it('is the same for claims that differ only in owner/repo case', () => {
-    expect(claimId({ owner: 'Alice', repo: 'Site', domain: 'example.com' })).toBe(claimId({ owner: 'alice', repo: 'site', domain: 'example.com' }));
-  });
-
-  it('tells apart claims that differ in any part', () => {
-    const claims: Claim[] = [
-      { owner: 'alice', repo: 'site', domain: 'example.com' },
-      { owner: 'alice', repo: 'site', domain: 'example.org' },
-      { owner: 'alice', repo: 'site2', domain: 'example.com' },
-      { owner: 'bob', repo: 'site', domain: 'example.com' },
-      { owner: 'alice', repo: 'site', branch: 'stage', domain: 'example.com' },
-      { owner: 'alice', repo: 'site', branch: 'stage', domain: 'stage.example.com' },
-      { owner: 'alice', repo: 'site', branch: 'dev', domain: 'stage.example.com' },
-      // pieces that would collide if joined with a printable separator
-      { owner: 'a', repo: 'b-c', domain: 'x.com' },
-      { owner: 'a-b', repo: 'c', domain: 'x.com' },
-      { owner: 'a', repo: 'b', branch: 'c', domain: 'x.com' },
-      { owner: 'a', repo: 'b', domain: 'c.x.com' },
-    ];
-    const ids = claims.map(claimId);
-    expect(new Set(ids).size).toBe(claims.length);
-  });
-});

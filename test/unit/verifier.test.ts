@@ -156,7 +156,7 @@ describe('Verifier: one call per repository and per branch', () => {
     const verifier = new Verifier(fake);
     const first = await verifier.verify(claim('alice', 'site', 'stage.example.com', 'stage'));
     const second = await verifier.verify(claim('ALICE', 'SITE', 'stage.example.com', 'stage'));
-    expect(second).toBe(first);
+    expect(second).toEqual(first);
     expect(fake.requestCount()).toBe(2);
   });
 });
