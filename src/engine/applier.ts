@@ -4,7 +4,7 @@ import type { ExpectedKey, KeyValueStore } from '../ports/key-value-store';
 export type GroupOutcome = 'deleted' | 'changed';
 
 /** Groups per store call: one Redis script run, one etcd transaction batch. */
-export const APPLY_BATCH = 100;
+export const APPLY_BATCH = 250;
 
 /** Runs the plan's deletions, compare-and-delete, a batch of groups per store call. */
 export async function applyPlan(store: KeyValueStore, plan: Plan<ExpectedKey>, signal?: AbortSignal): Promise<GroupOutcome[]> {

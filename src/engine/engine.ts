@@ -114,13 +114,12 @@ export class ReapEngine {
     return report;
   }
 
+  /** Reads keys in batches sent together: the store pipelines them. */
   private async readAll(keys: string[]): Promise<Map<string, StoredEntry | undefined>> {
-    const read = new Map<string, StoredEntry | undefined>();
-    for (let start = 0; start < keys.length; start += READ_BATCH) {
-      const batch = keys.slice(start, start + READ_BATCH);
-      (await this.store.getMany(batch)).forEach((entry, i) => read.set(batch[i], entry));
-    }
-    return read;
+    const batches: string[][] = [];
+    for (let start = 0; start < keys.length; start += READ_BATCH) batches.push(keys.slice(start, start + READ_BATCH));
+    const entries = await Promise.all(batches.map((batch) => this.store.getMany(batch)));
+    return new Map(batches.flatMap((batch, b) => batch.map((key, i): [string, StoredEntry | undefined] => [key, entries[b][i]])));
   }
 
   private async backUp(plan: Plan<ExpectedKey>): Promise<string> {
