@@ -3,12 +3,12 @@
  * (DESIGN §4.7, §6, §7), against a real redis-server and the Forgejo stand-in.
  * Assumes dist/ and oclif.manifest.json are fresh (`npm run build`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Redis } from 'ioredis';
+import { cliRunner, type CliResult } from '../support/cli-process';
 import { startRedis } from '../support/servers';
 import { startForgejoStandin } from '../support/forgejo-standin';
 import { pagesFile, siteEntries } from '../support/plugin-writer';
@@ -17,46 +17,11 @@ import { HEADER, backupText, expectSameState, fullDump, onlyKeys, parseBackupTex
 type RedisServer = Awaited<ReturnType<typeof startRedis>>;
 type Standin = Awaited<ReturnType<typeof startForgejoStandin>>;
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const BIN = path.join(ROOT, 'bin', 'run.js');
 /** HOME, working directory and XDG_STATE_HOME of every run: nothing reaches the real home. */
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'pages-reaper-backup-e2e-'));
-const HOME = path.join(TMP, 'home');
-fs.mkdirSync(HOME);
-const CLI_KILL_AFTER_MS = 25_000;
-
-// ---------------------------------------------------------------------------
-// Running the CLI
-
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-const children = new Set<ChildProcess>();
-
-function runCli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: HOME,
-    env: { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME, XDG_STATE_HOME: path.join(HOME, '.state'), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const killer = setTimeout(() => child.kill('SIGKILL'), CLI_KILL_AFTER_MS);
-  return new Promise<CliResult>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(killer);
-      children.delete(child);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const cli = cliRunner('backup-e2e', (home) => ({ XDG_STATE_HOME: path.join(home, '.state') }));
+const HOME = cli.home;
+const runCli = cli.run;
 
 /** A run that must succeed: exit `code`, nothing on stderr. */
 function expectOk(result: CliResult, code = 0): void {
@@ -113,7 +78,7 @@ function stat(result: CliResult, label: string): number {
 }
 
 afterAll(() => {
-  for (const child of children) child.kill('SIGKILL');
+  cli.cleanup();
   fs.rmSync(TMP, { recursive: true, force: true });
 });
 

@@ -3,11 +3,11 @@
  * redis-server and the Forgejo stand-in, with a clean environment and no stdin.
  * Assumes dist/ and oclif.manifest.json are fresh (`npm test` builds first).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Redis } from 'ioredis';
+import { cliRunner, type CliResult } from '../support/cli-process';
 import { freePort, startRedis } from '../support/servers';
 import { startForgejoStandin } from '../support/forgejo-standin';
 import { pagesFile, siteEntries } from '../support/plugin-writer';
@@ -15,49 +15,11 @@ import { pagesFile, siteEntries } from '../support/plugin-writer';
 type RedisServer = Awaited<ReturnType<typeof startRedis>>;
 type Standin = Awaited<ReturnType<typeof startForgejoStandin>>;
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const BIN = path.join(ROOT, 'bin', 'run.js');
+const cli = cliRunner('e2e');
 /** HOME and working directory of every CLI run: nothing of the developer's leaks in. */
-const HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'pages-reaper-e2e-'));
-/** A run that takes longer than this is killed, so jest always exits. */
-const CLI_KILL_AFTER_MS = 25_000;
-
-// ---------------------------------------------------------------------------
-// Running the CLI
-
-interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-const children = new Set<ChildProcess>();
-
-function startCli(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: HOME,
-    env: { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const killer = setTimeout(() => child.kill('SIGKILL'), CLI_KILL_AFTER_MS);
-  const done = new Promise<CliResult>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      clearTimeout(killer);
-      children.delete(child);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-  return { child, done };
-}
-
-const runCli = (args: string[], env: Record<string, string> = {}) => startCli(args, env).done;
+const HOME = cli.home;
+const startCli = cli.start;
+const runCli = cli.run;
 
 /** Runs with --json: stdout must be exactly one JSON document whose exit code is the process's. */
 async function runJson(args: string[], env: Record<string, string> = {}) {
@@ -73,10 +35,7 @@ async function runJson(args: string[], env: Record<string, string> = {}) {
   return { ...result, doc };
 }
 
-afterAll(() => {
-  for (const child of children) child.kill('SIGKILL');
-  fs.rmSync(HOME, { recursive: true, force: true });
-});
+afterAll(() => cli.cleanup());
 
 // ---------------------------------------------------------------------------
 // Store fixtures
