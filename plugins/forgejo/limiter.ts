@@ -16,9 +16,11 @@ export class RequestLimiter {
   }
 
   async run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    await this.acquire(signal);
+    // Only wait when there is something to wait for: each await costs every request.
+    const queued = this.acquire(signal);
+    if (queued) await queued;
     try {
-      await this.pace(signal);
+      if (this.intervalMs > 0) await this.pace(signal);
       return await task();
     } finally {
       // Next turn: the caller hears this answer (a breaker may trip on it) before
@@ -31,11 +33,11 @@ export class RequestLimiter {
    * No abort listener per waiter: thousands of them on one signal make every
    * addEventListener slower. An aborted waiter is turned away when its turn comes.
    */
-  private acquire(signal?: AbortSignal): Promise<void> {
+  private acquire(signal?: AbortSignal): Promise<void> | undefined {
     signal?.throwIfAborted();
     if (this.inFlight < this.concurrency) {
       this.inFlight++;
-      return Promise.resolve();
+      return undefined;
     }
     return new Promise((resolve, reject) => {
       this.waiting.push({ signal, resolve, reject });
@@ -56,7 +58,6 @@ export class RequestLimiter {
   }
 
   private async pace(signal?: AbortSignal): Promise<void> {
-    if (this.intervalMs === 0) return;
     const now = Date.now();
     const startAt = Math.max(now, this.nextStartAt);
     this.nextStartAt = startAt + this.intervalMs;
