@@ -86,7 +86,7 @@ export function oneLine(error: unknown): string {
 export abstract class ReaperCommand extends Command {
   /** oclif reports flag errors in several lines and exit 2; operators get one line and 1. */
   protected async catch(error: Interfaces.CommandError): Promise<unknown> {
-    if ((error as { oclif?: { exit?: number } }).oclif?.exit !== undefined && error.message.startsWith('EEXIT')) throw error;
+    if ((error as { code?: string }).code === 'EEXIT') throw error; // a deliberate this.exit()
     return this.fail(error);
   }
 
@@ -99,9 +99,9 @@ export abstract class ReaperCommand extends Command {
     }
   }
 
-  protected fail(error: unknown, code: number = EXIT.fatal): never {
+  protected fail(error: unknown): never {
     process.stderr.write(`pages-reaper: ${oneLine(error)}\n`);
-    return this.exit(code);
+    return this.exit(EXIT.fatal);
   }
 
   /** Runs one stage of the flow with its own runtime, renders it, exits with its code. */
