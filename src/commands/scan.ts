@@ -1,9 +1,10 @@
-import { ReaperCommand, storeFlags } from '../cli/base-command';
+import { ReaperCommand, sourceFlags, storeFlags } from '../cli/base-command';
 
 export default class Scan extends ReaperCommand {
   static summary = 'List the plugin keys in the store: mappings, routers, orphans and anomalies (no API calls).';
   static examples = ['<%= config.bin %> scan --redis-host redis.internal', '<%= config.bin %> scan --json'];
-  static flags = { ...storeFlags };
+  static description = 'Accepts the Forgejo flags too, so one command line serves every command; scan never uses them.';
+  static flags = { ...storeFlags, ...sourceFlags };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Scan);

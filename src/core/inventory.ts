@@ -24,7 +24,8 @@ export interface ReverseMapping extends RepoTarget, KeyValue {
   domain: string;
 }
 
-export type AnomalyKind = 'wrong-type' | 'unparseable' | 'disagreement' | 'collision';
+/** Invalid mapping values are not anomalies: they are mappings with an `invalid` verdict. */
+export type AnomalyKind = 'wrong-type' | 'disagreement' | 'collision';
 
 export interface Anomaly {
   kind: AnomalyKind;
@@ -113,7 +114,6 @@ export function addEntry(inventory: Inventory, cls: KeyClass, entry: StoredEntry
       const mapping: ForwardMapping = parsed.ok
         ? { domain: cls.domain, key, value, expiresAt, target: parsed.target }
         : { domain: cls.domain, key, value, expiresAt, invalid: parsed.reason };
-      if (!parsed.ok) inventory.anomalies.push({ kind: 'unparseable', key, detail: parsed.reason });
       inventory.forwards.set(cls.domain, mapping);
       return mapping;
     }
