@@ -7,6 +7,7 @@ import { CLOCK, systemClock } from './ports/clock';
 import { KEY_VALUE_STORE, type KeyValueStore } from './ports/key-value-store';
 import type { PluginSettings } from './ports/plugins';
 import { SOURCE_OF_TRUTH, type SourceOfTruth } from './ports/source-of-truth';
+import type { Telemetry } from './ports/telemetry';
 
 export interface ReaperSettings extends PluginSettings {
   store: string;
@@ -15,6 +16,10 @@ export interface ReaperSettings extends PluginSettings {
   brake?: BrakeOptions;
   /** Undefined: reap without a backup (--no-backup). */
   backupDir?: string;
+  graceMs?: number;
+  graceMarkTtlMs?: number;
+  metricsFile?: string;
+  telemetry?: Telemetry;
 }
 
 /** The wired application: the engine and the ports it runs on, closed together. */
@@ -51,6 +56,8 @@ export async function createRuntime(settings: ReaperSettings, options: { needsSo
     brake: settings.brake ?? DEFAULT_BRAKE,
     verifyParallelism: 4 * (typeof settings.concurrency === 'number' ? settings.concurrency : 16),
     backupDir: settings.backupDir,
+    graceMs: settings.graceMs,
+    graceMarkTtlMs: settings.graceMarkTtlMs,
   });
   container.bind(CLOCK).toConstantValue(systemClock);
   container.bind(ReapEngine).toSelf().inSingletonScope();

@@ -4,6 +4,7 @@ import type { SourcePlugin, StorePlugin } from './ports/plugins';
 /** Built-in plugins by name, loaded only when chosen so unused clients cost nothing. */
 const BUILT_IN_STORES: Record<string, () => StorePlugin> = {
   redis: () => require('../plugins/redis').storePlugin,
+  etcd: () => require('../plugins/etcd').storePlugin,
 };
 
 const BUILT_IN_SOURCES: Record<string, () => SourcePlugin> = {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
+import { noTelemetry, type Telemetry } from '../../src/ports/telemetry';
 import { SourceError, type PagesFileLookup, type SourceOfTruth } from '../../src/ports/source-of-truth';
 import type { PluginSettings, SourcePlugin } from '../../src/ports/plugins';
 import { RequestLimiter, sleep } from './limiter';
@@ -20,6 +21,8 @@ export interface ForgejoSettings {
   retryDelay?: number;
   /** A Retry-After longer than this (ms) is not waited for: the entry stays unknown. */
   maxRetryAfter?: number;
+  /** Told of every request's status and duration (metrics). */
+  telemetry?: Telemetry;
 }
 
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
@@ -86,6 +89,7 @@ export class ForgejoSource implements SourceOfTruth {
   private readonly retries: number;
   private readonly retryDelay: number;
   private readonly maxRetryAfter: number;
+  private readonly telemetry: Telemetry;
 
   constructor(settings: ForgejoSettings) {
     const url = parseForgejoHost(settings.forgejoHost);
@@ -100,6 +104,7 @@ export class ForgejoSource implements SourceOfTruth {
     this.retries = settings.retries ?? 3;
     this.retryDelay = settings.retryDelay ?? 250;
     this.maxRetryAfter = settings.maxRetryAfter ?? 60_000;
+    this.telemetry = settings.telemetry ?? noTelemetry;
   }
 
   describe(): string {
@@ -172,18 +177,27 @@ export class ForgejoSource implements SourceOfTruth {
     let url = new URL(this.basePath + path, this.origin);
     for (let redirects = 0; ; redirects++) {
       this.requests++;
+      const started = performance.now();
       // The run's signal is not handed to undici: a listener per request on one long-lived
       // signal keeps every finished request reachable until the run ends. Requests in
       // flight end by undici's own timers; `close()` drops them when the run is over.
-      const response = await this.agent.request({
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method: 'GET',
-        headers: url.origin === this.origin ? this.headers : ANONYMOUS_HEADERS,
-        headersTimeout: this.timeout,
-        bodyTimeout: this.timeout,
-      });
-      const body = await response.body.text();
+      let response: Dispatcher.ResponseData;
+      let body: string;
+      try {
+        response = await this.agent.request({
+          origin: url.origin,
+          path: url.pathname + url.search,
+          method: 'GET',
+          headers: url.origin === this.origin ? this.headers : ANONYMOUS_HEADERS,
+          headersTimeout: this.timeout,
+          bodyTimeout: this.timeout,
+        });
+        body = await response.body.text();
+      } catch (error) {
+        this.telemetry.requestObserved('error', (performance.now() - started) / 1000);
+        throw error;
+      }
+      this.telemetry.requestObserved(response.statusCode, (performance.now() - started) / 1000);
       const location = response.headers.location;
       if (REDIRECT_STATUS.has(response.statusCode) && typeof location === 'string' && redirects < MAX_REDIRECTS) {
         url = new URL(location, url);

@@ -2,8 +2,12 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import { createRuntime, type ReaperSettings, type Runtime } from '../container';
-import type { RunReport, Stage } from '../engine/engine';
-import { EXIT, summarize, type Summary } from '../engine/summary';
+import { parseDuration } from '../core/duration';
+import type { Stage } from '../engine/engine';
+import { EXIT } from '../engine/summary';
+import { ReaperMetrics } from '../observe/metrics';
+import { statusOfFailure, statusOfRun, type RunStatus } from '../observe/run-status';
+import { runOnce, type CompletedRun } from './run-once';
 import { renderHuman, type RenderContext } from '../render/human';
 import { renderJson } from '../render/json';
 
@@ -31,6 +35,12 @@ export const storeFlags = {
   'redis-password': Flags.string({ description: 'Redis password', env: 'REDIS_PASSWORD', helpGroup: 'STORE' }),
   'redis-db': Flags.integer({ description: 'Redis database number', env: 'REDIS_DB', default: 0, min: 0, helpGroup: 'STORE' }),
   'redis-url': Flags.string({ description: 'redis:// or rediss:// URL; overrides host, port, password and db', env: 'REDIS_URL', helpGroup: 'STORE' }),
+  'etcd-endpoints': Flags.string({ description: 'etcd endpoints, comma-separated [default: http://127.0.0.1:2379]', env: 'ETCD_ENDPOINTS', helpGroup: 'STORE' }),
+  'etcd-username': Flags.string({ description: 'etcd user name', env: 'ETCD_USERNAME', helpGroup: 'STORE' }),
+  'etcd-password': Flags.string({ description: 'etcd password', env: 'ETCD_PASSWORD', helpGroup: 'STORE' }),
+  'etcd-ca': Flags.string({ description: 'CA certificate file (PEM) for etcd over TLS', env: 'ETCD_CA', helpGroup: 'STORE' }),
+  'etcd-cert': Flags.string({ description: 'client certificate file (PEM) for etcd', env: 'ETCD_CERT', helpGroup: 'STORE' }),
+  'etcd-key': Flags.string({ description: 'client key file (PEM) for etcd', env: 'ETCD_KEY', helpGroup: 'STORE' }),
   'root-key': Flags.string({ description: "Traefik's KV root key", env: 'TRAEFIK_ROOT_KEY', default: 'traefik', helpGroup: 'STORE' }),
   json: Flags.boolean({ description: 'print one JSON document instead of the human report', default: false }),
 };
@@ -61,6 +71,15 @@ export const backupDirFlag = {
   'backup-dir': Flags.string({ description: `directory for backups [default: ${defaultBackupDir().replace(homedir(), '~')}]`, env: 'REAPER_BACKUP_DIR', helpGroup: 'BACKUP' }),
 };
 
+export const graceFlag = {
+  grace: Flags.string({
+    description: 'reap a mapping only once it has been seen stale this long, across runs (e.g. 24h); 0 reaps at the first stale verdict',
+    env: 'REAPER_GRACE',
+    default: '0',
+    helpGroup: 'SAFETY',
+  }),
+};
+
 type AnyFlags = Record<string, unknown>;
 
 /** Flag names → plugin settings (`redis-host` → `redisHost`), with derived units. */
@@ -70,6 +89,12 @@ export function settingsFromFlags(flags: AnyFlags): ReaperSettings {
     settings[name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = value;
   }
   if (typeof flags.timeout === 'number') settings.timeout = flags.timeout * 1000;
+  const intervalMs = typeof flags.interval === 'string' ? parseDuration(flags.interval, '--interval') : 0;
+  if (typeof flags.grace === 'string') {
+    settings.graceMs = parseDuration(flags.grace, '--grace');
+    // Marks outlive any pause between runs by far: an expired mark only restarts the clock.
+    settings.graceMarkTtlMs = Math.max(7 * 86_400_000, 3 * (settings.graceMs as number)) + 2 * intervalMs;
+  }
   settings.backupDir = flags.backup === false ? undefined : ((flags['backup-dir'] as string | undefined) ?? defaultBackupDir());
   if (flags['max-stale-ratio'] !== undefined) {
     settings.brake = { maxStaleRatio: flags['max-stale-ratio'], minDomains: flags['brake-min-domains'], force: flags.force };
@@ -105,21 +130,19 @@ export abstract class ReaperCommand extends Command {
   }
 
   /** Runs one stage of the flow with its own runtime, renders it, exits with its code. */
-  protected async runStage(
-    flags: AnyFlags,
-    stage: Stage,
-    context: Omit<RenderContext, 'store' | 'source'>,
-  ): Promise<void> {
-    const runtime = await this.openRuntime(settingsFromFlags(flags), stage !== 'scan');
+  protected async runStage(flags: AnyFlags, stage: Stage, context: Omit<RenderContext, 'store' | 'source'>): Promise<void> {
+    const settings = this.settings(flags);
+    const metrics = settings.metricsFile ? new ReaperMetrics() : undefined;
     const interrupt = new AbortController();
     const onSignal = () => interrupt.abort(new Error('interrupted'));
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
-    let report: RunReport;
+    const startedAt = Date.now();
+    let run: CompletedRun;
     try {
-      report = await runtime.engine.run(stage, interrupt.signal);
+      run = await runOnce({ ...settings, telemetry: metrics }, stage, context, interrupt.signal);
     } catch (error) {
-      await runtime.close();
+      await this.writeMetrics(metrics, settings.metricsFile, statusOfFailure(startedAt, Date.now(), error));
       if (interrupt.signal.aborted) {
         process.stderr.write('\n⚠️  Interrupted: nothing is left half-deleted; run again to finish.\n');
         return this.exit(EXIT.interrupted);
@@ -129,10 +152,25 @@ export abstract class ReaperCommand extends Command {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
-    await runtime.close();
-    const fullContext: RenderContext = { ...context, store: runtime.store.describe(), source: runtime.source?.describe() };
-    const summary: Summary = summarize(report, context.dryRun);
+    const { report, summary, context: fullContext } = run;
+    await this.writeMetrics(metrics, settings.metricsFile, statusOfRun(report, summary, Date.now()));
     process.stdout.write(flags.json ? renderJson(report, summary, fullContext) : renderHuman(report, summary, fullContext));
     if (summary.exitCode !== EXIT.ok) return this.exit(summary.exitCode);
+  }
+
+  /** Settings from flags; a bad value (a duration, say) is one line and exit 1. */
+  protected settings(flags: AnyFlags): ReaperSettings {
+    try {
+      return settingsFromFlags(flags);
+    } catch (error) {
+      return this.fail(error);
+    }
+  }
+
+  /** For node_exporter's textfile collector (cron use): a failure to write is said, not fatal. */
+  private async writeMetrics(metrics: ReaperMetrics | undefined, path: string | undefined, status: RunStatus): Promise<void> {
+    if (!metrics || !path) return;
+    metrics.runFinished(status);
+    await metrics.writeFile(path).catch((error: Error) => process.stderr.write(`pages-reaper: ${oneLine(error)}\n`));
   }
 }

@@ -1,20 +1,25 @@
 import { Flags } from '@oclif/core';
-import { backupDirFlag, brakeFlags, ReaperCommand, sourceFlags, storeFlags } from '../cli/base-command';
+import { backupDirFlag, brakeFlags, graceFlag, ReaperCommand, sourceFlags, storeFlags } from '../cli/base-command';
+import { runSidecar } from '../cli/sidecar';
+import { parseDuration } from '../core/duration';
 
 export default class Reap extends ReaperCommand {
   static summary = 'Verify every mapping, then delete exactly the stale keys, compare-and-delete.';
   static description =
     'Exit codes: 0 success, 1 fatal (store unreachable, bad arguments), 2 partial (some entries unknown or invalid), ' +
-    '3 refused by the brake, 130 interrupted. A --dry-run exits with the code the real run would have.';
+    '3 refused by the brake, 130 interrupted. A --dry-run exits with the code the real run would have. ' +
+    'With --interval it runs as a sidecar until SIGTERM (then exit 0).';
   static examples = [
     '<%= config.bin %> reap --dry-run --forgejo-host https://git.example.com',
     'REDIS_HOST=redis FORGEJO_HOST=https://git.example.com FORGEJO_TOKEN=… <%= config.bin %> reap',
+    '<%= config.bin %> reap --interval 1h --jitter 5m --grace 24h --listen 0.0.0.0:9464',
   ];
   static flags = {
     ...storeFlags,
     ...sourceFlags,
     ...brakeFlags,
     ...backupDirFlag,
+    ...graceFlag,
     backup: Flags.boolean({
       description: 'write a backup of every key before deleting it (--no-backup: the explicit opt-out)',
       default: true,
@@ -22,10 +27,46 @@ export default class Reap extends ReaperCommand {
       helpGroup: 'BACKUP',
     }),
     'dry-run': Flags.boolean({ description: 'print the exact keys that would be deleted and why; change nothing', default: false }),
+    interval: Flags.string({ description: 'run forever, one run every DURATION (e.g. 1h): the sidecar mode', env: 'REAPER_INTERVAL', helpGroup: 'SIDECAR' }),
+    jitter: Flags.string({ description: 'add up to DURATION at random to each wait, to spread replicas', env: 'REAPER_JITTER', default: '0s', helpGroup: 'SIDECAR' }),
+    listen: Flags.string({ description: 'serve /healthz, /readyz and /metrics on HOST:PORT (with --interval)', env: 'REAPER_LISTEN', dependsOn: ['interval'], helpGroup: 'SIDECAR' }),
+    'metrics-file': Flags.string({ description: "write Prometheus metrics to PATH after each run (node_exporter's textfile collector)", env: 'REAPER_METRICS_FILE', helpGroup: 'SIDECAR' }),
+    'log-format': Flags.string({
+      description: 'with --interval: json (one object per line) or human; default json unless stdout is a TTY',
+      env: 'REAPER_LOG_FORMAT',
+      options: ['json', 'human'],
+      helpGroup: 'SIDECAR',
+    }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Reap);
-    await this.runStage(flags, flags['dry-run'] ? 'plan' : 'apply', { command: 'reap', dryRun: flags['dry-run'] });
+    const stage = flags['dry-run'] ? 'plan' : 'apply';
+    const context = { command: 'reap' as const, dryRun: flags['dry-run'] };
+    if (!flags.interval) return this.runStage(flags, stage, context);
+    const settings = this.settings(flags);
+    let intervalMs: number;
+    let jitterMs: number;
+    try {
+      intervalMs = parseDuration(flags.interval, '--interval');
+      jitterMs = parseDuration(flags.jitter, '--jitter');
+      if (intervalMs < 1000) throw new Error(`--interval ${flags.interval} is too short: use 1s or more`);
+    } catch (error) {
+      return this.fail(error);
+    }
+    try {
+      await runSidecar({
+        settings,
+        stage,
+        context,
+        intervalMs,
+        jitterMs,
+        listen: flags.listen,
+        metricsFile: flags['metrics-file'],
+        logFormat: (flags['log-format'] as 'json' | 'human' | undefined) ?? (process.stdout.isTTY ? 'human' : 'json'),
+      });
+    } catch (error) {
+      return this.fail(error);
+    }
   }
 }

@@ -1,4 +1,5 @@
 import type { StoredEntry } from '../ports/key-value-store';
+import type { GraceMark } from './grace';
 import { isDomainName, reverseKey, routerName, type KeyClass } from './keys';
 import { parseForwardValue, type RepoTarget } from './mapping';
 
@@ -46,6 +47,8 @@ export interface Inventory {
   /** Middleware name → its key names; only `redirects-{sanitized}-{n}` middlewares. */
   middlewares: Map<string, { sanitizedDomain: string; keys: string[] }>;
   redirectsMeta: Map<string, KeyValue>;
+  /** The reaper's own grace-period marks, by domain. */
+  graceMarks: Map<string, GraceMark>;
   /** Keys of a plugin shape that cannot be handled safely (wrong type and the like). */
   anomalies: Anomaly[];
 }
@@ -59,13 +62,14 @@ export function emptyInventory(rootKey: string): Inventory {
     routers: new Map(),
     middlewares: new Map(),
     redirectsMeta: new Map(),
+    graceMarks: new Map(),
     anomalies: [],
   };
 }
 
-/** Which keys' values the scanner reads: mappings and redirects_meta. */
+/** Which keys' values the scanner reads: mappings, redirects_meta and grace marks. */
 export function needsValue(cls: KeyClass): boolean {
-  return cls.kind === 'forward' || cls.kind === 'reverse' || cls.kind === 'redirects-meta';
+  return cls.kind === 'forward' || cls.kind === 'reverse' || cls.kind === 'redirects-meta' || cls.kind === 'grace-mark';
 }
 
 /** Records a router or middleware key by name; its value is read if a plan deletes it. */
@@ -86,7 +90,7 @@ export function addTraefikKey(inventory: Inventory, cls: KeyClass, key: string):
  * shape with cache entries and password hashes, which carry a TTL or no domain name.
  */
 export function isPluginEntry(cls: KeyClass, entry: StoredEntry): boolean {
-  if (cls.kind === 'foreign') return false;
+  if (cls.kind === 'foreign' || cls.kind === 'grace-mark') return false;
   if (cls.kind !== 'reverse') return true;
   return entry.type === 'string' && entry.value !== undefined && entry.expiresAt === undefined && isDomainName(entry.value.toString('utf8'));
 }
@@ -97,6 +101,10 @@ export function isPluginEntry(cls: KeyClass, entry: StoredEntry): boolean {
  */
 export function addEntry(inventory: Inventory, cls: KeyClass, entry: StoredEntry): ForwardMapping | undefined {
   const { key, expiresAt } = entry;
+  if (cls.kind === 'grace-mark') {
+    if (entry.value !== undefined) inventory.graceMarks.set(cls.domain, { key, value: entry.value, since: Date.parse(entry.value.toString('utf8')) });
+    return undefined;
+  }
   if (!isPluginEntry(cls, entry)) return undefined;
   if (entry.type !== 'string' || entry.value === undefined) {
     inventory.anomalies.push({ kind: 'wrong-type', key, detail: `holds a ${entry.type}, the plugin writes strings; left alone` });

@@ -5,6 +5,8 @@
  */
 
 export const FORWARD_PREFIX = 'custom_domain:';
+/** The reaper's own namespace (see core/grace.ts). */
+export const GRACE_MARK_PREFIX = 'pages-reaper:stale-since:';
 export const REDIRECTS_META_PREFIX = 'redirects_meta:';
 const BRANCH_REVERSE_MARKER = ':branch:';
 const ROUTER_NAME_PREFIX = 'custom-';
@@ -65,6 +67,7 @@ export type KeyClass =
   | { kind: 'middleware'; name: string; sanitizedDomain: string }
   | { kind: 'redirects-meta'; domain: string }
   | { kind: 'reverse'; owner: string; repo: string; branch?: string }
+  | { kind: 'grace-mark'; domain: string }
   | { kind: 'foreign' };
 
 const FOREIGN: KeyClass = { kind: 'foreign' };
@@ -83,6 +86,10 @@ export function keyClassifier(rootKey: string): (key: string) => KeyClass {
   const routers = routersRoot(rootKey);
   const middlewares = middlewaresRoot(rootKey);
   return (key) => {
+    if (key.startsWith(GRACE_MARK_PREFIX)) {
+      const domain = key.slice(GRACE_MARK_PREFIX.length);
+      return domain ? { kind: 'grace-mark', domain } : FOREIGN;
+    }
     if (key.startsWith(FORWARD_PREFIX)) {
       const domain = key.slice(FORWARD_PREFIX.length);
       return domain ? { kind: 'forward', domain } : FOREIGN;

@@ -1,6 +1,7 @@
 import { inject, injectable, optional } from 'inversify';
 import type { ForwardMapping, Inventory } from '../core/inventory';
 import { hydratePlan, keysToHydrate, orphanReverseCandidates, planReap, reverseClaim, type BrakeOptions, type Plan } from '../core/planner';
+import { decideGrace, graceMarkKey, type GraceDecision, type GraceMark } from '../core/grace';
 import { invalid, type Verdict } from '../core/verdict';
 import { CLOCK, type Clock } from '../ports/clock';
 import { KEY_VALUE_STORE, type ExpectedKey, type KeyValueStore, type StoredEntry } from '../ports/key-value-store';
@@ -19,6 +20,10 @@ export interface EngineOptions {
   verifyParallelism?: number;
   /** Where a reap writes the backup of what it deletes; undefined only with --no-backup. */
   backupDir?: string;
+  /** A stale mapping is reaped only once seen stale this long (0: at the first verdict). */
+  graceMs?: number;
+  /** How long a grace mark outlives its last write, so forgotten marks clean themselves up. */
+  graceMarkTtlMs?: number;
 }
 
 export const ENGINE_OPTIONS = Symbol.for('pages-reaper.EngineOptions');
@@ -41,6 +46,8 @@ export interface RunReport {
   stoppedEarly?: string;
   /** The backup of every key the apply stage deleted (or was about to). */
   backupPath?: string;
+  /** With a grace period: when each stale domain was first seen stale, and who waits. */
+  grace?: GraceDecision;
   requests: number;
   storeRoundTrips: number;
   startedAt: number;
@@ -96,7 +103,16 @@ export class ReapEngine {
     // A run that stopped asking knows nothing for sure: it plans and deletes nothing.
     // Without verdicts (scan) the plan still names the orphans no mapping produces.
     if (!report.stoppedEarly) {
-      const plan = planReap(inventory, forwardVerdicts, reverseVerdicts, this.options.brake);
+      let plannable: ReadonlyMap<string, Verdict> = forwardVerdicts;
+      const graceMs = this.options.graceMs ?? 0;
+      if (graceMs > 0 && stage !== 'scan') {
+        const grace = decideGrace(inventory.forwards.values(), forwardVerdicts, inventory.graceMarks, this.clock.now(), graceMs);
+        report.grace = grace;
+        plannable = new Map([...forwardVerdicts].filter(([domain, verdict]) => verdict.status !== 'stale' || grace.due.has(domain)));
+        // Only a real reap keeps time: verify and --dry-run change nothing.
+        if (stage === 'apply') await this.updateGraceMarks(grace);
+      }
+      const plan = planReap(inventory, plannable, reverseVerdicts, this.options.brake);
       report.plan = plan;
       if (stage === 'plan' || stage === 'apply') {
         const hydrated = hydratePlan(plan, await this.readAll(keysToHydrate(plan)));
@@ -105,6 +121,7 @@ export class ReapEngine {
           // No backup, no reap (DESIGN §4.7).
           if (this.options.backupDir !== undefined) report.backupPath = await this.backUp(hydrated);
           report.outcomes = await applyPlan(this.store, hydrated, signal);
+          if (report.grace) await this.clearGraceMarksOfReaped(inventory, hydrated, report.outcomes);
         }
       }
     }
@@ -112,6 +129,24 @@ export class ReapEngine {
     report.storeRoundTrips = this.store.roundTrips();
     report.durationMs = this.clock.now() - startedAt;
     return report;
+  }
+
+  private async updateGraceMarks(grace: GraceDecision): Promise<void> {
+    const now = this.clock.now();
+    const stamp = Buffer.from(new Date(now).toISOString());
+    const ttl = this.options.graceMarkTtlMs ?? 7 * 86_400_000;
+    await this.store.putMany(
+      grace.marksToWrite.map((domain) => ({ key: graceMarkKey(domain), type: 'string', value: stamp, expiresAt: now + ttl })),
+      'overwrite',
+    );
+    await this.store.deleteGroupsIfUnchanged(grace.marksToClear.map((mark) => [{ key: mark.key, expected: mark.value }]));
+  }
+
+  /** A reaped domain's mark has done its job; a mark written this run is not in the inventory. */
+  private async clearGraceMarksOfReaped(inventory: Inventory, plan: Plan<ExpectedKey>, outcomes: GroupOutcome[]): Promise<void> {
+    const reaped = plan.groups.filter((group, i) => group.kind === 'domain' && outcomes[i] === 'deleted').map((group) => group.subject);
+    const marks = reaped.map((domain) => inventory.graceMarks.get(domain)).filter((mark): mark is GraceMark => mark !== undefined);
+    await this.store.deleteGroupsIfUnchanged(marks.map((mark) => [{ key: mark.key, expected: mark.value }]));
   }
 
   /** Reads keys in batches sent together: the store pipelines them. */

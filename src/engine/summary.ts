@@ -6,6 +6,8 @@ export interface Summary {
   domainsScanned: number;
   live: number;
   stale: number;
+  /** Stale domains still within their grace period: kept this run. */
+  pending: number;
   unknown: number;
   invalid: number;
   /** Stale domains whose keys were removed (or, in a dry run, would be). */
@@ -44,6 +46,7 @@ export function summarize(report: RunReport, dryRun: boolean): Summary {
     domainsScanned: report.inventory.forwards.size,
     live: count('live'),
     stale: count('stale'),
+    pending: report.grace?.pending.size ?? 0,
     unknown,
     invalid,
     staleDomainsCleaned,

@@ -54,7 +54,10 @@ export function renderHuman(report: RunReport, summary: Summary, ctx: RenderCont
     if (verdict.status === 'live') out.push(`  ✓ Live: ${verdict.reason}`);
     else if (verdict.status === 'unknown') out.push(`  ⚠️  Error checking ${formatTarget(mapping.target!)}: ${verdict.reason}`);
     else {
-      out.push(`  ❌ Stale: ${verdict.reason}`);
+      const since = report.grace?.staleSince.get(mapping.domain);
+      out.push(`  ❌ Stale: ${verdict.reason}${since === undefined ? '' : ` (stale since ${new Date(since).toISOString()})`}`);
+      const pending = report.grace?.pending.get(mapping.domain);
+      if (pending) out.push(`  ⏳ Within the grace period: reaped from ${new Date(pending.dueAt).toISOString()} if still stale`);
       const index = groupIndex.get(mapping.domain);
       if (index !== undefined) out.push(...groupOutcomeLines(report.plan!.groups[index], index, report, ctx, refused));
     }
@@ -108,6 +111,7 @@ export function renderHuman(report: RunReport, summary: Summary, ctx: RenderCont
   } else if (ctx.command === 'verify') {
     out.push(`Live / stale:           ${summary.live} / ${summary.stale}`);
   }
+  if (report.grace) out.push(`Within grace period:    ${summary.pending}`);
   out.push(`Errors encountered:     ${summary.errors}`);
   out.push(`Duration:               ${(report.durationMs / 1000).toFixed(2)} seconds`);
   if (ctx.dryRun) out.push('', '🔍 DRY RUN - No actual changes were made');

@@ -10,6 +10,10 @@ function outcomeOf(report: RunReport, summary: Summary, ctx: RenderContext, inde
   return report.outcomes?.[index];
 }
 
+function isoOrUndefined(ms: number | undefined): string | undefined {
+  return ms === undefined ? undefined : new Date(ms).toISOString();
+}
+
 /** One machine-readable document per run; key values are never included. */
 export function renderJson(report: RunReport, summary: Summary, ctx: RenderContext): string {
   const groups = report.plan?.groups ?? [];
@@ -28,6 +32,8 @@ export function renderJson(report: RunReport, summary: Summary, ctx: RenderConte
         branch: mapping.target?.branch,
         verdict: verdict?.status,
         reason: verdict?.reason,
+        staleSince: isoOrUndefined(report.grace?.staleSince.get(mapping.domain)),
+        graceDueAt: isoOrUndefined(report.grace?.pending.get(mapping.domain)?.dueAt),
         keys: index === undefined ? undefined : groups[index].keys.map((k) => k.key),
         outcome: outcomeOf(report, summary, ctx, index),
       };

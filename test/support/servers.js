@@ -192,11 +192,11 @@ function pingRedis({ host = HOST, port, password }) {
 }
 
 /**
- * @param {{ password?: string }} [options]
+ * @param {{ password?: string, port?: number }} [options] `port`: reuse one (a restart)
  */
-async function startRedis({ password } = {}) {
+async function startRedis({ password, port: wanted } = {}) {
   return launch('redis-server', async (dir) => {
-    const port = await freePort();
+    const port = wanted ?? (await freePort());
     const args = ['--bind', HOST, '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir];
     if (password !== undefined) args.push('--requirepass', password);
     const auth = password === undefined ? '' : `:${encodeURIComponent(password)}@`;

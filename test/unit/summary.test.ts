@@ -47,6 +47,7 @@ describe('summarize', () => {
       domainsScanned: 3,
       live: 2,
       stale: 1,
+      pending: 0,
       unknown: 0,
       invalid: 0,
       staleDomainsCleaned: 1,

@@ -1,0 +1,340 @@
+import { isUtf8 } from 'node:buffer';
+import { readFileSync } from 'node:fs';
+import { Etcd3, type IOptions } from 'etcd3';
+import type { ExpectedKey, GroupDeleteOutcome, KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../../src/ports/key-value-store';
+import type { PluginSettings, StorePlugin } from '../../src/ports/plugins';
+
+/** Keys per range request while scanning: memory stays flat however large the store. */
+const SCAN_PAGE = 1000;
+/** etcd's default `--max-txn-ops`: no transaction may hold more operations. */
+const MAX_TXN_OPS = 128;
+/** Requests in flight at once (transactions, lease lookups). */
+const PARALLEL = 16;
+/** Connecting and the first request must answer within this, or `create()` fails. */
+const CONNECT_TIMEOUT_MS = 5000;
+
+const DEFAULT_ENDPOINT = 'http://127.0.0.1:2379';
+const FLAGS_TO_CHECK = '--etcd-endpoints, --etcd-username, --etcd-password, --etcd-ca, --etcd-cert or --etcd-key';
+
+export interface EtcdSettings {
+  /** Comma-separated endpoints, `http://host:port` or `https://host:port` (or bare `host:port`). */
+  etcdEndpoints?: string;
+  etcdUsername?: string;
+  etcdPassword?: string;
+  /** File paths (PEM) for TLS: CA bundle, client certificate and its key. */
+  etcdCa?: string;
+  etcdCert?: string;
+  etcdKey?: string;
+}
+
+function escapeBytes(bytes: Buffer): string {
+  return [...bytes].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
+}
+
+/**
+ * The first key after every key that starts with `prefix` (etcd's `range_end` for a
+ * prefix read); `\0` (every key from `key` on) when the prefix is empty or all 0xff.
+ */
+export function prefixEnd(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i] < 0xff) {
+      end[i]++;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return Buffer.from([0]);
+}
+
+/** Runs `task` over `items` with at most `limit` in flight; results keep the items' order. */
+async function inParallel<T, R>(items: T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index], index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+interface Endpoint {
+  /** What etcd3 dials: `http(s)://host:port`, without credentials. */
+  url: string;
+  /** `host:port`, for describe(). */
+  hostPort: string;
+}
+
+/** Parses `--etcd-endpoints`; userinfo in a URL is dropped, never shown or used. */
+export function parseEndpoints(value: string | undefined): Endpoint[] {
+  const raw = (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (raw.length === 0) raw.push(DEFAULT_ENDPOINT);
+  return raw.map((text) => {
+    let url: URL;
+    try {
+      url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`);
+    } catch {
+      throw new Error(`invalid etcd endpoint '${text.replace(/\/\/[^@/]*@/, '//')}': expected http://host:port; check --etcd-endpoints`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new Error(`invalid etcd endpoint '${url.host}': use http:// or https://; check --etcd-endpoints`);
+    }
+    const port = url.port || '2379';
+    const hostPort = `${url.hostname}:${port}`;
+    return { url: `${url.protocol}//${hostPort}`, hostPort };
+  });
+}
+
+export function describeEtcd(settings: EtcdSettings): string {
+  return `etcd://${parseEndpoints(settings.etcdEndpoints).map((e) => e.hostPort).join(',')}`;
+}
+
+function readPem(path: string, flag: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new Error(`cannot read ${flag} file '${path}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+export function etcdOptions(settings: EtcdSettings): IOptions {
+  const endpoints = parseEndpoints(settings.etcdEndpoints);
+  const options: IOptions = { hosts: endpoints.map((e) => e.url), dialTimeout: CONNECT_TIMEOUT_MS };
+  if (settings.etcdUsername) options.auth = { username: settings.etcdUsername, password: settings.etcdPassword ?? '' };
+  if (settings.etcdCa || settings.etcdCert || settings.etcdKey) {
+    if (Boolean(settings.etcdCert) !== Boolean(settings.etcdKey)) {
+      throw new Error('--etcd-cert and --etcd-key go together: give both or neither');
+    }
+    options.credentials = {
+      // Without --etcd-ca grpc trusts the system's roots.
+      rootCertificate: settings.etcdCa ? readPem(settings.etcdCa, '--etcd-ca') : (undefined as unknown as Buffer),
+      certChain: settings.etcdCert ? readPem(settings.etcdCert, '--etcd-cert') : undefined,
+      privateKey: settings.etcdKey ? readPem(settings.etcdKey, '--etcd-key') : undefined,
+    };
+  }
+  return options;
+}
+
+type KeyValue = { key: Buffer; value: Buffer; lease: string; create_revision: string };
+
+export class EtcdStore implements KeyValueStore {
+  private trips = 0;
+  private closed = false;
+  private readonly unnamed: string[] = [];
+
+  constructor(private readonly client: Etcd3, private readonly description: string) {}
+
+  describe(): string {
+    return this.description;
+  }
+
+  roundTrips(): number {
+    return this.trips;
+  }
+
+  skippedKeys(): string[] {
+    return [...this.unnamed];
+  }
+
+  private open(): Etcd3 {
+    if (this.closed) throw new Error(`etcd store ${this.description} is closed`);
+    return this.client;
+  }
+
+  async *scan(prefix: string): AsyncIterable<string[]> {
+    const client = this.open();
+    const start = Buffer.from(prefix, 'utf8');
+    // etcd reads byte ranges: a prefix is literal, with no pattern to escape.
+    const end = prefixEnd(start);
+    let from = prefix === '' ? Buffer.from([0]) : start;
+    for (;;) {
+      this.open();
+      this.trips++;
+      const page = await client.kv.range({ key: from, range_end: end, limit: SCAN_PAGE, keys_only: true });
+      const keys: string[] = [];
+      for (const { key } of page.kvs) {
+        if (isUtf8(key)) keys.push(key.toString('utf8'));
+        else this.unnamed.push(escapeBytes(key));
+      }
+      if (keys.length > 0) yield keys;
+      if (!page.more || page.kvs.length === 0) return;
+      // Continue right after the last key of this page.
+      from = Buffer.concat([page.kvs[page.kvs.length - 1].key, Buffer.from([0])]);
+    }
+  }
+
+  async getMany(keys: string[], _options: { withDump?: boolean } = {}): Promise<Array<StoredEntry | undefined>> {
+    const client = this.open();
+    if (keys.length === 0) return [];
+    // etcd holds only bytes: there is no other type, so nothing to dump.
+    const distinct = [...new Set(keys)];
+    const found = new Map<string, KeyValue>();
+    // One transaction of up to MAX_TXN_OPS gets per round trip, several in flight.
+    await inParallel(chunks(distinct, MAX_TXN_OPS), PARALLEL, async (batch) => {
+      this.trips++;
+      const reply = await client.kv.txn({ success: batch.map((key) => ({ request_range: { key: Buffer.from(key, 'utf8') } })) });
+      reply.responses.forEach((response, i) => {
+        const kv = response.response_range.kvs[0];
+        if (kv) found.set(batch[i], kv);
+      });
+    });
+    // One TTL lookup per distinct lease, not per key.
+    const leases = [...new Set([...found.values()].map((kv) => kv.lease).filter((lease) => lease && lease !== '0'))];
+    const expiry = new Map<string, number>();
+    await inParallel(leases, PARALLEL, async (lease) => {
+      this.trips++;
+      const asked = Date.now();
+      const reply = await client.leaseClient.leaseTimeToLive({ ID: lease }).catch(() => undefined);
+      const ttl = reply ? Number(reply.TTL) : -1;
+      // A lease that expired in between: the key goes any moment now.
+      expiry.set(lease, asked + Math.max(0, ttl) * 1000);
+    });
+    return keys.map((key) => {
+      const kv = found.get(key);
+      if (!kv) return undefined;
+      const expiresAt = kv.lease && kv.lease !== '0' ? expiry.get(kv.lease) : undefined;
+      return { key, type: 'string', value: Buffer.from(kv.value ?? Buffer.alloc(0)), expiresAt };
+    });
+  }
+
+  async putMany(entries: StoredEntry[], mode: PutMode): Promise<PutOutcome[]> {
+    const client = this.open();
+    if (entries.length === 0) return [];
+    const now = Date.now();
+    const writable: number[] = [];
+    const ttls: Array<number | undefined> = [];
+    const outcomes: PutOutcome[] = entries.map((entry, i) => {
+      if (entry.type !== 'string' || entry.value === undefined) return 'unsupported';
+      writable.push(i);
+      // Leases count whole seconds: round up, and give an entry due now at least 1 s.
+      ttls[i] = entry.expiresAt === undefined ? undefined : Math.max(1, Math.ceil((entry.expiresAt - now) / 1000));
+      return 'unsupported';
+    });
+    // One lease per distinct remaining TTL.
+    const distinctTtls = [...new Set(writable.map((i) => ttls[i]).filter((ttl): ttl is number => ttl !== undefined))];
+    const leaseOf = new Map<number, string>();
+    await inParallel(distinctTtls, PARALLEL, async (ttl) => {
+      this.trips++;
+      const grant = await client.leaseClient.leaseGrant({ TTL: ttl });
+      leaseOf.set(ttl, grant.ID);
+    });
+    await inParallel(writable, PARALLEL, async (index) => {
+      const entry = entries[index];
+      const key = Buffer.from(entry.key, 'utf8');
+      const value = entry.value!;
+      const ttl = ttls[index];
+      const put = { request_put: { key, value, lease: ttl === undefined ? 0 : leaseOf.get(ttl)!, prev_kv: true } };
+      this.trips++;
+      if (mode === 'if-absent') {
+        const reply = await client.kv.txn({
+          compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
+          success: [put],
+          failure: [{ request_range: { key } }],
+        });
+        if (reply.succeeded) outcomes[index] = 'written';
+        else outcomes[index] = reply.responses[0].response_range.kvs[0]?.value?.equals(value) ? 'same' : 'exists';
+        return;
+      }
+      if (ttl === undefined) {
+        // Already this value and no lease: leave it (a missing key fails the value compare).
+        const reply = await client.kv.txn({
+          compare: [
+            { key, target: 'Value', result: 'Equal', value },
+            { key, target: 'Lease', result: 'Equal', lease: 0 },
+          ],
+          success: [],
+          failure: [put],
+        });
+        if (reply.succeeded) outcomes[index] = 'same';
+        else outcomes[index] = reply.responses[0].response_put.prev_kv ? 'replaced' : 'written';
+        return;
+      }
+      const reply = await client.kv.put({ key, value, lease: leaseOf.get(ttl)!, prev_kv: true });
+      outcomes[index] = reply.prev_kv ? 'replaced' : 'written';
+    });
+    return outcomes;
+  }
+
+  async deleteGroupsIfUnchanged(groups: ExpectedKey[][]): Promise<GroupDeleteOutcome[]> {
+    const client = this.open();
+    if (groups.length === 0) return [];
+    for (const group of groups) {
+      if (group.length > MAX_TXN_OPS) {
+        throw new Error(`a group of ${group.length} keys does not fit one etcd transaction (at most ${MAX_TXN_OPS})`);
+      }
+    }
+    // One transaction per group: every key still holds its expected bytes (a missing key
+    // fails a value compare), then all of them go; otherwise nothing does (DESIGN §4.1).
+    return inParallel(groups, PARALLEL, async (group): Promise<GroupDeleteOutcome> => {
+      if (group.length === 0) return 'deleted';
+      const keys = [...new Set(group.map((k) => k.key))];
+      this.trips++;
+      const reply = await client.kv.txn({
+        compare: group.map(({ key, expected }) => ({ key: Buffer.from(key, 'utf8'), target: 'Value' as const, result: 'Equal' as const, value: expected })),
+        success: keys.map((key) => ({ request_delete_range: { key: Buffer.from(key, 'utf8') } })),
+        failure: [],
+      });
+      return reply.succeeded ? 'deleted' : 'changed';
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.client.close();
+  }
+}
+
+/** Removes anything secret from a client error before it is shown. */
+function sanitize(message: string, settings: EtcdSettings): string {
+  let text = message.split('\n')[0].replace(/\/\/[^@/\s]*@/g, '//');
+  // grpc pads UNAVAILABLE with empty details: keep what says something.
+  text = text.replace(/\s*Last error: null\.?/, '').replace(/\s*Resolution note:\s*$/, '').trim().replace(/\.$/, '');
+  for (const secret of [settings.etcdPassword, settings.etcdPassword && encodeURIComponent(settings.etcdPassword)]) {
+    if (secret) text = text.split(secret).join('***');
+  }
+  return text;
+}
+
+export async function connectEtcd(settings: EtcdSettings): Promise<EtcdStore> {
+  const description = describeEtcd(settings);
+  const client = new Etcd3(etcdOptions(settings));
+  try {
+    // Any request proves the cluster answers (and that the credentials work).
+    await client.kv.range({ key: Buffer.from([0]), limit: 1, keys_only: true }, { deadline: Date.now() + CONNECT_TIMEOUT_MS });
+  } catch (error) {
+    client.close();
+    throw new Error(`cannot reach etcd at ${description}: ${sanitize((error as Error).message, settings)}; check ${FLAGS_TO_CHECK}`);
+  }
+  return new EtcdStore(client, description);
+}
+
+export const storePlugin: StorePlugin = {
+  name: 'etcd',
+  create: async (settings: PluginSettings) => {
+    const etcd = settings as EtcdSettings;
+    try {
+      return await connectEtcd(etcd);
+    } catch (error) {
+      const message = sanitize((error as Error).message, etcd);
+      if (message.startsWith('cannot reach etcd')) throw new Error(message);
+      throw new Error(`cannot reach etcd at ${safeDescribe(etcd)}: ${message}; check ${FLAGS_TO_CHECK}`);
+    }
+  },
+};
+
+function safeDescribe(settings: EtcdSettings): string {
+  try {
+    return describeEtcd(settings);
+  } catch {
+    return 'etcd://(invalid endpoints)';
+  }
+}

@@ -1,0 +1,202 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Telemetry } from '../ports/telemetry';
+import type { RunStatus } from './run-status';
+
+export const METRIC_PREFIX = 'pages_reaper_';
+
+export type RunResult = 'success' | 'partial' | 'refused' | 'failed';
+
+const RUN_RESULTS: readonly RunResult[] = ['success', 'partial', 'refused', 'failed'];
+const ERROR_KINDS = ['unknown', 'invalid', 'fatal'];
+
+/** Buckets for one Forgejo HTTP request: 1 ms to 30 s. */
+export const API_REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** Buckets for a whole run: a second to an hour. */
+export const RUN_DURATION_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600];
+
+/**
+ * How a run ended, for `pages_reaper_runs_total{result}`: exit 0 success, 2 partial,
+ * 3 refused; a run that did not complete, or any other exit code, failed.
+ */
+export function runResult(status: RunStatus): RunResult {
+  if (!status.completed) return 'failed';
+  switch (status.exitCode) {
+    case 0:
+      return 'success';
+    case 2:
+      return 'partial';
+    case 3:
+      return 'refused';
+    default:
+      return 'failed';
+  }
+}
+
+/** A run that completed (exit 0, 2 or 3): it counts for `last_success` and for /healthz. */
+export function runSucceeded(status: RunStatus): boolean {
+  return runResult(status) !== 'failed';
+}
+
+export interface ReaperMetricsOptions {
+  /** Also export Node's process metrics (CPU, memory, event loop, GC), prefixed `pages_reaper_`. Default false. */
+  processMetrics?: boolean;
+}
+
+/**
+ * The reaper's Prometheus metrics, on a registry of their own. The sidecar loop calls
+ * `runFinished` once per run; the source calls `requestObserved` once per HTTP request.
+ */
+export class ReaperMetrics implements Telemetry {
+  readonly registry = new Registry();
+
+  private readonly domainsScanned: Gauge;
+  private readonly domainsLive: Gauge;
+  private readonly domainsStale: Gauge;
+  private readonly domainsPending: Gauge;
+  private readonly runsTotal: Counter<'result'>;
+  private readonly domainsReaped: Counter;
+  private readonly orphansReaped: Counter;
+  private readonly keysDeleted: Counter;
+  private readonly errorsTotal: Counter<'kind'>;
+  private readonly lastRunTimestamp: Gauge;
+  private readonly lastSuccessTimestamp: Gauge;
+  private readonly lastRunDuration: Gauge;
+  private readonly runDuration: Histogram;
+  private readonly apiRequestDuration: Histogram<'status'>;
+
+  private last: RunStatus | undefined;
+  private lastSuccess: number | undefined;
+
+  constructor(options: ReaperMetricsOptions = {}) {
+    const registers = [this.registry];
+    const gauge = (name: string, help: string) => new Gauge({ name: METRIC_PREFIX + name, help, registers });
+    const counter = (name: string, help: string) => new Counter({ name: METRIC_PREFIX + name, help, registers });
+
+    this.domainsScanned = gauge('domains_scanned', 'Custom domains found in the store by the last completed run.');
+    this.domainsLive = gauge('domains_live', 'Domains the last completed run found still served by Forgejo.');
+    this.domainsStale = gauge('domains_stale', 'Domains the last completed run found stale.');
+    this.domainsPending = gauge('domains_pending_grace', 'Stale domains the last completed run held back by the grace period.');
+    this.runsTotal = new Counter({
+      name: `${METRIC_PREFIX}runs_total`,
+      help: 'Runs finished, by result: success (exit 0), partial (2), refused (3), failed.',
+      labelNames: ['result'],
+      registers,
+    });
+    this.domainsReaped = counter('domains_reaped_total', 'Stale domains whose keys were deleted.');
+    this.orphansReaped = counter('orphans_reaped_total', 'Orphaned keys groups deleted.');
+    this.keysDeleted = counter('keys_deleted_total', 'Store keys deleted.');
+    this.errorsTotal = new Counter({
+      name: `${METRIC_PREFIX}errors_total`,
+      help: 'Errors met by runs, by kind (unknown, invalid, fatal).',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.lastRunTimestamp = gauge('last_run_timestamp_seconds', 'When the last run finished, in Unix seconds.');
+    this.lastSuccessTimestamp = gauge(
+      'last_success_timestamp_seconds',
+      'When the last completed run (exit 0, 2 or 3) finished, in Unix seconds.',
+    );
+    this.lastRunDuration = gauge('last_run_duration_seconds', 'How long the last run took, in seconds.');
+    this.runDuration = new Histogram({
+      name: `${METRIC_PREFIX}run_duration_seconds`,
+      help: 'How long runs take, in seconds.',
+      buckets: RUN_DURATION_BUCKETS,
+      registers,
+    });
+    this.apiRequestDuration = new Histogram({
+      name: `${METRIC_PREFIX}api_request_duration_seconds`,
+      help: 'Forgejo API request durations, in seconds, by HTTP status ("error" when no response came).',
+      labelNames: ['status'],
+      buckets: API_REQUEST_BUCKETS,
+      registers,
+    });
+
+    // Export every result and the usual error kinds from the start, so rate() sees the first one.
+    for (const result of RUN_RESULTS) this.runsTotal.labels(result).inc(0);
+    for (const kind of ERROR_KINDS) this.errorsTotal.labels(kind).inc(0);
+
+    if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
+  }
+
+  /** Prometheus exposition content type, for the Content-Type header. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  requestObserved(status: number | 'error', seconds: number): void {
+    if (!Number.isFinite(seconds) || seconds < 0) return;
+    this.apiRequestDuration.labels(String(status)).observe(seconds);
+  }
+
+  runFinished(status: RunStatus): void {
+    this.last = status;
+    const succeeded = runSucceeded(status);
+    this.runsTotal.labels(runResult(status)).inc();
+
+    // Deletions are real even when the run failed afterwards.
+    if (status.reaped > 0) this.domainsReaped.inc(status.reaped);
+    if (status.orphansReaped > 0) this.orphansReaped.inc(status.orphansReaped);
+    if (status.keysDeleted > 0) this.keysDeleted.inc(status.keysDeleted);
+    for (const [kind, count] of Object.entries(status.errors ?? {})) {
+      if (count > 0) this.errorsTotal.labels(kind).inc(count);
+    }
+
+    const durationSeconds = Math.max(0, (status.finishedAt - status.startedAt) / 1000);
+    this.lastRunTimestamp.set(status.finishedAt / 1000);
+    this.lastRunDuration.set(durationSeconds);
+    this.runDuration.observe(durationSeconds);
+
+    // A run that failed saw only part of the store: keep the last completed run's view.
+    if (succeeded) {
+      this.lastSuccess = status.finishedAt;
+      this.lastSuccessTimestamp.set(status.finishedAt / 1000);
+      this.domainsScanned.set(status.domainsScanned);
+      this.domainsLive.set(status.live);
+      this.domainsStale.set(status.stale);
+      this.domainsPending.set(status.pending);
+    }
+  }
+
+  /** When the last completed run (exit 0, 2 or 3) finished, in ms since the epoch. */
+  lastSuccessAt(): number | undefined {
+    return this.lastSuccess;
+  }
+
+  /** The last run's status, whatever its result. */
+  lastRun(): RunStatus | undefined {
+    return this.last;
+  }
+
+  /** The metrics in Prometheus exposition format. */
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /**
+   * Writes the metrics for node_exporter's textfile collector: a temp file in the same
+   * directory (not ending in .prom, so the collector skips it), then a rename over `file`.
+   */
+  async writeFile(file: string): Promise<void> {
+    const text = await this.text();
+    const dir = path.dirname(file);
+    const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    try {
+      await fs.writeFile(temp, text, { mode: 0o644, flag: 'wx' });
+      await fs.chmod(temp, 0o644); // the umask may have taken bits away
+      await fs.rename(temp, file);
+    } catch (error) {
+      await fs.rm(temp, { force: true }).catch(() => {});
+      throw new Error(`cannot write metrics file ${file}: ${describeFsError(error)}`);
+    }
+  }
+}
+
+/** "ENOENT: no such file or directory", without the temp file's path that Node appends. */
+function describeFsError(error: unknown): string {
+  const err = error as NodeJS.ErrnoException;
+  const message = String(err?.message ?? error).replace(/\s+/g, ' ');
+  return err?.code && message.startsWith(`${err.code}:`) ? message.split(',')[0] : message;
+}

@@ -1,0 +1,86 @@
+/**
+ * `reap --interval` as a sidecar process: metrics move across runs, /healthz follows the
+ * store going away and coming back, SIGTERM ends it with exit 0.
+ */
+import { Redis } from 'ioredis';
+import { cliRunner } from '../support/cli-process';
+import { startForgejoStandin } from '../support/forgejo-standin';
+import { pagesFile, siteEntries } from '../support/plugin-writer';
+import { freePort, startRedis } from '../support/servers';
+
+const cli = cliRunner('sidecar');
+afterAll(() => cli.cleanup());
+
+async function get(url: string): Promise<{ status: number; text: string }> {
+  try {
+    const response = await fetch(url);
+    return { status: response.status, text: await response.text() };
+  } catch {
+    return { status: 0, text: '' };
+  }
+}
+
+async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (accept(value)) return value;
+    if (Date.now() > deadline) throw new Error(`not reached within ${timeoutMs} ms; last value: ${JSON.stringify(value).slice(0, 500)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function metric(text: string, name: string): number {
+  const match = new RegExp(`^${name.replace(/[{}"=]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text);
+  return match ? Number(match[1]) : NaN;
+}
+
+it('serves metrics that move across runs, turns unhealthy without its store and healthy again, and stops on SIGTERM', async () => {
+  let server = await startRedis();
+  const standin = await startForgejoStandin();
+  const redis = new Redis({ host: server.host, port: server.port, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+  redis.on('error', () => {});
+  await redis.connect();
+  const live = { owner: 'alice', repo: 'blog', domain: 'blog.example.org' };
+  await redis.mset({ ...siteEntries(live), ...siteEntries({ owner: 'gone', repo: 'site', domain: 'old.example.com' }) });
+  standin.setRepo(live.owner, live.repo, { pages: pagesFile(live) });
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const { child, done } = cli.start(
+    ['reap', '--interval', '2s', '--listen', `127.0.0.1:${port}`, '--redis-host', server.host, '--redis-port', String(server.port), '--forgejo-host', standin.url],
+  );
+  try {
+    await eventually(() => get(`${base}/readyz`), (r) => r.status === 200, 10_000);
+    const first = await get(`${base}/metrics`);
+    expect(metric(first.text, 'pages_reaper_domains_reaped_total')).toBe(1);
+    expect(metric(first.text, 'pages_reaper_domains_scanned')).toBeGreaterThanOrEqual(1);
+    const runsBefore = metric(first.text, 'pages_reaper_runs_total{result="success"}');
+    await eventually(() => get(`${base}/metrics`), (r) => metric(r.text, 'pages_reaper_runs_total{result="success"}') > runsBefore, 8_000);
+    expect(await redis.exists('custom_domain:old.example.com')).toBe(0);
+    expect(await redis.exists('custom_domain:blog.example.org')).toBe(1);
+
+    await server.stop();
+    await eventually(() => get(`${base}/healthz`), (r) => r.status === 503, 15_000);
+    const failing = await get(`${base}/metrics`);
+    expect(metric(failing.text, 'pages_reaper_runs_total{result="failed"}')).toBeGreaterThan(0);
+
+    server = await startRedis({ port: server.port });
+    await eventually(() => get(`${base}/healthz`), (r) => r.status === 200, 15_000);
+
+    const stopping = Date.now();
+    child.kill('SIGTERM');
+    const result = await done;
+    expect(result.code).toBe(0);
+    expect(Date.now() - stopping).toBeLessThan(10_000);
+    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    expect(lines[0]).toMatchObject({ level: 'info', msg: 'sidecar started' });
+    expect(lines.some((line) => line.msg === 'run finished' && line.reaped === 1)).toBe(true);
+    expect(lines.some((line) => line.msg === 'run failed' && /Redis/.test(line.error))).toBe(true);
+    expect(lines.at(-1)).toMatchObject({ msg: 'sidecar stopped' });
+  } finally {
+    child.kill('SIGKILL');
+    redis.disconnect();
+    await standin.close();
+    await server.stop();
+  }
+}, 60_000);

@@ -1,0 +1,66 @@
+import { GRACE_MARK_PREFIX, graceMarkKey } from '../../src/core/grace';
+import { Harness, keysOf } from '../support/harness';
+import { pagesFile } from '../support/plugin-writer';
+
+const h = new Harness();
+beforeAll(() => h.start());
+afterAll(() => h.stop());
+beforeEach(() => h.reset());
+
+const site = { owner: 'bob', repo: 'blog', domain: 'bob.dev' };
+const GRACE = { graceMs: 1500, graceMarkTtlMs: 60_000 };
+
+describe('grace period (--grace)', () => {
+  it('keeps a stale mapping until it has been stale for the grace period, across runs', async () => {
+    const keys = await h.seedSite(site, false);
+    const first = await h.run('apply', GRACE);
+    expect(first.summary).toMatchObject({ pending: 1, staleDomainsCleaned: 0 });
+    const mark = await h.redis.get(graceMarkKey(site.domain));
+    expect(Date.parse(mark!)).toBeGreaterThan(Date.now() - 5000);
+    expect(await h.redis.pttl(graceMarkKey(site.domain))).toBeGreaterThan(50_000);
+
+    const second = await h.run('apply', GRACE);
+    expect(second.summary).toMatchObject({ pending: 1, staleDomainsCleaned: 0 });
+    expect(await h.redis.get(graceMarkKey(site.domain))).toBe(mark);
+    expect(second.report.grace!.staleSince.get(site.domain)).toBe(Date.parse(mark!));
+    for (const key of keysOf(keys)) expect(await h.redis.exists(key)).toBe(1);
+
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+    const third = await h.run('apply', GRACE);
+    expect(third.summary).toMatchObject({ pending: 0, staleDomainsCleaned: 1 });
+    expect(keysOf(await h.dump())).toEqual([]);
+  });
+
+  it('a live verdict in between resets the clock', async () => {
+    await h.seedSite(site, false);
+    await h.run('apply', GRACE);
+    expect(await h.redis.exists(graceMarkKey(site.domain))).toBe(1);
+
+    h.forgejo.setRepo(site.owner, site.repo, { pages: pagesFile(site) });
+    await h.run('apply', GRACE);
+    expect(await h.redis.exists(graceMarkKey(site.domain))).toBe(0);
+
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+    h.forgejo.deleteRepo(site.owner, site.repo);
+    const again = await h.run('apply', GRACE);
+    expect(again.summary).toMatchObject({ pending: 1, staleDomainsCleaned: 0 });
+    expect(await h.redis.exists('custom_domain:bob.dev')).toBe(1);
+  });
+
+  it('verify and a dry run show the stale-since time and write no mark', async () => {
+    await h.seedSite(site, false);
+    const verified = await h.run('verify', GRACE);
+    expect(verified.report.grace!.pending.has(site.domain)).toBe(true);
+    const dry = await h.run('plan', GRACE);
+    expect(dry.summary.pending).toBe(1);
+    expect(await h.redis.keys(`${GRACE_MARK_PREFIX}*`)).toEqual([]);
+  });
+
+  it('marks are the reaper\'s own: never reaped, never backed up as plugin keys, and not counted as mappings', async () => {
+    await h.seedSite(site, false);
+    await h.run('apply', GRACE);
+    const scan = await h.run('scan', GRACE);
+    expect(scan.summary.domainsScanned).toBe(1);
+    expect(scan.report.plan!.groups).toEqual([]);
+  });
+});

@@ -1,0 +1,115 @@
+import { formatDuration, parseDuration } from '../../src/core/duration';
+import { decideGrace, graceMarkKey, type GraceMark } from '../../src/core/grace';
+import { live, stale, unknown } from '../../src/core/verdict';
+import { runLoop } from '../../src/engine/loop';
+import type { RunStatus } from '../../src/observe/run-status';
+
+describe('parseDuration', () => {
+  it.each([
+    ['90s', 90_000],
+    ['15m', 900_000],
+    ['1h', 3_600_000],
+    ['1h30m', 5_400_000],
+    ['2d', 172_800_000],
+    ['500ms', 500],
+    ['0', 0],
+    ['45', 45_000],
+    ['1.5h', 5_400_000],
+  ])('%s → %d ms', (text, ms) => expect(parseDuration(text, '--interval')).toBe(ms));
+
+  it.each(['', 'h', '1x', '1h 30m', '-1s', 'soon'])('refuses %j with a message naming the flag', (text) => {
+    expect(() => parseDuration(text, '--grace')).toThrow(/invalid --grace .*use a duration such as 90s, 15m, 1h/);
+  });
+
+  it('formats back', () => {
+    expect(formatDuration(5_400_000)).toBe('1h30m');
+    expect(formatDuration(2000)).toBe('2s');
+    expect(formatDuration(250)).toBe('250ms');
+  });
+});
+
+describe('decideGrace', () => {
+  const forwards = ['a.com', 'b.com', 'c.com', 'd.com'].map((domain) => ({ domain, key: `custom_domain:${domain}`, value: Buffer.from('o:r') }));
+  const mark = (domain: string, since: number | string): GraceMark => ({
+    key: graceMarkKey(domain),
+    value: Buffer.from(String(since)),
+    since: typeof since === 'number' ? since : Date.parse(since),
+  });
+  const now = 1_000_000_000;
+
+  it('starts the clock on a first stale verdict, reaps once the grace has passed, stops it on a live verdict', () => {
+    const verdicts = new Map([
+      ['a.com', stale('gone')],
+      ['b.com', stale('gone')],
+      ['c.com', live('ok')],
+      ['d.com', unknown('500')],
+    ]);
+    const marks = new Map([
+      ['b.com', mark('b.com', now - 10_000)],
+      ['c.com', mark('c.com', now - 10_000)],
+      ['d.com', mark('d.com', now - 10_000)],
+    ]);
+    const decision = decideGrace(forwards, verdicts, marks, now, 5_000);
+    expect(decision.marksToWrite).toEqual(['a.com']);
+    expect([...decision.pending]).toEqual([['a.com', { since: now, dueAt: now + 5_000 }]]);
+    expect([...decision.due]).toEqual(['b.com']);
+    expect(decision.staleSince.get('b.com')).toBe(now - 10_000);
+    expect(decision.marksToClear.map((m) => m.key)).toEqual([graceMarkKey('c.com')]);
+  });
+
+  it('rewrites a mark that is not a time, or lies in the future', () => {
+    const verdicts = new Map([['a.com', stale('gone')], ['b.com', stale('gone')]]);
+    const marks = new Map([['a.com', mark('a.com', 'garbage')], ['b.com', mark('b.com', now + 60_000)]]);
+    const decision = decideGrace(forwards, verdicts, marks, now, 5_000);
+    expect(decision.marksToWrite.sort()).toEqual(['a.com', 'b.com']);
+    expect(decision.due.size).toBe(0);
+  });
+});
+
+describe('runLoop', () => {
+  const status = (completed: boolean): RunStatus => ({
+    startedAt: 0, finishedAt: 0, completed, exitCode: completed ? 0 : 1, domainsScanned: 0, live: 0, stale: 0, pending: 0, reaped: 0, orphansReaped: 0, keysDeleted: 0, errors: {},
+  });
+
+  it('runs one at a time, retries failures sooner than the interval, and stops on the signal', async () => {
+    const stop = new AbortController();
+    const starts: number[] = [];
+    const outcomes = [false, false, true, true];
+    const t0 = Date.now();
+    await runLoop({
+      intervalMs: 300,
+      jitterMs: 0,
+      signal: stop.signal,
+      runOnce: async () => {
+        starts.push(Date.now() - t0);
+        return status(outcomes[starts.length - 1] ?? true);
+      },
+      onStatus: () => {
+        if (starts.length === 4) stop.abort();
+      },
+    });
+    expect(starts).toHaveLength(4);
+    // failures back off 1 s? no: capped by the 300 ms interval; successes wait the interval.
+    const gaps = starts.slice(1).map((t, i) => t - starts[i]);
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(290);
+  });
+
+  it('adds jitter to each wait', async () => {
+    const stop = new AbortController();
+    const starts: number[] = [];
+    await runLoop({
+      intervalMs: 50,
+      jitterMs: 200,
+      random: () => 1,
+      signal: stop.signal,
+      runOnce: async () => {
+        starts.push(Date.now());
+        return status(true);
+      },
+      onStatus: () => {
+        if (starts.length === 2) stop.abort();
+      },
+    });
+    expect(starts[1] - starts[0]).toBeGreaterThanOrEqual(240);
+  });
+});
