@@ -8,6 +8,7 @@ import { KEY_VALUE_STORE, type KeyValueStore } from './ports/key-value-store';
 import type { PluginSettings } from './ports/plugins';
 import { SOURCE_OF_TRUTH, type SourceOfTruth } from './ports/source-of-truth';
 import type { Telemetry } from './ports/telemetry';
+import { PROGRESS, type Progress } from './ports/progress';
 
 export interface ReaperSettings extends PluginSettings {
   store: string;
@@ -20,6 +21,7 @@ export interface ReaperSettings extends PluginSettings {
   graceMarkTtlMs?: number;
   metricsFile?: string;
   telemetry?: Telemetry;
+  progress?: Progress;
 }
 
 /** The wired application: the engine and the ports it runs on, closed together. */
@@ -60,6 +62,7 @@ export async function createRuntime(settings: ReaperSettings, options: { needsSo
     graceMarkTtlMs: settings.graceMarkTtlMs,
   });
   container.bind(CLOCK).toConstantValue(systemClock);
+  if (settings.progress) container.bind<Progress>(PROGRESS).toConstantValue(settings.progress);
   container.bind(ReapEngine).toSelf().inSingletonScope();
 
   return {

@@ -7,6 +7,7 @@ import type { Stage } from '../engine/engine';
 import { EXIT } from '../engine/summary';
 import { ReaperMetrics } from '../observe/metrics';
 import { statusOfFailure, statusOfRun, type RunStatus } from '../observe/run-status';
+import { progressFor } from '../render/progress-bar';
 import { runOnce, type CompletedRun } from './run-once';
 import { renderHuman, type RenderContext } from '../render/human';
 import { renderJson } from '../render/json';
@@ -140,7 +141,7 @@ export abstract class ReaperCommand extends Command {
     const startedAt = Date.now();
     let run: CompletedRun;
     try {
-      run = await runOnce({ ...settings, telemetry: metrics }, stage, context, interrupt.signal);
+      run = await runOnce({ ...settings, telemetry: metrics, progress: progressFor(Boolean(flags.json)) }, stage, context, interrupt.signal);
     } catch (error) {
       await this.writeMetrics(metrics, settings.metricsFile, statusOfFailure(startedAt, Date.now(), error));
       if (interrupt.signal.aborted) {

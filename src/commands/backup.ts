@@ -4,6 +4,7 @@ import { backupDirFlag, defaultBackupDir, ReaperCommand, settingsFromFlags, stor
 import type { Selection } from '../core/selection';
 import { EXIT } from '../engine/summary';
 import { exportEntries } from '../engine/transfer';
+import { progressFor } from '../render/progress-bar';
 
 export default class Backup extends ReaperCommand {
   static summary = "Write the plugin's keys (or a chosen set) to a checksummed JSON Lines file.";
@@ -41,7 +42,9 @@ export default class Backup extends ReaperCommand {
     try {
       const path = flags.output ?? (await timestampedPath(flags['backup-dir'] ?? defaultBackupDir(), 'backup'));
       writer = await BackupWriter.open(path, { store: runtime.store.describe(), rootKey: settings.rootKey, reason: flags.reason });
-      const result = await exportEntries(runtime.store, settings.rootKey, selection, writer);
+      // A bar on stdout's neighbour would corrupt `--output -`: stderr only, and only on a TTY.
+      const progress = progressFor(flags.json);
+      const result = await exportEntries(runtime.store, settings.rootKey, selection, writer, progress).finally(() => progress?.stop());
       const written = await writer.finish();
       await runtime.close();
       const report = {

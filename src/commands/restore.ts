@@ -3,6 +3,7 @@ import { BackupReader } from '../backup/reader';
 import { ReaperCommand, settingsFromFlags, storeFlags } from '../cli/base-command';
 import { EXIT } from '../engine/summary';
 import { restoreEntries, type RestoreResult } from '../engine/transfer';
+import { progressFor } from '../render/progress-bar';
 
 const RULE = '='.repeat(60);
 
@@ -34,12 +35,15 @@ export default class Restore extends ReaperCommand {
     }
     const runtime = await this.openRuntime(settingsFromFlags(flags), false);
     let result: RestoreResult;
+    const progress = progressFor(flags.json);
     try {
-      result = await restoreEntries(runtime.store, reader, { mode: flags.overwrite ? 'overwrite' : 'if-absent', dryRun: flags['dry-run'], domains: flags.domain });
+      result = await restoreEntries(runtime.store, reader, { mode: flags.overwrite ? 'overwrite' : 'if-absent', dryRun: flags['dry-run'], domains: flags.domain, progress });
     } catch (error) {
+      progress?.stop();
       await runtime.close();
       return this.fail(error);
     }
+    progress?.stop();
     await runtime.close();
     const incomplete = result.counts.exists + result.counts.unsupported;
     const exitCode = incomplete > 0 ? EXIT.partial : EXIT.ok;

@@ -2,9 +2,10 @@ import { inject, injectable, optional } from 'inversify';
 import type { ForwardMapping, Inventory } from '../core/inventory';
 import { hydratePlan, keysToHydrate, orphanReverseCandidates, planReap, reverseClaim, type BrakeOptions, type Plan } from '../core/planner';
 import { decideGrace, graceMarkKey, type GraceDecision, type GraceMark } from '../core/grace';
-import { invalid, type Verdict } from '../core/verdict';
+import { invalid, type Claim, type Verdict } from '../core/verdict';
 import { CLOCK, type Clock } from '../ports/clock';
 import { KEY_VALUE_STORE, type ExpectedKey, type KeyValueStore, type StoredEntry } from '../ports/key-value-store';
+import { noProgress, PROGRESS, type Progress, type ProgressCounts } from '../ports/progress';
 import { SOURCE_OF_TRUTH, type SourceOfTruth } from '../ports/source-of-truth';
 import { applyPlan, type GroupOutcome } from './applier';
 import { BackupWriter, timestampedPath } from '../backup/writer';
@@ -62,14 +63,32 @@ export class ReapEngine {
     @inject(ENGINE_OPTIONS) private readonly options: EngineOptions,
     @inject(CLOCK) private readonly clock: Clock,
     @inject(SOURCE_OF_TRUTH) @optional() private readonly source?: SourceOfTruth,
+    @inject(PROGRESS) @optional() private readonly progress: Progress = noProgress,
   ) {}
 
   async run(stage: Stage, signal?: AbortSignal): Promise<RunReport> {
+    try {
+      return await this.runStages(stage, signal);
+    } finally {
+      this.progress.stop();
+    }
+  }
+
+  private async runStages(stage: Stage, signal?: AbortSignal): Promise<RunReport> {
     const startedAt = this.clock.now();
     const forwardVerdicts = new Map<string, Verdict>();
     const reverseVerdicts = new Map<string, Verdict>();
     const queue = new TaskQueue(this.options.verifyParallelism ?? 64);
     const verifier = stage === 'scan' ? undefined : new Verifier(this.requireSource(), signal);
+    const counts: ProgressCounts = { keysScanned: 0, claims: 0, verified: 0 };
+    const verify = (claim: Claim, record: (verdict: Verdict) => void) => {
+      counts.claims++;
+      queue.push(async () => {
+        record(await verifier!.verify(claim));
+        counts.verified++;
+        this.progress.update(counts);
+      });
+    };
 
     const onForward = (mapping: ForwardMapping): void => {
       if (!mapping.target) {
@@ -77,14 +96,17 @@ export class ReapEngine {
         return;
       }
       if (!verifier) return;
-      const claim = { ...mapping.target, domain: mapping.domain };
-      queue.push(async () => void forwardVerdicts.set(mapping.domain, await verifier.verify(claim)));
+      verify({ ...mapping.target, domain: mapping.domain }, (verdict) => forwardVerdicts.set(mapping.domain, verdict));
     };
-    const inventory = await scanStore(this.store, this.options.rootKey, onForward);
+    const onBatch = (keysScanned: number) => {
+      counts.keysScanned = keysScanned;
+      this.progress.update(counts);
+    };
+    const inventory = await scanStore(this.store, this.options.rootKey, onForward, onBatch);
 
     if (verifier) {
       for (const reverse of orphanReverseCandidates(inventory)) {
-        queue.push(async () => void reverseVerdicts.set(reverse.key, await verifier.verify(reverseClaim(reverse))));
+        verify(reverseClaim(reverse), (verdict) => reverseVerdicts.set(reverse.key, verdict));
       }
       await untilDoneOrAborted(queue.drain(), signal);
     }

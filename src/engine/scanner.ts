@@ -12,6 +12,7 @@ export async function scanStore(
   store: KeyValueStore,
   rootKey: string,
   onForward: (mapping: ForwardMapping) => void = () => {},
+  onBatch: (keysScanned: number) => void = () => {},
 ): Promise<Inventory> {
   const inventory = emptyInventory(rootKey);
   const classifyKey = keyClassifier(rootKey);
@@ -42,6 +43,7 @@ export async function scanStore(
         addTraefikKey(inventory, cls, key);
       }
     }
+    onBatch(inventory.keysScanned);
     if (candidates.length === 0) continue;
     const entries = await store.getMany(candidates);
     entries.forEach((entry, i) => {

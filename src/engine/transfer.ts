@@ -3,6 +3,7 @@ import type { BackupWriter } from '../backup/writer';
 import { isSelected, mayBeSelected, type Selection } from '../core/selection';
 import type { DeletionGroup } from '../core/planner';
 import type { ExpectedKey, KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../ports/key-value-store';
+import { noProgress, type Progress } from '../ports/progress';
 
 export interface ExportResult {
   written: number;
@@ -11,7 +12,13 @@ export interface ExportResult {
 }
 
 /** Streams the selected entries from the store into a backup, a batch at a time. */
-export async function exportEntries(store: KeyValueStore, rootKey: string, selection: Selection, writer: BackupWriter): Promise<ExportResult> {
+export async function exportEntries(
+  store: KeyValueStore,
+  rootKey: string,
+  selection: Selection,
+  writer: BackupWriter,
+  progress: Progress = noProgress,
+): Promise<ExportResult> {
   const unsupported: string[] = [];
   const prefixes = selection.kind === 'prefixes' ? selection.prefixes : [''];
   for (const prefix of prefixes) {
@@ -27,6 +34,7 @@ export async function exportEntries(store: KeyValueStore, rootKey: string, selec
         }
         await writer.add(entry);
       }
+      progress.entries(writer.count);
     }
   }
   for (const name of store.skippedKeys?.() ?? []) unsupported.push(`${name} (its name is not UTF-8)`);
@@ -46,6 +54,7 @@ export interface RestoreOptions {
   /** Restore only these domains' key sets. */
   domains?: string[];
   now?: () => number;
+  progress?: Progress;
 }
 
 export type RestoreOutcome = PutOutcome | 'expired';
@@ -79,6 +88,7 @@ export async function restoreEntries(store: KeyValueStore, reader: BackupReader,
   };
   const selection: Selection | undefined = options.domains?.length ? { kind: 'domains', domains: options.domains } : undefined;
   let batch: StoredEntry[] = [];
+  let done = 0;
   const flush = async () => {
     const outcomes = options.dryRun ? await predictPuts(store, batch, options.mode) : await store.putMany(batch, options.mode);
     outcomes.forEach((outcome, i) => {
@@ -87,6 +97,8 @@ export async function restoreEntries(store: KeyValueStore, reader: BackupReader,
       if (list && list.length < LISTED_KEYS) list.push(batch[i].key);
     });
     batch = [];
+    done += outcomes.length;
+    options.progress?.entries(done, reader.count);
   };
   for await (const entry of reader.entries()) {
     if (selection && !isSelected(entry, selection, reader.header.rootKey)) {

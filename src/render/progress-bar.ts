@@ -1,0 +1,40 @@
+import { SingleBar } from 'cli-progress';
+import type { Progress, ProgressCounts } from '../ports/progress';
+
+/**
+ * A progress bar on stderr, only for a person at a terminal: stdout keeps the report
+ * and JSON, logs never see it. cli-progress throttles redraws itself.
+ */
+export class TerminalProgress implements Progress {
+  private bar: SingleBar | undefined;
+
+  private ensure(format: string): SingleBar {
+    if (!this.bar) {
+      this.bar = new SingleBar({ format, stream: process.stderr, hideCursor: true, clearOnComplete: true, fps: 10 });
+      this.bar.start(0, 0, { keys: 0 });
+    }
+    return this.bar;
+  }
+
+  update(counts: ProgressCounts): void {
+    const bar = this.ensure('{bar} {value}/{total} mappings verified | {keys} keys scanned');
+    bar.setTotal(Math.max(counts.claims, 1));
+    bar.update(counts.verified, { keys: counts.keysScanned });
+  }
+
+  entries(done: number, total?: number): void {
+    const bar = this.ensure(total === undefined ? '{value} entries' : '{bar} {value}/{total} entries');
+    if (total !== undefined) bar.setTotal(total);
+    bar.update(done);
+  }
+
+  stop(): void {
+    this.bar?.stop();
+    this.bar = undefined;
+  }
+}
+
+/** A bar only where a person watches: stderr on a TTY, and not for --json. */
+export function progressFor(json: boolean): Progress | undefined {
+  return process.stderr.isTTY && !json ? new TerminalProgress() : undefined;
+}
