@@ -1,0 +1,77 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { Redis } from 'ioredis';
+import { BackupReader } from '../../src/backup/reader';
+import { BackupWriter } from '../../src/backup/writer';
+import { createRuntime, type ReaperSettings } from '../../src/container';
+import { exportEntries, restoreEntries } from '../../src/engine/transfer';
+import { siteEntries } from '../support/plugin-writer';
+import { startEtcd, startRedis } from '../support/servers';
+
+describe('a backup taken from Redis restores into etcd and back', () => {
+  let redisServer: Awaited<ReturnType<typeof startRedis>>;
+  let etcdServer: Awaited<ReturnType<typeof startEtcd>>;
+  let redis: Redis;
+  let etcd: Etcd3;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reaper-cross-'));
+
+  beforeAll(async () => {
+    [redisServer, etcdServer] = await Promise.all([startRedis(), startEtcd()]);
+    redis = new Redis({ host: redisServer.host, port: redisServer.port });
+    etcd = new Etcd3({ hosts: etcdServer.endpoint });
+  });
+  afterAll(async () => {
+    redis.disconnect();
+    etcd.close();
+    await Promise.all([redisServer.stop(), etcdServer.stop()]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const redisSettings = (): ReaperSettings => ({ store: 'redis', rootKey: 'traefik', redisHost: redisServer.host, redisPort: redisServer.port });
+  const etcdSettings = (): ReaperSettings => ({ store: 'etcd', rootKey: 'traefik', etcdEndpoints: etcdServer.endpoint });
+
+  async function backup(settings: ReaperSettings, file: string): Promise<void> {
+    const runtime = await createRuntime(settings);
+    try {
+      const writer = await BackupWriter.open(file, { store: runtime.store.describe(), rootKey: 'traefik', reason: 'test' });
+      await exportEntries(runtime.store, 'traefik', { kind: 'plugin' }, writer);
+      await writer.finish();
+    } finally {
+      await runtime.close();
+    }
+  }
+
+  async function restore(settings: ReaperSettings, file: string) {
+    const runtime = await createRuntime(settings);
+    try {
+      return await restoreEntries(runtime.store, await BackupReader.verify(file), { mode: 'if-absent', dryRun: false });
+    } finally {
+      await runtime.close();
+    }
+  }
+
+  it('moves every plugin key, byte for byte', async () => {
+    const entries = {
+      ...siteEntries({ owner: 'alice', repo: 'blog', domain: 'blog.example.org', branches: ['stage'], redirects: 2 }),
+      ...siteEntries({ owner: 'bob', repo: 'docs', domain: 'docs.example.net' }),
+    };
+    await redis.mset(entries);
+    const fromRedis = path.join(dir, 'from-redis.jsonl.gz');
+    await backup(redisSettings(), fromRedis);
+
+    const intoEtcd = await restore(etcdSettings(), fromRedis);
+    expect(intoEtcd.counts.written).toBe(Object.keys(entries).length);
+    expect(await etcd.getAll().strings()).toEqual(entries);
+
+    await redis.flushall();
+    const fromEtcd = path.join(dir, 'from-etcd.jsonl');
+    await backup(etcdSettings(), fromEtcd);
+    const intoRedis = await restore(redisSettings(), fromEtcd);
+    expect(intoRedis.counts.written).toBe(Object.keys(entries).length);
+    const keys = (await redis.keys('*')).sort();
+    expect(keys).toEqual(Object.keys(entries).sort());
+    for (const key of keys) expect(await redis.get(key)).toBe(entries[key]);
+  });
+});
