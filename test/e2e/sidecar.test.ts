@@ -2,6 +2,7 @@
  * `reap --interval` as a sidecar process: metrics move across runs, /healthz follows the
  * store going away and coming back, SIGTERM ends it with exit 0.
  */
+import * as fs from 'node:fs';
 import { Redis } from 'ioredis';
 import { cliRunner } from '../support/cli-process';
 import { startForgejoStandin } from '../support/forgejo-standin';
@@ -84,3 +85,24 @@ it('serves metrics that move across runs, turns unhealthy without its store and 
     await server.stop();
   }
 }, 60_000);
+
+it('a single run writes --metrics-file atomically for the textfile collector', async () => {
+  const server = await startRedis();
+  const standin = await startForgejoStandin();
+  const redis = new Redis({ host: server.host, port: server.port });
+  try {
+    await redis.mset(siteEntries({ owner: 'gone', repo: 'site', domain: 'old.example.com' }));
+    const file = `${cli.home}/textfile/pages_reaper.prom`;
+    fs.mkdirSync(`${cli.home}/textfile`);
+    const result = await cli.run(['reap', '--metrics-file', file, '--redis-host', server.host, '--redis-port', String(server.port), '--forgejo-host', standin.url]);
+    expect(result.code).toBe(0);
+    const text = fs.readFileSync(file, 'utf8');
+    expect(metric(text, 'pages_reaper_domains_reaped_total')).toBe(1);
+    expect(metric(text, 'pages_reaper_runs_total{result="success"}')).toBe(1);
+    expect(fs.readdirSync(`${cli.home}/textfile`)).toEqual(['pages_reaper.prom']);
+  } finally {
+    redis.disconnect();
+    await standin.close();
+    await server.stop();
+  }
+});
