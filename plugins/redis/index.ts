@@ -1,139 +1,17 @@
 import { isUtf8 } from 'node:buffer';
-import { Redis, type RedisOptions } from 'ioredis';
+import { readFileSync } from 'node:fs';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { escapeGlob } from '../../src/core/keys';
 import type { ExpectedKey, GroupDeleteOutcome, KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../../src/ports/key-value-store';
 import type { PluginSettings, StorePlugin } from '../../src/ports/plugins';
+import { RedisClusterStore } from './cluster';
+import { DELETE_GROUPS_LUA, PUT_ENTRIES_LUA, READ_ENTRIES_LUA } from './scripts';
 
 const SCAN_COUNT = 1000;
 
 function escapeBytes(bytes: Buffer): string {
   return [...bytes].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
 }
-
-/**
- * Checks every key of every group against its expected value and deletes a group only
- * when all of its keys match; one script run is atomic, so the plugin cannot
- * re-register a domain between the check and the delete (DESIGN §4.1).
- * KEYS: the groups' keys, flattened. ARGV: group count, each group's size, then the
- * expected values in KEYS order.
- */
-const DELETE_GROUPS_LUA = `
-local groups = tonumber(ARGV[1])
-local outcome = {}
-local first = 1
-for g = 1, groups do
-  local size = tonumber(ARGV[1 + g])
-  local unchanged = true
-  for i = first, first + size - 1 do
-    if redis.call('TYPE', KEYS[i]).ok ~= 'string' or redis.call('GET', KEYS[i]) ~= ARGV[1 + groups + i] then
-      unchanged = false
-      break
-    end
-  end
-  if unchanged then
-    for i = first, first + size - 1 do redis.call('DEL', KEYS[i]) end
-    outcome[g] = 1
-  else
-    outcome[g] = 0
-  end
-  first = first + size
-end
-return outcome
-`;
-
-/**
- * Type, value and remaining TTL of each key in one round trip: a pipeline of three
- * commands per key costs the client far more than the server (objects, promises).
- */
-const READ_ENTRIES_LUA = `
-local withDump = ARGV[1] == '1'
-local out = {}
-for i, key in ipairs(KEYS) do
-  local kind = redis.call('TYPE', key).ok
-  out[3 * i - 2] = kind
-  if kind == 'string' then
-    out[3 * i - 1] = redis.call('GET', key)
-  elseif withDump and kind ~= 'none' then
-    out[3 * i - 1] = redis.call('DUMP', key)
-  else
-    out[3 * i - 1] = false
-  end
-  out[3 * i] = redis.call('PTTL', key)
-end
-return out
-`;
-
-/**
- * Writes entries, each with its remaining TTL in ms (0: none). Strings are SET; other
- * types come as DUMP payloads and are RESTOREd. KEYS: the keys. ARGV: the mode, then
- * per key its kind ('s' or 'd'), payload and TTL.
- */
-const PUT_ENTRIES_LUA = `
-local function framed(items)
-  local out = {}
-  for i, item in ipairs(items) do out[i] = #item .. ':' .. item end
-  return table.concat(out)
-end
-
--- A key's content in a canonical form: DUMP payloads of equal sets or hashes differ
--- with their internal order and encoding.
-local function content(key)
-  local kind = redis.call('TYPE', key).ok
-  if kind == 'hash' then
-    local flat, fields = redis.call('HGETALL', key), {}
-    for i = 1, #flat, 2 do fields[#fields + 1] = framed({ flat[i], flat[i + 1] }) end
-    table.sort(fields)
-    return kind .. framed(fields)
-  elseif kind == 'set' then
-    local members = redis.call('SMEMBERS', key)
-    table.sort(members)
-    return kind .. framed(members)
-  elseif kind == 'list' then
-    return kind .. framed(redis.call('LRANGE', key, 0, -1))
-  elseif kind == 'zset' then
-    return kind .. framed(redis.call('ZRANGE', key, 0, -1, 'WITHSCORES'))
-  end
-  return kind .. redis.call('DUMP', key)
-end
-
--- Whether an existing non-string key holds what a DUMP payload holds: the payload is
--- restored under a scratch name, compared and removed within this one atomic script.
-local function holdsDump(key, payload)
-  if redis.call('DUMP', key) == payload then return true end
-  local scratch = key .. ':pages-reaper-restore-check'
-  if redis.call('EXISTS', scratch) == 1 then return false end
-  redis.call('RESTORE', scratch, 0, payload)
-  local same = content(key) == content(scratch)
-  redis.call('DEL', scratch)
-  return same
-end
-
-local overwrite = ARGV[1] == 'overwrite'
-local out = {}
-for i, key in ipairs(KEYS) do
-  local kind, payload, ttl = ARGV[3 * i - 1], ARGV[3 * i], tonumber(ARGV[3 * i + 1])
-  local exists = redis.call('EXISTS', key) == 1
-  local same = false
-  if exists and kind == 's' then
-    same = redis.call('TYPE', key).ok == 'string' and redis.call('GET', key) == payload
-  elseif exists then
-    same = redis.call('TYPE', key).ok ~= 'string' and holdsDump(key, payload)
-  end
-  if same and (not overwrite or ttl == 0 and redis.call('PTTL', key) == -1) then
-    out[i] = 'same'
-  elseif exists and not overwrite then
-    out[i] = 'exists'
-  else
-    if kind == 's' then
-      if ttl > 0 then redis.call('SET', key, payload, 'PX', ttl) else redis.call('SET', key, payload) end
-    else
-      redis.call('RESTORE', key, ttl, payload, 'REPLACE')
-    end
-    out[i] = exists and 'replaced' or 'written'
-  end
-end
-return out
-`;
 
 type ScriptedRedis = Redis & {
   reaperReadEntriesBuffer(numberOfKeys: number, ...keysThenFlag: string[]): Promise<Array<Buffer | number | null>>;
@@ -244,10 +122,47 @@ export interface RedisSettings {
   redisPort?: number;
   redisPassword?: string;
   redisDb?: number;
+  /** Redis Cluster seed nodes, `host:port,host:port`. */
+  redisCluster?: string;
+  /** Sentinels, `host:port,host:port`, watching the master named `redisSentinelName`. */
+  redisSentinels?: string;
+  redisSentinelName?: string;
+  /** PEM files for TLS, read at connect. */
+  redisTlsCa?: string;
+  redisTlsCert?: string;
+  redisTlsKey?: string;
 }
+
+interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** `host:port,host:port` (IPv6 as `[::1]:port`) → addresses; a bad entry names its flag. */
+export function parseHostPorts(list: string, flag: string): HostPort[] {
+  const addresses = list
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)
+    .map((item) => {
+      const match = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(item);
+      const port = match ? Number(match[3]) : 0;
+      if (!match || port < 1 || port > 65535) throw new Error(`${flag}: expected host:port, got '${item}'`);
+      return { host: match[1] ?? match[2], port };
+    });
+  if (addresses.length === 0) throw new Error(`${flag}: expected at least one host:port`);
+  return addresses;
+}
+
+const formatHostPorts = (addresses: HostPort[]) => addresses.map(({ host, port }) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`)).join(',');
 
 /** Where the store is, for logs: the URL without its password. */
 export function describeRedis(settings: RedisSettings): string {
+  if (settings.redisCluster) return `redis-cluster://${formatHostPorts(parseHostPorts(settings.redisCluster, '--redis-cluster'))}`;
+  if (settings.redisSentinels) {
+    const sentinels = formatHostPorts(parseHostPorts(settings.redisSentinels, '--redis-sentinels'));
+    return `redis-sentinel://${sentinels}/${settings.redisSentinelName || 'mymaster'}/${settings.redisDb ?? 0}`;
+  }
   if (settings.redisUrl) {
     // ioredis also takes the password from `?password=`: drop the whole query.
     const url = new URL(settings.redisUrl);
@@ -258,15 +173,50 @@ export function describeRedis(settings: RedisSettings): string {
   return `redis://${settings.redisHost ?? 'localhost'}:${settings.redisPort ?? 6379}/${settings.redisDb ?? 0}`;
 }
 
+/** TLS options from the --redis-tls-* files; undefined when none is given. */
+export function redisTlsOptions(settings: RedisSettings): { ca?: Buffer; cert?: Buffer; key?: Buffer } | undefined {
+  const files = [
+    ['ca', settings.redisTlsCa, '--redis-tls-ca'],
+    ['cert', settings.redisTlsCert, '--redis-tls-cert'],
+    ['key', settings.redisTlsKey, '--redis-tls-key'],
+  ] as const;
+  if (files.every(([, path]) => !path)) return undefined;
+  const tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
+  for (const [name, path, flag] of files) {
+    if (!path) continue;
+    try {
+      tls[name] = readFileSync(path);
+    } catch (error) {
+      throw new Error(`cannot read ${flag} file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  }
+  return tls;
+}
+
 export function redisOptions(settings: RedisSettings, hasConnected: () => boolean = () => true): RedisOptions {
+  // A reaper that cannot reach its store should fail fast and say so, not retry
+  // forever; a dropped connection mid-run gets a few quick retries.
+  const retry = (times: number) => (!hasConnected() || times > 3 ? null : times * 200);
+  const tls = redisTlsOptions(settings);
   const common: RedisOptions = {
     lazyConnect: true,
     connectTimeout: 5000,
     maxRetriesPerRequest: 2,
-    // A reaper that cannot reach its store should fail fast and say so, not retry
-    // forever; a dropped connection mid-run gets a few quick retries.
-    retryStrategy: (times) => (!hasConnected() || times > 3 ? null : times * 200),
+    retryStrategy: retry,
+    ...(tls ? { tls } : {}),
   };
+  if (settings.redisSentinels) {
+    return {
+      ...common,
+      sentinels: parseHostPorts(settings.redisSentinels, '--redis-sentinels'),
+      name: settings.redisSentinelName || 'mymaster',
+      sentinelRetryStrategy: retry,
+      // TLS files apply to the master and the sentinels alike.
+      ...(tls ? { enableTLSForSentinelMode: true, sentinelTLS: tls } : {}),
+      password: settings.redisPassword || undefined,
+      db: settings.redisDb ?? 0,
+    };
+  }
   if (settings.redisUrl) return common;
   return {
     ...common,
@@ -277,11 +227,51 @@ export function redisOptions(settings: RedisSettings, hasConnected: () => boolea
   };
 }
 
-export async function connectRedis(settings: RedisSettings): Promise<RedisStore> {
+function connectionFlags(settings: RedisSettings): string {
+  const tls = settings.redisTlsCa || settings.redisTlsCert || settings.redisTlsKey ? ', --redis-tls-ca, --redis-tls-cert, --redis-tls-key' : '';
+  if (settings.redisCluster) return `--redis-cluster or --redis-password${tls}`;
+  if (settings.redisSentinels) return `--redis-sentinels, --redis-sentinel-name or --redis-password${tls}`;
+  return `--redis-host, --redis-port, --redis-password or --redis-url${tls}`;
+}
+
+const withoutUserinfo = (message: string) => message.replace(/:\/\/[^@/]*@/, '://');
+
+async function connectCluster(settings: RedisSettings, description: string): Promise<RedisClusterStore> {
+  const seeds = parseHostPorts(settings.redisCluster!, '--redis-cluster');
+  let connected = false;
+  const { lazyConnect: _lazy, retryStrategy: _retry, ...nodeOptions } = redisOptions({ ...settings, redisUrl: undefined }, () => connected);
+  delete nodeOptions.host;
+  delete nodeOptions.port;
+  delete nodeOptions.db; // a cluster has database 0 only
+  const cluster = new Cluster(seeds, {
+    lazyConnect: true,
+    clusterRetryStrategy: (times) => (!connected || times > 3 ? null : times * 200),
+    // A failed connect ends node streams that are already closed; ioredis then arms a
+    // timer of `disconnectTimeout` that keeps the process alive: keep it short.
+    redisOptions: { ...nodeOptions, disconnectTimeout: 100 },
+  });
+  let lastError: Error | undefined;
+  cluster.on('error', (error: Error) => {
+    lastError = error;
+  });
+  try {
+    await cluster.connect();
+    await cluster.ping();
+    connected = true;
+  } catch (error) {
+    if (cluster.status !== 'end') cluster.disconnect();
+    const cause = withoutUserinfo((lastError ?? (error as Error)).message);
+    throw new Error(`cannot reach Redis at ${description}: ${cause}; check ${connectionFlags(settings)}`);
+  }
+  return new RedisClusterStore(cluster, description);
+}
+
+export async function connectRedis(settings: RedisSettings): Promise<KeyValueStore> {
   const description = describeRedis(settings);
+  if (settings.redisCluster) return connectCluster(settings, description);
   let connected = false;
   const options = redisOptions(settings, () => connected);
-  const redis = settings.redisUrl ? new Redis(settings.redisUrl, options) : new Redis(options);
+  const redis = settings.redisUrl && !settings.redisSentinels ? new Redis(settings.redisUrl, options) : new Redis(options);
   let lastError: Error | undefined;
   redis.on('error', (error: Error) => {
     lastError = error;
@@ -292,8 +282,8 @@ export async function connectRedis(settings: RedisSettings): Promise<RedisStore>
     connected = true;
   } catch (error) {
     if (redis.status !== 'end') redis.disconnect();
-    const cause = (lastError ?? (error as Error)).message.replace(/:\/\/[^@/]*@/, '://');
-    throw new Error(`cannot reach Redis at ${description}: ${cause}; check --redis-host, --redis-port, --redis-password or --redis-url`);
+    const cause = withoutUserinfo((lastError ?? (error as Error)).message);
+    throw new Error(`cannot reach Redis at ${description}: ${cause}; check ${connectionFlags(settings)}`);
   }
   return new RedisStore(redis, description);
 }

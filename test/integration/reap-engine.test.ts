@@ -1,245 +1,251 @@
 import { Harness, keysOf, type Site } from '../support/harness';
 import { pagesFile, siteEntries } from '../support/plugin-writer';
+import { BACKENDS } from '../support/store-backend';
 
-const h = new Harness();
-beforeAll(() => h.start());
-afterAll(() => h.stop());
-beforeEach(() => h.reset());
+/**
+ * Every scenario runs, unchanged, on every store in BACKENDS (single Redis, etcd, ...).
+ */
+describe.each(BACKENDS)('on $name', ({ create }) => {
+  const h = new Harness(create());
+  beforeAll(() => h.start());
+  afterAll(() => h.stop());
+  beforeEach(() => h.reset());
 
-const alice: Site = { owner: 'alice', repo: 'site', domain: 'www.alice.com', branches: ['stage', 'feature/New_UI'], redirects: 2 };
+  const alice: Site = { owner: 'alice', repo: 'site', domain: 'www.alice.com', branches: ['stage', 'feature/New_UI'], redirects: 2 };
 
-function verdictOf(report: { forwardVerdicts: Map<string, { status: string; reason: string }> }, domain: string) {
-  return report.forwardVerdicts.get(domain);
-}
+  function verdictOf(report: { forwardVerdicts: Map<string, { status: string; reason: string }> }, domain: string) {
+    return report.forwardVerdicts.get(domain);
+  }
 
-describe('liveness against Forgejo (DESIGN §3)', () => {
-  it('keeps a live site with its branches and redirects, and exits 0', async () => {
-    await h.seedSite(alice);
-    await h.redis.set('alice:site:main:index.html', '<html>', 'EX', 300);
-    const before = await h.dump();
-    const { report, summary } = await h.run('apply');
-    expect(summary.exitCode).toBe(0);
-    expect(verdictOf(report, 'www.alice.com')?.status).toBe('live');
-    expect(verdictOf(report, 'stage.www.alice.com')?.status).toBe('live');
-    expect(verdictOf(report, 'feature-new-ui.www.alice.com')?.status).toBe('live');
-    expect(await h.dump()).toEqual(before);
-  });
-
-  it.each([
-    ['the repository is deleted', (f: Harness['forgejo']) => f.deleteRepo('bob', 'blog'), /gone \(404\)/],
-    ['the .pages file is removed', (f: Harness['forgejo']) => f.setPages('bob', 'blog', undefined), /gone \(404\)/],
-    ['custom_domain changes', (f: Harness['forgejo']) => f.setPages('bob', 'blog', 'custom_domain: new.bob.dev\n'), /changed to new\.bob\.dev/],
-    ['the site is disabled', (f: Harness['forgejo']) => f.setPages('bob', 'blog', 'custom_domain: bob.dev\nenabled: false\n'), /disables/],
-    ['the repository becomes private (unreadable)', (f: Harness['forgejo']) => f.setRepo('bob', 'blog', { pages: 'custom_domain: bob.dev\n', private: true }), /gone/],
-  ])('reaps every key of a site when %s', async (_, change, reason) => {
-    const bob = await h.seedSite({ owner: 'bob', repo: 'blog', domain: 'bob.dev', redirects: 1 });
-    const aliceKeys = await h.seedSite(alice);
-    change(h.forgejo);
-    const { report, summary } = await h.run('apply');
-    expect(verdictOf(report, 'bob.dev')).toEqual({ status: 'stale', reason: expect.stringMatching(reason) });
-    expect(summary).toMatchObject({ exitCode: 0, staleDomainsCleaned: 1, keysDeleted: keysOf(bob).length });
-    const after = await h.dump();
-    expect(keysOf(after)).toEqual(keysOf(aliceKeys));
-  });
-
-  it('reaps a branch subdomain whose branch left enable_branches, or was deleted, and nothing else', async () => {
-    await h.seedSite(alice);
-    h.forgejo.setPages('alice', 'site', pagesFile({ domain: alice.domain, branches: ['feature/New_UI'] }));
-    h.forgejo.setBranches('alice', 'site', ['main', 'stage']);
-    const { report } = await h.run('apply');
-    expect(verdictOf(report, 'stage.www.alice.com')).toEqual({ status: 'stale', reason: expect.stringContaining('no longer in enable_branches') });
-    expect(verdictOf(report, 'feature-new-ui.www.alice.com')).toEqual({ status: 'stale', reason: expect.stringContaining('is gone') });
-    const after = await h.dump();
-    const main = siteEntries({ ...alice, branches: [] });
-    expect(keysOf(after)).toEqual(keysOf(main));
-  });
-
-  it('follows the redirect of a renamed repository and keeps its site', async () => {
-    await h.seedSite({ owner: 'carol', repo: 'old-name', domain: 'carol.io' });
-    h.forgejo.renameRepo('carol', 'old-name', 'carol', 'new-name');
-    const { report } = await h.run('apply');
-    expect(verdictOf(report, 'carol.io')?.status).toBe('live');
-    expect(await h.redis.get('custom_domain:carol.io')).toBe('carol:old-name');
-  });
-
-  it('sends the token and sees private repositories with it', async () => {
-    await h.seedSite({ owner: 'dan', repo: 'private', domain: 'dan.dev' });
-    h.forgejo.setRepo('dan', 'private', { pages: 'custom_domain: dan.dev\n', private: true });
-    const { report } = await h.run('apply', { forgejoToken: 'secret-token' });
-    expect(verdictOf(report, 'dan.dev')?.status).toBe('live');
-    expect(h.forgejo.stats().authHeaders).toBeGreaterThan(0);
-  });
-
-  it('fetches .pages once per repository however many domains it serves', async () => {
-    await h.seedSite(alice);
-    await h.run('verify');
-    expect(h.forgejo.stats().byPath['/api/v1/repos/alice/site/contents/.pages']).toBe(1);
-  });
-});
-
-describe('unknown is never deleted', () => {
-  it.each([
-    ['401', { status: 401 }],
-    ['403', { status: 403 }],
-    ['500', { status: 500 }],
-    ['502 on every retry', { status: 502 }],
-    ['429 on every retry', { status: 429, retryAfter: 0 }],
-    ['a malformed body', { malformed: true }],
-  ])('keeps a site when Forgejo answers %s, and exits 2', async (_, rule) => {
-    const bob = await h.seedSite({ owner: 'bob', repo: 'blog', domain: 'bob.dev' }, false);
-    h.forgejo.addFailure({ match: '/repos/bob/blog/', ...rule });
-    const { report, summary } = await h.run('apply');
-    expect(verdictOf(report, 'bob.dev')?.status).toBe('unknown');
-    expect(summary.exitCode).toBe(2);
-    expect(keysOf(await h.dump())).toEqual(keysOf(bob));
-  });
-
-  it('keeps a site when Forgejo hangs past the timeout', async () => {
-    const bob = await h.seedSite({ owner: 'bob', repo: 'blog', domain: 'bob.dev' }, false);
-    h.forgejo.addFailure({ match: '/repos/bob/blog/', hang: true });
-    const { report } = await h.run('apply', { timeout: 200, retries: 0 });
-    expect(verdictOf(report, 'bob.dev')).toEqual({ status: 'unknown', reason: expect.stringContaining('did not answer') });
-    expect(keysOf(await h.dump())).toEqual(keysOf(bob));
-  });
-
-  it('retries a 503 with Retry-After and then trusts the answer', async () => {
-    await h.seedSite({ owner: 'bob', repo: 'blog', domain: 'bob.dev' }, false);
-    h.forgejo.addFailure({ match: '/repos/bob/blog/', status: 503, retryAfter: 1, times: 1 });
-    const started = Date.now();
-    const { report } = await h.run('apply');
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
-    expect(verdictOf(report, 'bob.dev')?.status).toBe('stale');
-    expect(h.forgejo.stats().byPath['/api/v1/repos/bob/blog/contents/.pages']).toBe(2);
-  });
-
-  it('never sends invalid values to the API and never deletes them', async () => {
-    await h.redis.mset({ 'custom_domain:x.com': 'not-a-mapping', 'custom_domain:y.com': '../etc:passwd', 'custom_domain:z.com': 'a:b:c:d' });
-    const before = await h.dump();
-    const { report, summary } = await h.run('apply');
-    expect([...report.forwardVerdicts.values()].map((v) => v.status)).toEqual(['invalid', 'invalid', 'invalid']);
-    expect(summary.exitCode).toBe(2);
-    expect(h.forgejo.stats().requests).toBe(0);
-    expect(await h.dump()).toEqual(before);
-  });
-
-  it('stops early when every check fails the same way, and deletes nothing', async () => {
-    for (let i = 0; i < 40; i++) await h.seedSite({ owner: `u${i}`, repo: 'r', domain: `d${i}.example.com` }, false);
-    h.forgejo.addFailure({ status: 401 });
-    const before = await h.dump();
-    const { report, summary } = await h.run('apply', { retries: 0 });
-    expect(report.stoppedEarly).toMatch(/stopped early.*401/);
-    expect(summary.exitCode).toBe(2);
-    expect(h.forgejo.stats().requests).toBeLessThan(40);
-    expect(await h.dump()).toEqual(before);
-  });
-});
-
-describe('safety rules (DESIGN §4)', () => {
-  it('keeps every key of a domain the plugin re-registers between verification and deletion', async () => {
-    const bob = await h.seedSite({ owner: 'bob', repo: 'blog', domain: 'bob.dev' }, false);
-    const { summary } = await h.run('apply', {}, (store) => {
-      const original = store.deleteGroupsIfUnchanged.bind(store);
-      store.deleteGroupsIfUnchanged = async (groups) => {
-        await h.redis.mset({ 'custom_domain:bob.dev': 'eve:newsite', 'eve:newsite': 'bob.dev' });
-        return original(groups);
-      };
+  describe('liveness against Forgejo (DESIGN §3)', () => {
+    it('keeps a live site with its branches and redirects, and exits 0', async () => {
+      await h.seedSite(alice);
+      await h.store.set('alice:site:main:index.html', '<html>', { ttlSeconds: 300 });
+      const before = await h.dump();
+      const { report, summary } = await h.run('apply');
+      expect(summary.exitCode).toBe(0);
+      expect(verdictOf(report, 'www.alice.com')?.status).toBe('live');
+      expect(verdictOf(report, 'stage.www.alice.com')?.status).toBe('live');
+      expect(verdictOf(report, 'feature-new-ui.www.alice.com')?.status).toBe('live');
+      expect(await h.dump()).toEqual(before);
     });
-    expect(summary).toMatchObject({ staleDomainsCleaned: 0, changedSinceRead: 1 });
-    const after = await h.dump();
-    for (const key of keysOf(bob)) expect(after).toHaveProperty([key]);
-    expect(after['custom_domain:bob.dev']).toBe('eve:newsite');
+
+    it.each([
+      ['the repository is deleted', (f: Harness['forgejo']) => f.deleteRepo('bob', 'blog'), /gone \(404\)/],
+      ['the .pages file is removed', (f: Harness['forgejo']) => f.setPages('bob', 'blog', undefined), /gone \(404\)/],
+      ['custom_domain changes', (f: Harness['forgejo']) => f.setPages('bob', 'blog', 'custom_domain: new.bob.dev\n'), /changed to new\.bob\.dev/],
+      ['the site is disabled', (f: Harness['forgejo']) => f.setPages('bob', 'blog', 'custom_domain: bob.dev\nenabled: false\n'), /disables/],
+      ['the repository becomes private (unreadable)', (f: Harness['forgejo']) => f.setRepo('bob', 'blog', { pages: 'custom_domain: bob.dev\n', private: true }), /gone/],
+    ])('reaps every key of a site when %s', async (_, change, reason) => {
+      const bob = await h.seedSite({ owner: 'bob', repo: 'blog', domain: 'bob.dev', redirects: 1 });
+      const aliceKeys = await h.seedSite(alice);
+      change(h.forgejo);
+      const { report, summary } = await h.run('apply');
+      expect(verdictOf(report, 'bob.dev')).toEqual({ status: 'stale', reason: expect.stringMatching(reason) });
+      expect(summary).toMatchObject({ exitCode: 0, staleDomainsCleaned: 1, keysDeleted: keysOf(bob).length });
+      const after = await h.dump();
+      expect(keysOf(after)).toEqual(keysOf(aliceKeys));
+    });
+
+    it('reaps a branch subdomain whose branch left enable_branches, or was deleted, and nothing else', async () => {
+      await h.seedSite(alice);
+      h.forgejo.setPages('alice', 'site', pagesFile({ domain: alice.domain, branches: ['feature/New_UI'] }));
+      h.forgejo.setBranches('alice', 'site', ['main', 'stage']);
+      const { report } = await h.run('apply');
+      expect(verdictOf(report, 'stage.www.alice.com')).toEqual({ status: 'stale', reason: expect.stringContaining('no longer in enable_branches') });
+      expect(verdictOf(report, 'feature-new-ui.www.alice.com')).toEqual({ status: 'stale', reason: expect.stringContaining('is gone') });
+      const after = await h.dump();
+      const main = siteEntries({ ...alice, branches: [] });
+      expect(keysOf(after)).toEqual(keysOf(main));
+    });
+
+    it('follows the redirect of a renamed repository and keeps its site', async () => {
+      await h.seedSite({ owner: 'carol', repo: 'old-name', domain: 'carol.io' });
+      h.forgejo.renameRepo('carol', 'old-name', 'carol', 'new-name');
+      const { report } = await h.run('apply');
+      expect(verdictOf(report, 'carol.io')?.status).toBe('live');
+      expect(await h.store.get('custom_domain:carol.io')).toBe('carol:old-name');
+    });
+
+    it('sends the token and sees private repositories with it', async () => {
+      await h.seedSite({ owner: 'dan', repo: 'private', domain: 'dan.dev' });
+      h.forgejo.setRepo('dan', 'private', { pages: 'custom_domain: dan.dev\n', private: true });
+      const { report } = await h.run('apply', { forgejoToken: 'secret-token' });
+      expect(verdictOf(report, 'dan.dev')?.status).toBe('live');
+      expect(h.forgejo.stats().authHeaders).toBeGreaterThan(0);
+    });
+
+    it('fetches .pages once per repository however many domains it serves', async () => {
+      await h.seedSite(alice);
+      await h.run('verify');
+      expect(h.forgejo.stats().byPath['/api/v1/repos/alice/site/contents/.pages']).toBe(1);
+    });
   });
 
-  it('changes nothing the second time, and a dry run never changes anything', async () => {
-    await h.seedSite(alice);
-    await h.seedSite({ owner: 'bob', repo: 'blog', domain: 'bob.dev', redirects: 3 }, false);
-    const beforeDry = await h.dump();
-    const dry = await h.run('plan');
-    expect(await h.dump()).toEqual(beforeDry);
-    const first = await h.run('apply');
-    expect(first.summary.keysDeleted).toBe(dry.report.plan!.groups.reduce((n, g) => n + g.keys.length, 0));
-    const afterFirst = await h.dump();
-    const second = await h.run('apply');
-    expect(second.summary).toMatchObject({ staleDomainsCleaned: 0, orphansCleaned: 0, keysDeleted: 0, exitCode: 0 });
-    expect(await h.dump()).toEqual(afterFirst);
+  describe('unknown is never deleted', () => {
+    it.each([
+      ['401', { status: 401 }],
+      ['403', { status: 403 }],
+      ['500', { status: 500 }],
+      ['502 on every retry', { status: 502 }],
+      ['429 on every retry', { status: 429, retryAfter: 0 }],
+      ['a malformed body', { malformed: true }],
+    ])('keeps a site when Forgejo answers %s, and exits 2', async (_, rule) => {
+      const bob = await h.seedSite({ owner: 'bob', repo: 'blog', domain: 'bob.dev' }, false);
+      h.forgejo.addFailure({ match: '/repos/bob/blog/', ...rule });
+      const { report, summary } = await h.run('apply');
+      expect(verdictOf(report, 'bob.dev')?.status).toBe('unknown');
+      expect(summary.exitCode).toBe(2);
+      expect(keysOf(await h.dump())).toEqual(keysOf(bob));
+    });
+
+    it('keeps a site when Forgejo hangs past the timeout', async () => {
+      const bob = await h.seedSite({ owner: 'bob', repo: 'blog', domain: 'bob.dev' }, false);
+      h.forgejo.addFailure({ match: '/repos/bob/blog/', hang: true });
+      const { report } = await h.run('apply', { timeout: 200, retries: 0 });
+      expect(verdictOf(report, 'bob.dev')).toEqual({ status: 'unknown', reason: expect.stringContaining('did not answer') });
+      expect(keysOf(await h.dump())).toEqual(keysOf(bob));
+    });
+
+    it('retries a 503 with Retry-After and then trusts the answer', async () => {
+      await h.seedSite({ owner: 'bob', repo: 'blog', domain: 'bob.dev' }, false);
+      h.forgejo.addFailure({ match: '/repos/bob/blog/', status: 503, retryAfter: 1, times: 1 });
+      const started = Date.now();
+      const { report } = await h.run('apply');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+      expect(verdictOf(report, 'bob.dev')?.status).toBe('stale');
+      expect(h.forgejo.stats().byPath['/api/v1/repos/bob/blog/contents/.pages']).toBe(2);
+    });
+
+    it('never sends invalid values to the API and never deletes them', async () => {
+      await h.store.mset({ 'custom_domain:x.com': 'not-a-mapping', 'custom_domain:y.com': '../etc:passwd', 'custom_domain:z.com': 'a:b:c:d' });
+      const before = await h.dump();
+      const { report, summary } = await h.run('apply');
+      expect([...report.forwardVerdicts.values()].map((v) => v.status)).toEqual(['invalid', 'invalid', 'invalid']);
+      expect(summary.exitCode).toBe(2);
+      expect(h.forgejo.stats().requests).toBe(0);
+      expect(await h.dump()).toEqual(before);
+    });
+
+    it('stops early when every check fails the same way, and deletes nothing', async () => {
+      for (let i = 0; i < 40; i++) await h.seedSite({ owner: `u${i}`, repo: 'r', domain: `d${i}.example.com` }, false);
+      h.forgejo.addFailure({ status: 401 });
+      const before = await h.dump();
+      const { report, summary } = await h.run('apply', { retries: 0 });
+      expect(report.stoppedEarly).toMatch(/stopped early.*401/);
+      expect(summary.exitCode).toBe(2);
+      expect(h.forgejo.stats().requests).toBeLessThan(40);
+      expect(await h.dump()).toEqual(before);
+    });
   });
 
-  it('removes a reverse key only while it names the reaped domain', async () => {
-    await h.seedSite({ owner: 'bob', repo: 'blog', domain: 'old.bob.dev' }, false);
-    await h.seedSite({ owner: 'bob', repo: 'blog', domain: 'new.bob.dev' });
-    // The plugin re-registered the repo under its new domain: the reverse key moved on.
-    expect(await h.redis.get('bob:blog')).toBe('new.bob.dev');
-    await h.run('apply');
-    expect(await h.redis.get('bob:blog')).toBe('new.bob.dev');
-    expect(await h.redis.exists('custom_domain:old.bob.dev')).toBe(0);
-    expect(await h.redis.exists('custom_domain:new.bob.dev')).toBe(1);
-  });
+  describe('safety rules (DESIGN §4)', () => {
+    it('keeps every key of a domain the plugin re-registers between verification and deletion', async () => {
+      const bob = await h.seedSite({ owner: 'bob', repo: 'blog', domain: 'bob.dev' }, false);
+      const { summary } = await h.run('apply', {}, (store) => {
+        const original = store.deleteGroupsIfUnchanged.bind(store);
+        store.deleteGroupsIfUnchanged = async (groups) => {
+          await h.store.mset({ 'custom_domain:bob.dev': 'eve:newsite', 'eve:newsite': 'bob.dev' });
+          return original(groups);
+        };
+      });
+      expect(summary).toMatchObject({ staleDomainsCleaned: 0, changedSinceRead: 1 });
+      const after = await h.dump();
+      for (const key of keysOf(bob)) expect(after).toHaveProperty([key]);
+      expect(after['custom_domain:bob.dev']).toBe('eve:newsite');
+    });
 
-  it('keeps a router shared with a live domain (a.b.example.com / a-b.example.com)', async () => {
-    await h.seedSite({ owner: 'bob', repo: 'blog', domain: 'a.b.example.com' }, false);
-    await h.seedSite({ owner: 'carol', repo: 'site', domain: 'a-b.example.com' });
-    const { report } = await h.run('apply');
-    expect(report.plan!.kept.map((k) => k.subject)).toContain('custom-a-b-example-com');
-    expect(await h.redis.get('traefik/http/routers/custom-a-b-example-com/rule')).toBe('Host(`a-b.example.com`)');
-    expect(await h.redis.exists('custom_domain:a.b.example.com')).toBe(0);
-  });
+    it('changes nothing the second time, and a dry run never changes anything', async () => {
+      await h.seedSite(alice);
+      await h.seedSite({ owner: 'bob', repo: 'blog', domain: 'bob.dev', redirects: 3 }, false);
+      const beforeDry = await h.dump();
+      const dry = await h.run('plan');
+      expect(await h.dump()).toEqual(beforeDry);
+      const first = await h.run('apply');
+      expect(first.summary.keysDeleted).toBe(dry.report.plan!.groups.reduce((n, g) => n + g.keys.length, 0));
+      const afterFirst = await h.dump();
+      const second = await h.run('apply');
+      expect(second.summary).toMatchObject({ staleDomainsCleaned: 0, orphansCleaned: 0, keysDeleted: 0, exitCode: 0 });
+      expect(await h.dump()).toEqual(afterFirst);
+    });
 
-  it('treats glob characters in domains literally', async () => {
-    const star = await h.seedSite({ owner: 'bob', repo: 'star', domain: '*.x.com' }, false);
-    const other = await h.seedSite({ owner: 'carol', repo: 'site', domain: 'a.x.com' });
-    const bracket = await h.seedSite({ owner: 'dan', repo: 'site', domain: '[a].x.com' });
-    await h.run('apply');
-    const after = await h.dump();
-    for (const key of keysOf(star)) expect(after).not.toHaveProperty([key]);
-    expect(keysOf(after)).toEqual([...keysOf(other), ...keysOf(bracket)].sort());
-  });
+    it('removes a reverse key only while it names the reaped domain', async () => {
+      await h.seedSite({ owner: 'bob', repo: 'blog', domain: 'old.bob.dev' }, false);
+      await h.seedSite({ owner: 'bob', repo: 'blog', domain: 'new.bob.dev' });
+      // The plugin re-registered the repo under its new domain: the reverse key moved on.
+      expect(await h.store.get('bob:blog')).toBe('new.bob.dev');
+      await h.run('apply');
+      expect(await h.store.get('bob:blog')).toBe('new.bob.dev');
+      expect(await h.store.exists('custom_domain:old.bob.dev')).toBe(false);
+      expect(await h.store.exists('custom_domain:new.bob.dev')).toBe(true);
+    });
 
-  it('reaps orphaned routers, middlewares, redirects_meta and reverse keys, but not look-alikes', async () => {
-    await h.seedSite(alice);
-    const ghost = siteEntries({ owner: 'gone', repo: 'site', domain: 'ghost.example.com', redirects: 1 });
-    delete ghost['custom_domain:ghost.example.com'];
-    await h.redis.mset(ghost);
-    const lookAlikes = {
-      'password:alice:site': 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
-      'settings:alice/site': '{}',
-      'traefik/http/routers/pages-domain-base/rule': 'Host(`pages.example.com`)',
-      'traefik/http/middlewares/pages-auth/basicAuth/users': 'x',
-      'redirects-not-a-key': 'x',
-      'someone:else': 'not a domain',
-    };
-    await h.redis.mset(lookAlikes);
-    // A reverse key whose repository still claims its domain is the plugin's business.
-    await h.redis.set('frank:site', 'frank.dev');
-    h.forgejo.setRepo('frank', 'site', { pages: 'custom_domain: frank.dev\n' });
-    const { report, summary } = await h.run('apply');
-    expect(summary.exitCode).toBe(0);
-    expect(report.plan!.groups.map((g) => `${g.kind} ${g.subject}`).sort()).toEqual([
-      'orphan-middleware redirects-ghost-example-com-0',
-      'orphan-redirects-meta redirects_meta:ghost.example.com',
-      'orphan-reverse gone:site',
-      'orphan-router custom-ghost-example-com',
-    ]);
-    const after = await h.dump();
-    for (const key of Object.keys(ghost)) expect(after).not.toHaveProperty([key]);
-    for (const [key, value] of Object.entries(lookAlikes)) expect(after[key]).toBe(value);
-    expect(after['frank:site']).toBe('frank.dev');
-  });
+    it('keeps a router shared with a live domain (a.b.example.com / a-b.example.com)', async () => {
+      await h.seedSite({ owner: 'bob', repo: 'blog', domain: 'a.b.example.com' }, false);
+      await h.seedSite({ owner: 'carol', repo: 'site', domain: 'a-b.example.com' });
+      const { report } = await h.run('apply');
+      expect(report.plan!.kept.map((k) => k.subject)).toContain('custom-a-b-example-com');
+      expect(await h.store.get('traefik/http/routers/custom-a-b-example-com/rule')).toBe('Host(`a-b.example.com`)');
+      expect(await h.store.exists('custom_domain:a.b.example.com')).toBe(false);
+    });
 
-  it('refuses with the brake when too many domains look stale, and reaps them with force', async () => {
-    for (let i = 0; i < 10; i++) await h.seedSite({ owner: `u${i}`, repo: 'r', domain: `d${i}.example.com` }, i < 6);
-    const before = await h.dump();
-    const refused = await h.run('apply');
-    expect(refused.summary).toMatchObject({ exitCode: 3, refusedByBrake: true, keysDeleted: 0 });
-    expect(await h.dump()).toEqual(before);
-    const forced = await h.run('apply', { brake: { maxStaleRatio: 0.3, minDomains: 10, force: true } });
-    expect(forced.summary).toMatchObject({ exitCode: 0, staleDomainsCleaned: 4 });
-  });
+    it('treats glob characters in domains literally', async () => {
+      const star = await h.seedSite({ owner: 'bob', repo: 'star', domain: '*.x.com' }, false);
+      const other = await h.seedSite({ owner: 'carol', repo: 'site', domain: 'a.x.com' });
+      const bracket = await h.seedSite({ owner: 'dan', repo: 'site', domain: '[a].x.com' });
+      await h.run('apply');
+      const after = await h.dump();
+      for (const key of keysOf(star)) expect(after).not.toHaveProperty([key]);
+      expect(keysOf(after)).toEqual([...keysOf(other), ...keysOf(bracket)].sort());
+    });
 
-  it('reads a custom Traefik root key', async () => {
-    const site = siteEntries({ owner: 'bob', repo: 'blog', domain: 'bob.dev', rootKey: 'edge' } as never);
-    await h.redis.mset(site);
-    await h.redis.set('traefik/http/routers/custom-bob-dev/rule', 'Host(`bob.dev`) in another root');
-    await h.run('apply', { rootKey: 'edge' });
-    expect(keysOf(await h.dump())).toEqual(['traefik/http/routers/custom-bob-dev/rule']);
+    it('reaps orphaned routers, middlewares, redirects_meta and reverse keys, but not look-alikes', async () => {
+      await h.seedSite(alice);
+      const ghost = siteEntries({ owner: 'gone', repo: 'site', domain: 'ghost.example.com', redirects: 1 });
+      delete ghost['custom_domain:ghost.example.com'];
+      await h.store.mset(ghost);
+      const lookAlikes = {
+        'password:alice:site': 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+        'settings:alice/site': '{}',
+        'traefik/http/routers/pages-domain-base/rule': 'Host(`pages.example.com`)',
+        'traefik/http/middlewares/pages-auth/basicAuth/users': 'x',
+        'redirects-not-a-key': 'x',
+        'someone:else': 'not a domain',
+      };
+      await h.store.mset(lookAlikes);
+      // A reverse key whose repository still claims its domain is the plugin's business.
+      await h.store.set('frank:site', 'frank.dev');
+      h.forgejo.setRepo('frank', 'site', { pages: 'custom_domain: frank.dev\n' });
+      const { report, summary } = await h.run('apply');
+      expect(summary.exitCode).toBe(0);
+      expect(report.plan!.groups.map((g) => `${g.kind} ${g.subject}`).sort()).toEqual([
+        'orphan-middleware redirects-ghost-example-com-0',
+        'orphan-redirects-meta redirects_meta:ghost.example.com',
+        'orphan-reverse gone:site',
+        'orphan-router custom-ghost-example-com',
+      ]);
+      const after = await h.dump();
+      for (const key of Object.keys(ghost)) expect(after).not.toHaveProperty([key]);
+      for (const [key, value] of Object.entries(lookAlikes)) expect(after[key]).toBe(value);
+      expect(after['frank:site']).toBe('frank.dev');
+    });
+
+    it('refuses with the brake when too many domains look stale, and reaps them with force', async () => {
+      for (let i = 0; i < 10; i++) await h.seedSite({ owner: `u${i}`, repo: 'r', domain: `d${i}.example.com` }, i < 6);
+      const before = await h.dump();
+      const refused = await h.run('apply');
+      expect(refused.summary).toMatchObject({ exitCode: 3, refusedByBrake: true, keysDeleted: 0 });
+      expect(await h.dump()).toEqual(before);
+      const forced = await h.run('apply', { brake: { maxStaleRatio: 0.3, minDomains: 10, force: true } });
+      expect(forced.summary).toMatchObject({ exitCode: 0, staleDomainsCleaned: 4 });
+    });
+
+    it('reads a custom Traefik root key', async () => {
+      const site = siteEntries({ owner: 'bob', repo: 'blog', domain: 'bob.dev', rootKey: 'edge' } as never);
+      await h.store.mset(site);
+      await h.store.set('traefik/http/routers/custom-bob-dev/rule', 'Host(`bob.dev`) in another root');
+      await h.run('apply', { rootKey: 'edge' });
+      expect(keysOf(await h.dump())).toEqual(['traefik/http/routers/custom-bob-dev/rule']);
+    });
   });
 });

@@ -5,8 +5,8 @@ import type { RunReport, Stage } from '../../src/engine/engine';
 import { summarize, type Summary } from '../../src/engine/summary';
 import type { KeyValueStore } from '../../src/ports/key-value-store';
 import { startForgejoStandin } from './forgejo-standin';
-import { startRedis } from './servers';
 import { pagesFile, siteEntries } from './plugin-writer';
+import { RedisBackend, type StoreBackend } from './store-backend';
 
 export interface Site {
   owner: string;
@@ -17,29 +17,38 @@ export interface Site {
 }
 
 type Standin = Awaited<ReturnType<typeof startForgejoStandin>>;
-type RedisServer = Awaited<ReturnType<typeof startRedis>>;
+type StandinOptions = NonNullable<Parameters<typeof startForgejoStandin>[0]>;
 
-/** A real redis-server and a Forgejo stand-in, and the engine wired to both. */
+/**
+ * A real store (single Redis unless another backend is given) and a Forgejo stand-in,
+ * and the engine wired to both.
+ */
 export class Harness {
-  redis!: Redis;
-  server!: RedisServer;
   forgejo!: Standin;
 
+  constructor(
+    readonly store: StoreBackend = new RedisBackend(),
+    private readonly forgejoOptions: StandinOptions = {},
+  ) {}
+
+  /** The native ioredis client, for Redis-only tests; throws on any other store. */
+  get redis(): Redis {
+    if (!(this.store instanceof RedisBackend)) throw new Error(`h.redis: the harness runs on ${this.store.name}, not a single Redis`);
+    return this.store.client;
+  }
+
   async start(): Promise<void> {
-    this.server = await startRedis();
-    this.forgejo = await startForgejoStandin({});
-    this.redis = new Redis({ host: this.server.host, port: this.server.port, lazyConnect: true });
-    await this.redis.connect();
+    await this.store.start();
+    this.forgejo = await startForgejoStandin(this.forgejoOptions);
   }
 
   async stop(): Promise<void> {
-    await this.redis.quit();
-    await this.forgejo.close();
-    await this.server.stop();
+    await this.forgejo?.close();
+    await this.store.stop();
   }
 
   async reset(): Promise<void> {
-    await this.redis.flushall();
+    await this.store.flush();
     this.forgejo.clearFailures();
     this.forgejo.resetStats();
   }
@@ -47,29 +56,21 @@ export class Harness {
   /** Writes a site's keys as the plugin does; `live` also gives it a matching repository. */
   async seedSite(site: Site, live = true): Promise<Record<string, string>> {
     const entries = siteEntries(site);
-    await this.redis.mset(entries);
+    await this.store.mset(entries);
     if (live) this.forgejo.setRepo(site.owner, site.repo, { pages: pagesFile(site), branches: ['main', ...(site.branches ?? [])] });
     return entries;
   }
 
   /** Every key and value in the store (strings only), for before/after comparisons. */
   async dump(): Promise<Record<string, string>> {
-    const keys = await this.redis.keys('*');
-    const out: Record<string, string> = {};
-    for (const key of keys.sort()) {
-      const type = await this.redis.type(key);
-      out[key] = type === 'string' ? ((await this.redis.get(key)) ?? '') : `<${type}>`;
-    }
-    return out;
+    return this.store.dump();
   }
 
   settings(overrides: Partial<ReaperSettings> = {}): ReaperSettings {
     return {
       store: 'redis',
+      ...this.store.settings(),
       rootKey: 'traefik',
-      redisHost: this.server.host,
-      redisPort: this.server.port,
-      redisDb: 0,
       forgejoHost: this.forgejo.url,
       concurrency: 8,
       retries: 2,

@@ -244,4 +244,282 @@ async function startEtcd() {
   });
 }
 
-module.exports = { freePort, startRedis, startEtcd, pingRedis };
+/**
+ * Sends one command over a raw connection and resolves with the raw reply text once a
+ * complete reply has arrived (simple, error, integer or bulk string replies).
+ * @param {{ host?: string, port: number, password?: string }} target
+ * @param {string[]} parts
+ * @returns {Promise<string | undefined>} undefined when the server cannot be reached
+ */
+function redisRaw({ host = HOST, port, password }, parts) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    let reply = '';
+    let skip = password === undefined ? 0 : 1;
+    const finish = (/** @type {string | undefined} */ value) => {
+      socket.destroy();
+      resolve(value);
+    };
+    socket.setTimeout(2000, () => finish(undefined));
+    socket.once('error', () => finish(undefined));
+    socket.once('close', () => finish(reply || undefined));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString();
+      for (;;) {
+        const end = reply.indexOf('\r\n');
+        if (end < 0) return;
+        let length = end + 2;
+        if (reply[0] === '$') {
+          const size = Number(reply.slice(1, end));
+          if (size >= 0) {
+            if (reply.length < end + 2 + size + 2) return;
+            length = end + 2 + size + 2;
+          }
+        }
+        if (skip > 0) {
+          skip--;
+          reply = reply.slice(length);
+          continue;
+        }
+        finish(reply.slice(0, length));
+        return;
+      }
+    });
+    socket.write((password === undefined ? '' : resp(['AUTH', password])) + resp(parts));
+  });
+}
+
+/**
+ * @param {string} command
+ * @param {string[]} args
+ * @returns {Promise<{ code: number | null, output: string }>}
+ */
+function runToEnd(command, args) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c) => (output += c));
+    child.stderr.on('data', (c) => (output += c));
+    child.once('error', (err) => resolve({ code: null, output: output + String(err) }));
+    child.once('exit', (code) => resolve({ code, output }));
+  });
+}
+
+/**
+ * @param {() => Promise<boolean>} check
+ * @param {string} what
+ * @param {number} [timeoutMs]
+ */
+async function waitFor(check, what, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} after ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+/**
+ * A Redis Cluster of three masters (no replicas) on private loopback ports, each node in
+ * its own directory; the cluster bus uses ports of its own (`--cluster-port`).
+ * `restartNode(i)` stops node i and starts it again on the same port and directory.
+ */
+async function startRedisCluster() {
+  const serverBinary = requireBinary('redis-server');
+  const cliBinary = requireBinary('redis-cli');
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'pages-reaper-redis-cluster-'));
+  const ports = await freePorts(6);
+  const nodes = [0, 1, 2].map((i) => ({ host: HOST, port: ports[i], busPort: ports[i + 3], dir: path.join(base, `node-${i}`) }));
+  /** @type {Array<ReturnType<typeof spawnServer> | undefined>} */
+  const servers = [];
+  const startNode = async (/** @type {number} */ i) => {
+    const node = nodes[i];
+    fs.mkdirSync(node.dir, { recursive: true });
+    const server = spawnServer(serverBinary, [
+      '--bind', HOST, '--port', String(node.port), '--cluster-port', String(node.busPort),
+      '--cluster-enabled', 'yes', '--cluster-config-file', path.join(node.dir, 'nodes.conf'),
+      '--cluster-node-timeout', '2000', '--save', '', '--appendonly', 'no', '--dir', node.dir,
+    ]);
+    servers[i] = server;
+    await waitUntilReady('redis-server (cluster node)', server, () => pingRedis({ port: node.port }));
+  };
+  const clusterOk = async () => {
+    for (const node of nodes) {
+      const info = await redisRaw({ port: node.port }, ['CLUSTER', 'INFO']);
+      if (!info || !info.includes('cluster_state:ok')) return false;
+    }
+    return true;
+  };
+  const stop = async () => {
+    await Promise.all(servers.map((s) => s?.stop()));
+    fs.rmSync(base, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < nodes.length; i++) await startNode(i);
+    const created = await runToEnd(cliBinary, [
+      '--cluster', 'create', ...nodes.map((n) => `${HOST}:${n.port}`), '--cluster-replicas', '0', '--cluster-yes',
+    ]);
+    if (created.code !== 0) throw new Error(`redis-cli --cluster create failed:\n${created.output}`);
+    await waitFor(clusterOk, 'the cluster did not reach cluster_state:ok');
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return {
+    nodes: nodes.map(({ host, port }) => ({ host, port })),
+    seeds: nodes.map((n) => `${n.host}:${n.port}`).join(','),
+    stop,
+    /** @param {number} i */
+    async restartNode(i) {
+      await servers[i]?.stop();
+      await startNode(i);
+      await waitFor(clusterOk, 'the cluster did not reach cluster_state:ok again');
+    },
+  };
+}
+
+/**
+ * Starts an etcd cluster of `size` members on loopback ports, bootstrapped together
+ * (`--initial-cluster` lists every member, `--initial-cluster-state new`); ready once
+ * every member reports healthy (which needs an elected leader).
+ * `stopMember(i, signal)` stops one member (SIGKILL by default: a crash, no leadership
+ * hand-over) and leaves the others running.
+ * @param {number} [size]
+ * @returns {Promise<{ endpoints: string[], stop: () => Promise<void>, stopMember: (i: number, signal?: NodeJS.Signals) => Promise<void> }>}
+ */
+async function startEtcdCluster(size = 3) {
+  const command = requireBinary('etcd');
+  let lastError;
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pages-reaper-etcd-cluster-'));
+    const ports = await freePorts(2 * size);
+    const members = Array.from({ length: size }, (_, i) => ({
+      name: `m${i}`,
+      endpoint: `http://${HOST}:${ports[2 * i]}`,
+      peer: `http://${HOST}:${ports[2 * i + 1]}`,
+    }));
+    const initialCluster = members.map((m) => `${m.name}=${m.peer}`).join(',');
+    const processes = members.map((m) => spawnServer(command, [
+      '--name', m.name,
+      '--data-dir', path.join(dir, m.name),
+      '--listen-client-urls', m.endpoint,
+      '--advertise-client-urls', m.endpoint,
+      '--listen-peer-urls', m.peer,
+      '--initial-advertise-peer-urls', m.peer,
+      '--initial-cluster', initialCluster,
+      '--initial-cluster-state', 'new',
+      '--initial-cluster-token', path.basename(dir),
+    ]));
+    // The data is thrown away: SIGKILL, since a member that lost a peer lingers on SIGTERM.
+    const stop = async () => {
+      await Promise.all(processes.map(async (p) => {
+        if (!p.hasExited()) p.child.kill('SIGKILL');
+        await p.exited;
+      }));
+      fs.rmSync(dir, { recursive: true, force: true });
+    };
+    try {
+      await Promise.all(processes.map((p, i) => waitUntilReady(`etcd member ${i}`, p, () => httpOk(`${members[i].endpoint}/health`))));
+      return {
+        endpoints: members.map((m) => m.endpoint),
+        stop,
+        /** @param {number} i @param {NodeJS.Signals} [signal] */
+        async stopMember(i, signal = 'SIGKILL') {
+          const member = processes[i];
+          if (member.hasExited()) return;
+          member.child.kill(signal);
+          await member.exited;
+        },
+      };
+    } catch (err) {
+      await stop();
+      lastError = err;
+      if (!processes.some((p) => /address already in use/i.test(p.output()))) throw err;
+    }
+  }
+  throw lastError;
+}
+
+/**
+ * One Redis Sentinel (`redis-server --sentinel`) watching the master on `redisPort`
+ * under the name `name` (quorum 1), on a private loopback port.
+ * @param {number} redisPort
+ * @param {{ name?: string }} [options]
+ */
+async function startSentinel(redisPort, { name = 'mymaster' } = {}) {
+  return launch('redis-server', async (dir) => {
+    const port = await freePort();
+    const config = path.join(dir, 'sentinel.conf');
+    fs.writeFileSync(config, [
+      `bind ${HOST}`,
+      `port ${port}`,
+      `dir ${dir}`,
+      `sentinel monitor ${name} ${HOST} ${redisPort} 1`,
+      `sentinel down-after-milliseconds ${name} 5000`,
+      '',
+    ].join('\n'));
+    return {
+      args: [config, '--sentinel'],
+      probe: async () => {
+        const reply = await redisRaw({ port }, ['SENTINEL', 'get-master-addr-by-name', name]);
+        return reply !== undefined && reply.startsWith('*2');
+      },
+      info: { host: HOST, port, name, sentinels: `${HOST}:${port}` },
+    };
+  });
+}
+
+/**
+ * Sends PING over TLS; resolves whether the server answered +PONG.
+ * @param {{ port: number, ca: Buffer, cert?: Buffer, key?: Buffer }} target
+ * @returns {Promise<boolean>}
+ */
+function pingRedisTls({ port, ca, cert, key }) {
+  const tls = require('node:tls');
+  return new Promise((resolve) => {
+    const socket = tls.connect({ host: HOST, port, ca, cert, key });
+    let reply = '';
+    const finish = (/** @type {boolean} */ ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => finish(false));
+    socket.once('error', () => finish(false));
+    socket.once('close', () => finish(false));
+    socket.once('secureConnect', () => socket.write(resp(['PING'])));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString();
+      if (reply.includes('+PONG\r\n')) finish(true);
+      else if (reply.includes('-')) finish(false);
+    });
+  });
+}
+
+/**
+ * A redis-server that speaks TLS only (`--port 0 --tls-port P`), with the given PEM
+ * files. `authClients`: 'optional' (default), 'yes' (client certificate required), 'no'.
+ * The readiness probe presents `probeCert`/`probeKey` when given.
+ * @param {{ ca: string, cert: string, key: string, authClients?: string, probeCert?: string, probeKey?: string }} options
+ */
+async function startRedisTls({ ca, cert, key, authClients = 'optional', probeCert, probeKey }) {
+  return launch('redis-server', async (dir) => {
+    const port = await freePort();
+    const args = [
+      '--bind', HOST, '--port', '0', '--tls-port', String(port),
+      '--tls-cert-file', cert, '--tls-key-file', key, '--tls-ca-cert-file', ca, '--tls-auth-clients', authClients,
+      '--save', '', '--appendonly', 'no', '--dir', dir,
+    ];
+    const probeOptions = {
+      port,
+      ca: fs.readFileSync(ca),
+      cert: probeCert ? fs.readFileSync(probeCert) : undefined,
+      key: probeKey ? fs.readFileSync(probeKey) : undefined,
+    };
+    return {
+      args,
+      probe: () => pingRedisTls(probeOptions),
+      info: { host: HOST, port, url: `rediss://${HOST}:${port}` },
+    };
+  });
+}
+
+module.exports = { freePort, startRedis, startEtcd, pingRedis, startRedisCluster, startEtcdCluster, startSentinel, startRedisTls };

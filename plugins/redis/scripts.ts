@@ -1,0 +1,137 @@
+/**
+ * Checks every key of every group against its expected value and deletes a group only
+ * when all of its keys match; one script run is atomic, so the plugin cannot
+ * re-register a domain between the check and the delete (DESIGN §4.1).
+ * KEYS: the groups' keys, flattened. ARGV: group count, each group's size, then the
+ * expected values in KEYS order.
+ */
+export const DELETE_GROUPS_LUA = `
+local groups = tonumber(ARGV[1])
+local outcome = {}
+local first = 1
+for g = 1, groups do
+  local size = tonumber(ARGV[1 + g])
+  local unchanged = true
+  for i = first, first + size - 1 do
+    if redis.call('TYPE', KEYS[i]).ok ~= 'string' or redis.call('GET', KEYS[i]) ~= ARGV[1 + groups + i] then
+      unchanged = false
+      break
+    end
+  end
+  if unchanged then
+    for i = first, first + size - 1 do redis.call('DEL', KEYS[i]) end
+    outcome[g] = 1
+  else
+    outcome[g] = 0
+  end
+  first = first + size
+end
+return outcome
+`;
+
+/**
+ * Type, value and remaining TTL of each key in one round trip: a pipeline of three
+ * commands per key costs the client far more than the server (objects, promises).
+ */
+export const READ_ENTRIES_LUA = `
+local withDump = ARGV[1] == '1'
+local out = {}
+for i, key in ipairs(KEYS) do
+  local kind = redis.call('TYPE', key).ok
+  out[3 * i - 2] = kind
+  if kind == 'string' then
+    out[3 * i - 1] = redis.call('GET', key)
+  elseif withDump and kind ~= 'none' then
+    out[3 * i - 1] = redis.call('DUMP', key)
+  else
+    out[3 * i - 1] = false
+  end
+  out[3 * i] = redis.call('PTTL', key)
+end
+return out
+`;
+
+/**
+ * Writes entries, each with its remaining TTL in ms (0: none). Strings are SET; other
+ * types come as DUMP payloads and are RESTOREd. KEYS: the keys, then optionally one
+ * scratch key (Redis Cluster: a name in the keys' slot). ARGV: the mode, then per key
+ * its kind ('s' or 'd'), payload and TTL.
+ */
+export const PUT_ENTRIES_LUA = `
+local function framed(items)
+  local out = {}
+  for i, item in ipairs(items) do out[i] = #item .. ':' .. item end
+  return table.concat(out)
+end
+
+-- A key's content in a canonical form: DUMP payloads of equal sets or hashes differ
+-- with their internal order and encoding.
+local function content(key)
+  local kind = redis.call('TYPE', key).ok
+  if kind == 'hash' then
+    local flat, fields = redis.call('HGETALL', key), {}
+    for i = 1, #flat, 2 do fields[#fields + 1] = framed({ flat[i], flat[i + 1] }) end
+    table.sort(fields)
+    return kind .. framed(fields)
+  elseif kind == 'set' then
+    local members = redis.call('SMEMBERS', key)
+    table.sort(members)
+    return kind .. framed(members)
+  elseif kind == 'list' then
+    return kind .. framed(redis.call('LRANGE', key, 0, -1))
+  elseif kind == 'zset' then
+    return kind .. framed(redis.call('ZRANGE', key, 0, -1, 'WITHSCORES'))
+  end
+  return kind .. redis.call('DUMP', key)
+end
+
+-- Whether an existing non-string key holds what a DUMP payload holds: the payload is
+-- restored under a scratch name, compared and removed within this one atomic script.
+local count = (#ARGV - 1) / 3
+
+local function holdsDump(key, payload)
+  if redis.call('DUMP', key) == payload then return true end
+  local scratch = KEYS[count + 1] or (key .. ':pages-reaper-restore-check')
+  if redis.call('EXISTS', scratch) == 1 then return false end
+  redis.call('RESTORE', scratch, 0, payload)
+  local same = content(key) == content(scratch)
+  redis.call('DEL', scratch)
+  return same
+end
+
+local overwrite = ARGV[1] == 'overwrite'
+local out = {}
+for i = 1, count do
+  local key = KEYS[i]
+  local kind, payload, ttl = ARGV[3 * i - 1], ARGV[3 * i], tonumber(ARGV[3 * i + 1])
+  local exists = redis.call('EXISTS', key) == 1
+  local same = false
+  if exists and kind == 's' then
+    same = redis.call('TYPE', key).ok == 'string' and redis.call('GET', key) == payload
+  elseif exists then
+    same = redis.call('TYPE', key).ok ~= 'string' and holdsDump(key, payload)
+  end
+  if same and (not overwrite or ttl == 0 and redis.call('PTTL', key) == -1) then
+    out[i] = 'same'
+  elseif exists and not overwrite then
+    out[i] = 'exists'
+  else
+    if kind == 's' then
+      if ttl > 0 then redis.call('SET', key, payload, 'PX', ttl) else redis.call('SET', key, payload) end
+    else
+      redis.call('RESTORE', key, ttl, payload, 'REPLACE')
+    end
+    out[i] = exists and 'replaced' or 'written'
+  end
+end
+return out
+`;
+
+/** Deletes one key only if it still holds a string equal to ARGV[1]; 1 when deleted. */
+export const DELETE_IF_EQUAL_LUA = `
+if redis.call('TYPE', KEYS[1]).ok == 'string' and redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+`;

@@ -1,0 +1,199 @@
+/**
+ * The KeyValueStore contract for the Redis plugin on a real three-master Redis Cluster
+ * (`--redis-cluster`), plus what only a cluster needs: keys grouped per hash slot, a
+ * group deleted key by key with the guard last (DESIGN §4.1), a master restart.
+ */
+import { Cluster } from 'ioredis';
+import { connectRedis } from '../../plugins/redis';
+import { keySlot } from '../../plugins/redis/slot';
+import type { KeyValueStore } from '../../src/ports/key-value-store';
+import { freePort, startRedisCluster } from '../support/servers';
+import { describeKeyValueStoreContract, type KeyValueStoreHarness, type SeedEntry } from './key-value-store.contract';
+
+type RedisCluster = Awaited<ReturnType<typeof startRedisCluster>>;
+
+jest.setTimeout(60_000);
+
+/** The cluster and a native ioredis Cluster client, shared by the contract and the tests below. */
+function clusterHarness(): KeyValueStoreHarness & { cluster: () => RedisCluster; native: () => Cluster } {
+  let cluster: RedisCluster | undefined;
+  let native: Cluster | undefined;
+  const client = () => {
+    if (!native) throw new Error('harness not started');
+    return native;
+  };
+  return {
+    cluster: () => cluster!,
+    native: client,
+    async start() {
+      cluster = await startRedisCluster();
+      native = new Cluster(cluster.nodes, { lazyConnect: true });
+      await native.connect();
+    },
+    async stop() {
+      await native?.quit().catch(() => native?.disconnect());
+      native = undefined;
+      await cluster?.stop();
+      cluster = undefined;
+    },
+    connect: () => connectRedis({ redisCluster: cluster!.seeds }),
+    // A cluster pipeline must stay on one node: send the writes one by one, 200 in flight.
+    async seed(entries: SeedEntry[]) {
+      for (let i = 0; i < entries.length; i += 200) {
+        await Promise.all(
+          entries.slice(i, i + 200).map(({ key, value, ttlSeconds }) =>
+            ttlSeconds === undefined ? client().set(key, value) : client().set(key, value, 'EX', ttlSeconds),
+          ),
+        );
+      }
+    },
+    async seedOtherType(key: string) {
+      await client().del(key);
+      await client().hset(key, 'field', 'value');
+    },
+    async read(key: string) {
+      return (await client().getBuffer(key)) ?? undefined;
+    },
+    async flush() {
+      await Promise.all(client().nodes('master').map((node) => node.flushall()));
+    },
+  };
+}
+
+const harness = clusterHarness();
+
+describeKeyValueStoreContract('redis cluster (--redis-cluster, three masters)', harness);
+
+describe('Redis Cluster specifics', () => {
+  const opened: KeyValueStore[] = [];
+  const open = async () => {
+    const store = await harness.connect();
+    opened.push(store);
+    return store;
+  };
+
+  beforeAll(() => harness.start());
+  afterAll(() => harness.stop());
+  beforeEach(() => harness.flush());
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((s) => s.close().catch(() => undefined)));
+  });
+
+  it('computes the same hash slot as the server, hash tags included', async () => {
+    const node = harness.native().nodes('master')[0];
+    const keys = ['foo', 'custom_domain:a.example.com', 'owner:repo', '{user1000}.following', 'a{}b', '{}x', 'x{a}{b}', 'x{', '}{a}', 'bücher.de', 'traefik/http/routers/custom-a-b/rule'];
+    for (let i = 0; i < 50; i++) keys.push(`k:${i}:${Math.random().toString(36)}`);
+    for (const key of keys) expect({ key, slot: keySlot(key) }).toEqual({ key, slot: await node.cluster('KEYSLOT', key) });
+  });
+
+  it('describes the store by its seed nodes', async () => {
+    const store = await open();
+    expect(store.describe()).toBe(`redis-cluster://${harness.cluster().seeds}`);
+  });
+
+  it('spreads a domain over several slots and masters (so the tests above cross slots)', async () => {
+    const keys = ['traefik/http/routers/custom-a-example-com/rule', 'owner:repo', 'custom_domain:a.example.com'];
+    expect(new Set(keys.map(keySlot)).size).toBe(3);
+    await harness.seed(Array.from({ length: 300 }, (_, i) => ({ key: `spread:${i}`, value: 'v' })));
+    const sizes = await Promise.all(harness.native().nodes('master').map((n) => n.dbsize()));
+    expect(sizes).toHaveLength(3);
+    for (const size of sizes) expect(size).toBeGreaterThan(0);
+  });
+
+  it('putMany writes strings and dumps across slots, and knows what is already there', async () => {
+    await harness.native().hset('settings:o/r', 'a', '1', 'b', '2');
+    const store = await open();
+    const [hash] = await store.getMany(['settings:o/r'], { withDump: true });
+    expect(hash?.dump).toBeDefined();
+    await harness.native().del('settings:o/r');
+    await harness.native().hset('settings:o/r', 'b', '2', 'a', '1');
+    const expiresAt = Date.now() + 60_000;
+    const entries = [
+      { key: 'custom_domain:a.example.com', type: 'string', value: Buffer.from('o:r') },
+      { key: 'o:r', type: 'string', value: Buffer.from('a.example.com'), expiresAt },
+      { key: 'settings:o/r', type: 'hash', dump: hash!.dump },
+      { key: 'settings:copy', type: 'hash', dump: hash!.dump },
+      { key: 'no-payload', type: 'list' },
+    ];
+
+    expect(await store.putMany(entries, 'if-absent')).toEqual(['written', 'written', 'same', 'written', 'unsupported']);
+    expect(await store.putMany(entries, 'if-absent')).toEqual(['same', 'same', 'same', 'same', 'unsupported']);
+    expect(await harness.native().hgetall('settings:copy')).toEqual({ a: '1', b: '2' });
+    expect(await harness.native().pttl('o:r')).toBeGreaterThan(50_000);
+    await harness.native().set('custom_domain:a.example.com', 'x:y');
+    expect(await store.putMany(entries.slice(0, 1), 'if-absent')).toEqual(['exists']);
+    expect(await store.putMany(entries.slice(0, 1), 'overwrite')).toEqual(['replaced']);
+    expect((await harness.read('custom_domain:a.example.com'))?.toString()).toBe('o:r');
+  });
+
+  it('stops a group when a key changes midway, leaving the rest (guard included) for the next run', async () => {
+    const group = [
+      { key: 'traefik/http/routers/custom-a-example-com/rule', value: 'Host(`a.example.com`)' },
+      { key: 'owner:repo', value: 'a.example.com' },
+      { key: 'custom_domain:a.example.com', value: 'owner:repo' },
+    ];
+    await harness.seed(group);
+    const store = await open();
+    // The plugin re-registers the domain right after the first delete.
+    const scripted = (store as unknown as { cluster: { reaperDeleteIfEqual: (...args: unknown[]) => Promise<number> } }).cluster;
+    const original = scripted.reaperDeleteIfEqual.bind(scripted);
+    let calls = 0;
+    scripted.reaperDeleteIfEqual = async (...args: unknown[]) => {
+      const result = await original(...args);
+      if (++calls === 1) await harness.seed([{ key: 'owner:repo', value: 'b.example.com' }]);
+      return result;
+    };
+
+    const outcome = await store.deleteGroupsIfUnchanged([group.map(({ key, value }) => ({ key, expected: Buffer.from(value) }))]);
+
+    expect(outcome).toEqual(['changed']);
+    expect(calls).toBe(2);
+    expect(await harness.read(group[0].key)).toBeUndefined();
+    expect((await harness.read('owner:repo'))?.toString()).toBe('b.example.com');
+    expect((await harness.read('custom_domain:a.example.com'))?.toString()).toBe('owner:repo');
+  });
+
+  it('deletes the guard last', async () => {
+    const group = [
+      { key: 'traefik/http/routers/custom-b-example-com/rule', value: 'Host(`b.example.com`)' },
+      { key: 'owner:b', value: 'b.example.com' },
+      { key: 'custom_domain:b.example.com', value: 'owner:b' },
+    ];
+    await harness.seed(group);
+    const store = await open();
+    const scripted = (store as unknown as { cluster: { reaperDeleteIfEqual: (...args: unknown[]) => Promise<number> } }).cluster;
+    const original = scripted.reaperDeleteIfEqual.bind(scripted);
+    const order: unknown[] = [];
+    scripted.reaperDeleteIfEqual = (...args: unknown[]) => {
+      order.push(args[1]);
+      return original(...args);
+    };
+    expect(await store.deleteGroupsIfUnchanged([group.map(({ key, value }) => ({ key, expected: Buffer.from(value) }))])).toEqual(['deleted']);
+    expect(order).toEqual(group.map((e) => e.key));
+  });
+
+  it('keeps working after a master restarts', async () => {
+    const store = await open();
+    await harness.cluster().restartNode(1);
+    await harness.seed(Array.from({ length: 50 }, (_, i) => ({ key: `after:${i}`, value: `v${i}` })));
+    const got = await store.getMany(Array.from({ length: 50 }, (_, i) => `after:${i}`));
+    expect(got.map((e) => e?.value?.toString())).toEqual(Array.from({ length: 50 }, (_, i) => `v${i}`));
+    const keys = new Set<string>();
+    for await (const batch of store.scan('after:')) for (const key of batch) keys.add(key);
+    expect(keys.size).toBe(50);
+  });
+
+  it('says which flag to check when no seed node answers', async () => {
+    const closed = await freePort();
+    const error = (await connectRedis({ redisCluster: `127.0.0.1:${closed}` }).catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(Error);
+    expect(error.message).toContain('cannot reach Redis');
+    expect(error.message).toContain(`redis-cluster://127.0.0.1:${closed}`);
+    expect(error.message).toContain('--redis-cluster');
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('rejects a malformed seed list naming the flag', async () => {
+    await expect(connectRedis({ redisCluster: '127.0.0.1' })).rejects.toThrow('--redis-cluster');
+  });
+});
