@@ -321,9 +321,11 @@ async function waitFor(check, what, timeoutMs = 20_000) {
 /**
  * A Redis Cluster of three masters (no replicas) on private loopback ports, each node in
  * its own directory; the cluster bus uses ports of its own (`--cluster-port`).
- * `restartNode(i)` stops node i and starts it again on the same port and directory.
+ * `restartNode(i)` stops node i and starts it again on the same port and directory;
+ * with `persistent` the nodes keep an append-only file, so a restart keeps their keys.
+ * @param {{ persistent?: boolean }} [options]
  */
-async function startRedisCluster() {
+async function startRedisCluster({ persistent = false } = {}) {
   const serverBinary = requireBinary('redis-server');
   const cliBinary = requireBinary('redis-cli');
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'pages-reaper-redis-cluster-'));
@@ -337,7 +339,8 @@ async function startRedisCluster() {
     const server = spawnServer(serverBinary, [
       '--bind', HOST, '--port', String(node.port), '--cluster-port', String(node.busPort),
       '--cluster-enabled', 'yes', '--cluster-config-file', path.join(node.dir, 'nodes.conf'),
-      '--cluster-node-timeout', '2000', '--save', '', '--appendonly', 'no', '--dir', node.dir,
+      '--cluster-node-timeout', '2000', '--save', '', '--dir', node.dir,
+      ...(persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
     ]);
     servers[i] = server;
     await waitUntilReady('redis-server (cluster node)', server, () => pingRedis({ port: node.port }));

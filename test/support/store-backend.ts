@@ -213,8 +213,11 @@ export class RedisClusterBackend implements StoreBackend {
   client!: Cluster;
   server!: RedisClusterServers;
 
+  /** `persistent`: nodes keep an append-only file, so a restarted node keeps its keys. */
+  constructor(private readonly options: { persistent?: boolean } = {}) {}
+
   async start(): Promise<void> {
-    this.server = await servers.startRedisCluster();
+    this.server = await servers.startRedisCluster(this.options);
     const nodes = this.server.seeds.split(',').map((seed) => {
       const [host, port] = seed.split(':');
       return { host, port: Number(port) };
@@ -267,8 +270,22 @@ export class RedisClusterBackend implements StoreBackend {
     return (await this.keysMatching(literalPrefixPattern(prefix))).sort();
   }
 
+  /**
+   * Asks every node of the cluster directly, on a fresh connection: right after a node
+   * restart the cluster client may not have reconnected to it yet and would miss its keys.
+   */
   private async keysMatching(pattern: string): Promise<string[]> {
-    const perNode = await Promise.all(this.client.nodes('master').map((node) => node.keys(pattern)));
+    const perNode = await Promise.all(
+      this.server.nodes.map(async ({ host, port }) => {
+        const node = new Redis({ host, port, lazyConnect: true });
+        try {
+          await node.connect();
+          return await node.keys(pattern);
+        } finally {
+          node.disconnect();
+        }
+      }),
+    );
     return perNode.flat();
   }
 }
