@@ -30,7 +30,7 @@ const positiveNumber = Flags.custom<number>({
 
 /** Flags every command shares (DESIGN §6); each has its environment variable. */
 export const storeFlags = {
-  store: Flags.string({ description: 'store plugin: redis, or a path/package exporting storePlugin', env: 'REAPER_STORE', default: 'redis', helpGroup: 'STORE' }),
+  store: Flags.string({ description: 'store plugin: redis, etcd, or a path/package exporting storePlugin', env: 'REAPER_STORE', default: 'redis', helpGroup: 'STORE' }),
   'redis-host': Flags.string({ description: 'Redis host', env: 'REDIS_HOST', default: 'localhost', helpGroup: 'STORE' }),
   'redis-port': Flags.integer({ description: 'Redis port', env: 'REDIS_PORT', default: 6379, min: 1, max: 65535, helpGroup: 'STORE' }),
   'redis-password': Flags.string({ description: 'Redis password', env: 'REDIS_PASSWORD', helpGroup: 'STORE' }),
