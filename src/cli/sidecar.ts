@@ -46,7 +46,9 @@ export async function runSidecar(options: SidecarOptions): Promise<void> {
     if (options.logFormat === 'human') {
       if (report) process.stdout.write(report);
       else process.stderr.write(`pages-reaper: run failed: ${status.error}\n`);
-      if (!stop.signal.aborted) process.stdout.write(`⏰ Next run in about ${formatDuration(status.completed ? options.intervalMs : 1000)}\n`);
+      if (!stop.signal.aborted) {
+        process.stdout.write(status.completed ? `⏰ Next run in about ${formatDuration(options.intervalMs)}\n` : '⏰ Retrying with backoff\n');
+      }
       return;
     }
     const { startedAt, finishedAt, error, ...counts } = status;
