@@ -1,8 +1,9 @@
-import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { Etcd3, type IOptions } from 'etcd3';
 import type { ExpectedKey, GroupDeleteOutcome, KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../../src/ports/key-value-store';
 import type { PluginSettings, StorePlugin } from '../../src/ports/plugins';
+import { textKeyNames } from '../../src/core/keys';
+import { mapLimited } from '../../src/engine/task-queue';
 
 /** Keys per range request while scanning: memory stays flat however large the store. */
 const SCAN_PAGE = 1000;
@@ -27,10 +28,6 @@ export interface EtcdSettings {
   etcdKey?: string;
 }
 
-function escapeBytes(bytes: Buffer): string {
-  return [...bytes].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
-}
-
 /**
  * The first key after every key that starts with `prefix` (etcd's `range_end` for a
  * prefix read); `\0` (every key from `key` on) when the prefix is empty or all 0xff.
@@ -44,20 +41,6 @@ export function prefixEnd(prefix: Buffer): Buffer {
     }
   }
   return Buffer.from([0]);
-}
-
-/** Runs `task` over `items` with at most `limit` in flight; results keep the items' order. */
-async function inParallel<T, R>(items: T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await task(items[index], index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 function chunks<T>(items: T[], size: number): T[][] {
@@ -159,11 +142,7 @@ export class EtcdStore implements KeyValueStore {
       this.open();
       this.trips++;
       const page = await client.kv.range({ key: from, range_end: end, limit: SCAN_PAGE, keys_only: true });
-      const keys: string[] = [];
-      for (const { key } of page.kvs) {
-        if (isUtf8(key)) keys.push(key.toString('utf8'));
-        else this.unnamed.push(escapeBytes(key));
-      }
+      const keys = textKeyNames(page.kvs.map(({ key }) => key), this.unnamed);
       if (keys.length > 0) yield keys;
       if (!page.more || page.kvs.length === 0) return;
       // Continue right after the last key of this page.
@@ -178,7 +157,7 @@ export class EtcdStore implements KeyValueStore {
     const distinct = [...new Set(keys)];
     const found = new Map<string, KeyValue>();
     // One transaction of up to MAX_TXN_OPS gets per round trip, several in flight.
-    await inParallel(chunks(distinct, MAX_TXN_OPS), PARALLEL, async (batch) => {
+    await mapLimited(chunks(distinct, MAX_TXN_OPS), PARALLEL, async (batch) => {
       this.trips++;
       const reply = await client.kv.txn({ success: batch.map((key) => ({ request_range: { key: Buffer.from(key, 'utf8') } })) });
       reply.responses.forEach((response, i) => {
@@ -189,7 +168,7 @@ export class EtcdStore implements KeyValueStore {
     // One TTL lookup per distinct lease, not per key.
     const leases = [...new Set([...found.values()].map((kv) => kv.lease).filter((lease) => lease && lease !== '0'))];
     const expiry = new Map<string, number>();
-    await inParallel(leases, PARALLEL, async (lease) => {
+    await mapLimited(leases, PARALLEL, async (lease) => {
       this.trips++;
       const asked = Date.now();
       const reply = await client.leaseClient.leaseTimeToLive({ ID: lease }).catch(() => undefined);
@@ -221,12 +200,12 @@ export class EtcdStore implements KeyValueStore {
     // One lease per distinct remaining TTL.
     const distinctTtls = [...new Set(writable.map((i) => ttls[i]).filter((ttl): ttl is number => ttl !== undefined))];
     const leaseOf = new Map<number, string>();
-    await inParallel(distinctTtls, PARALLEL, async (ttl) => {
+    await mapLimited(distinctTtls, PARALLEL, async (ttl) => {
       this.trips++;
       const grant = await client.leaseClient.leaseGrant({ TTL: ttl });
       leaseOf.set(ttl, grant.ID);
     });
-    await inParallel(writable, PARALLEL, async (index) => {
+    await mapLimited(writable, PARALLEL, async (index) => {
       const entry = entries[index];
       const key = Buffer.from(entry.key, 'utf8');
       const value = entry.value!;
@@ -273,7 +252,7 @@ export class EtcdStore implements KeyValueStore {
     }
     // One transaction per group: every key still holds its expected bytes (a missing key
     // fails a value compare), then all of them go; otherwise nothing does (DESIGN §4.1).
-    return inParallel(groups, PARALLEL, async (group): Promise<GroupDeleteOutcome> => {
+    return mapLimited(groups, PARALLEL, async (group): Promise<GroupDeleteOutcome> => {
       if (group.length === 0) return 'deleted';
       const keys = [...new Set(group.map((k) => k.key))];
       this.trips++;

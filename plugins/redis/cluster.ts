@@ -1,11 +1,10 @@
-import { isUtf8 } from 'node:buffer';
 import type { Cluster } from 'ioredis';
-import { escapeGlob } from '../../src/core/keys';
+import { escapeGlob, textKeyNames } from '../../src/core/keys';
 import type { ExpectedKey, GroupDeleteOutcome, KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../../src/ports/key-value-store';
-import { DELETE_IF_EQUAL_LUA, PUT_ENTRIES_LUA, READ_ENTRIES_LUA } from './scripts';
+import { mapLimited } from '../../src/engine/task-queue';
+import { decodeReadEntries, DELETE_IF_EQUAL_LUA, PUT_ENTRIES_LUA, putEntryArgs, READ_ENTRIES_LUA, SCAN_COUNT } from './scripts';
 import { keySlot, slotTag } from './slot';
 
-const SCAN_COUNT = 1000;
 /** Groups checked and deleted at the same time (groups sharing a key wait for each other). */
 const GROUP_CONCURRENCY = 16;
 
@@ -14,10 +13,6 @@ type ScriptedCluster = Cluster & {
   reaperPutEntries(numberOfKeys: number, ...args: Array<string | Buffer | number>): Promise<string[]>;
   reaperDeleteIfEqual(numberOfKeys: number, key: string, expected: Buffer): Promise<number>;
 };
-
-function escapeBytes(bytes: Buffer): string {
-  return [...bytes].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
-}
 
 /** Indexes of `keys` grouped by hash slot: a script may only touch keys of one slot. */
 function bySlot(keys: string[]): Map<number, number[]> {
@@ -29,15 +24,6 @@ function bySlot(keys: string[]): Map<number, number[]> {
     else groups.set(slot, [i]);
   });
   return groups;
-}
-
-/** Runs `work` on every item, at most `limit` at a time. */
-async function eachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) await work(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
 /**
@@ -89,11 +75,7 @@ export class RedisClusterStore implements KeyValueStore {
         this.trips++;
         const [next, names] = (await node.callBuffer('SCAN', cursor, ...match, 'COUNT', SCAN_COUNT)) as [Buffer, Buffer[]];
         cursor = next.toString();
-        const keys: string[] = [];
-        for (const name of names) {
-          if (isUtf8(name)) keys.push(name.toString());
-          else this.unnamed.push(escapeBytes(name));
-        }
+        const keys = textKeyNames(names, this.unnamed);
         if (keys.length > 0) yield keys;
       } while (cursor !== '0');
     }
@@ -108,17 +90,7 @@ export class RedisClusterStore implements KeyValueStore {
         this.trips++;
         const slotKeys = indexes.map((i) => keys[i]);
         const reply = await this.cluster.reaperReadEntriesBuffer(slotKeys.length, ...slotKeys, options.withDump ? '1' : '0');
-        const now = Date.now();
-        indexes.forEach((index, j) => {
-          const type = String(reply[3 * j]);
-          if (type === 'none') return;
-          const ttl = Number(reply[3 * j + 2]);
-          const expiresAt = ttl >= 0 ? now + ttl : undefined;
-          const payload = reply[3 * j + 1] as Buffer | null;
-          const key = keys[index];
-          if (type === 'string') result[index] = { key, type, value: payload!, expiresAt };
-          else result[index] = payload ? { key, type, dump: payload, expiresAt } : { key, type, expiresAt };
-        });
+        decodeReadEntries(slotKeys, reply, Date.now()).forEach((entry, j) => (result[indexes[j]] = entry));
       }),
     );
     return result;
@@ -127,21 +99,17 @@ export class RedisClusterStore implements KeyValueStore {
   async putMany(entries: StoredEntry[], mode: PutMode): Promise<PutOutcome[]> {
     this.ensureOpen();
     const outcomes: PutOutcome[] = entries.map(() => 'unsupported');
-    const writable = entries.map((entry, i) => ({ entry, i })).filter(({ entry }) => (entry.type === 'string' ? entry.value : entry.dump) !== undefined);
+    const now = Date.now();
+    const writable = entries.flatMap((entry, i) => {
+      const args = putEntryArgs(entry, now);
+      return args ? [{ entry, i, args }] : [];
+    });
     if (writable.length === 0) return outcomes;
     const groups = bySlot(writable.map(({ entry }) => entry.key));
     await Promise.all(
       [...groups.entries()].map(async ([slot, positions]) => {
-        const now = Date.now();
-        const args: Array<string | Buffer | number> = [];
-        const keys: string[] = [];
-        for (const p of positions) {
-          const { entry } = writable[p];
-          keys.push(entry.key);
-          // An entry due to expire gets at least 1 ms: the caller skips the expired ones.
-          const ttl = entry.expiresAt === undefined ? 0 : Math.max(1, entry.expiresAt - now);
-          args.push(entry.type === 'string' ? 's' : 'd', (entry.type === 'string' ? entry.value : entry.dump)!, ttl);
-        }
+        const keys = positions.map((p) => writable[p].entry.key);
+        const args = positions.flatMap((p) => writable[p].args);
         // The script compares DUMP payloads by restoring them under a scratch name: in a
         // cluster that name must live in the keys' own slot.
         const scratch = `pages-reaper-restore-check:{${slotTag(slot)}}`;
@@ -176,7 +144,7 @@ export class RedisClusterStore implements KeyValueStore {
       if (chain) chain.push(g);
       else chains.set(root, [g]);
     });
-    await eachLimited([...chains.values()], GROUP_CONCURRENCY, async (chain) => {
+    await mapLimited([...chains.values()], GROUP_CONCURRENCY, async (chain) => {
       for (const g of chain) outcomes[g] = await this.deleteGroup(groups[g]);
     });
     return outcomes;

@@ -1,17 +1,10 @@
-import { isUtf8 } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { escapeGlob } from '../../src/core/keys';
+import { escapeGlob, textKeyNames } from '../../src/core/keys';
 import type { ExpectedKey, GroupDeleteOutcome, KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../../src/ports/key-value-store';
 import type { PluginSettings, StorePlugin } from '../../src/ports/plugins';
 import { RedisClusterStore } from './cluster';
-import { DELETE_GROUPS_LUA, PUT_ENTRIES_LUA, READ_ENTRIES_LUA } from './scripts';
-
-const SCAN_COUNT = 1000;
-
-function escapeBytes(bytes: Buffer): string {
-  return [...bytes].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
-}
+import { decodeReadEntries, DELETE_GROUPS_LUA, PUT_ENTRIES_LUA, putEntryArgs, READ_ENTRIES_LUA, SCAN_COUNT } from './scripts';
 
 type ScriptedRedis = Redis & {
   reaperReadEntriesBuffer(numberOfKeys: number, ...keysThenFlag: string[]): Promise<Array<Buffer | number | null>>;
@@ -46,12 +39,7 @@ export class RedisStore implements KeyValueStore {
       this.trips++;
       const [next, names] = (await this.redis.callBuffer('SCAN', cursor, ...match, 'COUNT', SCAN_COUNT)) as [Buffer, Buffer[]];
       cursor = next.toString();
-      const keys: string[] = [];
-      for (const name of names) {
-        // A name that is not UTF-8 cannot round-trip through a string: say so, never drop it silently.
-        if (isUtf8(name)) keys.push(name.toString());
-        else this.unnamed.push(escapeBytes(name));
-      }
+      const keys = textKeyNames(names, this.unnamed);
       if (keys.length > 0) yield keys;
     } while (cursor !== '0');
   }
@@ -64,16 +52,7 @@ export class RedisStore implements KeyValueStore {
     if (keys.length === 0) return [];
     this.trips++;
     const reply = await this.redis.reaperReadEntriesBuffer(keys.length, ...keys, options.withDump ? '1' : '0');
-    const now = Date.now();
-    return keys.map((key, i) => {
-      const type = String(reply[3 * i]);
-      if (type === 'none') return undefined;
-      const ttl = Number(reply[3 * i + 2]);
-      const expiresAt = ttl >= 0 ? now + ttl : undefined;
-      const payload = reply[3 * i + 1] as Buffer | null;
-      if (type === 'string') return { key, type, value: payload!, expiresAt };
-      return payload ? { key, type, dump: payload, expiresAt } : { key, type, expiresAt };
-    });
+    return decodeReadEntries(keys, reply, Date.now());
   }
 
   async putMany(entries: StoredEntry[], mode: PutMode): Promise<PutOutcome[]> {
@@ -82,12 +61,11 @@ export class RedisStore implements KeyValueStore {
     const args: Array<string | Buffer | number> = [];
     const writable: number[] = [];
     const outcomes: PutOutcome[] = entries.map((entry, i) => {
-      const payload = entry.type === 'string' ? entry.value : entry.dump;
-      if (payload === undefined) return 'unsupported';
-      writable.push(i);
-      // An entry due to expire gets at least 1 ms: the caller skips the expired ones.
-      const ttl = entry.expiresAt === undefined ? 0 : Math.max(1, entry.expiresAt - now);
-      args.push(entry.type === 'string' ? 's' : 'd', payload, ttl);
+      const entryArgs = putEntryArgs(entry, now);
+      if (entryArgs) {
+        writable.push(i);
+        args.push(...entryArgs);
+      }
       return 'unsupported';
     });
     if (writable.length === 0) return outcomes;

@@ -1,3 +1,8 @@
+import type { StoredEntry } from '../../src/ports/key-value-store';
+
+/** Keys asked for per SCAN call. */
+export const SCAN_COUNT = 1000;
+
 /**
  * Checks every key of every group against its expected value and deletes a group only
  * when all of its keys match; one script run is atomic, so the plugin cannot
@@ -135,3 +140,28 @@ if redis.call('TYPE', KEYS[1]).ok == 'string' and redis.call('GET', KEYS[1]) == 
 end
 return 0
 `;
+
+/** READ_ENTRIES_LUA's reply — type, payload and PTTL per key — as entries; absent keys undefined. */
+export function decodeReadEntries(keys: string[], reply: Array<Buffer | number | null>, now: number): Array<StoredEntry | undefined> {
+  return keys.map((key, i) => {
+    const type = String(reply[3 * i]);
+    if (type === 'none') return undefined;
+    const ttl = Number(reply[3 * i + 2]);
+    const expiresAt = ttl >= 0 ? now + ttl : undefined;
+    const payload = reply[3 * i + 1] as Buffer | null;
+    if (type === 'string') return { key, type, value: payload!, expiresAt };
+    return payload ? { key, type, dump: payload, expiresAt } : { key, type, expiresAt };
+  });
+}
+
+/**
+ * PUT_ENTRIES_LUA's arguments for one entry — kind, payload and TTL in ms (0: none) —
+ * or undefined when the entry has nothing Redis can write.
+ */
+export function putEntryArgs(entry: StoredEntry, now: number): [string, Buffer, number] | undefined {
+  const payload = entry.type === 'string' ? entry.value : entry.dump;
+  if (payload === undefined) return undefined;
+  // An entry due to expire gets at least 1 ms: the caller skips the expired ones.
+  const ttl = entry.expiresAt === undefined ? 0 : Math.max(1, entry.expiresAt - now);
+  return [entry.type === 'string' ? 's' : 'd', payload, ttl];
+}

@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+
 /**
  * The key model of the pages plugin (DESIGN §2). Every key name the reaper reads or
  * deletes is built or recognised here, literally: no function in this file produces a
@@ -148,6 +150,20 @@ export function isDomainName(value: string): boolean {
   if (value.length === 0 || value.length > 253) return false;
   const labels = value.split('.');
   return labels.length >= 2 && labels.every((label) => /^(?:\*|[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)$/.test(label));
+}
+
+/**
+ * Key names as the port hands them over: text. A name that is not UTF-8 cannot round-trip
+ * through a string, so it is recorded in `skipped` (escaped, for reports), never dropped
+ * silently.
+ */
+export function textKeyNames(names: Buffer[], skipped: string[]): string[] {
+  const keys: string[] = [];
+  for (const name of names) {
+    if (isUtf8(name)) keys.push(name.toString('utf8'));
+    else skipped.push([...name].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join(''));
+  }
+  return keys;
 }
 
 /** Escapes Redis glob characters so `SCAN MATCH` sees the prefix literally. */
