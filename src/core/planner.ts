@@ -213,3 +213,10 @@ export function hydratePlan(plan: Plan, read: ReadonlyMap<string, StoredEntry | 
 export function keysToHydrate(plan: Plan): string[] {
   return plan.groups.flatMap((group) => group.keys.filter((k) => k.expected === undefined).map((k) => k.key));
 }
+
+/** Each stale domain's group, by index in the plan. */
+export function groupIndexByDomain(plan: Plan | undefined): Map<string, number> {
+  const index = new Map<string, number>();
+  plan?.groups.forEach((group, i) => group.kind === 'domain' && index.set(group.subject, i));
+  return index;
+}

@@ -1,3 +1,4 @@
+import type { GroupOutcome } from './applier';
 import type { RunReport } from './engine';
 
 export const EXIT = { ok: 0, fatal: 1, partial: 2, refused: 3, interrupted: 130 } as const;
@@ -21,6 +22,15 @@ export interface Summary {
   exitCode: number;
 }
 
+/** What became of a plan group: refused by the brake, planned in a dry run, or its outcome. */
+export type GroupFate = 'refused' | 'would-delete' | GroupOutcome | undefined;
+
+export function groupFate(report: RunReport, dryRun: boolean, refusedByBrake: boolean, index: number): GroupFate {
+  if (refusedByBrake) return 'refused';
+  if (dryRun) return 'would-delete';
+  return report.outcomes?.[index];
+}
+
 /** The counts every renderer shows, and the exit code of DESIGN §6 (the same for a dry run). */
 export function summarize(report: RunReport, dryRun: boolean): Summary {
   const verdicts = [...report.forwardVerdicts.values()];
@@ -28,7 +38,10 @@ export function summarize(report: RunReport, dryRun: boolean): Summary {
   const reverseUnknown = [...report.reverseVerdicts.values()].filter((v) => v.status === 'unknown').length;
   const groups = report.plan?.groups ?? [];
   const refusedByBrake = report.stage === 'apply' || report.stage === 'plan' ? (report.plan?.brake.tripped ?? false) : false;
-  const done = (index: number) => !refusedByBrake && (dryRun || report.outcomes?.[index] === 'deleted');
+  const done = (index: number) => {
+    const fate = groupFate(report, dryRun, refusedByBrake, index);
+    return fate === 'would-delete' || fate === 'deleted';
+  };
   let staleDomainsCleaned = 0;
   let orphansCleaned = 0;
   let keysDeleted = 0;

@@ -1,6 +1,6 @@
 import type { RunReport } from '../engine/engine';
-import type { Summary } from '../engine/summary';
-import type { DeletionGroup } from '../core/planner';
+import { groupFate, type GroupFate, type Summary } from '../engine/summary';
+import { groupIndexByDomain, type DeletionGroup } from '../core/planner';
 import { countInventory, type ForwardMapping } from '../core/inventory';
 import { formatTarget } from '../core/mapping';
 
@@ -13,16 +13,21 @@ export interface RenderContext {
 
 const RULE = '='.repeat(60);
 
-function groupOutcomeLines(group: DeletionGroup, index: number, report: RunReport, ctx: RenderContext, refused: boolean): string[] {
+function groupOutcomeLines(group: DeletionGroup, fate: GroupFate): string[] {
   const keys = group.keys.map((k) => k.key);
-  if (ctx.dryRun || refused) {
-    const verb = refused ? '🛑 [REFUSED] Would delete' : '🔍 [DRY RUN] Would delete';
-    return [`  ${verb} ${keys.length} keys:`, ...keys.map((k) => `     - ${k}`)];
+  switch (fate) {
+    case 'refused':
+    case 'would-delete': {
+      const verb = fate === 'refused' ? '🛑 [REFUSED] Would delete' : '🔍 [DRY RUN] Would delete';
+      return [`  ${verb} ${keys.length} keys:`, ...keys.map((k) => `     - ${k}`)];
+    }
+    case 'deleted':
+      return [...keys.map((k) => `     ✓ Deleted: ${k}`), `  ✓ Deleted ${keys.length}/${keys.length} keys`];
+    case 'changed':
+      return ['  ⚠️  Changed since it was read (re-registered?): nothing of it was deleted'];
+    default:
+      return [];
   }
-  const outcome = report.outcomes?.[index];
-  if (outcome === 'deleted') return [...keys.map((k) => `     ✓ Deleted: ${k}`), `  ✓ Deleted ${keys.length}/${keys.length} keys`];
-  if (outcome === 'changed') return ['  ⚠️  Changed since it was read (re-registered?): nothing of it was deleted'];
-  return [];
 }
 
 function mappingLine(mapping: ForwardMapping): string {
@@ -37,11 +42,9 @@ export function renderHuman(report: RunReport, summary: Summary, ctx: RenderCont
   if (ctx.dryRun) out.push('🔍 DRY RUN MODE - No changes will be made');
   out.push('');
 
-  const groupIndex = new Map<string, number>();
-  report.plan?.groups.forEach((group, index) => {
-    if (group.kind === 'domain') groupIndex.set(group.subject, index);
-  });
+  const groupIndex = groupIndexByDomain(report.plan);
   const refused = summary.refusedByBrake;
+  const fateOf = (index: number) => groupFate(report, ctx.dryRun, refused, index);
   const mappings = [...report.inventory.forwards.values()].sort((a, b) => (a.domain < b.domain ? -1 : 1));
   for (const mapping of mappings) {
     const verdict = report.forwardVerdicts.get(mapping.domain);
@@ -59,7 +62,7 @@ export function renderHuman(report: RunReport, summary: Summary, ctx: RenderCont
       const pending = report.grace?.pending.get(mapping.domain);
       if (pending) out.push(`  ⏳ Within the grace period: reaped from ${new Date(pending.dueAt).toISOString()} if still stale`);
       const index = groupIndex.get(mapping.domain);
-      if (index !== undefined) out.push(...groupOutcomeLines(report.plan!.groups[index], index, report, ctx, refused));
+      if (index !== undefined) out.push(...groupOutcomeLines(report.plan!.groups[index], fateOf(index)));
     }
   }
 
@@ -80,7 +83,7 @@ export function renderHuman(report: RunReport, summary: Summary, ctx: RenderCont
     out.push('', '🧹 Orphaned keys');
     for (const { group, index } of orphans) {
       out.push(`  ❌ ${group.kind.replace('orphan-', '')} ${group.subject}: ${group.reason}`);
-      out.push(...groupOutcomeLines(group, index, report, ctx, refused));
+      out.push(...groupOutcomeLines(group, fateOf(index)));
     }
     for (const [key, verdict] of uncheckedReverse) out.push(`  ⚠️  Error checking reverse key ${key}: ${verdict.reason}`);
   }

@@ -1,14 +1,8 @@
 import { countInventory } from '../core/inventory';
 import type { RunReport } from '../engine/engine';
-import type { Summary } from '../engine/summary';
+import { groupFate, type Summary } from '../engine/summary';
+import { groupIndexByDomain } from '../core/planner';
 import type { RenderContext } from './human';
-
-function outcomeOf(report: RunReport, summary: Summary, ctx: RenderContext, index: number | undefined): string | undefined {
-  if (index === undefined) return undefined;
-  if (summary.refusedByBrake) return 'refused';
-  if (ctx.dryRun) return 'would-delete';
-  return report.outcomes?.[index];
-}
 
 function isoOrUndefined(ms: number | undefined): string | undefined {
   return ms === undefined ? undefined : new Date(ms).toISOString();
@@ -17,8 +11,8 @@ function isoOrUndefined(ms: number | undefined): string | undefined {
 /** One machine-readable document per run; key values are never included. */
 export function renderJson(report: RunReport, summary: Summary, ctx: RenderContext): string {
   const groups = report.plan?.groups ?? [];
-  const domainGroup = new Map<string, number>();
-  groups.forEach((group, index) => group.kind === 'domain' && domainGroup.set(group.subject, index));
+  const domainGroup = groupIndexByDomain(report.plan);
+  const fateOf = (index: number | undefined) => (index === undefined ? undefined : groupFate(report, ctx.dryRun, summary.refusedByBrake, index));
   const domains = [...report.inventory.forwards.values()]
     .sort((a, b) => (a.domain < b.domain ? -1 : 1))
     .map((mapping) => {
@@ -35,7 +29,7 @@ export function renderJson(report: RunReport, summary: Summary, ctx: RenderConte
         staleSince: isoOrUndefined(report.grace?.staleSince.get(mapping.domain)),
         graceDueAt: isoOrUndefined(report.grace?.pending.get(mapping.domain)?.dueAt),
         keys: index === undefined ? undefined : groups[index].keys.map((k) => k.key),
-        outcome: outcomeOf(report, summary, ctx, index),
+        outcome: fateOf(index),
       };
     });
   const orphans = groups
@@ -46,7 +40,7 @@ export function renderJson(report: RunReport, summary: Summary, ctx: RenderConte
       subject: group.subject,
       reason: group.reason,
       keys: group.keys.map((k) => k.key),
-      outcome: ctx.command === 'reap' ? outcomeOf(report, summary, ctx, index) : undefined,
+      outcome: fateOf(index),
     }));
   const document = {
     command: ctx.command,
