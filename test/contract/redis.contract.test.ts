@@ -3,6 +3,7 @@
  * Redis-specific promises of `connectRedis` (describe without the password, a clear
  * message when the server cannot be reached).
  */
+import { createHook } from 'node:async_hooks';
 import { Redis } from 'ioredis';
 import { connectRedis, type RedisSettings } from '../../plugins/redis';
 import { freePort, startRedis } from '../support/servers';
@@ -142,11 +143,10 @@ describe('connectRedis', () => {
     }
   });
 
-  // BUG (plugins/redis/index.ts, describeRedis): ioredis takes the password from a
-  // `?password=` query parameter as well as from the URL's userinfo (ioredis
-  // utils.parseURL merges every query item into the options), but describeRedis only
-  // blanks `url.password`, so the query string — password included — ends up in
-  // describe() (rendered into every report as `store`) and in connection errors.
+  // ioredis takes the password from a `?password=` query parameter as well as from the
+  // URL's userinfo (utils.parseURL merges every query item into the options), so
+  // blanking `url.password` alone would leave it in describe(), which every report
+  // renders as `store`, and in connection errors.
   it('describes a URL that carries the password as ?password= without the password', async () => {
     const secret = 'Query-Str1ng-secret';
     const guarded = await startRedis({ password: secret });
@@ -193,25 +193,37 @@ describe('connectRedis', () => {
       await expectClearFailure({ redisUrl: `redis://default:${encodeURIComponent(PASSWORD)}@127.0.0.1:${closedPort}/2` });
     });
 
-    // BUG (plugins/redis/index.ts, describeRedis): see the ?password= test above; the
-    // error message names the store by describeRedis, query-string password included.
+    // See the ?password= test above: the error message names the store by describeRedis.
     it('never puts a ?password= query parameter into the error message', async () => {
       await expectClearFailure({ redisUrl: `redis://127.0.0.1:${closedPort}/0?password=${encodeURIComponent(PASSWORD)}` });
     });
 
-    // BUG (plugins/redis/index.ts, connectRedis): on failure it calls redis.disconnect()
-    // after the socket has already closed. ioredis's AbstractConnector.disconnect() then
-    // arms a 2 s `disconnectTimeout` timer that only the stream's next 'close' event
-    // clears — which never comes for a stream that is already closed. So every failed
-    // connect keeps the event loop alive for 2 s (jest: "did not exit one second after
-    // the test run"); a caller that retries keeps piling them up. Skipping disconnect()
-    // when `redis.status === 'end'`, or quitting without a live stream, avoids it.
+    // ioredis's disconnect() on a stream that has already closed arms a 2 s
+    // `disconnectTimeout` timer that nothing clears, which would keep a failed run's
+    // process alive. Only the timers created by this attempt are counted: a process-wide
+    // count also moves when unrelated timers (earlier tests, jest) fire in the window.
     it('leaves no timer behind when it fails, so the process can exit at once', async () => {
-      const before = activeTimers();
-      await expect(connectRedis({ redisHost: '127.0.0.1', redisPort: closedPort })).rejects.toThrow('cannot reach Redis');
-      // Past the first reconnect delay (200 ms), well before ioredis's 2 s disconnect timeout.
-      await new Promise((r) => setTimeout(r, 400));
-      expect(activeTimers()).toBe(before);
+      const pending = new Set<number>();
+      let recording = true;
+      const hook = createHook({
+        init(asyncId, type) {
+          if (recording && type === 'Timeout') pending.add(asyncId);
+        },
+        destroy(asyncId) {
+          pending.delete(asyncId);
+        },
+      }).enable();
+      try {
+        await expect(connectRedis({ redisHost: '127.0.0.1', redisPort: closedPort })).rejects.toThrow('cannot reach Redis');
+        recording = false;
+        // Past the first reconnect delay (200 ms), well before ioredis's 2 s disconnect timeout.
+        await new Promise((r) => setTimeout(r, 400));
+        // destroy hooks run asynchronously after a timer fires or is cleared.
+        await new Promise((r) => setImmediate(r));
+        expect(pending.size).toBe(0);
+      } finally {
+        hook.disable();
+      }
     });
   });
 
