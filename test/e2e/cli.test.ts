@@ -671,7 +671,7 @@ describe('SIGINT during a slow run', () => {
   let redis: Redis;
 
   beforeAll(async () => {
-    [server, standin] = await Promise.all([startRedis(), startForgejoStandin({ latencyMs: 2000 })]);
+    [server, standin] = await Promise.all([startRedis(), startForgejoStandin({ latencyMs: 20_000 })]);
     redis = new Redis({ host: server.host, port: server.port, lazyConnect: true });
     await redis.connect();
   });
@@ -699,8 +699,9 @@ describe('SIGINT during a slow run', () => {
     const took = Date.now() - signalledAt;
 
     expect({ code: result.code, signal: result.signal }).toEqual({ code: 130, signal: null });
-    // Well before the stand-in's 2 s answer: the run does not wait for it.
-    expect(took).toBeLessThan(1500);
+    // Far below the stand-in's 20 s answer: the run does not wait for it (the margin is
+    // wide so that a loaded machine cannot make this fail).
+    expect(took).toBeLessThan(5000);
     expect(result.stderr).toMatch(/interrupted/i);
     expect(await dump(redis)).toEqual(before);
   });

@@ -146,7 +146,8 @@ describe('Forgejo stand-in', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     const started = Date.now();
     await standin.close();
-    expect(Date.now() - started).toBeLessThan(1000);
+    // The request hangs forever: closing must not wait for it.
+    expect(Date.now() - started).toBeLessThan(5000);
     expect(await pending).toBe('failed');
   });
 

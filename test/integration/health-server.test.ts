@@ -162,7 +162,8 @@ describe('health server', () => {
       expect((await request(port, '/readyz', 'GET', agent)).status).toBe(503);
       const began = Date.now();
       await server!.close();
-      expect(Date.now() - began).toBeLessThan(1000);
+      // Far below the client's 60 s keep-alive: idle connections are not waited for.
+      expect(Date.now() - began).toBeLessThan(5000);
       expect(await canConnect(port)).toBe(false);
       // close() again is harmless.
       await server!.close();
