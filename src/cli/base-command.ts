@@ -5,7 +5,7 @@ import { createRuntime, type ReaperSettings, type Runtime } from '../container';
 import { parseDuration } from '../core/duration';
 import type { Stage } from '../engine/engine';
 import { EXIT } from '../engine/summary';
-import { ReaperMetrics } from '../observe/metrics';
+import type { ReaperMetrics } from '../observe/metrics';
 import { statusOfFailure, statusOfRun, type RunStatus } from '../observe/run-status';
 import { progressFor } from '../render/progress-bar';
 import { runOnce, type CompletedRun } from './run-once';
@@ -139,7 +139,8 @@ export abstract class ReaperCommand extends Command {
   /** Runs one stage of the flow with its own runtime, renders it, exits with its code. */
   protected async runStage(flags: AnyFlags, stage: Stage, context: Omit<RenderContext, 'store' | 'source'>): Promise<void> {
     const settings = this.settings(flags);
-    const metrics = settings.metricsFile ? new ReaperMetrics() : undefined;
+    // prom-client is loaded only when asked for: a single run's start-up stays short.
+    const metrics = settings.metricsFile ? new (require('../observe/metrics') as typeof import('../observe/metrics')).ReaperMetrics() : undefined;
     const interrupt = new AbortController();
     const onSignal = () => interrupt.abort(new Error('interrupted'));
     process.once('SIGINT', onSignal);

@@ -1,6 +1,5 @@
 import { Flags } from '@oclif/core';
 import { backupDirFlag, brakeFlags, graceFlag, ReaperCommand, sourceFlags, storeFlags } from '../cli/base-command';
-import { runSidecar } from '../cli/sidecar';
 import { parseDuration } from '../core/duration';
 
 export default class Reap extends ReaperCommand {
@@ -55,6 +54,8 @@ export default class Reap extends ReaperCommand {
       return this.fail(error);
     }
     try {
+      // The sidecar (HTTP server, prom-client) is loaded only in --interval mode.
+      const { runSidecar } = require('../cli/sidecar') as typeof import('../cli/sidecar');
       await runSidecar({
         settings,
         stage,
