@@ -19,6 +19,8 @@ export class Verifier {
   private failureSignature: string | undefined;
   private breakerMessage: string | undefined;
   private readonly abort = new AbortController();
+  private inFlight = 0;
+  private admissionWaiters: Array<() => void> = [];
 
   constructor(
     private readonly source: SourceOfTruth,
@@ -64,15 +66,43 @@ export class Verifier {
   }
 
   private async ask<T>(call: () => Promise<T>): Promise<T> {
-    if (this.breakerMessage) throw new Error(this.breakerMessage);
+    // Awaited only when it must wait: a call admitted at once goes out in this same turn.
+    const waiting = this.admit();
+    if (waiting) await waiting;
     try {
+      if (this.breakerMessage) throw new Error(this.breakerMessage);
       const result = await call();
       this.successes++;
       return result;
     } catch (error) {
       this.noteFailure(error);
       throw error;
+    } finally {
+      this.inFlight--;
+      for (const wake of this.admissionWaiters.splice(0)) wake();
     }
+  }
+
+  /**
+   * Until one check succeeds, every check may be failing the same way (wrong host,
+   * revoked token): no more go out than could still be needed to trip the breaker, so a
+   * broken setup costs BREAKER_THRESHOLD checks whatever --concurrency is. Every call
+   * ends (per-request timeout, abort), so a waiter is always woken.
+   */
+  private admit(): Promise<void> | undefined {
+    if (!this.mustWait()) {
+      this.inFlight++;
+      return undefined;
+    }
+    return (async () => {
+      while (this.mustWait()) await new Promise<void>((resolve) => this.admissionWaiters.push(resolve));
+      // Counted in the same turn as the check, so waiters woken together do not all pass.
+      this.inFlight++;
+    })();
+  }
+
+  private mustWait(): boolean {
+    return this.successes === 0 && !this.breakerMessage && this.inFlight + this.sameFailures >= BREAKER_THRESHOLD;
   }
 
   private noteFailure(error: unknown): void {

@@ -195,18 +195,52 @@ describe('Verifier: the breaker (DESIGN §3, stop early)', () => {
     ]);
   });
 
-  it('aborts the signal it hands to the source, cancelling calls in flight', async () => {
-    // Every call starts at once; the first ten fail, the rest wait until cancelled.
+  it('asks only ten times when every check fails the same way, however many are asked at once', async () => {
+    // Every claim is put at once, as the engine does; the answers come a turn later.
+    const fake = new FakeSource(() => () => Promise.resolve().then(() => Promise.reject(authError())));
+    const verifier = new Verifier(fake);
+    const verdicts = await Promise.all(repos(40).map((c) => verifier.verify(c)));
+    expect(verifier.stoppedEarly).toBeDefined();
+    expect(fake.pagesCalls).toHaveLength(BREAKER_THRESHOLD);
+    expect(verdicts.every((v) => v.status === 'unknown')).toBe(true);
+    // The signal handed to the source is aborted when the breaker trips.
+    expect(fake.signals.every((s) => s?.aborted)).toBe(true);
+  });
+
+  it('holds nothing back once a check has succeeded', async () => {
+    const releases: Array<() => void> = [];
     const fake = new FakeSource((_o, _r, call) =>
-      call <= 10
-        ? authError()
-        : (signal) => new Promise<PagesFileLookup>((_, reject) => signal!.addEventListener('abort', () => reject(signal!.reason), { once: true })),
+      call === 1 ? 'custom_domain: d0.com' : () => new Promise<PagesFileLookup>((resolve) => releases.push(() => resolve({ found: false }))),
     );
     const verifier = new Verifier(fake);
-    const verdicts = await Promise.all(repos(25).map((c) => verifier.verify(c)));
+    const pending = Promise.all(repos(30).map((c) => verifier.verify(c)));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(fake.pagesCalls).toHaveLength(30); // all in flight at once
+    releases.forEach((release) => release());
+    const verdicts = await pending;
+    expect(verdicts[0].status).toBe('live');
+    expect(verifier.stoppedEarly).toBeUndefined();
+  });
+
+  it('waits for a slow check instead of stalling when nine failures wait on it', async () => {
+    let failSlow: (error: Error) => void = () => {};
+    const timeout = new SourceError('timed out after 10s', 'timeout', 'timeout');
+    const fake = new FakeSource((_o, _r, call) =>
+      call === 1 ? () => new Promise<PagesFileLookup>((_, reject) => (failSlow = reject)) : () => Promise.resolve().then(() => Promise.reject(authError())),
+    );
+    const verifier = new Verifier(fake);
+    const pending = Promise.all(repos(40).map((c) => verifier.verify(c)));
+    await new Promise((resolve) => setImmediate(resolve));
+    // Nine identical failures and one check in flight: nothing more goes out yet.
+    expect(fake.pagesCalls).toHaveLength(BREAKER_THRESHOLD);
+    expect(verifier.stoppedEarly).toBeUndefined();
+    // The slow one ends (as every real request does, by its timeout): the run goes on.
+    failSlow(timeout);
+    const verdicts = await pending;
     expect(verdicts.every((v) => v.status === 'unknown')).toBe(true);
-    expect(verifier.stoppedEarly).toBeDefined();
-    expect(fake.signals.every((s) => s?.aborted)).toBe(true);
+    expect(verifier.stoppedEarly).toMatch(/401 Unauthorized/);
+    expect(fake.pagesCalls.length).toBeGreaterThan(BREAKER_THRESHOLD);
+    expect(fake.pagesCalls.length).toBeLessThanOrEqual(2 * BREAKER_THRESHOLD);
   });
 
   it.each<[string, (call: number) => PagesAnswer]>([
