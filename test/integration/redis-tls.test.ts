@@ -3,38 +3,22 @@
  * host/port flags with `--redis-tls-ca` (and `--redis-tls-cert`/`--redis-tls-key` for a
  * server that requires client certificates). Certificates are made with openssl here.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectRedis, type RedisSettings } from '../../plugins/redis';
 import type { KeyValueStore } from '../../src/ports/key-value-store';
 import { startRedisTls } from '../support/servers';
+import { makeCertificates, roundTrip, type Certificates } from '../support/tls';
 
 type TlsServer = Awaited<ReturnType<typeof startRedisTls>>;
 
 const activeTimers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
-/** A CA, a server certificate for 127.0.0.1 and a client certificate, all signed by the CA. */
-function makeCertificates(dir: string, name: string) {
-  const file = (f: string) => join(dir, `${name}-${f}`);
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-  const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl('req', '-x509', ...newKey, '-keyout', file('ca.key'), '-out', file('ca.crt'), '-days', '2', '-subj', `/CN=${name} test CA`);
-  writeFileSync(file('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  writeFileSync(file('client.ext'), 'extendedKeyUsage=clientAuth\n');
-  for (const role of ['server', 'client']) {
-    openssl('req', ...newKey, '-keyout', file(`${role}.key`), '-out', file(`${role}.csr`), '-subj', `/CN=${role === 'server' ? '127.0.0.1' : 'pages-reaper'}`);
-    openssl('x509', '-req', '-in', file(`${role}.csr`), '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial',
-      '-out', file(`${role}.crt`), '-days', '2', '-extfile', file(`${role}.ext`));
-  }
-  return { ca: file('ca.crt'), serverCert: file('server.crt'), serverKey: file('server.key'), clientCert: file('client.crt'), clientKey: file('client.key') };
-}
-
 describe('Redis over TLS', () => {
   let dir: string;
-  let certs: ReturnType<typeof makeCertificates>;
-  let wrong: ReturnType<typeof makeCertificates>;
+  let certs: Certificates;
+  let wrong: Certificates;
   let server: TlsServer;
   let strict: TlsServer;
   let timersBefore: number;
@@ -69,24 +53,6 @@ describe('Redis over TLS', () => {
     await strict?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
-
-  /** Seeds through the store under test, then scans, reads and deletes a domain. */
-  async function roundTrip(store: KeyValueStore) {
-    const group = [
-      { key: 'traefik/http/routers/custom-a-example-com/rule', value: 'Host(`a.example.com`)' },
-      { key: 'owner:repo', value: 'a.example.com' },
-      { key: 'custom_domain:a.example.com', value: 'owner:repo' },
-    ];
-    const entries = group.map(({ key, value }) => ({ key, type: 'string', value: Buffer.from(value) }));
-    expect(await store.putMany(entries, 'overwrite')).toHaveLength(3);
-    const scanned = new Set<string>();
-    for await (const batch of store.scan('custom_domain:')) for (const key of batch) scanned.add(key);
-    expect([...scanned]).toEqual(['custom_domain:a.example.com']);
-    const read = await store.getMany(group.map((g) => g.key));
-    expect(read.map((e) => e?.value?.toString())).toEqual(group.map((g) => g.value));
-    expect(await store.deleteGroupsIfUnchanged([read.map((e) => ({ key: e!.key, expected: e!.value! }))])).toEqual(['deleted']);
-    expect(await store.getMany(group.map((g) => g.key))).toEqual([undefined, undefined, undefined]);
-  }
 
   it('works by rediss:// URL with --redis-tls-ca: scan, getMany, delete', async () => {
     const store = await open({ redisUrl: server.url, redisTlsCa: certs.ca });

@@ -6,6 +6,7 @@
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
+const https = require('node:https');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
@@ -210,11 +211,13 @@ async function startRedis({ password, port: wanted } = {}) {
 
 /**
  * @param {string} url
+ * @param {{ ca?: string, cert?: string, key?: string }} [tls] PEM file paths for an https:// URL
  * @returns {Promise<boolean>}
  */
-function httpOk(url) {
+function httpOk(url, tls) {
   return new Promise((resolve) => {
-    const req = http.get(url, { timeout: 1000 }, (res) => {
+    const files = tls ? { ca: tls.ca && fs.readFileSync(tls.ca), cert: tls.cert && fs.readFileSync(tls.cert), key: tls.key && fs.readFileSync(tls.key) } : {};
+    const req = (url.startsWith('https:') ? https : http).get(url, { timeout: 1000, ...files }, (res) => {
       res.resume();
       resolve(res.statusCode === 200);
     });
@@ -223,11 +226,23 @@ function httpOk(url) {
   });
 }
 
-async function startEtcd() {
+/**
+ * A single-member etcd. With `tls` it serves clients over https only, with the given
+ * server certificate (`ca` is what the probe trusts); `clientCertAuth` also requires a
+ * client certificate signed by `ca` (the probe presents `probeCert`/`probeKey`).
+ * @param {{ tls?: { ca: string, cert: string, key: string, clientCertAuth?: boolean, probeCert?: string, probeKey?: string } }} [options]
+ */
+async function startEtcd(options = {}) {
+  const { tls } = options;
   return launch('etcd', async (dir) => {
     const [clientPort, peerPort] = await freePorts(2);
-    const endpoint = `http://${HOST}:${clientPort}`;
+    const endpoint = `${tls ? 'https' : 'http'}://${HOST}:${clientPort}`;
     const peer = `http://${HOST}:${peerPort}`;
+    const tlsArgs = tls
+      // etcd asks every client for a certificate once it has a CA to check them with.
+      ? ['--cert-file', tls.cert, '--key-file', tls.key, ...(tls.clientCertAuth ? ['--client-cert-auth', '--trusted-ca-file', tls.ca] : [])]
+      : [];
+    const probeTls = tls && { ca: tls.ca, cert: tls.probeCert, key: tls.probeKey };
     return {
       args: [
         '--name', 'n',
@@ -237,79 +252,14 @@ async function startEtcd() {
         '--listen-peer-urls', peer,
         '--initial-advertise-peer-urls', peer,
         '--initial-cluster', `n=${peer}`,
+        ...tlsArgs,
       ],
-      probe: () => httpOk(`${endpoint}/health`),
+      probe: () => httpOk(`${endpoint}/health`, probeTls),
       info: { endpoint },
     };
   });
 }
 
-/**
- * Sends one command over a raw connection and resolves with the raw reply text once a
- * complete reply has arrived (simple, error, integer or bulk string replies).
- * @param {{ host?: string, port: number, password?: string }} target
- * @param {string[]} parts
- * @returns {Promise<string | undefined>} undefined when the server cannot be reached
- */
-function redisRaw({ host = HOST, port, password }, parts) {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
-    let reply = '';
-    let skip = password === undefined ? 0 : 1;
-    const finish = (/** @type {string | undefined} */ value) => {
-      socket.destroy();
-      resolve(value);
-    };
-    socket.setTimeout(2000, () => finish(undefined));
-    socket.once('error', () => finish(undefined));
-    socket.once('close', () => finish(reply || undefined));
-    socket.on('data', (chunk) => {
-      reply += chunk.toString();
-      for (;;) {
-        const end = reply.indexOf('\r\n');
-        if (end < 0) return;
-        let length = end + 2;
-        if (reply[0] === '$') {
-          const size = Number(reply.slice(1, end));
-          if (size >= 0) {
-            if (reply.length < end + 2 + size + 2) return;
-            length = end + 2 + size + 2;
-          }
-        }
-        if (skip > 0) {
-          skip--;
-          reply = reply.slice(length);
-          continue;
-        }
-        finish(reply.slice(0, length));
-        return;
-      }
-    });
-    socket.write((password === undefined ? '' : resp(['AUTH', password])) + resp(parts));
-  });
-}
-
-/**
- * @param {string} command
- * @param {string[]} args
- * @returns {Promise<{ code: number | null, output: string }>}
- */
-function runToEnd(command, args) {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (c) => (output += c));
-    child.stderr.on('data', (c) => (output += c));
-    child.once('error', (err) => resolve({ code: null, output: output + String(err) }));
-    child.once('exit', (code) => resolve({ code, output }));
-  });
-}
-
-/**
- * @param {() => Promise<boolean>} check
- * @param {string} what
- * @param {number} [timeoutMs]
- */
 async function waitFor(check, what, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
