@@ -1,7 +1,9 @@
 /**
  * The KeyValueStore contract for the Redis plugin on a real three-master Redis Cluster
- * (`--redis-cluster`), plus what only a cluster needs: keys grouped per hash slot, a
- * group deleted key by key with the guard last (DESIGN §4.1), a master restart.
+ * (`--redis-cluster`) whose nodes require a password (`--redis-password`), plus what only
+ * a cluster needs: keys grouped per hash slot, a group deleted key by key with the guard
+ * last (DESIGN §4.1), a master restart. The engine's scenarios and fault tests use an
+ * open cluster, so both are covered.
  */
 import { Cluster } from 'ioredis';
 import { connectRedis } from '../../plugins/redis';
@@ -11,6 +13,8 @@ import { freePort, startRedisCluster } from '../support/servers';
 import { describeKeyValueStoreContract, type KeyValueStoreHarness, type SeedEntry } from './key-value-store.contract';
 
 type RedisCluster = Awaited<ReturnType<typeof startRedisCluster>>;
+
+const PASSWORD = 'Clu5ter-s3cret/pa:ss';
 
 jest.setTimeout(60_000);
 
@@ -23,11 +27,12 @@ function clusterHarness(): KeyValueStoreHarness & { cluster: () => RedisCluster;
     return native;
   };
   return {
+    secrets: [PASSWORD],
     cluster: () => cluster!,
     native: client,
     async start() {
-      cluster = await startRedisCluster();
-      native = new Cluster(cluster.nodes, { lazyConnect: true });
+      cluster = await startRedisCluster({ password: PASSWORD });
+      native = new Cluster(cluster.nodes, { lazyConnect: true, redisOptions: { password: PASSWORD } });
       await native.connect();
     },
     async stop() {
@@ -36,7 +41,7 @@ function clusterHarness(): KeyValueStoreHarness & { cluster: () => RedisCluster;
       await cluster?.stop();
       cluster = undefined;
     },
-    connect: () => connectRedis({ redisCluster: cluster!.seeds }),
+    connect: () => connectRedis({ redisCluster: cluster!.seeds, redisPassword: PASSWORD }),
     // A cluster pipeline must stay on one node: send the writes one by one, 200 in flight.
     async seed(entries: SeedEntry[]) {
       for (let i = 0; i < entries.length; i += 200) {
@@ -191,6 +196,18 @@ describe('Redis Cluster specifics', () => {
     expect(error.message).toContain(`redis-cluster://127.0.0.1:${closed}`);
     expect(error.message).toContain('--redis-cluster');
     expect(error.message).not.toContain('\n');
+  });
+
+  it('refuses a missing or wrong password in one line that names the flag and never the password', async () => {
+    for (const redisPassword of [undefined, 'Wr0ng-guess-Pa55']) {
+      const error = (await connectRedis({ redisCluster: harness.cluster().seeds, redisPassword }).catch((e: unknown) => e)) as Error;
+      expect(error).toBeInstanceOf(Error);
+      expect(error.message).toContain('cannot reach Redis');
+      expect(error.message).toContain('--redis-password');
+      expect(error.message).not.toContain('\n');
+      expect(error.message).not.toContain(PASSWORD);
+      if (redisPassword) expect(error.message).not.toContain(redisPassword);
+    }
   });
 
   it('rejects a malformed seed list naming the flag', async () => {

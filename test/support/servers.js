@@ -260,6 +260,72 @@ async function startEtcd(options = {}) {
   });
 }
 
+/**
+ * Sends one command over a raw connection and resolves with the raw reply text once a
+ * complete reply has arrived (simple, error, integer or bulk string replies).
+ * @param {{ host?: string, port: number, password?: string }} target
+ * @param {string[]} parts
+ * @returns {Promise<string | undefined>} undefined when the server cannot be reached
+ */
+function redisRaw({ host = HOST, port, password }, parts) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    let reply = '';
+    let skip = password === undefined ? 0 : 1;
+    const finish = (/** @type {string | undefined} */ value) => {
+      socket.destroy();
+      resolve(value);
+    };
+    socket.setTimeout(2000, () => finish(undefined));
+    socket.once('error', () => finish(undefined));
+    socket.once('close', () => finish(reply || undefined));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString();
+      for (;;) {
+        const end = reply.indexOf('\r\n');
+        if (end < 0) return;
+        let length = end + 2;
+        if (reply[0] === '$') {
+          const size = Number(reply.slice(1, end));
+          if (size >= 0) {
+            if (reply.length < end + 2 + size + 2) return;
+            length = end + 2 + size + 2;
+          }
+        }
+        if (skip > 0) {
+          skip--;
+          reply = reply.slice(length);
+          continue;
+        }
+        finish(reply.slice(0, length));
+        return;
+      }
+    });
+    socket.write((password === undefined ? '' : resp(['AUTH', password])) + resp(parts));
+  });
+}
+
+/**
+ * @param {string} command
+ * @param {string[]} args
+ * @returns {Promise<{ code: number | null, output: string }>}
+ */
+function runToEnd(command, args) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c) => (output += c));
+    child.stderr.on('data', (c) => (output += c));
+    child.once('error', (err) => resolve({ code: null, output: output + String(err) }));
+    child.once('exit', (code) => resolve({ code, output }));
+  });
+}
+
+/**
+ * @param {() => Promise<boolean>} check
+ * @param {string} what
+ * @param {number} [timeoutMs]
+ */
 async function waitFor(check, what, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -272,10 +338,11 @@ async function waitFor(check, what, timeoutMs = 20_000) {
  * A Redis Cluster of three masters (no replicas) on private loopback ports, each node in
  * its own directory; the cluster bus uses ports of its own (`--cluster-port`).
  * `restartNode(i)` stops node i and starts it again on the same port and directory;
- * with `persistent` the nodes keep an append-only file, so a restart keeps their keys.
- * @param {{ persistent?: boolean }} [options]
+ * with `persistent` the nodes keep an append-only file, so a restart keeps their keys;
+ * with `password` every node requires it (`requirepass`, and `masterauth` between nodes).
+ * @param {{ persistent?: boolean, password?: string }} [options]
  */
-async function startRedisCluster({ persistent = false } = {}) {
+async function startRedisCluster({ persistent = false, password = undefined } = {}) {
   const serverBinary = requireBinary('redis-server');
   const cliBinary = requireBinary('redis-cli');
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'pages-reaper-redis-cluster-'));
@@ -291,13 +358,14 @@ async function startRedisCluster({ persistent = false } = {}) {
       '--cluster-enabled', 'yes', '--cluster-config-file', path.join(node.dir, 'nodes.conf'),
       '--cluster-node-timeout', '2000', '--save', '', '--dir', node.dir,
       ...(persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+      ...(password === undefined ? [] : ['--requirepass', password, '--masterauth', password]),
     ]);
     servers[i] = server;
-    await waitUntilReady('redis-server (cluster node)', server, () => pingRedis({ port: node.port }));
+    await waitUntilReady('redis-server (cluster node)', server, () => pingRedis({ port: node.port, password }));
   };
   const clusterOk = async () => {
     for (const node of nodes) {
-      const info = await redisRaw({ port: node.port }, ['CLUSTER', 'INFO']);
+      const info = await redisRaw({ port: node.port, password }, ['CLUSTER', 'INFO']);
       if (!info || !info.includes('cluster_state:ok')) return false;
     }
     return true;
@@ -310,6 +378,7 @@ async function startRedisCluster({ persistent = false } = {}) {
     for (let i = 0; i < nodes.length; i++) await startNode(i);
     const created = await runToEnd(cliBinary, [
       '--cluster', 'create', ...nodes.map((n) => `${HOST}:${n.port}`), '--cluster-replicas', '0', '--cluster-yes',
+      ...(password === undefined ? [] : ['-a', password, '--no-auth-warning']),
     ]);
     if (created.code !== 0) throw new Error(`redis-cli --cluster create failed:\n${created.output}`);
     await waitFor(clusterOk, 'the cluster did not reach cluster_state:ok');
