@@ -228,20 +228,30 @@ async function connectCluster(settings: RedisSettings, description: string): Pro
     // timer of `disconnectTimeout` that keeps the process alive: keep it short.
     redisOptions: { ...nodeOptions, disconnectTimeout: 100 },
   });
+  await connectOrExplain(cluster, description, settings);
+  connected = true;
+  return new RedisClusterStore(cluster, description);
+}
+
+/**
+ * Connects and pings; on failure, one line naming the store and the flags to check. The
+ * last 'error' event says more than the rejection ("connection is closed"). A client
+ * whose streams have already ended is not disconnected again: ioredis would arm a
+ * `disconnectTimeout` timer that nothing clears, keeping a failed run's process alive.
+ */
+async function connectOrExplain(client: Redis | Cluster, description: string, settings: RedisSettings): Promise<void> {
   let lastError: Error | undefined;
-  cluster.on('error', (error: Error) => {
+  client.on('error', (error: Error) => {
     lastError = error;
   });
   try {
-    await cluster.connect();
-    await cluster.ping();
-    connected = true;
+    await client.connect();
+    await client.ping();
   } catch (error) {
-    if (cluster.status !== 'end') cluster.disconnect();
+    if (client.status !== 'end') client.disconnect();
     const cause = withoutUserinfo((lastError ?? (error as Error)).message);
     throw new Error(`cannot reach Redis at ${description}: ${cause}; check ${connectionFlags(settings)}`);
   }
-  return new RedisClusterStore(cluster, description);
 }
 
 export async function connectRedis(settings: RedisSettings): Promise<KeyValueStore> {
@@ -250,19 +260,8 @@ export async function connectRedis(settings: RedisSettings): Promise<KeyValueSto
   let connected = false;
   const options = redisOptions(settings, () => connected);
   const redis = settings.redisUrl && !settings.redisSentinels ? new Redis(settings.redisUrl, options) : new Redis(options);
-  let lastError: Error | undefined;
-  redis.on('error', (error: Error) => {
-    lastError = error;
-  });
-  try {
-    await redis.connect();
-    await redis.ping();
-    connected = true;
-  } catch (error) {
-    if (redis.status !== 'end') redis.disconnect();
-    const cause = withoutUserinfo((lastError ?? (error as Error)).message);
-    throw new Error(`cannot reach Redis at ${description}: ${cause}; check ${connectionFlags(settings)}`);
-  }
+  await connectOrExplain(redis, description, settings);
+  connected = true;
   return new RedisStore(redis, description);
 }
 
