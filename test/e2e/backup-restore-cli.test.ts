@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Redis } from 'ioredis';
-import { cliRunner, type CliResult } from '../support/cli-process';
+import { cliRunner, expectFatal, type CliResult } from '../support/cli-process';
 import { startRedis } from '../support/servers';
 import { startForgejoStandin } from '../support/forgejo-standin';
 import { pagesFile, siteEntries } from '../support/plugin-writer';
@@ -27,17 +27,6 @@ const runCli = cli.run;
 function expectOk(result: CliResult, code = 0): void {
   const context = `stdout: ${result.stdout}\nstderr: ${result.stderr}`;
   expect({ code: result.code, stderr: result.stderr, context }).toEqual({ code, stderr: '', context });
-}
-
-/** A fatal error: exit 1, nothing on stdout, exactly one line on stderr naming the problem. */
-function expectFatal(result: CliResult, mentions: RegExp): void {
-  const context = `stdout: ${result.stdout}\nstderr: ${result.stderr}`;
-  expect({ code: result.code, context }).toEqual({ code: 1, context });
-  expect(result.stdout).toBe('');
-  expect(result.stderr.endsWith('\n')).toBe(true);
-  expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
-  expect(result.stderr).not.toMatch(/\n\s+at /);
-  expect(result.stderr).toMatch(mentions);
 }
 
 /** stdout must be exactly one JSON document. */

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Redis } from 'ioredis';
-import { cliRunner, type CliResult } from '../support/cli-process';
+import { cliRunner, expectFatal, type CliResult } from '../support/cli-process';
 import { freePort, startRedis } from '../support/servers';
 import { startForgejoStandin } from '../support/forgejo-standin';
 import { pagesFile, siteEntries } from '../support/plugin-writer';
@@ -149,17 +149,6 @@ function expectSummary(stdout: string, counts: { scanned: number; cleaned?: numb
   if (counts.cleaned !== undefined) expect(stdout).toMatch(new RegExp(`^Stale domains cleaned:\\s+${counts.cleaned}$`, 'm'));
   expect(stdout).toMatch(new RegExp(`^Errors encountered:\\s+${counts.errors}$`, 'm'));
   expect(stdout).toMatch(/^Duration:\s+\d+(\.\d+)? seconds$/m);
-}
-
-/** A fatal error: exit 1, nothing on stdout, exactly one line on stderr, no stack trace. */
-function expectFatal(result: CliResult, mentions: RegExp): void {
-  const context = `stdout: ${result.stdout}\nstderr: ${result.stderr}`;
-  expect({ code: result.code, context }).toEqual({ code: 1, context });
-  expect(result.stdout).toBe('');
-  expect(result.stderr.endsWith('\n')).toBe(true);
-  expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
-  expect(result.stderr).not.toMatch(/\n\s+at /);
-  expect(result.stderr).toMatch(mentions);
 }
 
 function expectNoSecrets(result: CliResult, secrets: string[]): void {

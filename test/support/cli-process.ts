@@ -61,3 +61,14 @@ export function cliRunner(name: string, baseEnv: (home: string) => Record<string
     },
   };
 }
+
+/** A fatal error: exit 1, nothing on stdout, exactly one line on stderr naming the problem, no stack trace. */
+export function expectFatal(result: CliResult, mentions: RegExp): void {
+  const context = `stdout: ${result.stdout}\nstderr: ${result.stderr}`;
+  expect({ code: result.code, context }).toEqual({ code: 1, context });
+  expect(result.stdout).toBe('');
+  expect(result.stderr.endsWith('\n')).toBe(true);
+  expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+  expect(result.stderr).not.toMatch(/\n\s+at /);
+  expect(result.stderr).toMatch(mentions);
+}

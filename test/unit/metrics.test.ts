@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { register as globalRegistry } from 'prom-client';
 import { ReaperMetrics, runResult, runSucceeded } from '../../src/observe/metrics';
-import type { RunStatus } from '../../src/observe/run-status';
+import { statusOfFailure, type RunStatus } from '../../src/observe/run-status';
 
 /** One sample per series: `name{labels}` → value. */
 function parseExposition(text: string): Map<string, number> {
@@ -114,21 +114,7 @@ describe('ReaperMetrics', () => {
     });
     metrics.runFinished(partial);
     metrics.runFinished(run({ startedAt: T0 + 120_000, finishedAt: T0 + 121_000, exitCode: 3, reaped: 0, orphansReaped: 0, keysDeleted: 0, errors: { invalid: 1 } }));
-    const failed = run({
-      startedAt: T0 + 180_000,
-      finishedAt: T0 + 180_250,
-      completed: false,
-      exitCode: 1,
-      domainsScanned: 0,
-      live: 0,
-      stale: 0,
-      pending: 0,
-      reaped: 0,
-      orphansReaped: 0,
-      keysDeleted: 0,
-      errors: { fatal: 1 },
-      error: 'redis unreachable',
-    });
+    const failed = statusOfFailure(T0 + 180_000, T0 + 180_250, new Error('redis unreachable'));
     metrics.runFinished(failed);
 
     const s = await samples(metrics);

@@ -101,15 +101,18 @@ describe('planReap: a stale domain', () => {
   });
 });
 
+/** Of every verdict (and none at all), only stale leads to a deletion. */
+const ONLY_STALE_IS_ACTED_ON: Array<[VerdictStatus | 'missing', boolean]> = [
+  ['stale', true],
+  ['live', false],
+  ['unknown', false],
+  ['invalid', false],
+  ['missing', false],
+];
+
 describe('planReap: which verdicts are planned', () => {
   const keys = { ...siteKeys('alice', 'site', 'example.com') };
-  it.each<[VerdictStatus | 'missing', boolean]>([
-    ['stale', true],
-    ['live', false],
-    ['unknown', false],
-    ['invalid', false],
-    ['missing', false],
-  ])('%s → planned: %s', (status, planned) => {
+  it.each(ONLY_STALE_IS_ACTED_ON)('%s → planned: %s', (status, planned) => {
     const v = status === 'missing' ? verdicts({}) : verdicts({ 'example.com': status });
     const plan = planReap(inventoryOf(keys), v, NONE);
     expect(plan.groups.map((g) => g.subject)).toEqual(planned ? ['example.com'] : []);
@@ -348,13 +351,7 @@ describe('orphanReverseCandidates', () => {
 describe('planReap: orphan reverse keys', () => {
   const keys: KeyValues = { ...siteKeys('alice', 'site', 'example.com'), 'bob:old': 'old.com', 'bob:old:branch:dev': 'dev.old.com' };
 
-  it.each<[VerdictStatus | 'missing', boolean]>([
-    ['stale', true],
-    ['live', false],
-    ['unknown', false],
-    ['invalid', false],
-    ['missing', false],
-  ])('an orphan reverse key judged %s is reaped: %s', (status, reaped) => {
+  it.each(ONLY_STALE_IS_ACTED_ON)('an orphan reverse key judged %s is reaped: %s', (status, reaped) => {
     const reverseVerdicts = status === 'missing' ? verdicts({}) : verdicts({ 'bob:old': status });
     const plan = planReap(inventoryOf(keys), verdicts({ 'example.com': 'live' }), reverseVerdicts);
     expect(shape(plan)).toEqual(reaped ? [{ kind: 'orphan-reverse', subject: 'bob:old', keys: ['bob:old'] }] : []);
