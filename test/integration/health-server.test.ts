@@ -1,8 +1,8 @@
 import * as http from 'node:http';
-import * as net from 'node:net';
 import { parseListen, startHealthServer, type HealthServer } from '../../src/observe/health-server';
 import { ReaperMetrics } from '../../src/observe/metrics';
 import type { RunStatus } from '../../src/observe/run-status';
+import { canConnect } from '../support/servers';
 
 interface Reply {
   status: number;
@@ -22,16 +22,6 @@ function request(port: number, path: string, method = 'GET', agent?: http.Agent)
     req.end();
   });
 }
-
-const canConnect = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 
 const MINUTE = 60_000;
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);

@@ -1,15 +1,4 @@
-import * as net from 'node:net';
-import { freePort, pingRedis, startEtcd, startRedis } from '../support/servers';
-
-const canConnect = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
+import { canConnect, freePort, pingRedis, startEtcd, startRedis } from '../support/servers';
 
 describe('real servers on loopback', () => {
   it('finds a free port', async () => {

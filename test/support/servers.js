@@ -168,13 +168,30 @@ async function waitUntilReady(name, server, probe) {
 const resp = (parts) => `*${parts.length}\r\n${parts.map((p) => `$${Buffer.byteLength(p)}\r\n${p}\r\n`).join('')}`;
 
 /**
- * Sends PING (after AUTH when a password is given) over a raw connection.
- * @param {{ host?: string, port: number, password?: string }} target
+ * Whether anything accepts a TCP connection on the port (a server that should be gone).
+ * @param {number} port
+ * @returns {Promise<boolean>}
+ */
+function canConnect(port) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: HOST, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Sends PING (after AUTH when a password is given) over a raw connection, or over TLS
+ * with `tls` (CA, and a client certificate when the server asks for one).
+ * @param {{ host?: string, port: number, password?: string, tls?: { ca: Buffer, cert?: Buffer, key?: Buffer } }} target
  * @returns {Promise<boolean>} whether the server answered +PONG
  */
-function pingRedis({ host = HOST, port, password }) {
+function pingRedis({ host = HOST, port, password, tls }) {
   return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
+    const socket = tls ? require('node:tls').connect({ host, port, ...tls }) : net.connect({ host, port });
     let reply = '';
     const finish = (/** @type {boolean} */ ok) => {
       socket.destroy();
@@ -188,7 +205,7 @@ function pingRedis({ host = HOST, port, password }) {
       if (reply.includes('+PONG\r\n')) finish(true);
       else if (reply.includes('-')) finish(false);
     });
-    socket.write((password === undefined ? '' : resp(['AUTH', password])) + resp(['PING']));
+    socket.once(tls ? 'secureConnect' : 'connect', () => socket.write((password === undefined ? '' : resp(['AUTH', password])) + resp(['PING'])));
   });
 }
 
@@ -491,32 +508,6 @@ async function startSentinel(redisPort, { name = 'mymaster' } = {}) {
 }
 
 /**
- * Sends PING over TLS; resolves whether the server answered +PONG.
- * @param {{ port: number, ca: Buffer, cert?: Buffer, key?: Buffer }} target
- * @returns {Promise<boolean>}
- */
-function pingRedisTls({ port, ca, cert, key }) {
-  const tls = require('node:tls');
-  return new Promise((resolve) => {
-    const socket = tls.connect({ host: HOST, port, ca, cert, key });
-    let reply = '';
-    const finish = (/** @type {boolean} */ ok) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1000, () => finish(false));
-    socket.once('error', () => finish(false));
-    socket.once('close', () => finish(false));
-    socket.once('secureConnect', () => socket.write(resp(['PING'])));
-    socket.on('data', (chunk) => {
-      reply += chunk.toString();
-      if (reply.includes('+PONG\r\n')) finish(true);
-      else if (reply.includes('-')) finish(false);
-    });
-  });
-}
-
-/**
  * A redis-server that speaks TLS only (`--port 0 --tls-port P`), with the given PEM
  * files. `authClients`: 'optional' (default), 'yes' (client certificate required), 'no'.
  * The readiness probe presents `probeCert`/`probeKey` when given.
@@ -530,18 +521,17 @@ async function startRedisTls({ ca, cert, key, authClients = 'optional', probeCer
       '--tls-cert-file', cert, '--tls-key-file', key, '--tls-ca-cert-file', ca, '--tls-auth-clients', authClients,
       '--save', '', '--appendonly', 'no', '--dir', dir,
     ];
-    const probeOptions = {
-      port,
+    const probeTls = {
       ca: fs.readFileSync(ca),
       cert: probeCert ? fs.readFileSync(probeCert) : undefined,
       key: probeKey ? fs.readFileSync(probeKey) : undefined,
     };
     return {
       args,
-      probe: () => pingRedisTls(probeOptions),
+      probe: () => pingRedis({ port, tls: probeTls }),
       info: { host: HOST, port, url: `rediss://${HOST}:${port}` },
     };
   });
 }
 
-module.exports = { freePort, startRedis, startEtcd, pingRedis, startRedisCluster, startEtcdCluster, startSentinel, startRedisTls };
+module.exports = { freePort, canConnect, startRedis, startEtcd, pingRedis, startRedisCluster, startEtcdCluster, startSentinel, startRedisTls };
