@@ -10,7 +10,8 @@ import { connectRedis } from '../../plugins/redis';
 import { keySlot } from '../../plugins/redis/slot';
 import type { KeyValueStore } from '../../src/ports/key-value-store';
 import { freePort, startRedisCluster } from '../support/servers';
-import { describeKeyValueStoreContract, type KeyValueStoreHarness, type SeedEntry } from './key-value-store.contract';
+import { describeKeyValueStoreContract, type KeyValueStoreHarness } from './key-value-store.contract';
+import { nativeClusterOperations } from './redis-native';
 
 type RedisCluster = Awaited<ReturnType<typeof startRedisCluster>>;
 
@@ -42,26 +43,7 @@ function clusterHarness(): KeyValueStoreHarness & { cluster: () => RedisCluster;
       cluster = undefined;
     },
     connect: () => connectRedis({ redisCluster: cluster!.seeds, redisPassword: PASSWORD }),
-    // A cluster pipeline must stay on one node: send the writes one by one, 200 in flight.
-    async seed(entries: SeedEntry[]) {
-      for (let i = 0; i < entries.length; i += 200) {
-        await Promise.all(
-          entries.slice(i, i + 200).map(({ key, value, ttlSeconds }) =>
-            ttlSeconds === undefined ? client().set(key, value) : client().set(key, value, 'EX', ttlSeconds),
-          ),
-        );
-      }
-    },
-    async seedOtherType(key: string) {
-      await client().del(key);
-      await client().hset(key, 'field', 'value');
-    },
-    async read(key: string) {
-      return (await client().getBuffer(key)) ?? undefined;
-    },
-    async flush() {
-      await Promise.all(client().nodes('master').map((node) => node.flushall()));
-    },
+    ...nativeClusterOperations(client),
   };
 }
 

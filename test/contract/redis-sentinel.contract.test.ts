@@ -6,7 +6,8 @@
 import { Redis } from 'ioredis';
 import { connectRedis } from '../../plugins/redis';
 import { freePort, startRedis, startSentinel } from '../support/servers';
-import { describeKeyValueStoreContract, type KeyValueStoreHarness, type SeedEntry } from './key-value-store.contract';
+import { describeKeyValueStoreContract, type KeyValueStoreHarness } from './key-value-store.contract';
+import { nativeRedisOperations } from './redis-native';
 
 type RedisServer = Awaited<ReturnType<typeof startRedis>>;
 type Sentinel = Awaited<ReturnType<typeof startSentinel>>;
@@ -40,26 +41,7 @@ function sentinelHarness(): KeyValueStoreHarness & { sentinel: () => Sentinel; s
       server = undefined;
     },
     connect: () => connectRedis({ redisSentinels: sentinel!.sentinels, redisSentinelName: sentinel!.name, redisPassword: PASSWORD }),
-    async seed(entries: SeedEntry[]) {
-      for (let i = 0; i < entries.length; i += 500) {
-        const pipeline = client().pipeline();
-        for (const { key, value, ttlSeconds } of entries.slice(i, i + 500)) {
-          if (ttlSeconds === undefined) pipeline.set(key, value);
-          else pipeline.set(key, value, 'EX', ttlSeconds);
-        }
-        for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
-      }
-    },
-    async seedOtherType(key: string) {
-      await client().del(key);
-      await client().hset(key, 'field', 'value');
-    },
-    async read(key: string) {
-      return (await client().getBuffer(key)) ?? undefined;
-    },
-    async flush() {
-      await client().flushdb();
-    },
+    ...nativeRedisOperations(client),
   };
 }
 

@@ -7,7 +7,8 @@ import { createHook } from 'node:async_hooks';
 import { Redis } from 'ioredis';
 import { connectRedis, type RedisSettings } from '../../plugins/redis';
 import { freePort, startRedis } from '../support/servers';
-import { describeKeyValueStoreContract, type KeyValueStoreHarness, type SeedEntry } from './key-value-store.contract';
+import { describeKeyValueStoreContract, type KeyValueStoreHarness } from './key-value-store.contract';
+import { nativeRedisOperations } from './redis-native';
 
 type RedisServer = Awaited<ReturnType<typeof startRedis>>;
 
@@ -41,27 +42,7 @@ function redisHarness(options: {
       server = undefined;
     },
     connect: () => connectRedis(options.settings(server!)),
-    async seed(entries: SeedEntry[]) {
-      for (let i = 0; i < entries.length; i += 500) {
-        const pipeline = client().pipeline();
-        for (const { key, value, ttlSeconds } of entries.slice(i, i + 500)) {
-          if (ttlSeconds === undefined) pipeline.set(key, value);
-          else pipeline.set(key, value, 'EX', ttlSeconds);
-        }
-        const replies = (await pipeline.exec()) ?? [];
-        for (const [error] of replies) if (error) throw error;
-      }
-    },
-    async seedOtherType(key: string) {
-      await client().del(key);
-      await client().hset(key, 'field', 'value');
-    },
-    async read(key: string) {
-      return (await client().getBuffer(key)) ?? undefined;
-    },
-    async flush() {
-      await client().flushdb();
-    },
+    ...nativeRedisOperations(client),
   };
 }
 
