@@ -10,12 +10,10 @@ import { gunzipSync } from 'node:zlib';
 import { Redis } from 'ioredis';
 import { cliRunner, expectFatal, type CliResult } from '../support/cli-process';
 import { startRedis } from '../support/servers';
-import { startForgejoStandin } from '../support/forgejo-standin';
 import { pagesFile, siteEntries } from '../support/plugin-writer';
+import { startRedisAndStandin, stopRedisAndStandin, type RedisServer, type Standin } from '../support/redis-and-standin';
 import { HEADER, backupText, expectSameState, fullDump, onlyKeys, parseBackupText, sha256Lines, withoutKeys, type KeyState } from '../support/redis-state';
 
-type RedisServer = Awaited<ReturnType<typeof startRedis>>;
-type Standin = Awaited<ReturnType<typeof startForgejoStandin>>;
 
 /** HOME, working directory and XDG_STATE_HOME of every run: nothing reaches the real home. */
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'pages-reaper-backup-e2e-'));
@@ -430,14 +428,10 @@ describe('reap writes a backup that restore turns back into the store', () => {
   let reapable: string[];
 
   beforeAll(async () => {
-    [server, standin] = await Promise.all([startRedis(), startForgejoStandin()]);
-    redis = await connect(server);
+    ({ server, standin, redis } = await startRedisAndStandin());
     flags = [...storeFlags(server), '--forgejo-host', standin.url];
   });
-  afterAll(async () => {
-    await redis?.quit();
-    await Promise.all([server?.stop(), standin?.close()]);
-  });
+  afterAll(() => stopRedisAndStandin({ server, standin, redis }));
 
   beforeEach(async () => {
     await redis.flushall();

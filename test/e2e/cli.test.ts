@@ -6,14 +6,12 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { cliRunner, expectFatal, type CliResult } from '../support/cli-process';
-import { freePort, startRedis } from '../support/servers';
-import { startForgejoStandin } from '../support/forgejo-standin';
+import { freePort } from '../support/servers';
 import { pagesFile, siteEntries } from '../support/plugin-writer';
+import { resetRedisAndStandin, startRedisAndStandin, stopRedisAndStandin, type RedisServer, type Standin } from '../support/redis-and-standin';
 
-type RedisServer = Awaited<ReturnType<typeof startRedis>>;
-type Standin = Awaited<ReturnType<typeof startForgejoStandin>>;
 
 const cli = cliRunner('e2e');
 /** HOME and working directory of every CLI run: nothing of the developer's leaks in. */
@@ -181,22 +179,13 @@ describe('seed-era flags: --redis-host --redis-port --forgejo-host --dry-run', (
   let flags: string[];
 
   beforeAll(async () => {
-    [server, standin] = await Promise.all([startRedis(), startForgejoStandin()]);
-    redis = new Redis({ host: server.host, port: server.port, lazyConnect: true });
-    await redis.connect();
+    ({ server, standin, redis } = await startRedisAndStandin());
     flags = ['--redis-host', '127.0.0.1', '--redis-port', String(server.port), '--forgejo-host', standin.url];
   });
 
-  afterAll(async () => {
-    await redis?.quit();
-    await Promise.all([server?.stop(), standin?.close()]);
-  });
+  afterAll(() => stopRedisAndStandin({ server, standin, redis }));
 
-  beforeEach(async () => {
-    await redis.flushall();
-    standin.clearFailures();
-    standin.resetStats();
-  });
+  beforeEach(() => resetRedisAndStandin({ standin, redis }));
 
   it('--dry-run lists exactly the stale site keys, exits 0 and changes nothing', async () => {
     await seedMixed(redis, standin);
@@ -268,23 +257,14 @@ describe('environment variables, password-protected redis, token-protected Forge
   let tokenFile: string;
 
   beforeAll(async () => {
-    [server, standin] = await Promise.all([startRedis({ password: PASSWORD }), startForgejoStandin({ token: TOKEN })]);
-    redis = new Redis({ host: server.host, port: server.port, password: PASSWORD, lazyConnect: true });
-    await redis.connect();
+    ({ server, standin, redis } = await startRedisAndStandin({ password: PASSWORD, standin: { token: TOKEN } }));
     tokenFile = path.join(HOME, 'forgejo-token');
     fs.writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
   });
 
-  afterAll(async () => {
-    await redis?.quit();
-    await Promise.all([server?.stop(), standin?.close()]);
-  });
+  afterAll(() => stopRedisAndStandin({ server, standin, redis }));
 
-  beforeEach(async () => {
-    await redis.flushall();
-    standin.clearFailures();
-    standin.resetStats();
-  });
+  beforeEach(() => resetRedisAndStandin({ standin, redis }));
 
   const envOnly = () => ({
     REDIS_HOST: '127.0.0.1',
@@ -445,22 +425,13 @@ describe('report, JSON and exit codes', () => {
   let flags: string[];
 
   beforeAll(async () => {
-    [server, standin] = await Promise.all([startRedis(), startForgejoStandin()]);
-    redis = new Redis({ host: server.host, port: server.port, lazyConnect: true });
-    await redis.connect();
+    ({ server, standin, redis } = await startRedisAndStandin());
     flags = ['--redis-host', '127.0.0.1', '--redis-port', String(server.port), '--forgejo-host', standin.url];
   });
 
-  afterAll(async () => {
-    await redis?.quit();
-    await Promise.all([server?.stop(), standin?.close()]);
-  });
+  afterAll(() => stopRedisAndStandin({ server, standin, redis }));
 
-  beforeEach(async () => {
-    await redis.flushall();
-    standin.clearFailures();
-    standin.resetStats();
-  });
+  beforeEach(() => resetRedisAndStandin({ standin, redis }));
 
   it('the human report keeps the familiar shape', async () => {
     await seedMixed(redis, standin);
@@ -660,15 +631,10 @@ describe('SIGINT during a slow run', () => {
   let redis: Redis;
 
   beforeAll(async () => {
-    [server, standin] = await Promise.all([startRedis(), startForgejoStandin({ latencyMs: 20_000 })]);
-    redis = new Redis({ host: server.host, port: server.port, lazyConnect: true });
-    await redis.connect();
+    ({ server, standin, redis } = await startRedisAndStandin({ standin: { latencyMs: 20_000 } }));
   });
 
-  afterAll(async () => {
-    await redis?.quit();
-    await Promise.all([server?.stop(), standin?.close()]);
-  });
+  afterAll(() => stopRedisAndStandin({ server, standin, redis }));
 
   it('exits 130 quickly and deletes nothing', async () => {
     const sites: Site[] = Array.from({ length: 5 }, (_, i) => ({ owner: 'old', repo: `site${i}`, domain: `gone${i}.example.com` }));
