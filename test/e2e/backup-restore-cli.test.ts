@@ -10,6 +10,7 @@ import { gunzipSync } from 'node:zlib';
 import { Redis } from 'ioredis';
 import { cliRunner, expectFatal, type CliResult } from '../support/cli-process';
 import { startRedis } from '../support/servers';
+import type { Site } from '../support/harness';
 import { pagesFile, siteEntries } from '../support/plugin-writer';
 import { startRedisAndStandin, stopRedisAndStandin, type RedisServer, type Standin } from '../support/redis-and-standin';
 import { HEADER, backupText, expectSameState, fullDump, onlyKeys, parseBackupText, sha256Lines, withoutKeys, type KeyState } from '../support/redis-state';
@@ -71,14 +72,6 @@ afterAll(() => {
 
 // ---------------------------------------------------------------------------
 // A realistic store
-
-interface Site {
-  owner: string;
-  repo: string;
-  domain: string;
-  branches?: string[];
-  redirects?: number;
-}
 
 const ALICE: Site = { owner: 'alice', repo: 'blog', domain: 'blog.example.org', branches: ['dev', 'feature/New_UI'], redirects: 2 };
 const BOB: Site = { owner: 'bob', repo: 'docs', domain: 'docs.example.net', redirects: 1 };

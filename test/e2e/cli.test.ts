@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import type { Redis } from 'ioredis';
 import { cliRunner, expectFatal, type CliResult } from '../support/cli-process';
 import { freePort } from '../support/servers';
+import type { Site } from '../support/harness';
 import { pagesFile, siteEntries } from '../support/plugin-writer';
 import { resetRedisAndStandin, startRedisAndStandin, stopRedisAndStandin, type RedisServer, type Standin } from '../support/redis-and-standin';
 
@@ -37,14 +38,6 @@ afterAll(() => cli.cleanup());
 
 // ---------------------------------------------------------------------------
 // Store fixtures
-
-interface Site {
-  owner: string;
-  repo: string;
-  domain: string;
-  branches?: string[];
-  redirects?: number;
-}
 
 /** A site nobody serves any more: 9 router keys (entryPoints/0, /1, tls/certResolver, 3 middlewares…), 2 redirect middlewares, meta, reverse, forward. */
 const STALE: Site = { owner: 'gone', repo: 'site', domain: 'old.example.com', redirects: 2 };
