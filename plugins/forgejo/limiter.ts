@@ -23,7 +23,9 @@ export class RequestLimiter {
       if (this.intervalMs > 0) await this.pace(signal);
       return await task();
     } finally {
-      this.release();
+      // Next turn: the caller hears this answer (a breaker may trip on it) before
+      // the next queued request is let out.
+      setImmediate(() => this.release());
     }
   }
 
