@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Etcd3, type IOptions } from 'etcd3';
-import type { ExpectedKey, GroupDeleteOutcome, KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../../src/ports/key-value-store';
+import type { GroupDeleteOutcome, GuardedGroup, KeyGuard, KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../../src/ports/key-value-store';
 import type { PluginSettings, StorePlugin } from '../../src/ports/plugins';
 import { textKeyNames } from '../../src/core/keys';
 import { mapLimited } from '../../src/engine/task-queue';
@@ -117,6 +117,10 @@ export class EtcdStore implements KeyValueStore {
 
   describe(): string {
     return this.description;
+  }
+
+  maxGroupSize(): number {
+    return MAX_TXN_OPS;
   }
 
   roundTrips(): number {
@@ -242,25 +246,27 @@ export class EtcdStore implements KeyValueStore {
     return outcomes;
   }
 
-  async deleteGroupsIfUnchanged(groups: ExpectedKey[][]): Promise<GroupDeleteOutcome[]> {
+  async deleteGroupsIfUnchanged(groups: GuardedGroup[]): Promise<GroupDeleteOutcome[]> {
     const client = this.open();
     if (groups.length === 0) return [];
-    for (const group of groups) {
-      if (group.length > MAX_TXN_OPS) {
-        throw new Error(`a group of ${group.length} keys does not fit one etcd transaction (at most ${MAX_TXN_OPS})`);
+    for (const { keys, guards = [] } of groups) {
+      if (keys.length + guards.length > MAX_TXN_OPS) {
+        throw new Error(`a group of ${keys.length} keys and ${guards.length} guards does not fit one etcd transaction (at most ${MAX_TXN_OPS})`);
       }
     }
     // One transaction per group: every key still holds its expected bytes (a missing key
-    // fails a value compare), then all of them go; otherwise nothing does (DESIGN §4.1).
-    return mapLimited(groups, PARALLEL, async (group): Promise<GroupDeleteOutcome> => {
-      if (group.length === 0) return 'deleted';
-      const keys = [...new Set(group.map((k) => k.key))];
+    // fails a value compare) and every guard is as the scan saw it, then all the keys go;
+    // otherwise nothing does (DESIGN §4.1). The planner keeps each group within
+    // maxGroupSize(); etcd counts nested transactions against the same limit.
+    return mapLimited(groups, PARALLEL, async ({ keys, guards = [] }): Promise<GroupDeleteOutcome> => {
+      if (keys.length === 0) return 'deleted';
+      const compares = [
+        ...keys.map(({ key, expected }) => valueCompare(key, expected)),
+        ...guards.map(guardCompare),
+      ];
+      const deletes = [...new Set(keys.map((k) => k.key))].map((key) => ({ request_delete_range: { key: Buffer.from(key, 'utf8') } }));
       this.trips++;
-      const reply = await client.kv.txn({
-        compare: group.map(({ key, expected }) => ({ key: Buffer.from(key, 'utf8'), target: 'Value' as const, result: 'Equal' as const, value: expected })),
-        success: keys.map((key) => ({ request_delete_range: { key: Buffer.from(key, 'utf8') } })),
-        failure: [],
-      });
+      const reply = await client.kv.txn({ compare: compares, success: deletes, failure: [] });
       return reply.succeeded ? 'deleted' : 'changed';
     });
   }
@@ -270,6 +276,16 @@ export class EtcdStore implements KeyValueStore {
     this.closed = true;
     this.client.close();
   }
+}
+
+function valueCompare(key: string, expected: Buffer) {
+  return { key: Buffer.from(key, 'utf8'), target: 'Value' as const, result: 'Equal' as const, value: expected };
+}
+
+/** A guard that must be absent compares its version with 0: etcd's "no such key". */
+function guardCompare(guard: KeyGuard) {
+  if (guard.expected !== null) return valueCompare(guard.key, guard.expected);
+  return { key: Buffer.from(guard.key, 'utf8'), target: 'Version' as const, result: 'Equal' as const, version: 0 };
 }
 
 /** Removes anything secret from a client error before it is shown. */

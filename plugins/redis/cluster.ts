@@ -1,6 +1,6 @@
 import type { Cluster } from 'ioredis';
 import { escapeGlob, textKeyNames } from '../../src/core/keys';
-import type { ExpectedKey, GroupDeleteOutcome, KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../../src/ports/key-value-store';
+import type { GroupDeleteOutcome, GuardedGroup, KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../../src/ports/key-value-store';
 import { mapLimited } from '../../src/engine/task-queue';
 import { decodeReadEntries, DELETE_IF_EQUAL_LUA, PUT_ENTRIES_LUA, putEntryArgs, READ_ENTRIES_LUA, SCAN_COUNT } from './scripts';
 import { keySlot, slotTag } from './slot';
@@ -121,7 +121,7 @@ export class RedisClusterStore implements KeyValueStore {
     return outcomes;
   }
 
-  async deleteGroupsIfUnchanged(groups: ExpectedKey[][]): Promise<GroupDeleteOutcome[]> {
+  async deleteGroupsIfUnchanged(groups: GuardedGroup[]): Promise<GroupDeleteOutcome[]> {
     this.ensureOpen();
     if (groups.length === 0) return [];
     const outcomes: GroupDeleteOutcome[] = groups.map(() => 'changed');
@@ -131,7 +131,7 @@ export class RedisClusterStore implements KeyValueStore {
     const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i])));
     const owner = new Map<string, number>();
     groups.forEach((group, g) => {
-      for (const { key } of group) {
+      for (const { key } of [...group.keys, ...(group.guards ?? [])]) {
         const other = owner.get(key);
         if (other === undefined) owner.set(key, g);
         else parent[find(g)] = find(other);
@@ -150,14 +150,19 @@ export class RedisClusterStore implements KeyValueStore {
     return outcomes;
   }
 
-  private async deleteGroup(group: ExpectedKey[]): Promise<GroupDeleteOutcome> {
-    if (group.length === 0) return 'deleted';
-    // Every key, the guard (last) included, still holds what was read: else touch nothing.
-    const current = await this.getMany(group.map((k) => k.key));
-    const unchanged = group.every(({ expected }, i) => current[i]?.type === 'string' && current[i]!.value!.equals(expected));
-    if (!unchanged) return 'changed';
+  private async deleteGroup({ keys, guards = [] }: GuardedGroup): Promise<GroupDeleteOutcome> {
+    if (keys.length === 0) return 'deleted';
+    // Every key, the forward key (last) included, still holds what was read, and every
+    // guard is as the scan saw it: else touch nothing.
+    const current = await this.getMany([...keys.map((k) => k.key), ...guards.map((g) => g.key)]);
+    const keysUnchanged = keys.every(({ expected }, i) => current[i]?.type === 'string' && current[i]!.value!.equals(expected));
+    const guardsUnchanged = guards.every(({ expected }, i) => {
+      const entry = current[keys.length + i];
+      return expected === null ? entry === undefined : entry?.type === 'string' && entry.value!.equals(expected);
+    });
+    if (!keysUnchanged || !guardsUnchanged) return 'changed';
     const deleted = new Set<string>();
-    for (const { key, expected } of group) {
+    for (const { key, expected } of keys) {
       if (deleted.has(key)) continue; // a key listed twice was checked and deleted once
       deleted.add(key);
       this.ensureOpen();

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { escapeGlob, textKeyNames } from '../../src/core/keys';
-import type { ExpectedKey, GroupDeleteOutcome, KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../../src/ports/key-value-store';
+import type { GroupDeleteOutcome, GuardedGroup, KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../../src/ports/key-value-store';
 import type { PluginSettings, StorePlugin } from '../../src/ports/plugins';
 import { RedisClusterStore } from './cluster';
-import { decodeReadEntries, DELETE_GROUPS_LUA, PUT_ENTRIES_LUA, putEntryArgs, READ_ENTRIES_LUA, SCAN_COUNT } from './scripts';
+import { decodeReadEntries, DELETE_GROUPS_LUA, deleteGroupsArgs, PUT_ENTRIES_LUA, putEntryArgs, READ_ENTRIES_LUA, SCAN_COUNT } from './scripts';
 
 type ScriptedRedis = Redis & {
   reaperReadEntriesBuffer(numberOfKeys: number, ...keysThenFlag: string[]): Promise<Array<Buffer | number | null>>;
@@ -75,17 +75,11 @@ export class RedisStore implements KeyValueStore {
     return outcomes;
   }
 
-  async deleteGroupsIfUnchanged(groups: ExpectedKey[][]): Promise<GroupDeleteOutcome[]> {
+  async deleteGroupsIfUnchanged(groups: GuardedGroup[]): Promise<GroupDeleteOutcome[]> {
     if (groups.length === 0) return [];
-    const keys = groups.flat();
+    const { keys, args } = deleteGroupsArgs(groups);
     this.trips++;
-    const outcome = await this.redis.reaperDeleteGroups(
-      keys.length,
-      ...keys.map((k) => k.key),
-      groups.length,
-      ...groups.map((g) => g.length),
-      ...keys.map((k) => k.expected),
-    );
+    const outcome = await this.redis.reaperDeleteGroups(keys.length, ...keys, ...args);
     return outcome.map((deleted) => (deleted === 1 ? 'deleted' : 'changed'));
   }
 

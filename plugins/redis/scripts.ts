@@ -1,27 +1,39 @@
-import type { StoredEntry } from '../../src/ports/key-value-store';
+import type { GuardedGroup, StoredEntry } from '../../src/ports/key-value-store';
 
 /** Keys asked for per SCAN call. */
 export const SCAN_COUNT = 1000;
 
 /**
- * Checks every key of every group against its expected value and deletes a group only
- * when all of its keys match; one script run is atomic, so the plugin cannot
- * re-register a domain between the check and the delete (DESIGN §4.1).
- * KEYS: the groups' keys, flattened. ARGV: group count, each group's size, then the
- * expected values in KEYS order.
+ * Checks every key of every group against its expected value, and every guard key of
+ * the group against the state the scan saw (absent, or a value), and deletes a group's
+ * keys only when all of them match; one script run is atomic, so the plugin cannot
+ * register or re-register a domain between the check and the delete (DESIGN §4.1, §4.8).
+ * Guards that must be absent are checked with one EXISTS per group.
+ * KEYS: per group, its keys then its guard keys. ARGV: group count; per group its key
+ * count, guard count and absent-guard count; then per group the expected value of each
+ * key, then each guard that must hold a value: its value (guards that must hold a value
+ * come first among a group's guard keys).
  */
 export const DELETE_GROUPS_LUA = `
 local groups = tonumber(ARGV[1])
 local outcome = {}
 local first = 1
+local arg = 2 + 3 * groups
 for g = 1, groups do
-  local size = tonumber(ARGV[1 + g])
+  local size = tonumber(ARGV[3 * g - 1])
+  local guards = tonumber(ARGV[3 * g])
+  local absent = tonumber(ARGV[3 * g + 1])
+  local valued = guards - absent
   local unchanged = true
-  for i = first, first + size - 1 do
-    if redis.call('TYPE', KEYS[i]).ok ~= 'string' or redis.call('GET', KEYS[i]) ~= ARGV[1 + groups + i] then
+  for i = 0, size + valued - 1 do
+    local key = KEYS[first + i]
+    if redis.call('TYPE', key).ok ~= 'string' or redis.call('GET', key) ~= ARGV[arg + i] then
       unchanged = false
       break
     end
+  end
+  if unchanged and absent > 0 then
+    unchanged = redis.call('EXISTS', unpack(KEYS, first + size + valued, first + size + guards - 1)) == 0
   end
   if unchanged then
     for i = first, first + size - 1 do redis.call('DEL', KEYS[i]) end
@@ -29,7 +41,8 @@ for g = 1, groups do
   else
     outcome[g] = 0
   end
-  first = first + size
+  first = first + size + guards
+  arg = arg + size + valued
 end
 return outcome
 `;
@@ -164,4 +177,23 @@ export function putEntryArgs(entry: StoredEntry, now: number): [string, Buffer, 
   // An entry due to expire gets at least 1 ms: the caller skips the expired ones.
   const ttl = entry.expiresAt === undefined ? 0 : Math.max(1, entry.expiresAt - now);
   return [entry.type === 'string' ? 's' : 'd', payload, ttl];
+}
+
+/**
+ * DELETE_GROUPS_LUA's keys and arguments for `groups`. Within a group, guards that must
+ * hold a value come before guards that must be absent, as the script expects.
+ */
+export function deleteGroupsArgs(groups: GuardedGroup[]): { keys: string[]; args: Array<string | Buffer | number> } {
+  const keys: string[] = [];
+  const counts: number[] = [];
+  const values: Buffer[] = [];
+  for (const group of groups) {
+    const guards = group.guards ?? [];
+    const valued = guards.filter((guard) => guard.expected !== null);
+    const absent = guards.filter((guard) => guard.expected === null);
+    keys.push(...group.keys.map((k) => k.key), ...valued.map((g) => g.key), ...absent.map((g) => g.key));
+    counts.push(group.keys.length, guards.length, absent.length);
+    values.push(...group.keys.map((k) => k.expected), ...valued.map((g) => g.expected!));
+  }
+  return { keys, args: [groups.length, ...counts, ...values] };
 }

@@ -19,6 +19,18 @@ export function sanitizeDomain(domain: string): string {
   return domain.replaceAll('.', '-');
 }
 
+/**
+ * Every domain the plugin would give this sanitized name: each `-` was a `-` or a `.`.
+ * Undefined when there are more than `limit`, too many to guard one by one.
+ */
+export function domainsSanitizedAs(sanitized: string, limit: number): string[] | undefined {
+  const parts = sanitized.split('-');
+  if (2 ** (parts.length - 1) > limit) return undefined;
+  let domains = [parts[0]];
+  for (const part of parts.slice(1)) domains = domains.flatMap((prefix) => [`${prefix}-${part}`, `${prefix}.${part}`]);
+  return domains;
+}
+
 export function forwardKey(domain: string): string {
   return FORWARD_PREFIX + domain;
 }

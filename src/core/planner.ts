@@ -1,7 +1,7 @@
-import type { ExpectedKey, StoredEntry } from '../ports/key-value-store';
+import type { ExpectedKey, KeyGuard, StoredEntry } from '../ports/key-value-store';
 import type { Inventory, KeyValue, ReverseMapping } from './inventory';
 import { forwardValue } from './mapping';
-import { redirectsMetaKey, reverseKey, routerName, sanitizeDomain } from './keys';
+import { domainsSanitizedAs, forwardKey, redirectsMetaKey, reverseKey, routerName, sanitizeDomain } from './keys';
 import type { Claim, Verdict } from './verdict';
 
 export type DeletionKind = 'domain' | 'orphan-router' | 'orphan-middleware' | 'orphan-redirects-meta' | 'orphan-reverse';
@@ -20,6 +20,11 @@ export interface DeletionGroup<K extends PlannedKey = PlannedKey> {
   subject: string;
   reason: string;
   keys: K[];
+  /**
+   * Registrations that would make these keys live again, as the scan saw them: checked
+   * in the same atomic step as the deletes (DESIGN §4.8), never deleted.
+   */
+  guards: KeyGuard[];
 }
 
 export interface BrakeOptions {
@@ -48,6 +53,36 @@ export interface Plan<K extends PlannedKey = PlannedKey> {
 }
 
 export const DEFAULT_BRAKE: BrakeOptions = { maxStaleRatio: 0.3, minDomains: 10, force: false };
+
+/**
+ * Router and middleware names drop the difference between `.` and `-`, so up to 2^n
+ * domains (n dashes in the name) could register one; they are guarded one by one up to
+ * this many, beyond which the keys are left alone and said so.
+ */
+export const MAX_GUARDED_DOMAINS = 1024;
+
+/** What one atomic group can hold in the store at hand (etcd: operations per transaction). */
+export interface PlanLimits {
+  /** Keys plus guards of one group; unbounded when undefined. */
+  maxGroupSize?: number;
+}
+
+/** A domain's forward key as the scan saw it: absent, or holding what was read. */
+function forwardGuard(inventory: Inventory, domain: string): KeyGuard {
+  const mapping = inventory.forwards.get(domain);
+  return { key: forwardKey(domain), expected: mapping ? mapping.value : null };
+}
+
+/**
+ * The forward keys of every domain that would own Traefik objects named after
+ * `sanitized` (but `except`), as the scan saw them; undefined when there are too many.
+ */
+function registrationGuards(inventory: Inventory, sanitized: string, room: number, except?: string): KeyGuard[] | undefined {
+  const domains = domainsSanitizedAs(sanitized, Math.min(MAX_GUARDED_DOMAINS, room + (except === undefined ? 0 : 1)));
+  return domains?.filter((domain) => domain !== except).map((domain) => forwardGuard(inventory, domain));
+}
+
+const TOO_MANY_OWNERS = 'too many domains could register this name to guard them all in one step; left alone';
 
 /**
  * Reverse keys whose domain has no forward mapping pointing back at their repository.
@@ -82,7 +117,9 @@ export function planReap(
   forwardVerdicts: ReadonlyMap<string, Verdict>,
   orphanReverseVerdicts: ReadonlyMap<string, Verdict>,
   brakeOptions: BrakeOptions = DEFAULT_BRAKE,
+  limits: PlanLimits = {},
 ): Plan {
+  const roomBeside = (keys: number) => (limits.maxGroupSize ?? Infinity) - keys;
   const groups: DeletionGroup[] = [];
   const kept: Plan['kept'] = [];
 
@@ -109,14 +146,22 @@ export function planReap(
     const target = mapping.target!;
     const sanitized = sanitizeDomain(mapping.domain);
     const traefikKeys: PlannedKey[] = [];
+    let guards: KeyGuard[] = [];
     const keeper = keptSanitized.get(sanitized);
     if (keeper !== undefined) {
       kept.push({ subject: routerName(mapping.domain), reason: `router and redirect middlewares kept: ${keeper} uses the same name` });
     } else if (!sharedNamesTaken.has(sanitized)) {
       sharedNamesTaken.add(sanitized);
-      traefikKeys.push(...byName(inventory.routers.get(routerName(mapping.domain)) ?? []));
-      for (const name of (middlewaresBySanitized.get(sanitized) ?? []).sort()) {
-        traefikKeys.push(...byName(inventory.middlewares.get(name)!.keys));
+      const names = [...(middlewaresBySanitized.get(sanitized) ?? [])].sort();
+      const routerKeys = inventory.routers.get(routerName(mapping.domain)) ?? [];
+      const traefikCount = routerKeys.length + names.reduce((sum, name) => sum + inventory.middlewares.get(name)!.keys.length, 0);
+      const otherOwners = registrationGuards(inventory, sanitized, roomBeside(traefikCount + 3), mapping.domain);
+      if (routerKeys.length + names.length > 0 && otherOwners === undefined) {
+        kept.push({ subject: routerName(mapping.domain), reason: `router and redirect middlewares kept: ${TOO_MANY_OWNERS}` });
+      } else {
+        guards = otherOwners ?? [];
+        traefikKeys.push(...byName(routerKeys));
+        for (const name of names) traefikKeys.push(...byName(inventory.middlewares.get(name)!.keys));
       }
     }
     const meta = inventory.redirectsMeta.get(mapping.domain);
@@ -133,33 +178,39 @@ export function planReap(
       subject: mapping.domain,
       reason: forwardVerdicts.get(mapping.domain)!.reason,
       keys: [...traefikKeys, ...expect(reverseKeys), { key: mapping.key, expected: mapping.value, expiresAt: mapping.expiresAt }],
+      // Only a router or middleware another domain could register needs more than the
+      // domain's own forward key, which the group checks itself.
+      guards: traefikKeys.length > 0 ? guards : [],
     });
   }
 
+  // An orphan goes only while no domain that would own it is registered (DESIGN §4.8).
+  const orphan = (kind: DeletionKind, subject: string, reason: string, keys: PlannedKey[], guards: KeyGuard[] | undefined) => {
+    if (guards) groups.push({ kind, subject, reason, keys, guards });
+    else kept.push({ subject, reason: TOO_MANY_OWNERS });
+  };
   for (const [name, keys] of [...inventory.routers].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (!producedSanitized.has(name.slice('custom-'.length))) {
-      groups.push({ kind: 'orphan-router', subject: name, reason: 'no forward mapping produces this router', keys: byName(keys) });
+    const sanitized = name.slice('custom-'.length);
+    if (!producedSanitized.has(sanitized)) {
+      orphan('orphan-router', name, 'no forward mapping produces this router', byName(keys), registrationGuards(inventory, sanitized, roomBeside(keys.length)));
     }
   }
   for (const [name, middleware] of [...inventory.middlewares].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!producedSanitized.has(middleware.sanitizedDomain)) {
-      groups.push({ kind: 'orphan-middleware', subject: name, reason: 'no forward mapping produces this middleware', keys: byName(middleware.keys) });
+      const guards = registrationGuards(inventory, middleware.sanitizedDomain, roomBeside(middleware.keys.length));
+      orphan('orphan-middleware', name, 'no forward mapping produces this middleware', byName(middleware.keys), guards);
     }
   }
   for (const [domain, meta] of [...inventory.redirectsMeta].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!inventory.forwards.has(domain)) {
-      groups.push({ kind: 'orphan-redirects-meta', subject: redirectsMetaKey(domain), reason: `no forward mapping for ${domain}`, keys: expect([meta]) });
+      orphan('orphan-redirects-meta', redirectsMetaKey(domain), `no forward mapping for ${domain}`, expect([meta]), [forwardGuard(inventory, domain)]);
     }
   }
   for (const reverse of orphanReverseCandidates(inventory)) {
     const verdict = orphanReverseVerdicts.get(reverse.key);
     if (verdict?.status === 'stale') {
-      groups.push({
-        kind: 'orphan-reverse',
-        subject: reverse.key,
-        reason: `no forward mapping back to it and ${verdict.reason}`,
-        keys: expect([reverse]),
-      });
+      const reason = `no forward mapping back to it and ${verdict.reason}`;
+      orphan('orphan-reverse', reverse.key, reason, expect([reverse]), [forwardGuard(inventory, reverse.domain)]);
     }
   }
 

@@ -134,7 +134,7 @@ export class ReapEngine {
         // Only a real reap keeps time: verify and --dry-run change nothing.
         if (stage === 'apply') await this.updateGraceMarks(grace);
       }
-      const plan = planReap(inventory, plannable, reverseVerdicts, this.options.brake);
+      const plan = planReap(inventory, plannable, reverseVerdicts, this.options.brake, { maxGroupSize: this.store.maxGroupSize?.() });
       report.plan = plan;
       if (stage === 'plan' || stage === 'apply') {
         const hydrated = hydratePlan(plan, await this.readAll(keysToHydrate(plan)));
@@ -161,14 +161,14 @@ export class ReapEngine {
       grace.marksToWrite.map((domain) => ({ key: graceMarkKey(domain), type: 'string', value: stamp, expiresAt: now + ttl })),
       'overwrite',
     );
-    await this.store.deleteGroupsIfUnchanged(grace.marksToClear.map((mark) => [{ key: mark.key, expected: mark.value }]));
+    await this.store.deleteGroupsIfUnchanged(grace.marksToClear.map((mark) => ({ keys: [{ key: mark.key, expected: mark.value }] })));
   }
 
   /** A reaped domain's mark has done its job; a mark written this run is not in the inventory. */
   private async clearGraceMarksOfReaped(inventory: Inventory, plan: Plan<ExpectedKey>, outcomes: GroupOutcome[]): Promise<void> {
     const reaped = plan.groups.filter((group, i) => group.kind === 'domain' && outcomes[i] === 'deleted').map((group) => group.subject);
     const marks = reaped.map((domain) => inventory.graceMarks.get(domain)).filter((mark): mark is GraceMark => mark !== undefined);
-    await this.store.deleteGroupsIfUnchanged(marks.map((mark) => [{ key: mark.key, expected: mark.value }]));
+    await this.store.deleteGroupsIfUnchanged(marks.map((mark) => ({ keys: [{ key: mark.key, expected: mark.value }] })));
   }
 
   /** Reads keys in batches sent together: the store pipelines them. */

@@ -16,6 +16,23 @@ export interface ExpectedKey {
   expiresAt?: number;
 }
 
+/**
+ * A key that must still be as the scan saw it for a group to go: absent (`expected:
+ * null`) or holding exactly `expected`. Checked in the same atomic step as the deletes,
+ * never deleted itself: it is the registration that would make the group's keys live
+ * again (DESIGN §4.1, §4.8).
+ */
+export interface KeyGuard {
+  key: string;
+  expected: Buffer | null;
+}
+
+/** Keys deleted together, in order, only if every key and every guard is unchanged. */
+export interface GuardedGroup {
+  keys: ExpectedKey[];
+  guards?: KeyGuard[];
+}
+
 /** `same`: the key already holds this value; `exists`: it holds another and was left alone. */
 export type PutOutcome = 'written' | 'replaced' | 'same' | 'exists' | 'unsupported';
 
@@ -37,10 +54,16 @@ export interface KeyValueStore {
    */
   putMany(entries: StoredEntry[], mode: PutMode): Promise<PutOutcome[]>;
   /**
-   * Deletes each group only if every key still holds its expected value, in the
-   * group's order (the guard last). Atomic per group where the store allows it.
+   * Deletes each group's keys only if every key still holds its expected value and every
+   * guard is as expected, in the group's order (the forward key last). Atomic per group
+   * where the store allows it.
    */
-  deleteGroupsIfUnchanged(groups: ExpectedKey[][]): Promise<GroupDeleteOutcome[]>;
+  deleteGroupsIfUnchanged(groups: GuardedGroup[]): Promise<GroupDeleteOutcome[]>;
+  /**
+   * Keys plus guards one group may hold, when the store bounds what one atomic step can
+   * check (etcd: operations per transaction); unbounded when absent.
+   */
+  maxGroupSize?(): number;
   /** Keys a scan found but could not hand over as text (names that are not UTF-8), escaped. */
   skippedKeys?(): string[];
   /** Requests sent to the store so far (a pipeline or script run counts once). */

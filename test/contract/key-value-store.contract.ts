@@ -5,7 +5,7 @@
  * (ioredis for Redis, etcd3 for etcd), never through the code under test, so the suite
  * checks the store against the real server rather than against itself.
  */
-import type { ExpectedKey, KeyValueStore, StoredEntry } from '../../src/ports/key-value-store';
+import type { ExpectedKey, KeyGuard, KeyValueStore, StoredEntry } from '../../src/ports/key-value-store';
 
 export interface SeedEntry {
   key: string;
@@ -286,7 +286,7 @@ export function describeKeyValueStoreContract(name: string, harness: KeyValueSto
         await harness.seed([...group, bystander]);
         const store = await open();
 
-        expect(await store.deleteGroupsIfUnchanged([expectedOf(group)])).toEqual(['deleted']);
+        expect(await store.deleteGroupsIfUnchanged([{ keys: expectedOf(group) }])).toEqual(['deleted']);
 
         await expectAllAbsent(group.map((e) => e.key));
         await expectAllPresent([bystander]);
@@ -299,7 +299,7 @@ export function describeKeyValueStoreContract(name: string, harness: KeyValueSto
         await harness.seed([{ key: changedKey, value: 'changed' }]);
         const store = await open();
 
-        expect(await store.deleteGroupsIfUnchanged([expectedOf(group)])).toEqual(['changed']);
+        expect(await store.deleteGroupsIfUnchanged([{ keys: expectedOf(group) }])).toEqual(['changed']);
 
         await expectAllPresent([...group.filter((e) => e.key !== changedKey), { key: changedKey, value: 'changed' }]);
       });
@@ -310,7 +310,7 @@ export function describeKeyValueStoreContract(name: string, harness: KeyValueSto
         await harness.seed(present);
         const store = await open();
 
-        expect(await store.deleteGroupsIfUnchanged([expectedOf(group)])).toEqual(['changed']);
+        expect(await store.deleteGroupsIfUnchanged([{ keys: expectedOf(group) }])).toEqual(['changed']);
 
         await expectAllPresent(present);
       });
@@ -323,7 +323,7 @@ export function describeKeyValueStoreContract(name: string, harness: KeyValueSto
         await harness.seedOtherType!(other.key);
         const store = await open();
 
-        expect(await store.deleteGroupsIfUnchanged([expectedOf(group)])).toEqual(['changed']);
+        expect(await store.deleteGroupsIfUnchanged([{ keys: expectedOf(group) }])).toEqual(['changed']);
 
         await expectAllPresent(rest);
         const [entry] = await store.getMany([other.key]);
@@ -341,10 +341,10 @@ export function describeKeyValueStoreContract(name: string, harness: KeyValueSto
         const store = await open();
 
         const outcome = await store.deleteGroupsIfUnchanged([
-          [{ key: 'g1:k', expected: Buffer.from('owner:rep') }],
-          [{ key: 'g2:k', expected: Buffer.from('Owner:repo') }],
-          [{ key: 'g3:k', expected: Buffer.from('owner:repo\0') }],
-          [{ key: 'g4:k', expected: Buffer.alloc(0) }],
+          { keys: [{ key: 'g1:k', expected: Buffer.from('owner:rep') }] },
+          { keys: [{ key: 'g2:k', expected: Buffer.from('Owner:repo') }] },
+          { keys: [{ key: 'g3:k', expected: Buffer.from('owner:repo\0') }] },
+          { keys: [{ key: 'g4:k', expected: Buffer.alloc(0) }] },
         ]);
 
         expect(outcome).toEqual(['changed', 'changed', 'changed', 'deleted']);
@@ -368,8 +368,8 @@ export function describeKeyValueStoreContract(name: string, harness: KeyValueSto
         const store = await open();
 
         const outcome = await store.deleteGroupsIfUnchanged([
-          [{ key: 'bin:1', expected: BINARY }, { key: 'bin:guard', expected: Buffer.from('o:r') }],
-          [{ key: 'bin:2', expected: other }, { key: 'bin:guard2', expected: Buffer.from('o:r2') }],
+          { keys: [{ key: 'bin:1', expected: BINARY }, { key: 'bin:guard', expected: Buffer.from('o:r') }] },
+          { keys: [{ key: 'bin:2', expected: other }, { key: 'bin:guard2', expected: Buffer.from('o:r2') }] },
         ]);
 
         expect(outcome).toEqual(['deleted', 'changed']);
@@ -392,7 +392,7 @@ export function describeKeyValueStoreContract(name: string, harness: KeyValueSto
         }
         const store = await open();
 
-        const outcome = await store.deleteGroupsIfUnchanged(groups.map((g) => expectedOf(g)));
+        const outcome = await store.deleteGroupsIfUnchanged(groups.map((g) => ({ keys: expectedOf(g) })));
 
         expect(outcome).toEqual(groups.map((_, i) => (changed.has(i) ? 'changed' : 'deleted')));
         for (let i = 0; i < 100; i++) {
@@ -419,7 +419,7 @@ export function describeKeyValueStoreContract(name: string, harness: KeyValueSto
         const guard = group[group.length - 1];
         await harness.seed([{ key: guard.key, value: 'new:site' }]);
 
-        expect(await store.deleteGroupsIfUnchanged([expected])).toEqual(['changed']);
+        expect(await store.deleteGroupsIfUnchanged([{ keys: expected }])).toEqual(['changed']);
 
         await expectAllPresent([...group.slice(0, -1), { key: guard.key, value: 'new:site' }]);
       });
@@ -430,9 +430,74 @@ export function describeKeyValueStoreContract(name: string, harness: KeyValueSto
         const store = await open();
         const read = await store.getMany(group.map((e) => e.key));
         await harness.seed(group); // the plugin writes the same values again
-        const outcome = await store.deleteGroupsIfUnchanged([read.map((entry) => ({ key: entry!.key, expected: entry!.value! }))]);
+        const outcome = await store.deleteGroupsIfUnchanged([{ keys: read.map((entry) => ({ key: entry!.key, expected: entry!.value! })) }]);
         expect(outcome).toEqual(['deleted']);
         await expectAllAbsent(group.map((e) => e.key));
+      });
+
+      describe('guards: the registration that would make a group live again', () => {
+        const orphanRouter = (domain: string): SeedEntry[] => domainGroup(domain).filter((e) => e.key.startsWith('traefik/'));
+        const absent = (key: string): KeyGuard => ({ key, expected: null });
+
+        it('deletes a group while its guards are as the scan saw them, and never deletes a guard', async () => {
+          const router = orphanRouter('a.example.com');
+          const unrelated: SeedEntry = { key: 'custom_domain:b.example.com', value: 'o:b' };
+          await harness.seed([...router, unrelated]);
+          const store = await open();
+
+          const outcome = await store.deleteGroupsIfUnchanged([
+            { keys: expectedOf(router), guards: [absent('custom_domain:a.example.com'), { key: unrelated.key, expected: Buffer.from('o:b') }] },
+          ]);
+
+          expect(outcome).toEqual(['deleted']);
+          await expectAllAbsent(router.map((e) => e.key));
+          await expectAllPresent([unrelated]);
+        });
+
+        it('deletes nothing when a guard that was absent now exists (the plugin registered the domain)', async () => {
+          const router = orphanRouter('a.example.com');
+          await harness.seed([...router, { key: 'custom_domain:a.example.com', value: 'o:a' }]);
+          const store = await open();
+
+          expect(await store.deleteGroupsIfUnchanged([{ keys: expectedOf(router), guards: [absent('custom_domain:a.example.com')] }])).toEqual(['changed']);
+
+          await expectAllPresent([...router, { key: 'custom_domain:a.example.com', value: 'o:a' }]);
+        });
+
+        it('deletes nothing when a guard holding a value changed or is gone', async () => {
+          await harness.seed([
+            { key: 'o:r', value: 'a.example.com' },
+            { key: 'custom_domain:a.example.com', value: 'other:repo' },
+            { key: 'o:s', value: 'b.example.com' },
+          ]);
+          const store = await open();
+
+          const outcome = await store.deleteGroupsIfUnchanged([
+            { keys: [{ key: 'o:r', expected: Buffer.from('a.example.com') }], guards: [{ key: 'custom_domain:a.example.com', expected: Buffer.from('o:r') }] },
+            { keys: [{ key: 'o:s', expected: Buffer.from('b.example.com') }], guards: [{ key: 'custom_domain:b.example.com', expected: Buffer.from('x:y') }] },
+          ]);
+
+          expect(outcome).toEqual(['changed', 'changed']);
+          await expectAllPresent([{ key: 'o:r', value: 'a.example.com' }, { key: 'o:s', value: 'b.example.com' }]);
+        });
+
+        it('checks as many guards as the store allows in one group (hundreds where unbounded)', async () => {
+          const first = orphanRouter('a-b-c.example.com');
+          const second = orphanRouter('d-e-f.example.com');
+          const store = await open();
+          const count = Math.min(300, (store.maxGroupSize?.() ?? Infinity) - first.length);
+          const guards = (domain: string) => Array.from({ length: count }, (_, i) => absent(`custom_domain:${i}.${domain}`));
+          await harness.seed([...first, ...second, { key: `custom_domain:${count - 1}.d-e-f.example.com`, value: 'o:r' }]);
+
+          const outcome = await store.deleteGroupsIfUnchanged([
+            { keys: expectedOf(first), guards: guards('a-b-c.example.com') },
+            { keys: expectedOf(second), guards: guards('d-e-f.example.com') },
+          ]);
+
+          expect(outcome).toEqual(['deleted', 'changed']);
+          await expectAllAbsent(first.map((e) => e.key));
+          await expectAllPresent(second);
+        });
       });
     });
 
@@ -463,7 +528,7 @@ export function describeKeyValueStoreContract(name: string, harness: KeyValueSto
         await collectScan(store, '');
         const afterScan = trips();
         expect(afterScan).toBeGreaterThan(afterGet);
-        await store.deleteGroupsIfUnchanged([[{ key: 'k', expected: Buffer.from('v') }]]);
+        await store.deleteGroupsIfUnchanged([{ keys: [{ key: 'k', expected: Buffer.from('v') }] }]);
         expect(trips()).toBeGreaterThan(afterScan);
       });
 
@@ -477,7 +542,7 @@ export function describeKeyValueStoreContract(name: string, harness: KeyValueSto
 
         await expect(store.getMany(['custom_domain:a.example.com'])).rejects.toBeInstanceOf(Error);
         await expect(
-          store.deleteGroupsIfUnchanged([[{ key: 'custom_domain:a.example.com', expected: Buffer.from('o:r') }]]),
+          store.deleteGroupsIfUnchanged([{ keys: [{ key: 'custom_domain:a.example.com', expected: Buffer.from('o:r') }] }]),
         ).rejects.toBeInstanceOf(Error);
         await expect(collectScan(store, '')).rejects.toBeInstanceOf(Error);
         // Nothing was deleted by the rejected call.

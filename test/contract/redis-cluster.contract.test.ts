@@ -131,7 +131,7 @@ describe('Redis Cluster specifics', () => {
       return result;
     };
 
-    const outcome = await store.deleteGroupsIfUnchanged([group.map(({ key, value }) => ({ key, expected: Buffer.from(value) }))]);
+    const outcome = await store.deleteGroupsIfUnchanged([{ keys: group.map(({ key, value }) => ({ key, expected: Buffer.from(value) })) }]);
 
     expect(outcome).toEqual(['changed']);
     expect(calls).toBe(2);
@@ -155,7 +155,7 @@ describe('Redis Cluster specifics', () => {
       order.push(args[1]);
       return original(...args);
     };
-    expect(await store.deleteGroupsIfUnchanged([group.map(({ key, value }) => ({ key, expected: Buffer.from(value) }))])).toEqual(['deleted']);
+    expect(await store.deleteGroupsIfUnchanged([{ keys: group.map(({ key, value }) => ({ key, expected: Buffer.from(value) })) }])).toEqual(['deleted']);
     expect(order).toEqual(group.map((e) => e.key));
   });
 

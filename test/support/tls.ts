@@ -45,6 +45,6 @@ export async function roundTrip(store: KeyValueStore): Promise<void> {
   expect([...scanned]).toEqual(['custom_domain:a.example.com']);
   const read = await store.getMany(group.map((g) => g.key));
   expect(read.map((e) => e?.value?.toString())).toEqual(group.map((g) => g.value));
-  expect(await store.deleteGroupsIfUnchanged([read.map((e) => ({ key: e!.key, expected: e!.value! }))])).toEqual(['deleted']);
+  expect(await store.deleteGroupsIfUnchanged([{ keys: read.map((e) => ({ key: e!.key, expected: e!.value! })) }])).toEqual(['deleted']);
   expect(await store.getMany(group.map((g) => g.key))).toEqual([undefined, undefined, undefined]);
 }

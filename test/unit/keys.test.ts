@@ -1,6 +1,7 @@
 import {
   branchLabel,
   classifyKey,
+  domainsSanitizedAs,
   escapeGlob,
   forwardKey,
   isBranchName,
@@ -349,5 +350,19 @@ describe('key builders', () => {
     expect(classifyKey(`${routersRoot('traefik')}${routerName(domain)}/rule`, 'traefik')).toEqual({ kind: 'router', name: routerName(domain) });
     const reverse = classifyKey(reverseKey('alice', 'site', branch), 'traefik');
     expect(reverse).toEqual(branch === undefined ? { kind: 'reverse', owner: 'alice', repo: 'site' } : { kind: 'reverse', owner: 'alice', repo: 'site', branch });
+  });
+});
+
+describe('domainsSanitizedAs', () => {
+  it('gives every domain whose dots and dashes make the name', () => {
+    expect(domainsSanitizedAs('example', 8)).toEqual(['example']);
+    expect(domainsSanitizedAs('a-b-c', 8)!.sort()).toEqual(['a-b-c', 'a-b.c', 'a.b-c', 'a.b.c']);
+    for (const domain of domainsSanitizedAs('www-my-site-example-com', 64)!) expect(sanitizeDomain(domain)).toBe('www-my-site-example-com');
+  });
+
+  it('gives up beyond the limit', () => {
+    expect(domainsSanitizedAs('a-b-c', 3)).toBeUndefined();
+    expect(domainsSanitizedAs('a-b-c-d-e-f-g-h-i-j-k-l', 1024)).toBeUndefined();
+    expect(domainsSanitizedAs('a-b-c-d-e-f-g-h-i-j-k', 1024)).toHaveLength(1024);
   });
 });

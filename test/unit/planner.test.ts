@@ -360,12 +360,19 @@ describe('planReap: orphan reverse keys', () => {
   it('says why and expects the bytes read', () => {
     const plan = planReap(inventoryOf(keys), verdicts({ 'example.com': 'live' }), verdicts({ 'bob:old': 'stale', 'bob:old:branch:dev': 'stale' }));
     expect(plan.groups).toEqual([
-      { kind: 'orphan-reverse', subject: 'bob:old', reason: 'no forward mapping back to it and stale because test', keys: [{ key: 'bob:old', expected: Buffer.from('old.com') }] },
+      {
+        kind: 'orphan-reverse',
+        subject: 'bob:old',
+        reason: 'no forward mapping back to it and stale because test',
+        keys: [{ key: 'bob:old', expected: Buffer.from('old.com') }],
+        guards: [{ key: 'custom_domain:old.com', expected: null }],
+      },
       {
         kind: 'orphan-reverse',
         subject: 'bob:old:branch:dev',
         reason: 'no forward mapping back to it and stale because test',
         keys: [{ key: 'bob:old:branch:dev', expected: Buffer.from('dev.old.com') }],
+        guards: [{ key: 'custom_domain:dev.old.com', expected: null }],
       },
     ]);
   });
@@ -455,5 +462,69 @@ describe('planReap: the brake (DESIGN §4.6)', () => {
     const plan = planReap(inventoryOf(keys), verdicts(statuses), verdicts({ 'zed:old': 'stale' }));
     expect(plan.brake).toMatchObject({ mappedDomains: 10, staleDomains: 3, tripped: false });
     expect(plan.groups.length).toBe(3 + 2 + 1);
+  });
+});
+
+describe('planReap: guards against a registration during the run (DESIGN §4.8)', () => {
+  const guardsOf = (plan: Plan, subject: string) => groupFor(plan, subject)!.guards.map((g) => [g.key, g.expected?.toString() ?? null]);
+
+  it('guards an orphan router, middleware and redirects_meta by every forward key that would produce them, all absent', () => {
+    const plan = planReap(inventoryOf({ ...routerKeys('my-site.com'), ...middlewareKeys('my-site.com', 0), 'redirects_meta:my-site.com': 'count=1' }), NONE, NONE);
+    const owners = [
+      ['custom_domain:my-site-com', null],
+      ['custom_domain:my-site.com', null],
+      ['custom_domain:my.site-com', null],
+      ['custom_domain:my.site.com', null],
+    ];
+    expect(guardsOf(plan, 'custom-my-site-com').sort()).toEqual(owners);
+    expect(guardsOf(plan, 'redirects-my-site-com-0').sort()).toEqual(owners);
+    expect(guardsOf(plan, 'redirects_meta:my-site.com')).toEqual([['custom_domain:my-site.com', null]]);
+  });
+
+  it('guards an orphan reverse key by its domain\'s forward key as scanned: absent, or the value that does not point back', () => {
+    const plan = planReap(
+      inventoryOf({ 'bob:old': 'gone.com', 'bob:moved': 'taken.com', 'custom_domain:taken.com': 'eve:site' }),
+      NONE,
+      verdicts({ 'bob:old': 'stale', 'bob:moved': 'stale' }),
+    );
+    expect(guardsOf(plan, 'bob:old')).toEqual([['custom_domain:gone.com', null]]);
+    expect(guardsOf(plan, 'bob:moved')).toEqual([['custom_domain:taken.com', 'eve:site']]);
+  });
+
+  it('guards a stale domain\'s router by the other domains that share its name, as scanned, and not by itself', () => {
+    const keys = { ...siteKeys('alice', 'a', 'a.b.com'), ...siteKeys('bob', 'b', 'a-b.com') };
+    const plan = planReap(inventoryOf(keys), verdicts({ 'a.b.com': 'stale', 'a-b.com': 'stale' }), NONE);
+    expect(guardsOf(plan, 'a-b.com').sort()).toEqual([
+      ['custom_domain:a-b-com', null],
+      ['custom_domain:a.b-com', null],
+      ['custom_domain:a.b.com', 'alice:a'],
+    ]);
+    // The second domain's group holds no router keys: its own forward key is its guard.
+    expect(groupFor(plan, 'a.b.com')!.guards).toEqual([]);
+  });
+
+  it('leaves orphans alone, and says so, when more domains could own the name than one step can check', () => {
+    const inventory = inventoryOf({ ...routerKeys('a-b-c-d-e-f-g.com'), ...routerKeys('a.com') });
+    const unbounded = planReap(inventory, NONE, NONE);
+    expect(groupFor(unbounded, 'custom-a-b-c-d-e-f-g-com')!.guards).toHaveLength(128);
+
+    const etcdLike = planReap(inventory, NONE, NONE, DEFAULT_BRAKE, { maxGroupSize: 128 });
+    expect(groupFor(etcdLike, 'custom-a-b-c-d-e-f-g-com')).toBeUndefined();
+    expect(etcdLike.kept).toContainEqual({ subject: 'custom-a-b-c-d-e-f-g-com', reason: expect.stringContaining('too many domains could register this name') });
+    expect(groupFor(etcdLike, 'custom-a-com')!.guards).toHaveLength(2);
+    for (const group of etcdLike.groups) expect(group.keys.length + group.guards.length).toBeLessThanOrEqual(128);
+  });
+
+  it('keeps a stale domain\'s router, but reaps its mapping, when its name cannot be guarded', () => {
+    const keys = siteKeys('alice', 'a', 'a-b-c-d-e-f-g.com');
+    const plan = planReap(inventoryOf(keys), verdicts({ 'a-b-c-d-e-f-g.com': 'stale' }), NONE, DEFAULT_BRAKE, { maxGroupSize: 128 });
+    expect(names(groupFor(plan, 'a-b-c-d-e-f-g.com')!)).toEqual(['alice:a', 'custom_domain:a-b-c-d-e-f-g.com']);
+    expect(plan.kept.map((k) => k.subject)).toContain('custom-a-b-c-d-e-f-g-com');
+  });
+
+  it('hydration keeps the guards', () => {
+    const plan = planReap(inventoryOf(routerKeys('x.com')), NONE, NONE);
+    const read = new Map(keysToHydrate(plan).map((key): [string, StoredEntry] => [key, { key, type: 'string', value: Buffer.from('v') }]));
+    expect(hydratePlan(plan, read).groups[0].guards).toEqual(plan.groups[0].guards);
   });
 });
