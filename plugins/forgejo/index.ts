@@ -28,7 +28,7 @@ export interface ForgejoSettings {
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 5;
-const ANONYMOUS_HEADERS: Record<string, string> = { accept: 'application/json', 'user-agent': 'pages-reaper' };
+const BASE_HEADERS: Record<string, string> = { accept: 'application/json', 'user-agent': 'pages-reaper' };
 const MAX_BACKOFF_MS = 10_000;
 
 interface Answer {
@@ -73,6 +73,18 @@ export function retryAfterMs(header: string | string[] | undefined, now = Date.n
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * The bytes of a base64 text, or undefined when it is not base64: Node's decoder skips
+ * what it does not understand, and garbage read as a `.pages` file would look like a
+ * changed `custom_domain`. Forgejo may break `content` into lines.
+ */
+export function strictBase64(text: string): Buffer | undefined {
+  const compact = text.replace(/\r?\n/g, '');
+  return BASE64.test(compact) ? Buffer.from(compact, 'base64') : undefined;
+}
+
 function segment(name: string): string {
   return encodeURIComponent(name);
 }
@@ -96,7 +108,7 @@ export class ForgejoSource implements SourceOfTruth {
     this.origin = url.origin;
     this.basePath = url.pathname.replace(/\/+$/, '');
     const token = resolveToken(settings);
-    this.headers = { ...ANONYMOUS_HEADERS, ...(token ? { authorization: `token ${token}` } : {}) };
+    this.headers = { ...BASE_HEADERS, ...(token ? { authorization: `token ${token}` } : {}) };
     const concurrency = settings.concurrency ?? 16;
     this.agent = new Agent({ connections: concurrency, keepAliveTimeout: 30_000 });
     this.limiter = new RequestLimiter(concurrency, settings.rateLimit);
@@ -119,7 +131,7 @@ export class ForgejoSource implements SourceOfTruth {
     const what = `${owner}/${repo}/.pages`;
     const answer = await this.get(`/api/v1/repos/${segment(owner)}/${segment(repo)}/contents/.pages`, what, signal);
     if (answer.status === 404) return { found: false };
-    let parsed: { type?: unknown; content?: unknown; encoding?: unknown };
+    let parsed: { type?: unknown; content?: unknown; encoding?: unknown; size?: unknown };
     try {
       parsed = JSON.parse(answer.body);
     } catch {
@@ -128,14 +140,27 @@ export class ForgejoSource implements SourceOfTruth {
     if (parsed?.type !== 'file' || typeof parsed.content !== 'string' || (parsed.encoding !== undefined && parsed.encoding !== 'base64')) {
       throw new SourceError(`malformed answer for ${what}: no base64 file content`, 'malformed', 'malformed');
     }
-    // Node's base64 decoder skips the line breaks Forgejo may put in `content`.
-    return { found: true, text: Buffer.from(parsed.content, 'base64').toString('utf8') };
+    const content = strictBase64(parsed.content);
+    if (content === undefined) throw new SourceError(`malformed answer for ${what}: content is not valid base64`, 'malformed', 'malformed');
+    if (typeof parsed.size === 'number' && parsed.size !== content.length) {
+      throw new SourceError(`malformed answer for ${what}: content holds ${content.length} bytes, size says ${parsed.size}`, 'malformed', 'malformed');
+    }
+    return { found: true, text: content.toString('utf8') };
   }
 
   async branchExists(owner: string, repo: string, branch: string, signal?: AbortSignal): Promise<boolean> {
     const path = `/api/v1/repos/${segment(owner)}/${segment(repo)}/branches/${branch.split('/').map(segment).join('/')}`;
-    const answer = await this.get(path, `${owner}/${repo} branch ${branch}`, signal);
-    return answer.status === 200;
+    const what = `${owner}/${repo} branch ${branch}`;
+    const answer = await this.get(path, what, signal);
+    if (answer.status === 404) return false;
+    let parsed: { name?: unknown };
+    try {
+      parsed = JSON.parse(answer.body);
+    } catch {
+      throw new SourceError(`malformed answer for ${what}: not JSON`, 'malformed', 'malformed');
+    }
+    if (typeof parsed?.name !== 'string') throw new SourceError(`malformed answer for ${what}: no branch name`, 'malformed', 'malformed');
+    return true;
   }
 
   /** Drops whatever is still in flight: nothing is waiting for it any more. */
@@ -169,9 +194,9 @@ export class ForgejoSource implements SourceOfTruth {
   }
 
   /**
-   * One GET, following redirects (renamed repositories answer 301). Redirects are
-   * followed here rather than by undici's interceptor, which costs more per request
-   * than the rest of the client; the token is only sent back to the same origin.
+   * One GET, following redirects within the configured origin (renamed repositories
+   * answer 301). Redirects are followed here rather than by undici's interceptor, which
+   * costs more per request than the rest of the client; one to another origin fails.
    */
   private async send(path: string): Promise<Answer & { retryAfter?: number }> {
     let url = new URL(this.basePath + path, this.origin);
@@ -188,7 +213,7 @@ export class ForgejoSource implements SourceOfTruth {
           origin: url.origin,
           path: url.pathname + url.search,
           method: 'GET',
-          headers: url.origin === this.origin ? this.headers : ANONYMOUS_HEADERS,
+          headers: this.headers,
           headersTimeout: this.timeout,
           bodyTimeout: this.timeout,
         });
@@ -200,11 +225,27 @@ export class ForgejoSource implements SourceOfTruth {
       this.telemetry.requestObserved(response.statusCode, (performance.now() - started) / 1000);
       const location = response.headers.location;
       if (REDIRECT_STATUS.has(response.statusCode) && typeof location === 'string' && redirects < MAX_REDIRECTS) {
-        url = new URL(location, url);
+        const next = new URL(location, url);
+        if (next.origin !== this.origin) throw this.crossOriginError(next);
+        url = next;
         continue;
       }
       return { status: response.statusCode, body, retryAfter: retryAfterMs(response.headers['retry-after']) };
     }
+  }
+
+  /**
+   * Only answers from the configured origin, asked with the configured token, prove
+   * anything (DESIGN §3): another origin never gets the token, so a private repository
+   * would answer it 404. The fix is to configure the origin the API lives at.
+   */
+  private crossOriginError(next: URL): SourceError {
+    const target = next.origin + (this.basePath && next.pathname.startsWith(`${this.basePath}/`) ? this.basePath : '');
+    return new SourceError(
+      `the Forgejo API at ${this.describe()} redirects to another origin, ${next.origin}: answers from there prove nothing (the token is never sent to another origin); set --forgejo-host ${target}`,
+      'misconfigured',
+      `redirect:${next.origin}`,
+    );
   }
 
   private statusError(status: number, what: string): SourceError {

@@ -106,7 +106,12 @@ export class Verifier {
   }
 
   private noteFailure(error: unknown): void {
-    if (this.successes > 0 || this.breakerMessage) return;
+    if (this.breakerMessage) return;
+    if (error instanceof SourceError && error.kind === 'misconfigured') {
+      this.stop(`stopped: ${error.message}`);
+      return;
+    }
+    if (this.successes > 0) return;
     const signature = error instanceof SourceError ? error.signature : String(error);
     if (signature === this.failureSignature) this.sameFailures++;
     else {
@@ -115,8 +120,13 @@ export class Verifier {
     }
     if (this.sameFailures >= BREAKER_THRESHOLD) {
       const cause = error instanceof Error ? error.message : String(error);
-      this.breakerMessage = `stopped early: the first ${BREAKER_THRESHOLD} Forgejo checks all failed the same way (${cause}); check --forgejo-host and --forgejo-token`;
-      this.abort.abort(new Error(this.breakerMessage));
+      this.stop(`stopped early: the first ${BREAKER_THRESHOLD} Forgejo checks all failed the same way (${cause}); check --forgejo-host and --forgejo-token`);
     }
+  }
+
+  /** Nothing more is asked, and what is in flight is dropped: the run knows nothing for sure. */
+  private stop(message: string): void {
+    this.breakerMessage = message;
+    this.abort.abort(new Error(message));
   }
 }

@@ -1,11 +1,13 @@
 /** What Forgejo said about a repository's `.pages` file. */
 export type PagesFileLookup = { found: true; text: string } | { found: false };
 
-export type SourceErrorKind = 'auth' | 'rate-limited' | 'server' | 'timeout' | 'network' | 'malformed' | 'http';
+export type SourceErrorKind = 'auth' | 'rate-limited' | 'server' | 'timeout' | 'network' | 'malformed' | 'http' | 'misconfigured';
 
 /**
  * Anything but a clear 200 or 404: the entry it concerns is unknown, never stale.
- * `signature` groups failures that have one cause (wrong host, revoked token).
+ * `signature` groups failures that have one cause (wrong host, revoked token). A
+ * `misconfigured` error (the API answers from another origin than the one configured)
+ * makes every later answer worthless as proof: the run stops asking at once.
  */
 export class SourceError extends Error {
   constructor(

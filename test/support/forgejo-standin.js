@@ -38,6 +38,14 @@ const { parseArgs } = require('node:util');
  * @property {number} [delayMs] extra latency before answering
  * @property {boolean} [malformed] answer 200 with a truncated JSON body
  * @property {boolean} [destroy] destroy the socket without answering
+ * @property {string} [redirectTo] answer `status` (default 301) with `Location` = this
+ *   origin + the request's path and query, as a host that moved does
+ * @property {string} [content] answer 200 with a `.pages` contents body whose `content`
+ *   is this text as is (malformed base64, say); `size` is left out unless `size` is set
+ * @property {number} [size] the `size` sent with `content`
+ * @property {() => Promise<void>} [before] runs before the answer (the plugin writing
+ *   to the store while the reaper waits, say); the answer is the normal one unless
+ *   the rule sets more
  */
 
 /**
@@ -208,8 +216,11 @@ async function startForgejoStandin(options = {}) {
 
     const rule = takeFailure(path);
     const delay = latencyMs + (rule?.delayMs ?? 0);
-    const answer = () => (rule ? fail(req, res, entry, rule, () => route(req, res, entry, path, query))
+    const respond = () => (rule ? fail(req, res, entry, rule, () => route(req, res, entry, path, query))
       : route(req, res, entry, path, query));
+    const answer = rule?.before
+      ? () => { rule.before?.().then(respond, (/** @type {Error} */ err) => { entry.status = 599; res.destroy(err); }); }
+      : respond;
     if (delay > 0) {
       const timer = setTimeout(() => {
         timers.delete(timer);
@@ -241,8 +252,18 @@ async function startForgejoStandin(options = {}) {
       send(res, entry, 200, headers, '{"id":1,"name":"pages","full_name":"owner/pa');
       return;
     }
+    if (rule.redirectTo !== undefined) {
+      send(res, entry, rule.status ?? 301, { Location: `${rule.redirectTo}${req.url ?? '/'}` });
+      return;
+    }
+    if (rule.content !== undefined) {
+      const body = { name: '.pages', path: '.pages', type: 'file', encoding: 'base64', content: rule.content,
+        ...(rule.size === undefined ? {} : { size: rule.size }) };
+      send(res, entry, 200, headers, JSON.stringify(body));
+      return;
+    }
     const onlyDelays = rule.status === undefined && rule.body === undefined && rule.retryAfter === undefined;
-    if (rule.delayMs !== undefined && onlyDelays) {
+    if (onlyDelays && (rule.delayMs !== undefined || rule.before !== undefined)) {
       normally();
       return;
     }

@@ -174,6 +174,20 @@ describe('Verifier: the breaker (DESIGN §3, stop early)', () => {
     expect(BREAKER_THRESHOLD).toBe(10);
   });
 
+  it('stops at the first answer from another origin, even after successes: no later answer proves anything', async () => {
+    const misdirected = new SourceError('the Forgejo API at http://a redirects to another origin, https://b: …; set --forgejo-host https://b', 'misconfigured', 'redirect:https://b');
+    const fake = new FakeSource((owner) => (owner === 'moved' ? misdirected : owner === 'gone' ? null : 'custom_domain: ok.com\n'));
+    const verifier = new Verifier(fake);
+
+    expect(await verifier.verify(claim('fine', 'site', 'ok.com'))).toMatchObject({ status: 'live' });
+    expect(await verifier.verify(claim('moved', 'site', 'ok.com'))).toMatchObject({ status: 'unknown' });
+    expect(verifier.stoppedEarly).toBe(`stopped: ${misdirected.message}`);
+
+    const later = await verifyInTurn(verifier, [claim('gone', 'site', 'x.com'), claim('fine', 'other', 'ok.com')]);
+    expect(later.map((v) => v.status)).toEqual(['unknown', 'unknown']);
+    expect(fake.pagesCalls).toEqual(['fine/site', 'moved/site']);
+  });
+
   it('stops asking after 10 identical failures with no success', async () => {
     const fake = new FakeSource(() => authError());
     const verifier = new Verifier(fake);

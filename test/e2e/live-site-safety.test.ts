@@ -1,0 +1,156 @@
+/**
+ * A live site never loses a key (issue 9), through the CLI as a process, on every store:
+ * the plugin registering a domain while a reap runs, an API that redirects to another
+ * origin, and `.pages` answers whose base64 does not decode strictly.
+ */
+import { startForgejoStandin } from '../support/forgejo-standin';
+import { cliRunner, type CliResult } from '../support/cli-process';
+import { pagesFile, siteEntries } from '../support/plugin-writer';
+import { BACKENDS, type StoreBackend } from '../support/store-backend';
+
+type Standin = Awaited<ReturnType<typeof startForgejoStandin>>;
+
+/** The CLI flags that select the backend's store (`redisHost` → `--redis-host`). */
+function storeArgs(store: StoreBackend): string[] {
+  return Object.entries(store.settings()).flatMap(([name, value]) => [`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, String(value)]);
+}
+
+const without = (entries: Record<string, string>, ...keys: string[]) =>
+  Object.fromEntries(Object.entries(entries).filter(([key]) => !keys.includes(key)));
+
+function expectHolds(after: Record<string, string>, entries: Record<string, string>): void {
+  for (const [key, value] of Object.entries(entries)) expect({ key, value: after[key] }).toEqual({ key, value });
+}
+
+const context = (result: CliResult) => `exit ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`;
+
+describe.each(BACKENDS)('on $name', ({ create }) => {
+  const store = create();
+  const cli = cliRunner('live-site-safety');
+  let forgejo: Standin;
+  const reap = (...args: string[]) =>
+    cli.run(['reap', ...storeArgs(store), '--forgejo-host', forgejo.url, '--retries', '1', '--retry-delay', '5', ...args]);
+
+  beforeAll(async () => {
+    await store.start();
+    forgejo = await startForgejoStandin();
+  }, 120_000);
+  afterAll(async () => {
+    cli.cleanup();
+    await forgejo?.close();
+    await store.stop();
+  });
+  beforeEach(async () => {
+    await store.flush();
+    forgejo.clearFailures();
+  });
+
+  const alice = { owner: 'alice', repo: 'site', domain: 'alice.example.com' };
+  const bob = { owner: 'bob', repo: 'blog', domain: 'blog.bob.dev', redirects: 2 };
+
+  describe('the plugin registers a domain between the scan and the deletes', () => {
+    it('keeps every key of a domain registered over its leftover router, middlewares and redirects_meta', async () => {
+      await store.mset(siteEntries(alice));
+      forgejo.setRepo(alice.owner, alice.repo, { pages: pagesFile(alice) });
+      const registration = siteEntries(bob);
+      // What an interrupted deletion leaves: everything but the mappings.
+      await store.mset(without(registration, 'custom_domain:blog.bob.dev', 'bob:blog'));
+      // An orphan reverse key is verified after the scan has finished: its request is the
+      // moment the plugin registers bob's domain (bob visits the pages URL).
+      await store.mset({ 'carol:old': 'old.carol.dev' });
+      forgejo.addFailure({ match: '/repos/carol/old/', before: () => store.mset(registration) });
+
+      const result = await reap();
+
+      expect({ code: result.code, context: context(result) }).toEqual({ code: 0, context: context(result) });
+      expectHolds(await store.dump(), { ...registration, ...siteEntries(alice) });
+      expect(await store.exists('carol:old')).toBe(false);
+    });
+
+    it('keeps the reverse key of a domain registered after its repository answered 404', async () => {
+      await store.mset(siteEntries(alice));
+      forgejo.setRepo(alice.owner, alice.repo, { pages: pagesFile(alice) });
+      // bob:blog names a domain with no forward mapping, and Forgejo has no bob/blog: a
+      // true 404. Then the repository comes back and the plugin registers the domain.
+      await store.mset({ 'bob:blog': bob.domain });
+      const registration = siteEntries(bob);
+      forgejo.addFailure({ match: '/repos/bob/blog/', before: () => store.mset(registration) });
+
+      const result = await reap();
+
+      expect({ code: result.code, context: context(result) }).toEqual({ code: 0, context: context(result) });
+      expectHolds(await store.dump(), registration);
+    });
+
+    it('still reaps the same leftovers when nobody registers them', async () => {
+      await store.mset(siteEntries(alice));
+      forgejo.setRepo(alice.owner, alice.repo, { pages: pagesFile(alice) });
+      const leftovers = without(siteEntries(bob), 'custom_domain:blog.bob.dev', 'bob:blog');
+      await store.mset({ ...leftovers, 'carol:old': 'old.carol.dev' });
+
+      const result = await reap();
+
+      expect({ code: result.code, context: context(result) }).toEqual({ code: 0, context: context(result) });
+      const after = await store.dump();
+      for (const key of [...Object.keys(leftovers), 'carol:old']) expect(after).not.toHaveProperty([key]);
+      expectHolds(after, siteEntries(alice));
+    });
+  });
+
+  describe('an API origin that redirects to another origin', () => {
+    let front: Standin;
+    beforeAll(async () => {
+      front = await startForgejoStandin();
+    });
+    afterAll(async () => front?.close());
+
+    it('deletes nothing, says once which origin to configure, and stops asking', async () => {
+      const sites = Array.from({ length: 6 }, (_, i) => ({ owner: `user${i}`, repo: 'pages', domain: `site${i}.example.com` }));
+      for (const [i, site] of sites.entries()) {
+        await store.mset(siteEntries(site));
+        forgejo.setRepo(site.owner, site.repo, { pages: pagesFile(site), private: i % 2 === 0 });
+      }
+      // The configured host answers every request with a redirect to the real one, as
+      // http:// answering 301 to https://, or an old host name, does.
+      front.addFailure({ redirectTo: forgejo.url });
+      const before = await store.dump();
+      forgejo.resetStats();
+
+      const result = await cli.run([
+        'reap', ...storeArgs(store), '--forgejo-host', front.url, '--forgejo-token', 's3cr3t-token', '--retries', '0',
+      ]);
+
+      expect(result.code).not.toBe(0);
+      expect(await store.dump()).toEqual(before);
+      const said = result.stdout + result.stderr;
+      expect(said).toContain(`set --forgejo-host ${forgejo.url}`);
+      expect(said).not.toContain('s3cr3t-token');
+      // The real origin was never asked: the token never left for it.
+      expect(forgejo.stats().requests).toBe(0);
+      expect(front.stats().requests).toBeLessThanOrEqual(10);
+    });
+  });
+
+  describe('.pages answers that do not decode strictly are unknown, never stale', () => {
+    const pagesText = pagesFile(alice);
+    const encoded = Buffer.from(pagesText).toString('base64');
+    const cases: Array<[string, { content: string; size?: number }]> = [
+      ['content that is not base64', { content: 'this is not base64 at all!' }],
+      ['base64 cut in the middle of a group', { content: encoded.slice(0, encoded.length - 3) }],
+      ['base64 cut at a group boundary, shorter than its size', { content: encoded.slice(0, 8), size: Buffer.byteLength(pagesText) }],
+    ];
+
+    it.each(cases)('%s', async (_, rule) => {
+      const entries = siteEntries(alice);
+      await store.mset(entries);
+      forgejo.setRepo(alice.owner, alice.repo, { pages: pagesText });
+      forgejo.addFailure({ match: '/repos/alice/site/contents/.pages', ...rule });
+
+      const result = await reap('--json');
+
+      expect({ code: result.code, context: context(result) }).toEqual({ code: 2, context: context(result) });
+      expectHolds(await store.dump(), entries);
+      expect(result.stdout).toMatch(/malformed answer for alice\/site\/.pages/);
+    });
+  });
+});
