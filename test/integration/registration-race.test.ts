@@ -11,7 +11,7 @@ import { Harness } from '../support/harness';
 import { pagesFile, siteEntries } from '../support/plugin-writer';
 import { etcdBackend, redisBackend } from '../support/store-backend';
 
-const ROUNDS = 30;
+const ROUNDS = 40;
 const PAIRS = 6;
 
 /** mulberry32: a small seeded generator, so every round can be replayed. */
@@ -35,6 +35,8 @@ const MOMENTS: Moment[] = ['verify', 'read', 'apply', 'after'];
 interface Part {
   moment: Moment;
   entries: Record<string, string>;
+  /** The part of the same registration written before this one, if any. */
+  previous?: Part;
 }
 
 describe.each([redisBackend, etcdBackend])('on $name: the plugin registering at random moments of a reap', ({ create }) => {
@@ -90,19 +92,24 @@ describe.each([redisBackend, etcdBackend])('on $name: the plugin registering at 
       const order = [forward, reverse, ...shuffle(Object.keys(all).filter((k) => k !== forward && k !== reverse))];
       const split = 1 + Math.floor(random() * order.length);
       const [first, second] = [pick(MOMENTS), pick(MOMENTS)].sort((a, b) => MOMENTS.indexOf(a) - MOMENTS.indexOf(b));
-      parts.push({ moment: first, entries: Object.fromEntries(order.slice(0, split).map((k) => [k, all[k]])) });
-      if (split < order.length) parts.push({ moment: second, entries: Object.fromEntries(order.slice(split).map((k) => [k, all[k]])) });
+      const head: Part = { moment: first, entries: Object.fromEntries(order.slice(0, split).map((k) => [k, all[k]])) };
+      parts.push(head);
+      if (split < order.length) parts.push({ moment: second, entries: Object.fromEntries(order.slice(split).map((k) => [k, all[k]])), previous: head });
     }
     totals.registrations += registered.length;
 
     const written: Record<string, string> = {};
     const done = new Set<Part>();
+    const writePart = async (part: Part): Promise<void> => {
+      if (done.has(part)) return;
+      // The plugin's order holds: a registration's second part never comes before its first.
+      if (part.previous) await writePart(part.previous);
+      done.add(part);
+      await h.store.mset(part.entries);
+      Object.assign(written, part.entries);
+    };
     const write = async (moment: Moment) => {
-      for (const part of parts.filter((p) => p.moment === moment && !done.has(p))) {
-        done.add(part);
-        await h.store.mset(part.entries);
-        Object.assign(written, part.entries);
-      }
+      for (const part of parts.filter((p) => p.moment === moment)) await writePart(part);
     };
     h.forgejo.failNext({ match: `/repos/${anchor.owner}/`, before: () => write('verify') });
     let reads = 0;
