@@ -140,7 +140,9 @@ export abstract class ReaperCommand extends Command {
   protected async runStage(flags: AnyFlags, stage: Stage, context: Omit<RenderContext, 'store' | 'source'>): Promise<void> {
     const settings = this.settings(flags);
     // prom-client is loaded only when asked for: a single run's start-up stays short.
-    const metrics = settings.metricsFile ? new (require('../observe/metrics') as typeof import('../observe/metrics')).ReaperMetrics() : undefined;
+    const metrics = settings.metricsFile
+      ? new (require('../observe/metrics') as typeof import('../observe/metrics')).ReaperMetrics({ version: this.config.version })
+      : undefined;
     const interrupt = new AbortController();
     const onSignal = () => interrupt.abort(new Error('interrupted'));
     process.once('SIGINT', onSignal);

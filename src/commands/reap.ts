@@ -65,6 +65,7 @@ export default class Reap extends ReaperCommand {
         listen: flags.listen,
         metricsFile: flags['metrics-file'],
         logFormat: (flags['log-format'] as 'json' | 'human' | undefined) ?? (process.stdout.isTTY ? 'human' : 'json'),
+        version: this.config.version,
       });
     } catch (error) {
       return this.fail(error);
