@@ -167,7 +167,7 @@ export abstract class ReaperCommand extends Command {
     const startedAt = Date.now();
     let run: CompletedRun;
     try {
-      run = await runOnce({ ...settings, telemetry: metrics, progress: progressFor(Boolean(flags.json)) }, stage, context, interrupt.signal);
+      run = await runOnce({ ...settings, telemetry: metrics, progress: progressFor(Boolean(flags.json) || flags['log-format'] === 'json') }, stage, context, interrupt.signal);
     } catch (error) {
       await this.writeMetrics(metrics, settings.metricsFile, statusOfFailure(startedAt, Date.now(), error));
       if (interrupt.signal.aborted) {
