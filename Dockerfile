@@ -6,7 +6,8 @@
 #
 # The entrypoint is the pages-reaper binary, so arguments are subcommands and flags. The
 # default command is the sidecar loop: reap every hour and serve /healthz, /readyz and
-# /metrics on port 9464.
+# /metrics on port 9464 (another --listen, or REAPER_LISTEN with a command of your own,
+# moves the HEALTHCHECK along).
 #
 # NODE_IMAGE lets scripts/build-image.sh build this same file offline, against a base
 # image it assembles from the local node binary (there is no registry to pull from there).
@@ -46,7 +47,10 @@ COPY --from=build /src/node_modules ./node_modules
 USER 10001:10001
 VOLUME ["/var/lib/pages-reaper/backups"]
 EXPOSE 9464
+# The probe asks /healthz on the address the reaper listens on: the --listen of the
+# running command (PID 1, this entrypoint), else $REAPER_LISTEN; with neither (a one-shot
+# `reap`) there is nothing to probe and it reports healthy.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:9464/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "let l=process.env.REAPER_LISTEN||'';try{const a=require('fs').readFileSync('/proc/1/cmdline','utf8').split(String.fromCharCode(0));const i=a.findIndex(x=>x==='--listen'||x.startsWith('--listen='));if(i>=0)l=a[i]==='--listen'?a[i+1]:a[i].slice(9)}catch{}if(!l)process.exit(0);const c=l.lastIndexOf(':');let h=l.slice(0,c).replace('[','').replace(']','');if(!h||h==='0.0.0.0'||h==='::')h='127.0.0.1';if(h.includes(':'))h='['+h+']';fetch('http://'+h+':'+l.slice(c+1)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["node", "/app/bin/run.js"]
 CMD ["reap", "--interval", "1h", "--listen", "0.0.0.0:9464"]

@@ -281,6 +281,9 @@ else
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no --daemonize yes \
     --pidfile "$WORK/redis/pid" --dir "$WORK/redis" --logfile "$WORK/redis/log"
   REDIS_PIDFILE=$WORK/redis/pid
+  HEALTH_CMD=()
+  while IFS= read -r -d '' word; do HEALTH_CMD+=("$word"); done < <("${BUILDAH[@]}" inspect --type image --format '{{json .Docker.Config.Healthcheck.Test}}' "$TAG" \
+    | "$NODE_BIN" -e 'const t = JSON.parse(require("fs").readFileSync(0, "utf8")); for (const w of t.slice(1)) process.stdout.write(w + "\0")')
   IMAGE_ENV=()
   while IFS= read -r line; do IMAGE_ENV+=("$line"); done < <("${BUILDAH[@]}" inspect --type image --format '{{range .Docker.Config.Env}}{{println .}}{{end}}' "$TAG" | grep .)
   # ENTRYPOINT + CMD exactly as the image declares them.
@@ -292,8 +295,9 @@ else
   for _ in $(seq 1 40); do
     sleep 0.5
     kill -0 "$SMOKE_PID" 2>/dev/null || break
-    if env -i "${IMAGE_ENV[@]}" "$CHROOT" --userspec=10001:10001 "$MNT" \
-         node -e "fetch('http://127.0.0.1:9464/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" \
+    # The image's own HEALTHCHECK command. In a container it finds the port in PID 1's
+    # --listen; in this chroot PID 1 is the machine's, so REAPER_LISTEN names it.
+    if env -i "${IMAGE_ENV[@]}" REAPER_LISTEN=0.0.0.0:9464 "$CHROOT" --userspec=10001:10001 "$MNT" "${HEALTH_CMD[@]}" \
        && "$NODE_BIN" -e "fetch('http://127.0.0.1:9464/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"; then
       healthy=yes; break
     fi
@@ -330,7 +334,7 @@ user=$(cfg User)
 [ "$user" = "10001:10001" ] || fail "USER is '$user', expected 10001:10001"
 ok "USER $user (non-root)"
 hc=$(cfg Healthcheck.Test)
-case "$hc" in *'http://127.0.0.1:9464/healthz'*) ;; *) fail "HEALTHCHECK missing or wrong: '$hc'" ;; esac
+case "$hc" in *REAPER_LISTEN*'/healthz'*) ;; *) fail "HEALTHCHECK missing or wrong: '$hc'" ;; esac
 ok "HEALTHCHECK $hc (interval $(cfg Healthcheck.Interval) ns)"
 ep=$(cfg Entrypoint)
 [ "$ep" = '["node","/app/bin/run.js"]' ] || fail "ENTRYPOINT is $ep"

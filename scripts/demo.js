@@ -64,7 +64,7 @@ async function main() {
     console.log('       and an orphaned router for ghost.example. Everything else is live or not ours.');
 
     const env = { REDIS_HOST: server.host, REDIS_PORT: String(server.port), FORGEJO_HOST: forgejo.url };
-    await run('the plan, changing nothing', ['reap', '--dry-run'], env);
+    await run('the plan, changing nothing (--verbose: live domains too)', ['reap', '--dry-run', '--verbose'], env);
     const code = await run('the real reap', ['reap'], env);
     await run('again: nothing left to do', ['reap'], env);
     console.log(`\n${await redis.dbsize()} keys remain.`);

@@ -8,6 +8,8 @@ import { EXIT } from '../engine/summary';
 import type { ReaperMetrics } from '../observe/metrics';
 import { statusOfFailure, statusOfRun, type RunStatus } from '../observe/run-status';
 import { progressFor } from '../render/progress-bar';
+import { invocationName } from './invocation';
+import { logLine, runLogFields } from './log-line';
 import { runOnce, type CompletedRun } from './run-once';
 import { renderHuman, type RenderContext } from '../render/human';
 import { renderJson } from '../render/json';
@@ -61,6 +63,21 @@ export const sourceFlags = {
   timeout: positiveNumber({ description: 'seconds to wait for one Forgejo answer', env: 'REAPER_TIMEOUT', default: 10, helpGroup: 'FORGEJO' }),
   retries: Flags.integer({ description: 'retries for 429, 502, 503, 504 and network errors', env: 'REAPER_RETRIES', default: 3, min: 0, max: 10, helpGroup: 'FORGEJO' }),
   'retry-delay': Flags.integer({ description: 'first retry backoff in ms (doubles, with jitter)', env: 'REAPER_RETRY_DELAY', default: 250, min: 0, hidden: true, helpGroup: 'FORGEJO' }),
+};
+
+/** How a run reports: scan, verify and reap. */
+export const reportFlags = {
+  verbose: Flags.boolean({
+    description: 'list every domain in the report, live ones too (default: only what changes, and what is unknown or invalid)',
+    default: false,
+  }),
+  'log-format': Flags.string({
+    description:
+      'json: one JSON line per run (with --interval: per event); human: the report. ' +
+      'Default: human for a single run; with --interval json unless stdout is a TTY. --json wins over it',
+    env: 'REAPER_LOG_FORMAT',
+    options: ['json', 'human'],
+  }),
 };
 
 export const brakeFlags = {
@@ -140,7 +157,9 @@ export abstract class ReaperCommand extends Command {
   protected async runStage(flags: AnyFlags, stage: Stage, context: Omit<RenderContext, 'store' | 'source'>): Promise<void> {
     const settings = this.settings(flags);
     // prom-client is loaded only when asked for: a single run's start-up stays short.
-    const metrics = settings.metricsFile ? new (require('../observe/metrics') as typeof import('../observe/metrics')).ReaperMetrics() : undefined;
+    const metrics = settings.metricsFile
+      ? new (require('../observe/metrics') as typeof import('../observe/metrics')).ReaperMetrics({ version: this.config.version })
+      : undefined;
     const interrupt = new AbortController();
     const onSignal = () => interrupt.abort(new Error('interrupted'));
     process.once('SIGINT', onSignal);
@@ -148,7 +167,7 @@ export abstract class ReaperCommand extends Command {
     const startedAt = Date.now();
     let run: CompletedRun;
     try {
-      run = await runOnce({ ...settings, telemetry: metrics, progress: progressFor(Boolean(flags.json)) }, stage, context, interrupt.signal);
+      run = await runOnce({ ...settings, telemetry: metrics, progress: progressFor(Boolean(flags.json) || flags['log-format'] === 'json') }, stage, context, interrupt.signal);
     } catch (error) {
       await this.writeMetrics(metrics, settings.metricsFile, statusOfFailure(startedAt, Date.now(), error));
       if (interrupt.signal.aborted) {
@@ -161,9 +180,17 @@ export abstract class ReaperCommand extends Command {
       process.off('SIGTERM', onSignal);
     }
     const { report, summary, context: fullContext } = run;
-    await this.writeMetrics(metrics, settings.metricsFile, statusOfRun(report, summary, Date.now()));
-    process.stdout.write(flags.json ? renderJson(report, summary, fullContext) : renderHuman(report, summary, fullContext));
+    const status = statusOfRun(report, summary, Date.now());
+    await this.writeMetrics(metrics, settings.metricsFile, status);
+    if (flags.json) process.stdout.write(renderJson(report, summary, fullContext));
+    else if (flags['log-format'] === 'json') logLine(runLogFields(status, { command: context.command, dryRun: context.dryRun }));
+    else process.stdout.write(renderHuman(report, summary, { ...fullContext, verbose: Boolean(flags.verbose), bin: this.bin() }));
     if (summary.exitCode !== EXIT.ok) return this.exit(summary.exitCode);
+  }
+
+  /** How to run this binary again, as printed in `Undo with: …`. */
+  protected bin(): string {
+    return invocationName(this.config.bin);
   }
 
   /** Settings from flags; a bad value (a duration, say) is one line and exit 1. */

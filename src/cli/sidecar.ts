@@ -6,6 +6,7 @@ import { startHealthServer } from '../observe/health-server';
 import { ReaperMetrics } from '../observe/metrics';
 import { statusOfFailure, statusOfRun, type RunStatus } from '../observe/run-status';
 import { renderHuman, type RenderContext } from '../render/human';
+import { logLine, runLogFields, type LogFormat } from './log-line';
 import { runOnce } from './run-once';
 
 export interface SidecarOptions {
@@ -17,11 +18,9 @@ export interface SidecarOptions {
   listen?: string;
   metricsFile?: string;
   /** json: one object per line (log collectors); human: the report of every run (a TTY). */
-  logFormat: 'human' | 'json';
-}
-
-function logLine(fields: Record<string, unknown>): void {
-  process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...fields }) + '\n');
+  logFormat: LogFormat;
+  /** The package version, for `pages_reaper_build_info`. */
+  version: string;
 }
 
 /**
@@ -30,7 +29,8 @@ function logLine(fields: Record<string, unknown>): void {
  * backup: an interrupted backup is removed), then the process exits 0.
  */
 export async function runSidecar(options: SidecarOptions): Promise<void> {
-  const metrics = new ReaperMetrics();
+  // A long-lived process: its CPU, memory and event loop are worth scraping too.
+  const metrics = new ReaperMetrics({ processMetrics: true, version: options.version });
   const settings: ReaperSettings = { ...options.settings, telemetry: metrics };
   const server = options.listen ? await startHealthServer({ listen: options.listen, metrics, intervalMs: options.intervalMs }) : undefined;
   const stop = new AbortController();
@@ -51,12 +51,11 @@ export async function runSidecar(options: SidecarOptions): Promise<void> {
       }
       return;
     }
-    const { startedAt, finishedAt, error, ...counts } = status;
-    logLine({ level: status.completed ? 'info' : 'error', msg: status.completed ? 'run finished' : 'run failed', durationMs: finishedAt - startedAt, ...counts, ...(error ? { error } : {}) });
+    logLine(runLogFields(status));
   };
 
   if (options.logFormat === 'json') {
-    logLine({ level: 'info', msg: 'sidecar started', interval: formatDuration(options.intervalMs), listen: server ? `${server.host}:${server.port}` : undefined });
+    logLine({ level: 'info', msg: 'sidecar started', version: options.version, interval: formatDuration(options.intervalMs), listen: server ? `${server.host}:${server.port}` : undefined });
   }
   try {
     await runLoop({

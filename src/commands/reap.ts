@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { backupDirFlag, brakeFlags, graceFlag, ReaperCommand, sourceFlags, storeFlags } from '../cli/base-command';
+import { backupDirFlag, brakeFlags, graceFlag, ReaperCommand, reportFlags, sourceFlags, storeFlags } from '../cli/base-command';
 import { parseDuration } from '../core/duration';
 
 export default class Reap extends ReaperCommand {
@@ -19,6 +19,7 @@ export default class Reap extends ReaperCommand {
     ...brakeFlags,
     ...backupDirFlag,
     ...graceFlag,
+    ...reportFlags,
     backup: Flags.boolean({
       description: 'write a backup of every key before deleting it (--no-backup: the explicit opt-out)',
       default: true,
@@ -30,18 +31,12 @@ export default class Reap extends ReaperCommand {
     jitter: Flags.string({ description: 'add up to DURATION at random to each wait, to spread replicas', env: 'REAPER_JITTER', default: '0s', helpGroup: 'SIDECAR' }),
     listen: Flags.string({ description: 'serve /healthz, /readyz and /metrics on HOST:PORT (with --interval)', env: 'REAPER_LISTEN', dependsOn: ['interval'], helpGroup: 'SIDECAR' }),
     'metrics-file': Flags.string({ description: "write Prometheus metrics to PATH after each run (node_exporter's textfile collector)", env: 'REAPER_METRICS_FILE', helpGroup: 'SIDECAR' }),
-    'log-format': Flags.string({
-      description: 'with --interval: json (one object per line) or human; default json unless stdout is a TTY',
-      env: 'REAPER_LOG_FORMAT',
-      options: ['json', 'human'],
-      helpGroup: 'SIDECAR',
-    }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Reap);
     const stage = flags['dry-run'] ? 'plan' : 'apply';
-    const context = { command: 'reap' as const, dryRun: flags['dry-run'] };
+    const context = { command: 'reap' as const, dryRun: flags['dry-run'], verbose: flags.verbose, bin: this.bin() };
     if (!flags.interval) return this.runStage(flags, stage, context);
     const settings = this.settings(flags);
     let intervalMs: number;
@@ -65,6 +60,7 @@ export default class Reap extends ReaperCommand {
         listen: flags.listen,
         metricsFile: flags['metrics-file'],
         logFormat: (flags['log-format'] as 'json' | 'human' | undefined) ?? (process.stdout.isTTY ? 'human' : 'json'),
+        version: this.config.version,
       });
     } catch (error) {
       return this.fail(error);

@@ -1,10 +1,10 @@
-import { ReaperCommand, sourceFlags, storeFlags } from '../cli/base-command';
+import { ReaperCommand, reportFlags, sourceFlags, storeFlags } from '../cli/base-command';
 
 export default class Scan extends ReaperCommand {
   static summary = 'List the plugin keys in the store: mappings, routers, orphans and anomalies (no API calls).';
   static examples = ['<%= config.bin %> scan --redis-host redis.internal', '<%= config.bin %> scan --json'];
   static description = 'Accepts the Forgejo flags too, so one command line serves every command; scan never uses them.';
-  static flags = { ...storeFlags, ...sourceFlags };
+  static flags = { ...storeFlags, ...sourceFlags, ...reportFlags };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Scan);

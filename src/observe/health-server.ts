@@ -53,19 +53,19 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
 
   const health = (): [number, string] => {
     const at = now();
-    const lastSuccess = metrics.lastSuccessAt();
-    if (lastSuccess === undefined) {
+    const lastCompleted = metrics.lastCompletedAt();
+    if (lastCompleted === undefined) {
       if (at - startedAt <= windowMs) return [200, 'ok'];
       return [503, `no run has completed in the ${seconds(at - startedAt)} since start (limit ${seconds(windowMs)})${lastFailure()}`];
     }
-    const age = at - lastSuccess;
+    const age = at - lastCompleted;
     if (age <= windowMs) return [200, 'ok'];
     return [503, `last completed run finished ${seconds(age)} ago, more than two intervals (${seconds(windowMs)})${lastFailure()}`];
   };
 
   const lastFailure = (): string => {
     const last = metrics.lastRun();
-    if (!last || last.finishedAt === metrics.lastSuccessAt()) return '';
+    if (!last || last.finishedAt === metrics.lastCompletedAt()) return '';
     const why = last.error ? `: ${last.error}` : '';
     return `; last run failed (exit ${last.exitCode})${why}`;
   };
@@ -93,7 +93,7 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
         return line(status, text);
       }
       case '/readyz':
-        return metrics.lastSuccessAt() === undefined ? line(503, 'no run has completed yet') : line(200, 'ready');
+        return metrics.lastCompletedAt() === undefined ? line(503, 'no run has completed yet') : line(200, 'ready');
       case '/metrics': {
         let text: string;
         try {

@@ -3,11 +3,11 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Telemetry } from '../ports/telemetry';
-import type { RunStatus } from './run-status';
+import { runResult, type RunResult, type RunStatus } from './run-status';
 
 export const METRIC_PREFIX = 'pages_reaper_';
 
-export type RunResult = 'success' | 'partial' | 'refused' | 'failed';
+export { runResult, type RunResult } from './run-status';
 
 const RUN_RESULTS: readonly RunResult[] = ['success', 'partial', 'refused', 'failed'];
 const ERROR_KINDS = ['unknown', 'invalid', 'fatal'];
@@ -18,31 +18,23 @@ export const API_REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1
 export const RUN_DURATION_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600];
 
 /**
- * How a run ended, for `pages_reaper_runs_total{result}`: exit 0 success, 2 partial,
- * 3 refused; a run that did not complete, or any other exit code, failed.
+ * A run that completed (exit 0, 2 or 3): the loop works, so it counts for /healthz and
+ * /readyz and its verdicts feed the gauges. Only exit 0 is a success (`last_success`).
  */
-export function runResult(status: RunStatus): RunResult {
-  if (!status.completed) return 'failed';
-  switch (status.exitCode) {
-    case 0:
-      return 'success';
-    case 2:
-      return 'partial';
-    case 3:
-      return 'refused';
-    default:
-      return 'failed';
-  }
-}
-
-/** A run that completed (exit 0, 2 or 3): it counts for `last_success` and for /healthz. */
-export function runSucceeded(status: RunStatus): boolean {
+export function runCompleted(status: RunStatus): boolean {
   return runResult(status) !== 'failed';
 }
 
 export interface ReaperMetricsOptions {
-  /** Also export Node's process metrics (CPU, memory, event loop, GC), prefixed `pages_reaper_`. Default false. */
+  /**
+   * Also export Node's process metrics (CPU, memory, open fds, event loop lag, heap, GC)
+   * with prom-client's collectDefaultMetrics, under the same `pages_reaper_` prefix
+   * (`pages_reaper_process_cpu_seconds_total`, …). Default false: a single run's
+   * textfile would describe a process that has already exited.
+   */
   processMetrics?: boolean;
+  /** The package version for `pages_reaper_build_info`. */
+  version?: string;
 }
 
 /**
@@ -69,6 +61,7 @@ export class ReaperMetrics implements Telemetry {
 
   private last: RunStatus | undefined;
   private lastSuccess: number | undefined;
+  private lastCompleted: number | undefined;
 
   constructor(options: ReaperMetricsOptions = {}) {
     const registers = [this.registry];
@@ -97,7 +90,7 @@ export class ReaperMetrics implements Telemetry {
     this.lastRunTimestamp = gauge('last_run_timestamp_seconds', 'When the last run finished, in Unix seconds.');
     this.lastSuccessTimestamp = gauge(
       'last_success_timestamp_seconds',
-      'When the last completed run (exit 0, 2 or 3) finished, in Unix seconds.',
+      'When the last complete run (exit 0: nothing unknown, invalid or refused) finished, in Unix seconds; 0 before the first.',
     );
     this.lastRunDuration = gauge('last_run_duration_seconds', 'How long the last run took, in seconds.');
     this.runDuration = new Histogram({
@@ -118,6 +111,14 @@ export class ReaperMetrics implements Telemetry {
     for (const result of RUN_RESULTS) this.runsTotal.labels(result).inc(0);
     for (const kind of ERROR_KINDS) this.errorsTotal.labels(kind).inc(0);
 
+    const buildInfo = new Gauge({
+      name: `${METRIC_PREFIX}build_info`,
+      help: 'Always 1; the labels say which pages-reaper and which Node.js run.',
+      labelNames: ['version', 'node_version'],
+      registers,
+    });
+    buildInfo.labels(options.version ?? 'unknown', process.version).set(1);
+
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
   }
 
@@ -133,7 +134,7 @@ export class ReaperMetrics implements Telemetry {
 
   runFinished(status: RunStatus): void {
     this.last = status;
-    const succeeded = runSucceeded(status);
+    const completed = runCompleted(status);
     this.runsTotal.labels(runResult(status)).inc();
 
     // Deletions are real even when the run failed afterwards.
@@ -149,10 +150,15 @@ export class ReaperMetrics implements Telemetry {
     this.lastRunDuration.set(durationSeconds);
     this.runDuration.observe(durationSeconds);
 
-    // A run that failed saw only part of the store: keep the last completed run's view.
-    if (succeeded) {
+    // Like external-dns's last sync timestamp, last_success moves only when the run did
+    // everything it set out to do: a partial (2) or refused (3) run must not quiet an alert.
+    if (runResult(status) === 'success') {
       this.lastSuccess = status.finishedAt;
       this.lastSuccessTimestamp.set(status.finishedAt / 1000);
+    }
+    // A run that failed saw only part of the store: keep the last completed run's view.
+    if (completed) {
+      this.lastCompleted = status.finishedAt;
       this.domainsScanned.set(status.domainsScanned);
       this.domainsLive.set(status.live);
       this.domainsStale.set(status.stale);
@@ -160,9 +166,14 @@ export class ReaperMetrics implements Telemetry {
     }
   }
 
-  /** When the last completed run (exit 0, 2 or 3) finished, in ms since the epoch. */
+  /** When the last complete run (exit 0) finished, in ms since the epoch. */
   lastSuccessAt(): number | undefined {
     return this.lastSuccess;
+  }
+
+  /** When the last completed run (exit 0, 2 or 3) finished, in ms since the epoch: for /healthz and /readyz. */
+  lastCompletedAt(): number | undefined {
+    return this.lastCompleted;
   }
 
   /** The last run's status, whatever its result. */

@@ -23,7 +23,56 @@ export interface RunStatus {
   errors: Record<string, number>;
   /** The backup a reap wrote before deleting. */
   backupPath?: string;
+  /** Why a completed run was not a success (partial or refused), for logs and alerts. */
+  reason?: string;
   error?: string;
+}
+
+export type RunResult = 'success' | 'partial' | 'refused' | 'failed';
+
+/**
+ * How a run ended, for `pages_reaper_runs_total{result}` and logs: exit 0 success,
+ * 2 partial, 3 refused; a run that did not complete, or any other exit code, failed.
+ */
+export function runResult(status: RunStatus): RunResult {
+  if (!status.completed) return 'failed';
+  switch (status.exitCode) {
+    case 0:
+      return 'success';
+    case 2:
+      return 'partial';
+    case 3:
+      return 'refused';
+    default:
+      return 'failed';
+  }
+}
+
+/** Why a run that completed was refused or partial, in one line; undefined for a success. */
+export function reasonOfRun(report: RunReport, summary: Summary): string | undefined {
+  if (summary.refusedByBrake && report.plan) {
+    const b = report.plan.brake;
+    return (
+      `refused by the brake: ${b.staleDomains} of ${b.mappedDomains} mapped domains (${percent(b.ratio)}) would be reaped, ` +
+      `above the ${percent(b.maxStaleRatio)} limit; nothing was deleted (check --forgejo-host and --forgejo-token, or pass --force)`
+    );
+  }
+  const parts: string[] = [];
+  if (report.stoppedEarly) parts.push(report.stoppedEarly);
+  const reverse = summary.errors - summary.unknown - summary.invalid;
+  if (summary.errors > 0) {
+    const kinds = [
+      summary.unknown > 0 ? `${summary.unknown} unknown` : '',
+      summary.invalid > 0 ? `${summary.invalid} invalid` : '',
+      reverse > 0 ? `${reverse} reverse ${reverse === 1 ? 'key' : 'keys'} unchecked` : '',
+    ].filter(Boolean);
+    parts.push(`${summary.errors} ${summary.errors === 1 ? 'entry' : 'entries'} kept, not decided (${kinds.join(', ')})`);
+  }
+  return parts.length > 0 ? parts.join('; ') : undefined;
+}
+
+function percent(ratio: number): string {
+  return `${Math.round(ratio * 1000) / 10}%`;
 }
 
 
@@ -42,6 +91,7 @@ export function statusOfRun(report: RunReport, summary: Summary, finishedAt: num
     keysDeleted: summary.keysDeleted,
     errors: { unknown: summary.unknown, invalid: summary.invalid },
     backupPath: report.backupPath,
+    reason: reasonOfRun(report, summary),
   };
 }
 

@@ -3,12 +3,17 @@ import { groupFate, type GroupFate, type Summary } from '../engine/summary';
 import { groupIndexByDomain, type DeletionGroup } from '../core/planner';
 import { countInventory, type ForwardMapping } from '../core/inventory';
 import { formatTarget } from '../core/mapping';
+import { shellQuote } from './shell-quote';
 
 export interface RenderContext {
   command: 'scan' | 'verify' | 'reap';
   dryRun: boolean;
   store: string;
   source?: string;
+  /** List every domain, live ones too; by default only what changes or needs a look. */
+  verbose?: boolean;
+  /** How to run this binary again, for the undo line (default `pages-reaper`). */
+  bin?: string;
 }
 
 const RULE = '='.repeat(60);
@@ -19,10 +24,10 @@ function groupOutcomeLines(group: DeletionGroup, fate: GroupFate): string[] {
     case 'refused':
     case 'would-delete': {
       const verb = fate === 'refused' ? '🛑 [REFUSED] Would delete' : '🔍 [DRY RUN] Would delete';
-      return [`  ${verb} ${keys.length} keys:`, ...keys.map((k) => `     - ${k}`)];
+      return [`  ${verb} ${count(keys.length, 'key')}:`, ...keys.map((k) => `     - ${k}`)];
     }
     case 'deleted':
-      return [...keys.map((k) => `     ✓ Deleted: ${k}`), `  ✓ Deleted ${keys.length}/${keys.length} keys`];
+      return [...keys.map((k) => `     ✓ Deleted: ${k}`), `  ✓ Deleted ${keys.length}/${count(keys.length, 'key')}`];
     case 'changed':
       return ['  ⚠️  Changed since it was read (re-registered?): nothing of it was deleted'];
     default:
@@ -46,10 +51,17 @@ export function renderHuman(report: RunReport, summary: Summary, ctx: RenderCont
   const refused = summary.refusedByBrake;
   const fateOf = (index: number) => groupFate(report, ctx.dryRun, refused, index);
   const mappings = [...report.inventory.forwards.values()].sort((a, b) => (a.domain < b.domain ? -1 : 1));
+  // A sidecar run prints this every hour: live domains (the thousands that need nothing)
+  // are counted, and listed only with --verbose.
+  let notListed = 0;
   for (const mapping of mappings) {
     const verdict = report.forwardVerdicts.get(mapping.domain);
     if (verdict?.status === 'invalid') {
       out.push(`⚠️  ${mapping.domain}: ${verdict.reason} (skipping)`);
+      continue;
+    }
+    if (!ctx.verbose && (!verdict || verdict.status === 'live')) {
+      notListed++;
       continue;
     }
     out.push(mappingLine(mapping));
@@ -64,6 +76,11 @@ export function renderHuman(report: RunReport, summary: Summary, ctx: RenderCont
       const index = groupIndex.get(mapping.domain);
       if (index !== undefined) out.push(...groupOutcomeLines(report.plan!.groups[index], fateOf(index)));
     }
+  }
+
+  if (notListed > 0) {
+    const what = ctx.command === 'scan' ? count(notListed, 'mapping') : count(notListed, 'live domain');
+    out.push(`ℹ️  ${what} not listed (--verbose lists every domain)`);
   }
 
   if (ctx.command === 'scan') {
@@ -94,7 +111,7 @@ export function renderHuman(report: RunReport, summary: Summary, ctx: RenderCont
     for (const anomaly of report.inventory.anomalies) out.push(`  ⚠️  ${anomaly.kind} ${anomaly.key}: ${anomaly.detail}`);
   }
   if (report.backupPath) {
-    out.push('', `💾 Backup of every deleted key: ${report.backupPath}`, `   Undo with: pages-reaper restore ${report.backupPath}`);
+    out.push('', `💾 Backup of every deleted key: ${report.backupPath}`, `   Undo with: ${ctx.bin ?? 'pages-reaper'} restore ${shellQuote(report.backupPath)}`);
   }
   if (report.stoppedEarly) out.push('', `🛑 ${capitalize(report.stoppedEarly)}. Nothing was deleted.`);
   if (refused) {
@@ -106,20 +123,30 @@ export function renderHuman(report: RunReport, summary: Summary, ctx: RenderCont
     );
   }
 
-  out.push('', RULE, '📊 REAPER SUMMARY', RULE);
-  out.push(`Total domains scanned:  ${summary.domainsScanned}`);
+  // Scripts grep these labels: keep them, and their column, for real runs. A dry run
+  // cleans nothing, and says so.
+  const rows: Array<[string, string]> = [['Total domains scanned', String(summary.domainsScanned)]];
   if (ctx.command === 'reap') {
-    out.push(`Stale domains cleaned:  ${summary.staleDomainsCleaned}`);
-    out.push(`Orphaned keys cleaned:  ${summary.orphansCleaned} groups`);
+    const cleaned = ctx.dryRun ? 'that would be cleaned' : 'cleaned';
+    rows.push([`Stale domains ${cleaned}`, String(summary.staleDomainsCleaned)]);
+    rows.push([`Orphaned keys ${cleaned}`, count(summary.orphansCleaned, 'group')]);
   } else if (ctx.command === 'verify') {
-    out.push(`Live / stale:           ${summary.live} / ${summary.stale}`);
+    rows.push(['Live / stale', `${summary.live} / ${summary.stale}`]);
   }
-  if (report.grace) out.push(`Within grace period:    ${summary.pending}`);
-  out.push(`Errors encountered:     ${summary.errors}`);
-  out.push(`Duration:               ${(report.durationMs / 1000).toFixed(2)} seconds`);
+  if (report.grace) rows.push(['Within grace period', String(summary.pending)]);
+  rows.push(['Errors encountered', String(summary.errors)]);
+  rows.push(['Duration', `${(report.durationMs / 1000).toFixed(2)} seconds`]);
+  const width = Math.max(...rows.map(([label]) => label.length)) + 3;
+  out.push('', RULE, '📊 REAPER SUMMARY', RULE);
+  for (const [label, value] of rows) out.push(`${`${label}:`.padEnd(width)}${value}`);
   if (ctx.dryRun) out.push('', '🔍 DRY RUN - No actual changes were made');
   out.push(RULE, '');
   return out.join('\n');
+}
+
+/** `1 group`, `2 groups`. */
+function count(n: number, noun: string): string {
+  return `${n} ${n === 1 ? noun : `${noun}s`}`;
 }
 
 function percent(ratio: number): string {

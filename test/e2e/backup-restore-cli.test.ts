@@ -459,7 +459,8 @@ describe('reap writes a backup that restore turns back into the store', () => {
     const backupPath = m![1];
     expect(path.dirname(backupPath)).toBe(backupsIn(state));
     expect(path.basename(backupPath)).toMatch(/^reap-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z\.jsonl$/);
-    expect(reap.stdout).toContain(`Undo with: pages-reaper restore ${backupPath}`);
+    // The undo command runs as printed: these tests run bin/run.js by its absolute path.
+    expect(reap.stdout).toContain(`Undo with: ${path.resolve(__dirname, '..', '..', 'bin', 'run.js')} restore ${backupPath}`);
     expect(listing(backupsIn(state))).toEqual([path.basename(backupPath)]);
     expect(fs.statSync(backupPath).mode & 0o777).toBe(0o600);
     expect(Object.keys(await fullDump(redis)).sort()).toEqual(Object.keys(withoutKeys(before, reapable)).sort());

@@ -205,7 +205,9 @@ describe('seed-era flags: --redis-host --redis-port --forgejo-host --dry-run', (
       'redirects_meta:old.example.com',
     ]));
     expect(result.stdout).toContain('DRY RUN');
-    expectSummary(result.stdout, { scanned: 4, cleaned: 1, errors: 0 });
+    expectSummary(result.stdout, { scanned: 4, errors: 0 });
+    // A dry run cleans nothing and says so.
+    expect(result.stdout).toMatch(/^Stale domains that would be cleaned:\s+1$/m);
     expect(await dump(redis)).toEqual(before);
   });
 
@@ -426,10 +428,10 @@ describe('report, JSON and exit codes', () => {
 
   beforeEach(() => resetRedisAndStandin({ standin, redis }));
 
-  it('the human report keeps the familiar shape', async () => {
+  it('the human report keeps the familiar shape (--verbose: live domains listed too)', async () => {
     await seedMixed(redis, standin);
 
-    const result = await runCli(['reap', ...flags]);
+    const result = await runCli(['reap', ...flags, '--verbose']);
 
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('📋 old.example.com -> gone/site');
@@ -592,7 +594,7 @@ describe('report, JSON and exit codes', () => {
     await seed(redis, siteEntries({ ...LIVE, branches: ['old'] }));
     const before = await dump(redis);
 
-    const [human, json] = await Promise.all([runCli(['verify', ...flags]), runJson(['verify', ...flags])]);
+    const [human, json] = await Promise.all([runCli(['verify', ...flags, '--verbose']), runJson(['verify', ...flags])]);
 
     expect(human.stderr).toBe('');
     expect(human.code).toBe(0);

@@ -106,3 +106,41 @@ it('a single run writes --metrics-file atomically for the textfile collector', a
     await server.stop();
   }
 });
+
+it('a refused run is a warning with its reason, does not move last_success, and the build and process are described', async () => {
+  const server = await startRedis();
+  const standin = await startForgejoStandin();
+  const redis = new Redis({ host: server.host, port: server.port });
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  // 8 of 10 mapped sites look stale: the brake refuses every run (exit 3).
+  const sites = Array.from({ length: 10 }, (_, i) => ({ owner: 'team', repo: `site${i}`, domain: `s${i}.example.com` }));
+  sites.forEach((site, i) => (i < 2 ? standin.setRepo(site.owner, site.repo, { pages: pagesFile(site) }) : standin.deleteRepo(site.owner, site.repo)));
+  await redis.mset(Object.assign({}, ...sites.map((site) => siteEntries(site))));
+  const { child, done } = cli.start(
+    ['reap', '--interval', '1h', '--listen', `127.0.0.1:${port}`, '--redis-host', server.host, '--redis-port', String(server.port), '--forgejo-host', standin.url],
+  );
+  try {
+    const ready = await eventually(() => get(`${base}/metrics`), (r) => metric(r.text, 'pages_reaper_runs_total{result="refused"}') === 1, 10_000);
+    expect(metric(ready.text, 'pages_reaper_last_success_timestamp_seconds')).toBe(0);
+    expect(metric(ready.text, 'pages_reaper_last_run_timestamp_seconds')).toBeGreaterThan(0);
+    // /readyz and /healthz count a refused run as completed: the loop works, the data needs a look.
+    expect((await get(`${base}/readyz`)).status).toBe(200);
+    const version = JSON.parse(fs.readFileSync(`${__dirname}/../../package.json`, 'utf8')).version;
+    expect(metric(ready.text, `pages_reaper_build_info{version="${version}",node_version="${process.version}"}`)).toBe(1);
+    expect(metric(ready.text, 'pages_reaper_process_cpu_seconds_total')).toBeGreaterThan(0);
+    expect(ready.text).toMatch(/^pages_reaper_process_resident_memory_bytes \d+/m);
+    child.kill('SIGTERM');
+    const result = await done;
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const finished = lines.find((line) => line.msg === 'run finished');
+    expect(finished).toMatchObject({ level: 'warn', result: 'refused', exitCode: 3, reason: expect.stringMatching(/brake.*8 of 10/) });
+    expect(await redis.exists('custom_domain:s5.example.com')).toBe(1);
+  } finally {
+    child.kill('SIGKILL');
+    redis.disconnect();
+    await standin.close();
+    await server.stop();
+  }
+}, 30_000);

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { register as globalRegistry } from 'prom-client';
-import { ReaperMetrics, runResult, runSucceeded } from '../../src/observe/metrics';
+import { ReaperMetrics, runCompleted, runResult } from '../../src/observe/metrics';
 import { statusOfFailure, type RunStatus } from '../../src/observe/run-status';
 
 /** One sample per series: `name{labels}` → value. */
@@ -54,8 +54,8 @@ describe('runResult', () => {
     expect(runResult(run({ exitCode: 3 }))).toBe('refused');
     expect(runResult(run({ exitCode: 1 }))).toBe('failed');
     expect(runResult(run({ exitCode: 0, completed: false }))).toBe('failed');
-    expect(runSucceeded(run({ exitCode: 3 }))).toBe(true);
-    expect(runSucceeded(run({ exitCode: 1 }))).toBe(false);
+    expect(runCompleted(run({ exitCode: 3 }))).toBe(true);
+    expect(runCompleted(run({ exitCode: 1 }))).toBe(false);
   });
 });
 
@@ -79,6 +79,7 @@ describe('ReaperMetrics', () => {
       pages_reaper_last_run_duration_seconds: 'gauge',
       pages_reaper_run_duration_seconds: 'histogram',
       pages_reaper_api_request_duration_seconds: 'histogram',
+      pages_reaper_build_info: 'gauge',
     });
     const s = parseExposition(text);
     for (const result of ['success', 'partial', 'refused', 'failed']) {
@@ -93,6 +94,36 @@ describe('ReaperMetrics', () => {
     expect(metrics.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(metrics.lastRun()).toBeUndefined();
     expect(metrics.lastSuccessAt()).toBeUndefined();
+    expect(metrics.lastCompletedAt()).toBeUndefined();
+  });
+
+  it('exports pages_reaper_build_info{version,node_version} = 1', async () => {
+    const s = await samples(new ReaperMetrics({ version: '1.2.3' }));
+    expect(s.get(`pages_reaper_build_info{version="1.2.3",node_version="${process.version}"}`)).toBe(1);
+    expect([...s.keys()].filter((k) => k.startsWith('pages_reaper_build_info'))).toHaveLength(1);
+  });
+
+  it('last_success moves only on a complete run (exit 0), never on a partial (2) or refused (3) one', async () => {
+    const metrics = new ReaperMetrics();
+    metrics.runFinished(run({ finishedAt: T0 + 1_000, exitCode: 0 }));
+    metrics.runFinished(run({ finishedAt: T0 + 2_000, exitCode: 2, errors: { unknown: 1 } }));
+    metrics.runFinished(run({ finishedAt: T0 + 3_000, exitCode: 3 }));
+    const s = await samples(metrics);
+    expect(s.get('pages_reaper_last_success_timestamp_seconds')).toBe((T0 + 1_000) / 1000);
+    expect(s.get('pages_reaper_last_run_timestamp_seconds')).toBe((T0 + 3_000) / 1000);
+    expect(metrics.lastSuccessAt()).toBe(T0 + 1_000);
+    // /healthz and /readyz still count partial and refused runs as completed.
+    expect(metrics.lastCompletedAt()).toBe(T0 + 3_000);
+  });
+
+  it('a partial run alone leaves last_success at 0', async () => {
+    const metrics = new ReaperMetrics();
+    metrics.runFinished(run({ exitCode: 2 }));
+    const s = await samples(metrics);
+    expect(s.get('pages_reaper_last_success_timestamp_seconds')).toBe(0);
+    expect(s.get('pages_reaper_runs_total{result="partial"}')).toBe(1);
+    expect(metrics.lastSuccessAt()).toBeUndefined();
+    expect(metrics.lastCompletedAt()).toBe(T0 + 12_500);
   });
 
   it('counts runs by result, sums deletions and errors, and keeps the last completed run in the gauges', async () => {
@@ -134,7 +165,8 @@ describe('ReaperMetrics', () => {
     expect(s.get('pages_reaper_domains_live')).toBe(90);
     expect(s.get('pages_reaper_domains_stale')).toBe(10);
     expect(s.get('pages_reaper_domains_pending_grace')).toBe(4);
-    expect(s.get('pages_reaper_last_success_timestamp_seconds')).toBe((T0 + 121_000) / 1000);
+    // last_success is the last complete run (exit 0): the first one, not the partial or refused ones.
+    expect(s.get('pages_reaper_last_success_timestamp_seconds')).toBe((T0 + 12_500) / 1000);
     expect(s.get('pages_reaper_last_run_timestamp_seconds')).toBe((T0 + 180_250) / 1000);
     expect(s.get('pages_reaper_last_run_duration_seconds')).toBe(0.25);
 
@@ -145,7 +177,8 @@ describe('ReaperMetrics', () => {
     expect(s.get('pages_reaper_run_duration_seconds_bucket{le="+Inf"}')).toBe(4);
 
     expect(metrics.lastRun()).toBe(failed);
-    expect(metrics.lastSuccessAt()).toBe(T0 + 121_000);
+    expect(metrics.lastSuccessAt()).toBe(T0 + 12_500);
+    expect(metrics.lastCompletedAt()).toBe(T0 + 121_000);
   });
 
   it('takes gauges from a later completed run', async () => {
@@ -157,7 +190,8 @@ describe('ReaperMetrics', () => {
     expect(s.get('pages_reaper_domains_live')).toBe(5);
     expect(s.get('pages_reaper_domains_stale')).toBe(2);
     expect(s.get('pages_reaper_domains_pending_grace')).toBe(0);
-    expect(s.get('pages_reaper_last_success_timestamp_seconds')).toBe((T0 + 99_000) / 1000);
+    // A partial run's verdicts are shown, but it is not a success.
+    expect(s.get('pages_reaper_last_success_timestamp_seconds')).toBe((T0 + 12_500) / 1000);
   });
 
   it('a completed run with exit 1 is failed and not a success', async () => {
@@ -167,6 +201,7 @@ describe('ReaperMetrics', () => {
     expect(s.get('pages_reaper_runs_total{result="failed"}')).toBe(1);
     expect(s.get('pages_reaper_last_success_timestamp_seconds')).toBe(0);
     expect(metrics.lastSuccessAt()).toBeUndefined();
+    expect(metrics.lastCompletedAt()).toBeUndefined();
     expect(metrics.lastRun()?.exitCode).toBe(1);
   });
 

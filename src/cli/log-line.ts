@@ -1,0 +1,33 @@
+import { runResult, type RunStatus } from '../observe/run-status';
+
+/** json: one JSON object per line (log collectors); human: the report. */
+export type LogFormat = 'human' | 'json';
+
+export type LogLevel = 'info' | 'warn' | 'error';
+
+/** One JSON log line on stdout, with its time first. */
+export function logLine(fields: Record<string, unknown>): void {
+  process.stdout.write(JSON.stringify({ time: new Date().toISOString(), ...fields }) + '\n');
+}
+
+/**
+ * The log fields of a finished run, the same for a single run and for the sidecar:
+ * `info` for a success, `warn` with the reason for a partial or refused run (something
+ * needs a look), `error` with the error for a run that could not finish.
+ */
+export function runLogFields(status: RunStatus, context: Record<string, unknown> = {}): Record<string, unknown> {
+  const result = runResult(status);
+  const level: LogLevel = result === 'success' ? 'info' : result === 'failed' ? 'error' : 'warn';
+  const { startedAt, finishedAt, completed, error, reason, ...counts } = status;
+  return {
+    level,
+    msg: completed ? 'run finished' : 'run failed',
+    ...context,
+    result,
+    ...(reason ? { reason } : {}),
+    ...(error ? { error } : {}),
+    durationMs: finishedAt - startedAt,
+    completed,
+    ...counts,
+  };
+}
