@@ -24,6 +24,8 @@ export interface RunStatus {
   /** The backup a reap wrote before deleting. */
   backupPath?: string;
   error?: string;
+  /** With --verify-dns: DNS verdicts of the domains Forgejo proved live. */
+  dns?: { proven: number; ownershipLost: number; unknown: number; lookups: number };
 }
 
 
@@ -42,6 +44,7 @@ export function statusOfRun(report: RunReport, summary: Summary, finishedAt: num
     keysDeleted: summary.keysDeleted,
     errors: { unknown: summary.unknown, invalid: summary.invalid },
     backupPath: report.backupPath,
+    ...(summary.dns ? { dns: { proven: summary.dns.proven, ownershipLost: summary.dns.ownershipLost, unknown: summary.dns.unknown, lookups: summary.dns.lookups } } : {}),
   };
 }
 

@@ -39,6 +39,7 @@ export function renderHuman(report: RunReport, summary: Summary, ctx: RenderCont
   const out: string[] = [];
   out.push(`🔍 Scanning ${ctx.store}`);
   if (ctx.source) out.push(`🌐 Forgejo API: ${ctx.source}`);
+  if (report.dns) out.push(`🔐 DNS ownership (TXT): ${report.dnsServers}`);
   if (ctx.dryRun) out.push('🔍 DRY RUN MODE - No changes will be made');
   out.push('');
 
@@ -115,6 +116,7 @@ export function renderHuman(report: RunReport, summary: Summary, ctx: RenderCont
     out.push(`Live / stale:           ${summary.live} / ${summary.stale}`);
   }
   if (report.grace) out.push(`Within grace period:    ${summary.pending}`);
+  if (summary.dns) out.push(`DNS ownership:          ${summary.dns.proven} proven / ${summary.dns.ownershipLost} lost / ${summary.dns.unknown} unknown`);
   out.push(`Errors encountered:     ${summary.errors}`);
   out.push(`Duration:               ${(report.durationMs / 1000).toFixed(2)} seconds`);
   if (ctx.dryRun) out.push('', '🔍 DRY RUN - No actual changes were made');
