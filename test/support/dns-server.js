@@ -15,6 +15,7 @@ const { spawn } = require('node:child_process');
 const dgram = require('node:dgram');
 const { promises: dns } = require('node:dns');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 
 const HOST = '127.0.0.1';
@@ -72,8 +73,8 @@ async function freeUdpPort() {
 }
 
 /**
- * One character-string of `--txt-record=name,string,string`: given without a shell, so
- * nothing strips quotes; a comma would start the next string.
+ * One character-string of `txt-record=name,string,string` in the config file, written
+ * unquoted: a comma would start the next string.
  * @param {string} text
  */
 function txtString(text) {
@@ -102,20 +103,27 @@ async function startDnsmasq(spec) {
   if (!binary) throw new Error('dnsmasq is not installed: run `apt-get install -y dnsmasq-base` (npm run setup does)');
   const dead = await silentUdp();
   const deadPort = dead.address().port;
-  const records = [
-    ...(spec.zones ?? []).map((zone) => `--local=/${zone}/`),
-    '--local=/probe/',
-    ...(spec.txt ?? []).map(([name, ...strings]) => `--txt-record=${name},${strings.map(txtString).join(',')}`),
-    ...(spec.hosts ?? []).map(([name, ip]) => `--host-record=${name},${ip}`),
-    ...(spec.silent ?? []).map((zone) => `--server=/${zone}/${HOST}#${deadPort}`),
-  ];
+  // In a file of its own: a benchmark's zone holds thousands of records.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pages-reaper-dnsmasq-'));
+  const conf = path.join(dir, 'dnsmasq.conf');
+  fs.writeFileSync(conf, [
+    ...(spec.zones ?? []).map((zone) => `local=/${zone}/`),
+    'local=/probe/',
+    ...(spec.txt ?? []).map(([name, ...strings]) => `txt-record=${name},${strings.map(txtString).join(',')}`),
+    ...(spec.hosts ?? []).map(([name, ip]) => `host-record=${name},${ip}`),
+    ...(spec.silent ?? []).map((zone) => `server=/${zone}/${HOST}#${deadPort}`),
+    '',
+  ].join('\n'));
+  const cleanup = async () => {
+    await new Promise((resolve) => dead.close(() => resolve(undefined)));
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
   let lastError;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const port = await freeUdpPort();
     const child = spawn(binary, [
-      '--no-daemon', '--conf-file=/dev/null', '--no-resolv', '--no-hosts', '--no-poll', '--pid-file=',
+      '--no-daemon', `--conf-file=${conf}`, '--no-resolv', '--no-hosts', '--no-poll', '--pid-file=',
       `--port=${port}`, `--listen-address=${HOST}`, '--bind-interfaces', '--cache-size=0', '--local-ttl=0',
-      ...records,
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     running.add(child);
     let output = '';
@@ -148,7 +156,7 @@ async function startDnsmasq(spec) {
         server: `${HOST}:${port}`,
         stop: async () => {
           await stopChild();
-          await new Promise((resolve) => dead.close(() => resolve(undefined)));
+          await cleanup();
         },
       };
     } catch (error) {
@@ -157,7 +165,7 @@ async function startDnsmasq(spec) {
       if (!/address already in use/i.test(output)) break;
     }
   }
-  await new Promise((resolve) => dead.close(() => resolve(undefined)));
+  await cleanup();
   throw lastError;
 }
 
