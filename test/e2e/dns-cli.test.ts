@@ -54,7 +54,9 @@ let dnsServer: Awaited<ReturnType<typeof startDnsmasq>> | undefined;
 let standin: Awaited<ReturnType<typeof startForgejoStandin>> | undefined;
 if (run) {
   beforeAll(async () => {
-    [dnsServer, standin] = await Promise.all([startDnsmasq(ZONE), startForgejoStandin()]);
+    // dnsmasq first: when it is missing (CI), nothing else has been started.
+    dnsServer = await startDnsmasq(ZONE);
+    standin = await startForgejoStandin();
   });
   afterAll(async () => {
     await Promise.all([dnsServer?.stop(), standin?.close()]);

@@ -22,7 +22,9 @@ const run = shouldRunDnsTests();
   const h = new Harness(undefined, { latencyMs: 20 });
   let dns: Awaited<ReturnType<typeof startDnsmasq>>;
   beforeAll(async () => {
-    [dns] = await Promise.all([startDnsmasq({ zones: ['test'], txt: SITES.map((s) => [s.domain, record(`${s.owner}/${s.repo}`)]) }), h.start()]);
+    // dnsmasq first: when it is missing (CI), nothing else has been started.
+    dns = await startDnsmasq({ zones: ['test'], txt: SITES.map((s) => [s.domain, record(`${s.owner}/${s.repo}`)]) });
+    await h.start();
   });
   afterAll(async () => {
     await Promise.all([dns?.stop(), h.stop()]);

@@ -49,7 +49,8 @@ function dnsmasqPath() {
  * @returns {boolean} whether to run the DNS tests
  */
 function shouldRunDnsTests() {
-  if (dnsmasqPath() || process.env.CI) return true;
+  const ci = process.env.CI !== undefined && !['', '0', 'false'].includes(process.env.CI.toLowerCase());
+  if (dnsmasqPath() || ci) return true;
   process.stderr.write('DNS tests skipped: dnsmasq is not installed (apt-get install -y dnsmasq-base, or npm run setup)\n');
   return false;
 }
