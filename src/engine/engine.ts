@@ -148,7 +148,7 @@ export class ReapEngine {
       inventory,
       forwardVerdicts,
       reverseVerdicts,
-      stoppedEarly: dns?.stoppedEarly ?? verifier?.stoppedEarly,
+      stoppedEarly: verifier?.stoppedEarly ?? dns?.stoppedEarly,
       ...(dns ? { dns: dnsEvidence, dnsServers: dns.describe() } : {}),
       requests: 0,
       storeRoundTrips: 0,
