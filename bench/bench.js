@@ -4,6 +4,9 @@
 // runs `pages-reaper reap` as a process and compares it with the practical floor (a
 // bare HTTP client sending the same .pages requests). Prints medians of --runs runs.
 // Usage: npm run bench -- [--domains 10000] [--stale 0.1] [--latency-ms 5] [--concurrency 16] [--runs 3]
+//                         [--verify-dns] [--dns-concurrency 16]
+// --verify-dns: every live site also gets its TXT ownership record in a local dnsmasq, and
+// each run is followed by a `reap --verify-dns` against it, to report the extra cost.
 'use strict';
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -11,7 +14,9 @@ const os = require('node:os');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
 const { Redis } = require('ioredis');
+const { createHash } = require('node:crypto');
 const { startRedis } = require('../test/support/servers');
+const { startDnsmasq } = require('../test/support/dns-server');
 const { pagesFile, siteEntries } = require('../test/support/plugin-writer');
 
 const ROOT = path.resolve(__dirname, '..');
@@ -24,6 +29,8 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '16' },
     runs: { type: 'string', default: '3' },
     'backup-keys': { type: 'string', default: '1000000' },
+    'verify-dns': { type: 'boolean', default: false },
+    'dns-concurrency': { type: 'string', default: '16' },
   },
 });
 const domains = Number(args.domains);
@@ -32,6 +39,8 @@ const latencyMs = Number(args['latency-ms']);
 const concurrency = Number(args.concurrency);
 const runs = Number(args.runs);
 const backupKeys = Number(args['backup-keys']);
+const verifyDns = args['verify-dns'];
+const dnsConcurrency = Number(args['dns-concurrency']);
 
 function sites() {
   const staleEvery = Math.round(1 / staleShare);
@@ -127,6 +136,13 @@ async function main() {
   for (const site of all) expectedKeys.add(`${site.owner}:${site.repo}:main:public/index.html`);
 
   const server = await startRedis();
+  // The plugin's record for every live site: every lookup proves ownership, so the final state is the same.
+  const dns = verifyDns
+    ? await startDnsmasq({
+        zones: ['com'],
+        txt: live.map((s) => [s.domain, `bovine-pages-verification=${createHash('sha256').update(`${s.owner}/${s.repo}`).digest('hex')}`]),
+      })
+    : undefined;
   const standin = await startStandin(path.join(tmp, 'seed.json'));
   const redis = new Redis({ host: server.host, port: server.port });
   const results = [];
@@ -137,15 +153,38 @@ async function main() {
       const floor = await run(process.execPath, ['bench/floor-client.js', standin.url, String(concurrency), path.join(tmp, 'repos.txt')]);
       if (floor.code !== 0) throw new Error(`floor client failed: ${floor.stderr}`);
       const rssFile = path.join(tmp, `rss-${i}`);
-      const reap = await run(
-        process.execPath,
-        ['--require', './bench/peak-rss.js', 'bin/run.js', 'reap', '--json', '--redis-host', server.host, '--redis-port', String(server.port), '--forgejo-host', standin.url, '--concurrency', String(concurrency)],
-        { BENCH_RSS_FILE: rssFile, REAPER_BACKUP_DIR: path.join(tmp, 'backups') },
-      );
+      const reapOnce = (extra, rss) =>
+        run(
+          process.execPath,
+          ['--require', './bench/peak-rss.js', 'bin/run.js', 'reap', '--json', '--redis-host', server.host, '--redis-port', String(server.port), '--forgejo-host', standin.url, '--concurrency', String(concurrency), ...extra],
+          { BENCH_RSS_FILE: rss, REAPER_BACKUP_DIR: path.join(tmp, 'backups') },
+        );
+      const reap = await reapOnce([], rssFile);
       const report = JSON.parse(reap.stdout);
-      const finalKeys = await redis.keys('*');
-      const correct = finalKeys.length === expectedKeys.size && finalKeys.every((k) => expectedKeys.has(k));
+      const isFinalStateCorrect = async () => {
+        const finalKeys = await redis.keys('*');
+        return finalKeys.length === expectedKeys.size && finalKeys.every((k) => expectedKeys.has(k));
+      };
+      const correct = await isFinalStateCorrect();
+      let withDns;
+      if (dns) {
+        await seed(redis, all);
+        const dnsRss = path.join(tmp, `rss-dns-${i}`);
+        const reapDns = await reapOnce(['--verify-dns', '--dns-server', dns.server, '--dns-concurrency', String(dnsConcurrency)], dnsRss);
+        const dnsReport = JSON.parse(reapDns.stdout);
+        withDns = {
+          exitCode: reapDns.code,
+          reapMs: reapDns.wallMs,
+          peakRssMb: Number(fs.readFileSync(dnsRss, 'utf8')) / 1024,
+          lookups: dnsReport.dnsLookups,
+          proven: dnsReport.summary.dns.proven,
+          requests: dnsReport.requests,
+          correct: await isFinalStateCorrect(),
+        };
+        process.stderr.write(`run ${i + 1}/${runs}: reap --verify-dns ${reapDns.wallMs.toFixed(0)} ms, exit ${reapDns.code}, correct ${withDns.correct}\n`);
+      }
       results.push({
+        withDns,
         keysBefore,
         exitCode: reap.code,
         reapMs: reap.wallMs,
@@ -186,11 +225,29 @@ async function main() {
     backupWrittenEveryRun: results.every((r) => r.backupWritten),
     finalStateCorrect: results.every((r) => r.correct),
   };
+  if (dns) {
+    const paired = results.map((r) => r.withDns);
+    summary.verifyDns = {
+      dnsConcurrency,
+      reapWallSeconds: +(median(paired.map((r) => r.reapMs)) / 1000).toFixed(2),
+      // Pair by pair again: the same seed, the same machine state, one run after the other.
+      extraSeconds: +(median(results.map((r) => r.withDns.reapMs - r.reapMs)) / 1000).toFixed(2),
+      ratioToPlainReap: +median(results.map((r) => r.withDns.reapMs / r.reapMs)).toFixed(2),
+      peakRssMb: +median(paired.map((r) => r.peakRssMb)).toFixed(1),
+      dnsLookups: median(paired.map((r) => r.lookups)),
+      ownershipProven: median(paired.map((r) => r.proven)),
+      httpRequests: median(paired.map((r) => r.requests)),
+      exitCodes: [...new Set(paired.map((r) => r.exitCode))],
+      finalStateCorrect: paired.every((r) => r.correct),
+    };
+    await dns.stop();
+  }
   if (backupKeys > 0) summary.backupRestore = await benchBackupRestore(server, tmp);
   await server.stop();
   fs.rmSync(tmp, { recursive: true, force: true });
   process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
-  if (!summary.finalStateCorrect || summary.exitCodes.some((c) => c !== 0)) process.exitCode = 1;
+  const dnsOk = !summary.verifyDns || (summary.verifyDns.finalStateCorrect && summary.verifyDns.exitCodes.every((c) => c === 0));
+  if (!summary.finalStateCorrect || summary.exitCodes.some((c) => c !== 0) || !dnsOk) process.exitCode = 1;
 }
 
 main().catch((error) => {

@@ -9,6 +9,7 @@ import type { PluginSettings } from './ports/plugins';
 import { SOURCE_OF_TRUTH, type SourceOfTruth } from './ports/source-of-truth';
 import type { Telemetry } from './ports/telemetry';
 import { PROGRESS, type Progress } from './ports/progress';
+import { TXT_RESOLVER, type TxtResolver } from './ports/txt-resolver';
 
 export interface ReaperSettings extends PluginSettings {
   store: string;
@@ -22,6 +23,13 @@ export interface ReaperSettings extends PluginSettings {
   metricsFile?: string;
   telemetry?: Telemetry;
   progress?: Progress;
+  /** --verify-dns: re-check the plugin's TXT ownership record of every live mapping. */
+  verifyDns?: boolean;
+  /** --dns-server values (host:port); none: the system's resolvers. */
+  dnsServer?: string | string[];
+  /** --dns-timeout, in seconds: the wait for a lookup's first attempt. */
+  dnsTimeout?: number;
+  dnsConcurrency?: number;
 }
 
 /** The wired application: the engine and the ports it runs on, closed together. */
@@ -37,6 +45,13 @@ export interface Runtime {
  * settings), so a missing --forgejo-host fails before any connection is opened.
  */
 export async function createRuntime(settings: ReaperSettings, options: { needsSource: boolean } = { needsSource: false }): Promise<Runtime> {
+  // Checked before any connection: a bad --dns-server is one line and exit 1.
+  let txtResolver: TxtResolver | undefined;
+  if (options.needsSource && settings.verifyDns) {
+    // node:dns is loaded only when asked for.
+    const { NodeTxtResolver } = require('./engine/node-txt-resolver') as typeof import('./engine/node-txt-resolver');
+    txtResolver = new NodeTxtResolver({ servers: settings.dnsServer, timeoutMs: (settings.dnsTimeout ?? 5) * 1000 });
+  }
   let source: SourceOfTruth | undefined;
   if (options.needsSource) {
     if (!settings.forgejoHost) throw new Error('missing --forgejo-host (or FORGEJO_HOST): the Forgejo URL, e.g. https://git.example.com');
@@ -60,7 +75,9 @@ export async function createRuntime(settings: ReaperSettings, options: { needsSo
     backupDir: settings.backupDir,
     graceMs: settings.graceMs,
     graceMarkTtlMs: settings.graceMarkTtlMs,
+    dnsConcurrency: settings.dnsConcurrency,
   });
+  if (txtResolver) container.bind<TxtResolver>(TXT_RESOLVER).toConstantValue(txtResolver);
   container.bind(CLOCK).toConstantValue(systemClock);
   if (settings.progress) container.bind<Progress>(PROGRESS).toConstantValue(settings.progress);
   container.bind(ReapEngine).toSelf().inSingletonScope();

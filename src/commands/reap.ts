@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { backupDirFlag, brakeFlags, graceFlag, ReaperCommand, reportFlags, sourceFlags, storeFlags } from '../cli/base-command';
 import { parseDuration } from '../core/duration';
+import { dnsFlags } from '../cli/dns-flags';
 
 export default class Reap extends ReaperCommand {
   static summary = 'Verify every mapping, then delete exactly the stale keys, compare-and-delete.';
@@ -20,6 +21,7 @@ export default class Reap extends ReaperCommand {
     ...backupDirFlag,
     ...graceFlag,
     ...reportFlags,
+    ...dnsFlags,
     backup: Flags.boolean({
       description: 'write a backup of every key before deleting it (--no-backup: the explicit opt-out)',
       default: true,

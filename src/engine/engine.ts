@@ -3,10 +3,13 @@ import type { ForwardMapping, Inventory } from '../core/inventory';
 import { hydratePlan, keysToHydrate, orphanReverseCandidates, planReap, reverseClaim, type BrakeOptions, type Plan } from '../core/planner';
 import { decideGrace, graceMarkKey, type GraceDecision, type GraceMark } from '../core/grace';
 import { invalid, type Claim, type Verdict } from '../core/verdict';
+import { verdictWithDns, type DnsEvidence } from '../core/dns-ownership';
 import { CLOCK, type Clock } from '../ports/clock';
 import { KEY_VALUE_STORE, type ExpectedKey, type KeyValueStore, type StoredEntry } from '../ports/key-value-store';
 import { noProgress, PROGRESS, type Progress, type ProgressCounts } from '../ports/progress';
 import { SOURCE_OF_TRUTH, type SourceOfTruth } from '../ports/source-of-truth';
+import { TXT_RESOLVER, type TxtResolver } from '../ports/txt-resolver';
+import { DnsChecker } from './dns-checker';
 import { applyPlan, type GroupOutcome } from './applier';
 import { BackupWriter, timestampedPath } from '../backup/writer';
 import { scanStore } from './scanner';
@@ -25,6 +28,8 @@ export interface EngineOptions {
   graceMs?: number;
   /** How long a grace mark outlives its last write, so forgotten marks clean themselves up. */
   graceMarkTtlMs?: number;
+  /** With --verify-dns: TXT lookups in flight at most. */
+  dnsConcurrency?: number;
 }
 
 export const ENGINE_OPTIONS = Symbol.for('pages-reaper.EngineOptions');
@@ -45,6 +50,11 @@ export interface RunReport {
   /** Outcome per plan group, same index; absent when nothing was applied. */
   outcomes?: GroupOutcome[];
   stoppedEarly?: string;
+  /** With --verify-dns: the DNS evidence per forward-mapped domain Forgejo proved live. */
+  dns?: Map<string, DnsEvidence>;
+  /** With --verify-dns: the resolvers asked and the lookups sent. */
+  dnsServers?: string;
+  dnsLookups?: number;
   /** The backup of every key the apply stage deleted (or was about to). */
   backupPath?: string;
   /** With a grace period: when each stale domain was first seen stale, and who waits. */
@@ -64,6 +74,7 @@ export class ReapEngine {
     @inject(CLOCK) private readonly clock: Clock,
     @inject(SOURCE_OF_TRUTH) @optional() private readonly source?: SourceOfTruth,
     @inject(PROGRESS) @optional() private readonly progress: Progress = noProgress,
+    @inject(TXT_RESOLVER) @optional() private readonly txtResolver?: TxtResolver,
   ) {}
 
   async run(stage: Stage, signal?: AbortSignal): Promise<RunReport> {
@@ -79,14 +90,31 @@ export class ReapEngine {
     const forwardVerdicts = new Map<string, Verdict>();
     const reverseVerdicts = new Map<string, Verdict>();
     const queue = new TaskQueue(this.options.verifyParallelism ?? 64);
-    const verifier = stage === 'scan' ? undefined : new Verifier(this.requireSource(), signal);
+    // --verify-dns: a mapping Forgejo proves live is looked up in DNS at once, in a queue
+    // of its own, while the API requests go on; the DNS breaker stops the whole run.
+    const dns = stage !== 'scan' && this.txtResolver ? new DnsChecker(this.txtResolver, signal) : undefined;
+    const dnsQueue = new TaskQueue(this.options.dnsConcurrency ?? 16);
+    const dnsEvidence = new Map<string, DnsEvidence>();
+    const dnsStop = new AbortController();
+    dns?.whenStopped((message) => dnsStop.abort(new Error(message)));
+    const verifierSignal = dns ? (signal ? AbortSignal.any([signal, dnsStop.signal]) : dnsStop.signal) : signal;
+    const verifier = stage === 'scan' ? undefined : new Verifier(this.requireSource(), verifierSignal);
     const counts: ProgressCounts = { keysScanned: 0, claims: 0, verified: 0 };
-    const verify = (claim: Claim, record: (verdict: Verdict) => void) => {
+    const verified = (record: (verdict: Verdict) => void, verdict: Verdict) => {
+      record(verdict);
+      counts.verified++;
+      this.progress.update(counts);
+    };
+    const verify = (claim: Claim, record: (verdict: Verdict) => void, ownership = false) => {
       counts.claims++;
       queue.push(async () => {
-        record(await verifier!.verify(claim));
-        counts.verified++;
-        this.progress.update(counts);
+        const verdict = await verifier!.verify(claim);
+        if (!dns || !ownership || verdict.status !== 'live') return verified(record, verdict);
+        dnsQueue.push(async () => {
+          const evidence = await dns.check(claim);
+          dnsEvidence.set(claim.domain, evidence);
+          verified(record, verdictWithDns(verdict, evidence));
+        });
       });
     };
 
@@ -96,7 +124,7 @@ export class ReapEngine {
         return;
       }
       if (!verifier) return;
-      verify({ ...mapping.target, domain: mapping.domain }, (verdict) => forwardVerdicts.set(mapping.domain, verdict));
+      verify({ ...mapping.target, domain: mapping.domain }, (verdict) => forwardVerdicts.set(mapping.domain, verdict), true);
     };
     const onBatch = (keysScanned: number) => {
       counts.keysScanned = keysScanned;
@@ -108,7 +136,11 @@ export class ReapEngine {
       for (const reverse of orphanReverseCandidates(inventory)) {
         verify(reverseClaim(reverse), (verdict) => reverseVerdicts.set(reverse.key, verdict));
       }
-      await untilDoneOrAborted(queue.drain(), signal);
+      // DNS checks are pushed only by API checks: once those are done, none can follow.
+      await untilDoneOrAborted(
+        queue.drain().then(() => dnsQueue.drain()),
+        signal,
+      );
     }
 
     const report: RunReport = {
@@ -116,7 +148,8 @@ export class ReapEngine {
       inventory,
       forwardVerdicts,
       reverseVerdicts,
-      stoppedEarly: verifier?.stoppedEarly,
+      stoppedEarly: verifier?.stoppedEarly ?? dns?.stoppedEarly,
+      ...(dns ? { dns: dnsEvidence, dnsServers: dns.describe() } : {}),
       requests: 0,
       storeRoundTrips: 0,
       startedAt,
@@ -148,6 +181,7 @@ export class ReapEngine {
       }
     }
     report.requests = this.source?.requestCount() ?? 0;
+    if (dns) report.dnsLookups = dns.lookupCount();
     report.storeRoundTrips = this.store.roundTrips();
     report.durationMs = this.clock.now() - startedAt;
     return report;

@@ -20,6 +20,24 @@ export interface Summary {
   errors: number;
   refusedByBrake: boolean;
   exitCode: number;
+  /** With --verify-dns: what the TXT lookups of live mappings proved. */
+  dns?: DnsSummary;
+}
+
+export interface DnsSummary {
+  /** Domains looked up (Forgejo proved them live first). */
+  checked: number;
+  proven: number;
+  ownershipLost: number;
+  unknown: number;
+  lookups: number;
+}
+
+function summarizeDns(report: RunReport): DnsSummary | undefined {
+  if (!report.dns) return undefined;
+  const outcomes = [...report.dns.values()].map((evidence) => evidence.outcome);
+  const count = (outcome: string) => outcomes.filter((o) => o === outcome).length;
+  return { checked: outcomes.length, proven: count('proven'), ownershipLost: count('ownership-lost'), unknown: count('unknown'), lookups: report.dnsLookups ?? 0 };
 }
 
 /** What became of a plan group: refused by the brake, planned in a dry run, or its outcome. */
@@ -69,5 +87,6 @@ export function summarize(report: RunReport, dryRun: boolean): Summary {
     errors,
     refusedByBrake,
     exitCode,
+    ...(report.dns ? { dns: summarizeDns(report) } : {}),
   };
 }

@@ -59,6 +59,9 @@ export class ReaperMetrics implements Telemetry {
   private readonly runDuration: Histogram;
   private readonly apiRequestDuration: Histogram<'status'>;
 
+  /** Created by the first run with --verify-dns: without it, the metrics stay as they were. */
+  private dnsMetrics: { verdicts: Gauge<'verdict'>; lookups: Counter } | undefined;
+
   private last: RunStatus | undefined;
   private lastSuccess: number | undefined;
   private lastCompleted: number | undefined;
@@ -163,7 +166,24 @@ export class ReaperMetrics implements Telemetry {
       this.domainsLive.set(status.live);
       this.domainsStale.set(status.stale);
       this.domainsPending.set(status.pending);
+      if (status.dns) this.dnsFinished(status.dns);
     }
+  }
+
+  private dnsFinished(dns: NonNullable<RunStatus['dns']>): void {
+    this.dnsMetrics ??= {
+      verdicts: new Gauge({
+        name: `${METRIC_PREFIX}dns_ownership_domains`,
+        help: 'With --verify-dns: live-by-Forgejo domains of the last completed run by DNS verdict (proven, ownership_lost, unknown).',
+        labelNames: ['verdict'],
+        registers: [this.registry],
+      }),
+      lookups: new Counter({ name: `${METRIC_PREFIX}dns_lookups_total`, help: 'TXT lookups sent (--verify-dns).', registers: [this.registry] }),
+    };
+    this.dnsMetrics.verdicts.labels('proven').set(dns.proven);
+    this.dnsMetrics.verdicts.labels('ownership_lost').set(dns.ownershipLost);
+    this.dnsMetrics.verdicts.labels('unknown').set(dns.unknown);
+    if (dns.lookups > 0) this.dnsMetrics.lookups.inc(dns.lookups);
   }
 
   /** When the last complete run (exit 0) finished, in ms since the epoch. */

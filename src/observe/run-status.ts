@@ -26,6 +26,8 @@ export interface RunStatus {
   /** Why a completed run was not a success (partial or refused), for logs and alerts. */
   reason?: string;
   error?: string;
+  /** With --verify-dns: DNS verdicts of the domains Forgejo proved live. */
+  dns?: { proven: number; ownershipLost: number; unknown: number; lookups: number };
 }
 
 export type RunResult = 'success' | 'partial' | 'refused' | 'failed';
@@ -92,6 +94,7 @@ export function statusOfRun(report: RunReport, summary: Summary, finishedAt: num
     errors: { unknown: summary.unknown, invalid: summary.invalid },
     backupPath: report.backupPath,
     reason: reasonOfRun(report, summary),
+    ...(summary.dns ? { dns: { proven: summary.dns.proven, ownershipLost: summary.dns.ownershipLost, unknown: summary.dns.unknown, lookups: summary.dns.lookups } } : {}),
   };
 }
 

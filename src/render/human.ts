@@ -44,6 +44,7 @@ export function renderHuman(report: RunReport, summary: Summary, ctx: RenderCont
   const out: string[] = [];
   out.push(`🔍 Scanning ${ctx.store}`);
   if (ctx.source) out.push(`🌐 Forgejo API: ${ctx.source}`);
+  if (report.dns) out.push(`🔐 DNS ownership (TXT): ${report.dnsServers}`);
   if (ctx.dryRun) out.push('🔍 DRY RUN MODE - No changes will be made');
   out.push('');
 
@@ -134,6 +135,7 @@ export function renderHuman(report: RunReport, summary: Summary, ctx: RenderCont
     rows.push(['Live / stale', `${summary.live} / ${summary.stale}`]);
   }
   if (report.grace) rows.push(['Within grace period', String(summary.pending)]);
+  if (summary.dns) rows.push(['DNS ownership', `${summary.dns.proven} proven / ${summary.dns.ownershipLost} lost / ${summary.dns.unknown} unknown`]);
   rows.push(['Errors encountered', String(summary.errors)]);
   rows.push(['Duration', `${(report.durationMs / 1000).toFixed(2)} seconds`]);
   const width = Math.max(...rows.map(([label]) => label.length)) + 3;

@@ -30,6 +30,7 @@ export function renderJson(report: RunReport, summary: Summary, ctx: RenderConte
         graceDueAt: isoOrUndefined(report.grace?.pending.get(mapping.domain)?.dueAt),
         keys: index === undefined ? undefined : groups[index].keys.map((k) => k.key),
         outcome: fateOf(index),
+        ...(report.dns ? { dns: report.dns.get(mapping.domain) } : {}),
       };
     });
   const orphans = groups
@@ -47,6 +48,7 @@ export function renderJson(report: RunReport, summary: Summary, ctx: RenderConte
     dryRun: ctx.dryRun,
     store: ctx.store,
     source: ctx.source,
+    ...(report.dns ? { dnsServers: report.dnsServers, dnsLookups: report.dnsLookups } : {}),
     rootKey: report.inventory.rootKey,
     startedAt: new Date(report.startedAt).toISOString(),
     durationMs: report.durationMs,

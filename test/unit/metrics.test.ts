@@ -278,3 +278,20 @@ describe('ReaperMetrics', () => {
     });
   });
 });
+
+describe('DNS metrics (--verify-dns)', () => {
+  it('exist only once a run used --verify-dns, then count its DNS verdicts and lookups', async () => {
+    const metrics = new ReaperMetrics();
+    metrics.runFinished(run());
+    expect(await metrics.text()).not.toMatch(/dns/);
+    metrics.runFinished(run({ dns: { proven: 80, ownershipLost: 7, unknown: 3, lookups: 85 } }));
+    metrics.runFinished(run({ dns: { proven: 81, ownershipLost: 6, unknown: 3, lookups: 84 } }));
+    const text = await metrics.text();
+    const samples = parseExposition(text);
+    expect(samples.get('pages_reaper_dns_ownership_domains{verdict="proven"}')).toBe(81);
+    expect(samples.get('pages_reaper_dns_ownership_domains{verdict="ownership_lost"}')).toBe(6);
+    expect(samples.get('pages_reaper_dns_ownership_domains{verdict="unknown"}')).toBe(3);
+    expect(samples.get('pages_reaper_dns_lookups_total')).toBe(169);
+    expect(typesOf(text).get('pages_reaper_dns_ownership_domains')).toBe('gauge');
+  });
+});

@@ -1,0 +1,14 @@
+import type { TxtAnswer } from '../core/dns-ownership';
+
+/** Looks up TXT records; every failure is an answer of kind 'error', never a throw. */
+export interface TxtResolver {
+  /** The servers asked, for reports; never a secret. */
+  describe(): string;
+  lookup(name: string): Promise<TxtAnswer>;
+  /** Lookups sent so far. */
+  lookupCount(): number;
+  /** Cancels every lookup in flight (they answer ECANCELLED). */
+  cancel(): void;
+}
+
+export const TXT_RESOLVER = Symbol.for('pages-reaper.TxtResolver');
