@@ -84,9 +84,11 @@ export class ReapEngine {
     const verify = (claim: Claim, record: (verdict: Verdict) => void) => {
       counts.claims++;
       queue.push(async () => {
+        // An interrupted run starts nothing more: queued claims are dropped, not asked.
+        if (signal?.aborted) return;
         record(await verifier!.verify(claim));
         counts.verified++;
-        this.progress.update(counts);
+        if (!signal?.aborted) this.progress.update(counts);
       });
     };
 
