@@ -46,7 +46,8 @@ export function renderHuman(report: RunReport, summary: Summary, ctx: RenderCont
   const refused = summary.refusedByBrake;
   const fateOf = (index: number) => groupFate(report, ctx.dryRun, refused, index);
   const mappings = [...report.inventory.forwards.values()].sort((a, b) => (a.domain < b.domain ? -1 : 1));
-  for (const mapping of mappings) {
+  // A stopped run's verdicts are the one cause repeated (or never asked): it is said once, below.
+  for (const mapping of report.stoppedEarly ? [] : mappings) {
     const verdict = report.forwardVerdicts.get(mapping.domain);
     if (verdict?.status === 'invalid') {
       out.push(`⚠️  ${mapping.domain}: ${verdict.reason} (skipping)`);
@@ -78,7 +79,7 @@ export function renderHuman(report: RunReport, summary: Summary, ctx: RenderCont
   }
 
   const orphans = report.plan?.groups.map((group, index) => ({ group, index })).filter(({ group }) => group.kind !== 'domain') ?? [];
-  const uncheckedReverse = [...report.reverseVerdicts].filter(([, v]) => v.status === 'unknown');
+  const uncheckedReverse = report.stoppedEarly ? [] : [...report.reverseVerdicts].filter(([, v]) => v.status === 'unknown');
   if (orphans.length > 0 || uncheckedReverse.length > 0) {
     out.push('', '🧹 Orphaned keys');
     for (const { group, index } of orphans) {
