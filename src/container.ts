@@ -9,6 +9,10 @@ import type { PluginSettings } from './ports/plugins';
 import { SOURCE_OF_TRUTH, type SourceOfTruth } from './ports/source-of-truth';
 import type { Telemetry } from './ports/telemetry';
 import { PROGRESS, type Progress } from './ports/progress';
+import { bounded, BoundedStore } from './engine/bounded-store';
+
+/** `--store-timeout` when nothing says otherwise: 10 s. */
+export const DEFAULT_STORE_TIMEOUT_MS = 10_000;
 
 export interface ReaperSettings extends PluginSettings {
   store: string;
@@ -20,6 +24,8 @@ export interface ReaperSettings extends PluginSettings {
   graceMs?: number;
   graceMarkTtlMs?: number;
   metricsFile?: string;
+  /** Longest wait for the store to connect or answer any one request (--store-timeout), in ms. */
+  storeTimeout?: number;
   telemetry?: Telemetry;
   progress?: Progress;
 }
@@ -33,10 +39,36 @@ export interface Runtime {
 }
 
 /**
- * Builds the container from settings. The source is created first (it only checks its
- * settings), so a missing --forgejo-host fails before any connection is opened.
+ * Connects the store within `--store-timeout`, or ends at once on `signal`. The plugin
+ * gets a signal of its own (`settings.signal`) that aborts in both cases, so it can drop
+ * the connection it is opening; a store that still arrives afterwards is closed.
  */
-export async function createRuntime(settings: ReaperSettings, options: { needsSource: boolean } = { needsSource: false }): Promise<Runtime> {
+async function connectStore(settings: ReaperSettings, signal?: AbortSignal): Promise<KeyValueStore> {
+  const plugin = loadStorePlugin(settings.store);
+  const timeoutMs = settings.storeTimeout ?? DEFAULT_STORE_TIMEOUT_MS;
+  const giveUp = new AbortController();
+  const onAbort = () => giveUp.abort(signal!.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const creating = plugin.create({ ...settings, storeTimeout: timeoutMs, signal: giveUp.signal });
+  // The plugin bounds its own connect (and says where it failed); this is the backstop.
+  const backstop = () => new Error(`the store (--store ${settings.store}) did not connect within ${timeoutMs / 1000} s; check its address, or raise --store-timeout (REAPER_STORE_TIMEOUT)`);
+  try {
+    return await bounded(() => creating, timeoutMs + 1000, backstop, signal);
+  } catch (error) {
+    giveUp.abort(error);
+    void creating.then((late) => late.close()).catch(() => {});
+    throw error;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * Builds the container from settings. The source is created first (it only checks its
+ * settings), so a missing --forgejo-host fails before any connection is opened. Every
+ * store call is bounded by --store-timeout and ends at once when `signal` aborts.
+ */
+export async function createRuntime(settings: ReaperSettings, options: { needsSource: boolean; signal?: AbortSignal } = { needsSource: false }): Promise<Runtime> {
   let source: SourceOfTruth | undefined;
   if (options.needsSource) {
     if (!settings.forgejoHost) throw new Error('missing --forgejo-host (or FORGEJO_HOST): the Forgejo URL, e.g. https://git.example.com');
@@ -44,7 +76,7 @@ export async function createRuntime(settings: ReaperSettings, options: { needsSo
   }
   let store: KeyValueStore;
   try {
-    store = await loadStorePlugin(settings.store).create(settings);
+    store = new BoundedStore(await connectStore(settings, options.signal), settings.storeTimeout ?? DEFAULT_STORE_TIMEOUT_MS, options.signal);
   } catch (error) {
     await source?.close();
     throw error;

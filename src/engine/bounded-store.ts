@@ -1,0 +1,125 @@
+import { setMaxListeners } from 'node:events';
+import type { ExpectedKey, GroupDeleteOutcome, KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../ports/key-value-store';
+
+/** What the plugins' own clients say when their deadline passes (ioredis, grpc/etcd3). */
+const CLIENT_TIMEOUT = /timed? ?out|deadline exceeded/i;
+
+export function storeTimeoutMessage(store: string, timeoutMs: number, doing: string): string {
+  return `the store ${store} did not answer within ${timeoutMs / 1000} s (${doing}); check that it is up and reachable, or raise --store-timeout (REAPER_STORE_TIMEOUT)`;
+}
+
+/**
+ * Runs `call`, but gives up after `timeoutMs` (rejecting with `onTimeout()`) or as soon
+ * as `signal` aborts (rejecting with its reason). What `call` does after that is
+ * dropped; the caller closes the client.
+ */
+export function bounded<T>(call: () => Promise<T>, timeoutMs: number, onTimeout: () => Error, signal?: AbortSignal): Promise<T> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const cleanup = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onAbort = () => {
+      cleanup();
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(onTimeout());
+    }, timeoutMs);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let pending: Promise<T>;
+    try {
+      pending = call();
+    } catch (error) {
+      cleanup();
+      reject(error);
+      return;
+    }
+    pending.then(
+      (value) => {
+        cleanup();
+        resolve(value);
+      },
+      (error) => {
+        cleanup();
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * Every operation of a store, bounded (DESIGN §4.10): none waits longer than
+ * `--store-timeout`, and an interrupt ends the wait at once. A timeout, ours or the
+ * client's own, is one message naming the store and the flag.
+ */
+export class BoundedStore implements KeyValueStore {
+  constructor(
+    private readonly inner: KeyValueStore,
+    private readonly timeoutMs: number,
+    private readonly signal?: AbortSignal,
+  ) {
+    // Every call in flight listens on the one interrupt; a cluster read has many.
+    if (signal) setMaxListeners(0, signal);
+  }
+
+  describe(): string {
+    return this.inner.describe();
+  }
+
+  roundTrips(): number {
+    return this.inner.roundTrips();
+  }
+
+  skippedKeys(): string[] {
+    return this.inner.skippedKeys?.() ?? [];
+  }
+
+  async *scan(prefix: string): AsyncIterable<string[]> {
+    const iterator = this.inner.scan(prefix)[Symbol.asyncIterator]();
+    let finished = false;
+    try {
+      for (;;) {
+        const next = await this.bound('scanning', () => iterator.next());
+        if (next.done) {
+          finished = true;
+          return;
+        }
+        yield next.value;
+      }
+    } finally {
+      // Not awaited: a generator stuck in a hung call would never answer.
+      if (!finished) void Promise.resolve(iterator.return?.(undefined)).catch(() => {});
+    }
+  }
+
+  getMany(keys: string[], options?: { withDump?: boolean }): Promise<Array<StoredEntry | undefined>> {
+    return this.bound('reading', () => this.inner.getMany(keys, options));
+  }
+
+  putMany(entries: StoredEntry[], mode: PutMode): Promise<PutOutcome[]> {
+    return this.bound('writing', () => this.inner.putMany(entries, mode));
+  }
+
+  deleteGroupsIfUnchanged(groups: ExpectedKey[][]): Promise<GroupDeleteOutcome[]> {
+    return this.bound('deleting', () => this.inner.deleteGroupsIfUnchanged(groups));
+  }
+
+  /** Closing never holds a run up: a store that does not answer is simply left. */
+  async close(): Promise<void> {
+    await bounded(() => this.inner.close(), Math.min(this.timeoutMs, 2000), () => new Error('close timed out')).catch(() => {});
+  }
+
+  private async bound<T>(doing: string, call: () => Promise<T>): Promise<T> {
+    const timeout = () => new Error(storeTimeoutMessage(this.describe(), this.timeoutMs, doing));
+    try {
+      return await bounded(call, this.timeoutMs, timeout, this.signal);
+    } catch (error) {
+      if (this.signal?.aborted) throw this.signal.reason;
+      if (error instanceof Error && CLIENT_TIMEOUT.test(error.message) && !error.message.includes('--store-timeout')) throw timeout();
+      throw error;
+    }
+  }
+}
