@@ -120,18 +120,17 @@ describe('every store call is bounded (--store-timeout) and a signal ends any ru
   });
 
   it('a store that accepts and never answers, at connect or mid-scan: exit 1 after --store-timeout, one line naming the store and the flag', async () => {
-    const started = Date.now();
-    const [connecting, connectingByEnv, scanning, backingUp] = await Promise.all([
+    const [connecting, connectingByEnv, connectingEtcd, scanning, backingUp] = await Promise.all([
       cli.run(['scan', '--redis-host', '127.0.0.1', '--redis-port', String(blackHole.port), '--store-timeout', '1']),
       cli.run(['verify', '--redis-host', '127.0.0.1', '--redis-port', String(blackHole.port), ...FORGEJO], { REAPER_STORE_TIMEOUT: '1' }),
+      cli.run(['scan', '--store', 'etcd', '--etcd-endpoints', `http://127.0.0.1:${blackHole.port}`, '--store-timeout', '1']),
       cli.run(['scan', '--redis-host', '127.0.0.1', '--redis-port', String(hanging.port), '--store-timeout', '1']),
       cli.run(['backup', '--redis-host', '127.0.0.1', '--redis-port', String(hanging.port), '--store-timeout', '1', '--output', path.join(HOME, 'hung.jsonl')]),
     ]);
 
-    // The default (10 s) would not end these four within 25 s of each other... a wide bound.
-    expect(Date.now() - started).toBeLessThan(20_000);
-    for (const result of [connecting, connectingByEnv]) expectFatal(result, new RegExp(`127\\.0\\.0\\.1:${blackHole.port}.*--store-timeout`));
-    for (const result of [scanning, backingUp]) expectFatal(result, new RegExp(`127\\.0\\.0\\.1:${hanging.port}.*--store-timeout`));
+    // Each line says the 1 s bound was what ended the run (no time is measured: the machine may be loaded).
+    for (const result of [connecting, connectingByEnv, connectingEtcd]) expectFatal(result, new RegExp(`127\\.0\\.0\\.1:${blackHole.port}.*within 1 s.*--store-timeout`));
+    for (const result of [scanning, backingUp]) expectFatal(result, new RegExp(`127\\.0\\.0\\.1:${hanging.port}.*within 1 s.*--store-timeout`));
     expect(hanging.commands).toContain('SCAN');
     expect(fs.existsSync(path.join(HOME, 'hung.jsonl'))).toBe(false);
   });
