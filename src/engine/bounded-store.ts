@@ -9,20 +9,33 @@ export function storeTimeoutMessage(store: string, timeoutMs: number, doing: str
 }
 
 /**
- * Runs `call`, but gives up after `timeoutMs` (rejecting with `onTimeout()`) or as soon
- * as `signal` aborts (rejecting with its reason). What `call` does after that is
- * dropped; the caller closes the client.
+ * An interrupt lets a delete batch already sent finish for this long (on a Redis
+ * Cluster a batch is many calls): below the CLI's 3 s watchdog.
  */
-export function bounded<T>(call: () => Promise<T>, timeoutMs: number, onTimeout: () => Error, signal?: AbortSignal): Promise<T> {
+export const DELETE_GRACE_MS = 2000;
+
+/**
+ * Runs `call`, but gives up after `timeoutMs` (rejecting with `onTimeout()`) or when
+ * `signal` aborts (rejecting with its reason; after `abortGraceMs` if the call has
+ * not ended by then). What `call` does after that is dropped; the caller closes the
+ * client.
+ */
+export function bounded<T>(call: () => Promise<T>, timeoutMs: number, onTimeout: () => Error, signal?: AbortSignal, abortGraceMs = 0): Promise<T> {
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
+    let grace: NodeJS.Timeout | undefined;
     const cleanup = () => {
       clearTimeout(timer);
+      clearTimeout(grace);
       signal?.removeEventListener('abort', onAbort);
     };
     const onAbort = () => {
-      cleanup();
-      reject(signal!.reason);
+      const giveUp = () => {
+        cleanup();
+        reject(signal!.reason);
+      };
+      if (abortGraceMs > 0) grace = setTimeout(giveUp, abortGraceMs);
+      else giveUp();
     };
     const timer = setTimeout(() => {
       cleanup();
@@ -103,8 +116,9 @@ export class BoundedStore implements KeyValueStore {
     return this.bound('writing', () => this.inner.putMany(entries, mode));
   }
 
+  /** A batch already sent is let finish (briefly) on interrupt: the batch in hand completes. */
   deleteGroupsIfUnchanged(groups: ExpectedKey[][]): Promise<GroupDeleteOutcome[]> {
-    return this.bound('deleting', () => this.inner.deleteGroupsIfUnchanged(groups));
+    return this.bound('deleting', () => this.inner.deleteGroupsIfUnchanged(groups), DELETE_GRACE_MS);
   }
 
   /** Closing never holds a run up: a store that does not answer is simply left. */
@@ -112,10 +126,10 @@ export class BoundedStore implements KeyValueStore {
     await bounded(() => this.inner.close(), Math.min(this.timeoutMs, 2000), () => new Error('close timed out')).catch(() => {});
   }
 
-  private async bound<T>(doing: string, call: () => Promise<T>): Promise<T> {
+  private async bound<T>(doing: string, call: () => Promise<T>, abortGraceMs = 0): Promise<T> {
     const timeout = () => new Error(storeTimeoutMessage(this.describe(), this.timeoutMs, doing));
     try {
-      return await bounded(call, this.timeoutMs, timeout, this.signal);
+      return await bounded(call, this.timeoutMs, timeout, this.signal, abortGraceMs);
     } catch (error) {
       if (this.signal?.aborted) throw this.signal.reason;
       if (error instanceof Error && CLIENT_TIMEOUT.test(error.message) && !error.message.includes('--store-timeout')) throw timeout();

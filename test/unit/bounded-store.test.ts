@@ -54,6 +54,24 @@ describe('BoundedStore', () => {
     expect(started).toBe(1);
   });
 
+  it('an interrupt lets a delete batch already sent finish; one that never ends is given up after the grace', async () => {
+    const interrupt = new AbortController();
+    let finish: (outcomes: Array<'deleted'>) => void = () => {};
+    const finishing = new BoundedStore(silentStore({ deleteGroupsIfUnchanged: () => new Promise((resolve) => (finish = resolve)) }), 60_000, interrupt.signal);
+    const sent = finishing.deleteGroupsIfUnchanged([[{ key: 'k', expected: Buffer.from('v') }]]);
+    interrupt.abort(new Error('interrupted'));
+    finish(['deleted']);
+    await expect(sent).resolves.toEqual(['deleted']);
+
+    const later = new AbortController();
+    const hung = new BoundedStore(silentStore(), 60_000, later.signal);
+    const stuck = hung.deleteGroupsIfUnchanged([]);
+    later.abort(new Error('interrupted'));
+    await expect(stuck).rejects.toThrow('interrupted');
+    // After the interrupt, no new batch starts.
+    await expect(finishing.deleteGroupsIfUnchanged([])).rejects.toThrow('interrupted');
+  });
+
   it('answers and errors pass through unchanged; close never hangs the run', async () => {
     const store = new BoundedStore(silentStore({ getMany: async (keys) => keys.map(() => undefined), putMany: () => Promise.reject(new Error('READONLY')) }), 50);
     await expect(store.getMany(['a', 'b'])).resolves.toEqual([undefined, undefined]);
