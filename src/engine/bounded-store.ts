@@ -1,5 +1,8 @@
 import { setMaxListeners } from 'node:events';
-import type { ExpectedKey, GroupDeleteOutcome, KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../ports/key-value-store';
+import type { GroupDeleteOutcome, KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../ports/key-value-store';
+
+/** Whatever the port's delete takes: BoundedStore only passes it on. */
+type DeleteGroups = Parameters<KeyValueStore['deleteGroupsIfUnchanged']>[0];
 
 /** What the plugins' own clients say when their deadline passes (ioredis, grpc/etcd3). */
 const CLIENT_TIMEOUT = /timed? ?out|deadline exceeded/i;
@@ -117,7 +120,7 @@ export class BoundedStore implements KeyValueStore {
   }
 
   /** A batch already sent is let finish (briefly) on interrupt: the batch in hand completes. */
-  deleteGroupsIfUnchanged(groups: ExpectedKey[][]): Promise<GroupDeleteOutcome[]> {
+  deleteGroupsIfUnchanged(groups: DeleteGroups): Promise<GroupDeleteOutcome[]> {
     return this.bound('deleting', () => this.inner.deleteGroupsIfUnchanged(groups), DELETE_GRACE_MS);
   }
 

@@ -58,7 +58,7 @@ describe('BoundedStore', () => {
     const interrupt = new AbortController();
     let finish: (outcomes: Array<'deleted'>) => void = () => {};
     const finishing = new BoundedStore(silentStore({ deleteGroupsIfUnchanged: () => new Promise((resolve) => (finish = resolve)) }), 60_000, interrupt.signal);
-    const sent = finishing.deleteGroupsIfUnchanged([[{ key: 'k', expected: Buffer.from('v') }]]);
+    const sent = finishing.deleteGroupsIfUnchanged([]);
     interrupt.abort(new Error('interrupted'));
     finish(['deleted']);
     await expect(sent).resolves.toEqual(['deleted']);
