@@ -10,6 +10,10 @@ import { SOURCE_OF_TRUTH, type SourceOfTruth } from './ports/source-of-truth';
 import type { Telemetry } from './ports/telemetry';
 import { PROGRESS, type Progress } from './ports/progress';
 import { TXT_RESOLVER, type TxtResolver } from './ports/txt-resolver';
+import { bounded, BoundedStore } from './engine/bounded-store';
+
+/** `--store-timeout` when nothing says otherwise: 10 s. */
+export const DEFAULT_STORE_TIMEOUT_MS = 10_000;
 
 export interface ReaperSettings extends PluginSettings {
   store: string;
@@ -21,6 +25,8 @@ export interface ReaperSettings extends PluginSettings {
   graceMs?: number;
   graceMarkTtlMs?: number;
   metricsFile?: string;
+  /** Longest wait for the store to connect or answer any one request (--store-timeout), in ms. */
+  storeTimeout?: number;
   telemetry?: Telemetry;
   progress?: Progress;
   /** --verify-dns: re-check the plugin's TXT ownership record of every live mapping. */
@@ -41,10 +47,36 @@ export interface Runtime {
 }
 
 /**
- * Builds the container from settings. The source is created first (it only checks its
- * settings), so a missing --forgejo-host fails before any connection is opened.
+ * Connects the store within `--store-timeout`, or ends at once on `signal`. The plugin
+ * gets a signal of its own (`settings.signal`) that aborts in both cases, so it can drop
+ * the connection it is opening; a store that still arrives afterwards is closed.
  */
-export async function createRuntime(settings: ReaperSettings, options: { needsSource: boolean } = { needsSource: false }): Promise<Runtime> {
+async function connectStore(settings: ReaperSettings, signal?: AbortSignal): Promise<KeyValueStore> {
+  const plugin = loadStorePlugin(settings.store);
+  const timeoutMs = settings.storeTimeout ?? DEFAULT_STORE_TIMEOUT_MS;
+  const giveUp = new AbortController();
+  const onAbort = () => giveUp.abort(signal!.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const creating = plugin.create({ ...settings, storeTimeout: timeoutMs, signal: giveUp.signal });
+  // The plugin bounds its own connect (and says where it failed); this is the backstop.
+  const backstop = () => new Error(`the store (--store ${settings.store}) did not connect within ${timeoutMs / 1000} s; check its address, or raise --store-timeout (REAPER_STORE_TIMEOUT)`);
+  try {
+    return await bounded(() => creating, timeoutMs + 1000, backstop, signal);
+  } catch (error) {
+    giveUp.abort(error);
+    void creating.then((late) => late.close()).catch(() => {});
+    throw error;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * Builds the container from settings. The source is created first (it only checks its
+ * settings), so a missing --forgejo-host fails before any connection is opened. Every
+ * store call is bounded by --store-timeout and ends at once when `signal` aborts.
+ */
+export async function createRuntime(settings: ReaperSettings, options: { needsSource: boolean; signal?: AbortSignal } = { needsSource: false }): Promise<Runtime> {
   // Checked before any connection: a bad --dns-server is one line and exit 1.
   let txtResolver: TxtResolver | undefined;
   if (options.needsSource && settings.verifyDns) {
@@ -59,7 +91,7 @@ export async function createRuntime(settings: ReaperSettings, options: { needsSo
   }
   let store: KeyValueStore;
   try {
-    store = await loadStorePlugin(settings.store).create(settings);
+    store = new BoundedStore(await connectStore(settings, options.signal), settings.storeTimeout ?? DEFAULT_STORE_TIMEOUT_MS, options.signal);
   } catch (error) {
     await source?.close();
     throw error;

@@ -11,8 +11,8 @@ const SCAN_PAGE = 1000;
 const MAX_TXN_OPS = 128;
 /** Requests in flight at once (transactions, lease lookups). */
 const PARALLEL = 16;
-/** Connecting and the first request must answer within this, or `create()` fails. */
-const CONNECT_TIMEOUT_MS = 5000;
+/** Connecting and every request must answer within this (--store-timeout), unless told. */
+const DEFAULT_TIMEOUT_MS = 10_000;
 
 const DEFAULT_ENDPOINT = 'http://127.0.0.1:2379';
 const FLAGS_TO_CHECK = '--etcd-endpoints, --etcd-username, --etcd-password, --etcd-ca, --etcd-cert or --etcd-key';
@@ -26,6 +26,10 @@ export interface EtcdSettings {
   etcdCa?: string;
   etcdCert?: string;
   etcdKey?: string;
+  /** Longest wait for a connect or any one call, ms (--store-timeout). */
+  storeTimeout?: number;
+  /** Aborts a connect in progress (an interrupt, or the caller gave up). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -90,7 +94,13 @@ function readPem(path: string, flag: string): Buffer {
 
 export function etcdOptions(settings: EtcdSettings): IOptions {
   const endpoints = parseEndpoints(settings.etcdEndpoints);
-  const options: IOptions = { hosts: endpoints.map((e) => e.url), dialTimeout: CONNECT_TIMEOUT_MS };
+  const timeout = settings.storeTimeout ?? DEFAULT_TIMEOUT_MS;
+  const options: IOptions = {
+    hosts: endpoints.map((e) => e.url),
+    dialTimeout: timeout,
+    // Every unary call gets a deadline: a cluster that stops answering ends the run.
+    defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeout }),
+  };
   if (settings.etcdUsername) options.auth = { username: settings.etcdUsername, password: settings.etcdPassword ?? '' };
   if (settings.etcdCa || settings.etcdCert || settings.etcdKey) {
     if (Boolean(settings.etcdCert) !== Boolean(settings.etcdKey)) {
@@ -302,12 +312,19 @@ function sanitize(message: string, settings: EtcdSettings): string {
 export async function connectEtcd(settings: EtcdSettings): Promise<EtcdStore> {
   const description = describeEtcd(settings);
   const client = new Etcd3(etcdOptions(settings));
+  const timeout = settings.storeTimeout ?? DEFAULT_TIMEOUT_MS;
+  const drop = () => client.close();
+  settings.signal?.addEventListener('abort', drop, { once: true });
   try {
     // Any request proves the cluster answers (and that the credentials work).
-    await client.kv.range({ key: Buffer.from([0]), limit: 1, keys_only: true }, { deadline: Date.now() + CONNECT_TIMEOUT_MS });
+    await client.kv.range({ key: Buffer.from([0]), limit: 1, keys_only: true }, { deadline: Date.now() + timeout });
   } catch (error) {
     client.close();
-    throw new Error(`cannot reach etcd at ${description}: ${sanitize((error as Error).message, settings)}; check ${FLAGS_TO_CHECK}`);
+    const message = sanitize((error as Error).message, settings);
+    const hint = /deadline exceeded/i.test(message) ? `no answer within ${timeout / 1000} s; check ${FLAGS_TO_CHECK}, or raise --store-timeout (REAPER_STORE_TIMEOUT)` : `${message}; check ${FLAGS_TO_CHECK}`;
+    throw new Error(`cannot reach etcd at ${description}: ${hint}`);
+  } finally {
+    settings.signal?.removeEventListener('abort', drop);
   }
   return new EtcdStore(client, description);
 }

@@ -38,15 +38,24 @@ interface Answer {
 
 /** A bare host name means HTTPS, as every Forgejo served to the plugin is. */
 export function parseForgejoHost(host: string): URL {
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(host) ? host : `https://${host}`;
+  const example = 'give a URL such as https://git.example.com';
+  // URL() quietly percent-encodes spaces and takes `ht!tp://x` for a host named `ht!tp`.
+  if (/[\s\u0000-\u001f\u007f]/.test(host)) throw new Error(`invalid --forgejo-host '${host.trim()}': it contains spaces or control characters; ${example}`);
+  const scheme = /^([^:/?#]*):\/\//.exec(host)?.[1];
+  if (scheme !== undefined && !/^[a-z][a-z0-9+.-]*$/i.test(scheme)) throw new Error(`invalid --forgejo-host '${host}': '${scheme}' is not a URL scheme; ${example}`);
+  const withScheme = scheme !== undefined ? host : `https://${host}`;
   let url: URL;
   try {
     url = new URL(withScheme);
   } catch {
-    throw new Error(`invalid --forgejo-host '${host}': give a URL such as https://git.example.com`);
+    throw new Error(`invalid --forgejo-host '${host}': ${example}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new Error(`invalid --forgejo-host '${host}': only http:// and https:// are supported`);
+  }
+  // Letters, digits, dots and dashes (IDNs arrive as punycode), or an IPv6 literal.
+  if (!/^(?:[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?\.?)+$|^\[[0-9a-f:.]+\]$/i.test(url.hostname)) {
+    throw new Error(`invalid --forgejo-host '${host}': '${url.hostname}' is not a host name; ${example}`);
   }
   return url;
 }

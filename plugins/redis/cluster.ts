@@ -4,6 +4,7 @@ import type { GroupDeleteOutcome, GuardedGroup, KeyValueStore, PutMode, PutOutco
 import { mapLimited } from '../../src/engine/task-queue';
 import { decodeReadEntries, DELETE_IF_EQUAL_LUA, PUT_ENTRIES_LUA, putEntryArgs, READ_ENTRIES_LUA, SCAN_COUNT } from './scripts';
 import { keySlot, slotTag } from './slot';
+import { quitOrDrop } from './quit';
 
 /** Groups checked and deleted at the same time (groups sharing a key wait for each other). */
 const GROUP_CONCURRENCY = 16;
@@ -174,6 +175,6 @@ export class RedisClusterStore implements KeyValueStore {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.cluster.quit().catch(() => this.cluster.disconnect());
+    await quitOrDrop(this.cluster);
   }
 }

@@ -4,6 +4,7 @@ import { escapeGlob, textKeyNames } from '../../src/core/keys';
 import type { GroupDeleteOutcome, GuardedGroup, KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../../src/ports/key-value-store';
 import type { PluginSettings, StorePlugin } from '../../src/ports/plugins';
 import { RedisClusterStore } from './cluster';
+import { quitOrDrop } from './quit';
 import { decodeReadEntries, DELETE_GROUPS_LUA, deleteGroupsArgs, PUT_ENTRIES_LUA, putEntryArgs, READ_ENTRIES_LUA, SCAN_COUNT } from './scripts';
 
 type ScriptedRedis = Redis & {
@@ -84,7 +85,7 @@ export class RedisStore implements KeyValueStore {
   }
 
   async close(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await quitOrDrop(this.redis);
   }
 }
 
@@ -103,6 +104,28 @@ export interface RedisSettings {
   redisTlsCa?: string;
   redisTlsCert?: string;
   redisTlsKey?: string;
+  /** Longest wait for a connect or any one command, ms (--store-timeout). */
+  storeTimeout?: number;
+  /** Aborts a connect in progress (an interrupt, or the caller gave up). */
+  signal?: AbortSignal;
+}
+
+const URL_SHAPE = 'expected redis://[:password@]host:port/db or rediss://…';
+
+/** `--redis-url` as a URL; a bad one is named without echoing it (it may hold a password). */
+export function parseRedisUrl(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error(`--redis-url (REDIS_URL) is not a valid URL; ${URL_SHAPE}`);
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new Error(`--redis-url (REDIS_URL) must start with redis:// or rediss://, not ${url.protocol}//; ${URL_SHAPE}`);
+  }
+  if (!url.hostname) throw new Error(`--redis-url (REDIS_URL) names no host; ${URL_SHAPE}`);
+  if (!/^\/?(\d+)?$/.test(url.pathname)) throw new Error(`--redis-url (REDIS_URL): the path must be a database number; ${URL_SHAPE}`);
+  return url;
 }
 
 interface HostPort {
@@ -137,7 +160,9 @@ export function describeRedis(settings: RedisSettings): string {
   }
   if (settings.redisUrl) {
     // ioredis also takes the password from `?password=`: drop the whole query.
-    const url = new URL(settings.redisUrl);
+    const url = parseRedisUrl(settings.redisUrl);
+    // A user name is dropped too: `redis://s3cr3t@host` is a password written in its place.
+    url.username = '';
     url.password = '';
     url.search = '';
     return url.toString().replace(/\/$/, '');
@@ -170,9 +195,14 @@ export function redisOptions(settings: RedisSettings, hasConnected: () => boolea
   // forever; a dropped connection mid-run gets a few quick retries.
   const retry = (times: number) => (!hasConnected() || times > 3 ? null : times * 200);
   const tls = redisTlsOptions(settings);
+  const timeout = settings.storeTimeout ?? 10_000;
   const common: RedisOptions = {
     lazyConnect: true,
-    connectTimeout: 5000,
+    connectTimeout: timeout,
+    commandTimeout: timeout,
+    // A dropped connection is ended, then destroyed after this long: a server that
+    // never answers never closes its side either, and the run would wait 2 s for it.
+    disconnectTimeout: 200,
     maxRetriesPerRequest: 2,
     retryStrategy: retry,
     ...(tls ? { tls } : {}),
@@ -206,10 +236,39 @@ function connectionFlags(settings: RedisSettings): string {
   return `--redis-host, --redis-port, --redis-password or --redis-url${tls}`;
 }
 
-const withoutUserinfo = (message: string) => message.replace(/:\/\/[^@/]*@/, '://');
+/** Drops userinfo from anything URL-like (`redis://:pw@h`, `//:pw@h`) and the password itself. */
+function scrub(message: string, settings: RedisSettings): string {
+  let text = message.replace(/\/\/[^@/\s[\]]*@/g, '//');
+  for (const secret of redisSecrets(settings)) text = text.split(secret).join('***');
+  return text;
+}
+
+function redisSecrets(settings: RedisSettings): string[] {
+  const secrets = new Set<string>();
+  const add = (value: string | undefined | null) => {
+    if (!value) return;
+    secrets.add(value);
+    secrets.add(encodeURIComponent(value));
+    try {
+      secrets.add(decodeURIComponent(value));
+    } catch {
+      // not percent-encoded
+    }
+  };
+  add(settings.redisPassword);
+  if (settings.redisUrl) {
+    const userinfo = /^[^/]*\/\/([^@/]*)@/.exec(settings.redisUrl)?.[1];
+    for (const part of userinfo?.split(':') ?? []) add(part);
+    add(/[?&]password=([^&#]*)/.exec(settings.redisUrl)?.[1]);
+  }
+  return [...secrets].filter((secret) => secret.length > 0).sort((a, b) => b.length - a.length);
+}
 
 async function connectCluster(settings: RedisSettings, description: string): Promise<RedisClusterStore> {
   const seeds = parseHostPorts(settings.redisCluster!, '--redis-cluster');
+  if (settings.redisDb) {
+    throw new Error(`--redis-db ${settings.redisDb} (REDIS_DB) cannot be used with --redis-cluster: a Redis Cluster has database 0 only; drop --redis-db or set it to 0`);
+  }
   let connected = false;
   const { lazyConnect: _lazy, retryStrategy: _retry, ...nodeOptions } = redisOptions({ ...settings, redisUrl: undefined }, () => connected);
   delete nodeOptions.host;
@@ -238,13 +297,47 @@ async function connectOrExplain(client: Redis | Cluster, description: string, se
   client.on('error', (error: Error) => {
     lastError = error;
   });
+  const timeout = settings.storeTimeout ?? 10_000;
+  let timedOut = false;
+  // ioredis's connectTimeout covers the TCP connect only: a server that accepts and never
+  // answers would hold the ready check forever. The whole connect gets one deadline.
+  const drop = () => {
+    if (client.status !== 'end') client.disconnect();
+  };
+  const timer = setTimeout(() => {
+    timedOut = true;
+    drop();
+  }, timeout);
+  settings.signal?.addEventListener('abort', drop, { once: true });
   try {
     await client.connect();
     await client.ping();
   } catch (error) {
-    if (client.status !== 'end') client.disconnect();
-    const cause = withoutUserinfo((lastError ?? (error as Error)).message);
+    drop();
+    if (timedOut) {
+      throw new Error(`cannot reach Redis at ${description}: no answer within ${timeout / 1000} s; check ${connectionFlags(settings)}, or raise --store-timeout (REAPER_STORE_TIMEOUT)`);
+    }
+    const cause = scrub((lastError ?? (error as Error)).message, settings);
     throw new Error(`cannot reach Redis at ${description}: ${cause}; check ${connectionFlags(settings)}`);
+  } finally {
+    clearTimeout(timer);
+    settings.signal?.removeEventListener('abort', drop);
+  }
+}
+
+/**
+ * ioredis selects the database on connect but only emits an 'error' when the server
+ * refuses it, and then runs on database 0. Select it again, and fail when refused.
+ */
+async function selectOrExplain(client: Redis, description: string, settings: RedisSettings): Promise<void> {
+  const db = Number(client.options.db ?? 0);
+  if (db === 0) return;
+  try {
+    await client.select(db);
+  } catch (error) {
+    client.disconnect();
+    const flag = settings.redisUrl && !settings.redisSentinels ? 'the /N of --redis-url (REDIS_URL)' : '--redis-db (REDIS_DB)';
+    throw new Error(`Redis at ${description} refuses database ${db} (${scrub((error as Error).message, settings)}); choose a database the server has with ${flag}`);
   }
 }
 
@@ -255,6 +348,7 @@ export async function connectRedis(settings: RedisSettings): Promise<KeyValueSto
   const options = redisOptions(settings, () => connected);
   const redis = settings.redisUrl && !settings.redisSentinels ? new Redis(settings.redisUrl, options) : new Redis(options);
   await connectOrExplain(redis, description, settings);
+  await selectOrExplain(redis, description, settings);
   connected = true;
   return new RedisStore(redis, description);
 }

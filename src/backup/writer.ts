@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { constants, promises as fs, createWriteStream } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { dirname, basename, join, resolve } from 'node:path';
 import { createGzip } from 'node:zlib';
 import type { Writable } from 'node:stream';
 import type { StoredEntry } from '../ports/key-value-store';
@@ -110,10 +110,36 @@ export class BackupWriter {
   }
 }
 
+/**
+ * `mkdir -p` that fails at once. Node's `mkdir({ recursive: true })` never returns for a
+ * directory under /proc (it retries ENOENT forever, at full CPU): each level is made
+ * here, once, and the first refusal is the answer.
+ */
+async function makeDirectory(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { mode: 0o700 });
+    return;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      if ((await fs.stat(dir)).isDirectory()) return;
+      throw Object.assign(new Error(`${dir} is not a directory`), { code: 'ENOTDIR' });
+    }
+    const parent = dirname(dir);
+    if (code !== 'ENOENT' || parent === dir) throw error;
+  }
+  await makeDirectory(dirname(dir));
+  await fs.mkdir(dir, { mode: 0o700 }).catch(async (error: NodeJS.ErrnoException) => {
+    // Made meanwhile by someone else: fine if it is a directory.
+    if (error.code === 'EEXIST' && (await fs.stat(dir)).isDirectory()) return;
+    throw error;
+  });
+}
+
 /** `reap-2026-11-25T20-13-00-000Z.jsonl` in `dir`, created (0700) when missing. */
 export async function timestampedPath(dir: string, prefix: string, extension = '.jsonl'): Promise<string> {
   try {
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    await makeDirectory(resolve(dir));
   } catch (error) {
     throw new Error(`cannot create the backup directory ${dir}: ${(error as NodeJS.ErrnoException).code}; choose a writable --backup-dir`);
   }

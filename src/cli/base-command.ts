@@ -30,11 +30,33 @@ const positiveNumber = Flags.custom<number>({
   },
 });
 
+/**
+ * A Redis port. Kubernetes gives every pod of a namespace with a Service named `redis`
+ * the variable `REDIS_PORT=tcp://10.96.0.12:6379` (a "service link"): say so, not
+ * "Expected an integer".
+ */
+const redisPort = Flags.custom<number>({
+  parse: async (input) => {
+    if (/^tcp:\/\/\S+:\d+$/i.test(input.trim())) {
+      throw new Error(
+        `REDIS_PORT (or --redis-port) is '${input}', which looks like a Kubernetes service link (set for a Service named redis): ` +
+          'set enableServiceLinks: false in the pod spec, or set REDIS_PORT to a port number',
+      );
+    }
+    const value = Number(input);
+    if (!/^\s*\d+\s*$/.test(input) || !Number.isInteger(value) || value < 1 || value > 65535) {
+      throw new Error(`--redis-port (REDIS_PORT): expected a port number from 1 to 65535, got '${input}'`);
+    }
+    return value;
+  },
+});
+
 /** Flags every command shares (DESIGN §6); each has its environment variable. */
 export const storeFlags = {
   store: Flags.string({ description: 'store plugin: redis, etcd, or a path/package exporting storePlugin', env: 'REAPER_STORE', default: 'redis', helpGroup: 'STORE' }),
+  'store-timeout': positiveNumber({ description: 'seconds to wait for the store to connect or answer any one request', env: 'REAPER_STORE_TIMEOUT', default: 10, helpGroup: 'STORE' }),
   'redis-host': Flags.string({ description: 'Redis host', env: 'REDIS_HOST', default: 'localhost', helpGroup: 'STORE' }),
-  'redis-port': Flags.integer({ description: 'Redis port', env: 'REDIS_PORT', default: 6379, min: 1, max: 65535, helpGroup: 'STORE' }),
+  'redis-port': redisPort({ description: 'Redis port', env: 'REDIS_PORT', default: 6379, helpGroup: 'STORE' }),
   'redis-password': Flags.string({ description: 'Redis password', env: 'REDIS_PASSWORD', helpGroup: 'STORE' }),
   'redis-db': Flags.integer({ description: 'Redis database number', env: 'REDIS_DB', default: 0, min: 0, helpGroup: 'STORE' }),
   'redis-url': Flags.string({ description: 'redis:// or rediss:// URL; overrides host, port, password and db', env: 'REDIS_URL', helpGroup: 'STORE' }),
@@ -113,6 +135,7 @@ export function settingsFromFlags(flags: AnyFlags): ReaperSettings {
     settings[name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = value;
   }
   if (typeof flags.timeout === 'number') settings.timeout = flags.timeout * 1000;
+  if (typeof flags['store-timeout'] === 'number') settings.storeTimeout = flags['store-timeout'] * 1000;
   const intervalMs = typeof flags.interval === 'string' ? parseDuration(flags.interval, '--interval') : 0;
   if (typeof flags.grace === 'string') {
     settings.graceMs = parseDuration(flags.grace, '--grace');
@@ -132,25 +155,112 @@ export function oneLine(error: unknown): string {
   return message.split('\n').map((line) => line.trim()).filter(Boolean).join(' ');
 }
 
+/** Every secret the settings hold (passwords, the token, a URL's userinfo), in the forms a message may show. */
+export function secretsOf(settings: Record<string, unknown>): string[] {
+  const secrets = new Set<string>();
+  const add = (value: unknown) => {
+    if (typeof value !== 'string' || value === '') return;
+    secrets.add(value);
+    secrets.add(encodeURIComponent(value));
+    try {
+      secrets.add(decodeURIComponent(value));
+    } catch {
+      // not percent-encoded
+    }
+  };
+  for (const name of ['redisPassword', 'etcdPassword', 'forgejoToken']) add(settings[name]);
+  for (const name of ['redisUrl', 'etcdEndpoints', 'forgejoHost']) {
+    const text = settings[name];
+    if (typeof text !== 'string') continue;
+    for (const userinfo of text.matchAll(/\/\/([^@/\s]*)@/g)) for (const part of userinfo[1].split(':')) add(part);
+    for (const password of text.matchAll(/[?&]password=([^&#\s]*)/gi)) add(password[1]);
+  }
+  // Shorter than 3 characters would blank out digits of ports and counts.
+  return [...secrets].filter((secret) => secret.length >= 3).sort((a, b) => b.length - a.length);
+}
+
+/** A message with every known secret, and any URL userinfo, taken out. */
+export function scrubSecrets(message: string, secrets: readonly string[]): string {
+  let text = message.replace(/\/\/[^@/\s[\]]*@/g, '//');
+  for (const secret of secrets) text = text.split(secret).join('***');
+  return text;
+}
+
+/** How long an interrupted run may take to unwind before the process is ended anyway. */
+const INTERRUPT_GRACE_MS = 3000;
+const INTERRUPTED_MESSAGE = '\n⚠️  Interrupted: nothing is left half-deleted; run again to finish.\n';
+
+export interface Interrupt {
+  signal: AbortSignal;
+  /** Stops listening for SIGINT/SIGTERM (a signal already received keeps its watchdog). */
+  release(): void;
+}
+
+let interruptReported = false;
+
+/** Says once that the run was interrupted, however many ways reach that point. */
+function reportInterrupted(): void {
+  if (interruptReported) return;
+  interruptReported = true;
+  process.stderr.write(INTERRUPTED_MESSAGE);
+}
+
 export abstract class ReaperCommand extends Command {
+  /** Secrets of this run's settings: never in a message. */
+  private secrets: string[] = [];
+
   /** oclif reports flag errors in several lines and exit 2; operators get one line and 1. */
   protected async catch(error: Interfaces.CommandError): Promise<unknown> {
     if ((error as { code?: string }).code === 'EEXIT') throw error; // a deliberate this.exit()
     return this.fail(error);
   }
 
-  /** Connects the store (and the source when needed), or exits 1 with one line. */
-  protected async openRuntime(settings: ReaperSettings, needsSource: boolean): Promise<Runtime> {
+  /** Connects the store (and the source when needed), or exits 1 with one line (130 when interrupted). */
+  protected async openRuntime(settings: ReaperSettings, needsSource: boolean, interrupt?: Interrupt): Promise<Runtime> {
     try {
-      return await createRuntime(settings, { needsSource });
+      return await createRuntime(settings, { needsSource, signal: interrupt?.signal });
     } catch (error) {
+      if (interrupt?.signal.aborted) return this.interrupted();
       return this.fail(error);
     }
   }
 
   protected fail(error: unknown): never {
-    process.stderr.write(`pages-reaper: ${oneLine(error)}\n`);
+    process.stderr.write(`pages-reaper: ${scrubSecrets(oneLine(error), this.secrets)}\n`);
     return this.exit(EXIT.fatal);
+  }
+
+  /** Exit 130, saying that nothing is left half-deleted. */
+  protected interrupted(): never {
+    reportInterrupted();
+    return this.exit(EXIT.interrupted);
+  }
+
+  /**
+   * SIGINT/SIGTERM abort the returned signal: every store call, request and queued task
+   * ends, and the command exits 130. Should anything still hold the process a few
+   * seconds later, a watchdog ends it with 130 all the same (DESIGN §4.10): deletes are
+   * atomic per group, so ending there leaves nothing half-deleted.
+   */
+  protected trapInterrupt(): Interrupt {
+    const controller = new AbortController();
+    const onSignal = () => {
+      if (controller.signal.aborted) return;
+      controller.abort(new Error('interrupted'));
+      setTimeout(() => {
+        reportInterrupted();
+        process.exit(EXIT.interrupted);
+      }, INTERRUPT_GRACE_MS).unref();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    return {
+      signal: controller.signal,
+      release: () => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      },
+    };
   }
 
   /** Runs one stage of the flow with its own runtime, renders it, exits with its code. */
@@ -160,24 +270,17 @@ export abstract class ReaperCommand extends Command {
     const metrics = settings.metricsFile
       ? new (require('../observe/metrics') as typeof import('../observe/metrics')).ReaperMetrics({ version: this.config.version })
       : undefined;
-    const interrupt = new AbortController();
-    const onSignal = () => interrupt.abort(new Error('interrupted'));
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    const interrupt = this.trapInterrupt();
     const startedAt = Date.now();
     let run: CompletedRun;
     try {
       run = await runOnce({ ...settings, telemetry: metrics, progress: progressFor(Boolean(flags.json) || flags['log-format'] === 'json') }, stage, context, interrupt.signal);
     } catch (error) {
       await this.writeMetrics(metrics, settings.metricsFile, statusOfFailure(startedAt, Date.now(), error));
-      if (interrupt.signal.aborted) {
-        process.stderr.write('\n⚠️  Interrupted: nothing is left half-deleted; run again to finish.\n');
-        return this.exit(EXIT.interrupted);
-      }
+      if (interrupt.signal.aborted) return this.interrupted();
       return this.fail(error);
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      interrupt.release();
     }
     const { report, summary, context: fullContext } = run;
     const status = statusOfRun(report, summary, Date.now());
@@ -185,6 +288,8 @@ export abstract class ReaperCommand extends Command {
     if (flags.json) process.stdout.write(renderJson(report, summary, fullContext));
     else if (flags['log-format'] === 'json') logLine(runLogFields(status, { command: context.command, dryRun: context.dryRun }));
     else process.stdout.write(renderHuman(report, summary, { ...fullContext, verbose: Boolean(flags.verbose), bin: this.bin() }));
+    // A run the breaker stopped could not use its source at all: fatal, in one line.
+    if (report.stoppedEarly) process.stderr.write(`pages-reaper: ${scrubSecrets(oneLine(report.stoppedEarly), this.secrets)}\n`);
     if (summary.exitCode !== EXIT.ok) return this.exit(summary.exitCode);
   }
 
@@ -196,7 +301,9 @@ export abstract class ReaperCommand extends Command {
   /** Settings from flags; a bad value (a duration, say) is one line and exit 1. */
   protected settings(flags: AnyFlags): ReaperSettings {
     try {
-      return settingsFromFlags(flags);
+      const settings = settingsFromFlags(flags);
+      this.secrets = secretsOf(settings);
+      return settings;
     } catch (error) {
       return this.fail(error);
     }

@@ -19,7 +19,7 @@ export async function runOnce(
   context: Omit<RenderContext, 'store' | 'source'>,
   signal: AbortSignal,
 ): Promise<CompletedRun> {
-  const runtime = await createRuntime(settings, { needsSource: stage !== 'scan' });
+  const runtime = await createRuntime(settings, { needsSource: stage !== 'scan', signal });
   try {
     const report = await runtime.engine.run(stage, signal);
     return {

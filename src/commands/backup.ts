@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BackupWriter, timestampedPath } from '../backup/writer';
-import { backupDirFlag, defaultBackupDir, ReaperCommand, settingsFromFlags, storeFlags } from '../cli/base-command';
+import { backupDirFlag, defaultBackupDir, ReaperCommand, storeFlags } from '../cli/base-command';
 import type { Selection } from '../core/selection';
 import { EXIT } from '../engine/summary';
 import { exportEntries } from '../engine/transfer';
@@ -36,8 +36,9 @@ export default class Backup extends ReaperCommand {
         : flags.prefix?.length
           ? { kind: 'prefixes', prefixes: flags.prefix }
           : { kind: 'plugin' };
-    const settings = settingsFromFlags(flags);
-    const runtime = await this.openRuntime(settings, false);
+    const settings = this.settings(flags);
+    const interrupt = this.trapInterrupt();
+    const runtime = await this.openRuntime(settings, false, interrupt);
     let writer: BackupWriter | undefined;
     try {
       const path = flags.output ?? (await timestampedPath(flags['backup-dir'] ?? defaultBackupDir(), 'backup'));
@@ -67,7 +68,10 @@ export default class Backup extends ReaperCommand {
     } catch (error) {
       await writer?.abandon();
       await runtime.close();
+      if (interrupt.signal.aborted) return this.interrupted();
       return this.fail(error);
+    } finally {
+      interrupt.release();
     }
     return this.exit(EXIT.partial);
   }

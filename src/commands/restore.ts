@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { BackupReader } from '../backup/reader';
-import { ReaperCommand, settingsFromFlags, storeFlags } from '../cli/base-command';
+import { ReaperCommand, storeFlags } from '../cli/base-command';
 import { EXIT } from '../engine/summary';
 import { restoreEntries, type RestoreResult } from '../engine/transfer';
 import { progressFor } from '../render/progress-bar';
@@ -27,13 +27,17 @@ export default class Restore extends ReaperCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Restore);
     const started = Date.now();
+    // From here on, SIGINT/SIGTERM end the run with 130 (verifying a large file takes a while).
+    const interrupt = this.trapInterrupt();
     let reader: BackupReader;
     try {
       reader = await BackupReader.verify(args.file);
     } catch (error) {
+      interrupt.release();
+      if (interrupt.signal.aborted) return this.interrupted();
       return this.fail(error);
     }
-    const runtime = await this.openRuntime(settingsFromFlags(flags), false);
+    const runtime = await this.openRuntime(this.settings(flags), false, interrupt);
     let result: RestoreResult;
     const progress = progressFor(flags.json);
     try {
@@ -41,7 +45,10 @@ export default class Restore extends ReaperCommand {
     } catch (error) {
       progress?.stop();
       await runtime.close();
+      if (interrupt.signal.aborted) return this.interrupted();
       return this.fail(error);
+    } finally {
+      interrupt.release();
     }
     progress?.stop();
     await runtime.close();

@@ -103,14 +103,17 @@ export class ReapEngine {
     const verified = (record: (verdict: Verdict) => void, verdict: Verdict) => {
       record(verdict);
       counts.verified++;
-      this.progress.update(counts);
+      if (!signal?.aborted) this.progress.update(counts);
     };
     const verify = (claim: Claim, record: (verdict: Verdict) => void, ownership = false) => {
       counts.claims++;
       queue.push(async () => {
+        // An interrupted run starts nothing more: queued claims are dropped, not asked.
+        if (signal?.aborted) return;
         const verdict = await verifier!.verify(claim);
         if (!dns || !ownership || verdict.status !== 'live') return verified(record, verdict);
         dnsQueue.push(async () => {
+          if (signal?.aborted) return;
           const evidence = await dns.check(claim);
           dnsEvidence.set(claim.domain, evidence);
           verified(record, verdictWithDns(verdict, evidence));

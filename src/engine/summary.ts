@@ -72,7 +72,9 @@ export function summarize(report: RunReport, dryRun: boolean): Summary {
   const unknown = count('unknown');
   const invalid = count('invalid');
   const errors = unknown + invalid + reverseUnknown;
-  const exitCode = refusedByBrake ? EXIT.refused : errors > 0 || report.stoppedEarly ? EXIT.partial : EXIT.ok;
+  // A run the breaker stopped could not use its source at all (wrong host, revoked token):
+  // fatal, like an unreachable store (DESIGN §6), not "some entries unknown".
+  const exitCode = report.stoppedEarly ? EXIT.fatal : refusedByBrake ? EXIT.refused : errors > 0 ? EXIT.partial : EXIT.ok;
   return {
     domainsScanned: report.inventory.forwards.size,
     live: count('live'),

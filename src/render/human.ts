@@ -53,9 +53,10 @@ export function renderHuman(report: RunReport, summary: Summary, ctx: RenderCont
   const fateOf = (index: number) => groupFate(report, ctx.dryRun, refused, index);
   const mappings = [...report.inventory.forwards.values()].sort((a, b) => (a.domain < b.domain ? -1 : 1));
   // A sidecar run prints this every hour: live domains (the thousands that need nothing)
-  // are counted, and listed only with --verbose.
+  // are counted, and listed only with --verbose. A stopped run's verdicts are the one
+  // cause repeated (or never asked): it is said once, below.
   let notListed = 0;
-  for (const mapping of mappings) {
+  for (const mapping of report.stoppedEarly ? [] : mappings) {
     const verdict = report.forwardVerdicts.get(mapping.domain);
     if (verdict?.status === 'invalid') {
       out.push(`⚠️  ${mapping.domain}: ${verdict.reason} (skipping)`);
@@ -96,7 +97,7 @@ export function renderHuman(report: RunReport, summary: Summary, ctx: RenderCont
   }
 
   const orphans = report.plan?.groups.map((group, index) => ({ group, index })).filter(({ group }) => group.kind !== 'domain') ?? [];
-  const uncheckedReverse = [...report.reverseVerdicts].filter(([, v]) => v.status === 'unknown');
+  const uncheckedReverse = report.stoppedEarly ? [] : [...report.reverseVerdicts].filter(([, v]) => v.status === 'unknown');
   if (orphans.length > 0 || uncheckedReverse.length > 0) {
     out.push('', '🧹 Orphaned keys');
     for (const { group, index } of orphans) {

@@ -7,8 +7,15 @@ import type { Progress, ProgressCounts } from '../ports/progress';
  */
 export class TerminalProgress implements Progress {
   private bar: SingleBar | undefined;
+  /**
+   * Once stopped, stopped for good: an update that arrives later (a task that was still
+   * queued when a run was interrupted) must not start a new bar, whose redraw timer
+   * would keep the process alive.
+   */
+  private stopped = false;
 
-  private ensure(format: string): SingleBar {
+  private ensure(format: string): SingleBar | undefined {
+    if (this.stopped) return undefined;
     if (!this.bar) {
       this.bar = new SingleBar({ format, stream: process.stderr, hideCursor: true, clearOnComplete: true, fps: 10 });
       this.bar.start(0, 0, { keys: 0 });
@@ -18,17 +25,20 @@ export class TerminalProgress implements Progress {
 
   update(counts: ProgressCounts): void {
     const bar = this.ensure('{bar} {value}/{total} mappings verified | {keys} keys scanned');
+    if (!bar) return;
     bar.setTotal(Math.max(counts.claims, 1));
     bar.update(counts.verified, { keys: counts.keysScanned });
   }
 
   entries(done: number, total?: number): void {
     const bar = this.ensure(total === undefined ? '{value} entries' : '{bar} {value}/{total} entries');
+    if (!bar) return;
     if (total !== undefined) bar.setTotal(total);
     bar.update(done);
   }
 
   stop(): void {
+    this.stopped = true;
     this.bar?.stop();
     this.bar = undefined;
   }

@@ -5,7 +5,7 @@
  */
 import { createHook } from 'node:async_hooks';
 import { Redis } from 'ioredis';
-import { connectRedis, type RedisSettings } from '../../plugins/redis';
+import { connectRedis, describeRedis, type RedisSettings } from '../../plugins/redis';
 import { freePort, startRedis } from '../support/servers';
 import { describeKeyValueStoreContract, type KeyValueStoreHarness } from './key-value-store.contract';
 import { nativeRedisOperations } from './redis-native';
@@ -206,6 +206,36 @@ describe('connectRedis', () => {
         hook.disable();
       }
     });
+  });
+
+  it('refuses a database the server does not have instead of running on database 0', async () => {
+    for (const settings of [
+      { redisHost: server.host, redisPort: server.port, redisPassword: PASSWORD, redisDb: 99 },
+      { redisUrl: `redis://:${encodeURIComponent(PASSWORD)}@${server.host}:${server.port}/99` },
+    ]) {
+      const error = (await connectRedis(settings).catch((e: unknown) => e)) as Error;
+      expect(error).toBeInstanceOf(Error);
+      expect(error.message).toMatch(/refuses database 99 .*(--redis-db|--redis-url)/);
+      expect(error.message).not.toContain(PASSWORD);
+      expect(error.message).not.toContain(encodeURIComponent(PASSWORD));
+    }
+  });
+
+  it('refuses a URL that is not redis:// or rediss://, and never echoes its password', async () => {
+    for (const redisUrl of [`http://:${PASSWORD}@${server.host}:${server.port}`, `redis//:${PASSWORD}@${server.host}:${server.port}`, `unix://:${PASSWORD}@/tmp/redis.sock`]) {
+      const error = (await connectRedis({ redisUrl }).catch((e: unknown) => e)) as Error;
+      expect(error).toBeInstanceOf(Error);
+      expect(error.message).toMatch(/--redis-url/);
+      for (const form of [PASSWORD, encodeURIComponent(PASSWORD), 'Sup3r']) expect(error.message).not.toContain(form);
+    }
+  });
+
+  it('never shows a password written in the user name place (redis://PASSWORD@host)', async () => {
+    const secret = 'Us3rname-s3cr3t';
+    expect(describeRedis({ redisUrl: `redis://${secret}@${server.host}:${server.port}/0` })).toBe(`redis://${server.host}:${server.port}/0`);
+    const error = (await connectRedis({ redisUrl: `redis://${secret}@${server.host}:${server.port}/0` }).catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(Error);
+    expect(error.message).not.toContain(secret);
   });
 
   it('rejects a wrong password with the same clear message, without either password', async () => {

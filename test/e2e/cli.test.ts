@@ -342,7 +342,7 @@ describe('environment variables, password-protected redis, token-protected Forge
     const env = envOnly();
     const missingFile = path.join(HOME, 'no-such-dir', 'token');
 
-    const [unreachable, unreachableUrl, wrongPassword, noHost, unknownFlag, badRatio, unreadable, directory] = await Promise.all([
+    const [unreachable, unreachableUrl, wrongPassword, noHost, unknownFlag, badRatio, unreadable, directory, httpUrl, passwordAsUser, malformedUrl] = await Promise.all([
       runCli(['reap'], { ...env, REDIS_PORT: closedPort }),
       runCli(['reap', '--redis-url', `redis://:${PASSWORD}@127.0.0.1:${closedPort}/0`], env),
       runCli(['reap'], { ...env, REDIS_PASSWORD: WRONG_PASSWORD }),
@@ -351,6 +351,11 @@ describe('environment variables, password-protected redis, token-protected Forge
       runCli(['reap', '--forgejo-token', TOKEN, '--max-stale-ratio', '2'], env),
       runCli(['reap', '--forgejo-token-file', missingFile], omit(env, 'FORGEJO_TOKEN')),
       runCli(['reap', '--forgejo-token-file', HOME], omit(env, 'FORGEJO_TOKEN')),
+      // Not a redis:// URL: ioredis would take it for a socket path and print it whole.
+      runCli(['scan', '--redis-url', `http://:${PASSWORD}@127.0.0.1:${closedPort}`], env),
+      // The password written where the user name goes.
+      runCli(['scan', '--redis-url', `redis://${PASSWORD}@127.0.0.1:${server.port}`], env),
+      runCli(['scan', '--redis-url', `redis//:${PASSWORD}@127.0.0.1:${server.port}`], env),
     ]);
 
     expectFatal(unreachable, /--redis-(host|port)/);
@@ -361,7 +366,10 @@ describe('environment variables, password-protected redis, token-protected Forge
     expectFatal(badRatio, /--max-stale-ratio/);
     expectFatal(unreadable, /--forgejo-token-file/);
     expectFatal(directory, /--forgejo-token-file/);
-    for (const result of [unreachable, unreachableUrl, wrongPassword, noHost, unknownFlag, badRatio, unreadable, directory]) {
+    expectFatal(httpUrl, /--redis-url.*redis:\/\//);
+    expectFatal(passwordAsUser, /--redis-url/);
+    expectFatal(malformedUrl, /--redis-url/);
+    for (const result of [unreachable, unreachableUrl, wrongPassword, noHost, unknownFlag, badRatio, unreadable, directory, httpUrl, passwordAsUser, malformedUrl]) {
       expectNoSecrets(result, SECRETS);
     }
     expect(standin.stats().requests).toBe(0);
@@ -383,7 +391,7 @@ describe('environment variables, password-protected redis, token-protected Forge
     expect(await dump(redis)).toEqual(before);
   });
 
-  it('a wrong token stops the run early: exit 2, nothing deleted, far fewer than 30 requests', async () => {
+  it('a wrong token stops the run early: exit 1, one line on stderr, nothing deleted, far fewer than 30 requests', async () => {
     const sites: Site[] = Array.from({ length: 30 }, (_, i) => ({ owner: `org${i}`, repo: 'www', domain: `site${i}.example.com` }));
     // Half of them really are stale: a run that took 401 for "gone" would delete them (--force lifts the brake).
     sites.forEach((site, i) => (i % 2 === 0 ? makeLive(standin, site) : standin.deleteRepo(site.owner, site.repo)));
@@ -392,9 +400,12 @@ describe('environment variables, password-protected redis, token-protected Forge
 
     const result = await runCli(['reap', '--force'], { ...envOnly(), FORGEJO_TOKEN: WRONG_TOKEN });
 
-    expect(result.code).toBe(2);
+    expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/stopped early/i);
     expect(result.stdout).not.toContain('Deleted');
+    // The cause and the fix in one line; no per-domain error for each of the 30.
+    expect(result.stderr).toMatch(/^pages-reaper: stopped early: .*401.*--forgejo-token\n$/);
+    expect(result.stdout).not.toContain('Error checking');
     expect(await dump(redis)).toEqual(before);
     const stats = standin.stats();
     expect(stats.requests).toBeGreaterThan(0);
@@ -405,7 +416,7 @@ describe('environment variables, password-protected redis, token-protected Forge
     expectNoSecrets(result, SECRETS);
 
     const json = await runJson(['reap', '--force'], { ...envOnly(), FORGEJO_TOKEN: WRONG_TOKEN });
-    expect(json.code).toBe(2);
+    expect(json.code).toBe(1);
     expect(json.doc.stoppedEarly).toMatch(/stopped early/i);
     expect(json.doc.summary.keysDeleted).toBe(0);
     expectNoSecrets(json, SECRETS);

@@ -134,7 +134,7 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
       const before = await h.dump();
       const { report, summary } = await h.run('apply', { retries: 0 });
       expect(report.stoppedEarly).toMatch(/stopped early.*401/);
-      expect(summary.exitCode).toBe(2);
+      expect(summary.exitCode).toBe(1); // a source that cannot be used at all is fatal (DESIGN §6)
       // No more checks go out than the breaker needs, whatever the concurrency.
       expect(h.forgejo.stats().requests).toBeLessThanOrEqual(BREAKER_THRESHOLD);
       expect(await h.dump()).toEqual(before);

@@ -1,0 +1,317 @@
+/**
+ * The CLI as a process against settings and stores that misbehave (DESIGN §4.10, §6):
+ * a database the server refuses, stores that stop answering, signals at any point, an
+ * unwritable backup directory, a Forgejo that cannot be used at all, malformed
+ * settings. Each ends in one line and a known exit code, and changes nothing.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Redis } from 'ioredis';
+import { cliRunner, expectFatal, type CliResult } from '../support/cli-process';
+import { startBlackHole, startRedisThatHangs, type HungServer } from '../support/hung-store';
+import { freePort, startSentinel } from '../support/servers';
+import type { Site } from '../support/harness';
+import { siteEntries } from '../support/plugin-writer';
+import { resetRedisAndStandin, startRedisAndStandin, stopRedisAndStandin, type RedisServer, type Standin } from '../support/redis-and-standin';
+
+const cli = cliRunner('hardening');
+const HOME = cli.home;
+afterAll(() => cli.cleanup());
+
+const STALE: Site = { owner: 'gone', repo: 'site', domain: 'old.example.com', redirects: 1 };
+
+/** Every key of database 0 with its value. */
+async function dump(redis: Redis): Promise<Record<string, string | null>> {
+  const keys = (await redis.keys('*')).sort();
+  const out: Record<string, string | null> = {};
+  for (const key of keys) out[key] = await redis.get(key);
+  return out;
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Starts the CLI, waits until `ready()`, sends `signal`, and returns the result and how long the exit took. */
+async function signalWhen(args: string[], ready: () => boolean, signal: NodeJS.Signals, env: Record<string, string> = {}) {
+  const { child, done } = cli.start(args, env);
+  let exited: CliResult | undefined;
+  void done.then((result) => (exited = result));
+  await waitFor(() => exited !== undefined || ready(), 15_000, `the run never reached the point to signal (${args.join(' ')})`);
+  if (exited) throw new Error(`the run ended before it was signalled: exit ${exited.code}\n${exited.stdout}\n${exited.stderr}`);
+  const signalledAt = Date.now();
+  child.kill(signal);
+  const result = await done;
+  return { result, took: Date.now() - signalledAt };
+}
+
+describe('a setting the store refuses is fatal, never a fallback (--redis-db)', () => {
+  let server: RedisServer;
+  let standin: Standin;
+  let redis: Redis;
+  let sentinel: Awaited<ReturnType<typeof startSentinel>>;
+
+  beforeAll(async () => {
+    ({ server, standin, redis } = await startRedisAndStandin());
+    sentinel = await startSentinel(server.port);
+  });
+
+  afterAll(async () => {
+    await sentinel?.stop();
+    await stopRedisAndStandin({ server, standin, redis });
+  });
+
+  beforeEach(() => resetRedisAndStandin({ standin, redis }));
+
+  it('a database the server does not have (flag, REDIS_DB, the URL path, through Sentinel): exit 1, one line, nothing read or changed', async () => {
+    standin.deleteRepo(STALE.owner, STALE.repo);
+    await redis.mset(siteEntries(STALE));
+    const before = await dump(redis);
+    const host = ['--redis-host', '127.0.0.1', '--redis-port', String(server.port)];
+
+    const [scanFlag, reapFlag, scanEnv, scanUrl, scanSentinel] = await Promise.all([
+      cli.run(['scan', ...host, '--redis-db', '99']),
+      cli.run(['reap', ...host, '--redis-db', '99', '--forgejo-host', standin.url]),
+      cli.run(['scan', ...host], { REDIS_DB: '99' }),
+      cli.run(['scan', '--redis-url', `redis://127.0.0.1:${server.port}/99`]),
+      cli.run(['scan', '--redis-sentinels', sentinel.sentinels, '--redis-db', '99']),
+    ]);
+
+    for (const result of [scanFlag, reapFlag, scanEnv, scanSentinel]) expectFatal(result, /database 99.*--redis-db/);
+    expectFatal(scanUrl, /database 99.*--redis-url/);
+    expect(standin.stats().requests).toBe(0);
+    expect(await dump(redis)).toEqual(before);
+  });
+
+  it('a database the server has is the one scanned (the labels and the keys agree)', async () => {
+    await redis.mset(siteEntries(STALE));
+    const inDb3 = await cli.run(['scan', '--redis-host', '127.0.0.1', '--redis-port', String(server.port), '--redis-db', '3', '--json']);
+
+    expect(inDb3.code).toBe(0);
+    const doc = JSON.parse(inDb3.stdout);
+    expect(doc.store).toBe(`redis://127.0.0.1:${server.port}/3`);
+    expect(doc.counts.keysScanned).toBe(0);
+  });
+
+  it('--redis-db with --redis-cluster: a cluster has database 0 only, so it is refused in one line', async () => {
+    const result = await cli.run(['scan', '--redis-cluster', `127.0.0.1:${server.port}`, '--redis-db', '2']);
+
+    expectFatal(result, /--redis-db.*--redis-cluster.*database 0/);
+  });
+});
+
+describe('every store call is bounded (--store-timeout) and a signal ends any run with 130', () => {
+  let blackHole: HungServer;
+  let hanging: HungServer;
+  /** No Forgejo is ever reached in these runs: the store hangs first. */
+  const FORGEJO = ['--forgejo-host', 'http://127.0.0.1:9'];
+
+  beforeAll(async () => {
+    [blackHole, hanging] = await Promise.all([startBlackHole(), startRedisThatHangs()]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([blackHole?.close(), hanging?.close()]);
+  });
+
+  it('a store that accepts and never answers, at connect or mid-scan: exit 1 after --store-timeout, one line naming the store and the flag', async () => {
+    const [connecting, connectingByEnv, connectingEtcd, scanning, backingUp] = await Promise.all([
+      cli.run(['scan', '--redis-host', '127.0.0.1', '--redis-port', String(blackHole.port), '--store-timeout', '1']),
+      cli.run(['verify', '--redis-host', '127.0.0.1', '--redis-port', String(blackHole.port), ...FORGEJO], { REAPER_STORE_TIMEOUT: '1' }),
+      cli.run(['scan', '--store', 'etcd', '--etcd-endpoints', `http://127.0.0.1:${blackHole.port}`, '--store-timeout', '1']),
+      cli.run(['scan', '--redis-host', '127.0.0.1', '--redis-port', String(hanging.port), '--store-timeout', '1']),
+      cli.run(['backup', '--redis-host', '127.0.0.1', '--redis-port', String(hanging.port), '--store-timeout', '1', '--output', path.join(HOME, 'hung.jsonl')]),
+    ]);
+
+    // Each line says the 1 s bound was what ended the run (no time is measured: the machine may be loaded).
+    for (const result of [connecting, connectingByEnv, connectingEtcd]) expectFatal(result, new RegExp(`127\\.0\\.0\\.1:${blackHole.port}.*within 1 s.*--store-timeout`));
+    for (const result of [scanning, backingUp]) expectFatal(result, new RegExp(`127\\.0\\.0\\.1:${hanging.port}.*within 1 s.*--store-timeout`));
+    expect(hanging.commands).toContain('SCAN');
+    expect(fs.existsSync(path.join(HOME, 'hung.jsonl'))).toBe(false);
+  });
+
+  it('SIGTERM while connecting to a store that never answers: exit 130 within seconds', async () => {
+    const seen = blackHole.connections();
+    const { result, took } = await signalWhen(['scan', '--redis-host', '127.0.0.1', '--redis-port', String(blackHole.port)], () => blackHole.connections() > seen, 'SIGTERM');
+
+    expect({ code: result.code, signal: result.signal }).toEqual({ code: 130, signal: null });
+    expect(took).toBeLessThan(5000);
+    expect(result.stderr).toMatch(/interrupted/i);
+  });
+
+  it('SIGTERM or SIGINT while a store call hangs (verify mid-scan, backup mid-scan): exit 130 within seconds', async () => {
+    const scans = () => hanging.commands.filter((command) => command === 'SCAN').length;
+    const store = ['--redis-host', '127.0.0.1', '--redis-port', String(hanging.port)];
+    const output = path.join(HOME, 'interrupted.jsonl');
+
+    let seen = scans();
+    const verify = await signalWhen(['verify', ...store, ...FORGEJO], () => scans() > seen, 'SIGTERM');
+    seen = scans();
+    const backup = await signalWhen(['backup', ...store, '--output', output], () => scans() > seen, 'SIGINT');
+
+    for (const { result, took } of [verify, backup]) {
+      expect({ code: result.code, signal: result.signal, stderr: result.stderr }).toEqual({ code: 130, signal: null, stderr: expect.stringMatching(/interrupted/i) });
+      expect(took).toBeLessThan(5000);
+    }
+    // An interrupted backup leaves no file, and no temporary file beside it.
+    expect(fs.readdirSync(HOME).filter((name) => name.includes('interrupted'))).toEqual([]);
+  });
+});
+
+describe('an unwritable --backup-dir', () => {
+  let server: RedisServer;
+  let standin: Standin;
+  let redis: Redis;
+
+  beforeAll(async () => {
+    ({ server, standin, redis } = await startRedisAndStandin());
+  });
+
+  afterAll(() => stopRedisAndStandin({ server, standin, redis }));
+
+  beforeEach(() => resetRedisAndStandin({ standin, redis }));
+
+  it('/proc/nope and a directory under a regular file: reap and backup exit 1 at once with one line; nothing deleted', async () => {
+    standin.deleteRepo(STALE.owner, STALE.repo);
+    await redis.mset(siteEntries(STALE));
+    const before = await dump(redis);
+    const file = path.join(HOME, 'a-file');
+    fs.writeFileSync(file, 'not a directory');
+    const flags = ['--redis-host', '127.0.0.1', '--redis-port', String(server.port), '--forgejo-host', standin.url];
+
+    const results = await Promise.all([
+      cli.run(['reap', ...flags, '--backup-dir', '/proc/nope']),
+      cli.run(['reap', ...flags], { REAPER_BACKUP_DIR: path.join(file, 'backups') }),
+      cli.run(['backup', '--redis-host', '127.0.0.1', '--redis-port', String(server.port), '--backup-dir', '/proc/nope/deeper']),
+    ]);
+
+    for (const result of results) expectFatal(result, /backup.*(\/proc\/nope|a-file).*--backup-dir/);
+    expect(results[0].stderr).toMatch(/nothing was deleted/);
+    expect(await dump(redis)).toEqual(before);
+  });
+});
+
+describe('a Forgejo that cannot be used at all, or a malformed --forgejo-host', () => {
+  let server: RedisServer;
+  let standin: Standin;
+  let redis: Redis;
+  let flags: string[];
+
+  beforeAll(async () => {
+    ({ server, standin, redis } = await startRedisAndStandin());
+    flags = ['--redis-host', '127.0.0.1', '--redis-port', String(server.port)];
+  });
+
+  afterAll(() => stopRedisAndStandin({ server, standin, redis }));
+
+  beforeEach(() => resetRedisAndStandin({ standin, redis }));
+
+  it('a closed port as --forgejo-host: exit 1, one stderr line with the cause and the fix, no per-domain lines; --json names the stop too', async () => {
+    const sites: Site[] = Array.from({ length: 12 }, (_, i) => ({ owner: `org${i}`, repo: 'www', domain: `site${i}.example.com` }));
+    await redis.mset(Object.assign({}, ...sites.map((site) => siteEntries(site))));
+    const before = await dump(redis);
+    const closed = `http://127.0.0.1:${await freePort()}`;
+
+    const [human, json, reap] = await Promise.all([
+      cli.run(['verify', ...flags, '--forgejo-host', closed, '--retries', '0']),
+      cli.run(['verify', ...flags, '--forgejo-host', closed, '--retries', '0', '--json']),
+      cli.run(['reap', ...flags, '--forgejo-host', closed, '--retries', '0', '--force']),
+    ]);
+
+    for (const result of [human, json, reap]) {
+      expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 1, stderr: expect.stringMatching(/^pages-reaper: .*stopped early.*(ECONNREFUSED|refused).*--forgejo-host[^\n]*\n$/) });
+      expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+    }
+    for (const result of [human, reap]) {
+      expect(result.stdout).not.toMatch(/Error checking|📋/);
+      expect(result.stdout).toMatch(/Stopped early/);
+      expect(result.stdout).toContain('📊 REAPER SUMMARY');
+    }
+    const doc = JSON.parse(json.stdout);
+    expect(doc.stoppedEarly).toMatch(/stopped early/i);
+    expect(doc.summary.exitCode).toBe(1);
+    expect(await dump(redis)).toEqual(before);
+  });
+
+  it('an invalid --forgejo-host (bad scheme, spaces, no host) is refused in one line before anything is read', async () => {
+    await redis.mset(siteEntries(STALE));
+    const before = await dump(redis);
+
+    const results = await Promise.all(
+      ['ht!tp://x y', 'ht!tp://x', 'http://', 'https://git.exa mple.com', 'https://bad_host!'].map((host) => cli.run(['verify', ...flags, '--forgejo-host', host])),
+    );
+
+    for (const result of results) expectFatal(result, /invalid --forgejo-host/);
+    expect(standin.stats().requests).toBe(0);
+    expect(await dump(redis)).toEqual(before);
+  });
+});
+
+describe('Kubernetes service links', () => {
+  it('REDIS_PORT=tcp://10.96.0.12:6379 (a Service named redis) is named as such: exit 1, one line with the fix', async () => {
+    const result = await cli.run(['scan'], { REDIS_PORT: 'tcp://10.96.0.12:6379' });
+
+    expectFatal(result, /REDIS_PORT.*Kubernetes service link.*enableServiceLinks: false.*REDIS_PORT to a port number/);
+  });
+});
+
+describe('Ctrl-C on a terminal', () => {
+  const PTY_RUN = path.resolve(__dirname, '..', 'support', 'pty-run.py');
+  const BIN = path.resolve(__dirname, '..', '..', 'bin', 'run.js');
+  let server: RedisServer;
+  let standin: Standin;
+  let redis: Redis;
+
+  beforeAll(async () => {
+    ({ server, standin, redis } = await startRedisAndStandin());
+  });
+
+  afterAll(() => stopRedisAndStandin({ server, standin, redis }));
+
+  it('SIGINT during a rate-limited verify under a real pseudo-terminal: exit 130 within seconds, and no second progress bar', async () => {
+    const mappings: Record<string, string> = {};
+    for (let i = 0; i < 3000; i++) mappings[`custom_domain:site${i}.example.com`] = `org${i}:www`;
+    await redis.mset(mappings);
+    const args = ['verify', '--redis-host', '127.0.0.1', '--redis-port', String(server.port), '--forgejo-host', standin.url, '--rate-limit', '300'];
+    const child = spawn('python3', [PTY_RUN, process.execPath, BIN, ...args], {
+      cwd: HOME,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME, TERM: 'xterm' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    let pid: number | undefined;
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (pid ??= Number(/^pid (\d+)/.exec(chunk)?.[1]) || undefined));
+    let code: number | null | undefined;
+    const exited = new Promise<void>((resolve) => child.once('close', (c) => resolve(void (code = c))));
+    try {
+      await waitFor(() => code !== undefined || (pid !== undefined && standin.stats().requests >= 100 && output.includes('mappings verified')), 20_000, 'verification under way on the terminal');
+      if (code !== undefined) throw new Error(`the run ended before it was interrupted: exit ${code}\n${output}`);
+      const signalledAt = Date.now();
+      process.kill(pid!, 'SIGINT');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+      const took = Date.now() - signalledAt;
+
+      expect({ code, took: took < 5000 }).toEqual({ code: 130, took: true });
+      const afterInterrupt = output.slice(output.indexOf('Interrupted'));
+      expect(afterInterrupt).toMatch(/^Interrupted: nothing is left half-deleted/);
+      expect(afterInterrupt).not.toContain('mappings verified');
+      // Far from all 3,000 were asked: the queued ones were dropped.
+      expect(standin.stats().requests).toBeLessThan(3000);
+    } finally {
+      if (pid !== undefined) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      child.kill('SIGKILL');
+    }
+  }, 60_000);
+});
