@@ -140,10 +140,12 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
         'reap', ...storeArgs(store), '--forgejo-host', front.url, '--forgejo-token', 's3cr3t-token', '--retries', '0',
       ]);
 
-      expect(result.code).not.toBe(0);
+      expect({ code: result.code, context: context(result) }).toEqual({ code: 1, context: context(result) });
       expect(await store.dump()).toEqual(before);
+      expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(result.stderr).toContain(`redirects to another origin, ${forgejo.url}`);
+      expect(result.stderr).toContain(`set --forgejo-host ${forgejo.url}`);
       const said = result.stdout + result.stderr;
-      expect(said).toContain(`set --forgejo-host ${forgejo.url}`);
       expect(said).not.toContain('s3cr3t-token');
       // The real origin was never asked: the token never left for it.
       expect(forgejo.stats().requests).toBe(0);
