@@ -190,13 +190,16 @@ for (const makeStore of [() => new RedisBackend(), () => new EtcdBackend()]) {
       expect(await store.dump()).toEqual(expected);
     });
 
-    it('the first 10 lookups failing alike stop the run: one line naming the cause, nothing deleted, exit 2', async () => {
+    it('the first 10 lookups failing alike stop the run: one line naming the cause, nothing deleted, exit 1 as for Forgejo', async () => {
       const proven = Array.from({ length: 12 }, (_, i): Site => ({ owner: `owner${i}`, repo: 'site', domain: `p${i}.test` }));
       await seed(proven, [FORGEJO_STALE]);
       const before = await store.dump();
       const nobody = await freeUdpPort(); // nothing listens: every lookup is refused
       const result = await cli.run(['reap', ...common(), '--verify-dns', '--dns-server', `127.0.0.1:${nobody}`]);
-      expect(result.code).toBe(2);
+      expect(result.code).toBe(1);
+      expect(result.stderr.trimEnd().split('\n')).toEqual([
+        `pages-reaper: stopped early: the first 10 DNS lookups all failed the same way (connection refused by 127.0.0.1:${nobody}); check --dns-server and the resolver`,
+      ]);
       const stops = result.stdout.split('\n').filter((line) => line.includes('Stopped early'));
       expect(stops).toEqual([
         `🛑 Stopped early: the first 10 DNS lookups all failed the same way (connection refused by 127.0.0.1:${nobody}); check --dns-server and the resolver. Nothing was deleted.`,
