@@ -152,7 +152,14 @@ export function settingsFromFlags(flags: AnyFlags): ReaperSettings {
 /** One line on stderr, no stack: what went wrong and how to fix it. */
 export function oneLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return message.split('\n').map((line) => line.trim()).filter(Boolean).join(' ');
+  return message
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join(' ')
+    // oclif frames a flag's parse error as "Parsing --flag <reason> See more help with --help".
+    .replace(/^Parsing (--[\w-]+) /, '$1: ')
+    .replace(/ See more help with --help\.?$/, '; see --help');
 }
 
 /** Every secret the settings hold (passwords, the token, a URL's userinfo), in the forms a message may show. */

@@ -257,6 +257,9 @@ describe('Kubernetes service links', () => {
     const result = await cli.run(['scan'], { REDIS_PORT: 'tcp://10.96.0.12:6379' });
 
     expectFatal(result, /REDIS_PORT.*Kubernetes service link.*enableServiceLinks: false.*REDIS_PORT to a port number/);
+    // oclif's frame around a flag's parse error becomes the flag's name, once.
+    expect(result.stderr).toMatch(/^pages-reaper: --redis-port: REDIS_PORT/);
+    expect(result.stderr).not.toMatch(/Parsing|See more help/);
   });
 });
 
