@@ -1,5 +1,5 @@
 import { createRuntime, type ReaperSettings } from '../container';
-import type { RunReport, Stage } from '../engine/engine';
+import type { RunReport, RunScope, Stage } from '../engine/engine';
 import { summarize, type Summary } from '../engine/summary';
 import type { RenderContext } from '../render/human';
 
@@ -18,10 +18,11 @@ export async function runOnce(
   stage: Stage,
   context: Omit<RenderContext, 'store' | 'source'>,
   signal: AbortSignal,
+  scope?: RunScope,
 ): Promise<CompletedRun> {
   const runtime = await createRuntime(settings, { needsSource: stage !== 'scan', signal });
   try {
-    const report = await runtime.engine.run(stage, signal);
+    const report = await runtime.engine.run(stage, signal, scope);
     return {
       report,
       summary: summarize(report, context.dryRun),

@@ -34,6 +34,17 @@ export interface EngineOptions {
 
 export const ENGINE_OPTIONS = Symbol.for('pages-reaper.EngineOptions');
 
+/**
+ * A run over part of the store (a webhook trigger): `collect` builds a small inventory
+ * instead of the full scan, handing `onForward` only the mappings to verify; every step
+ * after it (verify, grace, brake, plan, hydrate, backup, guarded deletes) is the same.
+ */
+export interface RunScope {
+  collect(store: KeyValueStore, rootKey: string, onForward: (mapping: ForwardMapping) => void): Promise<Inventory>;
+  /** The brake measured against the whole store, not the few domains collected. */
+  brake?(plan: Plan): Plan['brake'];
+}
+
 const READ_BATCH = 1000;
 
 /** How far along the flow of DESIGN §5 a command goes. */
@@ -77,15 +88,15 @@ export class ReapEngine {
     @inject(TXT_RESOLVER) @optional() private readonly txtResolver?: TxtResolver,
   ) {}
 
-  async run(stage: Stage, signal?: AbortSignal): Promise<RunReport> {
+  async run(stage: Stage, signal?: AbortSignal, scope?: RunScope): Promise<RunReport> {
     try {
-      return await this.runStages(stage, signal);
+      return await this.runStages(stage, signal, scope);
     } finally {
       this.progress.stop();
     }
   }
 
-  private async runStages(stage: Stage, signal?: AbortSignal): Promise<RunReport> {
+  private async runStages(stage: Stage, signal?: AbortSignal, scope?: RunScope): Promise<RunReport> {
     const startedAt = this.clock.now();
     const forwardVerdicts = new Map<string, Verdict>();
     const reverseVerdicts = new Map<string, Verdict>();
@@ -133,7 +144,9 @@ export class ReapEngine {
       counts.keysScanned = keysScanned;
       this.progress.update(counts);
     };
-    const inventory = await scanStore(this.store, this.options.rootKey, onForward, onBatch);
+    const inventory = scope
+      ? await scope.collect(this.store, this.options.rootKey, onForward)
+      : await scanStore(this.store, this.options.rootKey, onForward, onBatch);
 
     if (verifier) {
       for (const reverse of orphanReverseCandidates(inventory)) {
@@ -171,6 +184,7 @@ export class ReapEngine {
         if (stage === 'apply') await this.updateGraceMarks(grace);
       }
       const plan = planReap(inventory, plannable, reverseVerdicts, this.options.brake, { maxGroupSize: this.store.maxGroupSize?.() });
+      if (scope?.brake) plan.brake = scope.brake(plan);
       report.plan = plan;
       if (stage === 'plan' || stage === 'apply') {
         const hydrated = hydratePlan(plan, await this.readAll(keysToHydrate(plan)));
