@@ -1,0 +1,151 @@
+import { addEntry, addTraefikKey, emptyInventory, type ForwardMapping, type Inventory } from '../core/inventory';
+import { graceMarkKey } from '../core/grace';
+import { domainsSanitizedAs, forwardKey, keyClassifier, middlewaresRoot, redirectsMetaKey, reverseKey, routerName, routersRoot, sanitizeDomain } from '../core/keys';
+import type { BrakeOptions, Plan } from '../core/planner';
+import type { RunScope } from '../engine/engine';
+import type { KeyValueStore, StoredEntry } from '../ports/key-value-store';
+import type { RepoIndex } from './repo-index';
+import { repoId } from './trigger-queue';
+
+/** A repository to re-verify: all its mappings, or those of some branches. */
+export interface ScopeTarget {
+  owner: string;
+  repo: string;
+  branches?: ReadonlySet<string>;
+}
+
+/**
+ * Router sub-keys the plugin writes (`registerTraefikRouter`), read by name: on Redis a
+ * prefix scan walks the whole keyspace, which a trigger must not do. A key of another
+ * name is left for the sweep, which enumerates every router prefix and reaps the rest as
+ * an orphan router under the same guards.
+ */
+const ROUTER_LEAVES = ['rule', 'service', 'priority', 'tls/certResolver', 'tls/options'];
+/** Entry points and middlewares are numbered lists: read this many beyond what is expected. */
+const LIST_PROBE = 4;
+const MIDDLEWARE_LEAVES = ['redirectRegex/regex', 'redirectRegex/replacement', 'redirectRegex/permanent'];
+/** The most `redirects_meta` counts believed; more is left for the sweep. */
+const MAX_REDIRECTS = 256;
+/**
+ * Domains sharing a router name are read so the planner sees who else owns it; a name
+ * shared by more (2^dashes) is not touched by a trigger: its domain's router waits for the sweep.
+ */
+const MAX_NAME_OWNERS = 64;
+
+/**
+ * A run over the mappings of a few repositories, found without a keyspace scan: the
+ * plugin's reverse keys (`{owner}:{repo}`, `{owner}:{repo}:branch:{b}`) and the sweep's
+ * index name the domains; their forward keys, redirect metadata, grace marks and known
+ * router and middleware keys are read with a few `getMany` calls. Only forward mappings
+ * that point at a target repository are verified.
+ */
+export function targetedScope(options: {
+  targets: ScopeTarget[];
+  index: RepoIndex;
+  brake: BrakeOptions;
+  /** Domains reaped by triggers since the last sweep: counted by the brake. */
+  reapedSinceSweep: number;
+}): RunScope {
+  return {
+    collect: (store, rootKey, onForward) => collectTargets(store, rootKey, options.targets, options.index, onForward),
+    brake: (plan: Plan) => {
+      const mappedDomains = Math.max(options.index.mappedDomains(), plan.brake.mappedDomains);
+      const staleDomains = plan.brake.staleDomains + options.reapedSinceSweep;
+      const ratio = mappedDomains === 0 ? 0 : staleDomains / mappedDomains;
+      const overLimit = mappedDomains >= options.brake.minDomains && ratio > options.brake.maxStaleRatio;
+      return { ...plan.brake, mappedDomains, staleDomains, ratio, tripped: overLimit && !options.brake.force };
+    },
+  };
+}
+
+export async function collectTargets(
+  store: KeyValueStore,
+  rootKey: string,
+  targets: ScopeTarget[],
+  index: RepoIndex,
+  onForward: (mapping: ForwardMapping) => void,
+): Promise<Inventory> {
+  const inventory = emptyInventory(rootKey);
+  const classify = keyClassifier(rootKey);
+  const read = new Set<string>();
+  const readKeys = async (keys: string[]): Promise<StoredEntry[]> => {
+    const fresh = [...new Set(keys)].filter((key) => !read.has(key));
+    fresh.forEach((key) => read.add(key));
+    if (fresh.length === 0) return [];
+    const entries = await store.getMany(fresh);
+    inventory.keysScanned += fresh.length;
+    return entries.filter((entry): entry is StoredEntry => entry !== undefined);
+  };
+  const wanted = new Map(targets.map((target) => [repoId(target.owner, target.repo), target]));
+  const claims = (mapping: ForwardMapping): boolean => {
+    const target = mapping.target && wanted.get(repoId(mapping.target.owner, mapping.target.repo));
+    if (!target) return false;
+    return target.branches === undefined || (mapping.target!.branch !== undefined && target.branches.has(mapping.target!.branch));
+  };
+
+  // 1. The reverse keys the plugin wrote for the repositories, and the sweep's index.
+  const domains = new Set<string>();
+  const reverseNames: string[] = [];
+  for (const target of targets) {
+    if (target.branches === undefined) reverseNames.push(reverseKey(target.owner, target.repo));
+    else for (const branch of target.branches) reverseNames.push(reverseKey(target.owner, target.repo, branch));
+    for (const domain of index.domains(target.owner, target.repo, target.branches ?? undefined)) domains.add(domain);
+  }
+  for (const entry of await readKeys(reverseNames)) {
+    const cls = classify(entry.key);
+    if (cls.kind !== 'reverse') continue;
+    addEntry(inventory, cls, entry);
+  }
+  for (const reverse of inventory.reverses) domains.add(reverse.domain);
+
+  // 2. Each domain's forward key, redirect metadata and grace mark.
+  const domainList = [...domains].sort();
+  const forwardEntries = await readKeys(domainList.flatMap((domain) => [forwardKey(domain), redirectsMetaKey(domain), graceMarkKey(domain)]));
+  for (const entry of forwardEntries) addEntry(inventory, classify(entry.key), entry);
+  // The reverse key of each mapping found, as its forward value spells the repository
+  // (branch mappings' reverse keys have no name a delivery could give).
+  const mappingReverses = [...inventory.forwards.values()].filter(claims).map((m) => reverseKey(m.target!.owner, m.target!.repo, m.target!.branch));
+  for (const entry of await readKeys(mappingReverses)) {
+    const cls = classify(entry.key);
+    if (cls.kind === 'reverse') addEntry(inventory, cls, entry);
+  }
+  // A branch delivery re-verifies only that branch: a reverse key of another branch
+  // found through the index is not the delivery's business.
+  inventory.reverses = inventory.reverses.filter((reverse) => {
+    const target = wanted.get(repoId(reverse.owner, reverse.repo));
+    return target !== undefined && (target.branches === undefined || (reverse.branch !== undefined && target.branches.has(reverse.branch)));
+  });
+
+  // 3. Traefik keys by their known names, and the forward keys of every domain that
+  //    shares their names, so the planner keeps a router another domain still uses.
+  const traefikKeys: string[] = [];
+  const owners: string[] = [];
+  for (const domain of domainList) {
+    const sanitized = sanitizeDomain(domain);
+    const sharing = domainsSanitizedAs(sanitized, MAX_NAME_OWNERS);
+    if (!sharing) continue;
+    owners.push(...sharing.map(forwardKey));
+    const router = `${routersRoot(rootKey)}${routerName(domain)}/`;
+    const count = redirectCount(inventory.redirectsMeta.get(domain)?.value);
+    traefikKeys.push(...ROUTER_LEAVES.map((leaf) => router + leaf));
+    for (let i = 0; i < 2 + LIST_PROBE; i++) traefikKeys.push(`${router}entryPoints/${i}`);
+    for (let i = 0; i < count + 1 + LIST_PROBE; i++) traefikKeys.push(`${router}middlewares/${i}`);
+    for (let i = 0; i < count; i++) {
+      for (const leaf of MIDDLEWARE_LEAVES) traefikKeys.push(`${middlewaresRoot(rootKey)}redirects-${sanitized}-${i}/${leaf}`);
+    }
+  }
+  const [ownerEntries, traefikEntries] = await Promise.all([readKeys(owners), readKeys(traefikKeys)]);
+  for (const entry of ownerEntries) addEntry(inventory, classify(entry.key), entry);
+  for (const entry of traefikEntries) addTraefikKey(inventory, classify(entry.key), entry.key);
+
+  // Verify only what the deliveries named; other domains are context for the planner.
+  for (const mapping of [...inventory.forwards.values()].sort((a, b) => (a.domain < b.domain ? -1 : 1))) {
+    if (claims(mapping)) onForward(mapping);
+  }
+  return inventory;
+}
+
+function redirectCount(value: Buffer | undefined): number {
+  const match = value && /^count=(\d{1,6})$/.exec(value.toString('utf8'));
+  return match ? Math.min(Number(match[1]), MAX_REDIRECTS) : 0;
+}
