@@ -1,7 +1,32 @@
+import { readFileSync } from 'node:fs';
 import { Flags } from '@oclif/core';
 import { backupDirFlag, brakeFlags, graceFlag, ReaperCommand, reportFlags, sourceFlags, storeFlags } from '../cli/base-command';
 import { parseDuration } from '../core/duration';
 import { dnsFlags } from '../cli/dns-flags';
+import type { WebhookOptions } from '../cli/sidecar';
+
+const RESERVED_PATHS = ['/healthz', '/readyz', '/metrics'];
+
+/** The webhook settings, checked: the secret is read here once and never printed. */
+function webhookOptions(flags: Record<string, unknown>, secretFile: string | undefined, secretEnv: string | undefined): WebhookOptions {
+  let secret: string;
+  if (secretFile !== undefined) {
+    try {
+      secret = readFileSync(secretFile, 'utf8').trim();
+    } catch (error) {
+      throw new Error(`cannot read --webhook-secret-file ${secretFile}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}; give a readable file holding the secret`);
+    }
+    if (secret === '') throw new Error(`--webhook-secret-file ${secretFile} is empty; put the webhook's secret in it`);
+  } else {
+    secret = secretEnv!.trim();
+  }
+  const path = flags['webhook-path'] as string;
+  if (!/^\/[A-Za-z0-9._~\/-]*$/.test(path) || RESERVED_PATHS.includes(path)) {
+    throw new Error(`invalid --webhook-path '${path}': use a path such as /hooks/forgejo, not ${RESERVED_PATHS.join(', ')}`);
+  }
+  const windowMs = parseDuration(flags['webhook-window'] as string, '--webhook-window');
+  return { secret: Buffer.from(secret, 'utf8'), path, windowMs, capacity: flags['webhook-queue'] as number };
+}
 
 export default class Reap extends ReaperCommand {
   static summary = 'Verify every mapping, then delete exactly the stale keys, compare-and-delete.';
@@ -32,6 +57,25 @@ export default class Reap extends ReaperCommand {
     interval: Flags.string({ description: 'run forever, one run every DURATION (e.g. 1h): the sidecar mode', env: 'REAPER_INTERVAL', helpGroup: 'SIDECAR' }),
     jitter: Flags.string({ description: 'add up to DURATION at random to each wait, to spread replicas', env: 'REAPER_JITTER', default: '0s', helpGroup: 'SIDECAR' }),
     listen: Flags.string({ description: 'serve /healthz, /readyz and /metrics on HOST:PORT (with --interval)', env: 'REAPER_LISTEN', dependsOn: ['interval'], helpGroup: 'SIDECAR' }),
+    'webhook-secret-file': Flags.string({
+      description: "serve Forgejo/Gitea webhook deliveries signed with the secret in PATH (needs --interval and --listen; env REAPER_WEBHOOK_SECRET also works)",
+      env: 'REAPER_WEBHOOK_SECRET_FILE',
+      helpGroup: 'WEBHOOKS',
+    }),
+    'webhook-path': Flags.string({ description: 'where deliveries are POSTed', env: 'REAPER_WEBHOOK_PATH', default: '/hooks/forgejo', helpGroup: 'WEBHOOKS' }),
+    'webhook-window': Flags.string({
+      description: 'verify a repository at most once per DURATION; deliveries in between are merged',
+      env: 'REAPER_WEBHOOK_WINDOW',
+      default: '2s',
+      helpGroup: 'WEBHOOKS',
+    }),
+    'webhook-queue': Flags.integer({
+      description: 'repositories waiting at most; a delivery beyond is refused with 429 (the sweep catches it)',
+      env: 'REAPER_WEBHOOK_QUEUE',
+      default: 1000,
+      min: 1,
+      helpGroup: 'WEBHOOKS',
+    }),
     'metrics-file': Flags.string({ description: "write Prometheus metrics to PATH after each run (node_exporter's textfile collector)", env: 'REAPER_METRICS_FILE', helpGroup: 'SIDECAR' }),
   };
 
@@ -39,14 +83,22 @@ export default class Reap extends ReaperCommand {
     const { flags } = await this.parse(Reap);
     const stage = flags['dry-run'] ? 'plan' : 'apply';
     const context = { command: 'reap' as const, dryRun: flags['dry-run'], verbose: flags.verbose, bin: this.bin() };
+    const secretFile = flags['webhook-secret-file'];
+    const secretEnv = process.env.REAPER_WEBHOOK_SECRET;
+    const wantsWebhook = secretFile !== undefined || (secretEnv !== undefined && secretEnv !== '');
+    if (wantsWebhook && (!flags.interval || !flags.listen)) {
+      return this.fail(new Error('a webhook secret (--webhook-secret-file or REAPER_WEBHOOK_SECRET) needs the sidecar mode: add --interval and --listen'));
+    }
     if (!flags.interval) return this.runStage(flags, stage, context);
     const settings = this.settings(flags);
     let intervalMs: number;
     let jitterMs: number;
+    let webhook: WebhookOptions | undefined;
     try {
       intervalMs = parseDuration(flags.interval, '--interval');
       jitterMs = parseDuration(flags.jitter, '--jitter');
       if (intervalMs < 1000) throw new Error(`--interval ${flags.interval} is too short: use 1s or more`);
+      if (wantsWebhook) webhook = webhookOptions(flags, secretFile, secretEnv);
     } catch (error) {
       return this.fail(error);
     }
@@ -63,6 +115,7 @@ export default class Reap extends ReaperCommand {
         metricsFile: flags['metrics-file'],
         logFormat: (flags['log-format'] as 'json' | 'human' | undefined) ?? (process.stdout.isTTY ? 'human' : 'json'),
         version: this.config.version,
+        webhook,
       });
     } catch (error) {
       return this.fail(error);

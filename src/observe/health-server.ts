@@ -12,6 +12,8 @@ export interface HealthServerOptions {
   now?: () => number;
   /** When the sidecar started, in ms; `now()` when the server starts by default. */
   startedAt?: number;
+  /** With a webhook secret: the delivery endpoint at `path` (any other path stays 404). */
+  webhook?: { path: string; handler: (req: http.IncomingMessage, res: http.ServerResponse) => void };
 }
 
 export interface HealthServer {
@@ -84,6 +86,7 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
     };
     const line = (status: number, text: string) => send(status, `${text.replace(/[\r\n]+/g, ' ')}\n`);
 
+    if (options.webhook && url === options.webhook.path) return options.webhook.handler(req, res);
     if (url !== '/healthz' && url !== '/readyz' && url !== '/metrics') return line(404, 'not found');
     if (req.method !== 'GET' && req.method !== 'HEAD') return line(405, 'method not allowed');
 

@@ -170,6 +170,19 @@ export class ReaperMetrics implements Telemetry {
     }
   }
 
+  /**
+   * A run a webhook triggered: its deletions and errors count like a sweep's, but it saw
+   * a few repositories, so it leaves the gauges, the run counters and /healthz alone.
+   */
+  triggeredRunFinished(status: RunStatus): void {
+    if (status.reaped > 0) this.domainsReaped.inc(status.reaped);
+    if (status.orphansReaped > 0) this.orphansReaped.inc(status.orphansReaped);
+    if (status.keysDeleted > 0) this.keysDeleted.inc(status.keysDeleted);
+    for (const [kind, count] of Object.entries(status.errors ?? {})) {
+      if (count > 0) this.errorsTotal.labels(kind).inc(count);
+    }
+  }
+
   private dnsFinished(dns: NonNullable<RunStatus['dns']>): void {
     this.dnsMetrics ??= {
       verdicts: new Gauge({
