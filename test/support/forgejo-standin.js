@@ -500,12 +500,213 @@ async function startForgejoStandin(options = {}) {
     };
   }
 
+  // ---- Webhooks: deliveries sent as Forgejo's services/webhook/deliver.go sends them ----
+
+  /** @type {Array<{url: string, secret: string}>} */
+  const hooks = [];
+  const hookAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+  const ZERO = '0'.repeat(40);
+
+  /** @param {Repo} repo */
+  function pusherJson(repo) {
+    return userJson(repo.owner);
+  }
+
+  /** @param {Repo} repo @param {string} branch @param {{added?: string[], removed?: string[], modified?: string[]}} change */
+  function payloadCommit(repo, branch, change) {
+    const id = commitId(repo, branch);
+    const person = { name: repo.owner, email: `${repo.owner.toLowerCase()}@noreply.localhost`, username: repo.owner };
+    return {
+      id,
+      message: 'Update .pages\n',
+      url: `${url}/${repo.owner}/${repo.name}/commit/${id}`,
+      author: person,
+      committer: person,
+      verification: null,
+      timestamp: repo.updatedAt.replace('Z', '+00:00'),
+      added: change.added ?? [],
+      removed: change.removed ?? [],
+      modified: change.modified ?? [],
+    };
+  }
+
+  /**
+   * Forgejo's payloads (modules/structs/hook.go): RepositoryPayload, PushPayload, DeletePayload.
+   */
+  const build = {
+    /** @param {Repo} repo @param {'created' | 'deleted'} action */
+    repository(repo, action) {
+      return { action, repository: repoJson(repo), organization: userJson(repo.owner), sender: pusherJson(repo) };
+    },
+    /**
+     * @param {Repo} repo @param {string} branch @param {string} before
+     * @param {Array<{added?: string[], removed?: string[], modified?: string[]}>} changes
+     */
+    push(repo, branch, before, changes) {
+      const commits = changes.map((change) => payloadCommit(repo, branch, change));
+      const after = commits.length > 0 ? commits[commits.length - 1].id : commitId(repo, branch);
+      return {
+        ref: `refs/heads/${branch}`,
+        before,
+        after,
+        compare_url: `${url}/${repo.owner}/${repo.name}/compare/${before.slice(0, 10)}...${after.slice(0, 10)}`,
+        commits,
+        total_commits: commits.length,
+        head_commit: commits[commits.length - 1] ?? null,
+        repository: repoJson(repo),
+        pusher: pusherJson(repo),
+        sender: pusherJson(repo),
+      };
+    },
+    /** @param {Repo} repo @param {string} ref @param {'branch' | 'tag'} refType */
+    delete(repo, ref, refType) {
+      return { ref, ref_type: refType, pusher_type: 'user', repository: repoJson(repo), sender: pusherJson(repo) };
+    },
+  };
+
+  /** The same payloads for an existing repository by name, to send by hand (replays, forgeries). */
+  const payloads = {
+    /** @param {string} owner @param {string} name @param {'created' | 'deleted'} action */
+    repository: (owner, name, action) => build.repository(mustGet(owner, name), action),
+    /** @param {string} owner @param {string} name @param {string} branch @param {string} before @param {Array<{added?: string[], removed?: string[], modified?: string[]}>} changes */
+    push: (owner, name, branch, before, changes) => build.push(mustGet(owner, name), branch, before, changes),
+    /** @param {string} owner @param {string} name @param {string} ref @param {'branch' | 'tag'} refType */
+    delete: (owner, name, ref, refType) => build.delete(mustGet(owner, name), ref, refType),
+  };
+
+  /**
+   * @typedef {object} DeliveryOptions
+   * @property {string} [url] send here instead of every registered hook
+   * @property {string} [secret] sign with this secret (default: the hook's)
+   * @property {string | null} [signature] send this signature (null: none at all)
+   * @property {Buffer | string} [body] send these bytes instead of the JSON payload
+   * @property {string} [contentType]
+   * @property {boolean} [giteaOnly] send only the X-Gitea-* headers (a Gitea instance)
+   * @property {string} [id] the delivery's id (default: a fresh UUID)
+   */
+
+  /**
+   * Sends one delivery to every registered hook (or `options.url`), with Forgejo's headers:
+   * X-Forgejo-/X-Gitea-/X-Gogs- Delivery, Event, Event-Type and Signature (bare hex
+   * HMAC-SHA256 of the body under the secret), X-Hub-Signature-256, Content-Type.
+   * @param {string} event @param {unknown} payload @param {DeliveryOptions} [options]
+   * @returns {Promise<Array<{status: number, body: string, id: string}>>}
+   */
+  async function deliver(event, payload, options = {}) {
+    const targets = options.url ? [{ url: options.url, secret: options.secret ?? '' }] : hooks;
+    const body = Buffer.isBuffer(options.body) ? options.body : Buffer.from(options.body ?? JSON.stringify(payload, null, '  '), 'utf8');
+    return Promise.all(
+      targets.map(async (hook) => {
+        const id = options.id ?? crypto.randomUUID();
+        const secret = options.secret ?? hook.secret;
+        const signature = options.signature === undefined ? (secret ? crypto.createHmac('sha256', secret).update(body).digest('hex') : '') : options.signature;
+        /** @type {Record<string, string>} */
+        const headers = {
+          'User-Agent': 'Go-http-client/1.1',
+          'Content-Type': options.contentType ?? 'application/json',
+          'Content-Length': String(body.length),
+          'X-Gitea-Delivery': id,
+          'X-Gitea-Event': event,
+          'X-Gitea-Event-Type': event,
+          'X-Gogs-Delivery': id,
+          'X-Gogs-Event': event,
+          'X-Gogs-Event-Type': event,
+        };
+        if (!options.giteaOnly) Object.assign(headers, { 'X-Forgejo-Delivery': id, 'X-Forgejo-Event': event, 'X-Forgejo-Event-Type': event });
+        if (signature !== null && signature !== '') {
+          headers['X-Gitea-Signature'] = signature;
+          headers['X-Gogs-Signature'] = signature;
+          headers['X-Hub-Signature-256'] = `sha256=${signature}`;
+          if (!options.giteaOnly) headers['X-Forgejo-Signature'] = signature;
+        }
+        const { status, text } = await post(hook.url, headers, body);
+        return { status, body: text, id };
+      }),
+    );
+  }
+
+  /** @param {string} target @param {Record<string, string>} headers @param {Buffer} body */
+  function post(target, headers, body) {
+    return new Promise((resolve, reject) => {
+      const req = http.request(target, { method: 'POST', headers, agent: hookAgent }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () => resolve({ status: /** @type {number} */ (res.statusCode), text }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
   /** @type {Promise<void> | undefined} */
   let closing;
 
   return {
     url,
     requestLog,
+    payloads,
+    deliver,
+
+    /** Registers a hook (a system webhook): every `…AndNotify` change is delivered to it. */
+    addWebhook(/** @type {{url: string, secret: string}} */ hook) {
+      hooks.push(hook);
+    },
+
+    clearWebhooks() {
+      hooks.length = 0;
+    },
+
+    /** The repository as the API shows it, for building payloads by hand. @param {string} owner @param {string} name */
+    repoJson(owner, name) {
+      return repoJson(mustGet(owner, name));
+    },
+
+    /** Deletes the repository, then delivers `repository` with action `deleted`. @param {string} owner @param {string} name */
+    async deleteRepoAndNotify(owner, name) {
+      const repo = mustGet(owner, name);
+      const payload = build.repository(repo, 'deleted');
+      this.deleteRepo(owner, name);
+      return deliver('repository', payload);
+    },
+
+    /** Creates the repository, then delivers `repository` with action `created`. @param {string} owner @param {string} name @param {RepoOptions} [repoOptions] */
+    async createRepoAndNotify(owner, name, repoOptions) {
+      this.setRepo(owner, name, repoOptions);
+      return deliver('repository', build.repository(mustGet(owner, name), 'created'));
+    },
+
+    /**
+     * Commits `.pages` (undefined: removes it) to the default branch, then delivers the `push`
+     * whose commit adds, modifies or removes `.pages`.
+     * @param {string} owner @param {string} name @param {string | undefined} text
+     */
+    async pushPagesAndNotify(owner, name, text) {
+      const repo = mustGet(owner, name);
+      const branch = repo.branches[0] ?? 'main';
+      const before = commitId(repo, branch);
+      const had = repo.pages !== undefined;
+      this.setPages(owner, name, text);
+      const change = text === undefined ? { removed: ['.pages'] } : had ? { modified: ['.pages'] } : { added: ['.pages'] };
+      return deliver('push', build.push(repo, branch, before, [change]));
+    },
+
+    /** A push that touches other files only. @param {string} owner @param {string} name @param {string} [branch] */
+    async pushOtherAndNotify(owner, name, branch) {
+      const repo = mustGet(owner, name);
+      const on = branch ?? repo.branches[0] ?? 'main';
+      const before = commitId(repo, on);
+      touch(repo);
+      return deliver('push', build.push(repo, on, before, [{ modified: ['index.html'] }]));
+    },
+
+    /** Deletes a branch, then delivers `delete` with ref_type `branch`. @param {string} owner @param {string} name @param {string} branch */
+    async deleteBranchAndNotify(owner, name, branch) {
+      const repo = mustGet(owner, name);
+      this.setBranches(owner, name, repo.branches.filter((b) => b !== branch));
+      return deliver('delete', build.delete(repo, branch, 'branch'));
+    },
 
     /** @param {string} owner @param {string} name @param {RepoOptions} [repoOptions] */
     setRepo(owner, name, repoOptions = {}) {
@@ -604,6 +805,7 @@ async function startForgejoStandin(options = {}) {
       closing ??= new Promise((resolve) => {
         for (const timer of timers) clearTimeout(timer);
         timers.clear();
+        hookAgent.destroy();
         server.close(() => resolve(undefined));
         server.closeAllConnections();
       });
