@@ -91,27 +91,37 @@ export function webhookEndpoint(options: WebhookEndpointOptions): (req: http.Inc
     const declared = Number(req.headers['content-length']);
     const chunks: Buffer[] = [];
     let size = 0;
-    let refused = false;
-    // A refused body is read and dropped (so the sender sees the 413, not a reset), up to
-    // a bound beyond which the connection is cut.
-    const refuse = (detail: string) => {
-      refused = true;
-      chunks.length = 0;
+    // A body over the limit is read and dropped, then answered 413 (a sender still writing
+    // would see a reset, not the answer), up to a bound beyond which it is answered at
+    // once and the connection cut.
+    let refused: string | undefined;
+    let answered = false;
+    const cut = (detail: string) => {
+      answered = true;
       finish('too_large', detail);
+      res.on('finish', () => req.destroy());
     };
-    if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) refuse(`body of ${declared} bytes, more than ${MAX_BODY_BYTES}`);
+    if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) {
+      refused = `body of ${declared} bytes, more than ${MAX_BODY_BYTES}`;
+      if (declared > DRAIN_LIMIT_BYTES) cut(refused);
+    }
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (refused) {
-        if (size > DRAIN_LIMIT_BYTES) req.destroy();
+      if (answered) return;
+      if (refused === undefined && size > MAX_BODY_BYTES) {
+        refused = `body larger than ${MAX_BODY_BYTES} bytes`;
+        chunks.length = 0;
+      }
+      if (refused !== undefined) {
+        if (size > DRAIN_LIMIT_BYTES) cut(refused);
         return;
       }
-      if (size > MAX_BODY_BYTES) return refuse(`body larger than ${MAX_BODY_BYTES} bytes`);
       chunks.push(chunk);
     });
     req.on('error', () => {});
     req.on('end', () => {
-      if (refused) return;
+      if (answered) return;
+      if (refused !== undefined) return finish('too_large', refused);
       const body = Buffer.concat(chunks, size);
       const signature = header(req, 'x-forgejo-signature', 'x-gitea-signature');
       if (signature === undefined) return finish('unauthorized', 'no X-Forgejo-Signature or X-Gitea-Signature');

@@ -117,6 +117,8 @@ describe.each([redisBackend, etcdBackend])('on $name', ({ create }) => {
   }
 
   const triggeredRuns = (sidecar: Sidecar) => sidecar.lines.filter((line) => line.msg === 'triggered run finished');
+  /** The log lines of the first `n` triggered runs: a run logs after its deletes, so wait for them. */
+  const loggedRuns = (sidecar: Sidecar, n = 1) => eventually(() => triggeredRuns(sidecar), (runs) => runs.length >= n, 5_000);
 
   /** Polls the store until none of `keys` is left; answers how long that took. */
   async function goneWithin(keys: string[], timeoutMs: number): Promise<number> {
@@ -173,7 +175,7 @@ describe.each([redisBackend, etcdBackend])('on $name', ({ create }) => {
     expect(push.status).toBe(202);
     await goneWithin(Object.keys(bobKeys), 5_000);
     expect(await store.dump()).toEqual({});
-    expect(triggeredRuns(sidecar)).toHaveLength(1);
+    expect(await loggedRuns(sidecar)).toHaveLength(1);
   }, 60_000);
 
   it('custom_domain changed by a push: the old domain (known from the sweep) is reaped, the new one kept', async () => {
@@ -190,7 +192,7 @@ describe.each([redisBackend, etcdBackend])('on $name', ({ create }) => {
     await goneWithin(['custom_domain:old.carol.dev', 'traefik/http/routers/custom-old-carol-dev/rule'], 5_000);
     const after = await store.dump();
     expect(after).toEqual(siteEntries(renamed));
-    expect(triggeredRuns(sidecar)[0]).toMatchObject({ reaped: 1, live: 1 });
+    expect((await loggedRuns(sidecar))[0]).toMatchObject({ reaped: 1, live: 1 });
   }, 60_000);
 
   it('a branch deleted: only that branch mapping is reaped', async () => {
@@ -207,7 +209,7 @@ describe.each([redisBackend, etcdBackend])('on $name', ({ create }) => {
     const after = await store.dump();
     expect(after).toEqual(Object.fromEntries(Object.entries(keys).filter(([key]) => !devKeys.includes(key))));
     // Only the branch was asked about: the main domain and the other branch were not verified.
-    expect(triggeredRuns(sidecar)[0]).toMatchObject({ repositories: ['dave/docs@dev'], reaped: 1, live: 0 });
+    expect((await loggedRuns(sidecar))[0]).toMatchObject({ repositories: ['dave/docs@dev'], reaped: 1, live: 0 });
   }, 60_000);
 
   it('the repository still live (recreated, or an old deleted delivery replayed): verified, nothing deleted', async () => {
