@@ -1,6 +1,6 @@
 import { inject, injectable, optional } from 'inversify';
 import type { ForwardMapping, Inventory } from '../core/inventory';
-import { hydratePlan, keysToHydrate, orphanReverseCandidates, planReap, reverseClaim, type BrakeOptions, type Plan } from '../core/planner';
+import { hydratePlan, keysToHydrate, keysToStamp, orphanReverseCandidates, planReap, reverseClaim, type BrakeOptions, type Plan } from '../core/planner';
 import { decideGrace, graceMarkKey, type GraceDecision, type GraceMark } from '../core/grace';
 import { invalid, type Claim, type Verdict } from '../core/verdict';
 import { verdictWithDns, type DnsEvidence } from '../core/dns-ownership';
@@ -15,6 +15,7 @@ import { BackupWriter, timestampedPath } from '../backup/writer';
 import { scanStore } from './scanner';
 import { writePlanBackup } from './transfer';
 import { TaskQueue } from './task-queue';
+import { VerdictMap } from '../core/compact';
 import { Verifier } from './verifier';
 
 export interface EngineOptions {
@@ -35,6 +36,8 @@ export interface EngineOptions {
 export const ENGINE_OPTIONS = Symbol.for('pages-reaper.EngineOptions');
 
 const READ_BATCH = 1000;
+/** Claims queued for verification at most before the scan waits. */
+const BACKLOG = 4_000;
 
 /** How far along the flow of DESIGN §5 a command goes. */
 export type Stage = 'scan' | 'verify' | 'plan' | 'apply';
@@ -87,7 +90,7 @@ export class ReapEngine {
 
   private async runStages(stage: Stage, signal?: AbortSignal): Promise<RunReport> {
     const startedAt = this.clock.now();
-    const forwardVerdicts = new Map<string, Verdict>();
+    const forwardVerdicts = new VerdictMap();
     const reverseVerdicts = new Map<string, Verdict>();
     const queue = new TaskQueue(this.options.verifyParallelism ?? 64);
     // --verify-dns: a mapping Forgejo proves live is looked up in DNS at once, in a queue
@@ -133,7 +136,9 @@ export class ReapEngine {
       counts.keysScanned = keysScanned;
       this.progress.update(counts);
     };
-    const inventory = await scanStore(this.store, this.options.rootKey, onForward, onBatch);
+    // The scan waits while too many claims are queued: queued work stays bounded.
+    const pace = () => queue.whenBelow(BACKLOG);
+    const inventory = await scanStore(this.store, this.options.rootKey, onForward, onBatch, pace);
 
     if (verifier) {
       for (const reverse of orphanReverseCandidates(inventory)) {
@@ -173,7 +178,7 @@ export class ReapEngine {
       const plan = planReap(inventory, plannable, reverseVerdicts, this.options.brake, { maxGroupSize: this.store.maxGroupSize?.() });
       report.plan = plan;
       if (stage === 'plan' || stage === 'apply') {
-        const hydrated = hydratePlan(plan, await this.readAll(keysToHydrate(plan)));
+        const hydrated = hydratePlan(plan, await this.readAll([...keysToHydrate(plan), ...keysToStamp(plan)]));
         report.plan = hydrated;
         if (stage === 'apply' && !hydrated.brake.tripped && hydrated.groups.length > 0) {
           // No backup, no reap (DESIGN §4.7).
