@@ -12,14 +12,11 @@ import type { Verdict } from './verdict';
 
 /**
  * The same text as a string of its own. A name cut from a key name (`slice`) keeps the
- * whole key name alive; kept for the run, it would cost both. A property name is stored
- * once, flat, in V8's string table.
+ * whole key name alive; kept for the run, it would cost both. Copied through bytes: the
+ * cheapest copy V8 offers (key names came from UTF-8, so the round trip is exact).
  */
 export function flat(text: string): string {
-  const holder: Record<string, true> = {};
-  holder[text] = true;
-  for (const key in holder) return key;
-  return text;
+  return Buffer.from(text, 'utf8').toString('utf8');
 }
 
 /**
@@ -43,18 +40,12 @@ export class PrefixedKeyTable implements Iterable<[string, string[]]> {
   /** Records `{root}{name}/{suffix}`; false when it was already recorded (SCAN repeats keys). */
   add(name: string, suffix: string): boolean {
     const bit = this.suffixBit.get(suffix);
-    if (bit !== undefined) {
-      const now = this.bits.get(name);
-      if (now === undefined) this.bits.set(flat(name), bit);
-      else if (now & bit) return false;
-      else this.bits.set(name, now | bit);
-    } else {
-      const list = this.others.get(name);
-      if (list?.includes(suffix)) return false;
-      if (list) list.push(suffix);
-      else this.others.set(name, [suffix]);
-      if (!this.bits.has(name)) this.bits.set(flat(name), 0);
-    }
+    if (bit !== undefined) return this.addBit(name, bit);
+    const list = this.others.get(name);
+    if (list?.includes(suffix)) return false;
+    if (list) list.push(suffix);
+    else this.others.set(flat(name), [suffix]);
+    if (!this.bits.has(name)) this.bits.set(flat(name), 0);
     this.keyTotal++;
     return true;
   }
@@ -63,7 +54,23 @@ export class PrefixedKeyTable implements Iterable<[string, string[]]> {
   addKey(key: string): boolean {
     const slash = key.indexOf('/', this.root.length);
     if (!key.startsWith(this.root) || slash <= this.root.length || slash === key.length - 1) return false;
-    return this.add(key.slice(this.root.length, slash), key.slice(slash + 1));
+    const name = key.slice(this.root.length, slash);
+    // The sub-key is found in place: no substring for the names the plugin writes.
+    const length = key.length - slash - 1;
+    for (let i = 0; i < this.suffixes.length; i++) {
+      const suffix = this.suffixes[i];
+      if (suffix.length === length && key.startsWith(suffix, slash + 1)) return this.addBit(name, 1 << i);
+    }
+    return this.add(name, key.slice(slash + 1));
+  }
+
+  private addBit(name: string, bit: number): boolean {
+    const now = this.bits.get(name);
+    if (now === undefined) this.bits.set(flat(name), bit);
+    else if (now & bit) return false;
+    else this.bits.set(name, now | bit);
+    this.keyTotal++;
+    return true;
   }
 
   has(name: string): boolean {
