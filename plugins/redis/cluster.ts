@@ -1,6 +1,6 @@
 import type { Cluster } from 'ioredis';
 import { escapeGlob, textKeyNames } from '../../src/core/keys';
-import type { GroupDeleteOutcome, GuardedGroup, KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../../src/ports/key-value-store';
+import type { GroupDeleteOutcome, GuardedGroup, KeyValueStore, PutMode, PutOutcome, StoredEntry, ReadOptions } from '../../src/ports/key-value-store';
 import { mapLimited } from '../../src/engine/task-queue';
 import { decodeReadEntries, DELETE_IF_EQUAL_LUA, PUT_ENTRIES_LUA, putEntryArgs, READ_ENTRIES_LUA, SCAN_COUNT } from './scripts';
 import { keySlot, slotTag } from './slot';
@@ -10,7 +10,7 @@ import { quitOrDrop } from './quit';
 const GROUP_CONCURRENCY = 16;
 
 type ScriptedCluster = Cluster & {
-  reaperReadEntriesBuffer(numberOfKeys: number, ...keysThenFlag: string[]): Promise<Array<Buffer | number | null>>;
+  reaperReadEntriesBuffer(numberOfKeys: number, ...keysThenFlags: string[]): Promise<Array<Buffer | number | null>>;
   reaperPutEntries(numberOfKeys: number, ...args: Array<string | Buffer | number>): Promise<string[]>;
   reaperDeleteIfEqual(numberOfKeys: number, key: string, expected: Buffer): Promise<number>;
 };
@@ -82,7 +82,7 @@ export class RedisClusterStore implements KeyValueStore {
     }
   }
 
-  async getMany(keys: string[], options: { withDump?: boolean } = {}): Promise<Array<StoredEntry | undefined>> {
+  async getMany(keys: string[], options: ReadOptions = {}): Promise<Array<StoredEntry | undefined>> {
     this.ensureOpen();
     if (keys.length === 0) return [];
     const result: Array<StoredEntry | undefined> = new Array(keys.length).fill(undefined);
@@ -90,7 +90,7 @@ export class RedisClusterStore implements KeyValueStore {
       [...bySlot(keys).values()].map(async (indexes) => {
         this.trips++;
         const slotKeys = indexes.map((i) => keys[i]);
-        const reply = await this.cluster.reaperReadEntriesBuffer(slotKeys.length, ...slotKeys, options.withDump ? '1' : '0');
+        const reply = await this.cluster.reaperReadEntriesBuffer(slotKeys.length, ...slotKeys, options.withDump ? '1' : '0', options.withTtl === false ? '0' : '1');
         decodeReadEntries(slotKeys, reply, Date.now()).forEach((entry, j) => (result[indexes[j]] = entry));
       }),
     );

@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { escapeGlob, textKeyNames } from '../../src/core/keys';
-import type { GroupDeleteOutcome, GuardedGroup, KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../../src/ports/key-value-store';
+import type { GroupDeleteOutcome, GuardedGroup, KeyValueStore, PutMode, PutOutcome, StoredEntry, ReadOptions } from '../../src/ports/key-value-store';
 import type { PluginSettings, StorePlugin } from '../../src/ports/plugins';
 import { RedisClusterStore } from './cluster';
 import { quitOrDrop } from './quit';
 import { decodeReadEntries, DELETE_GROUPS_LUA, deleteGroupsArgs, PUT_ENTRIES_LUA, putEntryArgs, READ_ENTRIES_LUA, SCAN_COUNT } from './scripts';
 
 type ScriptedRedis = Redis & {
-  reaperReadEntriesBuffer(numberOfKeys: number, ...keysThenFlag: string[]): Promise<Array<Buffer | number | null>>;
+  reaperReadEntriesBuffer(numberOfKeys: number, ...keysThenFlags: string[]): Promise<Array<Buffer | number | null>>;
   reaperPutEntries(numberOfKeys: number, ...args: Array<string | Buffer | number>): Promise<string[]>;
   reaperDeleteGroups(numberOfKeys: number, ...args: Array<string | Buffer | number>): Promise<number[]>;
 };
@@ -49,10 +49,10 @@ export class RedisStore implements KeyValueStore {
     return [...this.unnamed];
   }
 
-  async getMany(keys: string[], options: { withDump?: boolean } = {}): Promise<Array<StoredEntry | undefined>> {
+  async getMany(keys: string[], options: ReadOptions = {}): Promise<Array<StoredEntry | undefined>> {
     if (keys.length === 0) return [];
     this.trips++;
-    const reply = await this.redis.reaperReadEntriesBuffer(keys.length, ...keys, options.withDump ? '1' : '0');
+    const reply = await this.redis.reaperReadEntriesBuffer(keys.length, ...keys, options.withDump ? '1' : '0', options.withTtl === false ? '0' : '1');
     return decodeReadEntries(keys, reply, Date.now());
   }
 

@@ -8,7 +8,8 @@ export const SCAN_COUNT = 1000;
  * the group against the state the scan saw (absent, or a value), and deletes a group's
  * keys only when all of them match; one script run is atomic, so the plugin cannot
  * register or re-register a domain between the check and the delete (DESIGN §4.1, §4.8).
- * Guards that must be absent are checked with one EXISTS per group.
+ * Guards that must be absent are checked with one EXISTS per group; each key and valued
+ * guard costs one GET, and a group's keys go with one DEL.
  * KEYS: per group, its keys then its guard keys. ARGV: group count; per group its key
  * count, guard count and absent-guard count; then per group the expected value of each
  * key, then each guard that must hold a value: its value (guards that must hold a value
@@ -27,7 +28,8 @@ for g = 1, groups do
   local unchanged = true
   for i = 0, size + valued - 1 do
     local key = KEYS[first + i]
-    if redis.call('TYPE', key).ok ~= 'string' or redis.call('GET', key) ~= ARGV[arg + i] then
+    -- GET fails on a key of another type: pcall turns that into a mismatch.
+    if redis.pcall('GET', key) ~= ARGV[arg + i] then
       unchanged = false
       break
     end
@@ -36,7 +38,7 @@ for g = 1, groups do
     unchanged = redis.call('EXISTS', unpack(KEYS, first + size + valued, first + size + guards - 1)) == 0
   end
   if unchanged then
-    for i = first, first + size - 1 do redis.call('DEL', KEYS[i]) end
+    if size > 0 then redis.call('DEL', unpack(KEYS, first, first + size - 1)) end
     outcome[g] = 1
   else
     outcome[g] = 0
@@ -48,23 +50,38 @@ return outcome
 `;
 
 /**
- * Type, value and remaining TTL of each key in one round trip: a pipeline of three
- * commands per key costs the client far more than the server (objects, promises).
+ * Value, type and remaining TTL of each key in one round trip, for the least work on the
+ * server: one MGET for every value, TYPE only for a key whose value came back nil (absent,
+ * or not a string), PTTL only when asked (ARGV[2] = '1'; with '0' the TTL is not read and
+ * comes back as -3). ARGV[1] = '1' adds the DUMP of non-string keys.
  */
 export const READ_ENTRIES_LUA = `
 local withDump = ARGV[1] == '1'
+local withTtl = ARGV[2] ~= '0'
+local values = redis.call('MGET', unpack(KEYS))
 local out = {}
 for i, key in ipairs(KEYS) do
-  local kind = redis.call('TYPE', key).ok
+  local value = values[i]
+  local kind = 'string'
+  if not value then
+    kind = redis.call('TYPE', key).ok
+    if kind == 'string' then value = redis.call('GET', key) end
+  end
   out[3 * i - 2] = kind
-  if kind == 'string' then
-    out[3 * i - 1] = redis.call('GET', key)
+  if value then
+    out[3 * i - 1] = value
   elseif withDump and kind ~= 'none' then
     out[3 * i - 1] = redis.call('DUMP', key)
   else
     out[3 * i - 1] = false
   end
-  out[3 * i] = redis.call('PTTL', key)
+  if kind == 'none' then
+    out[3 * i] = -2
+  elseif withTtl then
+    out[3 * i] = redis.call('PTTL', key)
+  else
+    out[3 * i] = -3
+  end
 end
 return out
 `;
@@ -160,6 +177,7 @@ export function decodeReadEntries(keys: string[], reply: Array<Buffer | number |
     const type = String(reply[3 * i]);
     if (type === 'none') return undefined;
     const ttl = Number(reply[3 * i + 2]);
+    // -1: no expiry; -3: not read (the caller asked for values only).
     const expiresAt = ttl >= 0 ? now + ttl : undefined;
     const payload = reply[3 * i + 1] as Buffer | null;
     if (type === 'string') return { key, type, value: payload!, expiresAt };

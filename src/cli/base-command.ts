@@ -292,9 +292,11 @@ export abstract class ReaperCommand extends Command {
     const { report, summary, context: fullContext } = run;
     const status = statusOfRun(report, summary, Date.now());
     await this.writeMetrics(metrics, settings.metricsFile, status);
-    if (flags.json) process.stdout.write(renderJson(report, summary, fullContext));
+    // Written as they are produced: a report of a million domains is never one string.
+    const write = (chunk: string) => void process.stdout.write(chunk);
+    if (flags.json) renderJson(report, summary, fullContext, write);
     else if (flags['log-format'] === 'json') logLine(runLogFields(status, { command: context.command, dryRun: context.dryRun }));
-    else process.stdout.write(renderHuman(report, summary, { ...fullContext, verbose: Boolean(flags.verbose), bin: this.bin() }));
+    else renderHuman(report, summary, { ...fullContext, verbose: Boolean(flags.verbose), bin: this.bin() }, write);
     // A run the breaker stopped could not use its source at all: fatal, in one line.
     if (report.stoppedEarly) process.stderr.write(`pages-reaper: ${scrubSecrets(oneLine(report.stoppedEarly), this.secrets)}\n`);
     if (summary.exitCode !== EXIT.ok) return this.exit(summary.exitCode);

@@ -1,7 +1,8 @@
 import type { StoredEntry } from '../ports/key-value-store';
 import type { GraceMark } from './grace';
-import { isDomainName, reverseKey, routerName, type KeyClass } from './keys';
+import { isDomainName, sanitizeDomain, middlewaresRoot, reverseKey, routerName, routersRoot, type KeyClass } from './keys';
 import { parseForwardValue, type RepoTarget } from './mapping';
+import { ForwardTable, reverseKeyOfValue, MIDDLEWARE_SUFFIXES, MiddlewareTable, PrefixedKeyTable, ReverseTable, ROUTER_SUFFIXES } from './compact';
 
 /** A key the reaper may delete, with the exact bytes it read. */
 export interface KeyValue {
@@ -37,15 +38,18 @@ export interface Anomaly {
 export interface Inventory {
   rootKey: string;
   keysScanned: number;
-  forwards: Map<string, ForwardMapping>;
-  reverses: ReverseMapping[];
+  /** By domain; plain mappings are kept as their value text (see `ForwardTable`). */
+  forwards: ForwardTable;
+  /** Reverse keys of the plugin's shape whose value is a domain name, by key. */
+  reverses: ReverseTable;
   /**
    * Router name → its key names; only `custom-…` routers. Values are read only for the
    * routers a plan deletes (see `hydratePlan`): most routers belong to live domains.
+   * Kept as a bitmap over the plugin's sub-key names per router.
    */
-  routers: Map<string, string[]>;
+  routers: PrefixedKeyTable;
   /** Middleware name → its key names; only `redirects-{sanitized}-{n}` middlewares. */
-  middlewares: Map<string, { sanitizedDomain: string; keys: string[] }>;
+  middlewares: MiddlewareTable;
   redirectsMeta: Map<string, KeyValue>;
   /** The reaper's own grace-period marks, by domain. */
   graceMarks: Map<string, GraceMark>;
@@ -54,13 +58,14 @@ export interface Inventory {
 }
 
 export function emptyInventory(rootKey: string): Inventory {
+  const forwards = new ForwardTable();
   return {
     rootKey,
     keysScanned: 0,
-    forwards: new Map(),
-    reverses: [],
-    routers: new Map(),
-    middlewares: new Map(),
+    forwards,
+    reverses: new ReverseTable(forwards),
+    routers: new PrefixedKeyTable(routersRoot(rootKey), ROUTER_SUFFIXES),
+    middlewares: new MiddlewareTable(middlewaresRoot(rootKey), MIDDLEWARE_SUFFIXES),
     redirectsMeta: new Map(),
     graceMarks: new Map(),
     anomalies: [],
@@ -72,17 +77,14 @@ export function needsValue(cls: KeyClass): boolean {
   return cls.kind === 'forward' || cls.kind === 'reverse' || cls.kind === 'redirects-meta' || cls.kind === 'grace-mark';
 }
 
-/** Records a router or middleware key by name; its value is read if a plan deletes it. */
-export function addTraefikKey(inventory: Inventory, cls: KeyClass, key: string): void {
-  if (cls.kind === 'router') {
-    const keys = inventory.routers.get(cls.name);
-    if (keys) keys.push(key);
-    else inventory.routers.set(cls.name, [key]);
-  } else if (cls.kind === 'middleware') {
-    const group = inventory.middlewares.get(cls.name);
-    if (group) group.keys.push(key);
-    else inventory.middlewares.set(cls.name, { sanitizedDomain: cls.sanitizedDomain, keys: [key] });
-  }
+/**
+ * Records a router or middleware key by name; its value is read if a plan deletes it.
+ * False when the key was already recorded (SCAN may return a key twice).
+ */
+export function addTraefikKey(inventory: Inventory, cls: KeyClass, key: string): boolean {
+  if (cls.kind === 'router') return inventory.routers.addKey(key);
+  if (cls.kind === 'middleware') return inventory.middlewares.addKey(key);
+  return false;
 }
 
 /**
@@ -96,13 +98,21 @@ export function isPluginEntry(cls: KeyClass, entry: StoredEntry): boolean {
 }
 
 /**
+ * A value kept past the batch that read it: a store's reply may hand out views of one
+ * large buffer, which a kept view would hold whole.
+ */
+function ownCopy(value: Buffer): Buffer {
+  return Buffer.from(value);
+}
+
+/**
  * Adds one scanned key to the inventory. Returns the forward mapping it created, so the
  * caller can start verifying it while the scan goes on.
  */
 export function addEntry(inventory: Inventory, cls: KeyClass, entry: StoredEntry): ForwardMapping | undefined {
   const { key, expiresAt } = entry;
   if (cls.kind === 'grace-mark') {
-    if (entry.value !== undefined) inventory.graceMarks.set(cls.domain, { key, value: entry.value, since: Date.parse(entry.value.toString('utf8')) });
+    if (entry.value !== undefined) inventory.graceMarks.set(cls.domain, { key, value: ownCopy(entry.value), since: Date.parse(entry.value.toString('utf8')) });
     return undefined;
   }
   if (!isPluginEntry(cls, entry)) return undefined;
@@ -126,14 +136,14 @@ export function addEntry(inventory: Inventory, cls: KeyClass, entry: StoredEntry
       return mapping;
     }
     case 'reverse':
-      inventory.reverses.push({ owner: cls.owner, repo: cls.repo, branch: cls.branch, key, value, expiresAt, domain: value.toString('utf8') });
+      inventory.reverses.add(key, value.toString('utf8'));
       return undefined;
     case 'router':
     case 'middleware':
       addTraefikKey(inventory, cls, key);
       return undefined;
     case 'redirects-meta':
-      inventory.redirectsMeta.set(cls.domain, { key, value, expiresAt });
+      inventory.redirectsMeta.set(cls.domain, { key, value: ownCopy(value), expiresAt });
       return undefined;
   }
 }
@@ -144,28 +154,38 @@ export function addEntry(inventory: Inventory, cls: KeyClass, entry: StoredEntry
  */
 export function findCrossAnomalies(inventory: Inventory): Anomaly[] {
   const anomalies: Anomaly[] = [];
-  const byRouter = new Map<string, string[]>();
+  const owners = sanitizedOwners(inventory);
+  const reported = new Set<string>();
   for (const domain of inventory.forwards.keys()) {
-    const name = routerName(domain);
-    byRouter.set(name, [...(byRouter.get(name) ?? []), domain]);
+    const sanitized = sanitizeDomain(domain);
+    const sharing = owners.of(sanitized);
+    if (sharing.length < 2 || reported.has(sanitized)) continue;
+    reported.add(sanitized);
+    anomalies.push({ kind: 'collision', key: routerName(domain), detail: `router name shared by ${sharing.sort().join(', ')}` });
   }
-  for (const [name, domains] of byRouter) {
-    if (domains.length > 1) {
-      anomalies.push({ kind: 'collision', key: name, detail: `router name shared by ${domains.sort().join(', ')}` });
+  if (inventory.reverses.size === inventory.forwards.pairedCount) return anomalies;
+  for (const domain of inventory.forwards.keys()) {
+    if (inventory.forwards.isPaired(domain)) continue;
+    const text = inventory.forwards.valueText(domain);
+    if (text !== undefined) {
+      // The common case, without building the mapping: the reverse key names this domain.
+      const own = reverseKeyOfValue(text);
+      const named = inventory.reverses.domainOf(own);
+      if (named === undefined || named === domain) continue;
     }
-  }
-  const reverseByKey = new Map(inventory.reverses.map((r) => [r.key, r]));
-  for (const mapping of inventory.forwards.values()) {
+    const mapping = inventory.forwards.get(domain)!;
     if (!mapping.target) continue;
     const { owner, repo, branch } = mapping.target;
     const reverseKeyName = reverseKey(owner, repo, branch);
-    const reverse = reverseByKey.get(reverseKeyName);
-    if (reverse && reverse.domain !== mapping.domain) {
-      anomalies.push({ kind: 'disagreement', key: mapping.key, detail: `reverse key ${reverseKeyName} names ${reverse.domain}` });
+    const reverseDomain = inventory.reverses.domainOf(reverseKeyName);
+    if (reverseDomain !== undefined && reverseDomain !== mapping.domain) {
+      anomalies.push({ kind: 'disagreement', key: mapping.key, detail: `reverse key ${reverseKeyName} names ${reverseDomain}` });
     }
   }
   return anomalies;
 }
+
+export { reverseKeyOfValue };
 
 export interface InventoryCounts {
   keysScanned: number;
@@ -182,18 +202,61 @@ export interface InventoryCounts {
 }
 
 export function countInventory(inventory: Inventory): InventoryCounts {
-  const forwards = [...inventory.forwards.values()];
+  let forward = 0;
+  let branchForward = 0;
+  let invalidForward = 0;
+  for (const domain of inventory.forwards.keys()) {
+    const text = inventory.forwards.valueText(domain);
+    if (text !== undefined) {
+      if (text.indexOf(':') === text.lastIndexOf(':')) forward++;
+      else branchForward++;
+      continue;
+    }
+    const mapping = inventory.forwards.get(domain)!;
+    if (!mapping.target) invalidForward++;
+    else if (mapping.target.branch === undefined) forward++;
+    else branchForward++;
+  }
+  let branchReverse = 0;
+  for (const key of inventory.reverses.keys()) if (key.includes(':branch:')) branchReverse++;
   return {
     keysScanned: inventory.keysScanned,
-    forward: forwards.filter((m) => m.target && m.target.branch === undefined).length,
-    branchForward: forwards.filter((m) => m.target?.branch !== undefined).length,
-    invalidForward: forwards.filter((m) => !m.target).length,
-    reverse: inventory.reverses.filter((r) => r.branch === undefined).length,
-    branchReverse: inventory.reverses.filter((r) => r.branch !== undefined).length,
+    forward,
+    branchForward,
+    invalidForward,
+    reverse: inventory.reverses.size - branchReverse,
+    branchReverse,
     routers: inventory.routers.size,
-    routerKeys: [...inventory.routers.values()].reduce((n, keys) => n + keys.length, 0),
+    routerKeys: inventory.routers.keyCount,
     middlewares: inventory.middlewares.size,
     redirectsMeta: inventory.redirectsMeta.size,
     anomalies: inventory.anomalies.length,
+  };
+}
+
+/**
+ * Which scanned domains give a Traefik name `{sanitized}` (each `.` became `-`), without
+ * a table entry per domain: a domain without a dash is the only one of its shape, found
+ * by putting the dots back; only domains with a dash are indexed.
+ */
+export interface SanitizedOwners {
+  of(sanitized: string): string[];
+}
+
+export function sanitizedOwners(inventory: Pick<Inventory, 'forwards'>): SanitizedOwners {
+  const dashed = new Map<string, string[]>();
+  for (const domain of inventory.forwards.keys()) {
+    if (!domain.includes('-')) continue;
+    const sanitized = sanitizeDomain(domain);
+    const domains = dashed.get(sanitized);
+    if (domains) domains.push(domain);
+    else dashed.set(sanitized, [domain]);
+  }
+  return {
+    of(sanitized) {
+      const dotted = sanitized.replaceAll('-', '.');
+      const owners = inventory.forwards.has(dotted) ? [dotted] : [];
+      return owners.concat(dashed.get(sanitized) ?? []);
+    },
   };
 }

@@ -125,14 +125,21 @@ export function keyClassifier(rootKey: string): (key: string) => KeyClass {
         ? { kind: 'middleware', name, sanitizedDomain }
         : FOREIGN;
     }
-    const parts = key.split(':');
-    if (parts.length === 2 && isRepoPart(parts[0]) && isRepoPart(parts[1])) {
-      return { kind: 'reverse', owner: parts[0], repo: parts[1] };
+    // Reverse keys have one colon, or three with `branch` between the second and third:
+    // found by position, so foreign keys (the content cache) cost no substring or array.
+    const first = key.indexOf(':');
+    if (first < 0) return FOREIGN;
+    const second = key.indexOf(':', first + 1);
+    if (second < 0) {
+      const owner = key.slice(0, first);
+      const repo = key.slice(first + 1);
+      return isRepoPart(owner) && isRepoPart(repo) ? { kind: 'reverse', owner, repo } : FOREIGN;
     }
-    if (parts.length === 4 && parts[2] === 'branch' && isRepoPart(parts[0]) && isRepoPart(parts[1]) && isBranchName(parts[3])) {
-      return { kind: 'reverse', owner: parts[0], repo: parts[1], branch: parts[3] };
-    }
-    return FOREIGN;
+    if (!key.startsWith(BRANCH_REVERSE_MARKER, second) || key.indexOf(':', second + BRANCH_REVERSE_MARKER.length) >= 0) return FOREIGN;
+    const owner = key.slice(0, first);
+    const repo = key.slice(first + 1, second);
+    const branch = key.slice(second + BRANCH_REVERSE_MARKER.length);
+    return isRepoPart(owner) && isRepoPart(repo) && isBranchName(branch) ? { kind: 'reverse', owner, repo, branch } : FOREIGN;
   };
 }
 

@@ -1,7 +1,8 @@
 import type { ExpectedKey, KeyGuard, StoredEntry } from '../ports/key-value-store';
-import type { Inventory, KeyValue, ReverseMapping } from './inventory';
+import { reverseKeyOfValue, sanitizedOwners, type Inventory, type KeyValue, type ReverseMapping } from './inventory';
 import { forwardValue } from './mapping';
 import { domainsSanitizedAs, forwardKey, redirectsMetaKey, reverseKey, routerName, sanitizeDomain } from './keys';
+import type { ForwardMapping } from './inventory';
 import type { Claim, Verdict } from './verdict';
 
 export type DeletionKind = 'domain' | 'orphan-router' | 'orphan-middleware' | 'orphan-redirects-meta' | 'orphan-reverse';
@@ -89,10 +90,18 @@ const TOO_MANY_OWNERS = 'too many domains could register this name to guard them
  * Each is reaped only once its repository is verified not to claim the domain.
  */
 export function orphanReverseCandidates(inventory: Inventory): ReverseMapping[] {
-  return inventory.reverses.filter((reverse) => {
-    const forward = inventory.forwards.get(reverse.domain);
-    return !forward?.target || forwardValue(forward.target) !== forwardValue(reverse);
-  });
+  const orphans: ReverseMapping[] = [];
+  // A reverse key paired with its forward mapping points back by construction.
+  for (const key of inventory.reverses.unpairedKeys()) {
+    const domain = inventory.reverses.domainOf(key)!;
+    // The common case without building objects: the forward value's reverse key is this key.
+    const text = inventory.forwards.valueText(domain);
+    if (text !== undefined && reverseKeyOfValue(text) === key) continue;
+    const reverse = inventory.reverses.get(key)!;
+    const forward = inventory.forwards.get(domain);
+    if (!forward?.target || forwardValue(forward.target) !== forwardValue(reverse)) orphans.push(reverse);
+  }
+  return orphans;
 }
 
 export function reverseClaim(reverse: ReverseMapping): Claim {
@@ -123,52 +132,63 @@ export function planReap(
   const groups: DeletionGroup[] = [];
   const kept: Plan['kept'] = [];
 
-  const staleDomains = [...inventory.forwards.values()]
-    .filter((mapping) => mapping.target && forwardVerdicts.get(mapping.domain)?.status === 'stale')
-    .sort((a, b) => (a.domain < b.domain ? -1 : 1));
+  // Verdicts name only mapped domains; only stale ones are built into full mappings.
+  const staleDomains: ForwardMapping[] = [];
+  for (const [domain, verdict] of forwardVerdicts) {
+    if (verdict.status !== 'stale') continue;
+    const mapping = inventory.forwards.get(domain);
+    if (mapping?.target) staleDomains.push(mapping);
+  }
+  staleDomains.sort((a, b) => (a.domain < b.domain ? -1 : 1));
   const reaped = new Set(staleDomains.map((m) => m.domain));
 
   // Routers and redirect middlewares are named after the sanitized domain, so two
   // domains can share them; any domain that stays keeps them.
-  const keptSanitized = new Map<string, string>();
-  for (const domain of inventory.forwards.keys()) {
-    if (!reaped.has(domain)) keptSanitized.set(sanitizeDomain(domain), domain);
-  }
-  const producedSanitized = new Set([...inventory.forwards.keys()].map(sanitizeDomain));
+  const owners = sanitizedOwners(inventory);
+  const keeperOf = (sanitized: string): string | undefined => {
+    let keeper: string | undefined;
+    for (const domain of owners.of(sanitized)) if (!reaped.has(domain)) keeper = domain;
+    return keeper;
+  };
+  const produced = (sanitized: string): boolean => owners.of(sanitized).length > 0;
   const middlewaresBySanitized = new Map<string, string[]>();
-  for (const [name, middleware] of inventory.middlewares) {
-    middlewaresBySanitized.set(middleware.sanitizedDomain, [...(middlewaresBySanitized.get(middleware.sanitizedDomain) ?? []), name]);
+  for (const name of inventory.middlewares.keys()) {
+    const sanitized = inventory.middlewares.sanitizedDomainOf(name);
+    const names = middlewaresBySanitized.get(sanitized);
+    if (names) names.push(name);
+    else middlewaresBySanitized.set(sanitized, [name]);
   }
-  const reversesByKey = new Map(inventory.reverses.map((reverse) => [reverse.key, reverse]));
   const sharedNamesTaken = new Set<string>();
+  const reverses = inventory.reverses.findAll(new Set(staleDomains.map(({ target }) => reverseKey(target!.owner, target!.repo, target!.branch))));
 
   for (const mapping of staleDomains) {
     const target = mapping.target!;
     const sanitized = sanitizeDomain(mapping.domain);
     const traefikKeys: PlannedKey[] = [];
     let guards: KeyGuard[] = [];
-    const keeper = keptSanitized.get(sanitized);
+    const keeper = keeperOf(sanitized);
     if (keeper !== undefined) {
       kept.push({ subject: routerName(mapping.domain), reason: `router and redirect middlewares kept: ${keeper} uses the same name` });
     } else if (!sharedNamesTaken.has(sanitized)) {
       sharedNamesTaken.add(sanitized);
       const names = [...(middlewaresBySanitized.get(sanitized) ?? [])].sort();
       const routerKeys = inventory.routers.get(routerName(mapping.domain)) ?? [];
-      const traefikCount = routerKeys.length + names.reduce((sum, name) => sum + inventory.middlewares.get(name)!.keys.length, 0);
+      const middlewareKeys = names.map((name) => inventory.middlewares.get(name)!);
+      const traefikCount = routerKeys.length + middlewareKeys.reduce((sum, keys) => sum + keys.length, 0);
       const otherOwners = registrationGuards(inventory, sanitized, roomBeside(traefikCount + 3), mapping.domain);
       if (routerKeys.length + names.length > 0 && otherOwners === undefined) {
         kept.push({ subject: routerName(mapping.domain), reason: `router and redirect middlewares kept: ${TOO_MANY_OWNERS}` });
       } else {
         guards = otherOwners ?? [];
         traefikKeys.push(...byName(routerKeys));
-        for (const name of names) traefikKeys.push(...byName(inventory.middlewares.get(name)!.keys));
+        for (const keys of middlewareKeys) traefikKeys.push(...byName(keys));
       }
     }
     const meta = inventory.redirectsMeta.get(mapping.domain);
     if (meta) traefikKeys.push(...expect([meta]));
 
     const reverseName = reverseKey(target.owner, target.repo, target.branch);
-    const reverse = reversesByKey.get(reverseName);
+    const reverse = reverses.get(reverseName);
     const reverseKeys: KeyValue[] = [];
     if (reverse && reverse.domain === mapping.domain) reverseKeys.push(reverse);
     else if (reverse) kept.push({ subject: reverseName, reason: `reverse key kept: it names ${reverse.domain}, not ${mapping.domain}` });
@@ -189,17 +209,18 @@ export function planReap(
     if (guards) groups.push({ kind, subject, reason, keys, guards });
     else kept.push({ subject, reason: TOO_MANY_OWNERS });
   };
-  for (const [name, keys] of [...inventory.routers].sort(([a], [b]) => (a < b ? -1 : 1))) {
+  const orphanRouters = [...inventory.routers.keys()].filter((name) => !produced(name.slice('custom-'.length))).sort();
+  for (const name of orphanRouters) {
     const sanitized = name.slice('custom-'.length);
-    if (!producedSanitized.has(sanitized)) {
-      orphan('orphan-router', name, 'no forward mapping produces this router', byName(keys), registrationGuards(inventory, sanitized, roomBeside(keys.length)));
-    }
+    const keys = inventory.routers.get(name)!;
+    orphan('orphan-router', name, 'no forward mapping produces this router', byName(keys), registrationGuards(inventory, sanitized, roomBeside(keys.length)));
   }
-  for (const [name, middleware] of [...inventory.middlewares].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (!producedSanitized.has(middleware.sanitizedDomain)) {
-      const guards = registrationGuards(inventory, middleware.sanitizedDomain, roomBeside(middleware.keys.length));
-      orphan('orphan-middleware', name, 'no forward mapping produces this middleware', byName(middleware.keys), guards);
-    }
+  const orphanMiddlewares = [...inventory.middlewares.keys()].filter((name) => !produced(inventory.middlewares.sanitizedDomainOf(name))).sort();
+  for (const name of orphanMiddlewares) {
+    const sanitized = inventory.middlewares.sanitizedDomainOf(name);
+    const keys = inventory.middlewares.get(name)!;
+    const guards = registrationGuards(inventory, sanitized, roomBeside(keys.length));
+    orphan('orphan-middleware', name, 'no forward mapping produces this middleware', byName(keys), guards);
   }
   for (const [domain, meta] of [...inventory.redirectsMeta].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!inventory.forwards.has(domain)) {
@@ -244,7 +265,10 @@ export function hydratePlan(plan: Plan, read: ReadonlyMap<string, StoredEntry | 
     const keys: ExpectedKey[] = [];
     for (const planned of group.keys) {
       if (planned.expected !== undefined) {
-        keys.push({ key: planned.key, expected: planned.expected, expiresAt: planned.expiresAt });
+        // The value stays the one verified; the expiry, when read now, is the current one
+        // (the scan reads mappings' values without their expiries).
+        const expiresAt = read.has(planned.key) ? read.get(planned.key)?.expiresAt : planned.expiresAt;
+        keys.push({ key: planned.key, expected: planned.expected, expiresAt });
         continue;
       }
       const entry = read.get(planned.key);
@@ -263,6 +287,11 @@ export function hydratePlan(plan: Plan, read: ReadonlyMap<string, StoredEntry | 
 /** The keys whose values `hydratePlan` needs. */
 export function keysToHydrate(plan: Plan): string[] {
   return plan.groups.flatMap((group) => group.keys.filter((k) => k.expected === undefined).map((k) => k.key));
+}
+
+/** The keys whose values are known but whose expiries are read before the backup. */
+export function keysToStamp(plan: Plan): string[] {
+  return plan.groups.flatMap((group) => group.keys.filter((k) => k.expected !== undefined).map((k) => k.key));
 }
 
 /** Each stale domain's group, by index in the plan. */

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import type { GroupDeleteOutcome, KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../ports/key-value-store';
+import type { GroupDeleteOutcome, KeyValueStore, PutMode, PutOutcome, StoredEntry, ReadOptions } from '../ports/key-value-store';
 
 /** Whatever the port's delete takes: BoundedStore only passes it on. */
 type DeleteGroups = Parameters<KeyValueStore['deleteGroupsIfUnchanged']>[0];
@@ -115,7 +115,7 @@ export class BoundedStore implements KeyValueStore {
     }
   }
 
-  getMany(keys: string[], options?: { withDump?: boolean }): Promise<Array<StoredEntry | undefined>> {
+  getMany(keys: string[], options?: ReadOptions): Promise<Array<StoredEntry | undefined>> {
     return this.bound('reading', () => this.inner.getMany(keys, options));
   }
 

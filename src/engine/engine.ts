@@ -1,6 +1,6 @@
 import { inject, injectable, optional } from 'inversify';
 import type { ForwardMapping, Inventory } from '../core/inventory';
-import { hydratePlan, keysToHydrate, orphanReverseCandidates, planReap, reverseClaim, type BrakeOptions, type Plan } from '../core/planner';
+import { hydratePlan, keysToHydrate, keysToStamp, orphanReverseCandidates, planReap, reverseClaim, type BrakeOptions, type Plan } from '../core/planner';
 import { decideGrace, graceMarkKey, type GraceDecision, type GraceMark } from '../core/grace';
 import { invalid, type Claim, type Verdict } from '../core/verdict';
 import { verdictWithDns, type DnsEvidence } from '../core/dns-ownership';
@@ -15,6 +15,8 @@ import { BackupWriter, timestampedPath } from '../backup/writer';
 import { scanStore } from './scanner';
 import { writePlanBackup } from './transfer';
 import { TaskQueue } from './task-queue';
+import { VerdictMap } from '../core/compact';
+import { HeapGovernor } from './heap-governor';
 import { Verifier } from './verifier';
 
 export interface EngineOptions {
@@ -46,6 +48,8 @@ export interface RunScope {
 }
 
 const READ_BATCH = 1000;
+/** Claims queued for verification at most before the scan waits. */
+const BACKLOG = 4_000;
 
 /** How far along the flow of DESIGN §5 a command goes. */
 export type Stage = 'scan' | 'verify' | 'plan' | 'apply';
@@ -98,7 +102,7 @@ export class ReapEngine {
 
   private async runStages(stage: Stage, signal?: AbortSignal, scope?: RunScope): Promise<RunReport> {
     const startedAt = this.clock.now();
-    const forwardVerdicts = new Map<string, Verdict>();
+    const forwardVerdicts = new VerdictMap();
     const reverseVerdicts = new Map<string, Verdict>();
     const queue = new TaskQueue(this.options.verifyParallelism ?? 64);
     // --verify-dns: a mapping Forgejo proves live is looked up in DNS at once, in a queue
@@ -111,9 +115,11 @@ export class ReapEngine {
     const verifierSignal = dns ? (signal ? AbortSignal.any([signal, dnsStop.signal]) : dnsStop.signal) : signal;
     const verifier = stage === 'scan' ? undefined : new Verifier(this.requireSource(), verifierSignal);
     const counts: ProgressCounts = { keysScanned: 0, claims: 0, verified: 0 };
+    const heap = new HeapGovernor();
     const verified = (record: (verdict: Verdict) => void, verdict: Verdict) => {
       record(verdict);
       counts.verified++;
+      if ((counts.verified & 1023) === 0) heap.check();
       if (!signal?.aborted) this.progress.update(counts);
     };
     const verify = (claim: Claim, record: (verdict: Verdict) => void, ownership = false) => {
@@ -141,12 +147,15 @@ export class ReapEngine {
       verify({ ...mapping.target, domain: mapping.domain }, (verdict) => forwardVerdicts.set(mapping.domain, verdict), true);
     };
     const onBatch = (keysScanned: number) => {
+      heap.check();
       counts.keysScanned = keysScanned;
       this.progress.update(counts);
     };
+    // The scan waits while too many claims are queued: queued work stays bounded.
+    const pace = () => queue.whenBelow(BACKLOG);
     const inventory = scope
       ? await scope.collect(this.store, this.options.rootKey, onForward)
-      : await scanStore(this.store, this.options.rootKey, onForward, onBatch);
+      : await scanStore(this.store, this.options.rootKey, onForward, onBatch, pace);
 
     if (verifier) {
       for (const reverse of orphanReverseCandidates(inventory)) {
@@ -187,7 +196,7 @@ export class ReapEngine {
       if (scope?.brake) plan.brake = scope.brake(plan);
       report.plan = plan;
       if (stage === 'plan' || stage === 'apply') {
-        const hydrated = hydratePlan(plan, await this.readAll(keysToHydrate(plan)));
+        const hydrated = hydratePlan(plan, await this.readAll([...keysToHydrate(plan), ...keysToStamp(plan)]));
         report.plan = hydrated;
         if (stage === 'apply' && !hydrated.brake.tripped && hydrated.groups.length > 0) {
           // No backup, no reap (DESIGN §4.7).

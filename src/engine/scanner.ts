@@ -1,23 +1,24 @@
-import { addEntry, addTraefikKey, emptyInventory, findCrossAnomalies, needsValue, type ForwardMapping, type Inventory } from '../core/inventory';
-import { keyClassifier, type KeyClass } from '../core/keys';
-import type { KeyValueStore } from '../ports/key-value-store';
+import { addEntry, emptyInventory, findCrossAnomalies, needsValue, type ForwardMapping, type Inventory } from '../core/inventory';
+import { keyClassifier, routersRoot, type KeyClass } from '../core/keys';
+import type { KeyValueStore, StoredEntry } from '../ports/key-value-store';
 
 /**
  * Reads the whole keyspace once (reverse keys have no prefix of their own) and keeps
  * the plugin's keys. Values are read only for keys whose names could be ours.
  * `onForward` sees each forward mapping as soon as it is read, so verification can
- * run while the scan goes on.
+ * run while the scan goes on; `pace` lets the caller hold the scan back while the
+ * verification falls behind, so queued work stays bounded.
  */
 export async function scanStore(
   store: KeyValueStore,
   rootKey: string,
   onForward: (mapping: ForwardMapping) => void = () => {},
   onBatch: (keysScanned: number) => void = () => {},
+  pace: () => Promise<void> | undefined = () => undefined,
 ): Promise<Inventory> {
   const inventory = emptyInventory(rootKey);
   const classifyKey = keyClassifier(rootKey);
-  // SCAN may return a key twice; only candidates are remembered, to keep memory flat.
-  const seenCandidates = new Set<string>();
+  const routers = routersRoot(rootKey);
   const batches = store.scan('')[Symbol.asyncIterator]();
   // The next SCAN runs while this batch's values are read: two round trips overlap.
   let upcoming = batches.next();
@@ -28,30 +29,72 @@ export async function scanStore(
     const candidates: string[] = [];
     const classes: KeyClass[] = [];
     for (const key of batch) {
+      // Router keys are most of the plugin's keys: recorded without a class object.
+      // SCAN may return a key twice; the tables record each once.
+      if (key.startsWith(routers)) {
+        if (!isRouterKey(key, routers) || inventory.routers.addKey(key)) inventory.keysScanned++;
+        continue;
+      }
       const cls = classifyKey(key);
       if (cls.kind === 'foreign') {
         inventory.keysScanned++;
         continue;
       }
-      if (seenCandidates.has(key)) continue;
-      seenCandidates.add(key);
-      inventory.keysScanned++;
       if (needsValue(cls)) {
+        if (isKnown(inventory, cls, key) || candidates.includes(key)) continue;
+        inventory.keysScanned++;
         candidates.push(key);
         classes.push(cls);
-      } else {
-        addTraefikKey(inventory, cls, key);
+      } else if (cls.kind === 'middleware') {
+        if (inventory.middlewares.addKey(key)) inventory.keysScanned++;
       }
     }
     onBatch(inventory.keysScanned);
-    if (candidates.length === 0) continue;
-    const entries = await store.getMany(candidates);
-    entries.forEach((entry, i) => {
-      if (!entry) return; // deleted since the SCAN saw it
-      const mapping = addEntry(inventory, classes[i], entry);
-      if (mapping) onForward(mapping);
-    });
+    if (candidates.length > 0) {
+      // Only a reverse key's expiry decides anything at scan time (the plugin's never
+      // expire); other values are read without theirs, which are read for what a plan
+      // deletes. Both reads go out together.
+      const timed: number[] = [];
+      const plain: number[] = [];
+      classes.forEach((cls, i) => (cls.kind === 'reverse' ? timed : plain).push(i));
+      const [timedEntries, plainEntries] = await Promise.all([
+        timed.length > 0 ? store.getMany(timed.map((i) => candidates[i])) : [],
+        plain.length > 0 ? store.getMany(plain.map((i) => candidates[i]), { withTtl: false }) : [],
+      ]);
+      const entries = new Array<StoredEntry | undefined>(candidates.length);
+      timed.forEach((index, j) => (entries[index] = timedEntries[j]));
+      plain.forEach((index, j) => (entries[index] = plainEntries[j]));
+      entries.forEach((entry, i) => {
+        if (!entry) return; // deleted since the SCAN saw it
+        const mapping = addEntry(inventory, classes[i], entry);
+        if (mapping) onForward(mapping);
+      });
+    }
+    const waiting = pace();
+    if (waiting) await waiting;
   }
   inventory.anomalies.push(...findCrossAnomalies(inventory));
   return inventory;
+}
+
+/** A key under the routers root that names a `custom-…` router and a sub-key. */
+function isRouterKey(key: string, routers: string): boolean {
+  const slash = key.indexOf('/', routers.length);
+  return key.startsWith('custom-', routers.length) && slash > routers.length + 'custom-'.length && slash < key.length - 1;
+}
+
+/** Whether a key whose value is read was already read (SCAN may return a key twice). */
+function isKnown(inventory: Inventory, cls: KeyClass, key: string): boolean {
+  switch (cls.kind) {
+    case 'forward':
+      return inventory.forwards.has(cls.domain);
+    case 'reverse':
+      return inventory.reverses.has(key);
+    case 'redirects-meta':
+      return inventory.redirectsMeta.has(cls.domain);
+    case 'grace-mark':
+      return inventory.graceMarks.has(cls.domain);
+    default:
+      return false;
+  }
 }

@@ -51,8 +51,10 @@ export function groupFate(report: RunReport, dryRun: boolean, refusedByBrake: bo
 
 /** The counts every renderer shows, and the exit code of DESIGN §6 (the same for a dry run). */
 export function summarize(report: RunReport, dryRun: boolean): Summary {
-  const verdicts = [...report.forwardVerdicts.values()];
-  const count = (status: string) => verdicts.filter((v) => v.status === status).length;
+  // Counted in one pass: a million verdicts are never copied into an array.
+  const statuses = new Map<string, number>();
+  for (const verdict of report.forwardVerdicts.values()) statuses.set(verdict.status, (statuses.get(verdict.status) ?? 0) + 1);
+  const count = (status: string) => statuses.get(status) ?? 0;
   const reverseUnknown = [...report.reverseVerdicts.values()].filter((v) => v.status === 'unknown').length;
   const groups = report.plan?.groups ?? [];
   const refusedByBrake = report.stage === 'apply' || report.stage === 'plan' ? (report.plan?.brake.tripped ?? false) : false;

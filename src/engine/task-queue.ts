@@ -9,12 +9,24 @@ export class TaskQueue {
   private active = 0;
   private closed = false;
   private settle: (() => void) | undefined;
+  private belowWaiters: Array<{ limit: number; wake: () => void }> = [];
 
   constructor(private readonly parallel: number) {}
 
   push(task: () => Promise<void>): void {
     this.tasks.push(task);
     this.pump();
+  }
+
+  /** Tasks pushed and not yet started. */
+  get queued(): number {
+    return this.tasks.length - this.next;
+  }
+
+  /** Undefined when fewer than `limit` tasks wait; else resolves once they do. */
+  whenBelow(limit: number): Promise<void> | undefined {
+    if (this.queued < limit) return undefined;
+    return new Promise((wake) => this.belowWaiters.push({ limit, wake }));
   }
 
   /** Resolves once every pushed task has finished; push nothing after this. */
@@ -37,6 +49,15 @@ export class TaskQueue {
           this.active--;
           this.pump();
         });
+    }
+    // Started tasks leave the array now and then, so it holds only what waits.
+    if (this.next > 1024 && this.next * 2 > this.tasks.length) {
+      this.tasks.splice(0, this.next);
+      this.next = 0;
+    }
+    if (this.belowWaiters.length > 0) {
+      const waiting = this.queued;
+      this.belowWaiters = this.belowWaiters.filter(({ limit, wake }) => (waiting < limit ? (wake(), false) : true));
     }
     if (this.closed && this.active === 0 && this.next === this.tasks.length) this.settle?.();
   }

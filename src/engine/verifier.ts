@@ -7,6 +7,9 @@ import { SourceError, type SourceOfTruth } from '../ports/source-of-truth';
 /** After this many failures of one kind with no success at all, stop asking. */
 export const BREAKER_THRESHOLD = 10;
 
+/** Answers remembered per kind (`.pages`, branch) at most. */
+export const MEMO_LIMIT = 10_000;
+
 /**
  * Turns claims into verdicts against the source of truth. Every repository's `.pages`
  * is fetched once per run, however many domains it serves; every branch once.
@@ -56,6 +59,10 @@ export class Verifier {
     if (!pending) {
       pending = load();
       cache.set(key, pending);
+      // The most recent answers are kept, not every answer of the run: a store of a
+      // million repositories must not hold a million configs. A repository is asked
+      // again only when more than MEMO_LIMIT others were asked between two of its claims.
+      if (cache.size > MEMO_LIMIT) cache.delete(cache.keys().next().value!);
     }
     return pending;
   }

@@ -41,13 +41,24 @@ export type PutMode = 'if-absent' | 'overwrite';
 /** A group's keys are checked and deleted together: all of them, or none. */
 export type GroupDeleteOutcome = 'deleted' | 'changed';
 
+export interface ReadOptions {
+  /** Non-string keys carry the store's own serialisation (`dump`). */
+  withDump?: boolean;
+  /** false: expiries are not needed (default true). */
+  withTtl?: boolean;
+}
+
 export interface KeyValueStore {
   /** For logs and backups: where the store is, never a password or token. */
   describe(): string;
   /** Keys under a literal prefix ('' for every key), in batches; a key may repeat. */
   scan(prefix: string): AsyncIterable<string[]>;
-  /** One entry per requested key, in order; undefined when the key does not exist. */
-  getMany(keys: string[], options?: { withDump?: boolean }): Promise<Array<StoredEntry | undefined>>;
+  /**
+   * One entry per requested key, in order; undefined when the key does not exist. With
+   * `withTtl: false` the store may skip reading expiries (entries then carry none): for
+   * callers that need values only, where reading each TTL costs the server a command.
+   */
+  getMany(keys: string[], options?: ReadOptions): Promise<Array<StoredEntry | undefined>>;
   /**
    * Writes entries with their remaining TTL (`expiresAt`). `if-absent` leaves existing
    * keys alone. An entry this store cannot hold (another store's dump) is `unsupported`.

@@ -4,6 +4,7 @@ import { groupIndexByDomain, type DeletionGroup } from '../core/planner';
 import { countInventory, type ForwardMapping } from '../core/inventory';
 import { formatTarget } from '../core/mapping';
 import { shellQuote } from './shell-quote';
+import { LineSink } from './sink';
 
 export interface RenderContext {
   command: 'scan' | 'verify' | 'reap';
@@ -40,8 +41,8 @@ function mappingLine(mapping: ForwardMapping): string {
 }
 
 /** The report operators know from the old script, with the reasons it never gave. */
-export function renderHuman(report: RunReport, summary: Summary, ctx: RenderContext): string {
-  const out: string[] = [];
+export function renderHuman(report: RunReport, summary: Summary, ctx: RenderContext, write?: (chunk: string) => void): string {
+  const out = new LineSink(write);
   out.push(`🔍 Scanning ${ctx.store}`);
   if (ctx.source) out.push(`🌐 Forgejo API: ${ctx.source}`);
   if (report.dns) out.push(`🔐 DNS ownership (TXT): ${report.dnsServers}`);
@@ -51,21 +52,22 @@ export function renderHuman(report: RunReport, summary: Summary, ctx: RenderCont
   const groupIndex = groupIndexByDomain(report.plan);
   const refused = summary.refusedByBrake;
   const fateOf = (index: number) => groupFate(report, ctx.dryRun, refused, index);
-  const mappings = [...report.inventory.forwards.values()].sort((a, b) => (a.domain < b.domain ? -1 : 1));
+  const domains = report.stoppedEarly ? [] : [...report.inventory.forwards.keys()].sort();
   // A sidecar run prints this every hour: live domains (the thousands that need nothing)
   // are counted, and listed only with --verbose. A stopped run's verdicts are the one
   // cause repeated (or never asked): it is said once, below.
   let notListed = 0;
-  for (const mapping of report.stoppedEarly ? [] : mappings) {
-    const verdict = report.forwardVerdicts.get(mapping.domain);
+  for (const domain of domains) {
+    const verdict = report.forwardVerdicts.get(domain);
     if (verdict?.status === 'invalid') {
-      out.push(`⚠️  ${mapping.domain}: ${verdict.reason} (skipping)`);
+      out.push(`⚠️  ${domain}: ${verdict.reason} (skipping)`);
       continue;
     }
     if (!ctx.verbose && (!verdict || verdict.status === 'live')) {
       notListed++;
       continue;
     }
+    const mapping = report.inventory.forwards.get(domain)!;
     out.push(mappingLine(mapping));
     if (!verdict) continue;
     if (verdict.status === 'live') out.push(`  ✓ Live: ${verdict.reason}`);
@@ -144,7 +146,7 @@ export function renderHuman(report: RunReport, summary: Summary, ctx: RenderCont
   for (const [label, value] of rows) out.push(`${`${label}:`.padEnd(width)}${value}`);
   if (ctx.dryRun) out.push('', '🔍 DRY RUN - No actual changes were made');
   out.push(RULE, '');
-  return out.join('\n');
+  return out.end();
 }
 
 /** `1 group`, `2 groups`. */

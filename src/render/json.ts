@@ -3,36 +3,40 @@ import type { RunReport } from '../engine/engine';
 import { groupFate, type Summary } from '../engine/summary';
 import { groupIndexByDomain } from '../core/planner';
 import type { RenderContext } from './human';
+import { LineSink } from './sink';
 
 function isoOrUndefined(ms: number | undefined): string | undefined {
   return ms === undefined ? undefined : new Date(ms).toISOString();
 }
 
-/** One machine-readable document per run; key values are never included. */
-export function renderJson(report: RunReport, summary: Summary, ctx: RenderContext): string {
+/**
+ * One machine-readable document per run; key values are never included. With `write`,
+ * the document is written as it is produced (one domain at a time) and '' is returned:
+ * the same document, never whole in memory.
+ */
+export function renderJson(report: RunReport, summary: Summary, ctx: RenderContext, write?: (chunk: string) => void): string {
   const groups = report.plan?.groups ?? [];
   const domainGroup = groupIndexByDomain(report.plan);
   const fateOf = (index: number | undefined) => (index === undefined ? undefined : groupFate(report, ctx.dryRun, summary.refusedByBrake, index));
-  const domains = [...report.inventory.forwards.values()]
-    .sort((a, b) => (a.domain < b.domain ? -1 : 1))
-    .map((mapping) => {
-      const verdict = report.forwardVerdicts.get(mapping.domain);
-      const index = domainGroup.get(mapping.domain);
-      return {
-        domain: mapping.domain,
-        key: mapping.key,
-        owner: mapping.target?.owner,
-        repo: mapping.target?.repo,
-        branch: mapping.target?.branch,
-        verdict: verdict?.status,
-        reason: verdict?.reason,
-        staleSince: isoOrUndefined(report.grace?.staleSince.get(mapping.domain)),
-        graceDueAt: isoOrUndefined(report.grace?.pending.get(mapping.domain)?.dueAt),
-        keys: index === undefined ? undefined : groups[index].keys.map((k) => k.key),
-        outcome: fateOf(index),
-        ...(report.dns ? { dns: report.dns.get(mapping.domain) } : {}),
-      };
-    });
+  const domainEntry = (domain: string) => {
+    const mapping = report.inventory.forwards.get(domain)!;
+    const verdict = report.forwardVerdicts.get(domain);
+    const index = domainGroup.get(domain);
+    return {
+      domain: mapping.domain,
+      key: mapping.key,
+      owner: mapping.target?.owner,
+      repo: mapping.target?.repo,
+      branch: mapping.target?.branch,
+      verdict: verdict?.status,
+      reason: verdict?.reason,
+      staleSince: isoOrUndefined(report.grace?.staleSince.get(domain)),
+      graceDueAt: isoOrUndefined(report.grace?.pending.get(domain)?.dueAt),
+      keys: index === undefined ? undefined : groups[index].keys.map((k) => k.key),
+      outcome: fateOf(index),
+      ...(report.dns ? { dns: report.dns.get(domain) } : {}),
+    };
+  };
   const orphans = groups
     .map((group, index) => ({ group, index }))
     .filter(({ group }) => group.kind !== 'domain')
@@ -43,7 +47,7 @@ export function renderJson(report: RunReport, summary: Summary, ctx: RenderConte
       keys: group.keys.map((k) => k.key),
       outcome: fateOf(index),
     }));
-  const document = {
+  const head = {
     command: ctx.command,
     dryRun: ctx.dryRun,
     store: ctx.store,
@@ -57,7 +61,8 @@ export function renderJson(report: RunReport, summary: Summary, ctx: RenderConte
     backupPath: report.backupPath,
     summary,
     counts: countInventory(report.inventory),
-    domains,
+  };
+  const tail = {
     orphans,
     uncheckedReverseKeys: [...report.reverseVerdicts].filter(([, v]) => v.status === 'unknown').map(([key, v]) => ({ key, reason: v.reason })),
     kept: report.plan?.kept ?? [],
@@ -65,5 +70,23 @@ export function renderJson(report: RunReport, summary: Summary, ctx: RenderConte
     brake: report.plan?.brake,
     stoppedEarly: report.stoppedEarly,
   };
-  return JSON.stringify(document, null, 2) + '\n';
+  const domains = [...report.inventory.forwards.keys()].sort();
+  if (!write) return JSON.stringify({ ...head, domains: domains.map(domainEntry), ...tail }, null, 2) + '\n';
+
+  // The same text JSON.stringify(document, null, 2) gives, written member by member.
+  const out = new LineSink(write);
+  const members = (object: object) => {
+    const text = JSON.stringify(object, null, 2);
+    return text === '{}' ? '' : text.slice(2, -2);
+  };
+  out.push('{');
+  out.push(members(head) + ',');
+  if (domains.length === 0) out.push('  "domains": [],');
+  else {
+    out.push('  "domains": [');
+    domains.forEach((domain, i) => out.push('    ' + JSON.stringify(domainEntry(domain), null, 2).replaceAll('\n', '\n    ') + (i < domains.length - 1 ? ',' : '')));
+    out.push('  ],');
+  }
+  out.push(members(tail), '}', '');
+  return out.end();
 }

@@ -91,11 +91,15 @@ export async function collectTargets(
     else for (const branch of target.branches) reverseNames.push(reverseKey(target.owner, target.repo, branch));
     for (const domain of index.domains(target.owner, target.repo, target.branches ?? undefined)) domains.add(domain);
   }
-  for (const entry of await readKeys(reverseNames)) {
+  // A branch delivery re-verifies only that branch: a reverse key of another branch is
+  // not the delivery's business.
+  const addWantedReverse = (entry: StoredEntry) => {
     const cls = classify(entry.key);
-    if (cls.kind !== 'reverse') continue;
-    addEntry(inventory, cls, entry);
-  }
+    if (cls.kind !== 'reverse') return;
+    const target = wanted.get(repoId(cls.owner, cls.repo));
+    if (target !== undefined && (target.branches === undefined || (cls.branch !== undefined && target.branches.has(cls.branch)))) addEntry(inventory, cls, entry);
+  };
+  for (const entry of await readKeys(reverseNames)) addWantedReverse(entry);
   for (const reverse of inventory.reverses) domains.add(reverse.domain);
 
   // 2. Each domain's forward key, redirect metadata and grace mark.
@@ -105,16 +109,7 @@ export async function collectTargets(
   // The reverse key of each mapping found, as its forward value spells the repository
   // (branch mappings' reverse keys have no name a delivery could give).
   const mappingReverses = [...inventory.forwards.values()].filter(claims).map((m) => reverseKey(m.target!.owner, m.target!.repo, m.target!.branch));
-  for (const entry of await readKeys(mappingReverses)) {
-    const cls = classify(entry.key);
-    if (cls.kind === 'reverse') addEntry(inventory, cls, entry);
-  }
-  // A branch delivery re-verifies only that branch: a reverse key of another branch
-  // found through the index is not the delivery's business.
-  inventory.reverses = inventory.reverses.filter((reverse) => {
-    const target = wanted.get(repoId(reverse.owner, reverse.repo));
-    return target !== undefined && (target.branches === undefined || (reverse.branch !== undefined && target.branches.has(reverse.branch)));
-  });
+  for (const entry of await readKeys(mappingReverses)) addWantedReverse(entry);
 
   // 3. Traefik keys by their known names, and the forward keys of every domain that
   //    shares their names, so the planner keeps a router another domain still uses.

@@ -14,6 +14,7 @@ const { parseArgs } = require('node:util');
  * @typedef {object} StandinOptions
  * @property {number} [port] port on 127.0.0.1; 0 (default) picks a free one
  * @property {number} [latencyMs] fixed latency added to every request
+ * @property {boolean} [log] keep a log entry per request (default true; the benchmark's million requests need none)
  * @property {string} [token] when set, every request must carry `token <T>` or `Bearer <T>`
  */
 
@@ -212,7 +213,7 @@ async function startForgejoStandin(options = {}) {
     if (hasAuth) authHeaders++;
     /** @type {RequestLogEntry} */
     const entry = { method: req.method ?? 'GET', path, authorization: hasAuth, status: null };
-    requestLog.push(entry);
+    if (options.log !== false) requestLog.push(entry);
 
     const rule = takeFailure(path);
     const delay = latencyMs + (rule?.delayMs ?? 0);
@@ -833,7 +834,8 @@ async function main() {
   const latencyMs = Number(values['latency-ms']);
   if (!Number.isInteger(port) || !(latencyMs >= 0)) throw new Error('--port and --latency-ms take numbers');
 
-  const standin = await startForgejoStandin({ port, latencyMs, token: values.token });
+  // Served as a script (the benchmark, the demo), nothing reads the request log.
+  const standin = await startForgejoStandin({ port, latencyMs, token: values.token, log: false });
   if (values.seed) {
     /** @type {Array<{ owner: string, repo: string, pages?: string | null, branches?: string[], private?: boolean }>} */
     const seed = JSON.parse(fs.readFileSync(values.seed, 'utf8'));

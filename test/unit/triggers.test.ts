@@ -151,7 +151,7 @@ describe('collectTargets', () => {
     const inventory = await collectTargets(store, 'traefik', [{ owner: 'alice', repo: 'site' }], index, (m) => verified.push(m.domain));
     expect(verified.sort()).toEqual(['a.b.com', 'dev.a.b.com']);
     expect([...inventory.forwards.keys()].sort()).toEqual(['a-b.com', 'a.b.com', 'dev.a.b.com']);
-    expect(inventory.reverses.map((r) => r.key).sort()).toEqual(['alice:site', 'alice:site:branch:dev']);
+    expect([...inventory.reverses].map((r) => r.key).sort()).toEqual(['alice:site', 'alice:site:branch:dev']);
     expect(store.reads).not.toContain('unrelated:key');
     const verdicts = new Map([['a.b.com', stale('repository not found')], ['dev.a.b.com', stale('repository not found')]]);
     const plan = planReap(inventory, verdicts, new Map());

@@ -1,0 +1,288 @@
+#!/usr/bin/env node
+// Scale benchmark (issue 11): seeds N domains as the pages plugin writes them (10% stale,
+// 10% with a redirect middleware, one TTL'd content-cache key per site) into a real
+// redis-server (redis-cli --pipe) or etcd, serves a Forgejo stand-in, and runs each
+// command as its own process: wall time and peak RSS of each, against floors measured
+// in the same run (a bare SCAN COUNT 1000 loop; a bare keep-alive HTTP client sending the
+// same .pages requests at the same concurrency), with Redis INFO commandstats and
+// used_cpu deltas, and the SLOWLOG entries over 2 ms (a script or command holding the
+// event loop longer). Commands run scan, verify, backup, then reap (which changes the data).
+// Usage: node bench/scale.js [--domains 100000] [--stale 0.1] [--redirects 0.1] [--latency-ms 0]
+//                            [--concurrency 16] [--store redis|etcd] [--commands scan,verify,backup,reap]
+'use strict';
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { parseArgs } = require('node:util');
+const { Redis } = require('ioredis');
+const { startRedis, startEtcd } = require('../test/support/servers');
+const { pagesFile, siteEntries } = require('../test/support/plugin-writer');
+
+const ROOT = path.resolve(__dirname, '..');
+const { values: args } = parseArgs({
+  options: {
+    domains: { type: 'string', default: '100000' },
+    stale: { type: 'string', default: '0.1' },
+    redirects: { type: 'string', default: '0.1' },
+    'latency-ms': { type: 'string', default: '0' },
+    concurrency: { type: 'string', default: '16' },
+    store: { type: 'string', default: 'redis' },
+    commands: { type: 'string', default: 'scan,verify,backup,reap' },
+    'slow-us': { type: 'string', default: '2000' },
+    // An already running redis-server to use (at 127.0.0.1); with --reuse its data is kept
+    // when it holds any (seed once, run scan/verify/backup again), else it is flushed and seeded.
+    'redis-port': { type: 'string' },
+    reuse: { type: 'boolean', default: false },
+  },
+});
+const N = Number(args.domains);
+const staleEvery = Math.round(1 / Number(args.stale));
+const redirectEvery = Number(args.redirects) > 0 ? Math.round(1 / Number(args.redirects)) : 0;
+const latencyMs = Number(args['latency-ms']);
+const concurrency = Number(args.concurrency);
+const commands = args.commands.split(',').filter(Boolean);
+const slowUs = Number(args['slow-us']);
+
+function site(i) {
+  return {
+    owner: `user${i % 997}`,
+    repo: `site${i}`,
+    domain: `site${i}.example${i % 50}.com`,
+    stale: i % staleEvery === 0,
+    redirects: redirectEvery && i % redirectEvery === redirectEvery >> 1 ? 1 : 0,
+  };
+}
+
+/** Every key of site i, with the content-cache key and its TTL in seconds. */
+function siteKeyValues(i) {
+  const s = site(i);
+  return { entries: siteEntries(s), cacheKey: `${s.owner}:${s.repo}:main:public/index.html`, cacheValue: `<html>${i}</html>` };
+}
+
+function resp(parts) {
+  let out = `*${parts.length}\r\n`;
+  for (const part of parts) out += `$${Buffer.byteLength(part)}\r\n${part}\r\n`;
+  return out;
+}
+
+/** Seeds Redis through `redis-cli --pipe`: the protocol stream is generated as it is sent. */
+async function seedRedis(server) {
+  const child = spawn('redis-cli', ['-h', server.host, '-p', String(server.port), '--pipe'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  const done = new Promise((resolve) => child.on('close', resolve));
+  let chunk = '';
+  for (let i = 0; i < N; i++) {
+    const { entries, cacheKey, cacheValue } = siteKeyValues(i);
+    chunk += resp(['MSET', ...Object.entries(entries).flat()]);
+    chunk += resp(['SET', cacheKey, cacheValue, 'EX', '86400']);
+    if (chunk.length > 1 << 20 || i === N - 1) {
+      if (!child.stdin.write(chunk)) await new Promise((resolve) => child.stdin.once('drain', resolve));
+      chunk = '';
+    }
+  }
+  child.stdin.end();
+  await done;
+  if (!/errors: 0/.test(output)) throw new Error(`redis-cli --pipe: ${output}`);
+}
+
+async function seedEtcd(server) {
+  const { Etcd3 } = require('etcd3');
+  const client = new Etcd3({ hosts: server.endpoint ?? server.url ?? server.endpoints });
+  const puts = [];
+  for (let i = 0; i < N; i++) {
+    const { entries, cacheKey, cacheValue } = siteKeyValues(i);
+    for (const [key, value] of Object.entries(entries)) puts.push([key, value]);
+    puts.push([cacheKey, cacheValue]); // etcd has no TTL per key without a lease; the key is plain
+    if (puts.length >= 5000 || i === N - 1) {
+      const batch = puts.splice(0);
+      for (let start = 0; start < batch.length; start += 100) {
+        await Promise.all(batch.slice(start, start + 100).map(([key, value]) => client.put(key).value(value)));
+      }
+    }
+  }
+  client.close();
+}
+
+function run(command, argv, { stdoutFile, env = {} } = {}) {
+  return new Promise((resolve, reject) => {
+    const out = stdoutFile ? fs.openSync(stdoutFile, 'w') : 'ignore';
+    const started = process.hrtime.bigint();
+    const child = spawn(command, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', out, 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (typeof out === 'number') fs.closeSync(out);
+      resolve({ code, stderr, wall: Number(process.hrtime.bigint() - started) / 1e9 });
+    });
+  });
+}
+
+async function startStandin(seedFile) {
+  const child = spawn(process.execPath, ['--max-old-space-size=4096', 'test/support/forgejo-standin.js', '--latency-ms', String(latencyMs), '--seed', seedFile], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise((resolve, reject) => {
+    child.stdout.once('data', (chunk) => resolve(JSON.parse(String(chunk).split('\n')[0]).url));
+    child.once('exit', (code) => reject(new Error(`stand-in exited with ${code}`)));
+  });
+  const cpu = () => {
+    const stat = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
+    return { cpuSeconds: (Number(stat[11]) + Number(stat[12])) / 100, rssMb: Number(/VmHWM:\s+(\d+)/.exec(status)[1]) / 1024 };
+  };
+  return { url, cpu, stop: () => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM'))) };
+}
+
+/** INFO commandstats calls per command (commands run by scripts included), used_cpu_user+sys, and p99.9 latencies. */
+async function redisCounters(redis) {
+  const stats = await redis.info('commandstats');
+  const calls = {};
+  const usecPerCall = {};
+  for (const match of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=\d+,usec_per_call=([\d.]+)/gm)) {
+    calls[match[1]] = Number(match[2]);
+    usecPerCall[match[1]] = Number(match[3]);
+  }
+  const cpu = await redis.info('cpu');
+  const used = (name) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(cpu)[1]);
+  const latency = await redis.info('latencystats');
+  const p999 = {};
+  for (const match of latency.matchAll(/^latency_percentiles_usec_([^:]+):p50=[\d.]+,p99=[\d.]+,p99\.9=([\d.]+)/gm)) p999[match[1]] = Number(match[2]);
+  return { calls, usecPerCall, cpu: used('used_cpu_user') + used('used_cpu_sys'), p999 };
+}
+
+function delta(before, after) {
+  const calls = {};
+  let total = 0;
+  for (const [name, n] of Object.entries(after.calls)) {
+    const d = n - (before.calls[name] ?? 0);
+    if (d > 0 && !['info', 'slowlog', 'config'].includes(name)) {
+      calls[name] = d;
+      total += d;
+    }
+  }
+  // Latency percentiles since the CONFIG RESETSTAT before the command: the commands that hold the event loop longest.
+  const p999 = Object.fromEntries(Object.entries(after.p999).filter(([name]) => ['evalsha', 'eval', 'mget', 'scan'].includes(name)));
+  const usecPerCall = Object.fromEntries(Object.entries(after.usecPerCall).filter(([name]) => ['evalsha', 'eval', 'mget', 'scan'].includes(name)));
+  return { calls, total, cpu: after.cpu - before.cpu, p999UsecByCommand: p999, usecPerCall };
+}
+
+const fmt = (x, digits = 2) => (x === undefined ? '' : Number(x).toFixed(digits));
+
+async function main() {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'reaper-scale-'));
+  const isRedis = args.store === 'redis';
+  const server = args['redis-port'] ? { host: '127.0.0.1', port: Number(args['redis-port']) } : isRedis ? await startRedis() : await startEtcd();
+  const redis = isRedis ? new Redis({ host: server.host, port: server.port }) : undefined;
+  const rows = [];
+  const report = { domains: N, store: args.store, latencyMs, concurrency, rows };
+  try {
+    let t = Date.now();
+    if (isRedis && args.reuse && (await redis.dbsize()) > 0) process.stderr.write('reusing the data in the store\n');
+    else if (isRedis) {
+      await redis.flushall();
+      await seedRedis(server);
+    } else await seedEtcd(server);
+    const keys = isRedis ? await redis.dbsize() : undefined;
+    report.seedSeconds = (Date.now() - t) / 1000;
+    report.keys = keys;
+    process.stderr.write(`seeded ${N} domains${keys ? ` (${keys} keys)` : ''} in ${report.seedSeconds} s\n`);
+
+    // The stand-in knows every live repository; stale ones answer 404.
+    const seedFile = path.join(tmp, 'seed.json');
+    const reposFile = path.join(tmp, 'repos.txt');
+    const seedOut = fs.createWriteStream(seedFile);
+    const reposOut = fs.createWriteStream(reposFile);
+    seedOut.write('[');
+    let first = true;
+    for (let i = 0; i < N; i++) {
+      const s = site(i);
+      reposOut.write(`${s.owner}/${s.repo}\n`);
+      if (s.stale) continue;
+      seedOut.write((first ? '' : ',') + JSON.stringify({ owner: s.owner, repo: s.repo, pages: pagesFile(s), branches: ['main'] }));
+      first = false;
+    }
+    seedOut.end(']');
+    reposOut.end();
+    await Promise.all([new Promise((r) => seedOut.on('finish', r)), new Promise((r) => reposOut.on('finish', r))]);
+    t = Date.now();
+    const standin = commands.some((c) => c === 'verify' || c === 'reap') ? await startStandin(seedFile) : undefined;
+    if (standin) process.stderr.write(`stand-in ready in ${(Date.now() - t) / 1000} s\n`);
+
+    const connection = isRedis ? ['--redis-host', server.host, '--redis-port', String(server.port)] : ['--store', 'etcd', '--etcd-endpoints', server.endpoint ?? server.url];
+    if (isRedis) await redis.config('SET', 'slowlog-log-slower-than', String(slowUs));
+
+    const measure = async (name, command, argv, options = {}) => {
+      if (isRedis) {
+        await redis.slowlog('RESET');
+        await redis.config('RESETSTAT');
+      }
+      const before = isRedis ? await redisCounters(redis) : undefined;
+      const standinBefore = standin?.cpu();
+      const rssFile = path.join(tmp, `rss-${name}`);
+      const stdoutFile = path.join(tmp, `out-${name}`);
+      const measured = command === 'node-reaper';
+      const result = await run(process.execPath, measured ? ['--require', './bench/peak-rss.js', 'bin/run.js', ...argv] : argv, { stdoutFile, env: { BENCH_RSS_FILE: rssFile } });
+      const after = isRedis ? await redisCounters(redis) : undefined;
+      const slow = isRedis ? await redis.slowlog('GET', 128) : [];
+      const row = { name, wall: result.wall, code: result.code };
+      if (measured) row.rssMb = Number(fs.readFileSync(rssFile, 'utf8')) / 1024;
+      if (before) Object.assign(row, { redis: delta(before, after) });
+      if (isRedis) row.slowOver2ms = slow.length;
+      if (isRedis && slow.length) row.slowest = slow.map((e) => [e[2], String(e[3][0])]).sort((a, b) => b[0] - a[0]).slice(0, 3);
+      if (standin) row.standinCpu = standin.cpu().cpuSeconds - standinBefore.cpuSeconds;
+      if (options.json) {
+        try {
+          const doc = JSON.parse(fs.readFileSync(stdoutFile, 'utf8'));
+          row.jsonDomains = doc.domains?.length;
+          row.summary = doc.summary;
+        } catch (error) {
+          row.jsonError = error.message;
+        }
+      }
+      if (result.code !== 0 && result.code !== 2) row.stderr = result.stderr.slice(0, 500);
+      rows.push(row);
+      process.stderr.write(`${JSON.stringify(row)}\n`);
+      return row;
+    };
+
+    if (isRedis) await measure('floor: bare SCAN COUNT 1000 loop', 'node', ['bench/floor-scan.js', String(server.port), server.host]);
+    if (standin) await measure(`floor: bare keep-alive client, ${concurrency} in flight`, 'node', ['bench/floor-client.js', standin.url, String(concurrency), reposFile]);
+    const source = standin ? ['--forgejo-host', standin.url, '--concurrency', String(concurrency)] : [];
+    for (const command of commands) {
+      if (command === 'scan') await measure('scan --json', 'node-reaper', ['scan', '--json', ...connection], { json: true });
+      if (command === 'verify') await measure('verify --json', 'node-reaper', ['verify', '--json', ...connection, ...source], { json: true });
+      if (command === 'backup') await measure('backup', 'node-reaper', ['backup', '--output', path.join(tmp, 'backup.jsonl'), ...connection]);
+      if (command === 'reap') await measure('reap', 'node-reaper', ['reap', '--backup-dir', tmp, ...connection, ...source]);
+    }
+    if (standin) {
+      report.standin = standin.cpu();
+      await standin.stop();
+    }
+  } finally {
+    await redis?.quit();
+    await server.stop?.();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+
+  const scanFloor = rows.find((r) => r.name.startsWith('floor: bare SCAN'))?.wall;
+  const httpFloor = rows.find((r) => r.name.startsWith('floor: bare keep-alive'))?.wall;
+  console.log(`\n${N} domains${report.keys ? `, ${report.keys} keys` : ''}, ${args.store}, latency ${latencyMs} ms, concurrency ${concurrency}\n`);
+  console.log('| command | wall s | floor s | ratio | peak RSS MB | Redis calls | calls/domain | Redis CPU s | slowlog > 2 ms | mean µs script / SCAN | p99.9 µs script / SCAN |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const floor = r.name.startsWith('floor') ? undefined : /scan|backup/.test(r.name) ? scanFloor : httpFloor;
+    console.log(
+      `| ${r.name} | ${fmt(r.wall)} | ${fmt(floor)} | ${floor ? fmt(r.wall / floor) : ''} | ${fmt(r.rssMb, 0)} | ${r.redis?.total ?? ''} | ${r.redis ? fmt(r.redis.total / N) : ''} | ${r.redis ? fmt(r.redis.cpu) : ''} | ${r.slowOver2ms ?? ''} | ${r.redis ? ['evalsha', 'scan'].map((c) => r.redis.usecPerCall[c] ?? '-').join(' / ') : ''} | ${r.redis ? ['evalsha', 'scan'].map((c) => r.redis.p999UsecByCommand[c] ?? '-').join(' / ') : ''} |`,
+    );
+  }
+  console.log(`\n${JSON.stringify(report)}`);
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error.stack}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,173 @@
+import { ForwardTable, livePagesReason, PrefixedKeyTable, ReverseTable, ROUTER_SUFFIXES, VerdictMap } from '../../src/core/compact';
+import { countInventory, sanitizedOwners } from '../../src/core/inventory';
+import { DEFAULT_BRAKE, planReap } from '../../src/core/planner';
+import { live, stale } from '../../src/core/verdict';
+import type { RunReport } from '../../src/engine/engine';
+import { summarize } from '../../src/engine/summary';
+import { renderHuman } from '../../src/render/human';
+import { renderJson } from '../../src/render/json';
+import { inventoryFrom, inventoryOf, middlewareKeys, siteKeys, verdicts } from './fixtures';
+
+describe('PrefixedKeyTable', () => {
+  const root = 'traefik/http/routers/';
+  it('keeps known sub-keys as bits and others as a list, and rebuilds every key name', () => {
+    const table = new PrefixedKeyTable(root, ROUTER_SUFFIXES);
+    expect(table.addKey(`${root}custom-a-com/rule`)).toBe(true);
+    expect(table.addKey(`${root}custom-a-com/entryPoints/0`)).toBe(true);
+    expect(table.addKey(`${root}custom-a-com/entrypoints/0`)).toBe(true); // another case: another key
+    expect(table.addKey(`${root}custom-a-com/tls/domains/0/main`)).toBe(true);
+    expect(table.addKey(`${root}custom-a-com/rule`)).toBe(false); // SCAN repeats
+    expect(table.addKey(`${root}custom-a-com/tls/domains/0/main`)).toBe(false);
+    expect(table.get('custom-a-com')!.sort()).toEqual(
+      [`${root}custom-a-com/entryPoints/0`, `${root}custom-a-com/entrypoints/0`, `${root}custom-a-com/rule`, `${root}custom-a-com/tls/domains/0/main`].sort(),
+    );
+    expect(table.size).toBe(1);
+    expect(table.keyCount).toBe(4);
+    expect(table.get('custom-b-com')).toBeUndefined();
+    expect([...table].map(([name, keys]) => [name, keys.length])).toEqual([['custom-a-com', 4]]);
+  });
+  it('refuses key names not under its root or without a sub-key', () => {
+    const table = new PrefixedKeyTable(root, ROUTER_SUFFIXES);
+    expect(table.addKey('traefik/http/services/x/y')).toBe(false);
+    expect(table.addKey(`${root}custom-a-com/`)).toBe(false);
+    expect(table.addKey(`${root}custom-a-com`)).toBe(false);
+    expect(table.size).toBe(0);
+  });
+  it('a name whose only sub-keys are unknown ones is still listed', () => {
+    const table = new PrefixedKeyTable(root, ROUTER_SUFFIXES);
+    table.addKey(`${root}custom-x/odd`);
+    expect(table.has('custom-x')).toBe(true);
+    expect(table.get('custom-x')).toEqual([`${root}custom-x/odd`]);
+  });
+});
+
+describe('ForwardTable', () => {
+  it('keeps plain mappings as text and gives back the same mapping', () => {
+    const table = new ForwardTable();
+    const mapping = { domain: 'a.com', key: 'custom_domain:a.com', value: Buffer.from('alice:site'), target: { owner: 'alice', repo: 'site' } };
+    table.set('a.com', mapping);
+    expect(table.valueText('a.com')).toBe('alice:site');
+    expect(table.get('a.com')).toEqual(mapping);
+    expect([...table.values()]).toEqual([mapping]);
+    expect([...table]).toEqual([['a.com', mapping]]);
+  });
+  it('keeps whole what text cannot hold: bytes that are not UTF-8, an expiry, an invalid value', () => {
+    const table = new ForwardTable();
+    const bytes = { domain: 'b.com', key: 'custom_domain:b.com', value: Buffer.from([0x61, 0x3a, 0xff]), target: { owner: 'a', repo: 'x' } };
+    const expiring = { domain: 'c.com', key: 'custom_domain:c.com', value: Buffer.from('a:b'), expiresAt: 5, target: { owner: 'a', repo: 'b' } };
+    const invalid = { domain: 'd.com', key: 'custom_domain:d.com', value: Buffer.from('nope'), invalid: 'Invalid mapping format' };
+    for (const m of [bytes, expiring, invalid]) table.set(m.domain, m);
+    expect(table.valueText('b.com')).toBeUndefined();
+    expect(table.get('b.com')).toBe(bytes);
+    expect(table.get('c.com')).toBe(expiring);
+    expect(table.get('d.com')).toBe(invalid);
+    expect(table.size).toBe(3);
+  });
+});
+
+describe('ReverseTable', () => {
+  it('rebuilds reverse mappings, branch ones included', () => {
+    const table = new ReverseTable();
+    table.add('alice:site', 'a.com');
+    table.add('alice:site:branch:dev', 'dev.a.com');
+    expect(table.get('alice:site')).toEqual({ owner: 'alice', repo: 'site', key: 'alice:site', value: Buffer.from('a.com'), domain: 'a.com' });
+    expect(table.get('alice:site:branch:dev')).toEqual({ owner: 'alice', repo: 'site', branch: 'dev', key: 'alice:site:branch:dev', value: Buffer.from('dev.a.com'), domain: 'dev.a.com' });
+    expect(table.domainOf('alice:site')).toBe('a.com');
+    expect([...table].length).toBe(2);
+  });
+});
+
+describe('forward and reverse pairs', () => {
+  const forward = (domain: string, value: string) => {
+    const [owner, repo, branch] = value.split(':');
+    return { domain, key: `custom_domain:${domain}`, value: Buffer.from(value), target: branch === undefined ? { owner, repo } : { owner, repo, branch } };
+  };
+  it('keeps a reverse key naming its forward mapping back as part of the forward entry, whichever came first', () => {
+    const forwards = new ForwardTable();
+    const reverses = new ReverseTable(forwards);
+    forwards.set('a.com', forward('a.com', 'o:a'));
+    reverses.add('o:a', 'a.com'); // after its forward
+    reverses.add('o:b:branch:dev', 'dev.b.com'); // before its forward
+    forwards.set('dev.b.com', forward('dev.b.com', 'o:b:dev'));
+    reverses.add('o:c', 'elsewhere.com'); // no forward names it back
+    expect(forwards.pairedCount).toBe(2);
+    expect(forwards.isPaired('a.com') && forwards.isPaired('dev.b.com')).toBe(true);
+    expect(forwards.valueText('dev.b.com')).toBe('o:b:dev');
+    expect(forwards.get('a.com')).toEqual(forward('a.com', 'o:a'));
+    expect(reverses.size).toBe(3);
+    expect([...reverses.keys()].sort()).toEqual(['o:a', 'o:b:branch:dev', 'o:c']);
+    expect([...reverses.unpairedKeys()]).toEqual(['o:c']);
+    expect(reverses.get('o:a')).toBeUndefined(); // only unpaired keys are read by name
+    const found = reverses.findAll(new Set(['o:a', 'o:c', 'o:zzz']));
+    expect(found.get('o:a')).toEqual({ owner: 'o', repo: 'a', key: 'o:a', value: Buffer.from('a.com'), domain: 'a.com' });
+    expect(found.get('o:c')?.domain).toBe('elsewhere.com');
+    expect(found.has('o:zzz')).toBe(false);
+  });
+  it('does not pair a reverse key that names another domain, and unpairs when the forward mapping is replaced', () => {
+    const forwards = new ForwardTable();
+    const reverses = new ReverseTable(forwards);
+    forwards.set('old.com', forward('old.com', 'o:a'));
+    reverses.add('o:a', 'new.com');
+    expect(forwards.pairedCount).toBe(0);
+    expect(reverses.domainOf('o:a')).toBe('new.com');
+    forwards.set('new.com', forward('new.com', 'o:a'));
+    expect(forwards.isPaired('new.com')).toBe(true);
+    forwards.set('new.com', forward('new.com', 'o:other'));
+    expect(forwards.pairedCount).toBe(0);
+    expect(reverses.domainOf('o:a')).toBe('new.com');
+    reverses.add('o:a', 'new.com'); // SCAN repeats: still unpaired, recorded once
+    expect(reverses.size).toBe(1);
+  });
+});
+
+describe('VerdictMap', () => {
+  it('keeps the common live verdict as a number and reads back the same verdicts', () => {
+    const map = new VerdictMap();
+    map.set('a.com', live(livePagesReason('a.com')));
+    map.set('b.com', live('branch dev is enabled and exists'));
+    map.set('c.com', stale('gone (404)'));
+    expect(map.get('a.com')).toEqual({ status: 'live', reason: '.pages names a.com' });
+    expect(map.get('b.com')).toEqual({ status: 'live', reason: 'branch dev is enabled and exists' });
+    expect(map.get('c.com')).toEqual({ status: 'stale', reason: 'gone (404)' });
+    expect(map.live).toBe(2);
+    map.set('a.com', stale('now'));
+    expect(map.live).toBe(1);
+    expect([...map.values()].map((v) => v.status)).toEqual(['stale', 'live', 'stale']);
+  });
+});
+
+describe('sanitizedOwners', () => {
+  it('finds every scanned domain that gives a Traefik name, dashed or dotted', () => {
+    const inventory = inventoryOf({
+      ...siteKeys('o', 'a', 'a.b.com'),
+      ...siteKeys('o', 'b', 'a-b.com'),
+      ...siteKeys('o', 'c', 'x.com'),
+    });
+    const owners = sanitizedOwners(inventory);
+    expect(owners.of('a-b-com').sort()).toEqual(['a-b.com', 'a.b.com']);
+    expect(owners.of('x-com')).toEqual(['x.com']);
+    expect(owners.of('y-com')).toEqual([]);
+  });
+});
+
+describe('counts and reports from compact state', () => {
+  const keys = { ...siteKeys('o', 'a', 'a.com'), ...siteKeys('o', 'b', 'b.com'), ...middlewareKeys('b.com', 0), 'custom_domain:dev.a.com': 'o:a:dev', 'o:a:branch:dev': 'dev.a.com' };
+  it('counts what the scan kept', () => {
+    const inventory = inventoryFrom(Object.entries(keys).map(([key, value]) => ({ key, type: 'string', value: Buffer.from(value) })));
+    expect(countInventory(inventory)).toMatchObject({ forward: 2, branchForward: 1, reverse: 2, branchReverse: 1, routers: 2, routerKeys: 14, middlewares: 1 });
+  });
+  it('streams the same JSON document and human report it would build whole', () => {
+    const inventory = inventoryOf(keys);
+    const forwardVerdicts = verdicts({ 'a.com': 'live', 'b.com': 'stale', 'dev.a.com': 'unknown' });
+    const plan = planReap(inventory, forwardVerdicts, new Map(), { ...DEFAULT_BRAKE, minDomains: 100 });
+    const report: RunReport = { stage: 'plan', inventory, forwardVerdicts, reverseVerdicts: new Map(), plan, requests: 3, storeRoundTrips: 2, startedAt: 0, durationMs: 5 };
+    const summary = summarize(report, true);
+    const ctx = { command: 'reap' as const, dryRun: true, store: 'redis://x', source: 'http://f' };
+    for (const render of [renderJson, renderHuman]) {
+      const chunks: string[] = [];
+      expect(render(report, summary, ctx, (chunk) => chunks.push(chunk))).toBe('');
+      expect(chunks.join('')).toBe(render(report, summary, ctx));
+    }
+    expect(JSON.parse(renderJson(report, summary, ctx)).domains.map((d: { domain: string }) => d.domain)).toEqual(['a.com', 'b.com', 'dev.a.com']);
+  });
+});
