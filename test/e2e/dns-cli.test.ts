@@ -12,7 +12,7 @@ import { freeUdpPort, shouldRunDnsTests, startDnsmasq } from '../support/dns-ser
 import { startForgejoStandin } from '../support/forgejo-standin';
 import type { Site } from '../support/harness';
 import { pagesFile, siteEntries } from '../support/plugin-writer';
-import { EtcdBackend, RedisBackend, type StoreBackend } from '../support/store-backend';
+import { EtcdBackend, RedisBackend, type StoreBackend, storeArgs } from '../support/store-backend';
 
 const record = (ownerRepo: string) => `bovine-pages-verification=${createHash('sha256').update(ownerRepo).digest('hex')}`;
 
@@ -61,13 +61,6 @@ if (run) {
   afterAll(async () => {
     await Promise.all([dnsServer?.stop(), standin?.close()]);
   });
-}
-
-function storeArgs(store: StoreBackend): string[] {
-  const s = store.settings() as Record<string, unknown>;
-  return s.store === 'etcd'
-    ? ['--store', 'etcd', '--etcd-endpoints', String(s.etcdEndpoints)]
-    : ['--redis-host', String(s.redisHost), '--redis-port', String(s.redisPort)];
 }
 
 function parseJson(result: CliResult): any {

@@ -6,14 +6,9 @@
 import { startForgejoStandin } from '../support/forgejo-standin';
 import { cliRunner, type CliResult } from '../support/cli-process';
 import { pagesFile, siteEntries } from '../support/plugin-writer';
-import { BACKENDS, type StoreBackend } from '../support/store-backend';
+import { BACKENDS, type StoreBackend, storeArgs } from '../support/store-backend';
 
 type Standin = Awaited<ReturnType<typeof startForgejoStandin>>;
-
-/** The CLI flags that select the backend's store (`redisHost` → `--redis-host`). */
-function storeArgs(store: StoreBackend): string[] {
-  return Object.entries(store.settings()).flatMap(([name, value]) => [`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, String(value)]);
-}
 
 const without = (entries: Record<string, string>, ...keys: string[]) =>
   Object.fromEntries(Object.entries(entries).filter(([key]) => !keys.includes(key)));

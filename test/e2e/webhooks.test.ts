@@ -11,16 +11,12 @@ import { cliRunner, expectFatal } from '../support/cli-process';
 import { startForgejoStandin } from '../support/forgejo-standin';
 import { pagesFile, siteEntries } from '../support/plugin-writer';
 import { freePort } from '../support/servers';
-import { etcdBackend, redisBackend, type StoreBackend } from '../support/store-backend';
+import { etcdBackend, redisBackend, type StoreBackend, storeArgs } from '../support/store-backend';
 
 type Standin = Awaited<ReturnType<typeof startForgejoStandin>>;
 
 const SECRET = 'a webhook secret, shared with Forgejo';
 const HOOK_PATH = '/hooks/forgejo';
-
-function storeArgs(store: StoreBackend): string[] {
-  return Object.entries(store.settings()).flatMap(([name, value]) => [`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, String(value)]);
-}
 
 async function get(url: string): Promise<{ status: number; text: string }> {
   try {

@@ -301,3 +301,8 @@ export const redisClusterBackend: BackendEntry = { name: 'redis cluster', create
 
 /** The stores every reap scenario runs on. */
 export const BACKENDS: BackendEntry[] = [redisBackend, etcdBackend, redisClusterBackend];
+
+/** The CLI flags that select a backend's store, spelled from its settings (`redisHost` → `--redis-host`). */
+export function storeArgs(store: StoreBackend): string[] {
+  return Object.entries(store.settings()).flatMap(([name, value]) => [`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, String(value)]);
+}
