@@ -1,5 +1,5 @@
 import type { Inventory } from '../core/inventory';
-import { repoId } from './trigger-queue';
+import { repoId } from '../core/mapping';
 
 /**
  * What the last sweep learnt: repository → the domains mapped to it (forward values and

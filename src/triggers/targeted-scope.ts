@@ -5,7 +5,7 @@ import type { BrakeOptions, Plan } from '../core/planner';
 import type { RunScope } from '../engine/engine';
 import type { KeyValueStore, StoredEntry } from '../ports/key-value-store';
 import type { RepoIndex } from './repo-index';
-import { repoId } from './trigger-queue';
+import { repoId } from '../core/mapping';
 
 /** A repository to re-verify: all its mappings, or those of some branches. */
 export interface ScopeTarget {

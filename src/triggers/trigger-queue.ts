@@ -1,4 +1,5 @@
 import type { TriggerTarget } from './deliveries';
+import { repoId } from '../core/mapping';
 
 /** One repository waiting to be verified, with every delivery merged into it. */
 export interface PendingTrigger {
@@ -25,11 +26,6 @@ export interface TriggerQueueOptions {
 
 /** Arrival times kept per repository: enough for the histogram, bounded under a storm. */
 const MAX_TIMES = 32;
-
-/** Repositories are compared as Forgejo does: owner and name case-insensitively. */
-export function repoId(owner: string, repo: string): string {
-  return `${owner.toLowerCase()}/${repo.toLowerCase()}`;
-}
 
 /**
  * The bounded queue between the webhook endpoint and the engine. Memory is bounded by
