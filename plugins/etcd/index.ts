@@ -3,6 +3,7 @@ import { Etcd3, type IOptions } from 'etcd3';
 import type { GroupDeleteOutcome, GuardedGroup, KeyGuard, KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../../src/ports/key-value-store';
 import type { PluginSettings, StorePlugin } from '../../src/ports/plugins';
 import { textKeyNames } from '../../src/core/keys';
+import { scrubSecrets, secretsOf } from '../../src/core/secrets';
 import { mapLimited } from '../../src/engine/task-queue';
 
 /** Keys per range request while scanning: memory stays flat however large the store. */
@@ -300,13 +301,9 @@ function guardCompare(guard: KeyGuard) {
 
 /** Removes anything secret from a client error before it is shown. */
 function sanitize(message: string, settings: EtcdSettings): string {
-  let text = message.split('\n')[0].replace(/\/\/[^@/\s]*@/g, '//');
   // grpc pads UNAVAILABLE with empty details: keep what says something.
-  text = text.replace(/\s*Last error: null\.?/, '').replace(/\s*Resolution note:\s*$/, '').trim().replace(/\.$/, '');
-  for (const secret of [settings.etcdPassword, settings.etcdPassword && encodeURIComponent(settings.etcdPassword)]) {
-    if (secret) text = text.split(secret).join('***');
-  }
-  return text;
+  const text = message.split('\n')[0].replace(/\s*Last error: null\.?/, '').replace(/\s*Resolution note:\s*$/, '').trim().replace(/\.$/, '');
+  return scrubSecrets(text, secretsOf({ ...settings }));
 }
 
 export async function connectEtcd(settings: EtcdSettings): Promise<EtcdStore> {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { escapeGlob, textKeyNames } from '../../src/core/keys';
+import { scrubSecrets, secretsOf } from '../../src/core/secrets';
 import type { GroupDeleteOutcome, GuardedGroup, KeyValueStore, PutMode, PutOutcome, StoredEntry, ReadOptions } from '../../src/ports/key-value-store';
 import type { PluginSettings, StorePlugin } from '../../src/ports/plugins';
 import { RedisClusterStore } from './cluster';
@@ -236,32 +237,9 @@ function connectionFlags(settings: RedisSettings): string {
   return `--redis-host, --redis-port, --redis-password or --redis-url${tls}`;
 }
 
-/** Drops userinfo from anything URL-like (`redis://:pw@h`, `//:pw@h`) and the password itself. */
+/** A client's error without the password or any URL userinfo. */
 function scrub(message: string, settings: RedisSettings): string {
-  let text = message.replace(/\/\/[^@/\s[\]]*@/g, '//');
-  for (const secret of redisSecrets(settings)) text = text.split(secret).join('***');
-  return text;
-}
-
-function redisSecrets(settings: RedisSettings): string[] {
-  const secrets = new Set<string>();
-  const add = (value: string | undefined | null) => {
-    if (!value) return;
-    secrets.add(value);
-    secrets.add(encodeURIComponent(value));
-    try {
-      secrets.add(decodeURIComponent(value));
-    } catch {
-      // not percent-encoded
-    }
-  };
-  add(settings.redisPassword);
-  if (settings.redisUrl) {
-    const userinfo = /^[^/]*\/\/([^@/]*)@/.exec(settings.redisUrl)?.[1];
-    for (const part of userinfo?.split(':') ?? []) add(part);
-    add(/[?&]password=([^&#]*)/.exec(settings.redisUrl)?.[1]);
-  }
-  return [...secrets].filter((secret) => secret.length > 0).sort((a, b) => b.length - a.length);
+  return scrubSecrets(message, secretsOf({ ...settings }));
 }
 
 async function connectCluster(settings: RedisSettings, description: string): Promise<RedisClusterStore> {
