@@ -47,6 +47,17 @@ export function routerName(domain: string): string {
   return ROUTER_NAME_PREFIX + sanitizeDomain(domain);
 }
 
+/**
+ * Where the router name ends (the slash before the sub-key) in a key of a `custom-…`
+ * router under `routers`, or -1 when the key is no such router key. Works in place: the
+ * scanner calls it on every router key without building a name.
+ */
+export function routerKeySlash(key: string, routers: string): number {
+  if (!key.startsWith(routers) || !key.startsWith(ROUTER_NAME_PREFIX, routers.length)) return -1;
+  const slash = key.indexOf('/', routers.length);
+  return slash > routers.length + ROUTER_NAME_PREFIX.length && slash < key.length - 1 ? slash : -1;
+}
+
 export function routersRoot(rootKey: string): string {
   return `${rootKey}/http/routers/`;
 }
@@ -113,10 +124,8 @@ export function keyClassifier(rootKey: string): (key: string) => KeyClass {
       return domain ? { kind: 'redirects-meta', domain } : FOREIGN;
     }
     if (key.startsWith(routers)) {
-      const name = key.slice(routers.length).split('/', 1)[0];
-      return name.startsWith(ROUTER_NAME_PREFIX) && name.length > ROUTER_NAME_PREFIX.length && key.length > routers.length + name.length + 1
-        ? { kind: 'router', name }
-        : FOREIGN;
+      const slash = routerKeySlash(key, routers);
+      return slash === -1 ? FOREIGN : { kind: 'router', name: key.slice(routers.length, slash) };
     }
     if (key.startsWith(middlewares)) {
       const name = key.slice(middlewares.length).split('/', 1)[0];

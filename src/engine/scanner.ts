@@ -1,5 +1,5 @@
 import { addEntry, emptyInventory, findCrossAnomalies, needsValue, type ForwardMapping, type Inventory } from '../core/inventory';
-import { keyClassifier, routersRoot, type KeyClass } from '../core/keys';
+import { keyClassifier, routerKeySlash, routersRoot, type KeyClass } from '../core/keys';
 import type { KeyValueStore, StoredEntry } from '../ports/key-value-store';
 
 /**
@@ -32,7 +32,7 @@ export async function scanStore(
       // Router keys are most of the plugin's keys: recorded without a class object.
       // SCAN may return a key twice; the tables record each once.
       if (key.startsWith(routers)) {
-        if (!isRouterKey(key, routers) || inventory.routers.addKey(key)) inventory.keysScanned++;
+        if (routerKeySlash(key, routers) === -1 || inventory.routers.addKey(key)) inventory.keysScanned++;
         continue;
       }
       const cls = classifyKey(key);
@@ -75,12 +75,6 @@ export async function scanStore(
   }
   inventory.anomalies.push(...findCrossAnomalies(inventory));
   return inventory;
-}
-
-/** A key under the routers root that names a `custom-…` router and a sub-key. */
-function isRouterKey(key: string, routers: string): boolean {
-  const slash = key.indexOf('/', routers.length);
-  return key.startsWith('custom-', routers.length) && slash > routers.length + 'custom-'.length && slash < key.length - 1;
 }
 
 /** Whether a key whose value is read was already read (SCAN may return a key twice). */
