@@ -28,6 +28,7 @@ export async function scanStore(
     const batch = result.value;
     const candidates: string[] = [];
     const classes: KeyClass[] = [];
+    const inBatch = new Set<string>();
     for (const key of batch) {
       // Router keys are most of the plugin's keys: recorded without a class object.
       // SCAN may return a key twice; the tables record each once.
@@ -41,8 +42,9 @@ export async function scanStore(
         continue;
       }
       if (needsValue(cls)) {
-        if (isKnown(inventory, cls, key) || candidates.includes(key)) continue;
+        if (isKnown(inventory, cls, key) || inBatch.has(key)) continue;
         inventory.keysScanned++;
+        inBatch.add(key);
         candidates.push(key);
         classes.push(cls);
       } else if (cls.kind === 'middleware') {
