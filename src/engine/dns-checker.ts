@@ -1,6 +1,7 @@
 import { judgeOwnership, lookupName, type DnsEvidence, type TxtAnswer } from '../core/dns-ownership';
 import type { Claim } from '../core/verdict';
 import type { TxtResolver } from '../ports/txt-resolver';
+import { Breaker } from './breaker';
 
 /** After this many lookups failing alike with no answer at all, stop asking (as for Forgejo). */
 export const DNS_BREAKER_THRESHOLD = 10;
@@ -9,18 +10,20 @@ export const DNS_BREAKER_THRESHOLD = 10;
  * The DNS half of `--verify-dns`: one TXT lookup per name per run (a domain and its
  * branch subdomains share one), the evidence per claim, and a breaker. An answer —
  * records, NODATA or NXDOMAIN — counts as a success; SERVFAIL, REFUSED, timeouts and
- * network errors are failures. Until one lookup is answered, no more go out than could
- * still be needed to trip the breaker. Concurrency is bounded by the caller's queue.
+ * network errors are failures, counted by a `Breaker` as the Forgejo checks are.
+ * Concurrency is bounded by the caller's queue.
  */
 export class DnsChecker {
   private readonly answers = new Map<string, Promise<TxtAnswer>>();
-  private answered = 0;
-  private sameFailures = 0;
-  private failureSignature: string | undefined;
-  private breakerMessage: string | undefined;
-  private inFlight = 0;
-  private waiters: Array<() => void> = [];
   private readonly onStop: Array<(message: string) => void> = [];
+  private readonly breaker = new Breaker(
+    DNS_BREAKER_THRESHOLD,
+    (cause) => `stopped early: the first ${DNS_BREAKER_THRESHOLD} DNS lookups all failed the same way (${cause}); check --dns-server and the resolver`,
+    (message) => {
+      this.resolver.cancel();
+      for (const listener of this.onStop) listener(message);
+    },
+  );
 
   constructor(
     private readonly resolver: TxtResolver,
@@ -31,7 +34,7 @@ export class DnsChecker {
 
   /** Set once the first lookups all failed the same way: the run stops. */
   get stoppedEarly(): string | undefined {
-    return this.breakerMessage;
+    return this.breaker.stopped;
   }
 
   /** Called once, when the breaker trips. */
@@ -57,39 +60,12 @@ export class DnsChecker {
     return judgeOwnership(claim, name, await answer);
   }
 
-  private async ask(name: string): Promise<TxtAnswer> {
-    while (this.mustWait()) await new Promise<void>((resolve) => this.waiters.push(resolve));
-    if (this.breakerMessage) return { kind: 'error', code: 'EBREAKER', detail: this.breakerMessage };
-    this.inFlight++;
-    try {
-      const answer = await this.resolver.lookup(name);
-      this.note(answer);
-      return answer;
-    } finally {
-      this.inFlight--;
-      for (const wake of this.waiters.splice(0)) wake();
-    }
-  }
-
-  private mustWait(): boolean {
-    return this.answered === 0 && !this.breakerMessage && this.inFlight + this.sameFailures >= DNS_BREAKER_THRESHOLD;
-  }
-
-  private note(answer: TxtAnswer): void {
-    if (answer.kind !== 'error') {
-      this.answered++;
-      return;
-    }
-    if (this.answered > 0 || this.breakerMessage) return;
-    if (answer.code === this.failureSignature) this.sameFailures++;
-    else {
-      this.failureSignature = answer.code;
-      this.sameFailures = 1;
-    }
-    if (this.sameFailures >= DNS_BREAKER_THRESHOLD) {
-      this.breakerMessage = `stopped early: the first ${DNS_BREAKER_THRESHOLD} DNS lookups all failed the same way (${answer.detail}); check --dns-server and the resolver`;
-      this.resolver.cancel();
-      for (const listener of this.onStop) listener(this.breakerMessage);
-    }
+  private ask(name: string): Promise<TxtAnswer> {
+    return this.breaker.run(
+      () => this.resolver.lookup(name),
+      // An answer (records, NODATA, NXDOMAIN) is a success; an error code is a failure.
+      (answer) => (answer?.kind === 'error' ? { signature: answer.code, cause: answer.detail } : undefined),
+      (message) => ({ kind: 'error', code: 'EBREAKER', detail: message }),
+    );
   }
 }

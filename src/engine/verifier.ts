@@ -3,6 +3,7 @@ import { parsePagesConfig, type PagesConfig } from '../core/pages-config';
 import { repoId } from '../core/mapping';
 import { judgeByBranch, judgeByPages, unknown, type Claim, type Verdict } from '../core/verdict';
 import { SourceError, type SourceOfTruth } from '../ports/source-of-truth';
+import { Breaker } from './breaker';
 
 /** After this many failures of one kind with no success at all, stop asking. */
 export const BREAKER_THRESHOLD = 10;
@@ -17,13 +18,13 @@ export const MEMO_LIMIT = 10_000;
 export class Verifier {
   private readonly pages = new Map<string, Promise<PagesConfig | undefined>>();
   private readonly branches = new Map<string, Promise<boolean>>();
-  private successes = 0;
-  private sameFailures = 0;
-  private failureSignature: string | undefined;
-  private breakerMessage: string | undefined;
   private readonly abort = new AbortController();
-  private inFlight = 0;
-  private admissionWaiters: Array<() => void> = [];
+  /** What is in flight when it trips is dropped: the run knows nothing for sure. */
+  private readonly breaker = new Breaker(
+    BREAKER_THRESHOLD,
+    (cause) => `stopped early: the first ${BREAKER_THRESHOLD} Forgejo checks all failed the same way (${cause}); check --forgejo-host and --forgejo-token`,
+    (message) => this.abort.abort(new Error(message)),
+  );
 
   constructor(
     private readonly source: SourceOfTruth,
@@ -37,7 +38,7 @@ export class Verifier {
 
   /** Set once every check so far failed the same way: the run stops asking. */
   get stoppedEarly(): string | undefined {
-    return this.breakerMessage;
+    return this.breaker.stopped;
   }
 
   /** Claims are distinct by construction (a reverse key is only claimed when no forward maps back). */
@@ -72,68 +73,20 @@ export class Verifier {
     return lookup.found ? parsePagesConfig(lookup.text) : undefined;
   }
 
-  private async ask<T>(call: () => Promise<T>): Promise<T> {
-    // Awaited only when it must wait: a call admitted at once goes out in this same turn.
-    const waiting = this.admit();
-    if (waiting) await waiting;
-    try {
-      if (this.breakerMessage) throw new Error(this.breakerMessage);
-      const result = await call();
-      this.successes++;
-      return result;
-    } catch (error) {
-      this.noteFailure(error);
-      throw error;
-    } finally {
-      this.inFlight--;
-      for (const wake of this.admissionWaiters.splice(0)) wake();
-    }
-  }
-
-  /**
-   * Until one check succeeds, every check may be failing the same way (wrong host,
-   * revoked token): no more go out than could still be needed to trip the breaker, so a
-   * broken setup costs BREAKER_THRESHOLD checks whatever --concurrency is. Every call
-   * ends (per-request timeout, abort), so a waiter is always woken.
-   */
-  private admit(): Promise<void> | undefined {
-    if (!this.mustWait()) {
-      this.inFlight++;
-      return undefined;
-    }
-    return (async () => {
-      while (this.mustWait()) await new Promise<void>((resolve) => this.admissionWaiters.push(resolve));
-      // Counted in the same turn as the check, so waiters woken together do not all pass.
-      this.inFlight++;
-    })();
-  }
-
-  private mustWait(): boolean {
-    return this.successes === 0 && !this.breakerMessage && this.inFlight + this.sameFailures >= BREAKER_THRESHOLD;
-  }
-
-  private noteFailure(error: unknown): void {
-    if (this.breakerMessage) return;
-    if (error instanceof SourceError && error.kind === 'misconfigured') {
-      this.stop(`stopped: ${error.message}`);
-      return;
-    }
-    if (this.successes > 0) return;
-    const signature = error instanceof SourceError ? error.signature : String(error);
-    if (signature === this.failureSignature) this.sameFailures++;
-    else {
-      this.failureSignature = signature;
-      this.sameFailures = 1;
-    }
-    if (this.sameFailures >= BREAKER_THRESHOLD) {
-      const cause = error instanceof Error ? error.message : String(error);
-      this.stop(`stopped early: the first ${BREAKER_THRESHOLD} Forgejo checks all failed the same way (${cause}); check --forgejo-host and --forgejo-token`);
-    }
-  }
-
-  /** Nothing more is asked, and what is in flight is dropped: the run knows nothing for sure. */
-  private stop(message: string): void {
-    this.breakerMessage = message;
-    this.abort.abort(new Error(message));
+  private ask<T>(call: () => Promise<T>): Promise<T> {
+    return this.breaker.run(
+      call,
+      (_, error) => {
+        if (error === undefined) return undefined;
+        if (error instanceof SourceError && error.kind === 'misconfigured') {
+          this.breaker.stop(`stopped: ${error.message}`);
+          return undefined;
+        }
+        return { signature: error instanceof SourceError ? error.signature : String(error), cause: error instanceof Error ? error.message : String(error) };
+      },
+      (message) => {
+        throw new Error(message);
+      },
+    );
   }
 }

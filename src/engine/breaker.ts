@@ -1,0 +1,92 @@
+/**
+ * Stops a run that cannot use its source at all (a wrong host, a revoked token, a dead
+ * resolver): when the first `threshold` calls all fail the same way, with no success,
+ * it trips and nothing more is asked. Until one call succeeds, no more calls go out than
+ * could still be needed to trip it, so a broken setup costs `threshold` calls whatever
+ * the concurrency is. Every call must end (a timeout, an abort), so a waiter is always
+ * woken. The Forgejo verifier and the DNS checker each run calls through one.
+ */
+export class Breaker {
+  private successes = 0;
+  private sameFailures = 0;
+  private failureSignature: string | undefined;
+  private stopMessage: string | undefined;
+  private inFlight = 0;
+  private waiters: Array<() => void> = [];
+
+  constructor(
+    private readonly threshold: number,
+    /** The run's message once the breaker trips, from the last failure's cause. */
+    private readonly tripMessage: (cause: string) => string,
+    /** Told once, when the breaker trips or is stopped. */
+    private readonly onStop: (message: string) => void,
+  ) {}
+
+  /** Set once the breaker tripped or was stopped: the run stops asking. */
+  get stopped(): string | undefined {
+    return this.stopMessage;
+  }
+
+  /**
+   * Runs `call` once admitted, or `whenStopped` once the breaker has stopped. `failureOf`
+   * judges what came back: a failure's signature (failures with one cause share it) and
+   * cause, or undefined for a success (a thrown error judged undefined does not count).
+   * Awaited only when it must wait: a call admitted at once goes out in this same turn.
+   */
+  async run<T>(
+    call: () => Promise<T>,
+    failureOf: (result: T | undefined, error: unknown) => { signature: string; cause: string } | undefined,
+    whenStopped: (message: string) => T,
+  ): Promise<T> {
+    const waiting = this.admit();
+    if (waiting) await waiting;
+    try {
+      if (this.stopMessage) return whenStopped(this.stopMessage);
+      const result = await call();
+      const failure = failureOf(result, undefined);
+      if (failure) this.failed(failure.signature, failure.cause);
+      else this.successes++;
+      return result;
+    } catch (error) {
+      const failure = failureOf(undefined, error);
+      if (failure) this.failed(failure.signature, failure.cause);
+      throw error;
+    } finally {
+      this.inFlight--;
+      for (const wake of this.waiters.splice(0)) wake();
+    }
+  }
+
+  /** Stops at once, whatever came before: no later answer can prove anything. */
+  stop(message: string): void {
+    if (this.stopMessage) return;
+    this.stopMessage = message;
+    this.onStop(message);
+  }
+
+  private admit(): Promise<void> | undefined {
+    if (!this.mustWait()) {
+      this.inFlight++;
+      return undefined;
+    }
+    return (async () => {
+      while (this.mustWait()) await new Promise<void>((resolve) => this.waiters.push(resolve));
+      // Counted in the same turn as the call, so waiters woken together do not all pass.
+      this.inFlight++;
+    })();
+  }
+
+  private mustWait(): boolean {
+    return this.successes === 0 && !this.stopMessage && this.inFlight + this.sameFailures >= this.threshold;
+  }
+
+  private failed(signature: string, cause: string): void {
+    if (this.successes > 0 || this.stopMessage) return;
+    if (signature === this.failureSignature) this.sameFailures++;
+    else {
+      this.failureSignature = signature;
+      this.sameFailures = 1;
+    }
+    if (this.sameFailures >= this.threshold) this.stop(this.tripMessage(cause));
+  }
+}
