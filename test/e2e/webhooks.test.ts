@@ -53,6 +53,19 @@ interface Sidecar {
 
 const pagesRequests = (forgejo: Standin, owner: string, repo: string) => forgejo.stats().byPath[`/api/v1/repos/${owner}/${repo}/contents/.pages`] ?? 0;
 
+/** The sidecar's JSON log lines, parsed as they arrive on its stdout. */
+function collectLines(child: ChildProcess): Array<Record<string, any>> {
+  const lines: Array<Record<string, any>> = [];
+  let buffer = '';
+  child.stdout!.on('data', (chunk: string) => {
+    buffer += chunk;
+    const parts = buffer.split('\n');
+    buffer = parts.pop()!;
+    for (const part of parts) if (part.trim()) lines.push(JSON.parse(part));
+  });
+  return lines;
+}
+
 describe.each([redisBackend, etcdBackend])('on $name', ({ create }) => {
   const store = create();
   const cli = cliRunner('webhooks');
@@ -88,14 +101,7 @@ describe.each([redisBackend, etcdBackend])('on $name', ({ create }) => {
       'reap', '--interval', '1h', '--listen', `127.0.0.1:${port}`, '--webhook-secret-file', secretFile,
       ...storeArgs(store), '--forgejo-host', forgejo.url, '--retries', '1', '--retry-delay', '5', ...extra,
     ]);
-    const lines: Array<Record<string, any>> = [];
-    let buffer = '';
-    child.stdout!.on('data', (chunk: string) => {
-      buffer += chunk;
-      const parts = buffer.split('\n');
-      buffer = parts.pop()!;
-      for (const part of parts) if (part.trim()) lines.push(JSON.parse(part));
-    });
+    const lines = collectLines(child);
     const sidecar: Sidecar = {
       base,
       hookUrl: `${base}${HOOK_PATH}`,
@@ -253,18 +259,6 @@ describe('on redis: refusals, configuration, a burst', () => {
     await store.stop();
   });
   beforeEach(() => store.flush());
-
-  const collectLines = (child: ChildProcess) => {
-    const lines: Array<Record<string, any>> = [];
-    let buffer = '';
-    child.stdout!.on('data', (chunk: string) => {
-      buffer += chunk;
-      const parts = buffer.split('\n');
-      buffer = parts.pop()!;
-      for (const part of parts) if (part.trim()) lines.push(JSON.parse(part));
-    });
-    return lines;
-  };
 
   it('refuses bad, missing and misplaced signatures, oversized bodies, invalid JSON and unknown events; nothing is verified', async () => {
     const gone = { owner: 'erin', repo: 'gone', domain: 'erin.example.net' };
