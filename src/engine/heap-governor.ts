@@ -11,28 +11,35 @@ import { runInNewContext } from 'node:vm';
  * one call into V8; a collection of a few hundred MB takes a fraction of a second and comes
  * once per `headroom` of growth.
  */
+export interface HeapAccess {
+  usedBytes(): number;
+  /** undefined where V8 refuses to expose a full collection: the governor then does nothing. */
+  collect: (() => void) | undefined;
+}
+
+export const v8Heap: HeapAccess = { usedBytes: () => getHeapStatistics().used_heap_size, collect: exposeGc() };
+
 export class HeapGovernor {
   private limit: number;
-  private readonly collect: (() => void) | undefined;
 
   constructor(
     private readonly headroom = 0.5,
     private readonly floorBytes = 48 * 1024 * 1024,
+    private readonly heap: HeapAccess = v8Heap,
   ) {
-    this.collect = exposeGc();
     this.limit = this.nextLimit();
   }
 
   /** Collects when the heap has outgrown its limit; cheap enough to call per batch. */
   check(): void {
-    if (!this.collect) return;
-    if (getHeapStatistics().used_heap_size < this.limit) return;
-    this.collect();
+    if (!this.heap.collect) return;
+    if (this.heap.usedBytes() < this.limit) return;
+    this.heap.collect();
     this.limit = this.nextLimit();
   }
 
   private nextLimit(): number {
-    return getHeapStatistics().used_heap_size * (1 + this.headroom) + this.floorBytes;
+    return this.heap.usedBytes() * (1 + this.headroom) + this.floorBytes;
   }
 }
 
