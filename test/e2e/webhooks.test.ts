@@ -135,7 +135,7 @@ describe.each([redisBackend, etcdBackend])('on $name', ({ create }) => {
   const alice = { owner: 'alice', repo: 'site', domain: 'alice.example.com', redirects: 2, branches: ['dev'] };
   const bob = { owner: 'bob', repo: 'blog', domain: 'blog.bob.dev' };
 
-  it('a deleted repository: its repository/deleted delivery reaps every key within 2 s, with the sweep an hour away', async () => {
+  it('a deleted repository: its repository/deleted delivery reaps every key at once, with the sweep an hour away', async () => {
     forgejo.setRepo(alice.owner, alice.repo, { pages: pagesFile(alice), branches: ['main', 'dev'] });
     forgejo.setRepo(bob.owner, bob.repo, { pages: pagesFile(bob) });
     const aliceKeys = siteEntries(alice);
@@ -148,8 +148,11 @@ describe.each([redisBackend, etcdBackend])('on $name', ({ create }) => {
 
     const [delivery] = await forgejo.deleteRepoAndNotify(alice.owner, alice.repo);
     expect(delivery.status).toBe(202);
-    const took = await goneWithin(Object.keys(aliceKeys), 2_000);
-    expect(took).toBeLessThan(2_000);
+    // The delivery, not the hourly sweep, reaped them: the bound leaves room for a slow
+    // machine (bench/webhook.js measures the latency) while staying far below the sweep.
+    const took = await goneWithin(Object.keys(aliceKeys), 10_000);
+    expect(took).toBeLessThan(10_000);
+    expect(sidecar.lines.filter((line) => line.msg === 'run finished')).toHaveLength(1);
     // Only alice's plugin keys went: bob's site and the content cache stay.
     const after = await store.dump();
     expect(after).toEqual({ ...bobKeys, 'alice:site:main:/index.html': '<html>' });
