@@ -16,7 +16,7 @@ import { scanStore } from './scanner';
 import { writePlanBackup } from './transfer';
 import { TaskQueue } from './task-queue';
 import { VerdictMap } from '../core/compact';
-import { HeapGovernor } from './heap-governor';
+import { keepHeapNearLive } from './heap-policy';
 import { Verifier } from './verifier';
 
 export interface EngineOptions {
@@ -101,6 +101,7 @@ export class ReapEngine {
   }
 
   private async runStages(stage: Stage, signal?: AbortSignal, scope?: RunScope): Promise<RunReport> {
+    keepHeapNearLive();
     const startedAt = this.clock.now();
     const forwardVerdicts = new VerdictMap();
     const reverseVerdicts = new Map<string, Verdict>();
@@ -115,11 +116,9 @@ export class ReapEngine {
     const verifierSignal = dns ? (signal ? AbortSignal.any([signal, dnsStop.signal]) : dnsStop.signal) : signal;
     const verifier = stage === 'scan' ? undefined : new Verifier(this.requireSource(), verifierSignal);
     const counts: ProgressCounts = { keysScanned: 0, claims: 0, verified: 0 };
-    const heap = new HeapGovernor();
     const verified = (record: (verdict: Verdict) => void, verdict: Verdict) => {
       record(verdict);
       counts.verified++;
-      if ((counts.verified & 1023) === 0) heap.check();
       if (!signal?.aborted) this.progress.update(counts);
     };
     const verify = (claim: Claim, record: (verdict: Verdict) => void, ownership = false) => {
@@ -147,7 +146,6 @@ export class ReapEngine {
       verify({ ...mapping.target, domain: mapping.domain }, (verdict) => forwardVerdicts.set(mapping.domain, verdict), true);
     };
     const onBatch = (keysScanned: number) => {
-      heap.check();
       counts.keysScanned = keysScanned;
       this.progress.update(counts);
     };
