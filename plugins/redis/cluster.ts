@@ -1,7 +1,7 @@
 import type { Cluster } from 'ioredis';
 import { escapeGlob, textKeyNames } from '../../src/core/keys';
 import type { GroupDeleteOutcome, GuardedGroup, KeyValueStore, PutMode, PutOutcome, StoredEntry, ReadOptions } from '../../src/ports/key-value-store';
-import { mapLimited } from '../../src/engine/task-queue';
+import { mapLimited } from '../../src/plugin-kit';
 import { decodeReadEntries, DELETE_IF_EQUAL_LUA, PUT_ENTRIES_LUA, putEntryArgs, READ_ENTRIES_LUA, SCAN_COUNT } from './scripts';
 import { keySlot, slotTag } from './slot';
 import { quitOrDrop } from './quit';
