@@ -28,6 +28,18 @@ export function slotTag(slot: number): string {
   return tags[slot];
 }
 
+/** The indexes `0 … count - 1` grouped by `keyOf`, each group in ascending order. */
+function groupIndexes<K>(count: number, keyOf: (i: number) => K): Map<K, number[]> {
+  const groups = new Map<K, number[]>();
+  for (let i = 0; i < count; i++) {
+    const key = keyOf(i);
+    const group = groups.get(key);
+    if (group) group.push(i);
+    else groups.set(key, [i]);
+  }
+  return groups;
+}
+
 /**
  * The store on a Redis Cluster: `RedisStore`'s code over every master. Reads and writes
  * run one script per hash slot; a domain's keys live in different slots, so its delete
@@ -52,14 +64,7 @@ export class RedisClusterStore extends RedisStore {
 
   /** Indexes of `keys` grouped by hash slot: a script may only touch keys of one slot. */
   protected batches(keys: string[]): KeyBatch[] {
-    const bySlot = new Map<number, number[]>();
-    keys.forEach((key, i) => {
-      const slot = calculateSlot(key);
-      const group = bySlot.get(slot);
-      if (group) group.push(i);
-      else bySlot.set(slot, [i]);
-    });
-    return [...bySlot].map(([slot, indexes]) => ({ slot, indexes }));
+    return [...groupIndexes(keys.length, (i) => calculateSlot(keys[i]))].map(([slot, indexes]) => ({ slot, indexes }));
   }
 
   /** The script restores a DUMP under a scratch name: in a cluster it must live in the keys' own slot. */
@@ -83,13 +88,7 @@ export class RedisClusterStore extends RedisStore {
         else parent[find(g)] = find(other);
       }
     });
-    const chains = new Map<number, number[]>();
-    groups.forEach((_, g) => {
-      const root = find(g);
-      const chain = chains.get(root);
-      if (chain) chain.push(g);
-      else chains.set(root, [g]);
-    });
+    const chains = groupIndexes(groups.length, find);
     await mapLimited([...chains.values()], GROUP_CONCURRENCY, async (chain) => {
       for (const g of chain) outcomes[g] = await this.deleteGroup(groups[g]);
     });
