@@ -1,10 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { Etcd3, type IOptions } from 'etcd3';
-import type { GroupDeleteOutcome, GuardedGroup, KeyGuard, KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../../src/ports/key-value-store';
+import type { GroupDeleteOutcome, GuardedGroup, KeyGuard, PutMode, PutOutcome, StoredEntry } from '../../src/ports/key-value-store';
 import type { PluginSettings, StorePlugin } from '../../src/ports/plugins';
-import { textKeyNames } from '../../src/core/keys';
-import { scrubSecrets, secretsOf } from '../../src/core/secrets';
-import { mapLimited } from '../../src/engine/task-queue';
+import { BaseStore, chunks, mapLimited, readFlagFile, scrubSecrets, secretsOf, textKeyNames, withoutUserinfo } from '../../src/plugin-kit';
 
 /** Keys per range request while scanning: memory stays flat however large the store. */
 const SCAN_PAGE = 1000;
@@ -48,12 +45,6 @@ export function prefixEnd(prefix: Buffer): Buffer {
   return Buffer.from([0]);
 }
 
-function chunks<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
 interface Endpoint {
   /** What etcd3 dials: `http(s)://host:port`, without credentials. */
   url: string;
@@ -70,7 +61,7 @@ export function parseEndpoints(value: string | undefined): Endpoint[] {
     try {
       url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`);
     } catch {
-      throw new Error(`invalid etcd endpoint '${text.replace(/\/\/[^@/]*@/, '//')}': expected http://host:port; check --etcd-endpoints`);
+      throw new Error(`invalid etcd endpoint '${withoutUserinfo(text)}': expected http://host:port; check --etcd-endpoints`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new Error(`invalid etcd endpoint '${url.host}': use http:// or https://; check --etcd-endpoints`);
@@ -86,11 +77,7 @@ export function describeEtcd(settings: EtcdSettings): string {
 }
 
 function readPem(path: string, flag: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    throw new Error(`cannot read ${flag} file '${path}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
+  return readFlagFile(path, `${flag} file '${path}'`);
 }
 
 export function etcdOptions(settings: EtcdSettings): IOptions {
@@ -119,31 +106,21 @@ export function etcdOptions(settings: EtcdSettings): IOptions {
 
 type KeyValue = { key: Buffer; value: Buffer; lease: string; create_revision: string };
 
-export class EtcdStore implements KeyValueStore {
-  private trips = 0;
-  private closed = false;
-  private readonly unnamed: string[] = [];
-
-  constructor(private readonly client: Etcd3, private readonly description: string) {}
-
-  describe(): string {
-    return this.description;
+export class EtcdStore extends BaseStore {
+  constructor(private readonly client: Etcd3, description: string) {
+    super(description);
   }
 
   maxGroupSize(): number {
     return MAX_TXN_OPS;
   }
 
-  roundTrips(): number {
-    return this.trips;
-  }
-
-  skippedKeys(): string[] {
-    return [...this.unnamed];
+  protected closedMessage(): string {
+    return `etcd store ${this.description} is closed`;
   }
 
   private open(): Etcd3 {
-    if (this.closed) throw new Error(`etcd store ${this.description} is closed`);
+    this.ensureOpen();
     return this.client;
   }
 
@@ -282,9 +259,7 @@ export class EtcdStore implements KeyValueStore {
     });
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+  protected async disconnect(): Promise<void> {
     this.client.close();
   }
 }

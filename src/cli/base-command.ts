@@ -1,8 +1,12 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Command, Flags, type Interfaces } from '@oclif/core';
+import { etcdFlags } from '../../plugins/etcd/flags';
+import { forgejoFlags } from '../../plugins/forgejo/flags';
+import { redisFlags } from '../../plugins/redis/flags';
 import { createRuntime, type ReaperSettings, type Runtime } from '../container';
 import { parseDuration } from '../core/duration';
+import { positiveNumber } from '../plugin-kit/flags';
 import { scrubSecrets, secretsOf } from '../core/secrets';
 import type { Stage } from '../engine/engine';
 import { EXIT } from '../engine/summary';
@@ -23,70 +27,21 @@ const ratio = Flags.custom<number>({
   },
 });
 
-const positiveNumber = Flags.custom<number>({
-  parse: async (input) => {
-    const value = Number(input);
-    if (!Number.isFinite(value) || value <= 0) throw new Error(`expected a positive number, got '${input}'`);
-    return value;
-  },
-});
-
 /**
- * A Redis port. Kubernetes gives every pod of a namespace with a Service named `redis`
- * the variable `REDIS_PORT=tcp://10.96.0.12:6379` (a "service link"): say so, not
- * "Expected an integer".
+ * Flags every command shares (DESIGN §6); each has its environment variable. Each built-in
+ * store plugin declares its own (`plugins/{name}/flags.ts`).
  */
-const redisPort = Flags.custom<number>({
-  parse: async (input) => {
-    if (/^tcp:\/\/\S+:\d+$/i.test(input.trim())) {
-      throw new Error(
-        `REDIS_PORT (or --redis-port) is '${input}', which looks like a Kubernetes service link (set for a Service named redis): ` +
-          'set enableServiceLinks: false in the pod spec, or set REDIS_PORT to a port number',
-      );
-    }
-    const value = Number(input);
-    if (!/^\s*\d+\s*$/.test(input) || !Number.isInteger(value) || value < 1 || value > 65535) {
-      throw new Error(`--redis-port (REDIS_PORT): expected a port number from 1 to 65535, got '${input}'`);
-    }
-    return value;
-  },
-});
-
-/** Flags every command shares (DESIGN §6); each has its environment variable. */
 export const storeFlags = {
   store: Flags.string({ description: 'store plugin: redis, etcd, or a path/package exporting storePlugin', env: 'REAPER_STORE', default: 'redis', helpGroup: 'STORE' }),
   'store-timeout': positiveNumber({ description: 'seconds to wait for the store to connect or answer any one request', env: 'REAPER_STORE_TIMEOUT', default: 10, helpGroup: 'STORE' }),
-  'redis-host': Flags.string({ description: 'Redis host', env: 'REDIS_HOST', default: 'localhost', helpGroup: 'STORE' }),
-  'redis-port': redisPort({ description: 'Redis port', env: 'REDIS_PORT', default: 6379, helpGroup: 'STORE' }),
-  'redis-password': Flags.string({ description: 'Redis password', env: 'REDIS_PASSWORD', helpGroup: 'STORE' }),
-  'redis-db': Flags.integer({ description: 'Redis database number', env: 'REDIS_DB', default: 0, min: 0, helpGroup: 'STORE' }),
-  'redis-url': Flags.string({ description: 'redis:// or rediss:// URL; overrides host, port, password and db', env: 'REDIS_URL', helpGroup: 'STORE' }),
-  'redis-cluster': Flags.string({ description: 'Redis Cluster seed nodes, host:port,host:port; overrides host, port and url', env: 'REDIS_CLUSTER', helpGroup: 'STORE' }),
-  'redis-sentinels': Flags.string({ description: 'Redis Sentinels, host:port,host:port; overrides host, port and url', env: 'REDIS_SENTINELS', helpGroup: 'STORE' }),
-  'redis-sentinel-name': Flags.string({ description: 'name of the master the sentinels watch', env: 'REDIS_SENTINEL_NAME', default: 'mymaster', helpGroup: 'STORE' }),
-  'redis-tls-ca': Flags.string({ description: 'CA certificate file (PEM) for Redis over TLS', env: 'REDIS_TLS_CA', helpGroup: 'STORE' }),
-  'redis-tls-cert': Flags.string({ description: 'client certificate file (PEM) for Redis', env: 'REDIS_TLS_CERT', helpGroup: 'STORE' }),
-  'redis-tls-key': Flags.string({ description: 'client key file (PEM) for Redis', env: 'REDIS_TLS_KEY', helpGroup: 'STORE' }),
-  'etcd-endpoints': Flags.string({ description: 'etcd endpoints, comma-separated [default: http://127.0.0.1:2379]', env: 'ETCD_ENDPOINTS', helpGroup: 'STORE' }),
-  'etcd-username': Flags.string({ description: 'etcd user name', env: 'ETCD_USERNAME', helpGroup: 'STORE' }),
-  'etcd-password': Flags.string({ description: 'etcd password', env: 'ETCD_PASSWORD', helpGroup: 'STORE' }),
-  'etcd-ca': Flags.string({ description: 'CA certificate file (PEM) for etcd over TLS', env: 'ETCD_CA', helpGroup: 'STORE' }),
-  'etcd-cert': Flags.string({ description: 'client certificate file (PEM) for etcd', env: 'ETCD_CERT', helpGroup: 'STORE' }),
-  'etcd-key': Flags.string({ description: 'client key file (PEM) for etcd', env: 'ETCD_KEY', helpGroup: 'STORE' }),
+  ...redisFlags,
+  ...etcdFlags,
   'root-key': Flags.string({ description: "Traefik's KV root key", env: 'TRAEFIK_ROOT_KEY', default: 'traefik', helpGroup: 'STORE' }),
   json: Flags.boolean({ description: 'print one JSON document instead of the human report', default: false }),
 };
 
-export const sourceFlags = {
-  'forgejo-host': Flags.string({ description: 'Forgejo base URL, e.g. https://git.example.com', env: 'FORGEJO_HOST', helpGroup: 'FORGEJO' }),
-  'forgejo-token': Flags.string({ description: 'Forgejo API token (read access to the repositories)', env: 'FORGEJO_TOKEN', helpGroup: 'FORGEJO' }),
-  'forgejo-token-file': Flags.string({ description: 'file holding the Forgejo API token', env: 'FORGEJO_TOKEN_FILE', helpGroup: 'FORGEJO' }),
-  concurrency: Flags.integer({ description: 'Forgejo requests in flight', env: 'REAPER_CONCURRENCY', default: 16, min: 1, max: 256, helpGroup: 'FORGEJO' }),
-  'rate-limit': positiveNumber({ description: 'Forgejo requests per second at most (default: no limit)', env: 'REAPER_RATE_LIMIT', helpGroup: 'FORGEJO' }),
-  timeout: positiveNumber({ description: 'seconds to wait for one Forgejo answer', env: 'REAPER_TIMEOUT', default: 10, helpGroup: 'FORGEJO' }),
-  retries: Flags.integer({ description: 'retries for 429, 502, 503, 504 and network errors', env: 'REAPER_RETRIES', default: 3, min: 0, max: 10, helpGroup: 'FORGEJO' }),
-  'retry-delay': Flags.integer({ description: 'first retry backoff in ms (doubles, with jitter)', env: 'REAPER_RETRY_DELAY', default: 250, min: 0, hidden: true, helpGroup: 'FORGEJO' }),
-};
+/** The source plugin's flags (Forgejo, the one built in). */
+export const sourceFlags = forgejoFlags;
 
 /** How a run reports: scan, verify and reap. */
 export const reportFlags = {
