@@ -1,6 +1,6 @@
 import { createRuntime, type ReaperSettings } from '../container';
 import type { RunReport, RunScope, Stage } from '../engine/engine';
-import { summarize, type Summary } from '../engine/summary';
+import { summarize, type Summary } from '../report/summary';
 import type { RenderContext } from '../render/human';
 
 export interface CompletedRun {

@@ -1,15 +1,15 @@
 import { formatDuration } from '../core/duration';
 import type { ReaperSettings } from '../container';
 import type { Stage } from '../engine/engine';
-import { runLoop } from '../engine/loop';
+import { runLoop } from './loop';
 import { startHealthServer } from '../observe/health-server';
 import { ReaperMetrics } from '../observe/metrics';
-import { statusOfFailure, statusOfRun, type RunStatus } from '../observe/run-status';
+import { statusOfFailure, statusOfRun, type RunStatus } from '../report/run-status';
 import { renderHuman, type RenderContext } from '../render/human';
 import { logLine, runLogFields, type LogFormat } from './log-line';
 import { runOnce } from './run-once';
 import { DEFAULT_BRAKE } from '../core/planner';
-import { runResult } from '../observe/run-status';
+import { runResult } from '../report/run-status';
 import { WebhookMetrics } from '../observe/webhook-metrics';
 import { RepoIndex } from '../triggers/repo-index';
 import { Serial } from '../triggers/serial';

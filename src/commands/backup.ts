@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { BackupWriter, timestampedPath } from '../backup/writer';
 import { backupDirFlag, defaultBackupDir, ReaperCommand, storeFlags } from '../cli/base-command';
 import type { Selection } from '../core/selection';
-import { EXIT } from '../engine/summary';
+import { EXIT } from '../report/exit-codes';
 import { exportEntries } from '../engine/transfer';
 import { progressFor } from '../render/progress-bar';
 

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BackupReader } from '../backup/reader';
 import { ReaperCommand, storeFlags } from '../cli/base-command';
-import { EXIT } from '../engine/summary';
+import { EXIT } from '../report/exit-codes';
 import { restoreEntries, type RestoreResult } from '../engine/transfer';
 import { progressFor } from '../render/progress-bar';
 
