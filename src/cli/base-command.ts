@@ -6,12 +6,11 @@ import { parseDuration } from '../core/duration';
 import { scrubSecrets, secretsOf } from '../core/secrets';
 import type { Stage } from '../engine/engine';
 import { EXIT } from '../report/exit-codes';
-import type { ReaperMetrics } from '../observe/metrics';
-import { statusOfFailure, statusOfRun, type RunStatus } from '../report/run-status';
 import { progressFor } from '../render/progress-bar';
 import { invocationName } from './invocation';
 import { logLine, runLogFields } from './log-line';
-import { runOnce, type CompletedRun } from './run-once';
+import { Runner, type RunOutcome } from './runner';
+import { trapSignals, type Interrupt } from './signals';
 import { renderHuman, type RenderContext } from '../render/human';
 import { renderJson } from '../render/json';
 
@@ -167,12 +166,6 @@ export function oneLine(error: unknown): string {
 const INTERRUPT_GRACE_MS = 3000;
 const INTERRUPTED_MESSAGE = '\n⚠️  Interrupted: nothing is left half-deleted; run again to finish.\n';
 
-export interface Interrupt {
-  signal: AbortSignal;
-  /** Stops listening for SIGINT/SIGTERM (a signal already received keeps its watchdog). */
-  release(): void;
-}
-
 let interruptReported = false;
 
 /** Says once that the run was interrupted, however many ways reach that point. */
@@ -220,52 +213,47 @@ export abstract class ReaperCommand extends Command {
    * atomic per group, so ending there leaves nothing half-deleted.
    */
   protected trapInterrupt(): Interrupt {
-    const controller = new AbortController();
-    const onSignal = () => {
-      if (controller.signal.aborted) return;
-      controller.abort(new Error('interrupted'));
-      setTimeout(() => {
-        reportInterrupted();
-        process.exit(EXIT.interrupted);
-      }, INTERRUPT_GRACE_MS).unref();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    return {
-      signal: controller.signal,
-      release: () => {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      },
-    };
+    return trapSignals({
+      onSignal: () =>
+        setTimeout(() => {
+          reportInterrupted();
+          process.exit(EXIT.interrupted);
+        }, INTERRUPT_GRACE_MS).unref(),
+    });
   }
 
   /** Runs one stage of the flow with its own runtime, renders it, exits with its code. */
   protected async runStage(flags: AnyFlags, stage: Stage, context: Omit<RenderContext, 'store' | 'source'>): Promise<void> {
     const settings = this.settings(flags);
-    // prom-client is loaded only when asked for: a single run's start-up stays short.
-    const metrics = settings.metricsFile
-      ? new (require('../observe/metrics') as typeof import('../observe/metrics')).ReaperMetrics({ version: this.config.version })
-      : undefined;
+    const runner = new Runner({
+      settings: { ...settings, progress: progressFor(Boolean(flags.json) || flags['log-format'] === 'json') },
+      stage,
+      context,
+      // prom-client is loaded only when asked for: a single run's start-up stays short.
+      metrics: settings.metricsFile
+        ? new (require('../observe/metrics') as typeof import('../observe/metrics')).ReaperMetrics({ version: this.config.version })
+        : undefined,
+      metricsFile: settings.metricsFile,
+      // For node_exporter's textfile collector (cron use): a failure to write is said, not fatal.
+      onMetricsError: (error) => process.stderr.write(`pages-reaper: ${oneLine(error)}\n`),
+    });
     const interrupt = this.trapInterrupt();
-    const startedAt = Date.now();
-    let run: CompletedRun;
+    let outcome: RunOutcome;
     try {
-      run = await runOnce({ ...settings, telemetry: metrics, progress: progressFor(Boolean(flags.json) || flags['log-format'] === 'json') }, stage, context, interrupt.signal);
-    } catch (error) {
-      await this.writeMetrics(metrics, settings.metricsFile, statusOfFailure(startedAt, Date.now(), error));
-      if (interrupt.signal.aborted) return this.interrupted();
-      return this.fail(error);
+      outcome = await runner.once(interrupt.signal);
+      await runner.record(outcome.status);
     } finally {
       interrupt.release();
     }
-    const { report, summary, context: fullContext } = run;
-    const status = statusOfRun(report, summary, Date.now());
-    await this.writeMetrics(metrics, settings.metricsFile, status);
+    if (!outcome.run) {
+      if (interrupt.signal.aborted) return this.interrupted();
+      return this.fail(outcome.error);
+    }
+    const { report, summary, context: fullContext } = outcome.run;
     // Written as they are produced: a report of a million domains is never one string.
     const write = (chunk: string) => void process.stdout.write(chunk);
     if (flags.json) renderJson(report, summary, fullContext, write);
-    else if (flags['log-format'] === 'json') logLine(runLogFields(status, { command: context.command, dryRun: context.dryRun }));
+    else if (flags['log-format'] === 'json') logLine(runLogFields(outcome.status, { command: context.command, dryRun: context.dryRun }));
     else renderHuman(report, summary, { ...fullContext, verbose: Boolean(flags.verbose), bin: this.bin() }, write);
     // A run the breaker stopped could not use its source at all: fatal, in one line.
     if (report.stoppedEarly) process.stderr.write(`pages-reaper: ${scrubSecrets(oneLine(report.stoppedEarly), this.secrets)}\n`);
@@ -286,12 +274,5 @@ export abstract class ReaperCommand extends Command {
     } catch (error) {
       return this.fail(error);
     }
-  }
-
-  /** For node_exporter's textfile collector (cron use): a failure to write is said, not fatal. */
-  private async writeMetrics(metrics: ReaperMetrics | undefined, path: string | undefined, status: RunStatus): Promise<void> {
-    if (!metrics || !path) return;
-    metrics.runFinished(status);
-    await metrics.writeFile(path).catch((error: Error) => process.stderr.write(`pages-reaper: ${oneLine(error)}\n`));
   }
 }
