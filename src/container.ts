@@ -11,6 +11,7 @@ import type { Telemetry } from './ports/telemetry';
 import { PROGRESS, type Progress } from './ports/progress';
 import { TXT_RESOLVER, type TxtResolver } from './ports/txt-resolver';
 import { bounded, BoundedStore } from './engine/bounded-store';
+import { StoreUnreachableError, UsageError } from './report/errors';
 
 /** `--store-timeout` when nothing says otherwise: 10 s. */
 export const DEFAULT_STORE_TIMEOUT_MS = 10_000;
@@ -59,7 +60,8 @@ async function connectStore(settings: ReaperSettings, signal?: AbortSignal): Pro
   signal?.addEventListener('abort', onAbort, { once: true });
   const creating = plugin.create({ ...settings, storeTimeout: timeoutMs, signal: giveUp.signal });
   // The plugin bounds its own connect (and says where it failed); this is the backstop.
-  const backstop = () => new Error(`the store (--store ${settings.store}) did not connect within ${timeoutMs / 1000} s; check its address, or raise --store-timeout (REAPER_STORE_TIMEOUT)`);
+  const backstop = () =>
+    new StoreUnreachableError(`the store (--store ${settings.store}) did not connect within ${timeoutMs / 1000} s`, { hint: 'check its address, or raise --store-timeout (REAPER_STORE_TIMEOUT)' });
   try {
     return await bounded(() => creating, timeoutMs + 1000, backstop, signal);
   } catch (error) {
@@ -86,7 +88,7 @@ export async function createRuntime(settings: ReaperSettings, options: { needsSo
   }
   let source: SourceOfTruth | undefined;
   if (options.needsSource) {
-    if (!settings.forgejoHost) throw new Error('missing --forgejo-host (or FORGEJO_HOST): the Forgejo URL, e.g. https://git.example.com');
+    if (!settings.forgejoHost) throw new UsageError('missing --forgejo-host (or FORGEJO_HOST): the Forgejo URL, e.g. https://git.example.com');
     source = await loadSourcePlugin('forgejo').create(settings);
   }
   let store: KeyValueStore;

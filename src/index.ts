@@ -14,6 +14,9 @@ export type { Clock } from './ports/clock';
 export { CLOCK, systemClock } from './ports/clock';
 export type { Telemetry } from './ports/telemetry';
 export { noTelemetry, TELEMETRY } from './ports/telemetry';
+/** Errors a plugin may throw: `StoreUnreachableError` from `create` when the store cannot be reached. */
+export { ReaperError, StoreUnreachableError, UsageError, type ErrorKind } from './report/errors';
+export { EXIT } from './report/exit-codes';
 /** Helpers the built-in store plugins use: literal SCAN patterns and key names that are text. */
 export { escapeGlob, textKeyNames } from './core/keys';
 /** Keeping passwords and tokens out of a client's error messages. */

@@ -5,6 +5,7 @@ import type { PluginSettings, StorePlugin } from '../../src/ports/plugins';
 import { textKeyNames } from '../../src/core/keys';
 import { scrubSecrets, secretsOf } from '../../src/core/secrets';
 import { mapLimited } from '../../src/engine/task-queue';
+import { StoreUnreachableError } from '../../src/report/errors';
 
 /** Keys per range request while scanning: memory stays flat however large the store. */
 const SCAN_PAGE = 1000;
@@ -319,7 +320,7 @@ export async function connectEtcd(settings: EtcdSettings): Promise<EtcdStore> {
     client.close();
     const message = sanitize((error as Error).message, settings);
     const hint = /deadline exceeded/i.test(message) ? `no answer within ${timeout / 1000} s; check ${FLAGS_TO_CHECK}, or raise --store-timeout (REAPER_STORE_TIMEOUT)` : `${message}; check ${FLAGS_TO_CHECK}`;
-    throw new Error(`cannot reach etcd at ${description}: ${hint}`);
+    throw new StoreUnreachableError(`cannot reach etcd at ${description}: ${hint}`);
   } finally {
     settings.signal?.removeEventListener('abort', drop);
   }
@@ -334,7 +335,7 @@ export const storePlugin: StorePlugin = {
       return await connectEtcd(etcd);
     } catch (error) {
       const message = sanitize((error as Error).message, etcd);
-      if (message.startsWith('cannot reach etcd')) throw new Error(message);
+      if (error instanceof StoreUnreachableError) throw new StoreUnreachableError(message);
       throw new Error(`cannot reach etcd at ${safeDescribe(etcd)}: ${message}; check ${FLAGS_TO_CHECK}`);
     }
   },

@@ -2,22 +2,24 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import { createRuntime, type ReaperSettings, type Runtime } from '../container';
-import { parseDuration } from '../core/duration';
 import { scrubSecrets, secretsOf } from '../core/secrets';
 import type { Stage } from '../engine/engine';
 import { EXIT } from '../report/exit-codes';
 import { progressFor } from '../render/progress-bar';
+import { oneLine, reportFailure } from './errors';
 import { invocationName } from './invocation';
 import { logLine, runLogFields } from './log-line';
 import { Runner, type RunOutcome } from './runner';
 import { trapSignals, type Interrupt } from './signals';
 import { renderHuman, type RenderContext } from '../render/human';
 import { renderJson } from '../render/json';
+import { UsageError } from '../report/errors';
+import { duration } from './duration';
 
 const ratio = Flags.custom<number>({
   parse: async (input) => {
     const value = Number(input);
-    if (!Number.isFinite(value) || value < 0 || value > 1) throw new Error(`expected a ratio between 0 and 1, got '${input}'`);
+    if (!Number.isFinite(value) || value < 0 || value > 1) throw new UsageError(`expected a ratio between 0 and 1, got '${input}'`);
     return value;
   },
 });
@@ -25,7 +27,7 @@ const ratio = Flags.custom<number>({
 const positiveNumber = Flags.custom<number>({
   parse: async (input) => {
     const value = Number(input);
-    if (!Number.isFinite(value) || value <= 0) throw new Error(`expected a positive number, got '${input}'`);
+    if (!Number.isFinite(value) || value <= 0) throw new UsageError(`expected a positive number, got '${input}'`);
     return value;
   },
 });
@@ -38,14 +40,14 @@ const positiveNumber = Flags.custom<number>({
 const redisPort = Flags.custom<number>({
   parse: async (input) => {
     if (/^tcp:\/\/\S+:\d+$/i.test(input.trim())) {
-      throw new Error(
+      throw new UsageError(
         `REDIS_PORT (or --redis-port) is '${input}', which looks like a Kubernetes service link (set for a Service named redis): ` +
           'set enableServiceLinks: false in the pod spec, or set REDIS_PORT to a port number',
       );
     }
     const value = Number(input);
     if (!/^\s*\d+\s*$/.test(input) || !Number.isInteger(value) || value < 1 || value > 65535) {
-      throw new Error(`--redis-port (REDIS_PORT): expected a port number from 1 to 65535, got '${input}'`);
+      throw new UsageError(`--redis-port (REDIS_PORT): expected a port number from 1 to 65535, got '${input}'`);
     }
     return value;
   },
@@ -136,9 +138,9 @@ export function settingsFromFlags(flags: AnyFlags): ReaperSettings {
   }
   if (typeof flags.timeout === 'number') settings.timeout = flags.timeout * 1000;
   if (typeof flags['store-timeout'] === 'number') settings.storeTimeout = flags['store-timeout'] * 1000;
-  const intervalMs = typeof flags.interval === 'string' ? parseDuration(flags.interval, '--interval') : 0;
+  const intervalMs = typeof flags.interval === 'string' ? duration(flags.interval, '--interval') : 0;
   if (typeof flags.grace === 'string') {
-    settings.graceMs = parseDuration(flags.grace, '--grace');
+    settings.graceMs = duration(flags.grace, '--grace');
     // Marks outlive any pause between runs by far: an expired mark only restarts the clock.
     settings.graceMarkTtlMs = Math.max(7 * 86_400_000, 3 * (settings.graceMs as number)) + 2 * intervalMs;
   }
@@ -147,19 +149,6 @@ export function settingsFromFlags(flags: AnyFlags): ReaperSettings {
     settings.brake = { maxStaleRatio: flags['max-stale-ratio'], minDomains: flags['brake-min-domains'], force: flags.force };
   }
   return settings as ReaperSettings;
-}
-
-/** One line on stderr, no stack: what went wrong and how to fix it. */
-export function oneLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message
-    .split('\n')
-    .map((line) => line.trim())
-    .filter(Boolean)
-    .join(' ')
-    // oclif frames a flag's parse error as "Parsing --flag <reason> See more help with --help".
-    .replace(/^Parsing (--[\w-]+) /, '$1: ')
-    .replace(/ See more help with --help\.?$/, '; see --help');
 }
 
 /** How long an interrupted run may take to unwind before the process is ended anyway. */
@@ -179,25 +168,27 @@ export abstract class ReaperCommand extends Command {
   /** Secrets of this run's settings: never in a message. */
   private secrets: string[] = [];
 
-  /** oclif reports flag errors in several lines and exit 2; operators get one line and 1. */
+  /** SIGINT/SIGTERM of the run in hand, once `trapInterrupt` was called. */
+  private interrupt?: Interrupt;
+
+  /** Where a `--json` error document goes: stdout, unless the command's stdout carries data. */
+  protected jsonErrors: NodeJS.WritableStream = process.stdout;
+
+  /**
+   * The one place a command's failure is handled: whatever a command throws (a
+   * ReaperError, a plugin's error, oclif's flag errors, which oclif would end with exit 2)
+   * is one line on stderr and its exit code — 130 when SIGINT/SIGTERM ended the run.
+   */
   protected async catch(error: Interfaces.CommandError): Promise<unknown> {
     if ((error as { code?: string }).code === 'EEXIT') throw error; // a deliberate this.exit()
-    return this.fail(error);
+    if (this.interrupt?.signal.aborted) return this.interrupted();
+    const json = this.argv.includes('--json') ? this.jsonErrors : undefined;
+    return this.exit(reportFailure(error, { json, command: this.id, secrets: this.secrets }));
   }
 
-  /** Connects the store (and the source when needed), or exits 1 with one line (130 when interrupted). */
-  protected async openRuntime(settings: ReaperSettings, needsSource: boolean, interrupt?: Interrupt): Promise<Runtime> {
-    try {
-      return await createRuntime(settings, { needsSource, signal: interrupt?.signal });
-    } catch (error) {
-      if (interrupt?.signal.aborted) return this.interrupted();
-      return this.fail(error);
-    }
-  }
-
-  protected fail(error: unknown): never {
-    process.stderr.write(`pages-reaper: ${scrubSecrets(oneLine(error), this.secrets)}\n`);
-    return this.exit(EXIT.fatal);
+  /** Connects the store (and the source when needed); interrupted by `interrupt`. */
+  protected openRuntime(settings: ReaperSettings, needsSource: boolean, interrupt?: Interrupt): Promise<Runtime> {
+    return createRuntime(settings, { needsSource, signal: interrupt?.signal });
   }
 
   /** Exit 130, saying that nothing is left half-deleted. */
@@ -213,13 +204,13 @@ export abstract class ReaperCommand extends Command {
    * atomic per group, so ending there leaves nothing half-deleted.
    */
   protected trapInterrupt(): Interrupt {
-    return trapSignals({
+    return (this.interrupt = trapSignals({
       onSignal: () =>
         setTimeout(() => {
           reportInterrupted();
           process.exit(EXIT.interrupted);
         }, INTERRUPT_GRACE_MS).unref(),
-    });
+    }));
   }
 
   /** Runs one stage of the flow with its own runtime, renders it, exits with its code. */
@@ -245,10 +236,7 @@ export abstract class ReaperCommand extends Command {
     } finally {
       interrupt.release();
     }
-    if (!outcome.run) {
-      if (interrupt.signal.aborted) return this.interrupted();
-      return this.fail(outcome.error);
-    }
+    if (!outcome.run) throw outcome.error;
     const { report, summary, context: fullContext } = outcome.run;
     // Written as they are produced: a report of a million domains is never one string.
     const write = (chunk: string) => void process.stdout.write(chunk);
@@ -265,14 +253,10 @@ export abstract class ReaperCommand extends Command {
     return invocationName(this.config.bin);
   }
 
-  /** Settings from flags; a bad value (a duration, say) is one line and exit 1. */
+  /** Settings from flags; their secrets are kept out of every message from here on. */
   protected settings(flags: AnyFlags): ReaperSettings {
-    try {
-      const settings = settingsFromFlags(flags);
-      this.secrets = secretsOf(settings);
-      return settings;
-    } catch (error) {
-      return this.fail(error);
-    }
+    const settings = settingsFromFlags(flags);
+    this.secrets = secretsOf(settings);
+    return settings;
   }
 }

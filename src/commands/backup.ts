@@ -37,6 +37,8 @@ export default class Backup extends ReaperCommand {
           ? { kind: 'prefixes', prefixes: flags.prefix }
           : { kind: 'plugin' };
     const settings = this.settings(flags);
+    // With the backup on stdout, a --json error document goes to stderr.
+    if (flags.output === '-') this.jsonErrors = process.stderr;
     const interrupt = this.trapInterrupt();
     const runtime = await this.openRuntime(settings, false, interrupt);
     let writer: BackupWriter | undefined;
@@ -68,8 +70,7 @@ export default class Backup extends ReaperCommand {
     } catch (error) {
       await writer?.abandon();
       await runtime.close();
-      if (interrupt.signal.aborted) return this.interrupted();
-      return this.fail(error);
+      throw error;
     } finally {
       interrupt.release();
     }

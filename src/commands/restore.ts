@@ -34,8 +34,7 @@ export default class Restore extends ReaperCommand {
       reader = await BackupReader.verify(args.file);
     } catch (error) {
       interrupt.release();
-      if (interrupt.signal.aborted) return this.interrupted();
-      return this.fail(error);
+      throw error;
     }
     const runtime = await this.openRuntime(this.settings(flags), false, interrupt);
     let result: RestoreResult;
@@ -45,8 +44,7 @@ export default class Restore extends ReaperCommand {
     } catch (error) {
       progress?.stop();
       await runtime.close();
-      if (interrupt.signal.aborted) return this.interrupted();
-      return this.fail(error);
+      throw error;
     } finally {
       interrupt.release();
     }
