@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { timestampedPath } from '../backup/writer';
-import { backupDirFlag, defaultBackupDir, ReaperCommand, storeFlags } from '../cli/base-command';
+import { ReaperCommand } from '../cli/base-command';
+import { backupDirFlag, defaultBackupDir, storeFlags } from '../cli/flags';
 import type { Selection } from '../core/selection';
 import { EXIT } from '../report/exit-codes';
 import { backupToFile, type BackupResult } from '../engine/transfer';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Flags } from '@oclif/core';
-import { backupDirFlag, brakeFlags, graceFlag, ReaperCommand, reportFlags, sourceFlags, storeFlags } from '../cli/base-command';
+import { ReaperCommand } from '../cli/base-command';
+import { backupDirFlag, brakeFlags, graceFlag, reportFlags, sourceFlags, storeFlags } from '../cli/flags';
 import { duration } from '../cli/duration';
 import { dnsFlags } from '../cli/dns-flags';
 import type { WebhookOptions } from '../cli/sidecar';

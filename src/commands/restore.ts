@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BackupReader } from '../backup/reader';
-import { ReaperCommand, storeFlags } from '../cli/base-command';
+import { ReaperCommand } from '../cli/base-command';
+import { storeFlags } from '../cli/flags';
 import { EXIT } from '../report/exit-codes';
 import { restoreEntries, type RestoreResult } from '../engine/transfer';
 import { progressFor } from '../render/progress-bar';
