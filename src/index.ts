@@ -35,3 +35,6 @@ export {
   type FlagFileOptions,
   type HostPort,
 } from './plugin-kit';
+/** Errors a plugin may throw: `StoreUnreachableError` from `create` when the store cannot be reached. */
+export { ReaperError, StoreUnreachableError, UsageError, type ErrorKind } from './report/errors';
+export { EXIT } from './report/exit-codes';

@@ -1,7 +1,7 @@
 import { Etcd3, type IOptions } from 'etcd3';
 import type { GroupDeleteOutcome, GuardedGroup, KeyGuard, PutMode, PutOutcome, StoredEntry } from '../../src/ports/key-value-store';
 import type { PluginSettings, StorePlugin } from '../../src/ports/plugins';
-import { BaseStore, chunks, mapLimited, readFlagFile, scrubSecrets, secretsOf, textKeyNames, withoutUserinfo } from '../../src/plugin-kit';
+import { BaseStore, chunks, mapLimited, readFlagFile, scrubSecrets, secretsOf, StoreUnreachableError, textKeyNames, withoutUserinfo } from '../../src/plugin-kit';
 
 /** Keys per range request while scanning: memory stays flat however large the store. */
 const SCAN_PAGE = 1000;
@@ -294,7 +294,7 @@ export async function connectEtcd(settings: EtcdSettings): Promise<EtcdStore> {
     client.close();
     const message = sanitize((error as Error).message, settings);
     const hint = /deadline exceeded/i.test(message) ? `no answer within ${timeout / 1000} s; check ${FLAGS_TO_CHECK}, or raise --store-timeout (REAPER_STORE_TIMEOUT)` : `${message}; check ${FLAGS_TO_CHECK}`;
-    throw new Error(`cannot reach etcd at ${description}: ${hint}`);
+    throw new StoreUnreachableError(`cannot reach etcd at ${description}: ${hint}`);
   } finally {
     settings.signal?.removeEventListener('abort', drop);
   }
@@ -309,7 +309,7 @@ export const storePlugin: StorePlugin = {
       return await connectEtcd(etcd);
     } catch (error) {
       const message = sanitize((error as Error).message, etcd);
-      if (message.startsWith('cannot reach etcd')) throw new Error(message);
+      if (error instanceof StoreUnreachableError) throw new StoreUnreachableError(message);
       throw new Error(`cannot reach etcd at ${safeDescribe(etcd)}: ${message}; check ${FLAGS_TO_CHECK}`);
     }
   },

@@ -1,4 +1,5 @@
 import { Flags } from '@oclif/core';
+import { UsageError } from '../../src/plugin-kit';
 
 /**
  * A Redis port. Kubernetes gives every pod of a namespace with a Service named `redis`
@@ -8,14 +9,14 @@ import { Flags } from '@oclif/core';
 const redisPort = Flags.custom<number>({
   parse: async (input) => {
     if (/^tcp:\/\/\S+:\d+$/i.test(input.trim())) {
-      throw new Error(
+      throw new UsageError(
         `REDIS_PORT (or --redis-port) is '${input}', which looks like a Kubernetes service link (set for a Service named redis): ` +
           'set enableServiceLinks: false in the pod spec, or set REDIS_PORT to a port number',
       );
     }
     const value = Number(input);
     if (!/^\s*\d+\s*$/.test(input) || !Number.isInteger(value) || value < 1 || value > 65535) {
-      throw new Error(`--redis-port (REDIS_PORT): expected a port number from 1 to 65535, got '${input}'`);
+      throw new UsageError(`--redis-port (REDIS_PORT): expected a port number from 1 to 65535, got '${input}'`);
     }
     return value;
   },

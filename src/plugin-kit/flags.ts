@@ -1,4 +1,5 @@
 import { Flags } from '@oclif/core';
+import { UsageError } from '../report/errors';
 
 /**
  * Flag kinds a plugin's flags use (oclif `Flags.custom`). Not exported by the kit's index
@@ -9,7 +10,7 @@ import { Flags } from '@oclif/core';
 export const positiveNumber = Flags.custom<number>({
   parse: async (input) => {
     const value = Number(input);
-    if (!Number.isFinite(value) || value <= 0) throw new Error(`expected a positive number, got '${input}'`);
+    if (!Number.isFinite(value) || value <= 0) throw new UsageError(`expected a positive number, got '${input}'`);
     return value;
   },
 });
