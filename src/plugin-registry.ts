@@ -26,6 +26,7 @@ export function loadStorePlugin(name: string): StorePlugin {
   const specifier = name.startsWith('.') || isAbsolute(name) ? resolve(process.cwd(), name) : name;
   let module: { storePlugin?: unknown };
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a module the user names at run time
     module = require(specifier);
   } catch (error) {
     throw new UsageError(`cannot load store plugin '${name}': ${(error as Error).message.split('\n')[0]}`, {

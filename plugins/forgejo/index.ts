@@ -40,6 +40,7 @@ interface Answer {
 export function parseForgejoHost(host: string): URL {
   const example = 'give a URL such as https://git.example.com';
   // URL() quietly percent-encodes spaces and takes `ht!tp://x` for a host named `ht!tp`.
+  // eslint-disable-next-line no-control-regex -- control characters are what this refuses
   if (/[\s\u0000-\u001f\u007f]/.test(host)) throw new Error(`invalid --forgejo-host '${host.trim()}': it contains spaces or control characters; ${example}`);
   const scheme = /^([^:/?#]*):\/\//.exec(host)?.[1];
   if (scheme !== undefined && !/^[a-z][a-z0-9+.-]*$/i.test(scheme)) throw new Error(`invalid --forgejo-host '${host}': '${scheme}' is not a URL scheme; ${example}`);

@@ -23,7 +23,7 @@ function webhookOptions(flags: Record<string, unknown>, secretFile: string | und
     secret = secretEnv!.trim();
   }
   const path = flags['webhook-path'] as string;
-  if (!/^\/[A-Za-z0-9._~\/-]*$/.test(path) || RESERVED_PATHS.includes(path)) {
+  if (!/^\/[A-Za-z0-9._~/-]*$/.test(path) || RESERVED_PATHS.includes(path)) {
     throw new UsageError(`invalid --webhook-path '${path}': use a path such as /hooks/forgejo, not ${RESERVED_PATHS.join(', ')}`);
   }
   const windowMs = duration(flags['webhook-window'] as string, '--webhook-window');

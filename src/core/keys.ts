@@ -163,6 +163,7 @@ export function isRepoPart(name: string): boolean {
 /** Git's rules for a ref name component, the parts that matter for a URL and a key. */
 export function isBranchName(name: string): boolean {
   if (name.length === 0 || name.length > 255) return false;
+  // eslint-disable-next-line no-control-regex -- git refuses control characters in a ref name
   if (/[\x00-\x20\x7f~^:?*[\\]/.test(name)) return false;
   if (name.includes('..') || name.includes('//') || name.includes('@{')) return false;
   if (name.startsWith('/') || name.startsWith('-') || name.endsWith('/') || name.endsWith('.') || name.endsWith('.lock')) return false;

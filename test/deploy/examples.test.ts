@@ -7,7 +7,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { parse, parseAllDocuments } from 'yaml';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -659,12 +661,12 @@ describe('Dockerfile HEALTHCHECK', () => {
     expect(cmd.slice(0, 2)).toEqual(['node', '-e']);
     // Run the probe's URL logic against a local server on a free port named by REAPER_LISTEN.
     const script = cmd[2];
-    const server = require('node:http').createServer((_req: unknown, res: { end: (s: string) => void }) => res.end('ok'));
+    const server = createServer((_req, res) => res.end('ok'));
     return new Promise<void>((resolve, reject) => {
       server.listen(0, '127.0.0.1', () => {
-        const port = server.address().port;
+        const port = (server.address() as AddressInfo).port;
         const probe = (env: Record<string, string>) => new Promise<number | null>((done) => {
-          require('node:child_process').execFile(process.execPath, ['-e', script], { env: { PATH: process.env.PATH, ...env } }, (error: { code?: number } | null) => done(error ? (error.code ?? 1) : 0));
+          execFile(process.execPath, ['-e', script], { env: { PATH: process.env.PATH, ...env } }, (error) => done(error ? (typeof error.code === 'number' ? error.code : 1) : 0));
         });
         Promise.all([probe({ REAPER_LISTEN: `0.0.0.0:${port}` }), probe({ REAPER_LISTEN: `0.0.0.0:${port === 1 ? 2 : port - 1}` })])
           .then(([ok, wrong]) => {

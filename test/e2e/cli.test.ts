@@ -4,7 +4,6 @@
  * Assumes dist/ and oclif.manifest.json are fresh (`npm test` builds first).
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Redis } from 'ioredis';
 import { cliRunner, expectFatal, type CliResult } from '../support/cli-process';

@@ -12,7 +12,7 @@ import { freeUdpPort, shouldRunDnsTests, startDnsmasq } from '../support/dns-ser
 import { startForgejoStandin } from '../support/forgejo-standin';
 import type { Site } from '../support/harness';
 import { pagesFile, siteEntries } from '../support/plugin-writer';
-import { EtcdBackend, RedisBackend, type StoreBackend, storeArgs } from '../support/store-backend';
+import { EtcdBackend, RedisBackend, storeArgs } from '../support/store-backend';
 
 const record = (ownerRepo: string) => `bovine-pages-verification=${createHash('sha256').update(ownerRepo).digest('hex')}`;
 

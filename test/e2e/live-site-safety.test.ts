@@ -6,7 +6,7 @@
 import { startForgejoStandin } from '../support/forgejo-standin';
 import { cliRunner, type CliResult } from '../support/cli-process';
 import { pagesFile, siteEntries } from '../support/plugin-writer';
-import { BACKENDS, type StoreBackend, storeArgs } from '../support/store-backend';
+import { BACKENDS, storeArgs } from '../support/store-backend';
 
 type Standin = Awaited<ReturnType<typeof startForgejoStandin>>;
 

@@ -5,13 +5,14 @@
  * the same engine and reaps within seconds, while the periodic sweep waits an hour.
  */
 import type { ChildProcess } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cliRunner, expectFatal } from '../support/cli-process';
 import { startForgejoStandin } from '../support/forgejo-standin';
 import { pagesFile, siteEntries } from '../support/plugin-writer';
 import { freePort } from '../support/servers';
-import { etcdBackend, redisBackend, type StoreBackend, storeArgs } from '../support/store-backend';
+import { etcdBackend, redisBackend, storeArgs } from '../support/store-backend';
 
 type Standin = Awaited<ReturnType<typeof startForgejoStandin>>;
 
@@ -291,7 +292,7 @@ describe('on redis: refusals, configuration, a burst', () => {
         // Signed over the compact JSON, sent pretty-printed: the same payload, other bytes.
         {
           name: 'other bytes',
-          result: await send('repository', { signature: require('node:crypto').createHmac('sha256', SECRET).update(json).digest('hex'), body: JSON.stringify(payload, null, 2) }),
+          result: await send('repository', { signature: createHmac('sha256', SECRET).update(json).digest('hex'), body: JSON.stringify(payload, null, 2) }),
           status: 401,
         },
         { name: 'oversized', result: await send('repository', { body: Buffer.alloc(1024 * 1024 + 1, 0x20) }), status: 413 },

@@ -506,7 +506,6 @@ async function startForgejoStandin(options = {}) {
   /** @type {Array<{url: string, secret: string}>} */
   const hooks = [];
   const hookAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-  const ZERO = '0'.repeat(40);
 
   /** @param {Repo} repo */
   function pusherJson(repo) {
