@@ -26,8 +26,8 @@ export class RequestLimiter {
       return await task();
     } finally {
       // Next turn, not at once: answers that arrive together let their successors out
-      // together. Releasing at once measured about 1% slower on the bench (7 of 8 paired
-      // runs). Bounding requests before the breaker trips is the verifier's admission.
+      // together (npm run bench). Bounding requests before the breaker trips is the
+      // verifier's admission.
       setImmediate(() => this.release());
     }
   }
