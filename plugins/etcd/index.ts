@@ -5,9 +5,23 @@ import type { PluginSettings, StorePlugin } from '../../src/ports/plugins';
 import { textKeyNames } from '../../src/core/keys';
 import { scrubSecrets, secretsOf } from '../../src/core/secrets';
 import { mapLimited } from '../../src/engine/task-queue';
+import { firstWindow, growth, keyAfter, successor } from './scan-windows';
 
-/** Keys per range request while scanning: memory stays flat however large the store. */
-const SCAN_PAGE = 1000;
+/**
+ * Keys per range request at most while scanning (memory stays flat however large the
+ * store); each request's window aims at half as many, so a window somewhat fuller than
+ * guessed still comes back whole.
+ */
+const SCAN_PAGE_KEYS = 4000;
+/**
+ * Bytes of key names per range answer, far below the 4 MiB grpc takes in one message (a
+ * larger answer fails, and etcd3 retries it and opens its circuit breaker).
+ */
+const SCAN_PAGE_BYTES = 1 << 20;
+/** Keys in the first answers, before their length is known; the limit grows ×4 per answer. */
+const FIRST_PAGE_KEYS = 256;
+/** What a key costs in a keys-only answer beside its name (revisions, version, lease). */
+const KEY_OVERHEAD_BYTES = 32;
 /** etcd's default `--max-txn-ops`: no transaction may hold more operations. */
 const MAX_TXN_OPS = 128;
 /** Requests in flight at once (transactions, lease lookups). */
@@ -147,22 +161,64 @@ export class EtcdStore implements KeyValueStore {
     return this.client;
   }
 
+  /**
+   * Every key under `prefix`, in key order, in batches of about half a page. Each range
+   * request is bounded to a window expected to hold about half a page (scan-windows.ts):
+   * etcd counts every key between a request's start and end, so paging with a limit over
+   * the rest of the prefix would cost the square of the key count.
+   */
   async *scan(prefix: string): AsyncIterable<string[]> {
     const client = this.open();
     const start = Buffer.from(prefix, 'utf8');
     // etcd reads byte ranges: a prefix is literal, with no pattern to escape.
     const end = prefixEnd(start);
-    let from = prefix === '' ? Buffer.from([0]) : start;
+    const openEnded = end.length === 1 && end[0] === 0;
+    let from: Buffer = prefix === '' ? Buffer.from([0]) : start;
+    let { lo, hi }: { lo: Buffer; hi: Buffer } = firstWindow(from);
+    let ratio = 1;
+    let limit = FIRST_PAGE_KEYS;
+    let longestKey = 0;
+    let emptyRun = 0;
+    let batch: string[] = [];
     for (;;) {
       this.open();
+      let to: Buffer = keyAfter(from, lo, hi, ratio) ?? end;
+      if (!openEnded && Buffer.compare(to, end) >= 0) to = end;
+      const wanted = Math.max(1, Math.floor(limit / 2));
       this.trips++;
-      const page = await client.kv.range({ key: from, range_end: end, limit: SCAN_PAGE, keys_only: true });
-      const keys = textKeyNames(page.kvs.map(({ key }) => key), this.unnamed);
-      if (keys.length > 0) yield keys;
-      if (!page.more || page.kvs.length === 0) return;
-      // Continue right after the last key of this page.
-      from = Buffer.concat([page.kvs[page.kvs.length - 1].key, Buffer.from([0])]);
+      const page = await client.kv.range({ key: from, range_end: to, limit, keys_only: true });
+      const found = page.kvs.length;
+      if (found > 0) {
+        // Pages sized by bytes: as many keys as the longest name seen allows, growing
+        // from FIRST_PAGE_KEYS while names are short.
+        for (const { key } of page.kvs) if (key.length > longestKey) longestKey = key.length;
+        const fit = Math.floor(SCAN_PAGE_BYTES / (longestKey + KEY_OVERHEAD_BYTES));
+        limit = Math.max(1, Math.min(limit * 4, SCAN_PAGE_KEYS, fit));
+      }
+      batch.push(...textKeyNames(page.kvs.map(({ key }) => key), this.unnamed));
+      if (batch.length >= wanted) {
+        yield batch;
+        batch = [];
+      }
+      emptyRun = found === 0 ? emptyRun + 1 : 0;
+      if (page.more && found > 0) {
+        // The window held more than one answer: the rest of it and on, as wide as the
+        // keys just returned suggest for half a page.
+        lo = page.kvs[0].key;
+        hi = page.kvs[found - 1].key;
+        from = successor(hi);
+        ratio = Math.max(1, Math.floor(limit / 2)) / found;
+        continue;
+      }
+      if (to === end) break;
+      // The whole window came back: the next one starts where it ended, scaled by how
+      // many keys it held against how many were wanted.
+      lo = from;
+      hi = to;
+      ratio = growth(Number(page.count), wanted, emptyRun);
+      from = to;
     }
+    if (batch.length > 0) yield batch;
   }
 
   async getMany(keys: string[], _options: { withDump?: boolean } = {}): Promise<Array<StoredEntry | undefined>> {
