@@ -176,6 +176,9 @@ export class EtcdStore implements KeyValueStore {
     let from: Buffer = prefix === '' ? Buffer.from([0]) : start;
     let { lo, hi }: { lo: Buffer; hi: Buffer } = firstWindow(from);
     let ratio = 1;
+    // After a full page, also the density of its last quarter: the smaller window wins, so
+    // a page that ends a sparse family does not send the next window across the dense one after it.
+    let tail: { lo: Buffer; ratio: number } | undefined;
     let limit = FIRST_PAGE_KEYS;
     let longestKey = 0;
     let emptyRun = 0;
@@ -183,6 +186,8 @@ export class EtcdStore implements KeyValueStore {
     for (;;) {
       this.open();
       let to: Buffer = keyAfter(from, lo, hi, ratio) ?? end;
+      const tailTo = tail && keyAfter(from, tail.lo, hi, tail.ratio);
+      if (tailTo && ((openEnded && to === end) || Buffer.compare(tailTo, to) < 0)) to = tailTo;
       if (!openEnded && Buffer.compare(to, end) >= 0) to = end;
       const wanted = Math.max(1, Math.floor(limit / 2));
       this.trips++;
@@ -204,10 +209,13 @@ export class EtcdStore implements KeyValueStore {
       if (page.more && found > 0) {
         // The window held more than one answer: the rest of it and on, as wide as the
         // keys just returned suggest for half a page.
+        const half = Math.max(1, Math.floor(limit / 2));
+        const quarter = Math.floor((found * 3) / 4);
         lo = page.kvs[0].key;
         hi = page.kvs[found - 1].key;
         from = successor(hi);
-        ratio = Math.max(1, Math.floor(limit / 2)) / found;
+        ratio = half / found;
+        tail = found >= 8 ? { lo: page.kvs[quarter].key, ratio: half / (found - 1 - quarter) } : undefined;
         continue;
       }
       if (to === end) break;
@@ -216,6 +224,7 @@ export class EtcdStore implements KeyValueStore {
       lo = from;
       hi = to;
       ratio = growth(Number(page.count), wanted, emptyRun);
+      tail = undefined;
       from = to;
     }
     if (batch.length > 0) yield batch;
