@@ -24,7 +24,11 @@ const FIRST_PAGE_KEYS = 256;
 const KEY_OVERHEAD_BYTES = 32;
 /** etcd's default `--max-txn-ops`: no transaction may hold more operations. */
 const MAX_TXN_OPS = 128;
-/** Requests in flight at once (transactions, lease lookups). */
+/**
+ * Requests in flight at once (transactions, lease lookups), across every call: the engine
+ * sends many getMany calls together (a reap's hydration, a hundred of them at 100,000
+ * domains), and answers held for all of them at once cost more memory than the data.
+ */
 const PARALLEL = 16;
 /** Connecting and every request must answer within this (--store-timeout), unless told. */
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -133,8 +137,29 @@ export function etcdOptions(settings: EtcdSettings): IOptions {
 
 type KeyValue = { key: Buffer; value: Buffer; lease: string; create_revision: string };
 
+/** At most `size` calls in flight, shared by every caller; a freed slot goes to the longest waiting. */
+class Slots {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly size: number) {}
+
+  async run<T>(call: () => Promise<T>): Promise<T> {
+    if (this.active < this.size) this.active++;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await call();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
+}
+
 export class EtcdStore implements KeyValueStore {
   private trips = 0;
+  private readonly slots = new Slots(PARALLEL);
   private closed = false;
   private readonly unnamed: string[] = [];
 
@@ -154,6 +179,11 @@ export class EtcdStore implements KeyValueStore {
 
   skippedKeys(): string[] {
     return [...this.unnamed];
+  }
+
+  /** `task` for every item, at most PARALLEL store-wide in flight, results in order. */
+  private each<T, R>(items: T[], task: (item: T) => Promise<R>): Promise<R[]> {
+    return mapLimited(items, PARALLEL, (item) => this.slots.run(() => task(item)));
   }
 
   private open(): Etcd3 {
@@ -237,7 +267,7 @@ export class EtcdStore implements KeyValueStore {
     const distinct = [...new Set(keys)];
     const found = new Map<string, KeyValue>();
     // One transaction of up to MAX_TXN_OPS gets per round trip, several in flight.
-    await mapLimited(chunks(distinct, MAX_TXN_OPS), PARALLEL, async (batch) => {
+    await this.each(chunks(distinct, MAX_TXN_OPS), async (batch) => {
       this.trips++;
       const reply = await client.kv.txn({ success: batch.map((key) => ({ request_range: { key: Buffer.from(key, 'utf8') } })) });
       reply.responses.forEach((response, i) => {
@@ -248,7 +278,7 @@ export class EtcdStore implements KeyValueStore {
     // One TTL lookup per distinct lease, not per key.
     const leases = [...new Set([...found.values()].map((kv) => kv.lease).filter((lease) => lease && lease !== '0'))];
     const expiry = new Map<string, number>();
-    await mapLimited(leases, PARALLEL, async (lease) => {
+    await this.each(leases, async (lease) => {
       this.trips++;
       const asked = Date.now();
       const reply = await client.leaseClient.leaseTimeToLive({ ID: lease }).catch(() => undefined);
@@ -280,12 +310,12 @@ export class EtcdStore implements KeyValueStore {
     // One lease per distinct remaining TTL.
     const distinctTtls = [...new Set(writable.map((i) => ttls[i]).filter((ttl): ttl is number => ttl !== undefined))];
     const leaseOf = new Map<number, string>();
-    await mapLimited(distinctTtls, PARALLEL, async (ttl) => {
+    await this.each(distinctTtls, async (ttl) => {
       this.trips++;
       const grant = await client.leaseClient.leaseGrant({ TTL: ttl });
       leaseOf.set(ttl, grant.ID);
     });
-    await mapLimited(writable, PARALLEL, async (index) => {
+    await this.each(writable, async (index) => {
       const entry = entries[index];
       const key = Buffer.from(entry.key, 'utf8');
       const value = entry.value!;
@@ -334,7 +364,7 @@ export class EtcdStore implements KeyValueStore {
     // fails a value compare) and every guard is as the scan saw it, then all the keys go;
     // otherwise nothing does (DESIGN §4.1). The planner keeps each group within
     // maxGroupSize(); etcd counts nested transactions against the same limit.
-    return mapLimited(groups, PARALLEL, async ({ keys, guards = [] }): Promise<GroupDeleteOutcome> => {
+    return this.each(groups, async ({ keys, guards = [] }): Promise<GroupDeleteOutcome> => {
       if (keys.length === 0) return 'deleted';
       const compares = [
         ...keys.map(({ key, expected }) => valueCompare(key, expected)),
