@@ -4,6 +4,7 @@ import type { GroupDeleteOutcome, GuardedGroup, KeyGuard, KeyValueStore, PutMode
 import type { PluginSettings, StorePlugin } from '../../src/ports/plugins';
 import { textKeyNames } from '../../src/core/keys';
 import { scrubSecrets, secretsOf } from '../../src/core/secrets';
+import { HeapGovernor } from '../../src/engine/heap-governor';
 import { mapLimited } from '../../src/engine/task-queue';
 import { firstWindow, growth, keyAfter, successor } from './scan-windows';
 
@@ -160,6 +161,14 @@ class Slots {
 export class EtcdStore implements KeyValueStore {
   private trips = 0;
   private readonly slots = new Slots(PARALLEL);
+  /**
+   * etcd3 allocates about 10 KB per transaction (the request, grpc's call, the decoded
+   * answer); with 16 in flight much of it outlives a young-generation collection, and V8
+   * let the old generation grow by about 200 MB of garbage during a reap's hydration and
+   * 10,000 deletes at 100,000 domains (455-497 MB peak RSS), where the engine does not check. Checked after every request, with
+   * less headroom than the engine's (25% + 32 MB).
+   */
+  private readonly heap = new HeapGovernor(0.25, 32 * 1024 * 1024);
   private closed = false;
   private readonly unnamed: string[] = [];
 
@@ -183,7 +192,11 @@ export class EtcdStore implements KeyValueStore {
 
   /** `task` for every item, at most PARALLEL store-wide in flight, results in order. */
   private each<T, R>(items: T[], task: (item: T) => Promise<R>): Promise<R[]> {
-    return mapLimited(items, PARALLEL, (item) => this.slots.run(() => task(item)));
+    return mapLimited(items, PARALLEL, async (item) => {
+      const result = await this.slots.run(() => task(item));
+      this.heap.check();
+      return result;
+    });
   }
 
   private open(): Etcd3 {
