@@ -35,6 +35,8 @@ const { values: args } = parseArgs({
     // when it holds any (seed once, run scan/verify/backup again), else it is flushed and seeded.
     'redis-port': { type: 'string' },
     reuse: { type: 'boolean', default: false },
+    // V8/node flags for the measured reaper processes (e.g. --heap-growing-percent=20), to compare settings.
+    'node-flags': { type: 'string', default: '' },
   },
 });
 const N = Number(args.domains);
@@ -247,7 +249,7 @@ async function main() {
       const rssFile = path.join(tmp, `rss-${name}`);
       const stdoutFile = path.join(tmp, `out-${name}`);
       const measured = command === 'node-reaper';
-      const result = await run(process.execPath, measured ? ['--require', './bench/peak-rss.js', 'bin/run.js', ...argv] : argv, { stdoutFile, env: { BENCH_RSS_FILE: rssFile } });
+      const result = await run(process.execPath, measured ? [...args['node-flags'].split(' ').filter(Boolean), '--require', './bench/peak-rss.js', 'bin/run.js', ...argv] : argv, { stdoutFile, env: { BENCH_RSS_FILE: rssFile } });
       const after = isRedis ? await redisCounters(redis) : undefined;
       const slow = isRedis ? await redis.slowlog('GET', 128) : [];
       const row = { name, wall: result.wall, code: result.code };

@@ -13,7 +13,8 @@ process.emitWarning = function (warning, ...rest) {
 const oclif = require('@oclif/core');
 
 // oclif exits 2 on a usage error (unknown command, stray argument); for pages-reaper 2
-// means "partial", so any error that is not a deliberate exit is one line and exit 1.
+// means "partial". What fails before a command runs leaves as a command's failure does
+// (src/cli/errors.ts): one line on stderr (with --json also a JSON document), exit 1.
 oclif
   .run(process.argv.slice(2), __dirname)
   .then(() => oclif.flush())
@@ -22,7 +23,6 @@ oclif
       process.exitCode = error.oclif.exit;
       return;
     }
-    const message = String((error && error.message) || error).replace(/\s*\n\s*/g, ' ').trim();
-    process.stderr.write(`pages-reaper: ${message}\n`);
-    process.exitCode = 1;
+    const { reportFailure } = require('../dist/src/cli/errors');
+    process.exitCode = reportFailure(error, { json: process.argv.includes('--json') ? process.stdout : undefined });
   });

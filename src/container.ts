@@ -3,14 +3,15 @@ import { Container } from 'inversify';
 import { DEFAULT_BRAKE, type BrakeOptions } from './core/planner';
 import { ENGINE_OPTIONS, ReapEngine, type EngineOptions } from './engine/engine';
 import { loadSourcePlugin, loadStorePlugin } from './plugin-registry';
-import { CLOCK, systemClock } from './ports/clock';
+import { CLOCK, systemClock, type Clock } from './ports/clock';
 import { KEY_VALUE_STORE, type KeyValueStore } from './ports/key-value-store';
 import type { PluginSettings } from './ports/plugins';
 import { SOURCE_OF_TRUTH, type SourceOfTruth } from './ports/source-of-truth';
-import type { Telemetry } from './ports/telemetry';
-import { PROGRESS, type Progress } from './ports/progress';
+import { noTelemetry, TELEMETRY, type Telemetry } from './ports/telemetry';
+import { noProgress, PROGRESS, type Progress } from './ports/progress';
 import { TXT_RESOLVER, type TxtResolver } from './ports/txt-resolver';
 import { bounded, BoundedStore } from './engine/bounded-store';
+import { StoreUnreachableError, UsageError } from './report/errors';
 
 /** `--store-timeout` when nothing says otherwise: 10 s. */
 export const DEFAULT_STORE_TIMEOUT_MS = 10_000;
@@ -59,7 +60,8 @@ async function connectStore(settings: ReaperSettings, signal?: AbortSignal): Pro
   signal?.addEventListener('abort', onAbort, { once: true });
   const creating = plugin.create({ ...settings, storeTimeout: timeoutMs, signal: giveUp.signal });
   // The plugin bounds its own connect (and says where it failed); this is the backstop.
-  const backstop = () => new Error(`the store (--store ${settings.store}) did not connect within ${timeoutMs / 1000} s; check its address, or raise --store-timeout (REAPER_STORE_TIMEOUT)`);
+  const backstop = () =>
+    new StoreUnreachableError(`the store (--store ${settings.store}) did not connect within ${timeoutMs / 1000} s`, { hint: 'check its address, or raise --store-timeout (REAPER_STORE_TIMEOUT)' });
   try {
     return await bounded(() => creating, timeoutMs + 1000, backstop, signal);
   } catch (error) {
@@ -71,35 +73,29 @@ async function connectStore(settings: ReaperSettings, signal?: AbortSignal): Pro
   }
 }
 
-/**
- * Builds the container from settings. The source is created first (it only checks its
- * settings), so a missing --forgejo-host fails before any connection is opened. Every
- * store call is bounded by --store-timeout and ends at once when `signal` aborts.
- */
-export async function createRuntime(settings: ReaperSettings, options: { needsSource: boolean; signal?: AbortSignal } = { needsSource: false }): Promise<Runtime> {
-  // Checked before any connection: a bad --dns-server is one line and exit 1.
-  let txtResolver: TxtResolver | undefined;
-  if (options.needsSource && settings.verifyDns) {
-    // node:dns is loaded only when asked for.
-    const { NodeTxtResolver } = require('./engine/node-txt-resolver') as typeof import('./engine/node-txt-resolver');
-    txtResolver = new NodeTxtResolver({ servers: settings.dnsServer, timeoutMs: (settings.dnsTimeout ?? 5) * 1000 });
-  }
-  let source: SourceOfTruth | undefined;
-  if (options.needsSource) {
-    if (!settings.forgejoHost) throw new Error('missing --forgejo-host (or FORGEJO_HOST): the Forgejo URL, e.g. https://git.example.com');
-    source = await loadSourcePlugin('forgejo').create(settings);
-  }
-  let store: KeyValueStore;
-  try {
-    store = new BoundedStore(await connectStore(settings, options.signal), settings.storeTimeout ?? DEFAULT_STORE_TIMEOUT_MS, options.signal);
-  } catch (error) {
-    await source?.close();
-    throw error;
-  }
+export interface RuntimeOptions {
+  needsSource: boolean;
+  /** Ends the store's connect at once (SIGINT/SIGTERM), and bounds every later store call. */
+  signal?: AbortSignal;
+  /**
+   * Called once every part is bound and before any is created: rebind one part to swap it
+   * (a recording TXT resolver, a test clock, another telemetry) and keep the rest as the
+   * CLI wires it.
+   */
+  configure?(container: Container): void;
+}
 
-  const container = new Container();
-  container.bind<KeyValueStore>(KEY_VALUE_STORE).toConstantValue(store);
-  if (source) container.bind<SourceOfTruth>(SOURCE_OF_TRUTH).toConstantValue(source);
+/**
+ * The composition root: binds the engine's parts — store, source, TXT resolver, clock,
+ * progress, telemetry, options — and resolves the engine from them, once per run (every
+ * run opens its own connections, so a sidecar recovers from a store that went away).
+ * The parts are created in this order: the TXT resolver and the source only check their
+ * settings, so a bad --dns-server or a missing --forgejo-host fails before any
+ * connection is opened; then the store connects, each of its calls bounded by
+ * --store-timeout and ended at once when `signal` aborts.
+ */
+export async function createRuntime(settings: ReaperSettings, options: RuntimeOptions = { needsSource: false }): Promise<Runtime> {
+  const container = new Container({ defaultScope: 'Singleton' });
   container.bind<EngineOptions>(ENGINE_OPTIONS).toConstantValue({
     rootKey: settings.rootKey,
     brake: settings.brake ?? DEFAULT_BRAKE,
@@ -109,17 +105,47 @@ export async function createRuntime(settings: ReaperSettings, options: { needsSo
     graceMarkTtlMs: settings.graceMarkTtlMs,
     dnsConcurrency: settings.dnsConcurrency,
   });
-  if (txtResolver) container.bind<TxtResolver>(TXT_RESOLVER).toConstantValue(txtResolver);
-  container.bind(CLOCK).toConstantValue(systemClock);
-  if (settings.progress) container.bind<Progress>(PROGRESS).toConstantValue(settings.progress);
-  container.bind(ReapEngine).toSelf().inSingletonScope();
+  container.bind<Clock>(CLOCK).toConstantValue(systemClock);
+  container.bind<Progress>(PROGRESS).toConstantValue(settings.progress ?? noProgress);
+  container.bind<Telemetry>(TELEMETRY).toConstantValue(settings.telemetry ?? noTelemetry);
+  if (options.needsSource && settings.verifyDns) {
+    container.bind<TxtResolver>(TXT_RESOLVER).toDynamicValue(() => {
+      // node:dns is loaded only when asked for.
+      const { NodeTxtResolver } = require('./engine/node-txt-resolver') as typeof import('./engine/node-txt-resolver');
+      return new NodeTxtResolver({ servers: settings.dnsServer, timeoutMs: (settings.dnsTimeout ?? 5) * 1000 });
+    });
+  }
+  if (options.needsSource) {
+    container.bind<SourceOfTruth>(SOURCE_OF_TRUTH).toDynamicValue((context) => {
+      if (!settings.forgejoHost) throw new UsageError('missing --forgejo-host (or FORGEJO_HOST): the Forgejo URL, e.g. https://git.example.com');
+      return loadSourcePlugin('forgejo').create({ ...settings, telemetry: context.get<Telemetry>(TELEMETRY) });
+    });
+  }
+  container.bind<KeyValueStore>(KEY_VALUE_STORE).toDynamicValue(async () => {
+    const timeoutMs = settings.storeTimeout ?? DEFAULT_STORE_TIMEOUT_MS;
+    return new BoundedStore(await connectStore(settings, options.signal), timeoutMs, options.signal);
+  });
+  container.bind(ReapEngine).toSelf();
+  options.configure?.(container);
 
+  if (container.isBound(TXT_RESOLVER)) await container.getAsync<TxtResolver>(TXT_RESOLVER);
+  const source = container.isBound(SOURCE_OF_TRUTH) ? await container.getAsync<SourceOfTruth>(SOURCE_OF_TRUTH) : undefined;
+  let store: KeyValueStore | undefined;
+  let engine: ReapEngine;
+  try {
+    store = await container.getAsync<KeyValueStore>(KEY_VALUE_STORE);
+    engine = await container.getAsync(ReapEngine);
+  } catch (error) {
+    await Promise.allSettled([store?.close(), source?.close()]);
+    throw error;
+  }
+  const connected = store;
   return {
-    engine: container.get(ReapEngine),
-    store,
+    engine,
+    store: connected,
     source,
     close: async () => {
-      await Promise.allSettled([store.close(), source?.close()]);
+      await Promise.allSettled([connected.close(), source?.close()]);
     },
   };
 }

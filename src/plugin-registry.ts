@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { SourcePlugin, StorePlugin } from './ports/plugins';
+import { UsageError } from './report/errors';
 
 /** Built-in plugins by name, loaded only when chosen so unused clients cost nothing. */
 const BUILT_IN_STORES: Record<string, () => StorePlugin> = {
@@ -27,16 +28,18 @@ export function loadStorePlugin(name: string): StorePlugin {
   try {
     module = require(specifier);
   } catch (error) {
-    throw new Error(`cannot load store plugin '${name}': ${(error as Error).message.split('\n')[0]}; use one of ${Object.keys(BUILT_IN_STORES).join(', ')}, a path or a package name`);
+    throw new UsageError(`cannot load store plugin '${name}': ${(error as Error).message.split('\n')[0]}`, {
+      hint: `use one of ${Object.keys(BUILT_IN_STORES).join(', ')}, a path or a package name`,
+    });
   }
   if (!isStorePlugin(module.storePlugin)) {
-    throw new Error(`store plugin '${name}' does not export storePlugin = { name, create(settings) }`);
+    throw new UsageError(`store plugin '${name}' does not export storePlugin = { name, create(settings) }`);
   }
   return module.storePlugin;
 }
 
 export function loadSourcePlugin(name: string): SourcePlugin {
   const builtIn = BUILT_IN_SOURCES[name];
-  if (!builtIn) throw new Error(`unknown source '${name}': use ${Object.keys(BUILT_IN_SOURCES).join(', ')}`);
+  if (!builtIn) throw new UsageError(`unknown source '${name}': use ${Object.keys(BUILT_IN_SOURCES).join(', ')}`);
   return builtIn();
 }

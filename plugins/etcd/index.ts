@@ -1,11 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { Etcd3, type IOptions } from 'etcd3';
-import type { GroupDeleteOutcome, GuardedGroup, KeyGuard, KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../../src/ports/key-value-store';
+import type { GroupDeleteOutcome, GuardedGroup, KeyGuard, PutMode, PutOutcome, StoredEntry } from '../../src/ports/key-value-store';
 import type { PluginSettings, StorePlugin } from '../../src/ports/plugins';
-import { textKeyNames } from '../../src/core/keys';
-import { scrubSecrets, secretsOf } from '../../src/core/secrets';
-import { HeapGovernor } from '../../src/engine/heap-governor';
-import { mapLimited } from '../../src/engine/task-queue';
+import { BaseStore, chunks, mapLimited, readFlagFile, scrubSecrets, secretsOf, StoreUnreachableError, textKeyNames, withoutUserinfo } from '../../src/plugin-kit';
 import { firstWindow, growth, keyAfter, successor } from './scan-windows';
 
 /**
@@ -67,12 +63,6 @@ export function prefixEnd(prefix: Buffer): Buffer {
   return Buffer.from([0]);
 }
 
-function chunks<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
 interface Endpoint {
   /** What etcd3 dials: `http(s)://host:port`, without credentials. */
   url: string;
@@ -89,7 +79,7 @@ export function parseEndpoints(value: string | undefined): Endpoint[] {
     try {
       url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`);
     } catch {
-      throw new Error(`invalid etcd endpoint '${text.replace(/\/\/[^@/]*@/, '//')}': expected http://host:port; check --etcd-endpoints`);
+      throw new Error(`invalid etcd endpoint '${withoutUserinfo(text)}': expected http://host:port; check --etcd-endpoints`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new Error(`invalid etcd endpoint '${url.host}': use http:// or https://; check --etcd-endpoints`);
@@ -105,11 +95,7 @@ export function describeEtcd(settings: EtcdSettings): string {
 }
 
 function readPem(path: string, flag: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    throw new Error(`cannot read ${flag} file '${path}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
+  return readFlagFile(path, `${flag} file '${path}'`);
 }
 
 export function etcdOptions(settings: EtcdSettings): IOptions {
@@ -158,49 +144,28 @@ class Slots {
   }
 }
 
-export class EtcdStore implements KeyValueStore {
-  private trips = 0;
+export class EtcdStore extends BaseStore {
   private readonly slots = new Slots(PARALLEL);
-  /**
-   * etcd3 allocates about 10 KB per transaction (the request, grpc's call, the decoded
-   * answer); with 16 in flight much of it outlives a young-generation collection, and V8
-   * let the old generation grow by about 200 MB of garbage during a reap's hydration and
-   * 10,000 deletes at 100,000 domains (455-497 MB peak RSS), where the engine does not check. Checked after every request, with
-   * less headroom than the engine's (25% + 32 MB).
-   */
-  private readonly heap = new HeapGovernor(0.25, 32 * 1024 * 1024);
-  private closed = false;
-  private readonly unnamed: string[] = [];
 
-  constructor(private readonly client: Etcd3, private readonly description: string) {}
-
-  describe(): string {
-    return this.description;
+  constructor(private readonly client: Etcd3, description: string) {
+    super(description);
   }
 
   maxGroupSize(): number {
     return MAX_TXN_OPS;
   }
 
-  roundTrips(): number {
-    return this.trips;
-  }
-
-  skippedKeys(): string[] {
-    return [...this.unnamed];
+  protected closedMessage(): string {
+    return `etcd store ${this.description} is closed`;
   }
 
   /** `task` for every item, at most PARALLEL store-wide in flight, results in order. */
   private each<T, R>(items: T[], task: (item: T) => Promise<R>): Promise<R[]> {
-    return mapLimited(items, PARALLEL, async (item) => {
-      const result = await this.slots.run(() => task(item));
-      this.heap.check();
-      return result;
-    });
+    return mapLimited(items, PARALLEL, (item) => this.slots.run(() => task(item)));
   }
 
   private open(): Etcd3 {
-    if (this.closed) throw new Error(`etcd store ${this.description} is closed`);
+    this.ensureOpen();
     return this.client;
   }
 
@@ -390,9 +355,7 @@ export class EtcdStore implements KeyValueStore {
     });
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+  protected async disconnect(): Promise<void> {
     this.client.close();
   }
 }
@@ -427,7 +390,7 @@ export async function connectEtcd(settings: EtcdSettings): Promise<EtcdStore> {
     client.close();
     const message = sanitize((error as Error).message, settings);
     const hint = /deadline exceeded/i.test(message) ? `no answer within ${timeout / 1000} s; check ${FLAGS_TO_CHECK}, or raise --store-timeout (REAPER_STORE_TIMEOUT)` : `${message}; check ${FLAGS_TO_CHECK}`;
-    throw new Error(`cannot reach etcd at ${description}: ${hint}`);
+    throw new StoreUnreachableError(`cannot reach etcd at ${description}: ${hint}`);
   } finally {
     settings.signal?.removeEventListener('abort', drop);
   }
@@ -442,7 +405,7 @@ export const storePlugin: StorePlugin = {
       return await connectEtcd(etcd);
     } catch (error) {
       const message = sanitize((error as Error).message, etcd);
-      if (message.startsWith('cannot reach etcd')) throw new Error(message);
+      if (error instanceof StoreUnreachableError) throw new StoreUnreachableError(message);
       throw new Error(`cannot reach etcd at ${safeDescribe(etcd)}: ${message}; check ${FLAGS_TO_CHECK}`);
     }
   },

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { Agent, type Dispatcher } from 'undici';
 import { noTelemetry, type Telemetry } from '../../src/ports/telemetry';
 import { SourceError, type PagesFileLookup, type SourceOfTruth } from '../../src/ports/source-of-truth';
 import type { PluginSettings, SourcePlugin } from '../../src/ports/plugins';
+import { readFlagFile } from '../../src/plugin-kit';
 import { RequestLimiter, sleep } from './limiter';
 
 export interface ForgejoSettings {
@@ -63,14 +63,8 @@ export function parseForgejoHost(host: string): URL {
 export function resolveToken(settings: Pick<ForgejoSettings, 'forgejoToken' | 'forgejoTokenFile'>): string | undefined {
   if (settings.forgejoToken) return settings.forgejoToken;
   if (!settings.forgejoTokenFile) return undefined;
-  try {
-    const token = readFileSync(settings.forgejoTokenFile, 'utf8').trim();
-    if (token === '') throw new Error('the file is empty');
-    return token;
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new Error(`cannot read --forgejo-token-file ${settings.forgejoTokenFile}: ${reason}; give a readable file holding the token`);
-  }
+  const what = `--forgejo-token-file ${settings.forgejoTokenFile}`;
+  return readFlagFile(settings.forgejoTokenFile, what, { hint: 'give a readable file holding the token', requireText: true }).toString('utf8').trim();
 }
 
 /** Retry-After in ms: delta-seconds or an HTTP date. */

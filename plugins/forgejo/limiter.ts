@@ -1,3 +1,5 @@
+import { setTimeout as wait } from 'node:timers/promises';
+
 /**
  * Caps requests in flight and, optionally, their start rate. Waiting callers whose
  * signal aborted are refused when their turn comes, so a stopped run sends nothing more.
@@ -66,17 +68,12 @@ export class RequestLimiter {
   }
 }
 
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    signal?.throwIfAborted();
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+/** Waits `ms`; an abort ends the wait at once and rejects with the signal's reason. */
+export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  try {
+    await wait(ms, undefined, { signal });
+  } catch (error) {
+    // timers/promises rejects with its own AbortError: callers look for the run's reason.
+    throw signal?.aborted ? signal.reason : error;
+  }
 }

@@ -1,125 +1,75 @@
-import type { Cluster } from 'ioredis';
-import { escapeGlob, textKeyNames } from '../../src/core/keys';
-import type { GroupDeleteOutcome, GuardedGroup, KeyValueStore, PutMode, PutOutcome, StoredEntry, ReadOptions } from '../../src/ports/key-value-store';
-import { mapLimited } from '../../src/engine/task-queue';
-import { decodeReadEntries, DELETE_IF_EQUAL_LUA, PUT_ENTRIES_LUA, putEntryArgs, READ_ENTRIES_LUA, SCAN_COUNT } from './scripts';
-import { keySlot, slotTag } from './slot';
-import { quitOrDrop } from './quit';
+import calculateSlot from 'cluster-key-slot';
+import type { Cluster, Redis } from 'ioredis';
+import type { GroupDeleteOutcome, GuardedGroup } from '../../src/ports/key-value-store';
+import { mapLimited } from '../../src/plugin-kit';
+import { RedisStore, type KeyBatch } from './store';
 
 /** Groups checked and deleted at the same time (groups sharing a key wait for each other). */
 const GROUP_CONCURRENCY = 16;
 
-type ScriptedCluster = Cluster & {
-  reaperReadEntriesBuffer(numberOfKeys: number, ...keysThenFlags: string[]): Promise<Array<Buffer | number | null>>;
-  reaperPutEntries(numberOfKeys: number, ...args: Array<string | Buffer | number>): Promise<string[]>;
-  reaperDeleteIfEqual(numberOfKeys: number, key: string, expected: Buffer): Promise<number>;
-};
+const SLOTS = 16384;
+let tags: string[] | undefined;
 
-/** Indexes of `keys` grouped by hash slot: a script may only touch keys of one slot. */
-function bySlot(keys: string[]): Map<number, number[]> {
-  const groups = new Map<number, number[]>();
-  keys.forEach((key, i) => {
-    const slot = keySlot(key);
-    const group = groups.get(slot);
+/** A short string per slot whose own slot is that slot: `{tag}` pins a name to a slot. */
+export function slotTag(slot: number): string {
+  if (!tags) {
+    const found: string[] = new Array(SLOTS);
+    let missing = SLOTS;
+    for (let n = 0; missing > 0; n++) {
+      const candidate = n.toString(36);
+      const s = calculateSlot(candidate);
+      if (found[s] === undefined) {
+        found[s] = candidate;
+        missing--;
+      }
+    }
+    tags = found;
+  }
+  return tags[slot];
+}
+
+/** The indexes `0 … count - 1` grouped by `keyOf`, each group in ascending order. */
+function groupIndexes<K>(count: number, keyOf: (i: number) => K): Map<K, number[]> {
+  const groups = new Map<K, number[]>();
+  for (let i = 0; i < count; i++) {
+    const key = keyOf(i);
+    const group = groups.get(key);
     if (group) group.push(i);
-    else groups.set(slot, [i]);
-  });
+    else groups.set(key, [i]);
+  }
   return groups;
 }
 
 /**
- * The store on a Redis Cluster. Reads and writes run one script per hash slot; a
- * domain's keys live in different slots, so its delete cannot be one atomic step
- * (DESIGN §4.1): every key is re-checked right before the deletes, then the keys are
- * removed one by one with compare-and-delete in the group's order, the guard (forward
- * key, last) last. A key that changes midway stops the group: what is left, the guard
- * included, is found again by the next run.
+ * The store on a Redis Cluster: `RedisStore`'s code over every master. Reads and writes
+ * run one script per hash slot; a domain's keys live in different slots, so its delete
+ * cannot be one atomic step (DESIGN §4.1): every key is re-checked right before the
+ * deletes, then the keys are removed one by one with compare-and-delete in the group's
+ * order, the guard (forward key, last) last. A key that changes midway stops the group:
+ * what is left, the guard included, is found again by the next run.
  */
-export class RedisClusterStore implements KeyValueStore {
-  private readonly cluster: ScriptedCluster;
-  private trips = 0;
-  private closed = false;
-  private readonly unnamed: string[] = [];
-
-  constructor(cluster: Cluster, private readonly description: string) {
-    cluster.defineCommand('reaperReadEntries', { lua: READ_ENTRIES_LUA });
-    cluster.defineCommand('reaperPutEntries', { lua: PUT_ENTRIES_LUA });
-    cluster.defineCommand('reaperDeleteIfEqual', { lua: DELETE_IF_EQUAL_LUA });
-    this.cluster = cluster as ScriptedCluster;
+export class RedisClusterStore extends RedisStore {
+  constructor(
+    private readonly cluster: Cluster,
+    description: string,
+  ) {
+    super(cluster, description);
   }
 
-  describe(): string {
-    return this.description;
-  }
-
-  roundTrips(): number {
-    return this.trips;
-  }
-
-  skippedKeys(): string[] {
-    return [...this.unnamed];
-  }
-
-  private ensureOpen(): void {
-    if (this.closed) throw new Error('Connection is closed.');
-  }
-
-  async *scan(prefix: string): AsyncIterable<string[]> {
-    this.ensureOpen();
-    const match = prefix === '' ? [] : ['MATCH', escapeGlob(prefix) + '*'];
+  protected scanNodes(): Redis[] {
     const masters = this.cluster.nodes('master');
     if (masters.length === 0) throw new Error(`Redis Cluster at ${this.description} has no master node`);
-    for (const node of masters) {
-      let cursor = '0';
-      do {
-        this.ensureOpen();
-        this.trips++;
-        const [next, names] = (await node.callBuffer('SCAN', cursor, ...match, 'COUNT', SCAN_COUNT)) as [Buffer, Buffer[]];
-        cursor = next.toString();
-        const keys = textKeyNames(names, this.unnamed);
-        if (keys.length > 0) yield keys;
-      } while (cursor !== '0');
-    }
+    return masters;
   }
 
-  async getMany(keys: string[], options: ReadOptions = {}): Promise<Array<StoredEntry | undefined>> {
-    this.ensureOpen();
-    if (keys.length === 0) return [];
-    const result: Array<StoredEntry | undefined> = new Array(keys.length).fill(undefined);
-    await Promise.all(
-      [...bySlot(keys).values()].map(async (indexes) => {
-        this.trips++;
-        const slotKeys = indexes.map((i) => keys[i]);
-        const reply = await this.cluster.reaperReadEntriesBuffer(slotKeys.length, ...slotKeys, options.withDump ? '1' : '0', options.withTtl === false ? '0' : '1');
-        decodeReadEntries(slotKeys, reply, Date.now()).forEach((entry, j) => (result[indexes[j]] = entry));
-      }),
-    );
-    return result;
+  /** Indexes of `keys` grouped by hash slot: a script may only touch keys of one slot. */
+  protected batches(keys: string[]): KeyBatch[] {
+    return [...groupIndexes(keys.length, (i) => calculateSlot(keys[i]))].map(([slot, indexes]) => ({ slot, indexes }));
   }
 
-  async putMany(entries: StoredEntry[], mode: PutMode): Promise<PutOutcome[]> {
-    this.ensureOpen();
-    const outcomes: PutOutcome[] = entries.map(() => 'unsupported');
-    const now = Date.now();
-    const writable = entries.flatMap((entry, i) => {
-      const args = putEntryArgs(entry, now);
-      return args ? [{ entry, i, args }] : [];
-    });
-    if (writable.length === 0) return outcomes;
-    const groups = bySlot(writable.map(({ entry }) => entry.key));
-    await Promise.all(
-      [...groups.entries()].map(async ([slot, positions]) => {
-        const keys = positions.map((p) => writable[p].entry.key);
-        const args = positions.flatMap((p) => writable[p].args);
-        // The script compares DUMP payloads by restoring them under a scratch name: in a
-        // cluster that name must live in the keys' own slot.
-        const scratch = `pages-reaper-restore-check:{${slotTag(slot)}}`;
-        this.trips++;
-        const reply = await this.cluster.reaperPutEntries(keys.length + 1, ...keys, scratch, mode, ...args);
-        positions.forEach((p, j) => (outcomes[writable[p].i] = reply[j] as PutOutcome));
-      }),
-    );
-    return outcomes;
+  /** The script restores a DUMP under a scratch name: in a cluster it must live in the keys' own slot. */
+  protected scratchKey({ slot }: KeyBatch): string {
+    return `pages-reaper-restore-check:{${slotTag(slot!)}}`;
   }
 
   async deleteGroupsIfUnchanged(groups: GuardedGroup[]): Promise<GroupDeleteOutcome[]> {
@@ -138,13 +88,7 @@ export class RedisClusterStore implements KeyValueStore {
         else parent[find(g)] = find(other);
       }
     });
-    const chains = new Map<number, number[]>();
-    groups.forEach((_, g) => {
-      const root = find(g);
-      const chain = chains.get(root);
-      if (chain) chain.push(g);
-      else chains.set(root, [g]);
-    });
+    const chains = groupIndexes(groups.length, find);
     await mapLimited([...chains.values()], GROUP_CONCURRENCY, async (chain) => {
       for (const g of chain) outcomes[g] = await this.deleteGroup(groups[g]);
     });
@@ -168,13 +112,8 @@ export class RedisClusterStore implements KeyValueStore {
       deleted.add(key);
       this.ensureOpen();
       this.trips++;
-      if ((await this.cluster.reaperDeleteIfEqual(1, key, expected)) !== 1) return 'changed';
+      if ((await this.client.reaperDeleteIfEqual(1, key, expected)) !== 1) return 'changed';
     }
     return 'deleted';
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    await quitOrDrop(this.cluster);
   }
 }

@@ -1,94 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { escapeGlob, textKeyNames } from '../../src/core/keys';
-import { scrubSecrets, secretsOf } from '../../src/core/secrets';
-import type { GroupDeleteOutcome, GuardedGroup, KeyValueStore, PutMode, PutOutcome, StoredEntry, ReadOptions } from '../../src/ports/key-value-store';
+import type { KeyValueStore } from '../../src/ports/key-value-store';
 import type { PluginSettings, StorePlugin } from '../../src/ports/plugins';
+import { formatHostPorts, parseHostPorts, readFlagFile, scrubSecrets, secretsOf, withoutUserinfo } from '../../src/plugin-kit';
 import { RedisClusterStore } from './cluster';
-import { quitOrDrop } from './quit';
-import { decodeReadEntries, DELETE_GROUPS_LUA, deleteGroupsArgs, PUT_ENTRIES_LUA, putEntryArgs, READ_ENTRIES_LUA, SCAN_COUNT } from './scripts';
+import { RedisStore } from './store';
 
-type ScriptedRedis = Redis & {
-  reaperReadEntriesBuffer(numberOfKeys: number, ...keysThenFlags: string[]): Promise<Array<Buffer | number | null>>;
-  reaperPutEntries(numberOfKeys: number, ...args: Array<string | Buffer | number>): Promise<string[]>;
-  reaperDeleteGroups(numberOfKeys: number, ...args: Array<string | Buffer | number>): Promise<number[]>;
-};
-
-export class RedisStore implements KeyValueStore {
-  private readonly redis: ScriptedRedis;
-  private trips = 0;
-  private readonly unnamed: string[] = [];
-
-  constructor(redis: Redis, private readonly description: string) {
-    redis.defineCommand('reaperDeleteGroups', { lua: DELETE_GROUPS_LUA });
-    redis.defineCommand('reaperReadEntries', { lua: READ_ENTRIES_LUA });
-    redis.defineCommand('reaperPutEntries', { lua: PUT_ENTRIES_LUA });
-    this.redis = redis as ScriptedRedis;
-  }
-
-  describe(): string {
-    return this.description;
-  }
-
-  roundTrips(): number {
-    return this.trips;
-  }
-
-  async *scan(prefix: string): AsyncIterable<string[]> {
-    const match = prefix === '' ? [] : ['MATCH', escapeGlob(prefix) + '*'];
-    let cursor = '0';
-    do {
-      this.trips++;
-      const [next, names] = (await this.redis.callBuffer('SCAN', cursor, ...match, 'COUNT', SCAN_COUNT)) as [Buffer, Buffer[]];
-      cursor = next.toString();
-      const keys = textKeyNames(names, this.unnamed);
-      if (keys.length > 0) yield keys;
-    } while (cursor !== '0');
-  }
-
-  skippedKeys(): string[] {
-    return [...this.unnamed];
-  }
-
-  async getMany(keys: string[], options: ReadOptions = {}): Promise<Array<StoredEntry | undefined>> {
-    if (keys.length === 0) return [];
-    this.trips++;
-    const reply = await this.redis.reaperReadEntriesBuffer(keys.length, ...keys, options.withDump ? '1' : '0', options.withTtl === false ? '0' : '1');
-    return decodeReadEntries(keys, reply, Date.now());
-  }
-
-  async putMany(entries: StoredEntry[], mode: PutMode): Promise<PutOutcome[]> {
-    if (entries.length === 0) return [];
-    const now = Date.now();
-    const args: Array<string | Buffer | number> = [];
-    const writable: number[] = [];
-    const outcomes: PutOutcome[] = entries.map((entry, i) => {
-      const entryArgs = putEntryArgs(entry, now);
-      if (entryArgs) {
-        writable.push(i);
-        args.push(...entryArgs);
-      }
-      return 'unsupported';
-    });
-    if (writable.length === 0) return outcomes;
-    this.trips++;
-    const reply = await this.redis.reaperPutEntries(writable.length, ...writable.map((i) => entries[i].key), mode, ...args);
-    writable.forEach((index, j) => (outcomes[index] = reply[j] as PutOutcome));
-    return outcomes;
-  }
-
-  async deleteGroupsIfUnchanged(groups: GuardedGroup[]): Promise<GroupDeleteOutcome[]> {
-    if (groups.length === 0) return [];
-    const { keys, args } = deleteGroupsArgs(groups);
-    this.trips++;
-    const outcome = await this.redis.reaperDeleteGroups(keys.length, ...keys, ...args);
-    return outcome.map((deleted) => (deleted === 1 ? 'deleted' : 'changed'));
-  }
-
-  async close(): Promise<void> {
-    await quitOrDrop(this.redis);
-  }
-}
+export { RedisStore } from './store';
 
 export interface RedisSettings {
   redisUrl?: string;
@@ -129,29 +46,6 @@ export function parseRedisUrl(text: string): URL {
   return url;
 }
 
-interface HostPort {
-  host: string;
-  port: number;
-}
-
-/** `host:port,host:port` (IPv6 as `[::1]:port`) → addresses; a bad entry names its flag. */
-export function parseHostPorts(list: string, flag: string): HostPort[] {
-  const addresses = list
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean)
-    .map((item) => {
-      const match = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(item);
-      const port = match ? Number(match[3]) : 0;
-      if (!match || port < 1 || port > 65535) throw new Error(`${flag}: expected host:port, got '${item}'`);
-      return { host: match[1] ?? match[2], port };
-    });
-  if (addresses.length === 0) throw new Error(`${flag}: expected at least one host:port`);
-  return addresses;
-}
-
-const formatHostPorts = (addresses: HostPort[]) => addresses.map(({ host, port }) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`)).join(',');
-
 /** Where the store is, for logs: the URL without its password. */
 export function describeRedis(settings: RedisSettings): string {
   if (settings.redisCluster) return `redis-cluster://${formatHostPorts(parseHostPorts(settings.redisCluster, '--redis-cluster'))}`;
@@ -162,11 +56,8 @@ export function describeRedis(settings: RedisSettings): string {
   if (settings.redisUrl) {
     // ioredis also takes the password from `?password=`: drop the whole query.
     const url = parseRedisUrl(settings.redisUrl);
-    // A user name is dropped too: `redis://s3cr3t@host` is a password written in its place.
-    url.username = '';
-    url.password = '';
     url.search = '';
-    return url.toString().replace(/\/$/, '');
+    return withoutUserinfo(url.toString()).replace(/\/$/, '');
   }
   return `redis://${settings.redisHost ?? 'localhost'}:${settings.redisPort ?? 6379}/${settings.redisDb ?? 0}`;
 }
@@ -181,12 +72,7 @@ export function redisTlsOptions(settings: RedisSettings): { ca?: Buffer; cert?: 
   if (files.every(([, path]) => !path)) return undefined;
   const tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
   for (const [name, path, flag] of files) {
-    if (!path) continue;
-    try {
-      tls[name] = readFileSync(path);
-    } catch (error) {
-      throw new Error(`cannot read ${flag} file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
+    if (path) tls[name] = readFlagFile(path, `${flag} file ${path}`);
   }
   return tls;
 }

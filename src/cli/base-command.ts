@@ -1,177 +1,21 @@
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { Command, Flags, type Interfaces } from '@oclif/core';
+import { Command, type Interfaces } from '@oclif/core';
 import { createRuntime, type ReaperSettings, type Runtime } from '../container';
-import { parseDuration } from '../core/duration';
 import { scrubSecrets, secretsOf } from '../core/secrets';
 import type { Stage } from '../engine/engine';
-import { EXIT } from '../engine/summary';
-import type { ReaperMetrics } from '../observe/metrics';
-import { statusOfFailure, statusOfRun, type RunStatus } from '../observe/run-status';
+import { EXIT } from '../report/exit-codes';
 import { progressFor } from '../render/progress-bar';
+import { oneLine, reportFailure } from './errors';
 import { invocationName } from './invocation';
 import { logLine, runLogFields } from './log-line';
-import { runOnce, type CompletedRun } from './run-once';
+import { Runner, type RunOutcome } from './runner';
+import { trapSignals, type Interrupt } from './signals';
 import { renderHuman, type RenderContext } from '../render/human';
 import { renderJson } from '../render/json';
-
-const ratio = Flags.custom<number>({
-  parse: async (input) => {
-    const value = Number(input);
-    if (!Number.isFinite(value) || value < 0 || value > 1) throw new Error(`expected a ratio between 0 and 1, got '${input}'`);
-    return value;
-  },
-});
-
-const positiveNumber = Flags.custom<number>({
-  parse: async (input) => {
-    const value = Number(input);
-    if (!Number.isFinite(value) || value <= 0) throw new Error(`expected a positive number, got '${input}'`);
-    return value;
-  },
-});
-
-/**
- * A Redis port. Kubernetes gives every pod of a namespace with a Service named `redis`
- * the variable `REDIS_PORT=tcp://10.96.0.12:6379` (a "service link"): say so, not
- * "Expected an integer".
- */
-const redisPort = Flags.custom<number>({
-  parse: async (input) => {
-    if (/^tcp:\/\/\S+:\d+$/i.test(input.trim())) {
-      throw new Error(
-        `REDIS_PORT (or --redis-port) is '${input}', which looks like a Kubernetes service link (set for a Service named redis): ` +
-          'set enableServiceLinks: false in the pod spec, or set REDIS_PORT to a port number',
-      );
-    }
-    const value = Number(input);
-    if (!/^\s*\d+\s*$/.test(input) || !Number.isInteger(value) || value < 1 || value > 65535) {
-      throw new Error(`--redis-port (REDIS_PORT): expected a port number from 1 to 65535, got '${input}'`);
-    }
-    return value;
-  },
-});
-
-/** Flags every command shares (DESIGN §6); each has its environment variable. */
-export const storeFlags = {
-  store: Flags.string({ description: 'store plugin: redis, etcd, or a path/package exporting storePlugin', env: 'REAPER_STORE', default: 'redis', helpGroup: 'STORE' }),
-  'store-timeout': positiveNumber({ description: 'seconds to wait for the store to connect or answer any one request', env: 'REAPER_STORE_TIMEOUT', default: 10, helpGroup: 'STORE' }),
-  'redis-host': Flags.string({ description: 'Redis host', env: 'REDIS_HOST', default: 'localhost', helpGroup: 'STORE' }),
-  'redis-port': redisPort({ description: 'Redis port', env: 'REDIS_PORT', default: 6379, helpGroup: 'STORE' }),
-  'redis-password': Flags.string({ description: 'Redis password', env: 'REDIS_PASSWORD', helpGroup: 'STORE' }),
-  'redis-db': Flags.integer({ description: 'Redis database number', env: 'REDIS_DB', default: 0, min: 0, helpGroup: 'STORE' }),
-  'redis-url': Flags.string({ description: 'redis:// or rediss:// URL; overrides host, port, password and db', env: 'REDIS_URL', helpGroup: 'STORE' }),
-  'redis-cluster': Flags.string({ description: 'Redis Cluster seed nodes, host:port,host:port; overrides host, port and url', env: 'REDIS_CLUSTER', helpGroup: 'STORE' }),
-  'redis-sentinels': Flags.string({ description: 'Redis Sentinels, host:port,host:port; overrides host, port and url', env: 'REDIS_SENTINELS', helpGroup: 'STORE' }),
-  'redis-sentinel-name': Flags.string({ description: 'name of the master the sentinels watch', env: 'REDIS_SENTINEL_NAME', default: 'mymaster', helpGroup: 'STORE' }),
-  'redis-tls-ca': Flags.string({ description: 'CA certificate file (PEM) for Redis over TLS', env: 'REDIS_TLS_CA', helpGroup: 'STORE' }),
-  'redis-tls-cert': Flags.string({ description: 'client certificate file (PEM) for Redis', env: 'REDIS_TLS_CERT', helpGroup: 'STORE' }),
-  'redis-tls-key': Flags.string({ description: 'client key file (PEM) for Redis', env: 'REDIS_TLS_KEY', helpGroup: 'STORE' }),
-  'etcd-endpoints': Flags.string({ description: 'etcd endpoints, comma-separated [default: http://127.0.0.1:2379]', env: 'ETCD_ENDPOINTS', helpGroup: 'STORE' }),
-  'etcd-username': Flags.string({ description: 'etcd user name', env: 'ETCD_USERNAME', helpGroup: 'STORE' }),
-  'etcd-password': Flags.string({ description: 'etcd password', env: 'ETCD_PASSWORD', helpGroup: 'STORE' }),
-  'etcd-ca': Flags.string({ description: 'CA certificate file (PEM) for etcd over TLS', env: 'ETCD_CA', helpGroup: 'STORE' }),
-  'etcd-cert': Flags.string({ description: 'client certificate file (PEM) for etcd', env: 'ETCD_CERT', helpGroup: 'STORE' }),
-  'etcd-key': Flags.string({ description: 'client key file (PEM) for etcd', env: 'ETCD_KEY', helpGroup: 'STORE' }),
-  'root-key': Flags.string({ description: "Traefik's KV root key", env: 'TRAEFIK_ROOT_KEY', default: 'traefik', helpGroup: 'STORE' }),
-  json: Flags.boolean({ description: 'print one JSON document instead of the human report', default: false }),
-};
-
-export const sourceFlags = {
-  'forgejo-host': Flags.string({ description: 'Forgejo base URL, e.g. https://git.example.com', env: 'FORGEJO_HOST', helpGroup: 'FORGEJO' }),
-  'forgejo-token': Flags.string({ description: 'Forgejo API token (read access to the repositories)', env: 'FORGEJO_TOKEN', helpGroup: 'FORGEJO' }),
-  'forgejo-token-file': Flags.string({ description: 'file holding the Forgejo API token', env: 'FORGEJO_TOKEN_FILE', helpGroup: 'FORGEJO' }),
-  concurrency: Flags.integer({ description: 'Forgejo requests in flight', env: 'REAPER_CONCURRENCY', default: 16, min: 1, max: 256, helpGroup: 'FORGEJO' }),
-  'rate-limit': positiveNumber({ description: 'Forgejo requests per second at most (default: no limit)', env: 'REAPER_RATE_LIMIT', helpGroup: 'FORGEJO' }),
-  timeout: positiveNumber({ description: 'seconds to wait for one Forgejo answer', env: 'REAPER_TIMEOUT', default: 10, helpGroup: 'FORGEJO' }),
-  retries: Flags.integer({ description: 'retries for 429, 502, 503, 504 and network errors', env: 'REAPER_RETRIES', default: 3, min: 0, max: 10, helpGroup: 'FORGEJO' }),
-  'retry-delay': Flags.integer({ description: 'first retry backoff in ms (doubles, with jitter)', env: 'REAPER_RETRY_DELAY', default: 250, min: 0, hidden: true, helpGroup: 'FORGEJO' }),
-};
-
-/** How a run reports: scan, verify and reap. */
-export const reportFlags = {
-  verbose: Flags.boolean({
-    description: 'list every domain in the report, live ones too (default: only what changes, and what is unknown or invalid)',
-    default: false,
-  }),
-  'log-format': Flags.string({
-    description:
-      'json: one JSON line per run (with --interval: per event); human: the report. ' +
-      'Default: human for a single run; with --interval json unless stdout is a TTY. --json wins over it',
-    env: 'REAPER_LOG_FORMAT',
-    options: ['json', 'human'],
-  }),
-};
-
-export const brakeFlags = {
-  'max-stale-ratio': ratio({ description: 'refuse (exit 3) when more than this share of mapped domains is stale', env: 'REAPER_MAX_STALE_RATIO', default: 0.3, helpGroup: 'SAFETY' }),
-  'brake-min-domains': Flags.integer({ description: 'the brake applies from this many mapped domains on', env: 'REAPER_BRAKE_MIN_DOMAINS', default: 10, min: 0, helpGroup: 'SAFETY' }),
-  force: Flags.boolean({ description: 'reap even when the brake would refuse', default: false, helpGroup: 'SAFETY' }),
-};
-
-/** Where backups go unless told: the XDG state directory, kept across reboots. */
-export function defaultBackupDir(env: NodeJS.ProcessEnv = process.env): string {
-  return join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'pages-reaper', 'backups');
-}
-
-export const backupDirFlag = {
-  'backup-dir': Flags.string({ description: `directory for backups [default: ${defaultBackupDir().replace(homedir(), '~')}]`, env: 'REAPER_BACKUP_DIR', helpGroup: 'BACKUP' }),
-};
-
-export const graceFlag = {
-  grace: Flags.string({
-    description: 'reap a mapping only once it has been seen stale this long, across runs (e.g. 24h); 0 reaps at the first stale verdict',
-    env: 'REAPER_GRACE',
-    default: '0',
-    helpGroup: 'SAFETY',
-  }),
-};
-
-type AnyFlags = Record<string, unknown>;
-
-/** Flag names → plugin settings (`redis-host` → `redisHost`), with derived units. */
-export function settingsFromFlags(flags: AnyFlags): ReaperSettings {
-  const settings: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(flags)) {
-    settings[name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = value;
-  }
-  if (typeof flags.timeout === 'number') settings.timeout = flags.timeout * 1000;
-  if (typeof flags['store-timeout'] === 'number') settings.storeTimeout = flags['store-timeout'] * 1000;
-  const intervalMs = typeof flags.interval === 'string' ? parseDuration(flags.interval, '--interval') : 0;
-  if (typeof flags.grace === 'string') {
-    settings.graceMs = parseDuration(flags.grace, '--grace');
-    // Marks outlive any pause between runs by far: an expired mark only restarts the clock.
-    settings.graceMarkTtlMs = Math.max(7 * 86_400_000, 3 * (settings.graceMs as number)) + 2 * intervalMs;
-  }
-  settings.backupDir = flags.backup === false ? undefined : ((flags['backup-dir'] as string | undefined) ?? defaultBackupDir());
-  if (flags['max-stale-ratio'] !== undefined) {
-    settings.brake = { maxStaleRatio: flags['max-stale-ratio'], minDomains: flags['brake-min-domains'], force: flags.force };
-  }
-  return settings as ReaperSettings;
-}
-
-/** One line on stderr, no stack: what went wrong and how to fix it. */
-export function oneLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message
-    .split('\n')
-    .map((line) => line.trim())
-    .filter(Boolean)
-    .join(' ')
-    // oclif frames a flag's parse error as "Parsing --flag <reason> See more help with --help".
-    .replace(/^Parsing (--[\w-]+) /, '$1: ')
-    .replace(/ See more help with --help\.?$/, '; see --help');
-}
+import { settingsFromFlags, type AnyFlags } from './flags';
 
 /** How long an interrupted run may take to unwind before the process is ended anyway. */
 const INTERRUPT_GRACE_MS = 3000;
 const INTERRUPTED_MESSAGE = '\n⚠️  Interrupted: nothing is left half-deleted; run again to finish.\n';
-
-export interface Interrupt {
-  signal: AbortSignal;
-  /** Stops listening for SIGINT/SIGTERM (a signal already received keeps its watchdog). */
-  release(): void;
-}
 
 let interruptReported = false;
 
@@ -186,25 +30,27 @@ export abstract class ReaperCommand extends Command {
   /** Secrets of this run's settings: never in a message. */
   private secrets: string[] = [];
 
-  /** oclif reports flag errors in several lines and exit 2; operators get one line and 1. */
+  /** SIGINT/SIGTERM of the run in hand, once `trapInterrupt` was called. */
+  private interrupt?: Interrupt;
+
+  /** Where a `--json` error document goes: stdout, unless the command's stdout carries data. */
+  protected jsonErrors: NodeJS.WritableStream = process.stdout;
+
+  /**
+   * The one place a command's failure is handled: whatever a command throws (a
+   * ReaperError, a plugin's error, oclif's flag errors, which oclif would end with exit 2)
+   * is one line on stderr and its exit code — 130 when SIGINT/SIGTERM ended the run.
+   */
   protected async catch(error: Interfaces.CommandError): Promise<unknown> {
     if ((error as { code?: string }).code === 'EEXIT') throw error; // a deliberate this.exit()
-    return this.fail(error);
+    if (this.interrupt?.signal.aborted) return this.interrupted();
+    const json = this.argv.includes('--json') ? this.jsonErrors : undefined;
+    return this.exit(reportFailure(error, { json, command: this.id, secrets: this.secrets }));
   }
 
-  /** Connects the store (and the source when needed), or exits 1 with one line (130 when interrupted). */
-  protected async openRuntime(settings: ReaperSettings, needsSource: boolean, interrupt?: Interrupt): Promise<Runtime> {
-    try {
-      return await createRuntime(settings, { needsSource, signal: interrupt?.signal });
-    } catch (error) {
-      if (interrupt?.signal.aborted) return this.interrupted();
-      return this.fail(error);
-    }
-  }
-
-  protected fail(error: unknown): never {
-    process.stderr.write(`pages-reaper: ${scrubSecrets(oneLine(error), this.secrets)}\n`);
-    return this.exit(EXIT.fatal);
+  /** Connects the store (and the source when needed); interrupted by `interrupt`. */
+  protected openRuntime(settings: ReaperSettings, needsSource: boolean, interrupt?: Interrupt): Promise<Runtime> {
+    return createRuntime(settings, { needsSource, signal: interrupt?.signal });
   }
 
   /** Exit 130, saying that nothing is left half-deleted. */
@@ -220,52 +66,44 @@ export abstract class ReaperCommand extends Command {
    * atomic per group, so ending there leaves nothing half-deleted.
    */
   protected trapInterrupt(): Interrupt {
-    const controller = new AbortController();
-    const onSignal = () => {
-      if (controller.signal.aborted) return;
-      controller.abort(new Error('interrupted'));
-      setTimeout(() => {
-        reportInterrupted();
-        process.exit(EXIT.interrupted);
-      }, INTERRUPT_GRACE_MS).unref();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    return {
-      signal: controller.signal,
-      release: () => {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      },
-    };
+    return (this.interrupt = trapSignals({
+      onSignal: () =>
+        setTimeout(() => {
+          reportInterrupted();
+          process.exit(EXIT.interrupted);
+        }, INTERRUPT_GRACE_MS).unref(),
+    }));
   }
 
   /** Runs one stage of the flow with its own runtime, renders it, exits with its code. */
   protected async runStage(flags: AnyFlags, stage: Stage, context: Omit<RenderContext, 'store' | 'source'>): Promise<void> {
     const settings = this.settings(flags);
-    // prom-client is loaded only when asked for: a single run's start-up stays short.
-    const metrics = settings.metricsFile
-      ? new (require('../observe/metrics') as typeof import('../observe/metrics')).ReaperMetrics({ version: this.config.version })
-      : undefined;
+    const runner = new Runner({
+      settings: { ...settings, progress: progressFor(Boolean(flags.json) || flags['log-format'] === 'json') },
+      stage,
+      context,
+      // prom-client is loaded only when asked for: a single run's start-up stays short.
+      metrics: settings.metricsFile
+        ? new (require('../observe/metrics') as typeof import('../observe/metrics')).ReaperMetrics({ version: this.config.version })
+        : undefined,
+      metricsFile: settings.metricsFile,
+      // For node_exporter's textfile collector (cron use): a failure to write is said, not fatal.
+      onMetricsError: (error) => process.stderr.write(`pages-reaper: ${oneLine(error)}\n`),
+    });
     const interrupt = this.trapInterrupt();
-    const startedAt = Date.now();
-    let run: CompletedRun;
+    let outcome: RunOutcome;
     try {
-      run = await runOnce({ ...settings, telemetry: metrics, progress: progressFor(Boolean(flags.json) || flags['log-format'] === 'json') }, stage, context, interrupt.signal);
-    } catch (error) {
-      await this.writeMetrics(metrics, settings.metricsFile, statusOfFailure(startedAt, Date.now(), error));
-      if (interrupt.signal.aborted) return this.interrupted();
-      return this.fail(error);
+      outcome = await runner.once(interrupt.signal);
+      await runner.record(outcome.status);
     } finally {
       interrupt.release();
     }
-    const { report, summary, context: fullContext } = run;
-    const status = statusOfRun(report, summary, Date.now());
-    await this.writeMetrics(metrics, settings.metricsFile, status);
+    if (!outcome.run) throw outcome.error;
+    const { report, summary, context: fullContext } = outcome.run;
     // Written as they are produced: a report of a million domains is never one string.
     const write = (chunk: string) => void process.stdout.write(chunk);
     if (flags.json) renderJson(report, summary, fullContext, write);
-    else if (flags['log-format'] === 'json') logLine(runLogFields(status, { command: context.command, dryRun: context.dryRun }));
+    else if (flags['log-format'] === 'json') logLine(runLogFields(outcome.status, { command: context.command, dryRun: context.dryRun }));
     else renderHuman(report, summary, { ...fullContext, verbose: Boolean(flags.verbose), bin: this.bin() }, write);
     // A run the breaker stopped could not use its source at all: fatal, in one line.
     if (report.stoppedEarly) process.stderr.write(`pages-reaper: ${scrubSecrets(oneLine(report.stoppedEarly), this.secrets)}\n`);
@@ -277,21 +115,10 @@ export abstract class ReaperCommand extends Command {
     return invocationName(this.config.bin);
   }
 
-  /** Settings from flags; a bad value (a duration, say) is one line and exit 1. */
+  /** Settings from flags; their secrets are kept out of every message from here on. */
   protected settings(flags: AnyFlags): ReaperSettings {
-    try {
-      const settings = settingsFromFlags(flags);
-      this.secrets = secretsOf(settings);
-      return settings;
-    } catch (error) {
-      return this.fail(error);
-    }
-  }
-
-  /** For node_exporter's textfile collector (cron use): a failure to write is said, not fatal. */
-  private async writeMetrics(metrics: ReaperMetrics | undefined, path: string | undefined, status: RunStatus): Promise<void> {
-    if (!metrics || !path) return;
-    metrics.runFinished(status);
-    await metrics.writeFile(path).catch((error: Error) => process.stderr.write(`pages-reaper: ${oneLine(error)}\n`));
+    const settings = settingsFromFlags(flags);
+    this.secrets = secretsOf(settings);
+    return settings;
   }
 }

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { parseDnsServer, splitDnsServers } from '../engine/node-txt-resolver';
+import { UsageError } from '../report/errors';
 
 const dnsServer = Flags.custom<string>({
   // Comma-separated lists too: an environment variable gives one string for every server.
@@ -12,7 +13,7 @@ const dnsServer = Flags.custom<string>({
 const seconds = Flags.custom<number>({
   parse: async (input) => {
     const value = Number(input);
-    if (!Number.isFinite(value) || value <= 0 || value > 60) throw new Error(`expected seconds between 0 and 60, got '${input}'`);
+    if (!Number.isFinite(value) || value <= 0 || value > 60) throw new UsageError(`expected seconds between 0 and 60, got '${input}'`);
     return value;
   },
 });

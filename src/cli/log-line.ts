@@ -1,4 +1,4 @@
-import { runResult, type RunStatus } from '../observe/run-status';
+import { runResult, type RunStatus } from '../report/run-status';
 
 /** json: one JSON object per line (log collectors); human: the report. */
 export type LogFormat = 'human' | 'json';

@@ -1,15 +1,15 @@
 import { formatDuration } from '../core/duration';
 import type { ReaperSettings } from '../container';
 import type { Stage } from '../engine/engine';
-import { runLoop } from '../engine/loop';
 import { startHealthServer } from '../observe/health-server';
 import { ReaperMetrics } from '../observe/metrics';
-import { statusOfFailure, statusOfRun, type RunStatus } from '../observe/run-status';
+import { runResult, type RunStatus } from '../report/run-status';
+import { EXIT } from '../report/exit-codes';
 import { renderHuman, type RenderContext } from '../render/human';
 import { logLine, runLogFields, type LogFormat } from './log-line';
-import { runOnce } from './run-once';
+import { Runner } from './runner';
+import { trapSignals } from './signals';
 import { DEFAULT_BRAKE } from '../core/planner';
-import { runResult } from '../observe/run-status';
 import { WebhookMetrics } from '../observe/webhook-metrics';
 import { RepoIndex } from '../triggers/repo-index';
 import { Serial } from '../triggers/serial';
@@ -52,24 +52,28 @@ export interface SidecarOptions {
 export async function runSidecar(options: SidecarOptions): Promise<void> {
   // A long-lived process: its CPU, memory and event loop are worth scraping too.
   const metrics = new ReaperMetrics({ processMetrics: true, version: options.version });
-  const settings: ReaperSettings = { ...options.settings, telemetry: metrics };
-  const stop = new AbortController();
+  const runner = new Runner({
+    settings: options.settings,
+    stage: options.stage,
+    context: options.context,
+    metrics,
+    metricsFile: options.metricsFile,
+    onMetricsError: (error) => logLine({ level: 'error', msg: error.message }),
+  });
   // The sweep and the triggered runs take turns: a triggered run never overlaps a sweep.
   const serial = new Serial();
   const index = new RepoIndex();
   let reapedSinceSweep = 0;
-  const triggers = options.webhook ? webhookTriggers(options, settings, metrics, index, () => reapedSinceSweep, (n) => (reapedSinceSweep += n)) : undefined;
+  const triggers = options.webhook ? webhookTriggers(options, runner, metrics, index, () => reapedSinceSweep, (n) => (reapedSinceSweep += n)) : undefined;
   const server = options.listen
     ? await startHealthServer({ listen: options.listen, metrics, intervalMs: options.intervalMs, webhook: triggers?.endpoint })
     : undefined;
-  const onSignal = (name: string) => () => {
-    if (options.logFormat === 'json') logLine({ level: 'info', msg: `${name} received: finishing the batch in hand, then exiting` });
-    stop.abort(new Error('interrupted'));
-  };
-  const onTerm = onSignal('SIGTERM');
-  const onInt = onSignal('SIGINT');
-  process.once('SIGTERM', onTerm);
-  process.once('SIGINT', onInt);
+  const stop = trapSignals({
+    once: true,
+    onSignal: (name) => {
+      if (options.logFormat === 'json') logLine({ level: 'info', msg: `${name} received: finishing the batch in hand, then exiting` });
+    },
+  });
   const log = (status: RunStatus, report?: string) => {
     if (options.logFormat === 'human') {
       if (report) process.stdout.write(report);
@@ -92,41 +96,29 @@ export async function runSidecar(options: SidecarOptions): Promise<void> {
       webhook: options.webhook?.path,
     });
   }
-  const worker = triggers ? runTriggerWorker({ queue: triggers.queue, serial, signal: stop.signal, verify: triggers.verify }) : undefined;
+  // Ends the trigger worker too once the loop is over, however it ended.
+  const done = new AbortController();
+  const workerSignal = AbortSignal.any([stop.signal, done.signal]);
+  const worker = triggers ? runTriggerWorker({ queue: triggers.queue, serial, signal: workerSignal, verify: triggers.verify }) : undefined;
   try {
-    await runLoop({
+    await runner.loop({
       intervalMs: options.intervalMs,
       jitterMs: options.jitterMs,
       signal: stop.signal,
-      runOnce: (signal) => serial.run(async () => {
-        const startedAt = Date.now();
-        try {
-          const run = await runOnce(settings, options.stage, options.context, signal);
-          const status = statusOfRun(run.report, run.summary, Date.now());
-          if (triggers) {
-            index.rebuild(run.report.inventory);
-            reapedSinceSweep = 0;
-          }
-          log(status, options.logFormat === 'human' ? renderHuman(run.report, run.summary, run.context) : undefined);
-          return status;
-        } catch (error) {
-          const status = statusOfFailure(startedAt, Date.now(), signal.aborted ? 'interrupted' : error);
-          log(status);
-          return status;
+      run: (signal) => serial.run(async () => {
+        const { run, status } = await runner.once(signal);
+        if (run && triggers) {
+          index.rebuild(run.report.inventory);
+          reapedSinceSweep = 0;
         }
+        log(status, run && options.logFormat === 'human' ? renderHuman(run.report, run.summary, run.context) : undefined);
+        return status;
       }),
-      onStatus: async (status) => {
-        metrics.runFinished(status);
-        if (options.metricsFile) {
-          await metrics.writeFile(options.metricsFile).catch((error: Error) => logLine({ level: 'error', msg: error.message }));
-        }
-      },
     });
   } finally {
-    stop.abort(new Error('stopped'));
+    done.abort(new Error('stopped'));
     await worker;
-    process.off('SIGTERM', onTerm);
-    process.off('SIGINT', onInt);
+    stop.release();
     await server?.close();
   }
   if (options.logFormat === 'json') logLine({ level: 'info', msg: 'sidecar stopped' });
@@ -138,7 +130,7 @@ export async function runSidecar(options: SidecarOptions): Promise<void> {
  */
 function webhookTriggers(
   options: SidecarOptions,
-  settings: ReaperSettings,
+  runner: Runner,
   metrics: ReaperMetrics,
   index: RepoIndex,
   reapedSinceSweep: () => number,
@@ -154,7 +146,6 @@ function webhookTriggers(
   const handler = webhookEndpoint({ secret: webhook.secret, queue, count: (event, outcome) => webhookMetrics.delivered(event, outcome), log });
 
   const verify = async (batch: PendingTrigger[], signal: AbortSignal): Promise<void> => {
-    const startedAt = Date.now();
     const repositories = batch.map((item) => `${item.owner}/${item.repo}${item.branches ? `@${[...item.branches].join(',')}` : ''}`);
     const fields = {
       trigger: 'webhook',
@@ -162,29 +153,26 @@ function webhookTriggers(
       repositoryCount: batch.length,
       deliveries: batch.reduce((sum, item) => sum + item.deliveries, 0),
     };
-    try {
-      const scope = targetedScope({
-        targets: batch.map((item) => ({ owner: item.owner, repo: item.repo, branches: item.branches })),
-        index,
-        brake: settings.brake ?? DEFAULT_BRAKE,
-        reapedSinceSweep: reapedSinceSweep(),
-      });
-      const run = await runOnce(settings, options.stage, options.context, signal, scope);
-      const status = statusOfRun(run.report, run.summary, Date.now());
+    const scope = targetedScope({
+      targets: batch.map((item) => ({ owner: item.owner, repo: item.repo, branches: item.branches })),
+      index,
+      brake: options.settings.brake ?? DEFAULT_BRAKE,
+      reapedSinceSweep: reapedSinceSweep(),
+    });
+    const { run, status } = await runner.once(signal, scope);
+    if (run) {
       addReaped(status.reaped);
       metrics.triggeredRunFinished(status);
       webhookMetrics.runFinished(runResult(status));
       if (options.logFormat === 'json') logLine({ ...runLogFields(status, fields), msg: 'triggered run finished' });
-      else if (status.reaped + status.orphansReaped > 0 || status.exitCode !== 0) process.stdout.write(renderHuman(run.report, run.summary, run.context));
-    } catch (error) {
-      const status = statusOfFailure(startedAt, Date.now(), signal.aborted ? 'interrupted' : error);
+      else if (status.reaped + status.orphansReaped > 0 || status.exitCode !== EXIT.ok) process.stdout.write(renderHuman(run.report, run.summary, run.context));
+    } else {
       webhookMetrics.runFinished('failed');
       if (options.logFormat === 'json') logLine({ ...runLogFields(status, fields), msg: 'triggered run failed' });
       else process.stderr.write(`pages-reaper: triggered run failed: ${status.error}\n`);
-    } finally {
-      const finishedAt = Date.now();
-      for (const item of batch) webhookMetrics.verified(item.receivedAt, finishedAt);
     }
+    const finishedAt = Date.now();
+    for (const item of batch) webhookMetrics.verified(item.receivedAt, finishedAt);
   };
   return { queue, verify, endpoint: { path: webhook.path, handler } };
 }

@@ -1,9 +1,11 @@
 import { Flags } from '@oclif/core';
-import { BackupWriter, timestampedPath } from '../backup/writer';
-import { backupDirFlag, defaultBackupDir, ReaperCommand, storeFlags } from '../cli/base-command';
+import { timestampedPath } from '../backup/writer';
+import { ReaperCommand } from '../cli/base-command';
+import { backupDirFlag, defaultBackupDir, storeFlags } from '../cli/flags';
 import type { Selection } from '../core/selection';
-import { EXIT } from '../engine/summary';
-import { exportEntries } from '../engine/transfer';
+import { EXIT } from '../report/exit-codes';
+import { backupToFile, type BackupResult } from '../engine/transfer';
+import { renderBackup, type BackupReport } from '../render/backup';
 import { progressFor } from '../render/progress-bar';
 
 export default class Backup extends ReaperCommand {
@@ -37,42 +39,27 @@ export default class Backup extends ReaperCommand {
           ? { kind: 'prefixes', prefixes: flags.prefix }
           : { kind: 'plugin' };
     const settings = this.settings(flags);
+    // With the backup on stdout, a --json error document goes to stderr.
+    if (flags.output === '-') this.jsonErrors = process.stderr;
     const interrupt = this.trapInterrupt();
-    const runtime = await this.openRuntime(settings, false, interrupt);
-    let writer: BackupWriter | undefined;
+    let report: BackupReport;
     try {
-      const path = flags.output ?? (await timestampedPath(flags['backup-dir'] ?? defaultBackupDir(), 'backup'));
-      writer = await BackupWriter.open(path, { store: runtime.store.describe(), rootKey: settings.rootKey, reason: flags.reason });
-      // A bar on stdout's neighbour would corrupt `--output -`: stderr only, and only on a TTY.
-      const progress = progressFor(flags.json);
-      const result = await exportEntries(runtime.store, settings.rootKey, selection, writer, progress).finally(() => progress?.stop());
-      const written = await writer.finish();
-      await runtime.close();
-      const report = {
-        command: 'backup',
-        path: written,
-        store: runtime.store.describe(),
-        selection,
-        entries: result.written,
-        unsupported: result.unsupported,
-        durationMs: Date.now() - started,
-      };
-      // With the backup on stdout, the report goes to stderr.
-      const out = written === '-' ? process.stderr : process.stdout;
-      if (flags.json) out.write(JSON.stringify(report, null, 2) + '\n');
-      else {
-        out.write(`💾 Backed up ${result.written} keys from ${report.store} to ${written} in ${(report.durationMs / 1000).toFixed(2)} seconds\n`);
-        for (const key of result.unsupported) out.write(`⚠️  ${key}: could not be saved; not in the backup\n`);
+      const runtime = await this.openRuntime(settings, false, interrupt);
+      let result: BackupResult;
+      try {
+        const path = flags.output ?? (await timestampedPath(flags['backup-dir'] ?? defaultBackupDir(), 'backup'));
+        // A bar on stdout's neighbour would corrupt `--output -`: stderr only, and only on a TTY.
+        result = await backupToFile(runtime.store, settings.rootKey, selection, path, { reason: flags.reason }, progressFor(flags.json));
+      } finally {
+        await runtime.close();
       }
-      if (result.unsupported.length === 0) return;
-    } catch (error) {
-      await writer?.abandon();
-      await runtime.close();
-      if (interrupt.signal.aborted) return this.interrupted();
-      return this.fail(error);
+      const { path, written: entries, unsupported } = result;
+      report = { command: 'backup', path, store: runtime.store.describe(), selection, entries, unsupported, durationMs: Date.now() - started };
     } finally {
       interrupt.release();
     }
-    return this.exit(EXIT.partial);
+    // With the backup on stdout, the report goes to stderr.
+    (report.path === '-' ? process.stderr : process.stdout).write(renderBackup(report, flags.json));
+    if (report.unsupported.length > 0) return this.exit(EXIT.partial);
   }
 }

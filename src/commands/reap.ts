@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { Flags } from '@oclif/core';
-import { backupDirFlag, brakeFlags, graceFlag, ReaperCommand, reportFlags, sourceFlags, storeFlags } from '../cli/base-command';
-import { parseDuration } from '../core/duration';
+import { ReaperCommand } from '../cli/base-command';
+import { backupDirFlag, brakeFlags, graceFlag, reportFlags, sourceFlags, storeFlags } from '../cli/flags';
+import { duration } from '../cli/duration';
 import { dnsFlags } from '../cli/dns-flags';
 import type { WebhookOptions } from '../cli/sidecar';
+import { UsageError } from '../report/errors';
 
 const RESERVED_PATHS = ['/healthz', '/readyz', '/metrics'];
 
@@ -14,17 +16,17 @@ function webhookOptions(flags: Record<string, unknown>, secretFile: string | und
     try {
       secret = readFileSync(secretFile, 'utf8').trim();
     } catch (error) {
-      throw new Error(`cannot read --webhook-secret-file ${secretFile}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}; give a readable file holding the secret`);
+      throw new UsageError(`cannot read --webhook-secret-file ${secretFile}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`, { hint: 'give a readable file holding the secret' });
     }
-    if (secret === '') throw new Error(`--webhook-secret-file ${secretFile} is empty; put the webhook's secret in it`);
+    if (secret === '') throw new UsageError(`--webhook-secret-file ${secretFile} is empty`, { hint: "put the webhook's secret in it" });
   } else {
     secret = secretEnv!.trim();
   }
   const path = flags['webhook-path'] as string;
   if (!/^\/[A-Za-z0-9._~\/-]*$/.test(path) || RESERVED_PATHS.includes(path)) {
-    throw new Error(`invalid --webhook-path '${path}': use a path such as /hooks/forgejo, not ${RESERVED_PATHS.join(', ')}`);
+    throw new UsageError(`invalid --webhook-path '${path}': use a path such as /hooks/forgejo, not ${RESERVED_PATHS.join(', ')}`);
   }
-  const windowMs = parseDuration(flags['webhook-window'] as string, '--webhook-window');
+  const windowMs = duration(flags['webhook-window'] as string, '--webhook-window');
   return { secret: Buffer.from(secret, 'utf8'), path, windowMs, capacity: flags['webhook-queue'] as number };
 }
 
@@ -87,38 +89,27 @@ export default class Reap extends ReaperCommand {
     const secretEnv = process.env.REAPER_WEBHOOK_SECRET;
     const wantsWebhook = secretFile !== undefined || (secretEnv !== undefined && secretEnv !== '');
     if (wantsWebhook && (!flags.interval || !flags.listen)) {
-      return this.fail(new Error('a webhook secret (--webhook-secret-file or REAPER_WEBHOOK_SECRET) needs the sidecar mode: add --interval and --listen'));
+      throw new UsageError('a webhook secret (--webhook-secret-file or REAPER_WEBHOOK_SECRET) needs the sidecar mode: add --interval and --listen');
     }
     if (!flags.interval) return this.runStage(flags, stage, context);
     const settings = this.settings(flags);
-    let intervalMs: number;
-    let jitterMs: number;
-    let webhook: WebhookOptions | undefined;
-    try {
-      intervalMs = parseDuration(flags.interval, '--interval');
-      jitterMs = parseDuration(flags.jitter, '--jitter');
-      if (intervalMs < 1000) throw new Error(`--interval ${flags.interval} is too short: use 1s or more`);
-      if (wantsWebhook) webhook = webhookOptions(flags, secretFile, secretEnv);
-    } catch (error) {
-      return this.fail(error);
-    }
-    try {
-      // The sidecar (HTTP server, prom-client) is loaded only in --interval mode.
-      const { runSidecar } = require('../cli/sidecar') as typeof import('../cli/sidecar');
-      await runSidecar({
-        settings,
-        stage,
-        context,
-        intervalMs,
-        jitterMs,
-        listen: flags.listen,
-        metricsFile: flags['metrics-file'],
-        logFormat: (flags['log-format'] as 'json' | 'human' | undefined) ?? (process.stdout.isTTY ? 'human' : 'json'),
-        version: this.config.version,
-        webhook,
-      });
-    } catch (error) {
-      return this.fail(error);
-    }
+    const intervalMs = duration(flags.interval, '--interval');
+    const jitterMs = duration(flags.jitter, '--jitter');
+    if (intervalMs < 1000) throw new UsageError(`--interval ${flags.interval} is too short: use 1s or more`);
+    const webhook = wantsWebhook ? webhookOptions(flags, secretFile, secretEnv) : undefined;
+    // The sidecar (HTTP server, prom-client) is loaded only in --interval mode.
+    const { runSidecar } = require('../cli/sidecar') as typeof import('../cli/sidecar');
+    await runSidecar({
+      settings,
+      stage,
+      context,
+      intervalMs,
+      jitterMs,
+      listen: flags.listen,
+      metricsFile: flags['metrics-file'],
+      logFormat: (flags['log-format'] as 'json' | 'human' | undefined) ?? (process.stdout.isTTY ? 'human' : 'json'),
+      version: this.config.version,
+      webhook,
+    });
   }
 }

@@ -1,4 +1,5 @@
-import { ReaperCommand, reportFlags, sourceFlags, storeFlags } from '../cli/base-command';
+import { ReaperCommand } from '../cli/base-command';
+import { reportFlags, sourceFlags, storeFlags } from '../cli/flags';
 
 export default class Scan extends ReaperCommand {
   static summary = 'List the plugin keys in the store: mappings, routers, orphans and anomalies (no API calls).';

@@ -1,4 +1,5 @@
-import { graceFlag, ReaperCommand, reportFlags, sourceFlags, storeFlags } from '../cli/base-command';
+import { ReaperCommand } from '../cli/base-command';
+import { graceFlag, reportFlags, sourceFlags, storeFlags } from '../cli/flags';
 import { dnsFlags } from '../cli/dns-flags';
 
 export default class Verify extends ReaperCommand {

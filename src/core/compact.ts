@@ -164,7 +164,9 @@ export class ForwardTable extends Map<string, ForwardMapping> {
         this.pairedTotal++;
       } else stored = text;
     }
-    super.set(previous !== undefined ? domain : flat(domain), stored as unknown as ForwardMapping);
+    // The caller's string is the key: `addEntry` hands one of its own (see `flat`), which
+    // the verdicts are keyed by too.
+    super.set(domain, stored as unknown as ForwardMapping);
     return this;
   }
 

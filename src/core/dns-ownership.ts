@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
 import { live, stale, unknown, type Claim, type Verdict } from './verdict';
+import type { TxtAnswer } from '../ports/txt-resolver';
+
+export type { TxtAnswer };
 
 /**
  * The pages plugin's DNS ownership proof (pages.go, `verifyCustomDomainDNS`), re-checked
@@ -45,15 +48,6 @@ export function joinTxt(chunks: string[][]): string[] {
 export function recordMatches(record: string, expected: string): boolean {
   return record === expected || record.replaceAll(' ', '') === expected.replaceAll(' ', '');
 }
-
-/** What a TXT lookup came back with. */
-export type TxtAnswer =
-  | { kind: 'records'; records: string[] }
-  /** The name exists, with no TXT record (NOERROR, no answer). */
-  | { kind: 'nodata' }
-  | { kind: 'nxdomain' }
-  /** No answer that proves anything: SERVFAIL, REFUSED, a timeout, a network error. */
-  | { kind: 'error'; code: string; detail: string };
 
 /** Resolver error codes (c-ares, as node:dns reports them) that are answers, not failures. */
 export function answerOfError(code: string | undefined, detail: string): TxtAnswer {

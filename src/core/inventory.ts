@@ -2,7 +2,7 @@ import type { StoredEntry } from '../ports/key-value-store';
 import type { GraceMark } from './grace';
 import { isDomainName, sanitizeDomain, middlewaresRoot, reverseKey, routerName, routersRoot, type KeyClass } from './keys';
 import { parseForwardValue, type RepoTarget } from './mapping';
-import { ForwardTable, reverseKeyOfValue, MIDDLEWARE_SUFFIXES, MiddlewareTable, PrefixedKeyTable, ReverseTable, ROUTER_SUFFIXES } from './compact';
+import { flat, ForwardTable, reverseKeyOfValue, MIDDLEWARE_SUFFIXES, MiddlewareTable, PrefixedKeyTable, ReverseTable, ROUTER_SUFFIXES } from './compact';
 
 /** A key the reaper may delete, with the exact bytes it read. */
 export interface KeyValue {
@@ -129,10 +129,13 @@ export function addEntry(inventory: Inventory, cls: KeyClass, entry: StoredEntry
   switch (cls.kind) {
     case 'forward': {
       const parsed = parseForwardValue(value.toString('utf8'));
+      // One string for the domain, kept by the forward table and by whoever keys a verdict
+      // by it: a name cut from the key would keep the whole key name alive beside it.
+      const domain = flat(cls.domain);
       const mapping: ForwardMapping = parsed.ok
-        ? { domain: cls.domain, key, value, expiresAt, target: parsed.target }
-        : { domain: cls.domain, key, value, expiresAt, invalid: parsed.reason };
-      inventory.forwards.set(cls.domain, mapping);
+        ? { domain, key, value, expiresAt, target: parsed.target }
+        : { domain, key, value, expiresAt, invalid: parsed.reason };
+      inventory.forwards.set(domain, mapping);
       return mapping;
     }
     case 'reverse':

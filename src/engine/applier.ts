@@ -1,4 +1,4 @@
-import type { DeletionGroup, Plan } from '../core/planner';
+import type { DeletionGroup, PlannedKey } from '../core/planner';
 import type { ExpectedKey, KeyValueStore } from '../ports/key-value-store';
 
 export type GroupOutcome = 'deleted' | 'changed';
@@ -8,12 +8,12 @@ export const APPLY_BATCH = 250;
 /** Keys and guards per store call at most, so one script run holds the store briefly. */
 export const APPLY_BATCH_WEIGHT = 2000;
 
-const weight = (group: DeletionGroup<ExpectedKey>) => group.keys.length + group.guards.length;
+const weight = (group: DeletionGroup<PlannedKey>) => group.keys.length + group.guards.length;
 
 /** Consecutive groups, in plan order, each run small enough for one store call. */
-export function applyBatches(groups: Array<DeletionGroup<ExpectedKey>>): Array<Array<DeletionGroup<ExpectedKey>>> {
-  const batches: Array<Array<DeletionGroup<ExpectedKey>>> = [];
-  let batch: Array<DeletionGroup<ExpectedKey>> = [];
+export function applyBatches<K extends PlannedKey>(groups: Array<DeletionGroup<K>>): Array<Array<DeletionGroup<K>>> {
+  const batches: Array<Array<DeletionGroup<K>>> = [];
+  let batch: Array<DeletionGroup<K>> = [];
   let batchWeight = 0;
   for (const group of groups) {
     if (batch.length > 0 && (batch.length >= APPLY_BATCH || batchWeight + weight(group) > APPLY_BATCH_WEIGHT)) {
@@ -28,10 +28,10 @@ export function applyBatches(groups: Array<DeletionGroup<ExpectedKey>>): Array<A
   return batches;
 }
 
-/** Runs the plan's deletions, compare-and-delete with the groups' guards, a batch per store call. */
-export async function applyPlan(store: KeyValueStore, plan: Plan<ExpectedKey>, signal?: AbortSignal): Promise<GroupOutcome[]> {
+/** Deletes groups compare-and-delete with their guards, a batch per store call. */
+export async function applyGroups(store: KeyValueStore, groups: Array<DeletionGroup<ExpectedKey>>, signal?: AbortSignal): Promise<GroupOutcome[]> {
   const outcomes: GroupOutcome[] = [];
-  for (const batch of applyBatches(plan.groups)) {
+  for (const batch of applyBatches(groups)) {
     // Each batch is atomic per group; stopping between batches leaves nothing half-done.
     signal?.throwIfAborted();
     outcomes.push(...(await store.deleteGroupsIfUnchanged(batch.map(({ keys, guards }) => ({ keys, guards })))));

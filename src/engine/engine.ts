@@ -1,22 +1,22 @@
 import { inject, injectable, optional } from 'inversify';
 import type { ForwardMapping, Inventory } from '../core/inventory';
-import { hydratePlan, keysToHydrate, keysToStamp, orphanReverseCandidates, planReap, reverseClaim, type BrakeOptions, type Plan } from '../core/planner';
+import { orphanReverseCandidates, planReap, reverseClaim, type BrakeOptions, type Plan } from '../core/planner';
 import { decideGrace, graceMarkKey, type GraceDecision, type GraceMark } from '../core/grace';
 import { invalid, type Claim, type Verdict } from '../core/verdict';
 import { verdictWithDns, type DnsEvidence } from '../core/dns-ownership';
 import { CLOCK, type Clock } from '../ports/clock';
-import { KEY_VALUE_STORE, type ExpectedKey, type KeyValueStore, type StoredEntry } from '../ports/key-value-store';
+import { KEY_VALUE_STORE, type KeyValueStore } from '../ports/key-value-store';
 import { noProgress, PROGRESS, type Progress, type ProgressCounts } from '../ports/progress';
 import { SOURCE_OF_TRUTH, type SourceOfTruth } from '../ports/source-of-truth';
 import { TXT_RESOLVER, type TxtResolver } from '../ports/txt-resolver';
 import { DnsChecker } from './dns-checker';
-import { applyPlan, type GroupOutcome } from './applier';
+import type { GroupOutcome } from './applier';
+import { applyFromBackup, applySlice, backUpSlice, hydrateInSlices } from './plan-executor';
 import { BackupWriter, timestampedPath } from '../backup/writer';
 import { scanStore } from './scanner';
-import { writePlanBackup } from './transfer';
 import { TaskQueue } from './task-queue';
 import { VerdictMap } from '../core/compact';
-import { HeapGovernor } from './heap-governor';
+import { keepHeapNearLive } from './heap-policy';
 import { Verifier } from './verifier';
 
 export interface EngineOptions {
@@ -47,7 +47,6 @@ export interface RunScope {
   brake?(plan: Plan): Plan['brake'];
 }
 
-const READ_BATCH = 1000;
 /** Claims queued for verification at most before the scan waits. */
 const BACKLOG = 4_000;
 
@@ -101,6 +100,7 @@ export class ReapEngine {
   }
 
   private async runStages(stage: Stage, signal?: AbortSignal, scope?: RunScope): Promise<RunReport> {
+    keepHeapNearLive();
     const startedAt = this.clock.now();
     const forwardVerdicts = new VerdictMap();
     const reverseVerdicts = new Map<string, Verdict>();
@@ -115,11 +115,9 @@ export class ReapEngine {
     const verifierSignal = dns ? (signal ? AbortSignal.any([signal, dnsStop.signal]) : dnsStop.signal) : signal;
     const verifier = stage === 'scan' ? undefined : new Verifier(this.requireSource(), verifierSignal);
     const counts: ProgressCounts = { keysScanned: 0, claims: 0, verified: 0 };
-    const heap = new HeapGovernor();
     const verified = (record: (verdict: Verdict) => void, verdict: Verdict) => {
       record(verdict);
       counts.verified++;
-      if ((counts.verified & 1023) === 0) heap.check();
       if (!signal?.aborted) this.progress.update(counts);
     };
     const verify = (claim: Claim, record: (verdict: Verdict) => void, ownership = false) => {
@@ -147,7 +145,6 @@ export class ReapEngine {
       verify({ ...mapping.target, domain: mapping.domain }, (verdict) => forwardVerdicts.set(mapping.domain, verdict), true);
     };
     const onBatch = (keysScanned: number) => {
-      heap.check();
       counts.keysScanned = keysScanned;
       this.progress.update(counts);
     };
@@ -196,14 +193,21 @@ export class ReapEngine {
       if (scope?.brake) plan.brake = scope.brake(plan);
       report.plan = plan;
       if (stage === 'plan' || stage === 'apply') {
-        const hydrated = hydratePlan(plan, await this.readAll([...keysToHydrate(plan), ...keysToStamp(plan)]));
-        report.plan = hydrated;
-        if (stage === 'apply' && !hydrated.brake.tripped && hydrated.groups.length > 0) {
-          // No backup, no reap (DESIGN §4.7).
-          if (this.options.backupDir !== undefined) report.backupPath = await this.backUp(hydrated);
-          report.outcomes = await applyPlan(this.store, hydrated, signal);
-          if (report.grace) await this.clearGraceMarksOfReaped(inventory, hydrated, report.outcomes);
-        }
+        const applying = stage === 'apply' && !plan.brake.tripped && plan.groups.length > 0;
+        if (applying && this.options.backupDir !== undefined) {
+          // No backup, no reap (DESIGN §4.7): the backup is finished and read back before the first delete.
+          const backedUp = await this.backUp(plan, signal);
+          report.plan = backedUp.plan;
+          if (backedUp.path !== undefined) {
+            report.backupPath = backedUp.path;
+            report.outcomes = await applyFromBackup(this.store, backedUp.plan, backedUp.path, signal);
+          }
+        } else if (applying) {
+          const outcomes: GroupOutcome[] = [];
+          report.plan = await hydrateInSlices(this.store, plan, applySlice(this.store, outcomes, signal), signal);
+          if (report.plan.groups.length > 0) report.outcomes = outcomes;
+        } else report.plan = await hydrateInSlices(this.store, plan, async () => {}, signal);
+        if (report.grace && report.outcomes) await this.clearGraceMarksOfReaped(inventory, report.plan, report.outcomes);
       }
     }
     report.requests = this.source?.requestCount() ?? 0;
@@ -225,29 +229,33 @@ export class ReapEngine {
   }
 
   /** A reaped domain's mark has done its job; a mark written this run is not in the inventory. */
-  private async clearGraceMarksOfReaped(inventory: Inventory, plan: Plan<ExpectedKey>, outcomes: GroupOutcome[]): Promise<void> {
+  private async clearGraceMarksOfReaped(inventory: Inventory, plan: Plan, outcomes: GroupOutcome[]): Promise<void> {
     const reaped = plan.groups.filter((group, i) => group.kind === 'domain' && outcomes[i] === 'deleted').map((group) => group.subject);
     const marks = reaped.map((domain) => inventory.graceMarks.get(domain)).filter((mark): mark is GraceMark => mark !== undefined);
     await this.store.deleteGroupsIfUnchanged(marks.map((mark) => ({ keys: [{ key: mark.key, expected: mark.value }] })));
   }
 
-  /** Reads keys in batches sent together: the store pipelines them. */
-  private async readAll(keys: string[]): Promise<Map<string, StoredEntry | undefined>> {
-    const batches: string[][] = [];
-    for (let start = 0; start < keys.length; start += READ_BATCH) batches.push(keys.slice(start, start + READ_BATCH));
-    const entries = await Promise.all(batches.map((batch) => this.store.getMany(batch)));
-    return new Map(batches.flatMap((batch, b) => batch.map((key, i): [string, StoredEntry | undefined] => [key, entries[b][i]])));
-  }
-
-  private async backUp(plan: Plan<ExpectedKey>): Promise<string> {
+  /**
+   * Hydrates the plan slice by slice into a backup; the plan returned keeps key names only.
+   * No file is written when every planned key vanished before it was read.
+   */
+  private async backUp(plan: Plan, signal?: AbortSignal): Promise<{ plan: Plan; path?: string }> {
     let writer: BackupWriter | undefined;
     try {
-      const path = await timestampedPath(this.options.backupDir!, 'reap');
-      writer = await BackupWriter.open(path, { store: this.store.describe(), rootKey: this.options.rootKey, reason: 'reap: every key planned for deletion, as verified' });
-      await writePlanBackup(plan.groups, writer);
-      return await writer.finish();
+      const hydrated = await hydrateInSlices(
+        this.store,
+        plan,
+        async (slice) => {
+          if (slice.groups.length === 0) return;
+          writer ??= await BackupWriter.open(await timestampedPath(this.options.backupDir!, 'reap'), { store: this.store.describe(), rootKey: this.options.rootKey, reason: 'reap: every key planned for deletion, as verified' });
+          await backUpSlice(writer)(slice);
+        },
+        signal,
+      );
+      return { plan: hydrated, path: writer ? await writer.finish() : undefined };
     } catch (error) {
       await writer?.abandon();
+      if (signal?.aborted) throw error;
       throw new Error(`no backup, no reap: ${(error as Error).message}; nothing was deleted`);
     }
   }

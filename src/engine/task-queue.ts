@@ -62,17 +62,3 @@ export class TaskQueue {
     if (this.closed && this.active === 0 && this.next === this.tasks.length) this.settle?.();
   }
 }
-
-/** Runs `task` over `items` with at most `limit` in flight; results keep the items' order. */
-export async function mapLimited<T, R>(items: T[], limit: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await task(items[index], index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return results;
-}

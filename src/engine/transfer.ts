@@ -1,5 +1,5 @@
 import { BackupReader } from '../backup/reader';
-import type { BackupWriter } from '../backup/writer';
+import { BackupWriter, type BackupMeta } from '../backup/writer';
 import { isSelected, mayBeSelected, type Selection } from '../core/selection';
 import type { DeletionGroup } from '../core/planner';
 import type { ExpectedKey, KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../ports/key-value-store';
@@ -39,6 +39,33 @@ export async function exportEntries(
   }
   for (const name of store.skippedKeys?.() ?? []) unsupported.push(`${name} (its name is not UTF-8)`);
   return { written: writer.count, unsupported };
+}
+
+export interface BackupResult extends ExportResult {
+  /** Where the backup is ('-': stdout). */
+  path: string;
+}
+
+/**
+ * The backup command's work: opens the file, streams the selection into it, and
+ * finishes it (checksum, rename into place); a backup that fails half-way is removed.
+ */
+export async function backupToFile(
+  store: KeyValueStore,
+  rootKey: string,
+  selection: Selection,
+  path: string,
+  meta: Omit<BackupMeta, 'store' | 'rootKey'>,
+  progress: Progress = noProgress,
+): Promise<BackupResult> {
+  const writer = await BackupWriter.open(path, { ...meta, store: store.describe(), rootKey });
+  try {
+    const result = await exportEntries(store, rootKey, selection, writer, progress).finally(() => progress.stop());
+    return { ...result, path: await writer.finish() };
+  } catch (error) {
+    await writer.abandon();
+    throw error;
+  }
 }
 
 /** The entries a reap is about to delete, with the values it verified. */

@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ReaperMetrics } from './metrics';
+import { ReaperError, UsageError } from '../report/errors';
 
 export interface HealthServerOptions {
   /** "HOST:PORT", e.g. "0.0.0.0:9464", "[::1]:9464" or "127.0.0.1:0" (any free port). */
@@ -34,7 +35,7 @@ export function parseListen(listen: string): ListenAddress {
   const match = LISTEN.exec(listen);
   const port = match ? Number(match[3]) : NaN;
   if (!match || !Number.isInteger(port) || port > 65535) {
-    throw new Error(`invalid --listen '${listen}': use HOST:PORT, e.g. 0.0.0.0:9464`);
+    throw new UsageError(`invalid --listen '${listen}': use HOST:PORT, e.g. 0.0.0.0:9464`);
   }
   return { host: match[1] ?? match[2], port };
 }
@@ -118,7 +119,7 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
 
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
-      reject(new Error(`cannot listen on ${options.listen}: ${error.code ?? error.message}`));
+      reject(new ReaperError(`cannot listen on ${options.listen}: ${error.code ?? error.message}`, { cause: error }));
     };
     server.once('error', onError);
     server.listen(port, host, () => {

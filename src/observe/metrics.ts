@@ -3,11 +3,11 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Telemetry } from '../ports/telemetry';
-import { runResult, type RunResult, type RunStatus } from './run-status';
+import { runResult, type RunResult, type RunStatus } from '../report/run-status';
 
 export const METRIC_PREFIX = 'pages_reaper_';
 
-export { runResult, type RunResult } from './run-status';
+export { runResult, type RunResult } from '../report/run-status';
 
 const RUN_RESULTS: readonly RunResult[] = ['success', 'partial', 'refused', 'failed'];
 const ERROR_KINDS = ['unknown', 'invalid', 'fatal'];

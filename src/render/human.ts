@@ -1,5 +1,5 @@
 import type { RunReport } from '../engine/engine';
-import { groupFate, type GroupFate, type Summary } from '../engine/summary';
+import { groupFate, type GroupFate, type Summary } from '../report/summary';
 import { groupIndexByDomain, type DeletionGroup } from '../core/planner';
 import { countInventory, type ForwardMapping } from '../core/inventory';
 import { formatTarget } from '../core/mapping';

@@ -1,6 +1,6 @@
 import { countInventory } from '../core/inventory';
 import type { RunReport } from '../engine/engine';
-import { groupFate, type Summary } from '../engine/summary';
+import { groupFate, type Summary } from '../report/summary';
 import { groupIndexByDomain } from '../core/planner';
 import type { RenderContext } from './human';
 import { LineSink } from './sink';

@@ -7,7 +7,7 @@
  */
 import { Cluster } from 'ioredis';
 import { connectRedis } from '../../plugins/redis';
-import { keySlot } from '../../plugins/redis/slot';
+import keySlot from 'cluster-key-slot'; // what the cluster store groups keys by
 import type { KeyValueStore } from '../../src/ports/key-value-store';
 import { freePort, startRedisCluster } from '../support/servers';
 import { describeKeyValueStoreContract, type KeyValueStoreHarness } from './key-value-store.contract';

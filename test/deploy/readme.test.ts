@@ -5,9 +5,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EXIT } from '../../src/engine/summary';
+import { EXIT } from '../../src/report/exit-codes';
 import { ReaperMetrics } from '../../src/observe/metrics';
-import { statusOfFailure, type RunStatus } from '../../src/observe/run-status';
+import { statusOfFailure, type RunStatus } from '../../src/report/run-status';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');

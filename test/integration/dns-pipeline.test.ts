@@ -6,11 +6,8 @@
 import 'reflect-metadata';
 import { createHash } from 'node:crypto';
 import { createRuntime } from '../../src/container';
-import { DEFAULT_BRAKE } from '../../src/core/planner';
-import { ReapEngine } from '../../src/engine/engine';
 import { NodeTxtResolver } from '../../src/engine/node-txt-resolver';
-import { systemClock } from '../../src/ports/clock';
-import type { TxtResolver } from '../../src/ports/txt-resolver';
+import { TXT_RESOLVER, type TxtResolver } from '../../src/ports/txt-resolver';
 import { shouldRunDnsTests, startDnsmasq } from '../support/dns-server';
 import { Harness } from '../support/harness';
 
@@ -43,10 +40,13 @@ const run = shouldRunDnsTests();
         return real.lookup(name);
       },
     };
-    const runtime = await createRuntime(h.settings({ concurrency: 2 }), { needsSource: true });
+    // The CLI's wiring (8 claims in flight for --concurrency 2), with one part swapped.
+    const runtime = await createRuntime(h.settings({ concurrency: 2 }), {
+      needsSource: true,
+      configure: (container) => container.bind<TxtResolver>(TXT_RESOLVER).toConstantValue(recording),
+    });
     try {
-      const engine = new ReapEngine(runtime.store, { rootKey: 'traefik', brake: DEFAULT_BRAKE, verifyParallelism: 8 }, systemClock, runtime.source, undefined, recording);
-      const report = await engine.run('verify');
+      const report = await runtime.engine.run('verify');
       expect([...report.forwardVerdicts.values()].every((v) => v.status === 'live')).toBe(true);
       expect([...report.dns!.values()].map((e) => e.outcome)).toEqual(SITES.map(() => 'proven'));
       expect(apiRequestsAtLookup).toHaveLength(SITES.length);

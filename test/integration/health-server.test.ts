@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import { parseListen, startHealthServer, type HealthServer } from '../../src/observe/health-server';
 import { ReaperMetrics } from '../../src/observe/metrics';
-import type { RunStatus } from '../../src/observe/run-status';
+import type { RunStatus } from '../../src/report/run-status';
 import { canConnect } from '../support/servers';
 
 interface Reply {

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Redis } from 'ioredis';
 import { createRuntime, type ReaperSettings } from '../../src/container';
 import type { RunReport, Stage } from '../../src/engine/engine';
-import { summarize, type Summary } from '../../src/engine/summary';
+import { summarize, type Summary } from '../../src/report/summary';
 import type { KeyValueStore } from '../../src/ports/key-value-store';
 import { startForgejoStandin } from './forgejo-standin';
 import { pagesFile, siteEntries } from './plugin-writer';

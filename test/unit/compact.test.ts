@@ -3,7 +3,7 @@ import { countInventory, sanitizedOwners } from '../../src/core/inventory';
 import { DEFAULT_BRAKE, planReap } from '../../src/core/planner';
 import { live, stale } from '../../src/core/verdict';
 import type { RunReport } from '../../src/engine/engine';
-import { summarize } from '../../src/engine/summary';
+import { summarize } from '../../src/report/summary';
 import { renderHuman } from '../../src/render/human';
 import { renderJson } from '../../src/render/json';
 import { inventoryFrom, inventoryOf, middlewareKeys, siteKeys, verdicts } from './fixtures';

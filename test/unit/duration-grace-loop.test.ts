@@ -1,8 +1,8 @@
 import { formatDuration, parseDuration } from '../../src/core/duration';
 import { decideGrace, graceMarkKey, type GraceMark } from '../../src/core/grace';
 import { live, stale, unknown } from '../../src/core/verdict';
-import { runLoop } from '../../src/engine/loop';
-import type { RunStatus } from '../../src/observe/run-status';
+import { runLoop } from '../../src/cli/loop';
+import type { RunStatus } from '../../src/report/run-status';
 
 describe('parseDuration', () => {
   it.each([

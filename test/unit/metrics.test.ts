@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { register as globalRegistry } from 'prom-client';
 import { ReaperMetrics, runCompleted, runResult } from '../../src/observe/metrics';
-import { statusOfFailure, type RunStatus } from '../../src/observe/run-status';
+import { statusOfFailure, type RunStatus } from '../../src/report/run-status';
 
 /** One sample per series: `name{labels}` → value. */
 function parseExposition(text: string): Map<string, number> {

@@ -2,7 +2,8 @@ import { planReap, DEFAULT_BRAKE } from '../../src/core/planner';
 import type { VerdictStatus } from '../../src/core/verdict';
 import type { GroupOutcome } from '../../src/engine/applier';
 import type { RunReport, Stage } from '../../src/engine/engine';
-import { EXIT, summarize } from '../../src/engine/summary';
+import { EXIT } from '../../src/report/exit-codes';
+import { summarize } from '../../src/report/summary';
 import { inventoryOf, routerKeys, siteKeys, verdicts, type KeyValues } from './fixtures';
 
 interface Scenario {

@@ -1,7 +1,6 @@
-import type { GroupOutcome } from './applier';
-import type { RunReport } from './engine';
-
-export const EXIT = { ok: 0, fatal: 1, partial: 2, refused: 3, interrupted: 130 } as const;
+import type { GroupOutcome } from '../engine/applier';
+import type { RunReport } from '../engine/engine';
+import { EXIT } from './exit-codes';
 
 export interface Summary {
   domainsScanned: number;

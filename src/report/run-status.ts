@@ -1,5 +1,6 @@
 import type { RunReport } from '../engine/engine';
-import type { Summary } from '../engine/summary';
+import { EXIT } from './exit-codes';
+import type { Summary } from './summary';
 
 /**
  * The outcome of one run as the sidecar loop, the metrics and the health endpoints see it.
@@ -39,11 +40,11 @@ export type RunResult = 'success' | 'partial' | 'refused' | 'failed';
 export function runResult(status: RunStatus): RunResult {
   if (!status.completed) return 'failed';
   switch (status.exitCode) {
-    case 0:
+    case EXIT.ok:
       return 'success';
-    case 2:
+    case EXIT.partial:
       return 'partial';
-    case 3:
+    case EXIT.refused:
       return 'refused';
     default:
       return 'failed';
@@ -103,7 +104,7 @@ export function statusOfFailure(startedAt: number, finishedAt: number, error: un
     startedAt,
     finishedAt,
     completed: false,
-    exitCode: 1,
+    exitCode: EXIT.fatal,
     domainsScanned: 0,
     live: 0,
     stale: 0,

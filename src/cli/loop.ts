@@ -1,4 +1,4 @@
-import type { RunStatus } from '../observe/run-status';
+import type { RunStatus } from '../report/run-status';
 
 /** First wait after a failed run; it doubles per failure, up to the interval. */
 export const FAILURE_BACKOFF_MS = 1000;

@@ -1,0 +1,134 @@
+import type { Cluster, Redis } from 'ioredis';
+import type { GroupDeleteOutcome, GuardedGroup, PutMode, PutOutcome, ReadOptions, StoredEntry } from '../../src/ports/key-value-store';
+import { BaseStore, escapeGlob } from '../../src/plugin-kit';
+import { decodeReadEntries, DELETE_GROUPS_LUA, DELETE_IF_EQUAL_LUA, deleteGroupsArgs, PUT_ENTRIES_LUA, putEntryArgs, READ_ENTRIES_LUA, SCAN_COUNT } from './scripts';
+
+/** A client (one server's or a cluster's) with the reaper's scripts defined on it. */
+export type ScriptedClient = (Redis | Cluster) & {
+  reaperReadEntriesBuffer(numberOfKeys: number, ...keysThenFlags: string[]): Promise<Array<Buffer | number | null>>;
+  reaperPutEntries(numberOfKeys: number, ...args: Array<string | Buffer | number>): Promise<string[]>;
+  reaperDeleteGroups(numberOfKeys: number, ...args: Array<string | Buffer | number>): Promise<number[]>;
+  reaperDeleteIfEqual(numberOfKeys: number, key: string, expected: Buffer): Promise<number>;
+};
+
+/** Keys one script run may touch together (indexes into the caller's list), and their hash slot on a cluster. */
+export interface KeyBatch {
+  indexes: number[];
+  slot?: number;
+}
+
+/**
+ * The store on one Redis server (standalone or a Sentinel's master). Reads and writes are
+ * one script run per batch of keys, a SCAN walks the server, and a batch of groups is
+ * checked and deleted by one script run: atomic. A Redis Cluster is the same code over
+ * several servers (`RedisClusterStore` overrides what differs: which servers a SCAN walks,
+ * how keys are batched, and the deletes).
+ */
+export class RedisStore extends BaseStore {
+  protected readonly client: ScriptedClient;
+
+  constructor(client: Redis | Cluster, description: string) {
+    super(description);
+    client.defineCommand('reaperReadEntries', { lua: READ_ENTRIES_LUA });
+    client.defineCommand('reaperPutEntries', { lua: PUT_ENTRIES_LUA });
+    client.defineCommand('reaperDeleteGroups', { lua: DELETE_GROUPS_LUA });
+    client.defineCommand('reaperDeleteIfEqual', { lua: DELETE_IF_EQUAL_LUA });
+    this.client = client as ScriptedClient;
+  }
+
+  /** ioredis's own words for a call on a closed client. */
+  protected closedMessage(): string {
+    return 'Connection is closed.';
+  }
+
+  /** The servers a SCAN walks: this one. */
+  protected scanNodes(): Redis[] {
+    return [this.client as Redis];
+  }
+
+  /** Keys one script run may touch together: on one server, all of them. */
+  protected batches(keys: string[]): KeyBatch[] {
+    return [{ indexes: keys.map((_, i) => i) }];
+  }
+
+  /**
+   * The scratch name PUT_ENTRIES_LUA restores a DUMP under to compare it; undefined: the
+   * script names it after the key.
+   */
+  protected scratchKey(_batch: KeyBatch): string | undefined {
+    return undefined;
+  }
+
+  async *scan(prefix: string): AsyncIterable<string[]> {
+    this.ensureOpen();
+    const match = prefix === '' ? [] : ['MATCH', escapeGlob(prefix) + '*'];
+    for (const node of this.scanNodes()) {
+      let cursor = '0';
+      do {
+        this.ensureOpen();
+        this.trips++;
+        const [next, names] = (await node.callBuffer('SCAN', cursor, ...match, 'COUNT', SCAN_COUNT)) as [Buffer, Buffer[]];
+        cursor = next.toString();
+        const keys = this.textKeys(names);
+        if (keys.length > 0) yield keys;
+      } while (cursor !== '0');
+    }
+  }
+
+  async getMany(keys: string[], options: ReadOptions = {}): Promise<Array<StoredEntry | undefined>> {
+    this.ensureOpen();
+    if (keys.length === 0) return [];
+    const flags = [options.withDump ? '1' : '0', options.withTtl === false ? '0' : '1'];
+    const result: Array<StoredEntry | undefined> = new Array(keys.length).fill(undefined);
+    await Promise.all(
+      this.batches(keys).map(async ({ indexes }) => {
+        this.trips++;
+        const batchKeys = indexes.map((i) => keys[i]);
+        const reply = await this.client.reaperReadEntriesBuffer(batchKeys.length, ...batchKeys, ...flags);
+        decodeReadEntries(batchKeys, reply, Date.now()).forEach((entry, j) => (result[indexes[j]] = entry));
+      }),
+    );
+    return result;
+  }
+
+  async putMany(entries: StoredEntry[], mode: PutMode): Promise<PutOutcome[]> {
+    this.ensureOpen();
+    const outcomes: PutOutcome[] = entries.map(() => 'unsupported');
+    const now = Date.now();
+    const writable = entries.flatMap((entry, i) => {
+      const args = putEntryArgs(entry, now);
+      return args ? [{ entry, i, args }] : [];
+    });
+    if (writable.length === 0) return outcomes;
+    await Promise.all(
+      this.batches(writable.map(({ entry }) => entry.key)).map(async (batch) => {
+        const keys = batch.indexes.map((p) => writable[p].entry.key);
+        const args = batch.indexes.flatMap((p) => writable[p].args);
+        const scratch = this.scratchKey(batch);
+        this.trips++;
+        const reply = scratch === undefined ? await this.client.reaperPutEntries(keys.length, ...keys, mode, ...args) : await this.client.reaperPutEntries(keys.length + 1, ...keys, scratch, mode, ...args);
+        batch.indexes.forEach((p, j) => (outcomes[writable[p].i] = reply[j] as PutOutcome));
+      }),
+    );
+    return outcomes;
+  }
+
+  /** Every group of the batch in one script run: atomic on one server. */
+  async deleteGroupsIfUnchanged(groups: GuardedGroup[]): Promise<GroupDeleteOutcome[]> {
+    this.ensureOpen();
+    if (groups.length === 0) return [];
+    const { keys, args } = deleteGroupsArgs(groups);
+    this.trips++;
+    const outcome = await this.client.reaperDeleteGroups(keys.length, ...keys, ...args);
+    return outcome.map((deleted) => (deleted === 1 ? 'deleted' : 'changed'));
+  }
+
+  /** QUIT, unless the server does not answer it soon: then the connection is just dropped. */
+  protected async disconnect(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), 1000)));
+    const outcome = await Promise.race([this.client.quit().catch(() => 'failed' as const), late]);
+    clearTimeout(timer);
+    if (outcome === 'late' || outcome === 'failed') this.client.disconnect();
+  }
+}

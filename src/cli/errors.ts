@@ -1,0 +1,43 @@
+import { scrubSecrets } from '../core/secrets';
+import { ReaperError } from '../report/errors';
+
+/** One line on stderr, no stack: what went wrong and how to fix it. */
+export function oneLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join(' ')
+    // oclif frames a flag's parse error as "Parsing --flag <reason> See more help with --help".
+    .replace(/^Parsing (--[\w-]+) /, '$1: ')
+    .replace(/ See more help with --help\.?$/, '; see --help');
+}
+
+export interface FailureOutput {
+  /** With --json: the error as a JSON document too, on this stream (stdout unless it carries data). */
+  json?: NodeJS.WritableStream;
+  /** The command that failed, for the JSON document. */
+  command?: string;
+  /** Passwords and tokens of this run: never printed. */
+  secrets?: string[];
+}
+
+/**
+ * The one way a failure leaves the process: `pages-reaper: <problem>; <hint>` on stderr
+ * (with --json, also `{ "command", "error": { kind, message, hint, exitCode } }`), and the
+ * error's exit code, which is returned. Used by every command's `catch` and by
+ * bin/run.js for what fails before a command runs.
+ */
+export function reportFailure(error: unknown, output: FailureOutput = {}): number {
+  const failure = ReaperError.from(error);
+  const secrets = output.secrets ?? [];
+  const line = scrubSecrets(oneLine(failure), secrets);
+  if (output.json) {
+    const hint = failure.hint === undefined ? undefined : scrubSecrets(failure.hint, secrets);
+    const doc = { command: output.command, error: { kind: failure.kind, message: line, ...(hint ? { hint } : {}), exitCode: failure.exitCode } };
+    output.json.write(JSON.stringify(doc, null, 2) + '\n');
+  }
+  process.stderr.write(`pages-reaper: ${line}\n`);
+  return failure.exitCode;
+}

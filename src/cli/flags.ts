@@ -1,0 +1,101 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { Flags } from '@oclif/core';
+import { etcdFlags } from '../../plugins/etcd/flags';
+import { forgejoFlags } from '../../plugins/forgejo/flags';
+import { redisFlags } from '../../plugins/redis/flags';
+import { positiveNumber } from '../plugin-kit/flags';
+import type { ReaperSettings } from '../container';
+import { UsageError } from '../report/errors';
+import { duration } from './duration';
+
+/*
+ * The flags more than one command shares, each with its environment variable (DESIGN §6),
+ * and how flags become settings. A flag of one command is declared in that command's file.
+ */
+
+const ratio = Flags.custom<number>({
+  parse: async (input) => {
+    const value = Number(input);
+    if (!Number.isFinite(value) || value < 0 || value > 1) throw new UsageError(`expected a ratio between 0 and 1, got '${input}'`);
+    return value;
+  },
+});
+
+/**
+ * Flags every command shares (DESIGN §6); each has its environment variable. Each built-in
+ * store plugin declares its own (`plugins/{name}/flags.ts`).
+ */
+export const storeFlags = {
+  store: Flags.string({ description: 'store plugin: redis, etcd, or a path/package exporting storePlugin', env: 'REAPER_STORE', default: 'redis', helpGroup: 'STORE' }),
+  'store-timeout': positiveNumber({ description: 'seconds to wait for the store to connect or answer any one request', env: 'REAPER_STORE_TIMEOUT', default: 10, helpGroup: 'STORE' }),
+  ...redisFlags,
+  ...etcdFlags,
+  'root-key': Flags.string({ description: "Traefik's KV root key", env: 'TRAEFIK_ROOT_KEY', default: 'traefik', helpGroup: 'STORE' }),
+  json: Flags.boolean({ description: 'print one JSON document instead of the human report', default: false }),
+};
+
+/** The source plugin's flags (Forgejo, the one built in). */
+export const sourceFlags = forgejoFlags;
+
+/** How a run reports: scan, verify and reap. */
+export const reportFlags = {
+  verbose: Flags.boolean({
+    description: 'list every domain in the report, live ones too (default: only what changes, and what is unknown or invalid)',
+    default: false,
+  }),
+  'log-format': Flags.string({
+    description:
+      'json: one JSON line per run (with --interval: per event); human: the report. ' +
+      'Default: human for a single run; with --interval json unless stdout is a TTY. --json wins over it',
+    env: 'REAPER_LOG_FORMAT',
+    options: ['json', 'human'],
+  }),
+};
+
+export const brakeFlags = {
+  'max-stale-ratio': ratio({ description: 'refuse (exit 3) when more than this share of mapped domains is stale', env: 'REAPER_MAX_STALE_RATIO', default: 0.3, helpGroup: 'SAFETY' }),
+  'brake-min-domains': Flags.integer({ description: 'the brake applies from this many mapped domains on', env: 'REAPER_BRAKE_MIN_DOMAINS', default: 10, min: 0, helpGroup: 'SAFETY' }),
+  force: Flags.boolean({ description: 'reap even when the brake would refuse', default: false, helpGroup: 'SAFETY' }),
+};
+
+/** Where backups go unless told: the XDG state directory, kept across reboots. */
+export function defaultBackupDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'pages-reaper', 'backups');
+}
+
+export const backupDirFlag = {
+  'backup-dir': Flags.string({ description: `directory for backups [default: ${defaultBackupDir().replace(homedir(), '~')}]`, env: 'REAPER_BACKUP_DIR', helpGroup: 'BACKUP' }),
+};
+
+export const graceFlag = {
+  grace: Flags.string({
+    description: 'reap a mapping only once it has been seen stale this long, across runs (e.g. 24h); 0 reaps at the first stale verdict',
+    env: 'REAPER_GRACE',
+    default: '0',
+    helpGroup: 'SAFETY',
+  }),
+};
+
+export type AnyFlags = Record<string, unknown>;
+
+/** Flag names → plugin settings (`redis-host` → `redisHost`), with derived units. */
+export function settingsFromFlags(flags: AnyFlags): ReaperSettings {
+  const settings: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(flags)) {
+    settings[name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = value;
+  }
+  if (typeof flags.timeout === 'number') settings.timeout = flags.timeout * 1000;
+  if (typeof flags['store-timeout'] === 'number') settings.storeTimeout = flags['store-timeout'] * 1000;
+  const intervalMs = typeof flags.interval === 'string' ? duration(flags.interval, '--interval') : 0;
+  if (typeof flags.grace === 'string') {
+    settings.graceMs = duration(flags.grace, '--grace');
+    // Marks outlive any pause between runs by far: an expired mark only restarts the clock.
+    settings.graceMarkTtlMs = Math.max(7 * 86_400_000, 3 * (settings.graceMs as number)) + 2 * intervalMs;
+  }
+  settings.backupDir = flags.backup === false ? undefined : ((flags['backup-dir'] as string | undefined) ?? defaultBackupDir());
+  if (flags['max-stale-ratio'] !== undefined) {
+    settings.brake = { maxStaleRatio: flags['max-stale-ratio'], minDomains: flags['brake-min-domains'], force: flags.force };
+  }
+  return settings as ReaperSettings;
+}

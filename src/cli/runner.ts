@@ -1,0 +1,90 @@
+import { createRuntime, type ReaperSettings } from '../container';
+import type { RunReport, RunScope, Stage } from '../engine/engine';
+import type { ReaperMetrics } from '../observe/metrics';
+import type { RenderContext } from '../render/human';
+import { statusOfFailure, statusOfRun, type RunStatus } from '../report/run-status';
+import { summarize, type Summary } from '../report/summary';
+import { runLoop } from './loop';
+
+export interface CompletedRun {
+  report: RunReport;
+  summary: Summary;
+  context: RenderContext;
+}
+
+/** How a run ended: always a status; the run itself when it finished, else the error. */
+export interface RunOutcome {
+  status: RunStatus;
+  run?: CompletedRun;
+  error?: unknown;
+}
+
+export interface RunnerOptions {
+  settings: ReaperSettings;
+  stage: Stage;
+  context: Omit<RenderContext, 'store' | 'source'>;
+  /** Fed every run's status (`record`), and the source's request timings. */
+  metrics?: ReaperMetrics;
+  /** node_exporter's textfile: written after every recorded run. */
+  metricsFile?: string;
+  /** A metrics file that cannot be written is said, never fatal. */
+  onMetricsError?(error: Error): void;
+}
+
+/**
+ * The one runner of a stage of the flow: `reap` (and scan, verify) runs it once,
+ * `reap --interval` loops it. A run gets its own runtime (a fresh connection each time,
+ * so a sidecar recovers from a store that went away) and ends as a `RunStatus`, which
+ * `record` hands to the metrics and their file.
+ */
+export class Runner {
+  constructor(private readonly options: RunnerOptions) {}
+
+  /** One run; never throws: a run that could not finish is a failed status with its error. */
+  async once(signal: AbortSignal, scope?: RunScope): Promise<RunOutcome> {
+    const startedAt = Date.now();
+    try {
+      const run = await runOnce({ ...this.options.settings, telemetry: this.options.metrics }, this.options.stage, this.options.context, signal, scope);
+      return { run, status: statusOfRun(run.report, run.summary, Date.now()) };
+    } catch (error) {
+      return { error, status: statusOfFailure(startedAt, Date.now(), signal.aborted ? 'interrupted' : error) };
+    }
+  }
+
+  /** A run's status into the metrics, and the metrics into their file when one is asked for. */
+  async record(status: RunStatus): Promise<void> {
+    const { metrics, metricsFile } = this.options;
+    if (!metrics) return;
+    metrics.runFinished(status);
+    if (metricsFile) await metrics.writeFile(metricsFile).catch((error: Error) => this.options.onMetricsError?.(error));
+  }
+
+  /**
+   * Runs until `signal` aborts: `run` (usually `once`, wrapped by the caller), `record`,
+   * then the interval's wait, or a shorter backoff after a failure.
+   */
+  loop(options: { intervalMs: number; jitterMs: number; signal: AbortSignal; run(signal: AbortSignal): Promise<RunStatus> }): Promise<void> {
+    return runLoop({ ...options, runOnce: options.run, onStatus: (status) => this.record(status) });
+  }
+}
+
+/** One run with its own runtime; throws when the run cannot finish. */
+export async function runOnce(
+  settings: ReaperSettings,
+  stage: Stage,
+  context: Omit<RenderContext, 'store' | 'source'>,
+  signal: AbortSignal,
+  scope?: RunScope,
+): Promise<CompletedRun> {
+  const runtime = await createRuntime(settings, { needsSource: stage !== 'scan', signal });
+  try {
+    const report = await runtime.engine.run(stage, signal, scope);
+    return {
+      report,
+      summary: summarize(report, context.dryRun),
+      context: { ...context, store: runtime.store.describe(), source: runtime.source?.describe() },
+    };
+  } finally {
+    await runtime.close();
+  }
+}

@@ -1,0 +1,43 @@
+/** What SIGINT/SIGTERM do to a run: abort its signal, until released. */
+export interface Interrupt {
+  signal: AbortSignal;
+  /** Stops listening for SIGINT/SIGTERM (a signal already received keeps its effects). */
+  release(): void;
+}
+
+export interface TrapOptions {
+  /** Called once, on the first signal, before the returned signal aborts. */
+  onSignal?(name: 'SIGINT' | 'SIGTERM'): void;
+  /**
+   * true: each signal is trapped once, so a second one of the same kind ends the process
+   * the default way (the sidecar: SIGTERM, then SIGTERM again, is "stop now"). false:
+   * every later signal is ignored while `onSignal` unwinds the run (a single run).
+   */
+  once?: boolean;
+}
+
+/**
+ * SIGINT and SIGTERM abort the returned signal: every store call, request, queued task
+ * and wait of the run or the loop that holds it ends. The one place the process's
+ * signals are trapped, for a single run and for the sidecar alike.
+ */
+export function trapSignals(options: TrapOptions = {}): Interrupt {
+  const controller = new AbortController();
+  const handler = (name: 'SIGINT' | 'SIGTERM') => () => {
+    if (controller.signal.aborted) return;
+    options.onSignal?.(name);
+    controller.abort(new Error('interrupted'));
+  };
+  const onTerm = handler('SIGTERM');
+  const onInt = handler('SIGINT');
+  const listen = options.once ? process.once.bind(process) : process.on.bind(process);
+  listen('SIGTERM', onTerm);
+  listen('SIGINT', onInt);
+  return {
+    signal: controller.signal,
+    release: () => {
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+    },
+  };
+}

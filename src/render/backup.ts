@@ -1,0 +1,20 @@
+import type { Selection } from '../core/selection';
+
+/** What `backup` did: its result, rendered as a line or a JSON document. */
+export interface BackupReport {
+  command: 'backup';
+  path: string;
+  store: string;
+  selection: Selection;
+  entries: number;
+  /** Keys that could not be saved: not in the backup. */
+  unsupported: string[];
+  durationMs: number;
+}
+
+export function renderBackup(report: BackupReport, json: boolean): string {
+  if (json) return JSON.stringify(report, null, 2) + '\n';
+  const lines = [`💾 Backed up ${report.entries} keys from ${report.store} to ${report.path} in ${(report.durationMs / 1000).toFixed(2)} seconds`];
+  for (const key of report.unsupported) lines.push(`⚠️  ${key}: could not be saved; not in the backup`);
+  return lines.join('\n') + '\n';
+}

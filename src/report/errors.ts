@@ -1,0 +1,59 @@
+import { EXIT, type ExitCode } from './exit-codes';
+
+/** What went wrong, for `--json` error documents and for code that decides on it. */
+export type ErrorKind = 'usage' | 'store-unreachable' | 'fatal';
+
+export interface ReaperErrorOptions {
+  exitCode?: ExitCode;
+  /** How to fix it, when the reaper knows; printed after the problem, `; ` between. */
+  hint?: string;
+  cause?: unknown;
+}
+
+/**
+ * An error the reaper expects and explains: one line for the operator (the message, the
+ * hint after it), and the exit code it ends the process with. Anything else that reaches
+ * the command's `catch` is taken in by `ReaperError.from` as a fatal error (exit 1), so
+ * every failure leaves the same way: one line on stderr (and a JSON document with
+ * `--json`), and its exit code.
+ */
+export class ReaperError extends Error {
+  readonly kind: ErrorKind = 'fatal';
+  readonly exitCode: ExitCode;
+  readonly hint?: string;
+  /** The message without the hint. */
+  readonly problem: string;
+
+  constructor(problem: string, options: ReaperErrorOptions = {}) {
+    super(options.hint ? `${problem}; ${options.hint}` : problem, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.problem = problem;
+    this.hint = options.hint;
+    this.exitCode = options.exitCode ?? EXIT.fatal;
+  }
+
+  /**
+   * Any thrown value as a ReaperError: itself when it is one; an oclif parse error
+   * (a flag's value, a missing argument: oclif would exit 2, which means "partial" here)
+   * as a usage error, exit 1; anything else as a fatal error with its message.
+   */
+  static from(error: unknown): ReaperError {
+    if (error instanceof ReaperError) return error;
+    const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof Error && 'oclif' in error) return new UsageError(message, { cause: error });
+    return new ReaperError(message, { cause: error });
+  }
+}
+
+/** A flag, argument or setting that cannot work: the operator fixes the command line. */
+export class UsageError extends ReaperError {
+  override readonly kind: ErrorKind = 'usage';
+}
+
+/**
+ * The store could not be reached (or refused the credentials) before the run started.
+ * Store plugins throw it from `create`, so the reaper tells it from a failure mid-run.
+ */
+export class StoreUnreachableError extends ReaperError {
+  override readonly kind: ErrorKind = 'store-unreachable';
+}

@@ -1,0 +1,127 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BackupReader } from '../../src/backup/reader';
+import { BackupWriter } from '../../src/backup/writer';
+import { createRuntime } from '../../src/container';
+import type { Plan } from '../../src/core/planner';
+import { DEFAULT_BRAKE } from '../../src/core/planner';
+import { applyFromBackup, HYDRATE_SLICE } from '../../src/engine/plan-executor';
+import { Harness, keysOf, type Site } from '../support/harness';
+import { siteEntries } from '../support/plugin-writer';
+import { BACKENDS } from '../support/store-backend';
+
+/**
+ * A reap hydrates its plan a slice at a time and deletes what the finished backup holds
+ * (DESIGN §4.7, §4.11): every scenario on each store.
+ */
+describe.each(BACKENDS)('on $name', ({ create }) => {
+  const h = new Harness(create());
+  let backupDir: string;
+  beforeAll(() => h.start());
+  afterAll(() => h.stop());
+  beforeEach(async () => {
+    await h.reset();
+    backupDir = mkdtempSync(join(tmpdir(), 'reaper-slices-'));
+  });
+  afterEach(() => rmSync(backupDir, { recursive: true, force: true }));
+
+  const site = (i: number): Site => ({ owner: `o${i % 7}`, repo: `r${i}`, domain: `s${i}.example.com`, redirects: i % 5 === 0 ? 1 : 0 });
+  const force = { ...DEFAULT_BRAKE, force: true };
+
+  it('reaps more stale domains than one slice holds: all of them, each key backed up once, the live ones untouched', async () => {
+    const staleCount = HYDRATE_SLICE + 37;
+    const staleKeys: string[] = [];
+    for (let i = 0; i < staleCount; i++) staleKeys.push(...keysOf(await h.seedSite(site(i), false)));
+    const live = await h.seedSite({ owner: 'alice', repo: 'site', domain: 'www.alice.com', branches: ['dev'] });
+
+    const { report, summary } = await h.run('apply', { backupDir, brake: force });
+
+    expect(summary).toMatchObject({ exitCode: 0, staleDomainsCleaned: staleCount, keysDeleted: staleKeys.length });
+    expect(await h.dump()).toEqual(live);
+    const [file] = readdirSync(backupDir);
+    const backup = await BackupReader.verify(join(backupDir, file));
+    const backedUp: string[] = [];
+    for await (const entry of backup.entries()) backedUp.push(entry.key);
+    expect(backedUp.sort()).toEqual(staleKeys.sort());
+    // What the run keeps of its plan is key names: the values stay in the backup.
+    expect(report.plan!.groups).toHaveLength(staleCount);
+    for (const group of report.plan!.groups) for (const key of group.keys) expect(key.expected).toBeUndefined();
+  });
+
+  it('reaps more stale domains than one slice holds without a backup (--no-backup), in slices', async () => {
+    const staleKeys: string[] = [];
+    for (let i = 0; i < HYDRATE_SLICE + 3; i++) staleKeys.push(...keysOf(await h.seedSite(site(i), false)));
+    const { summary } = await h.run('apply', { backupDir: undefined, brake: force });
+    expect(summary).toMatchObject({ exitCode: 0, staleDomainsCleaned: HYDRATE_SLICE + 3, keysDeleted: staleKeys.length });
+    expect(await h.dump()).toEqual({});
+  });
+
+  it('writes no backup file, and deletes nothing, when every planned key vanished before it was read', async () => {
+    // Leftover router keys (no mapping): their values are first read by the hydration.
+    const routers = Object.fromEntries(Object.entries(siteEntries(site(1))).filter(([key]) => key.startsWith('traefik/http/routers/')));
+    expect(Object.keys(routers).length).toBeGreaterThan(0);
+    await h.store.mset(routers);
+    const { report, summary } = await h.run('apply', { backupDir, brake: force }, (store) => {
+      const getMany = store.getMany.bind(store);
+      // The scan never reads a router's value; the hydration does: by then the keys are gone.
+      store.getMany = async (keys, options) => {
+        if (keys.some((key) => key.startsWith('traefik/http/routers/'))) await h.store.flush();
+        return getMany(keys, options);
+      };
+    });
+    expect(report.plan!.groups).toEqual([]);
+    expect(report.backupPath).toBeUndefined();
+    expect(report.outcomes).toBeUndefined();
+    expect(summary.keysDeleted).toBe(0);
+    expect(readdirSync(backupDir)).toEqual([]);
+  });
+
+  describe('applyFromBackup', () => {
+    const group = (subject: string, keys: string[]): Plan['groups'][number] => ({ kind: 'domain', subject, reason: 'stale', keys: keys.map((key) => ({ key })), guards: [] });
+    const plan = (groups: Plan['groups']): Plan => ({ groups, kept: [], brake: { mappedDomains: 0, staleDomains: 0, ratio: 0, maxStaleRatio: 1, minDomains: 0, forced: false, tripped: false } });
+
+    async function backupOf(entries: Record<string, string>): Promise<string> {
+      const writer = await BackupWriter.open(join(backupDir, 'b.jsonl'), { store: 'test', rootKey: 'traefik', reason: 'test' });
+      for (const [key, value] of Object.entries(entries)) await writer.add({ key, type: 'string', value: Buffer.from(value) });
+      return writer.finish();
+    }
+
+    async function withStore<T>(use: (store: Awaited<ReturnType<typeof createRuntime>>['store']) => Promise<T>): Promise<T> {
+      const runtime = await createRuntime(h.settings(), { needsSource: false });
+      try {
+        return await use(runtime.store);
+      } finally {
+        await runtime.close();
+      }
+    }
+
+    it('deletes a group only while its keys hold the bytes backed up', async () => {
+      await h.store.mset({ 'custom_domain:a.com': 'o:a', 'o:a': 'a.com', 'custom_domain:b.com': 'o:b-now', 'o:b': 'b.com' });
+      const path = await backupOf({ 'custom_domain:a.com': 'o:a', 'o:a': 'a.com', 'custom_domain:b.com': 'o:b', 'o:b': 'b.com' });
+      const outcomes = await withStore((store) =>
+        applyFromBackup(store, plan([group('a.com', ['custom_domain:a.com', 'o:a']), group('b.com', ['custom_domain:b.com', 'o:b'])]), path),
+      );
+      expect(outcomes).toEqual(['deleted', 'changed']);
+      expect(await h.dump()).toEqual({ 'custom_domain:b.com': 'o:b-now', 'o:b': 'b.com' });
+    });
+
+    it('stops, deleting nothing more, when the backup does not hold the key the plan has next', async () => {
+      await h.store.mset({ 'custom_domain:a.com': 'o:a', 'custom_domain:b.com': 'o:b' });
+      const path = await backupOf({ 'custom_domain:a.com': 'o:a' });
+      await expect(withStore((store) => applyFromBackup(store, plan([group('a.com', ['custom_domain:a.com']), group('b.com', ['custom_domain:b.com'])]), path))).rejects.toThrow(
+        /does not hold custom_domain:b\.com where the plan has it; nothing more was deleted/,
+      );
+      expect(await h.dump()).toEqual({ 'custom_domain:a.com': 'o:a', 'custom_domain:b.com': 'o:b' });
+    });
+
+    it('refuses a backup that does not read back whole, before any delete', async () => {
+      await h.store.mset({ 'custom_domain:a.com': 'o:a' });
+      const writer = await BackupWriter.open(join(backupDir, 'half.jsonl'), { store: 'test', rootKey: 'traefik', reason: 'test' });
+      await writer.add({ key: 'custom_domain:a.com', type: 'string', value: Buffer.from('o:a') });
+      await writer.abandon();
+      await expect(withStore((store) => applyFromBackup(store, plan([group('a.com', ['custom_domain:a.com'])]), join(backupDir, 'half.jsonl')))).rejects.toThrow();
+      expect(await h.dump()).toEqual({ 'custom_domain:a.com': 'o:a' });
+    });
+  });
+});
