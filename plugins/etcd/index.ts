@@ -2,12 +2,30 @@ import { Etcd3, type IOptions } from 'etcd3';
 import type { GroupDeleteOutcome, GuardedGroup, KeyGuard, PutMode, PutOutcome, StoredEntry } from '../../src/ports/key-value-store';
 import type { PluginSettings, StorePlugin } from '../../src/ports/plugins';
 import { BaseStore, chunks, mapLimited, readFlagFile, scrubSecrets, secretsOf, StoreUnreachableError, textKeyNames, withoutUserinfo } from '../../src/plugin-kit';
+import { firstWindow, growth, keyAfter, successor } from './scan-windows';
 
-/** Keys per range request while scanning: memory stays flat however large the store. */
-const SCAN_PAGE = 1000;
+/**
+ * Keys per range request at most while scanning (memory stays flat however large the
+ * store); each request's window aims at half as many, so a window somewhat fuller than
+ * guessed still comes back whole.
+ */
+const SCAN_PAGE_KEYS = 4000;
+/**
+ * Bytes of key names per range answer, far below the 4 MiB grpc takes in one message (a
+ * larger answer fails, and etcd3 retries it and opens its circuit breaker).
+ */
+const SCAN_PAGE_BYTES = 1 << 20;
+/** Keys in the first answers, before their length is known; the limit grows ×4 per answer. */
+const FIRST_PAGE_KEYS = 256;
+/** What a key costs in a keys-only answer beside its name (revisions, version, lease). */
+const KEY_OVERHEAD_BYTES = 32;
 /** etcd's default `--max-txn-ops`: no transaction may hold more operations. */
 const MAX_TXN_OPS = 128;
-/** Requests in flight at once (transactions, lease lookups). */
+/**
+ * Requests in flight at once (transactions, lease lookups), across every call: the engine
+ * sends many getMany calls together (a reap's hydration, a hundred of them at 100,000
+ * domains), and answers held for all of them at once cost more memory than the data.
+ */
 const PARALLEL = 16;
 /** Connecting and every request must answer within this (--store-timeout), unless told. */
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -106,7 +124,29 @@ export function etcdOptions(settings: EtcdSettings): IOptions {
 
 type KeyValue = { key: Buffer; value: Buffer; lease: string; create_revision: string };
 
+/** At most `size` calls in flight, shared by every caller; a freed slot goes to the longest waiting. */
+class Slots {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly size: number) {}
+
+  async run<T>(call: () => Promise<T>): Promise<T> {
+    if (this.active < this.size) this.active++;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await call();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
+}
+
 export class EtcdStore extends BaseStore {
+  private readonly slots = new Slots(PARALLEL);
+
   constructor(private readonly client: Etcd3, description: string) {
     super(description);
   }
@@ -119,27 +159,83 @@ export class EtcdStore extends BaseStore {
     return `etcd store ${this.description} is closed`;
   }
 
+  /** `task` for every item, at most PARALLEL store-wide in flight, results in order. */
+  private each<T, R>(items: T[], task: (item: T) => Promise<R>): Promise<R[]> {
+    return mapLimited(items, PARALLEL, (item) => this.slots.run(() => task(item)));
+  }
+
   private open(): Etcd3 {
     this.ensureOpen();
     return this.client;
   }
 
+  /**
+   * Every key under `prefix`, in key order, in batches of about half a page. Each range
+   * request is bounded to a window expected to hold about half a page (scan-windows.ts):
+   * etcd counts every key between a request's start and end, so paging with a limit over
+   * the rest of the prefix would cost the square of the key count.
+   */
   async *scan(prefix: string): AsyncIterable<string[]> {
     const client = this.open();
     const start = Buffer.from(prefix, 'utf8');
     // etcd reads byte ranges: a prefix is literal, with no pattern to escape.
     const end = prefixEnd(start);
-    let from = prefix === '' ? Buffer.from([0]) : start;
+    const openEnded = end.length === 1 && end[0] === 0;
+    let from: Buffer = prefix === '' ? Buffer.from([0]) : start;
+    let { lo, hi }: { lo: Buffer; hi: Buffer } = firstWindow(from);
+    let ratio = 1;
+    // After a full page, also the density of its last quarter: the smaller window wins, so
+    // a page that ends a sparse family does not send the next window across the dense one after it.
+    let tail: { lo: Buffer; ratio: number } | undefined;
+    let limit = FIRST_PAGE_KEYS;
+    let longestKey = 0;
+    let emptyRun = 0;
+    let batch: string[] = [];
     for (;;) {
       this.open();
+      let to: Buffer = keyAfter(from, lo, hi, ratio) ?? end;
+      const tailTo = tail && keyAfter(from, tail.lo, hi, tail.ratio);
+      if (tailTo && ((openEnded && to === end) || Buffer.compare(tailTo, to) < 0)) to = tailTo;
+      if (!openEnded && Buffer.compare(to, end) >= 0) to = end;
+      const wanted = Math.max(1, Math.floor(limit / 2));
       this.trips++;
-      const page = await client.kv.range({ key: from, range_end: end, limit: SCAN_PAGE, keys_only: true });
-      const keys = textKeyNames(page.kvs.map(({ key }) => key), this.unnamed);
-      if (keys.length > 0) yield keys;
-      if (!page.more || page.kvs.length === 0) return;
-      // Continue right after the last key of this page.
-      from = Buffer.concat([page.kvs[page.kvs.length - 1].key, Buffer.from([0])]);
+      const page = await client.kv.range({ key: from, range_end: to, limit, keys_only: true });
+      const found = page.kvs.length;
+      if (found > 0) {
+        // Pages sized by bytes: as many keys as the longest name seen allows, growing
+        // from FIRST_PAGE_KEYS while names are short.
+        for (const { key } of page.kvs) if (key.length > longestKey) longestKey = key.length;
+        const fit = Math.floor(SCAN_PAGE_BYTES / (longestKey + KEY_OVERHEAD_BYTES));
+        limit = Math.max(1, Math.min(limit * 4, SCAN_PAGE_KEYS, fit));
+      }
+      batch.push(...textKeyNames(page.kvs.map(({ key }) => key), this.unnamed));
+      if (batch.length >= wanted) {
+        yield batch;
+        batch = [];
+      }
+      emptyRun = found === 0 ? emptyRun + 1 : 0;
+      if (page.more && found > 0) {
+        // The window held more than one answer: the rest of it and on, as wide as the
+        // keys just returned suggest for half a page.
+        const half = Math.max(1, Math.floor(limit / 2));
+        const quarter = Math.floor((found * 3) / 4);
+        lo = page.kvs[0].key;
+        hi = page.kvs[found - 1].key;
+        from = successor(hi);
+        ratio = half / found;
+        tail = found >= 8 ? { lo: page.kvs[quarter].key, ratio: half / (found - 1 - quarter) } : undefined;
+        continue;
+      }
+      if (to === end) break;
+      // The whole window came back: the next one starts where it ended, scaled by how
+      // many keys it held against how many were wanted.
+      lo = from;
+      hi = to;
+      ratio = growth(Number(page.count), wanted, emptyRun);
+      tail = undefined;
+      from = to;
     }
+    if (batch.length > 0) yield batch;
   }
 
   async getMany(keys: string[], _options: { withDump?: boolean } = {}): Promise<Array<StoredEntry | undefined>> {
@@ -149,7 +245,7 @@ export class EtcdStore extends BaseStore {
     const distinct = [...new Set(keys)];
     const found = new Map<string, KeyValue>();
     // One transaction of up to MAX_TXN_OPS gets per round trip, several in flight.
-    await mapLimited(chunks(distinct, MAX_TXN_OPS), PARALLEL, async (batch) => {
+    await this.each(chunks(distinct, MAX_TXN_OPS), async (batch) => {
       this.trips++;
       const reply = await client.kv.txn({ success: batch.map((key) => ({ request_range: { key: Buffer.from(key, 'utf8') } })) });
       reply.responses.forEach((response, i) => {
@@ -160,7 +256,7 @@ export class EtcdStore extends BaseStore {
     // One TTL lookup per distinct lease, not per key.
     const leases = [...new Set([...found.values()].map((kv) => kv.lease).filter((lease) => lease && lease !== '0'))];
     const expiry = new Map<string, number>();
-    await mapLimited(leases, PARALLEL, async (lease) => {
+    await this.each(leases, async (lease) => {
       this.trips++;
       const asked = Date.now();
       const reply = await client.leaseClient.leaseTimeToLive({ ID: lease }).catch(() => undefined);
@@ -192,12 +288,12 @@ export class EtcdStore extends BaseStore {
     // One lease per distinct remaining TTL.
     const distinctTtls = [...new Set(writable.map((i) => ttls[i]).filter((ttl): ttl is number => ttl !== undefined))];
     const leaseOf = new Map<number, string>();
-    await mapLimited(distinctTtls, PARALLEL, async (ttl) => {
+    await this.each(distinctTtls, async (ttl) => {
       this.trips++;
       const grant = await client.leaseClient.leaseGrant({ TTL: ttl });
       leaseOf.set(ttl, grant.ID);
     });
-    await mapLimited(writable, PARALLEL, async (index) => {
+    await this.each(writable, async (index) => {
       const entry = entries[index];
       const key = Buffer.from(entry.key, 'utf8');
       const value = entry.value!;
@@ -246,7 +342,7 @@ export class EtcdStore extends BaseStore {
     // fails a value compare) and every guard is as the scan saw it, then all the keys go;
     // otherwise nothing does (DESIGN §4.1). The planner keeps each group within
     // maxGroupSize(); etcd counts nested transactions against the same limit.
-    return mapLimited(groups, PARALLEL, async ({ keys, guards = [] }): Promise<GroupDeleteOutcome> => {
+    return this.each(groups, async ({ keys, guards = [] }): Promise<GroupDeleteOutcome> => {
       if (keys.length === 0) return 'deleted';
       const compares = [
         ...keys.map(({ key, expected }) => valueCompare(key, expected)),

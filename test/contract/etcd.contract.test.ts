@@ -7,9 +7,10 @@
  * `seedOtherType` and the contract skips the tests about other types.
  */
 import { Etcd3 } from 'etcd3';
-import { connectEtcd, prefixEnd, storePlugin, type EtcdSettings } from '../../plugins/etcd';
+import { connectEtcd, EtcdStore, prefixEnd, storePlugin, type EtcdSettings } from '../../plugins/etcd';
 import { loadStorePlugin } from '../../src/plugin-registry';
 import { freePort, startEtcd } from '../support/servers';
+import { siteEntries } from '../support/plugin-writer';
 import { describeKeyValueStoreContract, type KeyValueStoreHarness, type SeedEntry } from './key-value-store.contract';
 
 type EtcdServer = Awaited<ReturnType<typeof startEtcd>>;
@@ -160,17 +161,70 @@ describe('etcd plugin', () => {
     }
   });
 
-  it('scans 1000 keys per range request, continuing after the last key', async () => {
-    await harness.seed(Array.from({ length: 2500 }, (_, i) => ({ key: `s:${String(i).padStart(4, '0')}`, value: 'x' })));
-    await harness.seed([{ key: 's', value: 'not under s:' }, { key: 's;', value: 'after the prefix' }]);
-    const store = await connectEtcd({ etcdEndpoints: harness.server().endpoint });
+  /** A store whose range requests are recorded with the number of keys etcd counted for each. */
+  function recordingStore(): { store: EtcdStore; client: Etcd3; requests: Array<{ key: Buffer; rangeEnd: Buffer; limit: number; count: number; returned: number }> } {
+    const client = new Etcd3({ hosts: harness.server().endpoint });
+    const requests: Array<{ key: Buffer; rangeEnd: Buffer; limit: number; count: number; returned: number }> = [];
+    const range = client.kv.range.bind(client.kv);
+    client.kv.range = async (request, options) => {
+      const reply = await range(request, options);
+      requests.push({ key: request.key!, rangeEnd: request.range_end!, limit: Number(request.limit), count: Number(reply.count), returned: reply.kvs.length });
+      return reply;
+    };
+    return { store: new EtcdStore(client, 'recording'), client, requests };
+  }
+
+  it('scans in bounded windows: every key exactly once and in order, and etcd counts each key a few times, not once per page', async () => {
+    // etcd counts every key between a range request's start and end, whatever its limit:
+    // pages of 1000 over the rest of the prefix would count 31,500 keys 16 times each.
+    const sites = Array.from({ length: 3000 }, (_, i) => ({ owner: `user${i % 97}`, repo: `site${i}`, domain: `site${i}.example${i % 50}.com`, redirects: i % 10 === 5 ? 1 : 0 }));
+    const entries = sites.flatMap((site) => Object.entries(siteEntries(site)).map(([key, value]) => ({ key, value })));
+    entries.push({ key: '\u00ff\u00ff', value: 'after everything else' });
+    // Transactions of 128 puts: one raft entry each, not one per key.
+    for (let i = 0; i < entries.length; i += 128 * 8) {
+      await Promise.all(
+        Array.from({ length: 8 }, (_, j) => entries.slice(i + j * 128, i + (j + 1) * 128))
+          .filter((batch) => batch.length > 0)
+          .map((batch) => harness.native().kv.txn({ success: batch.map(({ key, value }) => ({ request_put: { key: Buffer.from(key), value: Buffer.from(value) } })) })),
+      );
+    }
+    const { store, requests } = recordingStore();
     try {
-      const before = store.roundTrips();
       const batches: string[][] = [];
-      for await (const batch of store.scan('s:')) batches.push(batch);
-      expect(batches.map((b) => b.length)).toEqual([1000, 1000, 500]);
-      expect(new Set(batches.flat()).size).toBe(2500);
-      expect(store.roundTrips() - before).toBe(3);
+      for await (const batch of store.scan('')) batches.push(batch);
+      const keys = batches.flat();
+      const expected = entries.map((e) => e.key).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+      expect(keys).toEqual(expected);
+      // Answers stay within a page; etcd counted each key a few times (about 4 here).
+      expect(requests.every((r) => r.returned <= 4000)).toBe(true);
+      const counted = requests.reduce((sum, r) => sum + r.count, 0);
+      expect(counted / keys.length).toBeLessThan(8);
+      expect(store.roundTrips()).toBe(requests.length);
+
+      // Under a prefix: only its keys, each once, though the windows cross others' keys.
+      requests.length = 0;
+      const routers = [];
+      for await (const batch of store.scan('traefik/http/routers/custom-site1')) routers.push(...batch);
+      expect(routers).toEqual(expected.filter((k) => k.startsWith('traefik/http/routers/custom-site1')));
+      expect(requests.every((r) => Buffer.compare(r.key, Buffer.from('traefik/http/routers/custom-site1')) >= 0)).toBe(true);
+    } finally {
+      await store.close();
+    }
+  }, 120_000);
+
+  it('scans keys too long for a page of 4000 in one answer, in smaller pages', async () => {
+    // 1200 names of 5 KB: 6 MB in one answer, over grpc's 4 MiB per message.
+    const long = 'x'.repeat(5000);
+    await harness.seed(Array.from({ length: 1200 }, (_, i) => ({ key: `long:${String(i).padStart(4, '0')}:${long}`, value: 'v' })));
+    await harness.seed([{ key: 'long', value: 'not under long:' }, { key: 'long;', value: 'after the prefix' }]);
+    const { store, requests } = recordingStore();
+    try {
+      const keys: string[] = [];
+      for await (const batch of store.scan('long:')) keys.push(...batch);
+      expect(keys).toHaveLength(1200);
+      expect(new Set(keys).size).toBe(1200);
+      expect(keys.every((key, i) => key === `long:${String(i).padStart(4, '0')}:${long}`)).toBe(true);
+      expect(requests.every((r) => r.returned * 5000 <= 1 << 21)).toBe(true);
     } finally {
       await store.close();
     }
