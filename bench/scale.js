@@ -279,7 +279,9 @@ async function main() {
       try {
         Object.assign(row, JSON.parse(fs.readFileSync(path.join(tmp, `out-${row.name}`), 'utf8')));
         process.stderr.write(`${JSON.stringify(row)}\n`);
-      } catch {}
+      } catch {
+        // The floor printed no counts (it failed): the row keeps its wall time and exit code.
+      }
     }
     if (standin) await measure(`floor: bare keep-alive client, ${concurrency} in flight`, 'node', ['bench/floor-client.js', standin.url, String(concurrency), reposFile]);
     const source = standin ? ['--forgejo-host', standin.url, '--concurrency', String(concurrency)] : [];
