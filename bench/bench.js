@@ -107,7 +107,9 @@ async function benchBackupRestore(server, tmp) {
   const connection = ['--redis-host', server.host, '--redis-port', String(server.port)];
   const measure = async (name, argv) => {
     const rssFile = path.join(tmp, `rss-${name}`);
-    const result = await run(process.execPath, ['--require', './bench/peak-rss.js', 'bin/run.js', ...argv, ...connection], { BENCH_RSS_FILE: rssFile });
+    const result = await run(process.execPath, ['--require', './bench/peak-rss.js', 'bin/run.js', ...argv, ...connection], {
+      BENCH_RSS_FILE: rssFile,
+    });
     if (result.code !== 0) throw new Error(`${name} failed (${result.code}): ${result.stderr}`);
     return { wallSeconds: +(result.wallMs / 1000).toFixed(2), peakRssMb: +(Number(fs.readFileSync(rssFile, 'utf8')) / 1024).toFixed(1) };
   };
@@ -129,7 +131,10 @@ async function main() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'reaper-bench-'));
   const all = sites();
   const live = all.filter((s) => !s.stale);
-  fs.writeFileSync(path.join(tmp, 'seed.json'), JSON.stringify(live.map((s) => ({ owner: s.owner, repo: s.repo, pages: pagesFile(s), branches: ['main'] }))));
+  fs.writeFileSync(
+    path.join(tmp, 'seed.json'),
+    JSON.stringify(live.map((s) => ({ owner: s.owner, repo: s.repo, pages: pagesFile(s), branches: ['main'] }))),
+  );
   fs.writeFileSync(path.join(tmp, 'repos.txt'), all.map((s) => `${s.owner}/${s.repo}`).join('\n'));
   const expectedKeys = new Set();
   for (const site of live) for (const key of Object.keys(siteEntries(site))) expectedKeys.add(key);
@@ -156,7 +161,22 @@ async function main() {
       const reapOnce = (extra, rss) =>
         run(
           process.execPath,
-          ['--require', './bench/peak-rss.js', 'bin/run.js', 'reap', '--json', '--redis-host', server.host, '--redis-port', String(server.port), '--forgejo-host', standin.url, '--concurrency', String(concurrency), ...extra],
+          [
+            '--require',
+            './bench/peak-rss.js',
+            'bin/run.js',
+            'reap',
+            '--json',
+            '--redis-host',
+            server.host,
+            '--redis-port',
+            String(server.port),
+            '--forgejo-host',
+            standin.url,
+            '--concurrency',
+            String(concurrency),
+            ...extra,
+          ],
           { BENCH_RSS_FILE: rss, REAPER_BACKUP_DIR: path.join(tmp, 'backups') },
         );
       const reap = await reapOnce([], rssFile);
@@ -181,7 +201,9 @@ async function main() {
           requests: dnsReport.requests,
           correct: await isFinalStateCorrect(),
         };
-        process.stderr.write(`run ${i + 1}/${runs}: reap --verify-dns ${reapDns.wallMs.toFixed(0)} ms, exit ${reapDns.code}, correct ${withDns.correct}\n`);
+        process.stderr.write(
+          `run ${i + 1}/${runs}: reap --verify-dns ${reapDns.wallMs.toFixed(0)} ms, exit ${reapDns.code}, correct ${withDns.correct}\n`,
+        );
       }
       results.push({
         withDns,
@@ -196,7 +218,9 @@ async function main() {
         backupWritten: Boolean(report.backupPath && fs.existsSync(report.backupPath)),
         correct,
       });
-      process.stderr.write(`run ${i + 1}/${runs}: reap ${reap.wallMs.toFixed(0)} ms, floor ${floor.wallMs.toFixed(0)} ms, exit ${reap.code}, correct ${correct}\n`);
+      process.stderr.write(
+        `run ${i + 1}/${runs}: reap ${reap.wallMs.toFixed(0)} ms, floor ${floor.wallMs.toFixed(0)} ms, exit ${reap.code}, correct ${correct}\n`,
+      );
     }
   } finally {
     await redis.quit();

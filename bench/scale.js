@@ -102,7 +102,9 @@ async function seedEtcd(server) {
   let puts = [];
   const inFlight = new Set();
   const send = async (batch) => {
-    const txn = client.kv.txn({ success: batch.map(([key, value]) => ({ request_put: { key: Buffer.from(key), value: Buffer.from(value) } })) });
+    const txn = client.kv.txn({
+      success: batch.map(([key, value]) => ({ request_put: { key: Buffer.from(key), value: Buffer.from(value) } })),
+    });
     inFlight.add(txn);
     txn.finally(() => inFlight.delete(txn)).catch(() => {});
     if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight);
@@ -145,10 +147,14 @@ function run(command, argv, { stdoutFile, env = {} } = {}) {
 }
 
 async function startStandin(seedFile) {
-  const child = spawn(process.execPath, ['--max-old-space-size=4096', 'test/support/forgejo-standin.js', '--latency-ms', String(latencyMs), '--seed', seedFile], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--max-old-space-size=4096', 'test/support/forgejo-standin.js', '--latency-ms', String(latencyMs), '--seed', seedFile],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const url = await new Promise((resolve, reject) => {
     child.stdout.once('data', (chunk) => resolve(JSON.parse(String(chunk).split('\n')[0]).url));
     child.once('exit', (code) => reject(new Error(`stand-in exited with ${code}`)));
@@ -174,7 +180,8 @@ async function redisCounters(redis) {
   const used = (name) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(cpu)[1]);
   const latency = await redis.info('latencystats');
   const p999 = {};
-  for (const match of latency.matchAll(/^latency_percentiles_usec_([^:]+):p50=[\d.]+,p99=[\d.]+,p99\.9=([\d.]+)/gm)) p999[match[1]] = Number(match[2]);
+  for (const match of latency.matchAll(/^latency_percentiles_usec_([^:]+):p50=[\d.]+,p99=[\d.]+,p99\.9=([\d.]+)/gm))
+    p999[match[1]] = Number(match[2]);
   return { calls, usecPerCall, cpu: used('used_cpu_user') + used('used_cpu_sys'), p999 };
 }
 
@@ -190,7 +197,9 @@ function delta(before, after) {
   }
   // Latency percentiles since the CONFIG RESETSTAT before the command: the commands that hold the event loop longest.
   const p999 = Object.fromEntries(Object.entries(after.p999).filter(([name]) => ['evalsha', 'eval', 'mget', 'scan'].includes(name)));
-  const usecPerCall = Object.fromEntries(Object.entries(after.usecPerCall).filter(([name]) => ['evalsha', 'eval', 'mget', 'scan'].includes(name)));
+  const usecPerCall = Object.fromEntries(
+    Object.entries(after.usecPerCall).filter(([name]) => ['evalsha', 'eval', 'mget', 'scan'].includes(name)),
+  );
   return { calls, total, cpu: after.cpu - before.cpu, p999UsecByCommand: p999, usecPerCall };
 }
 
@@ -199,7 +208,11 @@ const fmt = (x, digits = 2) => (x === undefined ? '' : Number(x).toFixed(digits)
 async function main() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'reaper-scale-'));
   const isRedis = args.store === 'redis';
-  const server = args['redis-port'] ? { host: '127.0.0.1', port: Number(args['redis-port']) } : isRedis ? await startRedis() : await startEtcd();
+  const server = args['redis-port']
+    ? { host: '127.0.0.1', port: Number(args['redis-port']) }
+    : isRedis
+      ? await startRedis()
+      : await startEtcd();
   const redis = isRedis ? new Redis({ host: server.host, port: server.port }) : undefined;
   const rows = [];
   const report = { domains: N, store: args.store, latencyMs, concurrency, rows };
@@ -236,7 +249,9 @@ async function main() {
     const standin = commands.some((c) => c === 'verify' || c === 'reap') ? await startStandin(seedFile) : undefined;
     if (standin) process.stderr.write(`stand-in ready in ${(Date.now() - t) / 1000} s\n`);
 
-    const connection = isRedis ? ['--redis-host', server.host, '--redis-port', String(server.port)] : ['--store', 'etcd', '--etcd-endpoints', server.endpoint ?? server.url];
+    const connection = isRedis
+      ? ['--redis-host', server.host, '--redis-port', String(server.port)]
+      : ['--store', 'etcd', '--etcd-endpoints', server.endpoint ?? server.url];
     if (isRedis) await redis.config('SET', 'slowlog-log-slower-than', String(slowUs));
 
     const measure = async (name, command, argv, options = {}) => {
@@ -249,14 +264,22 @@ async function main() {
       const rssFile = path.join(tmp, `rss-${name}`);
       const stdoutFile = path.join(tmp, `out-${name}`);
       const measured = command === 'node-reaper';
-      const result = await run(process.execPath, measured ? [...args['node-flags'].split(' ').filter(Boolean), '--require', './bench/peak-rss.js', 'bin/run.js', ...argv] : argv, { stdoutFile, env: { BENCH_RSS_FILE: rssFile } });
+      const result = await run(
+        process.execPath,
+        measured ? [...args['node-flags'].split(' ').filter(Boolean), '--require', './bench/peak-rss.js', 'bin/run.js', ...argv] : argv,
+        { stdoutFile, env: { BENCH_RSS_FILE: rssFile } },
+      );
       const after = isRedis ? await redisCounters(redis) : undefined;
       const slow = isRedis ? await redis.slowlog('GET', 128) : [];
       const row = { name, wall: result.wall, code: result.code };
       if (measured) row.rssMb = Number(fs.readFileSync(rssFile, 'utf8')) / 1024;
       if (before) Object.assign(row, { redis: delta(before, after) });
       if (isRedis) row.slowOver2ms = slow.length;
-      if (isRedis && slow.length) row.slowest = slow.map((e) => [e[2], String(e[3][0])]).sort((a, b) => b[0] - a[0]).slice(0, 3);
+      if (isRedis && slow.length)
+        row.slowest = slow
+          .map((e) => [e[2], String(e[3][0])])
+          .sort((a, b) => b[0] - a[0])
+          .slice(0, 3);
       if (standin) row.standinCpu = standin.cpu().cpuSeconds - standinBefore.cpuSeconds;
       if (options.json) {
         try {
@@ -275,7 +298,10 @@ async function main() {
 
     if (isRedis) await measure('floor: bare SCAN COUNT 1000 loop', 'node', ['bench/floor-scan.js', String(server.port), server.host]);
     else {
-      const row = await measure("floor: bare etcd range loop (the plugin's windows)", 'node', ['bench/floor-etcd-scan.js', server.endpoint]);
+      const row = await measure("floor: bare etcd range loop (the plugin's windows)", 'node', [
+        'bench/floor-etcd-scan.js',
+        server.endpoint,
+      ]);
       try {
         Object.assign(row, JSON.parse(fs.readFileSync(path.join(tmp, `out-${row.name}`), 'utf8')));
         process.stderr.write(`${JSON.stringify(row)}\n`);
@@ -283,12 +309,20 @@ async function main() {
         // The floor printed no counts (it failed): the row keeps its wall time and exit code.
       }
     }
-    if (standin) await measure(`floor: bare keep-alive client, ${concurrency} in flight`, 'node', ['bench/floor-client.js', standin.url, String(concurrency), reposFile]);
+    if (standin)
+      await measure(`floor: bare keep-alive client, ${concurrency} in flight`, 'node', [
+        'bench/floor-client.js',
+        standin.url,
+        String(concurrency),
+        reposFile,
+      ]);
     const source = standin ? ['--forgejo-host', standin.url, '--concurrency', String(concurrency)] : [];
     for (const command of commands) {
       if (command === 'scan') await measure('scan --json', 'node-reaper', ['scan', '--json', ...connection], { json: true });
-      if (command === 'verify') await measure('verify --json', 'node-reaper', ['verify', '--json', ...connection, ...source], { json: true });
-      if (command === 'backup') await measure('backup', 'node-reaper', ['backup', '--output', path.join(tmp, 'backup.jsonl'), ...connection]);
+      if (command === 'verify')
+        await measure('verify --json', 'node-reaper', ['verify', '--json', ...connection, ...source], { json: true });
+      if (command === 'backup')
+        await measure('backup', 'node-reaper', ['backup', '--output', path.join(tmp, 'backup.jsonl'), ...connection]);
       if (command === 'reap') await measure('reap', 'node-reaper', ['reap', '--backup-dir', tmp, ...connection, ...source]);
     }
     if (standin) {
@@ -303,8 +337,12 @@ async function main() {
 
   const scanFloor = rows.find((r) => r.name.startsWith('floor: bare SCAN') || r.name.startsWith('floor: bare etcd'))?.wall;
   const httpFloor = rows.find((r) => r.name.startsWith('floor: bare keep-alive'))?.wall;
-  console.log(`\n${N} domains${report.keys ? `, ${report.keys} keys` : ''}, ${args.store}, latency ${latencyMs} ms, concurrency ${concurrency}\n`);
-  console.log('| command | wall s | floor s | ratio | peak RSS MB | Redis calls | calls/domain | Redis CPU s | slowlog > 2 ms | mean µs script / SCAN | p99.9 µs script / SCAN |');
+  console.log(
+    `\n${N} domains${report.keys ? `, ${report.keys} keys` : ''}, ${args.store}, latency ${latencyMs} ms, concurrency ${concurrency}\n`,
+  );
+  console.log(
+    '| command | wall s | floor s | ratio | peak RSS MB | Redis calls | calls/domain | Redis CPU s | slowlog > 2 ms | mean µs script / SCAN | p99.9 µs script / SCAN |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const floor = r.name.startsWith('floor') ? undefined : /scan|backup/.test(r.name) ? scanFloor : httpFloor;

@@ -49,8 +49,16 @@ async function main() {
   const standin = await startForgejoStandin({ latencyMs });
   let child;
   try {
-    const targets = Array.from({ length: deliveries }, (_, i) => ({ owner: `gone${i % 97}`, repo: `site${i}`, domain: `gone${i}.example${i % 50}.org` }));
-    const others = Array.from({ length: background }, (_, i) => ({ owner: `user${i % 997}`, repo: `live${i}`, domain: `live${i}.example${i % 50}.com` }));
+    const targets = Array.from({ length: deliveries }, (_, i) => ({
+      owner: `gone${i % 97}`,
+      repo: `site${i}`,
+      domain: `gone${i}.example${i % 50}.org`,
+    }));
+    const others = Array.from({ length: background }, (_, i) => ({
+      owner: `user${i % 997}`,
+      repo: `live${i}`,
+      domain: `live${i}.example${i % 50}.com`,
+    }));
     for (const site of [...targets, ...others]) standin.setRepo(site.owner, site.repo, { pages: pagesFile(site) });
     for (let i = 0; i < targets.length + others.length; i += 1000) {
       const batch = [...targets, ...others].slice(i, i + 1000);
@@ -60,11 +68,30 @@ async function main() {
 
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    child = spawn(process.execPath, [
-      path.join(ROOT, 'bin', 'run.js'), 'reap', '--interval', '1h', '--listen', `127.0.0.1:${port}`,
-      '--webhook-secret-file', secretFile, '--webhook-window', args.window, '--backup-dir', path.join(home, 'backups'),
-      '--redis-host', server.host, '--redis-port', String(server.port), '--forgejo-host', standin.url,
-    ], { cwd: home, env: { PATH: process.env.PATH, HOME: home }, stdio: ['ignore', 'pipe', 'inherit'] });
+    child = spawn(
+      process.execPath,
+      [
+        path.join(ROOT, 'bin', 'run.js'),
+        'reap',
+        '--interval',
+        '1h',
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--webhook-secret-file',
+        secretFile,
+        '--webhook-window',
+        args.window,
+        '--backup-dir',
+        path.join(home, 'backups'),
+        '--redis-host',
+        server.host,
+        '--redis-port',
+        String(server.port),
+        '--forgejo-host',
+        standin.url,
+      ],
+      { cwd: home, env: { PATH: process.env.PATH, HOME: home }, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     const lines = [];
     let buffer = '';
     child.stdout.setEncoding('utf8').on('data', (chunk) => {
@@ -74,7 +101,10 @@ async function main() {
       for (const part of parts) if (part.trim()) lines.push(JSON.parse(part));
     });
     for (;;) {
-      const ready = await fetch(`${base}/readyz`).then((r) => r.status, () => 0);
+      const ready = await fetch(`${base}/readyz`).then(
+        (r) => r.status,
+        () => 0,
+      );
       if (ready === 200) break;
       await sleep(50);
     }
@@ -141,7 +171,11 @@ async function main() {
       triggeredRuns: triggered.length,
       triggeredRunMs: (() => {
         const d = triggered.map((line) => line.durationMs).sort((a, b) => a - b);
-        return { median: quantile(d, 0.5), max: d[d.length - 1], reposPerRunMax: Math.max(...triggered.map((line) => line.repositoryCount)) };
+        return {
+          median: quantile(d, 0.5),
+          max: d[d.length - 1],
+          reposPerRunMax: Math.max(...triggered.map((line) => line.repositoryCount)),
+        };
       })(),
       apiRequests: standin.stats().requests,
       keysDeletedOk: keysBefore - keysAfter === expectedGone && leftovers === 0,

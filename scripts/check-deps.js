@@ -58,7 +58,10 @@ const files = [...sources('src'), ...sources('plugins')];
 const graph = new Map();
 const problems = [];
 for (const file of files) {
-  const text = fs.readFileSync(path.join(ROOT, file), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:])\/\/.*$/gm, '$1');
+  const text = fs
+    .readFileSync(path.join(ROOT, file), 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/(^|[^:])\/\/.*$/gm, '$1');
   const targets = new Set();
   const runtime = new Set();
   const pattern = /(\b(?:import|export)\s+type\s[^;]*?)?(?:\bfrom\s+|\brequire\(\s*|\bimport\(\s*)['"](\.{1,2}\/[^'"]*)['"]/g;
@@ -79,7 +82,8 @@ for (const file of files) {
   }
   for (const target of targets) {
     const theirs = layerOf(target);
-    if (theirs && theirs.index > own.index) problems.push(`${file} imports ${target}: ${own.entry} must not depend on ${theirs.entry}, which is above it`);
+    if (theirs && theirs.index > own.index)
+      problems.push(`${file} imports ${target}: ${own.entry} must not depend on ${theirs.entry}, which is above it`);
   }
 }
 

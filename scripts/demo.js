@@ -22,7 +22,11 @@ const live = [
 ];
 const stale = [
   { site: { owner: 'bob', repo: 'old-site', domain: 'bob.example', redirects: 1 }, why: 'repository deleted' },
-  { site: { owner: 'ivan', repo: 'page', domain: 'old.ivan.example' }, why: 'custom_domain changed', pages: 'custom_domain: new.ivan.example\n' },
+  {
+    site: { owner: 'ivan', repo: 'page', domain: 'old.ivan.example' },
+    why: 'custom_domain changed',
+    pages: 'custom_domain: new.ivan.example\n',
+  },
   { site: { owner: 'judy', repo: 'app', domain: 'a.b.example' }, why: 'shares a router name with live a-b.example', pages: '' },
 ];
 
@@ -30,7 +34,10 @@ const stale = [
 function run(label, args, env) {
   console.log(`\n$ pages-reaper ${args.join(' ')}   # ${label}`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(__dirname, '..', 'bin', 'run.js'), ...args], { stdio: 'inherit', env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [path.join(__dirname, '..', 'bin', 'run.js'), ...args], {
+      stdio: 'inherit',
+      env: { ...process.env, ...env },
+    });
     child.on('error', reject);
     child.on('close', (code) => {
       console.log(`(exit code ${code})`);
@@ -60,7 +67,9 @@ async function main() {
 
     console.log(`Seeded ${await redis.dbsize()} keys into redis-server on 127.0.0.1:${server.port}; Forgejo stand-in at ${forgejo.url}.`);
     console.log('Stale: bob.example (repository deleted), old.ivan.example (custom_domain changed),');
-    console.log('       a.b.example (no custom_domain; shares its router with live a-b.example), stage.blog.alice.example (branch deleted),');
+    console.log(
+      '       a.b.example (no custom_domain; shares its router with live a-b.example), stage.blog.alice.example (branch deleted),',
+    );
     console.log('       and an orphaned router for ghost.example. Everything else is live or not ours.');
 
     const env = { REDIS_HOST: server.host, REDIS_PORT: String(server.port), FORGEJO_HOST: forgejo.url };

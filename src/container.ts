@@ -61,7 +61,9 @@ async function connectStore(settings: ReaperSettings, signal?: AbortSignal): Pro
   const creating = plugin.create({ ...settings, storeTimeout: timeoutMs, signal: giveUp.signal });
   // The plugin bounds its own connect (and says where it failed); this is the backstop.
   const backstop = () =>
-    new StoreUnreachableError(`the store (--store ${settings.store}) did not connect within ${timeoutMs / 1000} s`, { hint: 'check its address, or raise --store-timeout (REAPER_STORE_TIMEOUT)' });
+    new StoreUnreachableError(`the store (--store ${settings.store}) did not connect within ${timeoutMs / 1000} s`, {
+      hint: 'check its address, or raise --store-timeout (REAPER_STORE_TIMEOUT)',
+    });
   try {
     return await bounded(() => creating, timeoutMs + 1000, backstop, signal);
   } catch (error) {
@@ -117,7 +119,8 @@ export async function createRuntime(settings: ReaperSettings, options: RuntimeOp
   }
   if (options.needsSource) {
     container.bind<SourceOfTruth>(SOURCE_OF_TRUTH).toDynamicValue((context) => {
-      if (!settings.forgejoHost) throw new UsageError('missing --forgejo-host (or FORGEJO_HOST): the Forgejo URL, e.g. https://git.example.com');
+      if (!settings.forgejoHost)
+        throw new UsageError('missing --forgejo-host (or FORGEJO_HOST): the Forgejo URL, e.g. https://git.example.com');
       return loadSourcePlugin('forgejo').create({ ...settings, telemetry: context.get<Telemetry>(TELEMETRY) });
     });
   }

@@ -5,7 +5,17 @@
  *   import type { StorePlugin, KeyValueStore } from 'pages-reaper';
  *   export const storePlugin: StorePlugin = { name: 'consul', async create(settings) { … } };
  */
-export type { ExpectedKey, GroupDeleteOutcome, GuardedGroup, KeyGuard, KeyValueStore, PutMode, PutOutcome, ReadOptions, StoredEntry } from './ports/key-value-store';
+export type {
+  ExpectedKey,
+  GroupDeleteOutcome,
+  GuardedGroup,
+  KeyGuard,
+  KeyValueStore,
+  PutMode,
+  PutOutcome,
+  ReadOptions,
+  StoredEntry,
+} from './ports/key-value-store';
 export { KEY_VALUE_STORE } from './ports/key-value-store';
 export type { PagesFileLookup, SourceErrorKind, SourceOfTruth } from './ports/source-of-truth';
 export { SourceError, SOURCE_OF_TRUTH } from './ports/source-of-truth';

@@ -13,7 +13,12 @@ const BUILT_IN_SOURCES: Record<string, () => SourcePlugin> = {
 };
 
 function isStorePlugin(value: unknown): value is StorePlugin {
-  return typeof value === 'object' && value !== null && typeof (value as StorePlugin).create === 'function' && typeof (value as StorePlugin).name === 'string';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as StorePlugin).create === 'function' &&
+    typeof (value as StorePlugin).name === 'string'
+  );
 }
 
 /**

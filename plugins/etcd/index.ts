@@ -1,7 +1,17 @@
 import { Etcd3, type IOptions } from 'etcd3';
 import type { GroupDeleteOutcome, GuardedGroup, KeyGuard, PutMode, PutOutcome, StoredEntry } from '../../src/ports/key-value-store';
 import type { PluginSettings, StorePlugin } from '../../src/ports/plugins';
-import { BaseStore, chunks, mapLimited, readFlagFile, scrubSecrets, secretsOf, StoreUnreachableError, textKeyNames, withoutUserinfo } from '../../src/plugin-kit';
+import {
+  BaseStore,
+  chunks,
+  mapLimited,
+  readFlagFile,
+  scrubSecrets,
+  secretsOf,
+  StoreUnreachableError,
+  textKeyNames,
+  withoutUserinfo,
+} from '../../src/plugin-kit';
 import { firstWindow, growth, keyAfter, successor } from './scan-windows';
 
 /**
@@ -72,7 +82,10 @@ interface Endpoint {
 
 /** Parses `--etcd-endpoints`; userinfo in a URL is dropped, never shown or used. */
 export function parseEndpoints(value: string | undefined): Endpoint[] {
-  const raw = (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const raw = (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (raw.length === 0) raw.push(DEFAULT_ENDPOINT);
   return raw.map((text) => {
     let url: URL;
@@ -91,7 +104,9 @@ export function parseEndpoints(value: string | undefined): Endpoint[] {
 }
 
 export function describeEtcd(settings: EtcdSettings): string {
-  return `etcd://${parseEndpoints(settings.etcdEndpoints).map((e) => e.hostPort).join(',')}`;
+  return `etcd://${parseEndpoints(settings.etcdEndpoints)
+    .map((e) => e.hostPort)
+    .join(',')}`;
 }
 
 function readPem(path: string, flag: string): Buffer {
@@ -147,7 +162,10 @@ class Slots {
 export class EtcdStore extends BaseStore {
   private readonly slots = new Slots(PARALLEL);
 
-  constructor(private readonly client: Etcd3, description: string) {
+  constructor(
+    private readonly client: Etcd3,
+    description: string,
+  ) {
     super(description);
   }
 
@@ -208,7 +226,12 @@ export class EtcdStore extends BaseStore {
         const fit = Math.floor(SCAN_PAGE_BYTES / (longestKey + KEY_OVERHEAD_BYTES));
         limit = Math.max(1, Math.min(limit * 4, SCAN_PAGE_KEYS, fit));
       }
-      batch.push(...textKeyNames(page.kvs.map(({ key }) => key), this.unnamed));
+      batch.push(
+        ...textKeyNames(
+          page.kvs.map(({ key }) => key),
+          this.unnamed,
+        ),
+      );
       if (batch.length >= wanted) {
         yield batch;
         batch = [];
@@ -335,7 +358,9 @@ export class EtcdStore extends BaseStore {
     if (groups.length === 0) return [];
     for (const { keys, guards = [] } of groups) {
       if (keys.length + guards.length > MAX_TXN_OPS) {
-        throw new Error(`a group of ${keys.length} keys and ${guards.length} guards does not fit one etcd transaction (at most ${MAX_TXN_OPS})`);
+        throw new Error(
+          `a group of ${keys.length} keys and ${guards.length} guards does not fit one etcd transaction (at most ${MAX_TXN_OPS})`,
+        );
       }
     }
     // One transaction per group: every key still holds its expected bytes (a missing key
@@ -344,10 +369,7 @@ export class EtcdStore extends BaseStore {
     // maxGroupSize(); etcd counts nested transactions against the same limit.
     return this.each(groups, async ({ keys, guards = [] }): Promise<GroupDeleteOutcome> => {
       if (keys.length === 0) return 'deleted';
-      const compares = [
-        ...keys.map(({ key, expected }) => valueCompare(key, expected)),
-        ...guards.map(guardCompare),
-      ];
+      const compares = [...keys.map(({ key, expected }) => valueCompare(key, expected)), ...guards.map(guardCompare)];
       const deletes = [...new Set(keys.map((k) => k.key))].map((key) => ({ request_delete_range: { key: Buffer.from(key, 'utf8') } }));
       this.trips++;
       const reply = await client.kv.txn({ compare: compares, success: deletes, failure: [] });
@@ -373,7 +395,12 @@ function guardCompare(guard: KeyGuard) {
 /** Removes anything secret from a client error before it is shown. */
 function sanitize(message: string, settings: EtcdSettings): string {
   // grpc pads UNAVAILABLE with empty details: keep what says something.
-  const text = message.split('\n')[0].replace(/\s*Last error: null\.?/, '').replace(/\s*Resolution note:\s*$/, '').trim().replace(/\.$/, '');
+  const text = message
+    .split('\n')[0]
+    .replace(/\s*Last error: null\.?/, '')
+    .replace(/\s*Resolution note:\s*$/, '')
+    .trim()
+    .replace(/\.$/, '');
   return scrubSecrets(text, secretsOf({ ...settings }));
 }
 
@@ -389,7 +416,9 @@ export async function connectEtcd(settings: EtcdSettings): Promise<EtcdStore> {
   } catch (error) {
     client.close();
     const message = sanitize((error as Error).message, settings);
-    const hint = /deadline exceeded/i.test(message) ? `no answer within ${timeout / 1000} s; check ${FLAGS_TO_CHECK}, or raise --store-timeout (REAPER_STORE_TIMEOUT)` : `${message}; check ${FLAGS_TO_CHECK}`;
+    const hint = /deadline exceeded/i.test(message)
+      ? `no answer within ${timeout / 1000} s; check ${FLAGS_TO_CHECK}, or raise --store-timeout (REAPER_STORE_TIMEOUT)`
+      : `${message}; check ${FLAGS_TO_CHECK}`;
     throw new StoreUnreachableError(`cannot reach etcd at ${description}: ${hint}`);
   } finally {
     settings.signal?.removeEventListener('abort', drop);

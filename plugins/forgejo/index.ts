@@ -41,9 +41,11 @@ export function parseForgejoHost(host: string): URL {
   const example = 'give a URL such as https://git.example.com';
   // URL() quietly percent-encodes spaces and takes `ht!tp://x` for a host named `ht!tp`.
   // eslint-disable-next-line no-control-regex -- control characters are what this refuses
-  if (/[\s\u0000-\u001f\u007f]/.test(host)) throw new Error(`invalid --forgejo-host '${host.trim()}': it contains spaces or control characters; ${example}`);
+  if (/[\s\u0000-\u001f\u007f]/.test(host))
+    throw new Error(`invalid --forgejo-host '${host.trim()}': it contains spaces or control characters; ${example}`);
   const scheme = /^([^:/?#]*):\/\//.exec(host)?.[1];
-  if (scheme !== undefined && !/^[a-z][a-z0-9+.-]*$/i.test(scheme)) throw new Error(`invalid --forgejo-host '${host}': '${scheme}' is not a URL scheme; ${example}`);
+  if (scheme !== undefined && !/^[a-z][a-z0-9+.-]*$/i.test(scheme))
+    throw new Error(`invalid --forgejo-host '${host}': '${scheme}' is not a URL scheme; ${example}`);
   const withScheme = scheme !== undefined ? host : `https://${host}`;
   let url: URL;
   try {
@@ -65,7 +67,9 @@ export function resolveToken(settings: Pick<ForgejoSettings, 'forgejoToken' | 'f
   if (settings.forgejoToken) return settings.forgejoToken;
   if (!settings.forgejoTokenFile) return undefined;
   const what = `--forgejo-token-file ${settings.forgejoTokenFile}`;
-  return readFlagFile(settings.forgejoTokenFile, what, { hint: 'give a readable file holding the token', requireText: true }).toString('utf8').trim();
+  return readFlagFile(settings.forgejoTokenFile, what, { hint: 'give a readable file holding the token', requireText: true })
+    .toString('utf8')
+    .trim();
 }
 
 /** Retry-After in ms: delta-seconds or an HTTP date. */
@@ -147,7 +151,11 @@ export class ForgejoSource implements SourceOfTruth {
     const content = strictBase64(parsed.content);
     if (content === undefined) throw new SourceError(`malformed answer for ${what}: content is not valid base64`, 'malformed', 'malformed');
     if (typeof parsed.size === 'number' && parsed.size !== content.length) {
-      throw new SourceError(`malformed answer for ${what}: content holds ${content.length} bytes, size says ${parsed.size}`, 'malformed', 'malformed');
+      throw new SourceError(
+        `malformed answer for ${what}: content holds ${content.length} bytes, size says ${parsed.size}`,
+        'malformed',
+        'malformed',
+      );
     }
     return { found: true, text: content.toString('utf8') };
   }
@@ -190,7 +198,12 @@ export class ForgejoSource implements SourceOfTruth {
       }
       if (attempt >= this.retries) throw failure;
       if (waitHint !== undefined && waitHint > this.maxRetryAfter) {
-        throw new SourceError(`${failure.message}; Retry-After ${Math.round(waitHint / 1000)} s is too long to wait`, failure.kind, failure.signature, failure.status);
+        throw new SourceError(
+          `${failure.message}; Retry-After ${Math.round(waitHint / 1000)} s is too long to wait`,
+          failure.kind,
+          failure.signature,
+          failure.status,
+        );
       }
       const backoff = Math.min(MAX_BACKOFF_MS, this.retryDelay * 2 ** attempt) * (0.5 + Math.random());
       await sleep(Math.max(waitHint ?? 0, backoff), signal);
@@ -253,8 +266,15 @@ export class ForgejoSource implements SourceOfTruth {
   }
 
   private statusError(status: number, what: string): SourceError {
-    if (status === 401) return new SourceError(`Forgejo answered 401 Unauthorized for ${what}: the token is missing, wrong or revoked`, 'auth', 'http:401', status);
-    if (status === 403) return new SourceError(`Forgejo answered 403 Forbidden for ${what}: the token lacks read access`, 'auth', 'http:403', status);
+    if (status === 401)
+      return new SourceError(
+        `Forgejo answered 401 Unauthorized for ${what}: the token is missing, wrong or revoked`,
+        'auth',
+        'http:401',
+        status,
+      );
+    if (status === 403)
+      return new SourceError(`Forgejo answered 403 Forbidden for ${what}: the token lacks read access`, 'auth', 'http:403', status);
     if (status === 429) return new SourceError(`Forgejo answered 429 Too Many Requests for ${what}`, 'rate-limited', 'http:429', status);
     if (status >= 500) return new SourceError(`Forgejo answered ${status} for ${what}`, 'server', `http:${status}`, status);
     return new SourceError(`Forgejo answered ${status} for ${what}`, 'http', `http:${status}`, status);
@@ -262,7 +282,12 @@ export class ForgejoSource implements SourceOfTruth {
 
   private transportError(error: unknown, what: string): SourceError {
     const err = error as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
-    if (err?.name === 'TimeoutError' || err?.name === 'AbortError' || err?.code === 'UND_ERR_HEADERS_TIMEOUT' || err?.code === 'UND_ERR_BODY_TIMEOUT') {
+    if (
+      err?.name === 'TimeoutError' ||
+      err?.name === 'AbortError' ||
+      err?.code === 'UND_ERR_HEADERS_TIMEOUT' ||
+      err?.code === 'UND_ERR_BODY_TIMEOUT'
+    ) {
       return new SourceError(`Forgejo did not answer within ${this.timeout / 1000} s for ${what}`, 'timeout', 'timeout');
     }
     const code = err?.code ?? err?.cause?.code ?? err?.name ?? 'error';

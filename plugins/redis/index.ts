@@ -117,7 +117,8 @@ export function redisOptions(settings: RedisSettings, hasConnected: () => boolea
 }
 
 function connectionFlags(settings: RedisSettings): string {
-  const tls = settings.redisTlsCa || settings.redisTlsCert || settings.redisTlsKey ? ', --redis-tls-ca, --redis-tls-cert, --redis-tls-key' : '';
+  const tls =
+    settings.redisTlsCa || settings.redisTlsCert || settings.redisTlsKey ? ', --redis-tls-ca, --redis-tls-cert, --redis-tls-key' : '';
   if (settings.redisCluster) return `--redis-cluster or --redis-password${tls}`;
   if (settings.redisSentinels) return `--redis-sentinels, --redis-sentinel-name or --redis-password${tls}`;
   return `--redis-host, --redis-port, --redis-password or --redis-url${tls}`;
@@ -131,7 +132,9 @@ function scrub(message: string, settings: RedisSettings): string {
 async function connectCluster(settings: RedisSettings, description: string): Promise<RedisClusterStore> {
   const seeds = parseHostPorts(settings.redisCluster!, '--redis-cluster');
   if (settings.redisDb) {
-    throw new Error(`--redis-db ${settings.redisDb} (REDIS_DB) cannot be used with --redis-cluster: a Redis Cluster has database 0 only; drop --redis-db or set it to 0`);
+    throw new Error(
+      `--redis-db ${settings.redisDb} (REDIS_DB) cannot be used with --redis-cluster: a Redis Cluster has database 0 only; drop --redis-db or set it to 0`,
+    );
   }
   let connected = false;
   const { lazyConnect: _lazy, retryStrategy: _retry, ...nodeOptions } = redisOptions({ ...settings, redisUrl: undefined }, () => connected);
@@ -179,7 +182,9 @@ async function connectOrExplain(client: Redis | Cluster, description: string, se
   } catch (error) {
     drop();
     if (timedOut) {
-      throw new Error(`cannot reach Redis at ${description}: no answer within ${timeout / 1000} s; check ${connectionFlags(settings)}, or raise --store-timeout (REAPER_STORE_TIMEOUT)`);
+      throw new Error(
+        `cannot reach Redis at ${description}: no answer within ${timeout / 1000} s; check ${connectionFlags(settings)}, or raise --store-timeout (REAPER_STORE_TIMEOUT)`,
+      );
     }
     const cause = scrub((lastError ?? (error as Error)).message, settings);
     throw new Error(`cannot reach Redis at ${description}: ${cause}; check ${connectionFlags(settings)}`);
@@ -201,7 +206,9 @@ async function selectOrExplain(client: Redis, description: string, settings: Red
   } catch (error) {
     client.disconnect();
     const flag = settings.redisUrl && !settings.redisSentinels ? 'the /N of --redis-url (REDIS_URL)' : '--redis-db (REDIS_DB)';
-    throw new Error(`Redis at ${description} refuses database ${db} (${scrub((error as Error).message, settings)}); choose a database the server has with ${flag}`);
+    throw new Error(
+      `Redis at ${description} refuses database ${db} (${scrub((error as Error).message, settings)}); choose a database the server has with ${flag}`,
+    );
   }
 }
 

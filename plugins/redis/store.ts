@@ -1,7 +1,16 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { GroupDeleteOutcome, GuardedGroup, PutMode, PutOutcome, ReadOptions, StoredEntry } from '../../src/ports/key-value-store';
 import { BaseStore, escapeGlob } from '../../src/plugin-kit';
-import { decodeReadEntries, DELETE_GROUPS_LUA, DELETE_IF_EQUAL_LUA, deleteGroupsArgs, PUT_ENTRIES_LUA, putEntryArgs, READ_ENTRIES_LUA, SCAN_COUNT } from './scripts';
+import {
+  decodeReadEntries,
+  DELETE_GROUPS_LUA,
+  DELETE_IF_EQUAL_LUA,
+  deleteGroupsArgs,
+  PUT_ENTRIES_LUA,
+  putEntryArgs,
+  READ_ENTRIES_LUA,
+  SCAN_COUNT,
+} from './scripts';
 
 /** A client (one server's or a cluster's) with the reaper's scripts defined on it. */
 export type ScriptedClient = (Redis | Cluster) & {
@@ -106,7 +115,10 @@ export class RedisStore extends BaseStore {
         const args = batch.indexes.flatMap((p) => writable[p].args);
         const scratch = this.scratchKey(batch);
         this.trips++;
-        const reply = scratch === undefined ? await this.client.reaperPutEntries(keys.length, ...keys, mode, ...args) : await this.client.reaperPutEntries(keys.length + 1, ...keys, scratch, mode, ...args);
+        const reply =
+          scratch === undefined
+            ? await this.client.reaperPutEntries(keys.length, ...keys, mode, ...args)
+            : await this.client.reaperPutEntries(keys.length + 1, ...keys, scratch, mode, ...args);
         batch.indexes.forEach((p, j) => (outcomes[writable[p].i] = reply[j] as PutOutcome));
       }),
     );

@@ -37,7 +37,11 @@ export interface BackupTrailer {
 }
 
 export function encodeEntry(entry: StoredEntry): string {
-  const line: BackupLine = { key: entry.key, type: entry.type, expiresAt: entry.expiresAt === undefined ? null : new Date(entry.expiresAt).toISOString() };
+  const line: BackupLine = {
+    key: entry.key,
+    type: entry.type,
+    expiresAt: entry.expiresAt === undefined ? null : new Date(entry.expiresAt).toISOString(),
+  };
   if (entry.value !== undefined) {
     if (isUtf8(entry.value)) line.value = entry.value.toString('utf8');
     else line.base64 = entry.value.toString('base64');

@@ -1,10 +1,17 @@
-
 import { createReadStream, promises as fs } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import type { StoredEntry } from '../ports/key-value-store';
-import { BACKUP_FORMAT, BACKUP_VERSION, BackupFormatError, EntryDigest, decodeEntry, type BackupHeader, type BackupTrailer } from './format';
+import {
+  BACKUP_FORMAT,
+  BACKUP_VERSION,
+  BackupFormatError,
+  EntryDigest,
+  decodeEntry,
+  type BackupHeader,
+  type BackupTrailer,
+} from './format';
 
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
 
@@ -44,7 +51,8 @@ function parseHeader(text: string | undefined, path: string): BackupHeader {
     throw new BackupFormatError(`${path} does not start with a backup header`);
   }
   if (header?.format !== BACKUP_FORMAT) throw new BackupFormatError(`${path} is not a ${BACKUP_FORMAT} file (format '${header?.format}')`);
-  if (header.version !== BACKUP_VERSION) throw new BackupFormatError(`${path} has format version ${header.version}; this pages-reaper reads version ${BACKUP_VERSION}`);
+  if (header.version !== BACKUP_VERSION)
+    throw new BackupFormatError(`${path} has format version ${header.version}; this pages-reaper reads version ${BACKUP_VERSION}`);
   return header as BackupHeader;
 }
 
@@ -97,7 +105,8 @@ export class BackupReader {
     }
     if (!header) throw new BackupFormatError(`${path} is empty`);
     if (!trailer) throw new BackupFormatError(`${path} is truncated: it has no trailer`);
-    if (trailer.count !== digest.count) throw new BackupFormatError(`${path} is damaged: the trailer counts ${trailer.count} entries, the file holds ${digest.count}`);
+    if (trailer.count !== digest.count)
+      throw new BackupFormatError(`${path} is damaged: the trailer counts ${trailer.count} entries, the file holds ${digest.count}`);
     if (trailer.sha256 !== digest.hex()) throw new BackupFormatError(`${path} is damaged: its checksum does not match the trailer`);
     return new BackupReader(path, header, trailer.count);
   }
@@ -112,4 +121,3 @@ export class BackupReader {
     }
   }
 }
-

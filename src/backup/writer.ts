@@ -45,7 +45,9 @@ export class BackupWriter {
       try {
         handle = await fs.open(tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
       } catch (error) {
-        throw new Error(`cannot write a backup in ${dirname(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; choose a writable --backup-dir or --output`);
+        throw new Error(
+          `cannot write a backup in ${dirname(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; choose a writable --backup-dir or --output`,
+        );
       }
       const file = createWriteStream('', { fd: handle.fd, autoClose: false });
       const out = path.endsWith('.gz') ? createGzip() : file;

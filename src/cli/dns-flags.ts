@@ -21,7 +21,8 @@ const seconds = Flags.custom<number>({
 /** --verify-dns and its settings (verify, reap): the plugin's TXT ownership record, re-checked. */
 export const dnsFlags = {
   'verify-dns': Flags.boolean({
-    description: "also require the plugin's TXT record bovine-pages-verification=<sha256 of owner/repo> at the custom domain of every mapping Forgejo proves live; without it: stale (ownership lost)",
+    description:
+      "also require the plugin's TXT record bovine-pages-verification=<sha256 of owner/repo> at the custom domain of every mapping Forgejo proves live; without it: stale (ownership lost)",
     env: 'REAPER_VERIFY_DNS',
     default: false,
     helpGroup: 'DNS',
@@ -32,6 +33,18 @@ export const dnsFlags = {
     multiple: true,
     helpGroup: 'DNS',
   }),
-  'dns-timeout': seconds({ description: 'seconds to wait for the first attempt of a TXT lookup (2 attempts, the second waits twice as long)', env: 'REAPER_DNS_TIMEOUT', default: 5, helpGroup: 'DNS' }),
-  'dns-concurrency': Flags.integer({ description: 'TXT lookups in flight', env: 'REAPER_DNS_CONCURRENCY', default: 16, min: 1, max: 256, helpGroup: 'DNS' }),
+  'dns-timeout': seconds({
+    description: 'seconds to wait for the first attempt of a TXT lookup (2 attempts, the second waits twice as long)',
+    env: 'REAPER_DNS_TIMEOUT',
+    default: 5,
+    helpGroup: 'DNS',
+  }),
+  'dns-concurrency': Flags.integer({
+    description: 'TXT lookups in flight',
+    env: 'REAPER_DNS_CONCURRENCY',
+    default: 16,
+    min: 1,
+    max: 256,
+    helpGroup: 'DNS',
+  }),
 };

@@ -4,14 +4,16 @@ import { ReaperError } from '../report/errors';
 /** One line on stderr, no stack: what went wrong and how to fix it. */
 export function oneLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return message
-    .split('\n')
-    .map((line) => line.trim())
-    .filter(Boolean)
-    .join(' ')
-    // oclif frames a flag's parse error as "Parsing --flag <reason> See more help with --help".
-    .replace(/^Parsing (--[\w-]+) /, '$1: ')
-    .replace(/ See more help with --help\.?$/, '; see --help');
+  return (
+    message
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean)
+      .join(' ')
+      // oclif frames a flag's parse error as "Parsing --flag <reason> See more help with --help".
+      .replace(/^Parsing (--[\w-]+) /, '$1: ')
+      .replace(/ See more help with --help\.?$/, '; see --help')
+  );
 }
 
 export interface FailureOutput {
@@ -35,7 +37,10 @@ export function reportFailure(error: unknown, output: FailureOutput = {}): numbe
   const line = scrubSecrets(oneLine(failure), secrets);
   if (output.json) {
     const hint = failure.hint === undefined ? undefined : scrubSecrets(failure.hint, secrets);
-    const doc = { command: output.command, error: { kind: failure.kind, message: line, ...(hint ? { hint } : {}), exitCode: failure.exitCode } };
+    const doc = {
+      command: output.command,
+      error: { kind: failure.kind, message: line, ...(hint ? { hint } : {}), exitCode: failure.exitCode },
+    };
     output.json.write(JSON.stringify(doc, null, 2) + '\n');
   }
   process.stderr.write(`pages-reaper: ${line}\n`);

@@ -27,8 +27,18 @@ const ratio = Flags.custom<number>({
  * store plugin declares its own (`plugins/{name}/flags.ts`).
  */
 export const storeFlags = {
-  store: Flags.string({ description: 'store plugin: redis, etcd, or a path/package exporting storePlugin', env: 'REAPER_STORE', default: 'redis', helpGroup: 'STORE' }),
-  'store-timeout': positiveNumber({ description: 'seconds to wait for the store to connect or answer any one request', env: 'REAPER_STORE_TIMEOUT', default: 10, helpGroup: 'STORE' }),
+  store: Flags.string({
+    description: 'store plugin: redis, etcd, or a path/package exporting storePlugin',
+    env: 'REAPER_STORE',
+    default: 'redis',
+    helpGroup: 'STORE',
+  }),
+  'store-timeout': positiveNumber({
+    description: 'seconds to wait for the store to connect or answer any one request',
+    env: 'REAPER_STORE_TIMEOUT',
+    default: 10,
+    helpGroup: 'STORE',
+  }),
   ...redisFlags,
   ...etcdFlags,
   'root-key': Flags.string({ description: "Traefik's KV root key", env: 'TRAEFIK_ROOT_KEY', default: 'traefik', helpGroup: 'STORE' }),
@@ -54,8 +64,19 @@ export const reportFlags = {
 };
 
 export const brakeFlags = {
-  'max-stale-ratio': ratio({ description: 'refuse (exit 3) when more than this share of mapped domains is stale', env: 'REAPER_MAX_STALE_RATIO', default: 0.3, helpGroup: 'SAFETY' }),
-  'brake-min-domains': Flags.integer({ description: 'the brake applies from this many mapped domains on', env: 'REAPER_BRAKE_MIN_DOMAINS', default: 10, min: 0, helpGroup: 'SAFETY' }),
+  'max-stale-ratio': ratio({
+    description: 'refuse (exit 3) when more than this share of mapped domains is stale',
+    env: 'REAPER_MAX_STALE_RATIO',
+    default: 0.3,
+    helpGroup: 'SAFETY',
+  }),
+  'brake-min-domains': Flags.integer({
+    description: 'the brake applies from this many mapped domains on',
+    env: 'REAPER_BRAKE_MIN_DOMAINS',
+    default: 10,
+    min: 0,
+    helpGroup: 'SAFETY',
+  }),
   force: Flags.boolean({ description: 'reap even when the brake would refuse', default: false, helpGroup: 'SAFETY' }),
 };
 
@@ -65,7 +86,11 @@ export function defaultBackupDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export const backupDirFlag = {
-  'backup-dir': Flags.string({ description: `directory for backups [default: ${defaultBackupDir().replace(homedir(), '~')}]`, env: 'REAPER_BACKUP_DIR', helpGroup: 'BACKUP' }),
+  'backup-dir': Flags.string({
+    description: `directory for backups [default: ${defaultBackupDir().replace(homedir(), '~')}]`,
+    env: 'REAPER_BACKUP_DIR',
+    helpGroup: 'BACKUP',
+  }),
 };
 
 export const graceFlag = {

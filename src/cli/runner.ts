@@ -44,7 +44,13 @@ export class Runner {
   async once(signal: AbortSignal, scope?: RunScope): Promise<RunOutcome> {
     const startedAt = Date.now();
     try {
-      const run = await runOnce({ ...this.options.settings, telemetry: this.options.metrics }, this.options.stage, this.options.context, signal, scope);
+      const run = await runOnce(
+        { ...this.options.settings, telemetry: this.options.metrics },
+        this.options.stage,
+        this.options.context,
+        signal,
+        scope,
+      );
       return { run, status: statusOfRun(run.report, run.summary, Date.now()) };
     } catch (error) {
       return { error, status: statusOfFailure(startedAt, Date.now(), signal.aborted ? 'interrupted' : error) };
@@ -63,7 +69,12 @@ export class Runner {
    * Runs until `signal` aborts: `run` (usually `once`, wrapped by the caller), `record`,
    * then the interval's wait, or a shorter backoff after a failure.
    */
-  loop(options: { intervalMs: number; jitterMs: number; signal: AbortSignal; run(signal: AbortSignal): Promise<RunStatus> }): Promise<void> {
+  loop(options: {
+    intervalMs: number;
+    jitterMs: number;
+    signal: AbortSignal;
+    run(signal: AbortSignal): Promise<RunStatus>;
+  }): Promise<void> {
     return runLoop({ ...options, runOnce: options.run, onStatus: (status) => this.record(status) });
   }
 }

@@ -64,7 +64,16 @@ export async function runSidecar(options: SidecarOptions): Promise<void> {
   const serial = new Serial();
   const index = new RepoIndex();
   let reapedSinceSweep = 0;
-  const triggers = options.webhook ? webhookTriggers(options, runner, metrics, index, () => reapedSinceSweep, (n) => (reapedSinceSweep += n)) : undefined;
+  const triggers = options.webhook
+    ? webhookTriggers(
+        options,
+        runner,
+        metrics,
+        index,
+        () => reapedSinceSweep,
+        (n) => (reapedSinceSweep += n),
+      )
+    : undefined;
   const server = options.listen
     ? await startHealthServer({ listen: options.listen, metrics, intervalMs: options.intervalMs, webhook: triggers?.endpoint })
     : undefined;
@@ -79,7 +88,9 @@ export async function runSidecar(options: SidecarOptions): Promise<void> {
       if (report) process.stdout.write(report);
       else process.stderr.write(`pages-reaper: run failed: ${status.error}\n`);
       if (!stop.signal.aborted) {
-        process.stdout.write(status.completed ? `⏰ Next run in about ${formatDuration(options.intervalMs)}\n` : '⏰ Retrying with backoff\n');
+        process.stdout.write(
+          status.completed ? `⏰ Next run in about ${formatDuration(options.intervalMs)}\n` : '⏰ Retrying with backoff\n',
+        );
       }
       return;
     }
@@ -105,15 +116,16 @@ export async function runSidecar(options: SidecarOptions): Promise<void> {
       intervalMs: options.intervalMs,
       jitterMs: options.jitterMs,
       signal: stop.signal,
-      run: (signal) => serial.run(async () => {
-        const { run, status } = await runner.once(signal);
-        if (run && triggers) {
-          index.rebuild(run.report.inventory);
-          reapedSinceSweep = 0;
-        }
-        log(status, run && options.logFormat === 'human' ? renderHuman(run.report, run.summary, run.context) : undefined);
-        return status;
-      }),
+      run: (signal) =>
+        serial.run(async () => {
+          const { run, status } = await runner.once(signal);
+          if (run && triggers) {
+            index.rebuild(run.report.inventory);
+            reapedSinceSweep = 0;
+          }
+          log(status, run && options.logFormat === 'human' ? renderHuman(run.report, run.summary, run.context) : undefined);
+          return status;
+        }),
     });
   } finally {
     done.abort(new Error('stopped'));
@@ -141,9 +153,17 @@ function webhookTriggers(
   const webhookMetrics = new WebhookMetrics(metrics.registry, () => queue.size);
   const log = (fields: Record<string, unknown>) => {
     if (options.logFormat === 'json') logLine(fields);
-    else process.stderr.write(`pages-reaper: ${String(fields.msg)}: ${String(fields.reason ?? '')} (delivery ${String(fields.delivery ?? '-')})\n`);
+    else
+      process.stderr.write(
+        `pages-reaper: ${String(fields.msg)}: ${String(fields.reason ?? '')} (delivery ${String(fields.delivery ?? '-')})\n`,
+      );
   };
-  const handler = webhookEndpoint({ secret: webhook.secret, queue, count: (event, outcome) => webhookMetrics.delivered(event, outcome), log });
+  const handler = webhookEndpoint({
+    secret: webhook.secret,
+    queue,
+    count: (event, outcome) => webhookMetrics.delivered(event, outcome),
+    log,
+  });
 
   const verify = async (batch: PendingTrigger[], signal: AbortSignal): Promise<void> => {
     const repositories = batch.map((item) => `${item.owner}/${item.repo}${item.branches ? `@${[...item.branches].join(',')}` : ''}`);
@@ -165,7 +185,8 @@ function webhookTriggers(
       metrics.triggeredRunFinished(status);
       webhookMetrics.runFinished(runResult(status));
       if (options.logFormat === 'json') logLine({ ...runLogFields(status, fields), msg: 'triggered run finished' });
-      else if (status.reaped + status.orphansReaped > 0 || status.exitCode !== EXIT.ok) process.stdout.write(renderHuman(run.report, run.summary, run.context));
+      else if (status.reaped + status.orphansReaped > 0 || status.exitCode !== EXIT.ok)
+        process.stdout.write(renderHuman(run.report, run.summary, run.context));
     } else {
       webhookMetrics.runFinished('failed');
       if (options.logFormat === 'json') logLine({ ...runLogFields(status, fields), msg: 'triggered run failed' });

@@ -21,7 +21,10 @@ export default class Backup extends ReaperCommand {
   static flags = {
     ...storeFlags,
     ...backupDirFlag,
-    output: Flags.string({ char: 'o', description: "file to write ('-' for stdout; a name ending in .gz is gzipped) [default: a timestamped file in --backup-dir]" }),
+    output: Flags.string({
+      char: 'o',
+      description: "file to write ('-' for stdout; a name ending in .gz is gzipped) [default: a timestamped file in --backup-dir]",
+    }),
     domain: Flags.string({ description: "a domain's whole key set (repeatable)", multiple: true, exclusive: ['prefix', 'all'] }),
     prefix: Flags.string({ description: 'raw keys under this literal prefix (repeatable)', multiple: true, exclusive: ['domain', 'all'] }),
     all: Flags.boolean({ description: 'every key in the store, of every type', default: false, exclusive: ['domain', 'prefix'] }),
@@ -54,7 +57,15 @@ export default class Backup extends ReaperCommand {
         await runtime.close();
       }
       const { path, written: entries, unsupported } = result;
-      report = { command: 'backup', path, store: runtime.store.describe(), selection, entries, unsupported, durationMs: Date.now() - started };
+      report = {
+        command: 'backup',
+        path,
+        store: runtime.store.describe(),
+        selection,
+        entries,
+        unsupported,
+        durationMs: Date.now() - started,
+      };
     } finally {
       interrupt.release();
     }

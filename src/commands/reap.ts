@@ -16,7 +16,9 @@ function webhookOptions(flags: Record<string, unknown>, secretFile: string | und
     try {
       secret = readFileSync(secretFile, 'utf8').trim();
     } catch (error) {
-      throw new UsageError(`cannot read --webhook-secret-file ${secretFile}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`, { hint: 'give a readable file holding the secret' });
+      throw new UsageError(`cannot read --webhook-secret-file ${secretFile}: ${(error as NodeJS.ErrnoException).code ?? 'unreadable'}`, {
+        hint: 'give a readable file holding the secret',
+      });
     }
     if (secret === '') throw new UsageError(`--webhook-secret-file ${secretFile} is empty`, { hint: "put the webhook's secret in it" });
   } else {
@@ -56,15 +58,35 @@ export default class Reap extends ReaperCommand {
       helpGroup: 'BACKUP',
     }),
     'dry-run': Flags.boolean({ description: 'print the exact keys that would be deleted and why; change nothing', default: false }),
-    interval: Flags.string({ description: 'run forever, one run every DURATION (e.g. 1h): the sidecar mode', env: 'REAPER_INTERVAL', helpGroup: 'SIDECAR' }),
-    jitter: Flags.string({ description: 'add up to DURATION at random to each wait, to spread replicas', env: 'REAPER_JITTER', default: '0s', helpGroup: 'SIDECAR' }),
-    listen: Flags.string({ description: 'serve /healthz, /readyz and /metrics on HOST:PORT (with --interval)', env: 'REAPER_LISTEN', dependsOn: ['interval'], helpGroup: 'SIDECAR' }),
+    interval: Flags.string({
+      description: 'run forever, one run every DURATION (e.g. 1h): the sidecar mode',
+      env: 'REAPER_INTERVAL',
+      helpGroup: 'SIDECAR',
+    }),
+    jitter: Flags.string({
+      description: 'add up to DURATION at random to each wait, to spread replicas',
+      env: 'REAPER_JITTER',
+      default: '0s',
+      helpGroup: 'SIDECAR',
+    }),
+    listen: Flags.string({
+      description: 'serve /healthz, /readyz and /metrics on HOST:PORT (with --interval)',
+      env: 'REAPER_LISTEN',
+      dependsOn: ['interval'],
+      helpGroup: 'SIDECAR',
+    }),
     'webhook-secret-file': Flags.string({
-      description: "serve Forgejo/Gitea webhook deliveries signed with the secret in PATH (needs --interval and --listen; env REAPER_WEBHOOK_SECRET also works)",
+      description:
+        'serve Forgejo/Gitea webhook deliveries signed with the secret in PATH (needs --interval and --listen; env REAPER_WEBHOOK_SECRET also works)',
       env: 'REAPER_WEBHOOK_SECRET_FILE',
       helpGroup: 'WEBHOOKS',
     }),
-    'webhook-path': Flags.string({ description: 'where deliveries are POSTed', env: 'REAPER_WEBHOOK_PATH', default: '/hooks/forgejo', helpGroup: 'WEBHOOKS' }),
+    'webhook-path': Flags.string({
+      description: 'where deliveries are POSTed',
+      env: 'REAPER_WEBHOOK_PATH',
+      default: '/hooks/forgejo',
+      helpGroup: 'WEBHOOKS',
+    }),
     'webhook-window': Flags.string({
       description: 'verify a repository at most once per DURATION; deliveries in between are merged',
       env: 'REAPER_WEBHOOK_WINDOW',
@@ -78,7 +100,11 @@ export default class Reap extends ReaperCommand {
       min: 1,
       helpGroup: 'WEBHOOKS',
     }),
-    'metrics-file': Flags.string({ description: "write Prometheus metrics to PATH after each run (node_exporter's textfile collector)", env: 'REAPER_METRICS_FILE', helpGroup: 'SIDECAR' }),
+    'metrics-file': Flags.string({
+      description: "write Prometheus metrics to PATH after each run (node_exporter's textfile collector)",
+      env: 'REAPER_METRICS_FILE',
+      helpGroup: 'SIDECAR',
+    }),
   };
 
   async run(): Promise<void> {
@@ -89,7 +115,9 @@ export default class Reap extends ReaperCommand {
     const secretEnv = process.env.REAPER_WEBHOOK_SECRET;
     const wantsWebhook = secretFile !== undefined || (secretEnv !== undefined && secretEnv !== '');
     if (wantsWebhook && (!flags.interval || !flags.listen)) {
-      throw new UsageError('a webhook secret (--webhook-secret-file or REAPER_WEBHOOK_SECRET) needs the sidecar mode: add --interval and --listen');
+      throw new UsageError(
+        'a webhook secret (--webhook-secret-file or REAPER_WEBHOOK_SECRET) needs the sidecar mode: add --interval and --listen',
+      );
     }
     if (!flags.interval) return this.runStage(flags, stage, context);
     const settings = this.settings(flags);

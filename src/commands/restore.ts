@@ -40,7 +40,12 @@ export default class Restore extends ReaperCommand {
     let result: RestoreResult;
     const progress = progressFor(flags.json);
     try {
-      result = await restoreEntries(runtime.store, reader, { mode: flags.overwrite ? 'overwrite' : 'if-absent', dryRun: flags['dry-run'], domains: flags.domain, progress });
+      result = await restoreEntries(runtime.store, reader, {
+        mode: flags.overwrite ? 'overwrite' : 'if-absent',
+        dryRun: flags['dry-run'],
+        domains: flags.domain,
+        progress,
+      });
     } catch (error) {
       progress?.stop();
       await runtime.close();

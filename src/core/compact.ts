@@ -155,7 +155,8 @@ export class ForwardTable extends Map<string, ForwardMapping> {
       this.pairedTotal--;
       this.reverses?.restore(reverseKeyOfValue(previous.slice(1)), domain);
     }
-    const compact = mapping.target !== undefined && mapping.expiresAt === undefined && mapping.key === FORWARD_PREFIX + domain && isUtf8(mapping.value);
+    const compact =
+      mapping.target !== undefined && mapping.expiresAt === undefined && mapping.key === FORWARD_PREFIX + domain && isUtf8(mapping.value);
     let stored: ForwardMapping | string = mapping;
     if (compact) {
       const text = mapping.value.toString('utf8');
@@ -345,7 +346,15 @@ export class ReverseTable implements Iterable<ReverseMapping> {
 function reverseMapping(key: string, domain: string): ReverseMapping {
   const parts = key.split(':');
   const branch = parts.length === 4 ? parts[3] : undefined;
-  return { owner: parts[0], repo: parts[1], ...(branch === undefined ? {} : { branch }), key, value: Buffer.from(domain, 'utf8'), expiresAt: undefined, domain };
+  return {
+    owner: parts[0],
+    repo: parts[1],
+    ...(branch === undefined ? {} : { branch }),
+    key,
+    value: Buffer.from(domain, 'utf8'),
+    expiresAt: undefined,
+    domain,
+  };
 }
 
 /** A live verdict whose reason is the one the `.pages` check gives for this very domain. */

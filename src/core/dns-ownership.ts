@@ -97,11 +97,29 @@ export function judgeOwnership(claim: Claim, name: string, answer: TxtAnswer): D
       };
     }
     case 'nodata':
-      return { ...base, outcome: 'ownership-lost', answer: 'nodata', records: [], reason: `ownership lost: ${name} has no TXT record (expected ${expected})` };
+      return {
+        ...base,
+        outcome: 'ownership-lost',
+        answer: 'nodata',
+        records: [],
+        reason: `ownership lost: ${name} has no TXT record (expected ${expected})`,
+      };
     case 'nxdomain':
-      return { ...base, outcome: 'ownership-lost', answer: 'nxdomain', records: [], reason: `ownership lost: ${name} does not exist (NXDOMAIN)` };
+      return {
+        ...base,
+        outcome: 'ownership-lost',
+        answer: 'nxdomain',
+        records: [],
+        reason: `ownership lost: ${name} does not exist (NXDOMAIN)`,
+      };
     case 'error':
-      return { ...base, outcome: 'unknown', answer: answer.code, records: [], reason: `DNS lookup of TXT ${name} failed: ${answer.detail}` };
+      return {
+        ...base,
+        outcome: 'unknown',
+        answer: answer.code,
+        records: [],
+        reason: `DNS lookup of TXT ${name} failed: ${answer.detail}`,
+      };
   }
 }
 

@@ -2,7 +2,16 @@ import type { StoredEntry } from '../ports/key-value-store';
 import type { GraceMark } from './grace';
 import { isDomainName, sanitizeDomain, middlewaresRoot, reverseKey, routerName, routersRoot, type KeyClass } from './keys';
 import { parseForwardValue, type RepoTarget } from './mapping';
-import { flat, ForwardTable, reverseKeyOfValue, MIDDLEWARE_SUFFIXES, MiddlewareTable, PrefixedKeyTable, ReverseTable, ROUTER_SUFFIXES } from './compact';
+import {
+  flat,
+  ForwardTable,
+  reverseKeyOfValue,
+  MIDDLEWARE_SUFFIXES,
+  MiddlewareTable,
+  PrefixedKeyTable,
+  ReverseTable,
+  ROUTER_SUFFIXES,
+} from './compact';
 
 /** A key the reaper may delete, with the exact bytes it read. */
 export interface KeyValue {
@@ -94,7 +103,9 @@ export function addTraefikKey(inventory: Inventory, cls: KeyClass, key: string):
 export function isPluginEntry(cls: KeyClass, entry: StoredEntry): boolean {
   if (cls.kind === 'foreign' || cls.kind === 'grace-mark') return false;
   if (cls.kind !== 'reverse') return true;
-  return entry.type === 'string' && entry.value !== undefined && entry.expiresAt === undefined && isDomainName(entry.value.toString('utf8'));
+  return (
+    entry.type === 'string' && entry.value !== undefined && entry.expiresAt === undefined && isDomainName(entry.value.toString('utf8'))
+  );
 }
 
 /**
@@ -112,14 +123,20 @@ function ownCopy(value: Buffer): Buffer {
 export function addEntry(inventory: Inventory, cls: KeyClass, entry: StoredEntry): ForwardMapping | undefined {
   const { key, expiresAt } = entry;
   if (cls.kind === 'grace-mark') {
-    if (entry.value !== undefined) inventory.graceMarks.set(cls.domain, { key, value: ownCopy(entry.value), since: Date.parse(entry.value.toString('utf8')) });
+    if (entry.value !== undefined)
+      inventory.graceMarks.set(cls.domain, { key, value: ownCopy(entry.value), since: Date.parse(entry.value.toString('utf8')) });
     return undefined;
   }
   if (!isPluginEntry(cls, entry)) return undefined;
   if (entry.type !== 'string' || entry.value === undefined) {
     inventory.anomalies.push({ kind: 'wrong-type', key, detail: `holds a ${entry.type}, the plugin writes strings; left alone` });
     if (cls.kind === 'forward') {
-      const mapping: ForwardMapping = { domain: cls.domain, key, value: Buffer.alloc(0), invalid: `key holds a ${entry.type}, not a string` };
+      const mapping: ForwardMapping = {
+        domain: cls.domain,
+        key,
+        value: Buffer.alloc(0),
+        invalid: `key holds a ${entry.type}, not a string`,
+      };
       inventory.forwards.set(cls.domain, mapping);
       return mapping;
     }

@@ -190,7 +190,12 @@ export function textKeyNames(names: Buffer[], skipped: string[]): string[] {
   const keys: string[] = [];
   for (const name of names) {
     if (isUtf8(name)) keys.push(name.toString('utf8'));
-    else skipped.push([...name].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join(''));
+    else
+      skipped.push(
+        [...name]
+          .map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`))
+          .join(''),
+      );
   }
   return keys;
 }

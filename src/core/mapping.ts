@@ -27,9 +27,7 @@ export function parseForwardValue(value: string): ParsedTarget {
 }
 
 export function formatTarget(target: RepoTarget): string {
-  return target.branch === undefined
-    ? `${target.owner}/${target.repo}`
-    : `${target.owner}/${target.repo} (branch ${target.branch})`;
+  return target.branch === undefined ? `${target.owner}/${target.repo}` : `${target.owner}/${target.repo} (branch ${target.branch})`;
 }
 
 /** The forward value the plugin writes for a target. */

@@ -159,7 +159,9 @@ export function planReap(
     else middlewaresBySanitized.set(sanitized, [name]);
   }
   const sharedNamesTaken = new Set<string>();
-  const reverses = inventory.reverses.findAll(new Set(staleDomains.map(({ target }) => reverseKey(target!.owner, target!.repo, target!.branch))));
+  const reverses = inventory.reverses.findAll(
+    new Set(staleDomains.map(({ target }) => reverseKey(target!.owner, target!.repo, target!.branch))),
+  );
 
   for (const mapping of staleDomains) {
     const target = mapping.target!;
@@ -213,9 +215,17 @@ export function planReap(
   for (const name of orphanRouters) {
     const sanitized = name.slice('custom-'.length);
     const keys = inventory.routers.get(name)!;
-    orphan('orphan-router', name, 'no forward mapping produces this router', byName(keys), registrationGuards(inventory, sanitized, roomBeside(keys.length)));
+    orphan(
+      'orphan-router',
+      name,
+      'no forward mapping produces this router',
+      byName(keys),
+      registrationGuards(inventory, sanitized, roomBeside(keys.length)),
+    );
   }
-  const orphanMiddlewares = [...inventory.middlewares.keys()].filter((name) => !produced(inventory.middlewares.sanitizedDomainOf(name))).sort();
+  const orphanMiddlewares = [...inventory.middlewares.keys()]
+    .filter((name) => !produced(inventory.middlewares.sanitizedDomainOf(name)))
+    .sort();
   for (const name of orphanMiddlewares) {
     const sanitized = inventory.middlewares.sanitizedDomainOf(name);
     const keys = inventory.middlewares.get(name)!;
@@ -224,7 +234,9 @@ export function planReap(
   }
   for (const [domain, meta] of [...inventory.redirectsMeta].sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (!inventory.forwards.has(domain)) {
-      orphan('orphan-redirects-meta', redirectsMetaKey(domain), `no forward mapping for ${domain}`, expect([meta]), [forwardGuard(inventory, domain)]);
+      orphan('orphan-redirects-meta', redirectsMetaKey(domain), `no forward mapping for ${domain}`, expect([meta]), [
+        forwardGuard(inventory, domain),
+      ]);
     }
   }
   for (const reverse of orphanReverseCandidates(inventory)) {

@@ -4,10 +4,7 @@ import { classifyKey, forwardKey, redirectsMetaKey, routerName, routersRoot, san
 
 /** What `backup` (and `restore --domain`) pick out of a store or a file. */
 export type Selection =
-  | { kind: 'plugin' }
-  | { kind: 'all' }
-  | { kind: 'prefixes'; prefixes: string[] }
-  | { kind: 'domains'; domains: string[] };
+  { kind: 'plugin' } | { kind: 'all' } | { kind: 'prefixes'; prefixes: string[] } | { kind: 'domains'; domains: string[] };
 
 /**
  * Whether a key belongs to a domain's key set: its forward mapping, a reverse key

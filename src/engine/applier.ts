@@ -29,7 +29,11 @@ export function applyBatches<K extends PlannedKey>(groups: Array<DeletionGroup<K
 }
 
 /** Deletes groups compare-and-delete with their guards, a batch per store call. */
-export async function applyGroups(store: KeyValueStore, groups: Array<DeletionGroup<ExpectedKey>>, signal?: AbortSignal): Promise<GroupOutcome[]> {
+export async function applyGroups(
+  store: KeyValueStore,
+  groups: Array<DeletionGroup<ExpectedKey>>,
+  signal?: AbortSignal,
+): Promise<GroupOutcome[]> {
   const outcomes: GroupOutcome[] = [];
   for (const batch of applyBatches(groups)) {
     // Each batch is atomic per group; stopping between batches leaves nothing half-done.

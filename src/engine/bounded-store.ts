@@ -23,7 +23,13 @@ export const DELETE_GRACE_MS = 2000;
  * not ended by then). What `call` does after that is dropped; the caller closes the
  * client.
  */
-export function bounded<T>(call: () => Promise<T>, timeoutMs: number, onTimeout: () => Error, signal?: AbortSignal, abortGraceMs = 0): Promise<T> {
+export function bounded<T>(
+  call: () => Promise<T>,
+  timeoutMs: number,
+  onTimeout: () => Error,
+  signal?: AbortSignal,
+  abortGraceMs = 0,
+): Promise<T> {
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
     let grace: NodeJS.Timeout | undefined;
@@ -130,7 +136,11 @@ export class BoundedStore implements KeyValueStore {
 
   /** Closing never holds a run up: a store that does not answer is simply left. */
   async close(): Promise<void> {
-    await bounded(() => this.inner.close(), Math.min(this.timeoutMs, 2000), () => new Error('close timed out')).catch(() => {});
+    await bounded(
+      () => this.inner.close(),
+      Math.min(this.timeoutMs, 2000),
+      () => new Error('close timed out'),
+    ).catch(() => {});
   }
 
   private async bound<T>(doing: string, call: () => Promise<T>, abortGraceMs = 0): Promise<T> {

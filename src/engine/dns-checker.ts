@@ -18,7 +18,8 @@ export class DnsChecker {
   private readonly onStop: Array<(message: string) => void> = [];
   private readonly breaker = new Breaker(
     DNS_BREAKER_THRESHOLD,
-    (cause) => `stopped early: the first ${DNS_BREAKER_THRESHOLD} DNS lookups all failed the same way (${cause}); check --dns-server and the resolver`,
+    (cause) =>
+      `stopped early: the first ${DNS_BREAKER_THRESHOLD} DNS lookups all failed the same way (${cause}); check --dns-server and the resolver`,
     (message) => {
       this.resolver.cancel();
       for (const listener of this.onStop) listener(message);

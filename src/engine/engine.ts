@@ -247,7 +247,11 @@ export class ReapEngine {
         plan,
         async (slice) => {
           if (slice.groups.length === 0) return;
-          writer ??= await BackupWriter.open(await timestampedPath(this.options.backupDir!, 'reap'), { store: this.store.describe(), rootKey: this.options.rootKey, reason: 'reap: every key planned for deletion, as verified' });
+          writer ??= await BackupWriter.open(await timestampedPath(this.options.backupDir!, 'reap'), {
+            store: this.store.describe(),
+            rootKey: this.options.rootKey,
+            reason: 'reap: every key planned for deletion, as verified',
+          });
           await backUpSlice(writer)(slice);
         },
         signal,

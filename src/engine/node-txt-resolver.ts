@@ -15,7 +15,11 @@ export interface DnsResolverOptions {
 
 /** --dns-server values, each maybe a comma-separated list, as one list (oclif gives a string from the environment). */
 export function splitDnsServers(values: string | string[]): string[] {
-  return [values].flat().flatMap((value) => value.split(',')).map((server) => server.trim()).filter((server) => server !== '');
+  return [values]
+    .flat()
+    .flatMap((value) => value.split(','))
+    .map((server) => server.trim())
+    .filter((server) => server !== '');
 }
 
 /**
@@ -24,7 +28,8 @@ export function splitDnsServers(values: string | string[]): string[] {
  */
 export function parseDnsServer(input: string): string {
   const value = input.trim();
-  const fail = () => new Error(`--dns-server '${input}' is not an IP address with an optional port: use e.g. 127.0.0.1:53, 10.0.0.2 or [::1]:53`);
+  const fail = () =>
+    new Error(`--dns-server '${input}' is not an IP address with an optional port: use e.g. 127.0.0.1:53, 10.0.0.2 or [::1]:53`);
   let host = value;
   let port: string | undefined;
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(value);

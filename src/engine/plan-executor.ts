@@ -30,7 +30,8 @@ export async function hydrateInSlices(
     const hydrated = hydratePlan(slice, await readAll(store, [...keysToHydrate(slice), ...keysToStamp(slice)]));
     await each(hydrated);
     kept.push(...hydrated.kept);
-    for (const group of hydrated.groups) groups.push({ ...group, keys: group.keys.map(({ key, expiresAt }): PlannedKey => ({ key, expiresAt })) });
+    for (const group of hydrated.groups)
+      groups.push({ ...group, keys: group.keys.map(({ key, expiresAt }): PlannedKey => ({ key, expiresAt })) });
   }
   return { ...plan, groups, kept };
 }
@@ -72,7 +73,11 @@ function expectedFromBackup(planned: PlannedKey, next: IteratorResult<StoredEntr
 }
 
 /** Deletes each hydrated slice at once: for a reap without a backup (--no-backup). */
-export function applySlice(store: KeyValueStore, outcomes: GroupOutcome[], signal?: AbortSignal): (slice: Plan<ExpectedKey>) => Promise<void> {
+export function applySlice(
+  store: KeyValueStore,
+  outcomes: GroupOutcome[],
+  signal?: AbortSignal,
+): (slice: Plan<ExpectedKey>) => Promise<void> {
   return async (slice) => {
     outcomes.push(...(await applyGroups(store, slice.groups, signal)));
   };

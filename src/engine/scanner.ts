@@ -61,7 +61,12 @@ export async function scanStore(
       classes.forEach((cls, i) => (cls.kind === 'reverse' ? timed : plain).push(i));
       const [timedEntries, plainEntries] = await Promise.all([
         timed.length > 0 ? store.getMany(timed.map((i) => candidates[i])) : [],
-        plain.length > 0 ? store.getMany(plain.map((i) => candidates[i]), { withTtl: false }) : [],
+        plain.length > 0
+          ? store.getMany(
+              plain.map((i) => candidates[i]),
+              { withTtl: false },
+            )
+          : [],
       ]);
       const entries = new Array<StoredEntry | undefined>(candidates.length);
       timed.forEach((index, j) => (entries[index] = timedEntries[j]));

@@ -120,7 +120,14 @@ export async function restoreEntries(store: KeyValueStore, reader: BackupReader,
     const outcomes = options.dryRun ? await predictPuts(store, batch, options.mode) : await store.putMany(batch, options.mode);
     outcomes.forEach((outcome, i) => {
       result.counts[outcome]++;
-      const list = outcome === 'exists' ? result.conflicts : outcome === 'written' || outcome === 'replaced' ? result.written : outcome === 'unsupported' ? result.unsupported : undefined;
+      const list =
+        outcome === 'exists'
+          ? result.conflicts
+          : outcome === 'written' || outcome === 'replaced'
+            ? result.written
+            : outcome === 'unsupported'
+              ? result.unsupported
+              : undefined;
       if (list && list.length < LISTED_KEYS) list.push(batch[i].key);
     });
     batch = [];

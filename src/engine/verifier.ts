@@ -22,7 +22,8 @@ export class Verifier {
   /** What is in flight when it trips is dropped: the run knows nothing for sure. */
   private readonly breaker = new Breaker(
     BREAKER_THRESHOLD,
-    (cause) => `stopped early: the first ${BREAKER_THRESHOLD} Forgejo checks all failed the same way (${cause}); check --forgejo-host and --forgejo-token`,
+    (cause) =>
+      `stopped early: the first ${BREAKER_THRESHOLD} Forgejo checks all failed the same way (${cause}); check --forgejo-host and --forgejo-token`,
     (message) => this.abort.abort(new Error(message)),
   );
 
@@ -48,7 +49,9 @@ export class Verifier {
       const byPages = judgeByPages(claim, config);
       if (byPages !== 'check-branch') return byPages;
       const branchKey = `${repoId(claim.owner, claim.repo)}\u0000${claim.branch}`;
-      const exists = await this.memo(this.branches, branchKey, () => this.ask(() => this.source.branchExists(claim.owner, claim.repo, claim.branch!, this.abort.signal)));
+      const exists = await this.memo(this.branches, branchKey, () =>
+        this.ask(() => this.source.branchExists(claim.owner, claim.repo, claim.branch!, this.abort.signal)),
+      );
       return judgeByBranch(claim, exists);
     } catch (error) {
       return unknown(error instanceof Error ? error.message : String(error));
@@ -82,7 +85,10 @@ export class Verifier {
           this.breaker.stop(`stopped: ${error.message}`);
           return undefined;
         }
-        return { signature: error instanceof SourceError ? error.signature : String(error), cause: error instanceof Error ? error.message : String(error) };
+        return {
+          signature: error instanceof SourceError ? error.signature : String(error),
+          cause: error instanceof Error ? error.message : String(error),
+        };
       },
       (message) => {
         throw new Error(message);

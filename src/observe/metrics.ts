@@ -191,7 +191,11 @@ export class ReaperMetrics implements Telemetry {
         labelNames: ['verdict'],
         registers: [this.registry],
       }),
-      lookups: new Counter({ name: `${METRIC_PREFIX}dns_lookups_total`, help: 'TXT lookups sent (--verify-dns).', registers: [this.registry] }),
+      lookups: new Counter({
+        name: `${METRIC_PREFIX}dns_lookups_total`,
+        help: 'TXT lookups sent (--verify-dns).',
+        registers: [this.registry],
+      }),
     };
     this.dnsMetrics.verdicts.labels('proven').set(dns.proven);
     this.dnsMetrics.verdicts.labels('ownership_lost').set(dns.ownershipLost);

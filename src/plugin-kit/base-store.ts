@@ -1,5 +1,13 @@
 import { textKeyNames } from '../core/keys';
-import type { GroupDeleteOutcome, GuardedGroup, KeyValueStore, PutMode, PutOutcome, ReadOptions, StoredEntry } from '../ports/key-value-store';
+import type {
+  GroupDeleteOutcome,
+  GuardedGroup,
+  KeyValueStore,
+  PutMode,
+  PutOutcome,
+  ReadOptions,
+  StoredEntry,
+} from '../ports/key-value-store';
 
 /**
  * What every store shares, as external-dns's `BaseProvider`: where it is (`describe`),

@@ -14,7 +14,9 @@ export interface BackupReport {
 
 export function renderBackup(report: BackupReport, json: boolean): string {
   if (json) return JSON.stringify(report, null, 2) + '\n';
-  const lines = [`💾 Backed up ${report.entries} keys from ${report.store} to ${report.path} in ${(report.durationMs / 1000).toFixed(2)} seconds`];
+  const lines = [
+    `💾 Backed up ${report.entries} keys from ${report.store} to ${report.path} in ${(report.durationMs / 1000).toFixed(2)} seconds`,
+  ];
   for (const key of report.unsupported) lines.push(`⚠️  ${key}: could not be saved; not in the backup`);
   return lines.join('\n') + '\n';
 }

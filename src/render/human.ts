@@ -115,7 +115,11 @@ export function renderHuman(report: RunReport, summary: Summary, ctx: RenderCont
     for (const anomaly of report.inventory.anomalies) out.push(`  ⚠️  ${anomaly.kind} ${anomaly.key}: ${anomaly.detail}`);
   }
   if (report.backupPath) {
-    out.push('', `💾 Backup of every deleted key: ${report.backupPath}`, `   Undo with: ${ctx.bin ?? 'pages-reaper'} restore ${shellQuote(report.backupPath)}`);
+    out.push(
+      '',
+      `💾 Backup of every deleted key: ${report.backupPath}`,
+      `   Undo with: ${ctx.bin ?? 'pages-reaper'} restore ${shellQuote(report.backupPath)}`,
+    );
   }
   if (report.stoppedEarly) out.push('', `🛑 ${capitalize(report.stoppedEarly)}. Nothing was deleted.`);
   if (refused) {
@@ -138,7 +142,8 @@ export function renderHuman(report: RunReport, summary: Summary, ctx: RenderCont
     rows.push(['Live / stale', `${summary.live} / ${summary.stale}`]);
   }
   if (report.grace) rows.push(['Within grace period', String(summary.pending)]);
-  if (summary.dns) rows.push(['DNS ownership', `${summary.dns.proven} proven / ${summary.dns.ownershipLost} lost / ${summary.dns.unknown} unknown`]);
+  if (summary.dns)
+    rows.push(['DNS ownership', `${summary.dns.proven} proven / ${summary.dns.ownershipLost} lost / ${summary.dns.unknown} unknown`]);
   rows.push(['Errors encountered', String(summary.errors)]);
   rows.push(['Duration', `${(report.durationMs / 1000).toFixed(2)} seconds`]);
   const width = Math.max(...rows.map(([label]) => label.length)) + 3;

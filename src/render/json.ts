@@ -17,7 +17,8 @@ function isoOrUndefined(ms: number | undefined): string | undefined {
 export function renderJson(report: RunReport, summary: Summary, ctx: RenderContext, write?: (chunk: string) => void): string {
   const groups = report.plan?.groups ?? [];
   const domainGroup = groupIndexByDomain(report.plan);
-  const fateOf = (index: number | undefined) => (index === undefined ? undefined : groupFate(report, ctx.dryRun, summary.refusedByBrake, index));
+  const fateOf = (index: number | undefined) =>
+    index === undefined ? undefined : groupFate(report, ctx.dryRun, summary.refusedByBrake, index);
   const domainEntry = (domain: string) => {
     const mapping = report.inventory.forwards.get(domain)!;
     const verdict = report.forwardVerdicts.get(domain);
@@ -64,7 +65,9 @@ export function renderJson(report: RunReport, summary: Summary, ctx: RenderConte
   };
   const tail = {
     orphans,
-    uncheckedReverseKeys: [...report.reverseVerdicts].filter(([, v]) => v.status === 'unknown').map(([key, v]) => ({ key, reason: v.reason })),
+    uncheckedReverseKeys: [...report.reverseVerdicts]
+      .filter(([, v]) => v.status === 'unknown')
+      .map(([key, v]) => ({ key, reason: v.reason })),
     kept: report.plan?.kept ?? [],
     anomalies: report.inventory.anomalies,
     brake: report.plan?.brake,
@@ -84,7 +87,9 @@ export function renderJson(report: RunReport, summary: Summary, ctx: RenderConte
   if (domains.length === 0) out.push('  "domains": [],');
   else {
     out.push('  "domains": [');
-    domains.forEach((domain, i) => out.push('    ' + JSON.stringify(domainEntry(domain), null, 2).replaceAll('\n', '\n    ') + (i < domains.length - 1 ? ',' : '')));
+    domains.forEach((domain, i) =>
+      out.push('    ' + JSON.stringify(domainEntry(domain), null, 2).replaceAll('\n', '\n    ') + (i < domains.length - 1 ? ',' : '')),
+    );
     out.push('  ],');
   }
   out.push(members(tail), '}', '');

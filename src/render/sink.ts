@@ -6,7 +6,10 @@ export class LineSink {
   private lines: string[] = [];
   private size = 0;
 
-  constructor(private readonly write?: (chunk: string) => void, private readonly chunkSize = 64 * 1024) {}
+  constructor(
+    private readonly write?: (chunk: string) => void,
+    private readonly chunkSize = 64 * 1024,
+  ) {}
 
   push(...lines: string[]): void {
     for (const line of lines) {

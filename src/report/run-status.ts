@@ -78,7 +78,6 @@ function percent(ratio: number): string {
   return `${Math.round(ratio * 1000) / 10}%`;
 }
 
-
 export function statusOfRun(report: RunReport, summary: Summary, finishedAt: number): RunStatus {
   return {
     startedAt: report.startedAt,
@@ -95,7 +94,16 @@ export function statusOfRun(report: RunReport, summary: Summary, finishedAt: num
     errors: { unknown: summary.unknown, invalid: summary.invalid },
     backupPath: report.backupPath,
     reason: reasonOfRun(report, summary),
-    ...(summary.dns ? { dns: { proven: summary.dns.proven, ownershipLost: summary.dns.ownershipLost, unknown: summary.dns.unknown, lookups: summary.dns.lookups } } : {}),
+    ...(summary.dns
+      ? {
+          dns: {
+            proven: summary.dns.proven,
+            ownershipLost: summary.dns.ownershipLost,
+            unknown: summary.dns.unknown,
+            lookups: summary.dns.lookups,
+          },
+        }
+      : {}),
   };
 }
 

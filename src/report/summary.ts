@@ -36,7 +36,13 @@ function summarizeDns(report: RunReport): DnsSummary | undefined {
   if (!report.dns) return undefined;
   const outcomes = [...report.dns.values()].map((evidence) => evidence.outcome);
   const count = (outcome: string) => outcomes.filter((o) => o === outcome).length;
-  return { checked: outcomes.length, proven: count('proven'), ownershipLost: count('ownership-lost'), unknown: count('unknown'), lookups: report.dnsLookups ?? 0 };
+  return {
+    checked: outcomes.length,
+    proven: count('proven'),
+    ownershipLost: count('ownership-lost'),
+    unknown: count('unknown'),
+    lookups: report.dnsLookups ?? 0,
+  };
 }
 
 /** What became of a plan group: refused by the brake, planned in a dry run, or its outcome. */

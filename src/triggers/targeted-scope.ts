@@ -1,6 +1,16 @@
 import { addEntry, addTraefikKey, emptyInventory, type ForwardMapping, type Inventory } from '../core/inventory';
 import { graceMarkKey } from '../core/grace';
-import { domainsSanitizedAs, forwardKey, keyClassifier, middlewaresRoot, redirectsMetaKey, reverseKey, routerName, routersRoot, sanitizeDomain } from '../core/keys';
+import {
+  domainsSanitizedAs,
+  forwardKey,
+  keyClassifier,
+  middlewaresRoot,
+  redirectsMetaKey,
+  reverseKey,
+  routerName,
+  routersRoot,
+  sanitizeDomain,
+} from '../core/keys';
 import type { BrakeOptions, Plan } from '../core/planner';
 import type { RunScope } from '../engine/engine';
 import type { KeyValueStore, StoredEntry } from '../ports/key-value-store';
@@ -97,18 +107,23 @@ export async function collectTargets(
     const cls = classify(entry.key);
     if (cls.kind !== 'reverse') return;
     const target = wanted.get(repoId(cls.owner, cls.repo));
-    if (target !== undefined && (target.branches === undefined || (cls.branch !== undefined && target.branches.has(cls.branch)))) addEntry(inventory, cls, entry);
+    if (target !== undefined && (target.branches === undefined || (cls.branch !== undefined && target.branches.has(cls.branch))))
+      addEntry(inventory, cls, entry);
   };
   for (const entry of await readKeys(reverseNames)) addWantedReverse(entry);
   for (const reverse of inventory.reverses) domains.add(reverse.domain);
 
   // 2. Each domain's forward key, redirect metadata and grace mark.
   const domainList = [...domains].sort();
-  const forwardEntries = await readKeys(domainList.flatMap((domain) => [forwardKey(domain), redirectsMetaKey(domain), graceMarkKey(domain)]));
+  const forwardEntries = await readKeys(
+    domainList.flatMap((domain) => [forwardKey(domain), redirectsMetaKey(domain), graceMarkKey(domain)]),
+  );
   for (const entry of forwardEntries) addEntry(inventory, classify(entry.key), entry);
   // The reverse key of each mapping found, as its forward value spells the repository
   // (branch mappings' reverse keys have no name a delivery could give).
-  const mappingReverses = [...inventory.forwards.values()].filter(claims).map((m) => reverseKey(m.target!.owner, m.target!.repo, m.target!.branch));
+  const mappingReverses = [...inventory.forwards.values()]
+    .filter(claims)
+    .map((m) => reverseKey(m.target!.owner, m.target!.repo, m.target!.branch));
   for (const entry of await readKeys(mappingReverses)) addWantedReverse(entry);
 
   // 3. Traefik keys by their known names, and the forward keys of every domain that

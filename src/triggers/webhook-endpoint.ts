@@ -10,14 +10,7 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 const DRAIN_LIMIT_BYTES = 8 * MAX_BODY_BYTES;
 
 export type DeliveryOutcome =
-  | 'queued'
-  | 'deduplicated'
-  | 'ignored'
-  | 'queue_full'
-  | 'unauthorized'
-  | 'too_large'
-  | 'malformed'
-  | 'unsupported_event';
+  'queued' | 'deduplicated' | 'ignored' | 'queue_full' | 'unauthorized' | 'too_large' | 'malformed' | 'unsupported_event';
 
 export interface WebhookEndpointOptions {
   secret: Buffer;
@@ -69,7 +62,15 @@ export function webhookEndpoint(options: WebhookEndpointOptions): (req: http.Inc
       options.count(event, outcome);
       const status = STATUS[outcome];
       if (status >= 400) {
-        options.log({ level: 'warn', msg: 'webhook delivery refused', status, outcome, reason: detail, delivery, event: printable(eventHeader) });
+        options.log({
+          level: 'warn',
+          msg: 'webhook delivery refused',
+          status,
+          outcome,
+          reason: detail,
+          delivery,
+          event: printable(eventHeader),
+        });
       }
       const body = Buffer.from(`${detail}\n`, 'utf8');
       res.writeHead(status, {
@@ -127,7 +128,8 @@ export function webhookEndpoint(options: WebhookEndpointOptions): (req: http.Inc
       if (signature === undefined) return finish('unauthorized', 'no X-Forgejo-Signature or X-Gitea-Signature');
       if (!signatureMatches(options.secret, body, signature)) return finish('unauthorized', 'signature does not match the body');
       if (eventHeader === undefined) return finish('unsupported_event', 'no X-Forgejo-Event or X-Gitea-Event');
-      if (!isSupportedEvent(eventHeader)) return finish('unsupported_event', `event ${printable(eventHeader)} is not acted on: tick only Repository, Push and Delete`);
+      if (!isSupportedEvent(eventHeader))
+        return finish('unsupported_event', `event ${printable(eventHeader)} is not acted on: tick only Repository, Push and Delete`);
       let parsed: unknown;
       try {
         parsed = JSON.parse(body.toString('utf8'));

@@ -162,13 +162,23 @@ describe('etcd plugin', () => {
   });
 
   /** A store whose range requests are recorded with the number of keys etcd counted for each. */
-  function recordingStore(): { store: EtcdStore; client: Etcd3; requests: Array<{ key: Buffer; rangeEnd: Buffer; limit: number; count: number; returned: number }> } {
+  function recordingStore(): {
+    store: EtcdStore;
+    client: Etcd3;
+    requests: Array<{ key: Buffer; rangeEnd: Buffer; limit: number; count: number; returned: number }>;
+  } {
     const client = new Etcd3({ hosts: harness.server().endpoint });
     const requests: Array<{ key: Buffer; rangeEnd: Buffer; limit: number; count: number; returned: number }> = [];
     const range = client.kv.range.bind(client.kv);
     client.kv.range = async (request, options) => {
       const reply = await range(request, options);
-      requests.push({ key: request.key!, rangeEnd: request.range_end!, limit: Number(request.limit), count: Number(reply.count), returned: reply.kvs.length });
+      requests.push({
+        key: request.key!,
+        rangeEnd: request.range_end!,
+        limit: Number(request.limit),
+        count: Number(reply.count),
+        returned: reply.kvs.length,
+      });
       return reply;
     };
     return { store: new EtcdStore(client, 'recording'), client, requests };
@@ -177,7 +187,12 @@ describe('etcd plugin', () => {
   it('scans in bounded windows: every key exactly once and in order, and etcd counts each key a few times, not once per page', async () => {
     // etcd counts every key between a range request's start and end, whatever its limit:
     // pages of 1000 over the rest of the prefix would count 31,500 keys 16 times each.
-    const sites = Array.from({ length: 3000 }, (_, i) => ({ owner: `user${i % 97}`, repo: `site${i}`, domain: `site${i}.example${i % 50}.com`, redirects: i % 10 === 5 ? 1 : 0 }));
+    const sites = Array.from({ length: 3000 }, (_, i) => ({
+      owner: `user${i % 97}`,
+      repo: `site${i}`,
+      domain: `site${i}.example${i % 50}.com`,
+      redirects: i % 10 === 5 ? 1 : 0,
+    }));
     const entries = sites.flatMap((site) => Object.entries(siteEntries(site)).map(([key, value]) => ({ key, value })));
     entries.push({ key: '\u00ff\u00ff', value: 'after everything else' });
     // Transactions of 128 puts: one raft entry each, not one per key.
@@ -185,7 +200,11 @@ describe('etcd plugin', () => {
       await Promise.all(
         Array.from({ length: 8 }, (_, j) => entries.slice(i + j * 128, i + (j + 1) * 128))
           .filter((batch) => batch.length > 0)
-          .map((batch) => harness.native().kv.txn({ success: batch.map(({ key, value }) => ({ request_put: { key: Buffer.from(key), value: Buffer.from(value) } })) })),
+          .map((batch) =>
+            harness
+              .native()
+              .kv.txn({ success: batch.map(({ key, value }) => ({ request_put: { key: Buffer.from(key), value: Buffer.from(value) } })) }),
+          ),
       );
     }
     const { store, requests } = recordingStore();
@@ -216,7 +235,10 @@ describe('etcd plugin', () => {
     // 1200 names of 5 KB: 6 MB in one answer, over grpc's 4 MiB per message.
     const long = 'x'.repeat(5000);
     await harness.seed(Array.from({ length: 1200 }, (_, i) => ({ key: `long:${String(i).padStart(4, '0')}:${long}`, value: 'v' })));
-    await harness.seed([{ key: 'long', value: 'not under long:' }, { key: 'long;', value: 'after the prefix' }]);
+    await harness.seed([
+      { key: 'long', value: 'not under long:' },
+      { key: 'long;', value: 'after the prefix' },
+    ]);
     const { store, requests } = recordingStore();
     try {
       const keys: string[] = [];
@@ -244,7 +266,9 @@ describe('etcd plugin', () => {
     });
 
     it('rejects a missing TLS file with the same message', async () => {
-      const error = (await storePlugin.create({ etcdEndpoints: harness.server().endpoint, etcdCa: '/nonexistent/ca.pem' }).catch((e: unknown) => e)) as Error;
+      const error = (await storePlugin
+        .create({ etcdEndpoints: harness.server().endpoint, etcdCa: '/nonexistent/ca.pem' })
+        .catch((e: unknown) => e)) as Error;
       expect(error.message).toContain('cannot reach etcd');
       expect(error.message).toContain('--etcd-ca');
     });

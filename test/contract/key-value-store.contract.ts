@@ -142,9 +142,7 @@ export function describeKeyValueStoreContract(name: string, harness: KeyValueSto
           'custom_domain:a.example.com',
           'custom_domain:b.example.com',
         ]);
-        expect([...(await collectScan(store, 'traefik/http/routers/')).keys]).toEqual([
-          'traefik/http/routers/custom-a-example-com/rule',
-        ]);
+        expect([...(await collectScan(store, 'traefik/http/routers/')).keys]).toEqual(['traefik/http/routers/custom-a-example-com/rule']);
         expect((await collectScan(store, 'nothing-here:')).keys.size).toBe(0);
       });
 
@@ -368,8 +366,18 @@ export function describeKeyValueStoreContract(name: string, harness: KeyValueSto
         const store = await open();
 
         const outcome = await store.deleteGroupsIfUnchanged([
-          { keys: [{ key: 'bin:1', expected: BINARY }, { key: 'bin:guard', expected: Buffer.from('o:r') }] },
-          { keys: [{ key: 'bin:2', expected: other }, { key: 'bin:guard2', expected: Buffer.from('o:r2') }] },
+          {
+            keys: [
+              { key: 'bin:1', expected: BINARY },
+              { key: 'bin:guard', expected: Buffer.from('o:r') },
+            ],
+          },
+          {
+            keys: [
+              { key: 'bin:2', expected: other },
+              { key: 'bin:guard2', expected: Buffer.from('o:r2') },
+            ],
+          },
         ]);
 
         expect(outcome).toEqual(['deleted', 'changed']);
@@ -430,7 +438,9 @@ export function describeKeyValueStoreContract(name: string, harness: KeyValueSto
         const store = await open();
         const read = await store.getMany(group.map((e) => e.key));
         await harness.seed(group); // the plugin writes the same values again
-        const outcome = await store.deleteGroupsIfUnchanged([{ keys: read.map((entry) => ({ key: entry!.key, expected: entry!.value! })) }]);
+        const outcome = await store.deleteGroupsIfUnchanged([
+          { keys: read.map((entry) => ({ key: entry!.key, expected: entry!.value! })) },
+        ]);
         expect(outcome).toEqual(['deleted']);
         await expectAllAbsent(group.map((e) => e.key));
       });
@@ -446,7 +456,10 @@ export function describeKeyValueStoreContract(name: string, harness: KeyValueSto
           const store = await open();
 
           const outcome = await store.deleteGroupsIfUnchanged([
-            { keys: expectedOf(router), guards: [absent('custom_domain:a.example.com'), { key: unrelated.key, expected: Buffer.from('o:b') }] },
+            {
+              keys: expectedOf(router),
+              guards: [absent('custom_domain:a.example.com'), { key: unrelated.key, expected: Buffer.from('o:b') }],
+            },
           ]);
 
           expect(outcome).toEqual(['deleted']);
@@ -459,7 +472,9 @@ export function describeKeyValueStoreContract(name: string, harness: KeyValueSto
           await harness.seed([...router, { key: 'custom_domain:a.example.com', value: 'o:a' }]);
           const store = await open();
 
-          expect(await store.deleteGroupsIfUnchanged([{ keys: expectedOf(router), guards: [absent('custom_domain:a.example.com')] }])).toEqual(['changed']);
+          expect(
+            await store.deleteGroupsIfUnchanged([{ keys: expectedOf(router), guards: [absent('custom_domain:a.example.com')] }]),
+          ).toEqual(['changed']);
 
           await expectAllPresent([...router, { key: 'custom_domain:a.example.com', value: 'o:a' }]);
         });
@@ -473,12 +488,21 @@ export function describeKeyValueStoreContract(name: string, harness: KeyValueSto
           const store = await open();
 
           const outcome = await store.deleteGroupsIfUnchanged([
-            { keys: [{ key: 'o:r', expected: Buffer.from('a.example.com') }], guards: [{ key: 'custom_domain:a.example.com', expected: Buffer.from('o:r') }] },
-            { keys: [{ key: 'o:s', expected: Buffer.from('b.example.com') }], guards: [{ key: 'custom_domain:b.example.com', expected: Buffer.from('x:y') }] },
+            {
+              keys: [{ key: 'o:r', expected: Buffer.from('a.example.com') }],
+              guards: [{ key: 'custom_domain:a.example.com', expected: Buffer.from('o:r') }],
+            },
+            {
+              keys: [{ key: 'o:s', expected: Buffer.from('b.example.com') }],
+              guards: [{ key: 'custom_domain:b.example.com', expected: Buffer.from('x:y') }],
+            },
           ]);
 
           expect(outcome).toEqual(['changed', 'changed']);
-          await expectAllPresent([{ key: 'o:r', value: 'a.example.com' }, { key: 'o:s', value: 'b.example.com' }]);
+          await expectAllPresent([
+            { key: 'o:r', value: 'a.example.com' },
+            { key: 'o:s', value: 'b.example.com' },
+          ]);
         });
 
         it('checks as many guards as the store allows in one group (hundreds where unbounded)', async () => {

@@ -68,7 +68,19 @@ describe('Redis Cluster specifics', () => {
 
   it('computes the same hash slot as the server, hash tags included', async () => {
     const node = harness.native().nodes('master')[0];
-    const keys = ['foo', 'custom_domain:a.example.com', 'owner:repo', '{user1000}.following', 'a{}b', '{}x', 'x{a}{b}', 'x{', '}{a}', 'bücher.de', 'traefik/http/routers/custom-a-b/rule'];
+    const keys = [
+      'foo',
+      'custom_domain:a.example.com',
+      'owner:repo',
+      '{user1000}.following',
+      'a{}b',
+      '{}x',
+      'x{a}{b}',
+      'x{',
+      '}{a}',
+      'bücher.de',
+      'traefik/http/routers/custom-a-b/rule',
+    ];
     for (let i = 0; i < 50; i++) keys.push(`k:${i}:${Math.random().toString(36)}`);
     for (const key of keys) expect({ key, slot: keySlot(key) }).toEqual({ key, slot: await node.cluster('KEYSLOT', key) });
   });
@@ -82,7 +94,12 @@ describe('Redis Cluster specifics', () => {
     const keys = ['traefik/http/routers/custom-a-example-com/rule', 'owner:repo', 'custom_domain:a.example.com'];
     expect(new Set(keys.map(keySlot)).size).toBe(3);
     await harness.seed(Array.from({ length: 300 }, (_, i) => ({ key: `spread:${i}`, value: 'v' })));
-    const sizes = await Promise.all(harness.native().nodes('master').map((n) => n.dbsize()));
+    const sizes = await Promise.all(
+      harness
+        .native()
+        .nodes('master')
+        .map((n) => n.dbsize()),
+    );
     expect(sizes).toHaveLength(3);
     for (const size of sizes) expect(size).toBeGreaterThan(0);
   });
@@ -155,7 +172,9 @@ describe('Redis Cluster specifics', () => {
       order.push(args[1]);
       return original(...args);
     };
-    expect(await store.deleteGroupsIfUnchanged([{ keys: group.map(({ key, value }) => ({ key, expected: Buffer.from(value) })) }])).toEqual(['deleted']);
+    expect(await store.deleteGroupsIfUnchanged([{ keys: group.map(({ key, value }) => ({ key, expected: Buffer.from(value) })) }])).toEqual(
+      ['deleted'],
+    );
     expect(order).toEqual(group.map((e) => e.key));
   });
 

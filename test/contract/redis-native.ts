@@ -47,14 +47,20 @@ export function nativeClusterOperations(client: () => Cluster): NativeOperations
     async seed(entries: SeedEntry[]) {
       for (let i = 0; i < entries.length; i += 200) {
         await Promise.all(
-          entries.slice(i, i + 200).map(({ key, value, ttlSeconds }) =>
-            ttlSeconds === undefined ? client().set(key, value) : client().set(key, value, 'EX', ttlSeconds),
-          ),
+          entries
+            .slice(i, i + 200)
+            .map(({ key, value, ttlSeconds }) =>
+              ttlSeconds === undefined ? client().set(key, value) : client().set(key, value, 'EX', ttlSeconds),
+            ),
         );
       }
     },
     async flush() {
-      await Promise.all(client().nodes('master').map((node) => node.flushall()));
+      await Promise.all(
+        client()
+          .nodes('master')
+          .map((node) => node.flushall()),
+      );
     },
   };
 }

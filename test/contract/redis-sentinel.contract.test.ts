@@ -91,9 +91,11 @@ describe('Redis Sentinel specifics', () => {
   });
 
   it('fails with one clear line naming the sentinel flags for an unknown master name', async () => {
-    const error = (await connectRedis({ redisSentinels: harness.sentinel().sentinels, redisSentinelName: 'nosuchmaster', redisPassword: PASSWORD }).catch(
-      (e: unknown) => e,
-    )) as Error;
+    const error = (await connectRedis({
+      redisSentinels: harness.sentinel().sentinels,
+      redisSentinelName: 'nosuchmaster',
+      redisPassword: PASSWORD,
+    }).catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(Error);
     expect(error.message).toContain('cannot reach Redis');
     expect(error.message).toContain('--redis-sentinel-name');

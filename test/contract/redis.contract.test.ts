@@ -18,10 +18,7 @@ const PASSWORD = 'Sup3r-s3cret/pa:ss@word';
  * A harness on a private redis-server; `settings` says how the store under test is
  * configured (host/port flags or a URL), the native ioredis client does the rest.
  */
-function redisHarness(options: {
-  password?: string;
-  settings: (server: RedisServer) => RedisSettings;
-}): KeyValueStoreHarness {
+function redisHarness(options: { password?: string; settings: (server: RedisServer) => RedisSettings }): KeyValueStoreHarness {
   let server: RedisServer | undefined;
   let native: Redis | undefined;
   const client = () => {
@@ -46,10 +43,7 @@ function redisHarness(options: {
   };
 }
 
-describeKeyValueStoreContract(
-  'redis (host and port flags)',
-  redisHarness({ settings: (s) => ({ redisHost: s.host, redisPort: s.port }) }),
-);
+describeKeyValueStoreContract('redis (host and port flags)', redisHarness({ settings: (s) => ({ redisHost: s.host, redisPort: s.port }) }));
 
 describeKeyValueStoreContract(
   'redis (password, by --redis-host/--redis-password)',
@@ -222,7 +216,11 @@ describe('connectRedis', () => {
   });
 
   it('refuses a URL that is not redis:// or rediss://, and never echoes its password', async () => {
-    for (const redisUrl of [`http://:${PASSWORD}@${server.host}:${server.port}`, `redis//:${PASSWORD}@${server.host}:${server.port}`, `unix://:${PASSWORD}@/tmp/redis.sock`]) {
+    for (const redisUrl of [
+      `http://:${PASSWORD}@${server.host}:${server.port}`,
+      `redis//:${PASSWORD}@${server.host}:${server.port}`,
+      `unix://:${PASSWORD}@/tmp/redis.sock`,
+    ]) {
       const error = (await connectRedis({ redisUrl }).catch((e: unknown) => e)) as Error;
       expect(error).toBeInstanceOf(Error);
       expect(error.message).toMatch(/--redis-url/);
@@ -232,7 +230,9 @@ describe('connectRedis', () => {
 
   it('never shows a password written in the user name place (redis://PASSWORD@host)', async () => {
     const secret = 'Us3rname-s3cr3t';
-    expect(describeRedis({ redisUrl: `redis://${secret}@${server.host}:${server.port}/0` })).toBe(`redis://${server.host}:${server.port}/0`);
+    expect(describeRedis({ redisUrl: `redis://${secret}@${server.host}:${server.port}/0` })).toBe(
+      `redis://${server.host}:${server.port}/0`,
+    );
     const error = (await connectRedis({ redisUrl: `redis://${secret}@${server.host}:${server.port}/0` }).catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(Error);
     expect(error.message).not.toContain(secret);

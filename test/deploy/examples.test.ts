@@ -102,7 +102,10 @@ export function reaperInShell(line: string): { argv: string[]; env: string[] } |
   const words = shellWords(line);
   const at = words.findIndex((w) => isReaperBinary(w.text));
   if (at < 0) return undefined;
-  const env = words.slice(0, at).map((w) => ASSIGNMENT.exec(w.text)?.[1]).filter((n): n is string => n !== undefined);
+  const env = words
+    .slice(0, at)
+    .map((w) => ASSIGNMENT.exec(w.text)?.[1])
+    .filter((n): n is string => n !== undefined);
   const argv: string[] = [];
   for (const w of words.slice(at + 1)) {
     if (!w.quoted && SHELL_OPERATOR.test(w.text)) break;
@@ -135,9 +138,7 @@ function composeInvocations(file: string): Invocation[] {
     const image = String(service.image ?? '');
     const isReaper = /pages-reaper/.test(image) || service.build !== undefined;
     const environment = service.environment as Record<string, unknown> | string[] | undefined;
-    const env = Array.isArray(environment)
-      ? environment.map((entry) => String(entry).split('=')[0])
-      : Object.keys(environment ?? {});
+    const env = Array.isArray(environment) ? environment.map((entry) => String(entry).split('=')[0]) : Object.keys(environment ?? {});
     const argv = reaperInContainer(asWords(service.entrypoint), asWords(service.command), isReaper);
     return { source: `${rel(file)} services.${name}`, argv, env };
   });
@@ -161,9 +162,11 @@ function kubernetesContainers(file: string): { where: string; container: Contain
     if (document.errors.length > 0) throw new Error(`${rel(file)}: ${document.errors[0].message}`);
     const resource = document.toJS() as { kind: string; metadata: { name: string }; spec?: any };
     const template =
-      resource.kind === 'CronJob' ? resource.spec?.jobTemplate?.spec?.template
-      : resource.kind === 'Pod' ? resource
-      : resource.spec?.template;
+      resource.kind === 'CronJob'
+        ? resource.spec?.jobTemplate?.spec?.template
+        : resource.kind === 'Pod'
+          ? resource
+          : resource.spec?.template;
     for (const container of [...(template?.spec?.initContainers ?? []), ...(template?.spec?.containers ?? [])] as Container[]) {
       found.push({
         where: `${rel(file)} ${resource.kind}/${resource.metadata.name} container ${container.name}`,
@@ -209,7 +212,10 @@ function systemdInvocations(file: string): Invocation[] {
   const service = parseUnit(fs.readFileSync(file, 'utf8')).get('Service');
   if (!service) return [];
   const env = (service.get('Environment') ?? []).flatMap((value) =>
-    shellWords(value).map((w) => ASSIGNMENT.exec(w.text)?.[1]).filter((n): n is string => n !== undefined));
+    shellWords(value)
+      .map((w) => ASSIGNMENT.exec(w.text)?.[1])
+      .filter((n): n is string => n !== undefined),
+  );
   const execs = ['ExecStartPre', 'ExecStart', 'ExecStartPost', 'ExecStop', 'ExecReload']
     .flatMap((key) => service.get(key) ?? [])
     .map((value) => value.replace(/^[-@:+!]+/, ''))
@@ -247,15 +253,19 @@ function dockerfileInvocations(file: string): Invocation[] {
   const text = fs.readFileSync(file, 'utf8').replace(/\\\n/g, ' ');
   const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(text);
   const env = [...text.matchAll(/^ENV\s+(.*)$/gm)].flatMap((m) =>
-    shellWords(m[1]).map((w) => ASSIGNMENT.exec(w.text)?.[1]).filter((n): n is string => n !== undefined));
+    shellWords(m[1])
+      .map((w) => ASSIGNMENT.exec(w.text)?.[1])
+      .filter((n): n is string => n !== undefined),
+  );
   return [{ source: `${rel(file)} CMD`, argv: cmd ? (JSON.parse(cmd[1]) as string[]) : undefined, env }];
 }
 
 const rel = (file: string) => path.relative(ROOT, file);
 
 function walk(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? walk(path.join(dir, entry.name)) : [path.join(dir, entry.name)]);
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((entry) => (entry.isDirectory() ? walk(path.join(dir, entry.name)) : [path.join(dir, entry.name)]));
 }
 
 function allInvocations(): Invocation[] {
@@ -319,7 +329,13 @@ export function checkArgv(manifest: Manifest, argv: string[]): { command?: strin
 
 function declaredEnv(manifest: Manifest, command?: string): Set<string> {
   const commands = command ? [manifest.commands[command]] : Object.values(manifest.commands);
-  return new Set(commands.flatMap((c) => Object.values(c.flags).map((f) => f.env).filter((e): e is string => !!e)));
+  return new Set(
+    commands.flatMap((c) =>
+      Object.values(c.flags)
+        .map((f) => f.env)
+        .filter((e): e is string => !!e),
+    ),
+  );
 }
 
 export function checkInvocation(manifest: Manifest, invocation: Invocation): string[] {
@@ -361,7 +377,9 @@ describe('the checker itself', () => {
   };
 
   it('accepts known flags, --no-X for allowNo flags, --flag=value and short flags', () => {
-    expect(checkArgv(manifest, ['reap', '--dry-run', '--no-backup', '--redis-host=r', '--redis-host', 'r', '-o', 'f']).problems).toEqual([]);
+    expect(checkArgv(manifest, ['reap', '--dry-run', '--no-backup', '--redis-host=r', '--redis-host', 'r', '-o', 'f']).problems).toEqual(
+      [],
+    );
   });
 
   it('rejects unknown commands, unknown flags, --no-X without allowNo and missing values', () => {
@@ -374,13 +392,16 @@ describe('the checker itself', () => {
   });
 
   it('checks env vars with our prefixes only, against the flags of the command run', () => {
-    expect(checkInvocation(manifest, { source: 't', argv: ['reap'], env: ['REDIS_HOST', 'REAPER_NOPE', 'NODE_ENV', 'HOME'] }))
-      .toEqual(['reap: env REAPER_NOPE is read by no flag']);
+    expect(checkInvocation(manifest, { source: 't', argv: ['reap'], env: ['REDIS_HOST', 'REAPER_NOPE', 'NODE_ENV', 'HOME'] })).toEqual([
+      'reap: env REAPER_NOPE is read by no flag',
+    ]);
   });
 
   it('finds the binary and its arguments in shell lines, up to the first operator', () => {
-    expect(reaperInShell('17 * * * * u A=1 REDIS_HOST="x y" flock -n /l /usr/local/bin/pages-reaper reap --json >>/log 2>&1'))
-      .toEqual({ argv: ['reap', '--json'], env: ['A', 'REDIS_HOST'] });
+    expect(reaperInShell('17 * * * * u A=1 REDIS_HOST="x y" flock -n /l /usr/local/bin/pages-reaper reap --json >>/log 2>&1')).toEqual({
+      argv: ['reap', '--json'],
+      env: ['A', 'REDIS_HOST'],
+    });
     expect(reaperInShell('node /app/bin/run.js scan "--root-key" t | tee x')).toEqual({ argv: ['scan', '--root-key', 't'], env: [] });
     expect(reaperInShell('echo hi')).toBeUndefined();
   });
@@ -395,20 +416,25 @@ describe('the checker itself', () => {
 describe('deployment examples', () => {
   it('are all found: one pages-reaper command line per example', () => {
     const sources = commandLines.map((i) => i.source);
-    expect(sources).toEqual(expect.arrayContaining([
-      'Dockerfile CMD',
-      'deploy/docker-compose.yml services.pages-reaper',
-      'deploy/kubernetes/deployment.yaml Deployment/traefik container pages-reaper',
-      'deploy/kubernetes/cronjob.yaml CronJob/pages-reaper container pages-reaper',
-      'deploy/systemd/pages-reaper.service ExecStart',
-      'deploy/cron/pages-reaper.crontab entry',
-    ]));
+    expect(sources).toEqual(
+      expect.arrayContaining([
+        'Dockerfile CMD',
+        'deploy/docker-compose.yml services.pages-reaper',
+        'deploy/kubernetes/deployment.yaml Deployment/traefik container pages-reaper',
+        'deploy/kubernetes/cronjob.yaml CronJob/pages-reaper container pages-reaper',
+        'deploy/systemd/pages-reaper.service ExecStart',
+        'deploy/cron/pages-reaper.crontab entry',
+      ]),
+    );
     expect(commandLines).toHaveLength(6);
   });
 
-  it.each(invocations.map((i) => [i.source, i] as const))('%s: command, flags and env exist in oclif.manifest.json', (_source, invocation) => {
-    expect(checkInvocation(loadManifest(), invocation)).toEqual([]);
-  });
+  it.each(invocations.map((i) => [i.source, i] as const))(
+    '%s: command, flags and env exist in oclif.manifest.json',
+    (_source, invocation) => {
+      expect(checkInvocation(loadManifest(), invocation)).toEqual([]);
+    },
+  );
 
   it('the sidecars loop (--interval) and listen on the port their health checks use; one-shot runs do not loop', () => {
     const loops = (i: Invocation) => i.argv!.includes('--interval');
@@ -423,15 +449,19 @@ describe('deployment examples', () => {
       expect([once.source, loops(once)]).toEqual([once.source, false]);
     }
     // Both health checks run the same probe, which follows the command's --listen (else REAPER_LISTEN).
-    const dockerProbe = JSON.parse(/^HEALTHCHECK .*CMD (\[.*\])\s*$/m.exec(fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' '))![1]);
-    const composeProbe = (parse(fs.readFileSync(path.join(DEPLOY, 'docker-compose.yml'), 'utf8')) as any).services['pages-reaper'].healthcheck.test;
+    const dockerProbe = JSON.parse(
+      /^HEALTHCHECK .*CMD (\[.*\])\s*$/m.exec(fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' '))![1],
+    );
+    const composeProbe = (parse(fs.readFileSync(path.join(DEPLOY, 'docker-compose.yml'), 'utf8')) as any).services['pages-reaper']
+      .healthcheck.test;
     expect(composeProbe).toEqual(['CMD', ...dockerProbe]);
     expect(dockerProbe[2]).toContain('/healthz');
   });
 
   it('the Kubernetes sidecar probes /healthz (no readiness gate on Traefik) and is scraped on its --listen port', () => {
-    const [{ container, annotations }] = kubernetesContainers(path.join(DEPLOY, 'kubernetes', 'deployment.yaml'))
-      .filter(({ container: c }) => /pages-reaper/.test(c.image ?? ''));
+    const [{ container, annotations }] = kubernetesContainers(path.join(DEPLOY, 'kubernetes', 'deployment.yaml')).filter(
+      ({ container: c }) => /pages-reaper/.test(c.image ?? ''),
+    );
     const port = container.ports!.find((p) => p.containerPort === LISTEN_PORT);
     expect(port).toBeDefined();
     const resolves = (probePort: number | string) => probePort === LISTEN_PORT || probePort === port!.name;
@@ -439,7 +469,11 @@ describe('deployment examples', () => {
     expect(resolves(container.livenessProbe!.httpGet!.port)).toBe(true);
     // A sidecar's readiness would gate Traefik's traffic on the reaper's first run.
     expect(container.readinessProbe).toBeUndefined();
-    expect(annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(LISTEN_PORT), 'prometheus.io/path': '/metrics' });
+    expect(annotations).toMatchObject({
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/port': String(LISTEN_PORT),
+      'prometheus.io/path': '/metrics',
+    });
   });
 
   it('the systemd timer runs the service hourly with a randomized delay', () => {
@@ -451,8 +485,10 @@ describe('deployment examples', () => {
   });
 
   it('the crontab is one entry writing the node_exporter textfile', () => {
-    const entries = fs.readFileSync(path.join(DEPLOY, 'cron', 'pages-reaper.crontab'), 'utf8')
-      .split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('#'));
+    const entries = fs
+      .readFileSync(path.join(DEPLOY, 'cron', 'pages-reaper.crontab'), 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '' && !l.trim().startsWith('#'));
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatch(/^(\S+\s+){5}/);
     const entry = commandLines.find((i) => /crontab/.test(i.source))!;
@@ -465,7 +501,15 @@ describe('Docker Compose example: paths and references', () => {
   const dir = path.dirname(file);
   const text = fs.readFileSync(file, 'utf8');
   const doc = parse(text) as {
-    services: Record<string, { build?: { context: string; dockerfile?: string } | string; volumes?: string[]; environment?: Record<string, unknown>; healthcheck?: { test: string[] } }>;
+    services: Record<
+      string,
+      {
+        build?: { context: string; dockerfile?: string } | string;
+        volumes?: string[];
+        environment?: Record<string, unknown>;
+        healthcheck?: { test: string[] };
+      }
+    >;
     secrets?: Record<string, { file?: string }>;
     volumes?: Record<string, unknown>;
   };
@@ -491,7 +535,9 @@ describe('Docker Compose example: paths and references', () => {
   it('the Traefik file provider directory holds the pages-server middleware the plugin routers name', () => {
     const dynamic = fs.readdirSync(resolve('./traefik/dynamic')).filter((f) => /\.ya?ml$/.test(f));
     expect(dynamic.length).toBeGreaterThan(0);
-    const middlewares = dynamic.map((f) => parse(fs.readFileSync(path.join(resolve('./traefik/dynamic'), f), 'utf8'))?.http?.middlewares ?? {});
+    const middlewares = dynamic.map(
+      (f) => parse(fs.readFileSync(path.join(resolve('./traefik/dynamic'), f), 'utf8'))?.http?.middlewares ?? {},
+    );
     expect(middlewares.some((m) => m['pages-server']?.plugin?.['pages-server'])).toBe(true);
   });
 
@@ -522,24 +568,34 @@ describe('Docker Compose example: paths and references', () => {
 });
 
 describe('Kubernetes examples: restricted Pod Security, tokens from files, own volumes', () => {
-  const documents = (name: string) => parseAllDocuments(fs.readFileSync(path.join(DEPLOY, 'kubernetes', name), 'utf8')).map((d) => d.toJS() as any);
-  const podSpec = (resource: any) => (resource.kind === 'CronJob' ? resource.spec.jobTemplate.spec.template.spec : resource.spec.template.spec);
-  const workloads = () => [...documents('deployment.yaml'), ...documents('cronjob.yaml')].filter((r) => r.kind === 'Deployment' || r.kind === 'CronJob');
+  const documents = (name: string) =>
+    parseAllDocuments(fs.readFileSync(path.join(DEPLOY, 'kubernetes', name), 'utf8')).map((d) => d.toJS() as any);
+  const podSpec = (resource: any) =>
+    resource.kind === 'CronJob' ? resource.spec.jobTemplate.spec.template.spec : resource.spec.template.spec;
+  const workloads = () =>
+    [...documents('deployment.yaml'), ...documents('cronjob.yaml')].filter((r) => r.kind === 'Deployment' || r.kind === 'CronJob');
   const reaperOf = (resource: any) => podSpec(resource).containers.find((c: Container) => /pages-reaper/.test(c.image ?? ''));
 
   it('both pods meet Pod Security "restricted" for the reaper and set enableServiceLinks: false', () => {
-    expect(workloads().map((r) => r.kind).sort()).toEqual(['CronJob', 'Deployment']);
+    expect(
+      workloads()
+        .map((r) => r.kind)
+        .sort(),
+    ).toEqual(['CronJob', 'Deployment']);
     for (const resource of workloads()) {
       const spec = podSpec(resource);
       expect([resource.kind, spec.enableServiceLinks]).toEqual([resource.kind, false]);
       expect([resource.kind, spec.securityContext?.seccompProfile]).toEqual([resource.kind, { type: 'RuntimeDefault' }]);
       const sc = reaperOf(resource).securityContext;
-      expect([resource.kind, sc]).toEqual([resource.kind, expect.objectContaining({
-        runAsNonRoot: true,
-        allowPrivilegeEscalation: false,
-        capabilities: { drop: ['ALL'] },
-        seccompProfile: { type: 'RuntimeDefault' },
-      })]);
+      expect([resource.kind, sc]).toEqual([
+        resource.kind,
+        expect.objectContaining({
+          runAsNonRoot: true,
+          allowPrivilegeEscalation: false,
+          capabilities: { drop: ['ALL'] },
+          seccompProfile: { type: 'RuntimeDefault' },
+        }),
+      ]);
     }
   });
 
@@ -559,15 +615,18 @@ describe('Kubernetes examples: restricted Pod Security, tokens from files, own v
     }
   });
 
-  it('the CronJob does not mount the Deployment\'s ReadWriteOnce claim', () => {
-    const claimsOf = (resource: any) => (podSpec(resource).volumes ?? []).map((v: any) => v.persistentVolumeClaim?.claimName).filter(Boolean);
+  it("the CronJob does not mount the Deployment's ReadWriteOnce claim", () => {
+    const claimsOf = (resource: any) =>
+      (podSpec(resource).volumes ?? []).map((v: any) => v.persistentVolumeClaim?.claimName).filter(Boolean);
     const deployment = workloads().find((r) => r.kind === 'Deployment');
     const cronjob = workloads().find((r) => r.kind === 'CronJob');
     const deploymentClaims = claimsOf(deployment);
     expect(deploymentClaims.length).toBeGreaterThan(0);
     for (const claim of claimsOf(cronjob)) expect(deploymentClaims).not.toContain(claim);
     // Whatever the CronJob uses for backups, it is declared in its own file.
-    const cronClaims = documents('cronjob.yaml').filter((r) => r.kind === 'PersistentVolumeClaim').map((r) => r.metadata.name);
+    const cronClaims = documents('cronjob.yaml')
+      .filter((r) => r.kind === 'PersistentVolumeClaim')
+      .map((r) => r.metadata.name);
     for (const claim of claimsOf(cronjob)) expect(cronClaims).toContain(claim);
     const backups = reaperOf(cronjob).volumeMounts.find((m: any) => m.mountPath === '/var/lib/pages-reaper/backups');
     expect(backups).toBeDefined();
@@ -631,12 +690,16 @@ describe('systemd unit hardening', () => {
       return false;
     }
   })();
-  if (!analyze) console.log('systemd-analyze is not installed here: the exposure score is not measured (the directives above are still checked)');
+  if (!analyze)
+    console.log('systemd-analyze is not installed here: the exposure score is not measured (the directives above are still checked)');
 
   (analyze ? it : it.skip)('systemd-analyze security --offline scores the unit 2.0 or lower', () => {
     let output: string;
     try {
-      output = execFileSync('systemd-analyze', ['security', '--offline=true', '--no-pager', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      output = execFileSync('systemd-analyze', ['security', '--offline=true', '--no-pager', file], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
     } catch (error) {
       // It exits non-zero when the score is above --threshold (default 100: never); keep its output for the message.
       output = String((error as { stdout?: string }).stdout ?? error);
@@ -665,9 +728,12 @@ describe('Dockerfile HEALTHCHECK', () => {
     return new Promise<void>((resolve, reject) => {
       server.listen(0, '127.0.0.1', () => {
         const port = (server.address() as AddressInfo).port;
-        const probe = (env: Record<string, string>) => new Promise<number | null>((done) => {
-          execFile(process.execPath, ['-e', script], { env: { PATH: process.env.PATH, ...env } }, (error) => done(error ? (typeof error.code === 'number' ? error.code : 1) : 0));
-        });
+        const probe = (env: Record<string, string>) =>
+          new Promise<number | null>((done) => {
+            execFile(process.execPath, ['-e', script], { env: { PATH: process.env.PATH, ...env } }, (error) =>
+              done(error ? (typeof error.code === 'number' ? error.code : 1) : 0),
+            );
+          });
         Promise.all([probe({ REAPER_LISTEN: `0.0.0.0:${port}` }), probe({ REAPER_LISTEN: `0.0.0.0:${port === 1 ? 2 : port - 1}` })])
           .then(([ok, wrong]) => {
             expect(ok).toBe(0);

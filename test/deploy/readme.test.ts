@@ -38,7 +38,8 @@ describe('README', () => {
       for (const flag of Object.values(flags)) {
         if (flag.hidden) continue;
         const spelled = flag.type === 'boolean' && readme.includes(`--no-${flag.name}`) ? `--no-${flag.name}` : `--${flag.name}`;
-        if (!readme.includes(`\`${spelled}\``) && !readme.includes(`\`${spelled} `) && !readme.includes(`${spelled}\``)) missing.push(`${command} ${spelled}`);
+        if (!readme.includes(`\`${spelled}\``) && !readme.includes(`\`${spelled} `) && !readme.includes(`${spelled}\``))
+          missing.push(`${command} ${spelled}`);
       }
     }
     expect(missing).toEqual([]);
@@ -47,7 +48,13 @@ describe('README', () => {
   it('lists every metric the reaper exports (process metrics by their family)', async () => {
     const metrics = new ReaperMetrics({ processMetrics: true, version: '0.0.0' });
     const { error: _error, ...failed } = statusOfFailure(0, 1000, new Error('x'));
-    const status: RunStatus = { ...failed, completed: true, exitCode: 0, errors: {}, dns: { proven: 1, ownershipLost: 0, unknown: 0, lookups: 1 } };
+    const status: RunStatus = {
+      ...failed,
+      completed: true,
+      exitCode: 0,
+      errors: {},
+      dns: { proven: 1, ownershipLost: 0, unknown: 0, lookups: 1 },
+    };
     metrics.runFinished(status);
     metrics.requestObserved(200, 0.01);
     const names = (await metrics.registry.getMetricsAsJSON()).map((metric) => metric.name);

@@ -35,7 +35,10 @@ it('an unknown target is one line on stderr and exit 1', async () => {
 it('the README quick start is two commands, demo and tests; CI runs the same test command', () => {
   const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
   const quick = /## Quick start[\s\S]*?```sh\n([\s\S]*?)```/.exec(readme)![1];
-  const commands = quick.split('\n').map((l) => l.replace(/#.*$/, '').trim()).filter(Boolean);
+  const commands = quick
+    .split('\n')
+    .map((l) => l.replace(/#.*$/, '').trim())
+    .filter(Boolean);
   expect(commands).toHaveLength(2);
   expect(commands[0]).toMatch(/setup.*demo.*&& npm run demo$/);
   expect(commands[1]).toMatch(/&& npm test$/);
@@ -43,6 +46,9 @@ it('the README quick start is two commands, demo and tests; CI runs the same tes
   const scriptOf = (command: string) => /^npm run (\S+)/.exec(command)?.[1];
   expect(pkg.scripts[scriptOf(commands[0])!]).toMatch(/setup\.sh demo$/);
   expect(pkg.scripts[scriptOf(commands[1])!]).toMatch(/setup\.sh test$/);
-  const ci = fs.readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('#') && !/^(set|cd) /.test(l));
+  const ci = fs
+    .readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() && !l.startsWith('#') && !/^(set|cd) /.test(l));
   expect(ci).toEqual([commands[1]]);
 });

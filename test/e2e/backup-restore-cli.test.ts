@@ -13,8 +13,17 @@ import { startRedis } from '../support/servers';
 import type { Site } from '../support/harness';
 import { pagesFile, siteEntries } from '../support/plugin-writer';
 import { startRedisAndStandin, stopRedisAndStandin, type RedisServer, type Standin } from '../support/redis-and-standin';
-import { HEADER, backupText, expectSameState, fullDump, onlyKeys, parseBackupText, sha256Lines, withoutKeys, type KeyState } from '../support/redis-state';
-
+import {
+  HEADER,
+  backupText,
+  expectSameState,
+  fullDump,
+  onlyKeys,
+  parseBackupText,
+  sha256Lines,
+  withoutKeys,
+  type KeyState,
+} from '../support/redis-state';
 
 /** HOME, working directory and XDG_STATE_HOME of every run: nothing reaches the real home. */
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'pages-reaper-backup-e2e-'));
@@ -158,14 +167,22 @@ describe('backup → FLUSHALL → restore round trip', () => {
     before = await fullDump(redis);
   });
 
-  it.each([['plain', 'all.jsonl'], ['gzip', 'all.jsonl.gz']])('backup --all (%s), FLUSHALL, restore: every key, byte, type and TTL comes back', async (_kind, name) => {
+  it.each([
+    ['plain', 'all.jsonl'],
+    ['gzip', 'all.jsonl.gz'],
+  ])('backup --all (%s), FLUSHALL, restore: every key, byte, type and TTL comes back', async (_kind, name) => {
     const file = path.join(freshDir(), name);
     const backup = await runCli(['backup', ...flags, '--all', '--output', file]);
     expectOk(backup);
     const total = Object.keys(before).length;
     expect(backup.stdout).toContain(`💾 Backed up ${total} keys from redis://127.0.0.1:${server.port}/0 to ${file}`);
     expect(readBackup(file).split('\n').filter(Boolean)).toHaveLength(total + 2);
-    expect(fs.readFileSync(file).subarray(0, 2).equals(Buffer.from([0x1f, 0x8b]))).toBe(name.endsWith('.gz'));
+    expect(
+      fs
+        .readFileSync(file)
+        .subarray(0, 2)
+        .equals(Buffer.from([0x1f, 0x8b])),
+    ).toBe(name.endsWith('.gz'));
 
     await redis.flushall();
     const restore = await runCli(['restore', file, ...flags]);
@@ -206,7 +223,7 @@ describe('backup → FLUSHALL → restore round trip', () => {
   });
 });
 
-describe('what a backup selects: the plugin\'s keys by default, --domain, --prefix, --output -', () => {
+describe("what a backup selects: the plugin's keys by default, --domain, --prefix, --output -", () => {
   let server: RedisServer;
   let redis: Redis;
   let flags: string[];
@@ -244,12 +261,23 @@ describe('what a backup selects: the plugin\'s keys by default, --domain, --pref
     const parsed = parseBackupText(readBackup(file));
     const keys = parsed.entries.map((entry) => entry.key).sort();
     expect(keys).toEqual(PLUGIN_KEYS);
-    for (const key of ['alice:blog:main:/index.html', 'tmp:thing', 'password:alice:blog', 'settings:alice/blog', 'traefik/http/routers/pages-domain-base/rule']) {
+    for (const key of [
+      'alice:blog:main:/index.html',
+      'tmp:thing',
+      'password:alice:blog',
+      'settings:alice/blog',
+      'traefik/http/routers/pages-domain-base/rule',
+    ]) {
       expect(keys).not.toContain(key);
     }
     // Values as written by the plugin, and no expiry.
     const entries = Object.fromEntries(parsed.entries.map((entry) => [entry.key, entry]));
-    expect(entries['custom_domain:dev.blog.example.org']).toEqual({ key: 'custom_domain:dev.blog.example.org', type: 'string', value: 'alice:blog:dev', expiresAt: null });
+    expect(entries['custom_domain:dev.blog.example.org']).toEqual({
+      key: 'custom_domain:dev.blog.example.org',
+      type: 'string',
+      value: 'alice:blog:dev',
+      expiresAt: null,
+    });
     expect(entries['alice:blog']).toEqual({ key: 'alice:blog', type: 'string', value: 'blog.example.org', expiresAt: null });
     expect(result.stdout).toContain(`💾 Backed up ${PLUGIN_KEYS.length} keys`);
   });
@@ -258,15 +286,19 @@ describe('what a backup selects: the plugin\'s keys by default, --domain, --pref
     const file = files.domain;
     const result = results.domain;
     expectOk(result);
-    const keys = parseBackupText(readBackup(file)).entries.map((entry) => entry.key).sort();
+    const keys = parseBackupText(readBackup(file))
+      .entries.map((entry) => entry.key)
+      .sort();
     const expected = Object.keys(siteEntries({ ...ALICE, branches: [] })).sort();
-    expect(expected).toEqual(expect.arrayContaining([
-      'custom_domain:blog.example.org',
-      'alice:blog',
-      'redirects_meta:blog.example.org',
-      'traefik/http/routers/custom-blog-example-org/entryPoints/1',
-      'traefik/http/middlewares/redirects-blog-example-org-1/redirectRegex/replacement',
-    ]));
+    expect(expected).toEqual(
+      expect.arrayContaining([
+        'custom_domain:blog.example.org',
+        'alice:blog',
+        'redirects_meta:blog.example.org',
+        'traefik/http/routers/custom-blog-example-org/entryPoints/1',
+        'traefik/http/middlewares/redirects-blog-example-org-1/redirectRegex/replacement',
+      ]),
+    );
     expect(keys).toEqual(expected);
   });
 
@@ -276,7 +308,12 @@ describe('what a backup selects: the plugin\'s keys by default, --domain, --pref
     expectOk(result);
     const parsed = parseBackupText(readBackup(file));
     expect(parsed.entries.map((entry) => entry.key).sort()).toEqual(['br[ac]ket:1', 'q?x:1', 'we*rd:1', 'we*rd:2']);
-    expect(parsed.entries.find((entry) => entry.key === 'we*rd:2')).toEqual({ key: 'we*rd:2', type: 'string', value: 'p2', expiresAt: null });
+    expect(parsed.entries.find((entry) => entry.key === 'we*rd:2')).toEqual({
+      key: 'we*rd:2',
+      type: 'string',
+      value: 'p2',
+      expiresAt: null,
+    });
   });
 
   it('the store is unchanged by backups', async () => {
@@ -295,7 +332,11 @@ describe('what a backup selects: the plugin\'s keys by default, --domain, --pref
     const bin = parsed.entries.find((entry) => entry.key === 'blob:bin')!;
     expect(bin.value).toBeUndefined();
     expect(Buffer.from(bin.base64, 'base64').equals(BINARY)).toBe(true);
-    expect(parsed.entries.find((entry) => entry.key === 'h:profile')).toMatchObject({ type: 'hash', dump: expect.any(String), expiresAt: expect.stringMatching(/Z$/) });
+    expect(parsed.entries.find((entry) => entry.key === 'h:profile')).toMatchObject({
+      type: 'hash',
+      dump: expect.any(String),
+      expiresAt: expect.stringMatching(/Z$/),
+    });
     // No file appeared anywhere it could have gone.
     expect(fs.readdirSync(HOME).filter((name) => name !== '.state')).toEqual([]);
   });
@@ -317,8 +358,18 @@ describe('the backup file: mode, header, lines, trailer, no temporary file, no p
   });
 
   it.each([
-    ['--redis-password, plain', 'b.jsonl', (port: number) => ['--redis-host', '127.0.0.1', '--redis-port', String(port), '--redis-password', PASSWORD], { url: false }],
-    ['--redis-url with the password, gzip', 'b.jsonl.gz', (port: number) => ['--redis-url', `redis://:${PASSWORD}@127.0.0.1:${port}/0`], { url: false }],
+    [
+      '--redis-password, plain',
+      'b.jsonl',
+      (port: number) => ['--redis-host', '127.0.0.1', '--redis-port', String(port), '--redis-password', PASSWORD],
+      { url: false },
+    ],
+    [
+      '--redis-url with the password, gzip',
+      'b.jsonl.gz',
+      (port: number) => ['--redis-url', `redis://:${PASSWORD}@127.0.0.1:${port}/0`],
+      { url: false },
+    ],
     ['REDIS_URL with ?password=, gzip', 'b.jsonl.gz', () => [], { url: true }],
   ])('%s', async (_name, fileName, args, options) => {
     const dir = freshDir();
@@ -357,7 +408,9 @@ describe('the backup file: mode, header, lines, trailer, no temporary file, no p
     expect(parsed.entries.map((entry) => entry.key).sort()).toEqual(keys);
     for (const entry of parsed.entries) {
       expect(Object.keys(entry).sort()).toEqual(
-        entry.type === 'string' ? ['expiresAt', 'key', 'type', entry.base64 !== undefined ? 'base64' : 'value'].sort() : ['dump', 'expiresAt', 'key', 'type'],
+        entry.type === 'string'
+          ? ['expiresAt', 'key', 'type', entry.base64 !== undefined ? 'base64' : 'value'].sort()
+          : ['dump', 'expiresAt', 'key', 'type'],
       );
       expect(entry.expiresAt === null || !Number.isNaN(Date.parse(entry.expiresAt))).toBe(true);
     }
@@ -368,7 +421,10 @@ describe('the backup file: mode, header, lines, trailer, no temporary file, no p
 
   it('records --root-key in the header, and the timestamped default name in --backup-dir', async () => {
     const dir = path.join(freshDir(), 'made', 'for', 'it');
-    const result = await runCli(['backup', '--redis-port', String(server.port), '--redis-host', '127.0.0.1', '--root-key', 'edge', '--backup-dir', dir], { REDIS_PASSWORD: PASSWORD });
+    const result = await runCli(
+      ['backup', '--redis-port', String(server.port), '--redis-host', '127.0.0.1', '--root-key', 'edge', '--backup-dir', dir],
+      { REDIS_PASSWORD: PASSWORD },
+    );
     expectOk(result);
     const names = fs.readdirSync(dir);
     expect(names).toHaveLength(1);
@@ -379,9 +435,7 @@ describe('the backup file: mode, header, lines, trailer, no temporary file, no p
     const parsed = parseBackupText(readBackup(file));
     expect(parsed.header).toMatchObject({ rootKey: 'edge', reason: 'manual backup' });
     // With root key `edge`, the `traefik/…` routers are not the plugin's.
-    expect(parsed.entries.map((entry) => entry.key).sort()).toEqual(
-      PLUGIN_KEYS.filter((key) => !key.startsWith('traefik/')),
-    );
+    expect(parsed.entries.map((entry) => entry.key).sort()).toEqual(PLUGIN_KEYS.filter((key) => !key.startsWith('traefik/')));
     expect(parsed.trailer).toEqual({ trailer: true, count: parsed.entries.length, sha256: parsed.recomputedSha256 });
   });
 
@@ -467,7 +521,11 @@ describe('reap writes a backup that restore turns back into the store', () => {
     const parsed = parseBackupText(readBackup(backupPath));
     expect(parsed.entries.map((entry) => entry.key).sort()).toEqual(reapable);
     expect(parsed.trailer).toEqual({ trailer: true, count: reapable.length, sha256: parsed.recomputedSha256 });
-    expect(parsed.header).toMatchObject({ store: `redis://127.0.0.1:${server.port}/0`, rootKey: 'traefik', reason: expect.stringMatching(/^reap/) });
+    expect(parsed.header).toMatchObject({
+      store: `redis://127.0.0.1:${server.port}/0`,
+      rootKey: 'traefik',
+      reason: expect.stringMatching(/^reap/),
+    });
 
     const restore = await runCli(['restore', backupPath, ...storeFlags(server)]);
 
@@ -577,7 +635,8 @@ describe('restore: absent keys only unless --overwrite, --domain, expiry, --dry-
     const result = await runCli(['restore', file, ...flags]);
 
     expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 2, stderr: '' });
-    for (const key of CONFLICTS) expect(result.stdout).toContain(`⚠️  ${key}: exists with another value; left alone (use --overwrite to replace it)`);
+    for (const key of CONFLICTS)
+      expect(result.stdout).toContain(`⚠️  ${key}: exists with another value; left alone (use --overwrite to replace it)`);
     expect(result.stdout).not.toContain(`⚠️  ${IDENTICAL}`);
     expect(stat(result, 'Entries in backup')).toBe(total);
     expect(stat(result, 'Written')).toBe(total - 3);
@@ -607,7 +666,11 @@ describe('restore: absent keys only unless --overwrite, --domain, expiry, --dry-
       counts: { written: total - 3, replaced: 2, same: 1, exists: 0, expired: 0, unsupported: 0 },
       conflicts: [],
     });
-    expect([...doc.written].sort()).toEqual(Object.keys(full).filter((key) => key !== IDENTICAL).sort());
+    expect([...doc.written].sort()).toEqual(
+      Object.keys(full)
+        .filter((key) => key !== IDENTICAL)
+        .sort(),
+    );
     expectSameState(await fullDump(redis), full);
   });
 
@@ -648,13 +711,16 @@ describe('restore: absent keys only unless --overwrite, --domain, expiry, --dry-
     const now = Date.now();
     const at = (ms: number) => new Date(now + ms).toISOString();
     const handWritten = path.join(freshDir(), 'expiring.jsonl');
-    fs.writeFileSync(handWritten, backupText(HEADER, [
-      { key: 'past:string', type: 'string', value: 'gone', expiresAt: at(-60_000) },
-      { key: 'past:list', type: 'list', dump: listDump, expiresAt: at(-1) },
-      { key: 'future:string', type: 'string', value: 'soon', expiresAt: at(600_000) },
-      { key: 'future:list', type: 'list', dump: listDump, expiresAt: at(45_000) },
-      { key: 'forever', type: 'string', base64: BINARY.toString('base64'), expiresAt: null },
-    ]));
+    fs.writeFileSync(
+      handWritten,
+      backupText(HEADER, [
+        { key: 'past:string', type: 'string', value: 'gone', expiresAt: at(-60_000) },
+        { key: 'past:list', type: 'list', dump: listDump, expiresAt: at(-1) },
+        { key: 'future:string', type: 'string', value: 'soon', expiresAt: at(600_000) },
+        { key: 'future:list', type: 'list', dump: listDump, expiresAt: at(45_000) },
+        { key: 'forever', type: 'string', base64: BINARY.toString('base64'), expiresAt: null },
+      ]),
+    );
 
     const result = await runCli(['restore', handWritten, ...flags]);
 
@@ -682,8 +748,16 @@ describe('restore: absent keys only unless --overwrite, --domain, expiry, --dry-
     expect({ code: dry.code, stderr: dry.stderr }).toEqual({ code: 2, stderr: '' });
     expect(dry.stdout).toContain('DRY RUN');
     expect(dry.stdout).toContain(`Would write ${total - 3} keys:`);
-    const listed = dry.stdout.split('\n').filter((line) => line.startsWith('   - ')).map((line) => line.slice(5)).sort();
-    expect(listed).toEqual(Object.keys(full).filter((key) => ![...CONFLICTS, IDENTICAL].includes(key)).sort());
+    const listed = dry.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('   - '))
+      .map((line) => line.slice(5))
+      .sort();
+    expect(listed).toEqual(
+      Object.keys(full)
+        .filter((key) => ![...CONFLICTS, IDENTICAL].includes(key))
+        .sort(),
+    );
     for (const key of CONFLICTS) expect(dry.stdout).toContain(`⚠️  ${key}: exists with another value`);
     expect(stat(dry, 'Would write')).toBe(total - 3);
 
@@ -760,12 +834,32 @@ describe('bad input: exit 1, one line on stderr, the store untouched', () => {
       ['no header', variant('no-header.jsonl', 'hello\n'), /no-header\.jsonl does not start with a backup header/],
       ['the trailer dropped', variant('truncated.jsonl', join(lines.slice(0, -1))), /truncated\.jsonl is truncated: it has no trailer/],
       ['a .gz cut in half', variant('half.jsonl.gz', gz.subarray(0, Math.floor(gz.length / 2))), /half\.jsonl\.gz is damaged/],
-      ['a flipped byte inside an entry line', variant('flipped.jsonl', flipped), /flipped\.jsonl is damaged: its checksum does not match the trailer/],
+      [
+        'a flipped byte inside an entry line',
+        variant('flipped.jsonl', flipped),
+        /flipped\.jsonl is damaged: its checksum does not match the trailer/,
+      ],
       ['a flipped byte inside a .gz', variant('flipped.jsonl.gz', gzFlipped), /damaged|not valid JSON|line \d+/],
-      ['a wrong format name', variant('format.jsonl', withHeader({ format: 'redis-dump' })), /format\.jsonl is not a pages-reaper-backup file \(format 'redis-dump'\)/],
-      ['an unknown version', variant('version.jsonl', withHeader({ version: 2 })), /version\.jsonl has format version 2; this pages-reaper reads version 1/],
-      ['a trailer whose count disagrees', variant('count.jsonl', withTrailer({ count: trailer.count + 1 })), new RegExp(`count\\.jsonl is damaged: the trailer counts ${trailer.count + 1} entries, the file holds ${trailer.count}`)],
-      ['a trailer whose checksum disagrees', variant('sum.jsonl', withTrailer({ sha256: '0'.repeat(64) })), /sum\.jsonl is damaged: its checksum does not match the trailer/],
+      [
+        'a wrong format name',
+        variant('format.jsonl', withHeader({ format: 'redis-dump' })),
+        /format\.jsonl is not a pages-reaper-backup file \(format 'redis-dump'\)/,
+      ],
+      [
+        'an unknown version',
+        variant('version.jsonl', withHeader({ version: 2 })),
+        /version\.jsonl has format version 2; this pages-reaper reads version 1/,
+      ],
+      [
+        'a trailer whose count disagrees',
+        variant('count.jsonl', withTrailer({ count: trailer.count + 1 })),
+        new RegExp(`count\\.jsonl is damaged: the trailer counts ${trailer.count + 1} entries, the file holds ${trailer.count}`),
+      ],
+      [
+        'a trailer whose checksum disagrees',
+        variant('sum.jsonl', withTrailer({ sha256: '0'.repeat(64) })),
+        /sum\.jsonl is damaged: its checksum does not match the trailer/,
+      ],
       ['data after the trailer', variant('after.jsonl', join([...lines, lines[1]])), /after\.jsonl has data after its trailer/],
     ];
     const before = await fullDump(redis);

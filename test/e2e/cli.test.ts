@@ -10,8 +10,13 @@ import { cliRunner, expectFatal, type CliResult } from '../support/cli-process';
 import { freePort } from '../support/servers';
 import type { Site } from '../support/harness';
 import { pagesFile, siteEntries } from '../support/plugin-writer';
-import { resetRedisAndStandin, startRedisAndStandin, stopRedisAndStandin, type RedisServer, type Standin } from '../support/redis-and-standin';
-
+import {
+  resetRedisAndStandin,
+  startRedisAndStandin,
+  stopRedisAndStandin,
+  type RedisServer,
+  type Standin,
+} from '../support/redis-and-standin';
 
 const cli = cliRunner('e2e');
 /** HOME and working directory of every CLI run: nothing of the developer's leaks in. */
@@ -79,7 +84,10 @@ async function seedCache(redis: Redis): Promise<void> {
 
 /** Makes a site live in the stand-in: its repository and a `.pages` naming the domain. */
 function makeLive(standin: Standin, site: Site): void {
-  standin.setRepo(site.owner, site.repo, { pages: pagesFile({ domain: site.domain, branches: site.branches }), branches: ['main', ...(site.branches ?? [])] });
+  standin.setRepo(site.owner, site.repo, {
+    pages: pagesFile({ domain: site.domain, branches: site.branches }),
+    branches: ['main', ...(site.branches ?? [])],
+  });
 }
 
 /** The typical store: one stale site, two live ones, and keys that are not ours. */
@@ -130,7 +138,10 @@ const keysOf = (...sites: Site[]) => sites.flatMap((site) => Object.keys(siteEnt
 
 /** Lines the dry run lists under "Would delete N keys:". */
 function listedKeys(stdout: string): string[] {
-  return stdout.split('\n').filter((line) => line.startsWith('     - ')).map((line) => line.slice('     - '.length));
+  return stdout
+    .split('\n')
+    .filter((line) => line.startsWith('     - '))
+    .map((line) => line.slice('     - '.length));
 }
 
 function expectSummary(stdout: string, counts: { scanned: number; cleaned?: number; errors: number }): void {
@@ -196,13 +207,15 @@ describe('seed-era flags: --redis-host --redis-port --forgejo-host --dry-run', (
     expect([...listed].sort()).toEqual([...staleKeys].sort());
     expect(listed[listed.length - 1]).toBe('custom_domain:old.example.com');
     expect(listed[listed.length - 2]).toBe('gone:site');
-    expect(listed).toEqual(expect.arrayContaining([
-      'traefik/http/routers/custom-old-example-com/entryPoints/0',
-      'traefik/http/routers/custom-old-example-com/entryPoints/1',
-      'traefik/http/routers/custom-old-example-com/tls/certResolver',
-      'traefik/http/middlewares/redirects-old-example-com-1/redirectRegex/replacement',
-      'redirects_meta:old.example.com',
-    ]));
+    expect(listed).toEqual(
+      expect.arrayContaining([
+        'traefik/http/routers/custom-old-example-com/entryPoints/0',
+        'traefik/http/routers/custom-old-example-com/entryPoints/1',
+        'traefik/http/routers/custom-old-example-com/tls/certResolver',
+        'traefik/http/middlewares/redirects-old-example-com-1/redirectRegex/replacement',
+        'redirects_meta:old.example.com',
+      ]),
+    );
     expect(result.stdout).toContain('DRY RUN');
     expectSummary(result.stdout, { scanned: 4, errors: 0 });
     // A dry run cleans nothing and says so.
@@ -293,7 +306,14 @@ describe('environment variables, password-protected redis, token-protected Forge
   it('--redis-url with the password and --forgejo-token-file: dry run as JSON, then the real run', async () => {
     await seedMixed(redis, standin);
     const before = await dump(redis);
-    const flags = ['--redis-url', `redis://:${PASSWORD}@127.0.0.1:${server.port}/0`, '--forgejo-host', standin.url, '--forgejo-token-file', tokenFile];
+    const flags = [
+      '--redis-url',
+      `redis://:${PASSWORD}@127.0.0.1:${server.port}/0`,
+      '--forgejo-host',
+      standin.url,
+      '--forgejo-token-file',
+      tokenFile,
+    ];
 
     const dry = await runJson(['reap', ...flags, '--dry-run']);
 
@@ -341,7 +361,19 @@ describe('environment variables, password-protected redis, token-protected Forge
     const env = envOnly();
     const missingFile = path.join(HOME, 'no-such-dir', 'token');
 
-    const [unreachable, unreachableUrl, wrongPassword, noHost, unknownFlag, badRatio, unreadable, directory, httpUrl, passwordAsUser, malformedUrl] = await Promise.all([
+    const [
+      unreachable,
+      unreachableUrl,
+      wrongPassword,
+      noHost,
+      unknownFlag,
+      badRatio,
+      unreadable,
+      directory,
+      httpUrl,
+      passwordAsUser,
+      malformedUrl,
+    ] = await Promise.all([
       runCli(['reap'], { ...env, REDIS_PORT: closedPort }),
       runCli(['reap', '--redis-url', `redis://:${PASSWORD}@127.0.0.1:${closedPort}/0`], env),
       runCli(['reap'], { ...env, REDIS_PASSWORD: WRONG_PASSWORD }),
@@ -368,7 +400,19 @@ describe('environment variables, password-protected redis, token-protected Forge
     expectFatal(httpUrl, /--redis-url.*redis:\/\//);
     expectFatal(passwordAsUser, /--redis-url/);
     expectFatal(malformedUrl, /--redis-url/);
-    for (const result of [unreachable, unreachableUrl, wrongPassword, noHost, unknownFlag, badRatio, unreadable, directory, httpUrl, passwordAsUser, malformedUrl]) {
+    for (const result of [
+      unreachable,
+      unreachableUrl,
+      wrongPassword,
+      noHost,
+      unknownFlag,
+      badRatio,
+      unreadable,
+      directory,
+      httpUrl,
+      passwordAsUser,
+      malformedUrl,
+    ]) {
       expectNoSecrets(result, SECRETS);
     }
     expect(standin.stats().requests).toBe(0);
@@ -463,7 +507,10 @@ describe('report, JSON and exit codes', () => {
     expect(result.code).toBe(0);
     expect(result.doc.command).toBe('reap');
     expect(result.doc.summary).toMatchObject({ domainsScanned: 4, staleDomainsCleaned: 1, keysDeleted: 18, errors: 0, exitCode: 0 });
-    expect(result.doc.domains.find((d: { domain: string }) => d.domain === STALE.domain)).toMatchObject({ verdict: 'stale', outcome: 'deleted' });
+    expect(result.doc.domains.find((d: { domain: string }) => d.domain === STALE.domain)).toMatchObject({
+      verdict: 'stale',
+      outcome: 'deleted',
+    });
     expect(JSON.stringify(result.doc)).not.toContain('<html>'); // values never included
   });
 
@@ -591,8 +638,16 @@ describe('report, JSON and exit codes', () => {
     expectSummary(human.stdout, { scanned: 4, errors: 0 });
     expect(json.code).toBe(0);
     expect(json.doc.counts).toMatchObject({
-      keysScanned: total, forward: 3, branchForward: 1, invalidForward: 0, reverse: 3, branchReverse: 1,
-      routers: 4, routerKeys: 31, middlewares: 3, redirectsMeta: 2,
+      keysScanned: total,
+      forward: 3,
+      branchForward: 1,
+      invalidForward: 0,
+      reverse: 3,
+      branchReverse: 1,
+      routers: 4,
+      routerKeys: 31,
+      middlewares: 3,
+      redirectsMeta: 2,
     });
     expect(standin.stats().requests).toBe(0);
     expect(await dump(redis)).toEqual(before);
@@ -647,7 +702,15 @@ describe('SIGINT during a slow run', () => {
     await seed(redis, ...sites.map((site) => siteEntries(site)), NOT_OURS);
     const before = await dump(redis);
 
-    const { child, done } = startCli(['reap', '--redis-host', '127.0.0.1', '--redis-port', String(server.port), '--forgejo-host', standin.url]);
+    const { child, done } = startCli([
+      'reap',
+      '--redis-host',
+      '127.0.0.1',
+      '--redis-port',
+      String(server.port),
+      '--forgejo-host',
+      standin.url,
+    ]);
     let exited: CliResult | undefined;
     void done.then((result) => (exited = result));
     // Signal only once the run is verifying (the handler is installed by then).

@@ -10,7 +10,13 @@ import type { Redis } from 'ioredis';
 import { cliRunner, expectFatal } from '../support/cli-process';
 import type { Site } from '../support/harness';
 import { pagesFile, routerEntries, siteEntries } from '../support/plugin-writer';
-import { resetRedisAndStandin, startRedisAndStandin, stopRedisAndStandin, type RedisServer, type Standin } from '../support/redis-and-standin';
+import {
+  resetRedisAndStandin,
+  startRedisAndStandin,
+  stopRedisAndStandin,
+  type RedisServer,
+  type Standin,
+} from '../support/redis-and-standin';
 
 const cli = cliRunner('daily-use');
 afterAll(() => cli.cleanup());
@@ -105,8 +111,17 @@ describe('reports and logs of single runs', () => {
     expect(dry.code).toBe(0);
     expect(dry.stderr).toBe('');
     expect(oneJsonLine(dry.stdout)).toMatchObject({
-      level: 'info', msg: 'run finished', command: 'reap', dryRun: true, result: 'success', exitCode: 0,
-      domainsScanned: 3, live: 2, stale: 1, reaped: 1, orphansReaped: 1,
+      level: 'info',
+      msg: 'run finished',
+      command: 'reap',
+      dryRun: true,
+      result: 'success',
+      exitCode: 0,
+      domainsScanned: 3,
+      live: 2,
+      stale: 1,
+      reaped: 1,
+      orphansReaped: 1,
     });
     expect(oneJsonLine(dry.stdout).time).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(scan.code).toBe(0);
@@ -142,18 +157,29 @@ describe('reports and logs of single runs', () => {
     const partial = await cli.run(['reap', ...flags, '--dry-run', '--log-format', 'json', '--retries', '0']);
 
     expect(partial.code).toBe(2);
-    expect(oneJsonLine(partial.stdout)).toMatchObject({ level: 'warn', result: 'partial', exitCode: 2, reason: expect.stringMatching(/1 unknown/) });
+    expect(oneJsonLine(partial.stdout)).toMatchObject({
+      level: 'warn',
+      result: 'partial',
+      exitCode: 2,
+      reason: expect.stringMatching(/1 unknown/),
+    });
 
     await redis.flushall();
     const sites: Site[] = Array.from({ length: 10 }, (_, i) => ({ owner: 'team', repo: `site${i}`, domain: `s${i}.example.com` }));
-    sites.forEach((site, i) => (i < 2 ? standin.setRepo(site.owner, site.repo, { pages: pagesFile(site) }) : standin.deleteRepo(site.owner, site.repo)));
+    sites.forEach((site, i) =>
+      i < 2 ? standin.setRepo(site.owner, site.repo, { pages: pagesFile(site) }) : standin.deleteRepo(site.owner, site.repo),
+    );
     await redis.mset(Object.assign({}, ...sites.map((site) => siteEntries(site))));
 
     const refused = await cli.run(['reap', ...flags, '--log-format', 'json']);
 
     expect(refused.code).toBe(3);
     expect(oneJsonLine(refused.stdout)).toMatchObject({
-      level: 'warn', result: 'refused', exitCode: 3, keysDeleted: 0, reason: expect.stringMatching(/brake.*8 of 10/),
+      level: 'warn',
+      result: 'refused',
+      exitCode: 3,
+      keysDeleted: 0,
+      reason: expect.stringMatching(/brake.*8 of 10/),
     });
     expect(await redis.exists('custom_domain:s5.example.com')).toBe(1);
   });
@@ -173,7 +199,7 @@ describe('reports and logs of single runs', () => {
 });
 
 describe('help, commands, autocomplete and "did you mean"', () => {
-  it('`help`, `-h` and `--help` show the commands and a command\'s flags', async () => {
+  it("`help`, `-h` and `--help` show the commands and a command's flags", async () => {
     const [help, reapH, reapHelp, helpReap] = await Promise.all([
       cli.run(['help']),
       cli.run(['reap', '-h']),
@@ -191,11 +217,17 @@ describe('help, commands, autocomplete and "did you mean"', () => {
   });
 
   it('`commands` lists every command; `autocomplete` explains the setup', async () => {
-    const [commands, commandsJson, autocomplete] = await Promise.all([cli.run(['commands']), cli.run(['commands', '--json']), cli.run(['autocomplete', 'bash'])]);
+    const [commands, commandsJson, autocomplete] = await Promise.all([
+      cli.run(['commands']),
+      cli.run(['commands', '--json']),
+      cli.run(['autocomplete', 'bash']),
+    ]);
     expect(commands.code).toBe(0);
     for (const command of ['scan', 'verify', 'reap', 'backup', 'restore']) expect(commands.stdout).toContain(command);
     expect(commandsJson.code).toBe(0);
-    expect(JSON.parse(commandsJson.stdout).map((c: { id: string }) => c.id)).toEqual(expect.arrayContaining(['scan', 'verify', 'reap', 'backup', 'restore', 'help']));
+    expect(JSON.parse(commandsJson.stdout).map((c: { id: string }) => c.id)).toEqual(
+      expect.arrayContaining(['scan', 'verify', 'reap', 'backup', 'restore', 'help']),
+    );
     expect(autocomplete.code).toBe(0);
     expect(autocomplete.stdout).toMatch(/bashrc/);
   });

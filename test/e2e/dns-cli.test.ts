@@ -111,7 +111,9 @@ for (const makeStore of [() => new RedisBackend(), () => new EtcdBackend()]) {
       expect(outcome('split.test')).toEqual(['live', 'proven', 'records', 'split.test']);
       expect(d['split.test'].dns.records).toEqual([record('carol/site')]);
       expect(outcome('wrong.test')).toEqual(['stale', 'ownership-lost', 'records', 'wrong.test']);
-      expect(d['wrong.test'].reason).toMatch(/^ownership lost: wrong\.test has a bovine-pages-verification record for another repository \(expected /);
+      expect(d['wrong.test'].reason).toMatch(
+        /^ownership lost: wrong\.test has a bovine-pages-verification record for another repository \(expected /,
+      );
       expect(d['wrong.test'].reason).toContain(record('dave/site'));
       expect(d['wrong.test'].dns.records.sort()).toEqual([record('dave/other'), 'google-site-verification=abc'].sort());
       expect(d['wrong.test'].dns.expected).toBe(record('dave/site'));
@@ -208,12 +210,22 @@ for (const makeStore of [() => new RedisBackend(), () => new EtcdBackend()]) {
         REAPER_DNS_SERVER: `127.0.0.1:${nobody},${dnsServer!.server}`,
       });
       const d = byDomain(parseJson(result));
-      expect([d['ok.test'].dns.outcome, d['dev.ok.test'].dns.outcome, d['gone.test'].dns.outcome]).toEqual(['proven', 'proven', 'ownership-lost']);
+      expect([d['ok.test'].dns.outcome, d['dev.ok.test'].dns.outcome, d['gone.test'].dns.outcome]).toEqual([
+        'proven',
+        'proven',
+        'ownership-lost',
+      ]);
     });
 
     it('a --dns-server that is not an IP address is one line and exit 1', async () => {
-      expectFatal(await cli.run(['verify', ...common(), '--verify-dns', '--dns-server', 'dns.example.com']), /--dns-server 'dns\.example\.com' is not an IP address.*127\.0\.0\.1:53/);
-      expectFatal(await cli.run(['reap', ...common(), '--verify-dns', '--dns-server', '127.0.0.1:99999']), /--dns-server '127\.0\.0\.1:99999'/);
+      expectFatal(
+        await cli.run(['verify', ...common(), '--verify-dns', '--dns-server', 'dns.example.com']),
+        /--dns-server 'dns\.example\.com' is not an IP address.*127\.0\.0\.1:53/,
+      );
+      expectFatal(
+        await cli.run(['reap', ...common(), '--verify-dns', '--dns-server', '127.0.0.1:99999']),
+        /--dns-server '127\.0\.0\.1:99999'/,
+      );
     });
   });
 }

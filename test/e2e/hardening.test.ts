@@ -13,7 +13,13 @@ import { startBlackHole, startRedisThatHangs, type HungServer } from '../support
 import { freePort, startSentinel } from '../support/servers';
 import type { Site } from '../support/harness';
 import { siteEntries } from '../support/plugin-writer';
-import { resetRedisAndStandin, startRedisAndStandin, stopRedisAndStandin, type RedisServer, type Standin } from '../support/redis-and-standin';
+import {
+  resetRedisAndStandin,
+  startRedisAndStandin,
+  stopRedisAndStandin,
+  type RedisServer,
+  type Standin,
+} from '../support/redis-and-standin';
 
 const cli = cliRunner('hardening');
 const HOME = cli.home;
@@ -125,19 +131,35 @@ describe('every store call is bounded (--store-timeout) and a signal ends any ru
       cli.run(['verify', '--redis-host', '127.0.0.1', '--redis-port', String(blackHole.port), ...FORGEJO], { REAPER_STORE_TIMEOUT: '1' }),
       cli.run(['scan', '--store', 'etcd', '--etcd-endpoints', `http://127.0.0.1:${blackHole.port}`, '--store-timeout', '1']),
       cli.run(['scan', '--redis-host', '127.0.0.1', '--redis-port', String(hanging.port), '--store-timeout', '1']),
-      cli.run(['backup', '--redis-host', '127.0.0.1', '--redis-port', String(hanging.port), '--store-timeout', '1', '--output', path.join(HOME, 'hung.jsonl')]),
+      cli.run([
+        'backup',
+        '--redis-host',
+        '127.0.0.1',
+        '--redis-port',
+        String(hanging.port),
+        '--store-timeout',
+        '1',
+        '--output',
+        path.join(HOME, 'hung.jsonl'),
+      ]),
     ]);
 
     // Each line says the 1 s bound was what ended the run (no time is measured: the machine may be loaded).
-    for (const result of [connecting, connectingByEnv, connectingEtcd]) expectFatal(result, new RegExp(`127\\.0\\.0\\.1:${blackHole.port}.*within 1 s.*--store-timeout`));
-    for (const result of [scanning, backingUp]) expectFatal(result, new RegExp(`127\\.0\\.0\\.1:${hanging.port}.*within 1 s.*--store-timeout`));
+    for (const result of [connecting, connectingByEnv, connectingEtcd])
+      expectFatal(result, new RegExp(`127\\.0\\.0\\.1:${blackHole.port}.*within 1 s.*--store-timeout`));
+    for (const result of [scanning, backingUp])
+      expectFatal(result, new RegExp(`127\\.0\\.0\\.1:${hanging.port}.*within 1 s.*--store-timeout`));
     expect(hanging.commands).toContain('SCAN');
     expect(fs.existsSync(path.join(HOME, 'hung.jsonl'))).toBe(false);
   });
 
   it('SIGTERM while connecting to a store that never answers: exit 130 within seconds', async () => {
     const seen = blackHole.connections();
-    const { result, took } = await signalWhen(['scan', '--redis-host', '127.0.0.1', '--redis-port', String(blackHole.port)], () => blackHole.connections() > seen, 'SIGTERM');
+    const { result, took } = await signalWhen(
+      ['scan', '--redis-host', '127.0.0.1', '--redis-port', String(blackHole.port)],
+      () => blackHole.connections() > seen,
+      'SIGTERM',
+    );
 
     expect({ code: result.code, signal: result.signal }).toEqual({ code: 130, signal: null });
     expect(took).toBeLessThan(5000);
@@ -155,7 +177,11 @@ describe('every store call is bounded (--store-timeout) and a signal ends any ru
     const backup = await signalWhen(['backup', ...store, '--output', output], () => scans() > seen, 'SIGINT');
 
     for (const { result, took } of [verify, backup]) {
-      expect({ code: result.code, signal: result.signal, stderr: result.stderr }).toEqual({ code: 130, signal: null, stderr: expect.stringMatching(/interrupted/i) });
+      expect({ code: result.code, signal: result.signal, stderr: result.stderr }).toEqual({
+        code: 130,
+        signal: null,
+        stderr: expect.stringMatching(/interrupted/i),
+      });
       expect(took).toBeLessThan(5000);
     }
     // An interrupted backup leaves no file, and no temporary file beside it.
@@ -224,7 +250,10 @@ describe('a Forgejo that cannot be used at all, or a malformed --forgejo-host', 
     ]);
 
     for (const result of [human, json, reap]) {
-      expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 1, stderr: expect.stringMatching(/^pages-reaper: .*stopped early.*(ECONNREFUSED|refused).*--forgejo-host[^\n]*\n$/) });
+      expect({ code: result.code, stderr: result.stderr }).toEqual({
+        code: 1,
+        stderr: expect.stringMatching(/^pages-reaper: .*stopped early.*(ECONNREFUSED|refused).*--forgejo-host[^\n]*\n$/),
+      });
       expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
     }
     for (const result of [human, reap]) {
@@ -243,7 +272,9 @@ describe('a Forgejo that cannot be used at all, or a malformed --forgejo-host', 
     const before = await dump(redis);
 
     const results = await Promise.all(
-      ['ht!tp://x y', 'ht!tp://x', 'http://', 'https://git.exa mple.com', 'https://bad_host!'].map((host) => cli.run(['verify', ...flags, '--forgejo-host', host])),
+      ['ht!tp://x y', 'ht!tp://x', 'http://', 'https://git.exa mple.com', 'https://bad_host!'].map((host) =>
+        cli.run(['verify', ...flags, '--forgejo-host', host]),
+      ),
     );
 
     for (const result of results) expectFatal(result, /invalid --forgejo-host/);
@@ -280,7 +311,17 @@ describe('Ctrl-C on a terminal', () => {
     const mappings: Record<string, string> = {};
     for (let i = 0; i < 3000; i++) mappings[`custom_domain:site${i}.example.com`] = `org${i}:www`;
     await redis.mset(mappings);
-    const args = ['verify', '--redis-host', '127.0.0.1', '--redis-port', String(server.port), '--forgejo-host', standin.url, '--rate-limit', '300'];
+    const args = [
+      'verify',
+      '--redis-host',
+      '127.0.0.1',
+      '--redis-port',
+      String(server.port),
+      '--forgejo-host',
+      standin.url,
+      '--rate-limit',
+      '300',
+    ];
     const child = spawn('python3', [PTY_RUN, process.execPath, BIN, ...args], {
       cwd: HOME,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME, TERM: 'xterm' },
@@ -293,7 +334,11 @@ describe('Ctrl-C on a terminal', () => {
     let code: number | null | undefined;
     const exited = new Promise<void>((resolve) => child.once('close', (c) => resolve(void (code = c))));
     try {
-      await waitFor(() => code !== undefined || (pid !== undefined && standin.stats().requests >= 100 && output.includes('mappings verified')), 20_000, 'verification under way on the terminal');
+      await waitFor(
+        () => code !== undefined || (pid !== undefined && standin.stats().requests >= 100 && output.includes('mappings verified')),
+        20_000,
+        'verification under way on the terminal',
+      );
       if (code !== undefined) throw new Error(`the run ended before it was interrupted: exit ${code}\n${output}`);
       const signalledAt = Date.now();
       process.kill(pid!, 'SIGINT');

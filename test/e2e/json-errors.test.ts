@@ -29,13 +29,16 @@ function errorDoc(result: CliResult, stream: 'stdout' | 'stderr' = 'stdout'): Er
 it('a bad flag value: kind usage, exit 1, the message of the stderr line', async () => {
   const result = await cli.run(['reap', '--json', '--interval', '1x']);
   const doc = errorDoc(result);
-  expect(doc).toEqual({ command: 'reap', error: { kind: 'usage', message: "invalid --interval '1x': use a duration such as 90s, 15m, 1h or 1h30m", exitCode: 1 } });
+  expect(doc).toEqual({
+    command: 'reap',
+    error: { kind: 'usage', message: "invalid --interval '1x': use a duration such as 90s, 15m, 1h or 1h30m", exitCode: 1 },
+  });
   // Without --json: the one line only, stdout empty, as before.
   const plain = await cli.run(['reap', '--interval', '1x']);
   expect(plain).toMatchObject({ code: 1, stdout: '', stderr: `pages-reaper: ${doc.error.message}\n` });
 });
 
-it('oclif\'s own parse errors (a number out of range) are usage errors with exit 1, not oclif\'s 2', async () => {
+it("oclif's own parse errors (a number out of range) are usage errors with exit 1, not oclif's 2", async () => {
   const doc = errorDoc(await cli.run(['verify', '--json', '--concurrency', '0']));
   expect(doc.command).toBe('verify');
   expect(doc.error).toMatchObject({ kind: 'usage', exitCode: 1 });
@@ -44,7 +47,9 @@ it('oclif\'s own parse errors (a number out of range) are usage errors with exit
 
 it('a store that cannot be reached: exit 1, a hint where the reaper has one', async () => {
   const port = await freePort();
-  const doc = errorDoc(await cli.run(['scan', '--json', '--store', 'etcd', '--etcd-endpoints', `http://127.0.0.1:${port}`, '--store-timeout', '2']));
+  const doc = errorDoc(
+    await cli.run(['scan', '--json', '--store', 'etcd', '--etcd-endpoints', `http://127.0.0.1:${port}`, '--store-timeout', '2']),
+  );
   expect(doc.command).toBe('scan');
   expect(doc.error).toMatchObject({ kind: 'store-unreachable', exitCode: 1 });
   expect(doc.error.message).toMatch(/^cannot reach etcd at .*--etcd-endpoints/);
@@ -52,7 +57,11 @@ it('a store that cannot be reached: exit 1, a hint where the reaper has one', as
 
 it('a missing setting, and an unknown command outside any command', async () => {
   const verify = errorDoc(await cli.run(['verify', '--json', '--redis-port', '1']));
-  expect(verify.error).toEqual({ kind: 'usage', message: 'missing --forgejo-host (or FORGEJO_HOST): the Forgejo URL, e.g. https://git.example.com', exitCode: 1 });
+  expect(verify.error).toEqual({
+    kind: 'usage',
+    message: 'missing --forgejo-host (or FORGEJO_HOST): the Forgejo URL, e.g. https://git.example.com',
+    exitCode: 1,
+  });
 
   const typo = errorDoc(await cli.run(['scna', '--json']));
   expect(typo.command).toBeUndefined();

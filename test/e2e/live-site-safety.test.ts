@@ -81,7 +81,11 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
       await store.mset(siteEntries(alice));
       forgejo.setRepo(alice.owner, alice.repo, { pages: pagesFile(alice) });
       // Seven dashes and dots: 128 domains would name this router custom-a-b-c-d-e-f-g-com.
-      const leftovers = without(siteEntries({ owner: 'dan', repo: 'x', domain: 'a-b.c-d.e-f.g.com' }), 'custom_domain:a-b.c-d.e-f.g.com', 'dan:x');
+      const leftovers = without(
+        siteEntries({ owner: 'dan', repo: 'x', domain: 'a-b.c-d.e-f.g.com' }),
+        'custom_domain:a-b.c-d.e-f.g.com',
+        'dan:x',
+      );
       await store.mset(leftovers);
 
       const result = await reap('--json');
@@ -132,7 +136,14 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
       forgejo.resetStats();
 
       const result = await cli.run([
-        'reap', ...storeArgs(store), '--forgejo-host', front.url, '--forgejo-token', 's3cr3t-token', '--retries', '0',
+        'reap',
+        ...storeArgs(store),
+        '--forgejo-host',
+        front.url,
+        '--forgejo-token',
+        's3cr3t-token',
+        '--retries',
+        '0',
       ]);
 
       expect({ code: result.code, context: context(result) }).toEqual({ code: 1, context: context(result) });

@@ -47,33 +47,62 @@ it('serves metrics that move across runs, turns unhealthy without its store and 
   standin.setRepo(live.owner, live.repo, { pages: pagesFile(live) });
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const { child, done } = cli.start(
-    ['reap', '--interval', '2s', '--listen', `127.0.0.1:${port}`, '--redis-host', server.host, '--redis-port', String(server.port), '--forgejo-host', standin.url],
-  );
+  const { child, done } = cli.start([
+    'reap',
+    '--interval',
+    '2s',
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--redis-host',
+    server.host,
+    '--redis-port',
+    String(server.port),
+    '--forgejo-host',
+    standin.url,
+  ]);
   try {
-    await eventually(() => get(`${base}/readyz`), (r) => r.status === 200, 10_000);
+    await eventually(
+      () => get(`${base}/readyz`),
+      (r) => r.status === 200,
+      10_000,
+    );
     const first = await get(`${base}/metrics`);
     expect(metric(first.text, 'pages_reaper_domains_reaped_total')).toBe(1);
     expect(metric(first.text, 'pages_reaper_domains_scanned')).toBeGreaterThanOrEqual(1);
     const runsBefore = metric(first.text, 'pages_reaper_runs_total{result="success"}');
-    await eventually(() => get(`${base}/metrics`), (r) => metric(r.text, 'pages_reaper_runs_total{result="success"}') > runsBefore, 8_000);
+    await eventually(
+      () => get(`${base}/metrics`),
+      (r) => metric(r.text, 'pages_reaper_runs_total{result="success"}') > runsBefore,
+      8_000,
+    );
     expect(await redis.exists('custom_domain:old.example.com')).toBe(0);
     expect(await redis.exists('custom_domain:blog.example.org')).toBe(1);
 
     await server.stop();
-    await eventually(() => get(`${base}/healthz`), (r) => r.status === 503, 15_000);
+    await eventually(
+      () => get(`${base}/healthz`),
+      (r) => r.status === 503,
+      15_000,
+    );
     const failing = await get(`${base}/metrics`);
     expect(metric(failing.text, 'pages_reaper_runs_total{result="failed"}')).toBeGreaterThan(0);
 
     server = await startRedis({ port: server.port });
-    await eventually(() => get(`${base}/healthz`), (r) => r.status === 200, 15_000);
+    await eventually(
+      () => get(`${base}/healthz`),
+      (r) => r.status === 200,
+      15_000,
+    );
 
     const stopping = Date.now();
     child.kill('SIGTERM');
     const result = await done;
     expect(result.code).toBe(0);
     expect(Date.now() - stopping).toBeLessThan(10_000);
-    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(lines[0]).toMatchObject({ level: 'info', msg: 'sidecar started' });
     expect(lines.some((line) => line.msg === 'run finished' && line.reaped === 1)).toBe(true);
     expect(lines.some((line) => line.msg === 'run failed' && /Redis/.test(line.error))).toBe(true);
@@ -94,7 +123,17 @@ it('a single run writes --metrics-file atomically for the textfile collector', a
     await redis.mset(siteEntries({ owner: 'gone', repo: 'site', domain: 'old.example.com' }));
     const file = `${cli.home}/textfile/pages_reaper.prom`;
     fs.mkdirSync(`${cli.home}/textfile`);
-    const result = await cli.run(['reap', '--metrics-file', file, '--redis-host', server.host, '--redis-port', String(server.port), '--forgejo-host', standin.url]);
+    const result = await cli.run([
+      'reap',
+      '--metrics-file',
+      file,
+      '--redis-host',
+      server.host,
+      '--redis-port',
+      String(server.port),
+      '--forgejo-host',
+      standin.url,
+    ]);
     expect(result.code).toBe(0);
     const text = fs.readFileSync(file, 'utf8');
     expect(metric(text, 'pages_reaper_domains_reaped_total')).toBe(1);
@@ -115,13 +154,29 @@ it('a refused run is a warning with its reason, does not move last_success, and 
   const base = `http://127.0.0.1:${port}`;
   // 8 of 10 mapped sites look stale: the brake refuses every run (exit 3).
   const sites = Array.from({ length: 10 }, (_, i) => ({ owner: 'team', repo: `site${i}`, domain: `s${i}.example.com` }));
-  sites.forEach((site, i) => (i < 2 ? standin.setRepo(site.owner, site.repo, { pages: pagesFile(site) }) : standin.deleteRepo(site.owner, site.repo)));
-  await redis.mset(Object.assign({}, ...sites.map((site) => siteEntries(site))));
-  const { child, done } = cli.start(
-    ['reap', '--interval', '1h', '--listen', `127.0.0.1:${port}`, '--redis-host', server.host, '--redis-port', String(server.port), '--forgejo-host', standin.url],
+  sites.forEach((site, i) =>
+    i < 2 ? standin.setRepo(site.owner, site.repo, { pages: pagesFile(site) }) : standin.deleteRepo(site.owner, site.repo),
   );
+  await redis.mset(Object.assign({}, ...sites.map((site) => siteEntries(site))));
+  const { child, done } = cli.start([
+    'reap',
+    '--interval',
+    '1h',
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--redis-host',
+    server.host,
+    '--redis-port',
+    String(server.port),
+    '--forgejo-host',
+    standin.url,
+  ]);
   try {
-    const ready = await eventually(() => get(`${base}/metrics`), (r) => metric(r.text, 'pages_reaper_runs_total{result="refused"}') === 1, 10_000);
+    const ready = await eventually(
+      () => get(`${base}/metrics`),
+      (r) => metric(r.text, 'pages_reaper_runs_total{result="refused"}') === 1,
+      10_000,
+    );
     expect(metric(ready.text, 'pages_reaper_last_success_timestamp_seconds')).toBe(0);
     expect(metric(ready.text, 'pages_reaper_last_run_timestamp_seconds')).toBeGreaterThan(0);
     // /readyz and /healthz count a refused run as completed: the loop works, the data needs a look.
@@ -133,7 +188,10 @@ it('a refused run is a warning with its reason, does not move last_success, and 
     child.kill('SIGTERM');
     const result = await done;
     expect(result.code).toBe(0);
-    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     const finished = lines.find((line) => line.msg === 'run finished');
     expect(finished).toMatchObject({ level: 'warn', result: 'refused', exitCode: 3, reason: expect.stringMatching(/brake.*8 of 10/) });
     expect(await redis.exists('custom_domain:s5.example.com')).toBe(1);

@@ -52,7 +52,8 @@ interface Sidecar {
   stop(): Promise<{ code: number | null; stdout: string; stderr: string }>;
 }
 
-const pagesRequests = (forgejo: Standin, owner: string, repo: string) => forgejo.stats().byPath[`/api/v1/repos/${owner}/${repo}/contents/.pages`] ?? 0;
+const pagesRequests = (forgejo: Standin, owner: string, repo: string) =>
+  forgejo.stats().byPath[`/api/v1/repos/${owner}/${repo}/contents/.pages`] ?? 0;
 
 /** The sidecar's JSON log lines, parsed as they arrive on its stdout. */
 function collectLines(child: ChildProcess): Array<Record<string, any>> {
@@ -99,8 +100,21 @@ describe.each([redisBackend, etcdBackend])('on $name', ({ create }) => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const { child, done } = cli.start([
-      'reap', '--interval', '1h', '--listen', `127.0.0.1:${port}`, '--webhook-secret-file', secretFile,
-      ...storeArgs(store), '--forgejo-host', forgejo.url, '--retries', '1', '--retry-delay', '5', ...extra,
+      'reap',
+      '--interval',
+      '1h',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--webhook-secret-file',
+      secretFile,
+      ...storeArgs(store),
+      '--forgejo-host',
+      forgejo.url,
+      '--retries',
+      '1',
+      '--retry-delay',
+      '5',
+      ...extra,
     ]);
     const lines = collectLines(child);
     const sidecar: Sidecar = {
@@ -114,22 +128,35 @@ describe.each([redisBackend, etcdBackend])('on $name', ({ create }) => {
       },
     };
     running.push(sidecar);
-    await eventually(() => get(`${base}/readyz`), (r) => r.status === 200, 15_000);
+    await eventually(
+      () => get(`${base}/readyz`),
+      (r) => r.status === 200,
+      15_000,
+    );
     forgejo.addWebhook({ url: sidecar.hookUrl, secret: SECRET });
     return sidecar;
   }
 
   const triggeredRuns = (sidecar: Sidecar) => sidecar.lines.filter((line) => line.msg === 'triggered run finished');
   /** The log lines of the first `n` triggered runs: a run logs after its deletes, so wait for them. */
-  const loggedRuns = (sidecar: Sidecar, n = 1) => eventually(() => triggeredRuns(sidecar), (runs) => runs.length >= n, 5_000);
+  const loggedRuns = (sidecar: Sidecar, n = 1) =>
+    eventually(
+      () => triggeredRuns(sidecar),
+      (runs) => runs.length >= n,
+      5_000,
+    );
 
   /** Polls the store until none of `keys` is left; answers how long that took. */
   async function goneWithin(keys: string[], timeoutMs: number): Promise<number> {
     const start = Date.now();
-    await eventually(async () => {
-      const dump = await store.dump();
-      return keys.filter((key) => key in dump);
-    }, (left) => left.length === 0, timeoutMs);
+    await eventually(
+      async () => {
+        const dump = await store.dump();
+        return keys.filter((key) => key in dump);
+      },
+      (left) => left.length === 0,
+      timeoutMs,
+    );
     return Date.now() - start;
   }
 
@@ -144,7 +171,11 @@ describe.each([redisBackend, etcdBackend])('on $name', ({ create }) => {
     await store.mset({ ...aliceKeys, ...bobKeys, 'alice:site:main:/index.html': '<html>' });
     const sidecar = await startSidecar();
     // The first sweep found both sites live.
-    await eventually(() => sidecar.lines.filter((line) => line.msg === 'run finished'), (runs) => runs.length === 1, 5_000);
+    await eventually(
+      () => sidecar.lines.filter((line) => line.msg === 'run finished'),
+      (runs) => runs.length === 1,
+      5_000,
+    );
     expect(sidecar.lines.find((line) => line.msg === 'run finished')).toMatchObject({ reaped: 0, live: 3 });
 
     const [delivery] = await forgejo.deleteRepoAndNotify(alice.owner, alice.repo);
@@ -157,7 +188,11 @@ describe.each([redisBackend, etcdBackend])('on $name', ({ create }) => {
     // Only alice's plugin keys went: bob's site and the content cache stay.
     const after = await store.dump();
     expect(after).toEqual({ ...bobKeys, 'alice:site:main:/index.html': '<html>' });
-    const run = await eventually(() => triggeredRuns(sidecar), (runs) => runs.length === 1, 5_000);
+    const run = await eventually(
+      () => triggeredRuns(sidecar),
+      (runs) => runs.length === 1,
+      5_000,
+    );
     expect(run[0]).toMatchObject({ trigger: 'webhook', repositories: ['alice/site'], reaped: 2, result: 'success' });
     expect(run[0].backupPath).toEqual(expect.any(String));
     // A backup of every deleted key was written first.
@@ -233,12 +268,20 @@ describe.each([redisBackend, etcdBackend])('on $name', ({ create }) => {
     const [first] = await forgejo.deliver('repository', deleted);
     const [second] = await forgejo.createRepoAndNotify(bob.owner, bob.repo, { pages: pagesFile(bob) });
     expect([first.status, second.status]).toEqual([202, 202]);
-    await eventually(() => triggeredRuns(sidecar), (runs) => runs.length >= 1, 5_000);
+    await eventually(
+      () => triggeredRuns(sidecar),
+      (runs) => runs.length >= 1,
+      5_000,
+    );
     // A replay of the same deleted delivery, a window later: one more verification, nothing deleted.
     const verificationsBefore = triggeredRuns(sidecar).length;
     const [replay] = await forgejo.deliver('repository', deleted, { id: first.id });
     expect(replay.status).toBe(202);
-    await eventually(() => triggeredRuns(sidecar), (runs) => runs.length === verificationsBefore + 1, 5_000);
+    await eventually(
+      () => triggeredRuns(sidecar),
+      (runs) => runs.length === verificationsBefore + 1,
+      5_000,
+    );
     expect(pagesRequests(forgejo, bob.owner, bob.repo)).toBeGreaterThan(requests);
     for (const run of triggeredRuns(sidecar)) expect(run).toMatchObject({ reaped: 0, live: 1, result: 'success' });
     expect(await store.dump()).toEqual(keys);
@@ -268,12 +311,17 @@ describe('on redis: refusals, configuration, a burst', () => {
     const gone = { owner: 'erin', repo: 'gone', domain: 'erin.example.net' };
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const { child, done } = cli.start([
-      'reap', '--interval', '1h', '--listen', `127.0.0.1:${port}`, ...storeArgs(store), '--forgejo-host', forgejo.url,
-    ], { REAPER_WEBHOOK_SECRET_FILE: secretFile });
+    const { child, done } = cli.start(
+      ['reap', '--interval', '1h', '--listen', `127.0.0.1:${port}`, ...storeArgs(store), '--forgejo-host', forgejo.url],
+      { REAPER_WEBHOOK_SECRET_FILE: secretFile },
+    );
     const lines = collectLines(child);
     try {
-      await eventually(() => get(`${base}/readyz`), (r) => r.status === 200, 15_000);
+      await eventually(
+        () => get(`${base}/readyz`),
+        (r) => r.status === 200,
+        15_000,
+      );
       // Stale keys written after the first sweep: only a verification would reap them.
       await store.mset(siteEntries(gone));
       forgejo.setRepo(gone.owner, gone.repo, { pages: pagesFile(gone) });
@@ -282,7 +330,8 @@ describe('on redis: refusals, configuration, a burst', () => {
       const url = `${base}${HOOK_PATH}`;
       const before = forgejo.stats().requests;
       const json = JSON.stringify(payload);
-      const send = (event: string, options: Parameters<Standin['deliver']>[2]) => forgejo.deliver(event, payload, { url, secret: SECRET, ...options }).then(([r]) => r);
+      const send = (event: string, options: Parameters<Standin['deliver']>[2]) =>
+        forgejo.deliver(event, payload, { url, secret: SECRET, ...options }).then(([r]) => r);
 
       const cases = [
         { name: 'bad signature', result: await send('repository', { signature: 'ab'.repeat(32) }), status: 401 },
@@ -292,7 +341,10 @@ describe('on redis: refusals, configuration, a burst', () => {
         // Signed over the compact JSON, sent pretty-printed: the same payload, other bytes.
         {
           name: 'other bytes',
-          result: await send('repository', { signature: createHmac('sha256', SECRET).update(json).digest('hex'), body: JSON.stringify(payload, null, 2) }),
+          result: await send('repository', {
+            signature: createHmac('sha256', SECRET).update(json).digest('hex'),
+            body: JSON.stringify(payload, null, 2),
+          }),
           status: 401,
         },
         { name: 'oversized', result: await send('repository', { body: Buffer.alloc(1024 * 1024 + 1, 0x20) }), status: 413 },
@@ -305,7 +357,11 @@ describe('on redis: refusals, configuration, a burst', () => {
       const unknown = { ...payload, repository: { ...payload.repository, name: 'nothing-here', full_name: 'erin/nothing-here' } };
       const [accepted] = await forgejo.deliver('repository', unknown, { url, secret: SECRET });
       expect(accepted.status).toBe(202);
-      await eventually(() => lines, (l) => l.some((line) => line.msg === 'triggered run finished'), 5_000);
+      await eventually(
+        () => lines,
+        (l) => l.some((line) => line.msg === 'triggered run finished'),
+        5_000,
+      );
       expect(forgejo.stats().requests).toBe(before);
       expect(await store.exists('custom_domain:erin.example.net')).toBe(true);
 
@@ -322,7 +378,11 @@ describe('on redis: refusals, configuration, a burst', () => {
       // A Gitea instance (X-Gitea-* headers only) is heard too; /healthz stays where it was.
       const [gitea] = await forgejo.deliver('repository', payload, { url, secret: SECRET, giteaOnly: true });
       expect(gitea.status).toBe(202);
-      await eventually(() => store.exists('custom_domain:erin.example.net'), (exists) => !exists, 5_000);
+      await eventually(
+        () => store.exists('custom_domain:erin.example.net'),
+        (exists) => !exists,
+        5_000,
+      );
       expect((await get(`${base}/hooks/forgejo`)).status).toBe(405);
       expect((await get(`${base}/healthz`)).status).toBe(200);
     } finally {
@@ -336,10 +396,27 @@ describe('on redis: refusals, configuration, a burst', () => {
   it('without a secret the endpoint does not exist; a secret without the sidecar mode is one line and exit 1', async () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const { child, done } = cli.start(['reap', '--interval', '1h', '--listen', `127.0.0.1:${port}`, ...storeArgs(store), '--forgejo-host', forgejo.url]);
+    const { child, done } = cli.start([
+      'reap',
+      '--interval',
+      '1h',
+      '--listen',
+      `127.0.0.1:${port}`,
+      ...storeArgs(store),
+      '--forgejo-host',
+      forgejo.url,
+    ]);
     try {
-      await eventually(() => get(`${base}/readyz`), (r) => r.status === 200, 15_000);
-      const response = await fetch(`${base}${HOOK_PATH}`, { method: 'POST', body: '{}', headers: { 'Content-Type': 'application/json', 'X-Forgejo-Event': 'push' } });
+      await eventually(
+        () => get(`${base}/readyz`),
+        (r) => r.status === 200,
+        15_000,
+      );
+      const response = await fetch(`${base}${HOOK_PATH}`, {
+        method: 'POST',
+        body: '{}',
+        headers: { 'Content-Type': 'application/json', 'X-Forgejo-Event': 'push' },
+      });
       expect(response.status).toBe(404);
     } finally {
       child.kill('SIGTERM');
@@ -347,10 +424,23 @@ describe('on redis: refusals, configuration, a burst', () => {
     }
     const single = await cli.run(['reap', '--webhook-secret-file', secretFile, ...storeArgs(store), '--forgejo-host', forgejo.url]);
     expectFatal(single, /webhook secret .* needs the sidecar mode: add --interval and --listen/);
-    const noListen = await cli.run(['reap', '--interval', '1h', ...storeArgs(store), '--forgejo-host', forgejo.url], { REAPER_WEBHOOK_SECRET: SECRET });
+    const noListen = await cli.run(['reap', '--interval', '1h', ...storeArgs(store), '--forgejo-host', forgejo.url], {
+      REAPER_WEBHOOK_SECRET: SECRET,
+    });
     expectFatal(noListen, /needs the sidecar mode/);
     expect(noListen.stderr).not.toContain(SECRET);
-    const missing = await cli.run(['reap', '--interval', '1h', '--listen', '127.0.0.1:0', '--webhook-secret-file', '/nonexistent/secret', ...storeArgs(store), '--forgejo-host', forgejo.url]);
+    const missing = await cli.run([
+      'reap',
+      '--interval',
+      '1h',
+      '--listen',
+      '127.0.0.1:0',
+      '--webhook-secret-file',
+      '/nonexistent/secret',
+      ...storeArgs(store),
+      '--forgejo-host',
+      forgejo.url,
+    ]);
     expectFatal(missing, /cannot read --webhook-secret-file \/nonexistent\/secret: ENOENT/);
   }, 60_000);
 
@@ -362,12 +452,26 @@ describe('on redis: refusals, configuration, a burst', () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const { child, done } = cli.start([
-      'reap', '--interval', '2s', '--listen', `127.0.0.1:${port}`, '--webhook-secret-file', secretFile, '--webhook-window', '60s',
-      ...storeArgs(store), '--forgejo-host', forgejo.url,
+      'reap',
+      '--interval',
+      '2s',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--webhook-secret-file',
+      secretFile,
+      '--webhook-window',
+      '60s',
+      ...storeArgs(store),
+      '--forgejo-host',
+      forgejo.url,
     ]);
     const lines = collectLines(child);
     try {
-      await eventually(() => get(`${base}/readyz`), (r) => r.status === 200, 15_000);
+      await eventually(
+        () => get(`${base}/readyz`),
+        (r) => r.status === 200,
+        15_000,
+      );
       const url = `${base}${HOOK_PATH}`;
       const rssBefore = metric((await get(`${base}/metrics`)).text, 'pages_reaper_process_resident_memory_bytes');
       const sweepsBefore = lines.filter((line) => line.msg === 'run finished').length;
@@ -399,7 +503,11 @@ describe('on redis: refusals, configuration, a burst', () => {
       const rssAfter = metric(metricsText, 'pages_reaper_process_resident_memory_bytes');
       expect(rssAfter - rssBefore).toBeLessThan(64 * 1024 * 1024);
       // The sweep still runs every 2 s while deliveries pour in.
-      await eventually(() => lines.filter((line) => line.msg === 'run finished').length, (n) => n >= sweepsBefore + 2, 10_000);
+      await eventually(
+        () => lines.filter((line) => line.msg === 'run finished').length,
+        (n) => n >= sweepsBefore + 2,
+        10_000,
+      );
       const perRepo = new Map<string, number>();
       for (const run of lines.filter((line) => line.msg === 'triggered run finished')) {
         for (const name of run.repositories) perRepo.set(name, (perRepo.get(name) ?? 0) + 1);

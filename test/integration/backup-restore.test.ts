@@ -129,7 +129,10 @@ describe('restoreEntries, more cases', () => {
     const kv = await store();
     const file = path.join(freshDir(), 'empty.jsonl');
     const writer = await BackupWriter.open(file, META);
-    expect(await exportEntries(kv, 'traefik', { kind: 'domains', domains: ['nothing.example.com'] }, writer)).toEqual({ written: 0, unsupported: [] });
+    expect(await exportEntries(kv, 'traefik', { kind: 'domains', domains: ['nothing.example.com'] }, writer)).toEqual({
+      written: 0,
+      unsupported: [],
+    });
     await writer.finish();
     const parsed = parseBackupText(fs.readFileSync(file, 'utf8'));
     expect(parsed.lines).toHaveLength(2);
@@ -196,7 +199,9 @@ describe('BackupWriter', () => {
   it('refuses a directory it cannot write to, and creates nothing', async () => {
     const dir = freshDir();
     fs.writeFileSync(path.join(dir, 'file.txt'), 'x');
-    await expect(BackupWriter.open(path.join(dir, 'file.txt', 'sub', 'b.jsonl'), META)).rejects.toThrow(/cannot write a backup in .*file\.txt\/sub: ENOTDIR/);
+    await expect(BackupWriter.open(path.join(dir, 'file.txt', 'sub', 'b.jsonl'), META)).rejects.toThrow(
+      /cannot write a backup in .*file\.txt\/sub: ENOTDIR/,
+    );
     expect(fs.readdirSync(dir)).toEqual(['file.txt']);
   });
 });
@@ -233,7 +238,12 @@ describe('the reap backup (DESIGN §4.7: no backup, no reap)', () => {
     expect(Object.keys(after).sort()).toEqual(Object.keys(withoutKeys(before, reaped)).sort());
 
     const parsed = parseBackupText(fs.readFileSync(report.backupPath!, 'utf8'));
-    expect(parsed.header).toMatchObject({ format: 'pages-reaper-backup', version: 1, rootKey: 'traefik', reason: expect.stringMatching(/^reap/) });
+    expect(parsed.header).toMatchObject({
+      format: 'pages-reaper-backup',
+      version: 1,
+      rootKey: 'traefik',
+      reason: expect.stringMatching(/^reap/),
+    });
     expect(parsed.entries.map((e) => e.key).sort()).toEqual([...reaped].sort());
     expect(parsed.trailer).toEqual({ trailer: true, count: reaped.length, sha256: parsed.recomputedSha256 });
 
@@ -249,7 +259,9 @@ describe('the reap backup (DESIGN §4.7: no backup, no reap)', () => {
     const dir = freshDir();
     fs.writeFileSync(path.join(dir, 'file.txt'), 'x');
 
-    await expect(h.run('apply', { backupDir: path.join(dir, 'file.txt', 'sub') })).rejects.toThrow(/no backup, no reap.*nothing was deleted/);
+    await expect(h.run('apply', { backupDir: path.join(dir, 'file.txt', 'sub') })).rejects.toThrow(
+      /no backup, no reap.*nothing was deleted/,
+    );
 
     expectSameState(await fullDump(h.redis), before);
     expect(fs.readdirSync(dir)).toEqual(['file.txt']);

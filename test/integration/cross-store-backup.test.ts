@@ -29,7 +29,12 @@ describe('a backup taken from Redis restores into etcd and back', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const redisSettings = (): ReaperSettings => ({ store: 'redis', rootKey: 'traefik', redisHost: redisServer.host, redisPort: redisServer.port });
+  const redisSettings = (): ReaperSettings => ({
+    store: 'redis',
+    rootKey: 'traefik',
+    redisHost: redisServer.host,
+    redisPort: redisServer.port,
+  });
   const etcdSettings = (): ReaperSettings => ({ store: 'etcd', rootKey: 'traefik', etcdEndpoints: etcdServer.endpoint });
 
   async function backup(settings: ReaperSettings, file: string): Promise<void> {

@@ -28,7 +28,11 @@ describe('etcd over TLS', () => {
     opened.push(store);
     return store;
   };
-  const failure = async (settings: EtcdSettings) => (await connectEtcd(settings).then((store) => (opened.push(store), undefined), (e: unknown) => e)) as Error;
+  const failure = async (settings: EtcdSettings) =>
+    (await connectEtcd(settings).then(
+      (store) => (opened.push(store), undefined),
+      (e: unknown) => e,
+    )) as Error;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pages-reaper-etcd-tls-'));

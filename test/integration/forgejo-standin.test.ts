@@ -142,7 +142,10 @@ describe('Forgejo stand-in', () => {
     standin.addFailure({ hang: true });
     await expect(get('/api/v1/repos/alice/blog', { signal: AbortSignal.timeout(200) })).rejects.toThrow();
 
-    const pending = get('/api/v1/repos/alice/blog').then(() => 'answered', () => 'failed');
+    const pending = get('/api/v1/repos/alice/blog').then(
+      () => 'answered',
+      () => 'failed',
+    );
     await new Promise((resolve) => setTimeout(resolve, 50));
     const started = Date.now();
     await standin.close();
@@ -153,11 +156,13 @@ describe('Forgejo stand-in', () => {
 
   it('counts requests, paths, concurrency and auth headers without keeping tokens', async () => {
     standin.addFailure({ delayMs: 50 });
-    await Promise.all([
-      get('/api/v1/repos/alice/blog'),
-      get('/api/v1/repos/alice/blog?x=1'),
-      get('/api/v1/repos/alice/bare', { headers: { Authorization: 'token s3cret' } }),
-    ].map((p) => p.then((r) => r.arrayBuffer())));
+    await Promise.all(
+      [
+        get('/api/v1/repos/alice/blog'),
+        get('/api/v1/repos/alice/blog?x=1'),
+        get('/api/v1/repos/alice/bare', { headers: { Authorization: 'token s3cret' } }),
+      ].map((p) => p.then((r) => r.arrayBuffer())),
+    );
 
     const stats = standin.stats();
     expect(stats.requests).toBe(3);

@@ -56,7 +56,7 @@ describe('grace period (--grace)', () => {
     expect(await h.redis.keys(`${GRACE_MARK_PREFIX}*`)).toEqual([]);
   });
 
-  it('marks are the reaper\'s own: never reaped, never backed up as plugin keys, and not counted as mappings', async () => {
+  it("marks are the reaper's own: never reaped, never backed up as plugin keys, and not counted as mappings", async () => {
     await h.seedSite(site, false);
     await h.run('apply', GRACE);
     const scan = await h.run('scan', GRACE);

@@ -91,7 +91,9 @@ describe('health server', () => {
     clock = T0 + 11 * MINUTE + 1000;
     const stale = await request(port, '/healthz');
     expect(stale.status).toBe(503);
-    expect(stale.body).toBe('last completed run finished 601s ago, more than two intervals (600s); last run failed (exit 1): redis unreachable ECONNREFUSED\n');
+    expect(stale.body).toBe(
+      'last completed run finished 601s ago, more than two intervals (600s); last run failed (exit 1): redis unreachable ECONNREFUSED\n',
+    );
     expect(stale.body.trim()).not.toContain('\n');
 
     // A partial run (exit 2) counts as completed.
@@ -179,12 +181,24 @@ describe('parseListen', () => {
     expect(parseListen('[::]:80')).toEqual({ host: '::', port: 80 });
   });
 
-  it.each(['', '9464', ':9464', '0.0.0.0', '0.0.0.0:', '0.0.0.0:65536', '0.0.0.0:94a', 'host:-1', ' 0.0.0.0:9464', '0.0.0.0:9464 ', '::1:9464', 'a b:1', 'http://0.0.0.0:9464', '0.0.0.0:123456'])(
-    'rejects %p',
-    async (listen) => {
-      const message = `invalid --listen '${listen}': use HOST:PORT, e.g. 0.0.0.0:9464`;
-      expect(() => parseListen(listen)).toThrow(message);
-      await expect(startHealthServer({ listen, metrics: new ReaperMetrics(), intervalMs: 1000 })).rejects.toThrow(message);
-    },
-  );
+  it.each([
+    '',
+    '9464',
+    ':9464',
+    '0.0.0.0',
+    '0.0.0.0:',
+    '0.0.0.0:65536',
+    '0.0.0.0:94a',
+    'host:-1',
+    ' 0.0.0.0:9464',
+    '0.0.0.0:9464 ',
+    '::1:9464',
+    'a b:1',
+    'http://0.0.0.0:9464',
+    '0.0.0.0:123456',
+  ])('rejects %p', async (listen) => {
+    const message = `invalid --listen '${listen}': use HOST:PORT, e.g. 0.0.0.0:9464`;
+    expect(() => parseListen(listen)).toThrow(message);
+    await expect(startHealthServer({ listen, metrics: new ReaperMetrics(), intervalMs: 1000 })).rejects.toThrow(message);
+  });
 });

@@ -78,8 +78,18 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
   });
 
   describe('applyFromBackup', () => {
-    const group = (subject: string, keys: string[]): Plan['groups'][number] => ({ kind: 'domain', subject, reason: 'stale', keys: keys.map((key) => ({ key })), guards: [] });
-    const plan = (groups: Plan['groups']): Plan => ({ groups, kept: [], brake: { mappedDomains: 0, staleDomains: 0, ratio: 0, maxStaleRatio: 1, minDomains: 0, forced: false, tripped: false } });
+    const group = (subject: string, keys: string[]): Plan['groups'][number] => ({
+      kind: 'domain',
+      subject,
+      reason: 'stale',
+      keys: keys.map((key) => ({ key })),
+      guards: [],
+    });
+    const plan = (groups: Plan['groups']): Plan => ({
+      groups,
+      kept: [],
+      brake: { mappedDomains: 0, staleDomains: 0, ratio: 0, maxStaleRatio: 1, minDomains: 0, forced: false, tripped: false },
+    });
 
     async function backupOf(entries: Record<string, string>): Promise<string> {
       const writer = await BackupWriter.open(join(backupDir, 'b.jsonl'), { store: 'test', rootKey: 'traefik', reason: 'test' });
@@ -100,7 +110,11 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
       await h.store.mset({ 'custom_domain:a.com': 'o:a', 'o:a': 'a.com', 'custom_domain:b.com': 'o:b-now', 'o:b': 'b.com' });
       const path = await backupOf({ 'custom_domain:a.com': 'o:a', 'o:a': 'a.com', 'custom_domain:b.com': 'o:b', 'o:b': 'b.com' });
       const outcomes = await withStore((store) =>
-        applyFromBackup(store, plan([group('a.com', ['custom_domain:a.com', 'o:a']), group('b.com', ['custom_domain:b.com', 'o:b'])]), path),
+        applyFromBackup(
+          store,
+          plan([group('a.com', ['custom_domain:a.com', 'o:a']), group('b.com', ['custom_domain:b.com', 'o:b'])]),
+          path,
+        ),
       );
       expect(outcomes).toEqual(['deleted', 'changed']);
       expect(await h.dump()).toEqual({ 'custom_domain:b.com': 'o:b-now', 'o:b': 'b.com' });
@@ -109,9 +123,11 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
     it('stops, deleting nothing more, when the backup does not hold the key the plan has next', async () => {
       await h.store.mset({ 'custom_domain:a.com': 'o:a', 'custom_domain:b.com': 'o:b' });
       const path = await backupOf({ 'custom_domain:a.com': 'o:a' });
-      await expect(withStore((store) => applyFromBackup(store, plan([group('a.com', ['custom_domain:a.com']), group('b.com', ['custom_domain:b.com'])]), path))).rejects.toThrow(
-        /does not hold custom_domain:b\.com where the plan has it; nothing more was deleted/,
-      );
+      await expect(
+        withStore((store) =>
+          applyFromBackup(store, plan([group('a.com', ['custom_domain:a.com']), group('b.com', ['custom_domain:b.com'])]), path),
+        ),
+      ).rejects.toThrow(/does not hold custom_domain:b\.com where the plan has it; nothing more was deleted/);
       expect(await h.dump()).toEqual({ 'custom_domain:a.com': 'o:a', 'custom_domain:b.com': 'o:b' });
     });
 
@@ -120,7 +136,9 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
       const writer = await BackupWriter.open(join(backupDir, 'half.jsonl'), { store: 'test', rootKey: 'traefik', reason: 'test' });
       await writer.add({ key: 'custom_domain:a.com', type: 'string', value: Buffer.from('o:a') });
       await writer.abandon();
-      await expect(withStore((store) => applyFromBackup(store, plan([group('a.com', ['custom_domain:a.com'])]), join(backupDir, 'half.jsonl')))).rejects.toThrow();
+      await expect(
+        withStore((store) => applyFromBackup(store, plan([group('a.com', ['custom_domain:a.com'])]), join(backupDir, 'half.jsonl'))),
+      ).rejects.toThrow();
       expect(await h.dump()).toEqual({ 'custom_domain:a.com': 'o:a' });
     });
   });

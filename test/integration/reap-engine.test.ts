@@ -34,9 +34,21 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
     it.each([
       ['the repository is deleted', (f: Harness['forgejo']) => f.deleteRepo('bob', 'blog'), /gone \(404\)/],
       ['the .pages file is removed', (f: Harness['forgejo']) => f.setPages('bob', 'blog', undefined), /gone \(404\)/],
-      ['custom_domain changes', (f: Harness['forgejo']) => f.setPages('bob', 'blog', 'custom_domain: new.bob.dev\n'), /changed to new\.bob\.dev/],
-      ['the site is disabled', (f: Harness['forgejo']) => f.setPages('bob', 'blog', 'custom_domain: bob.dev\nenabled: false\n'), /disables/],
-      ['the repository becomes private (unreadable)', (f: Harness['forgejo']) => f.setRepo('bob', 'blog', { pages: 'custom_domain: bob.dev\n', private: true }), /gone/],
+      [
+        'custom_domain changes',
+        (f: Harness['forgejo']) => f.setPages('bob', 'blog', 'custom_domain: new.bob.dev\n'),
+        /changed to new\.bob\.dev/,
+      ],
+      [
+        'the site is disabled',
+        (f: Harness['forgejo']) => f.setPages('bob', 'blog', 'custom_domain: bob.dev\nenabled: false\n'),
+        /disables/,
+      ],
+      [
+        'the repository becomes private (unreadable)',
+        (f: Harness['forgejo']) => f.setRepo('bob', 'blog', { pages: 'custom_domain: bob.dev\n', private: true }),
+        /gone/,
+      ],
     ])('reaps every key of a site when %s', async (_, change, reason) => {
       const bob = await h.seedSite({ owner: 'bob', repo: 'blog', domain: 'bob.dev', redirects: 1 });
       const aliceKeys = await h.seedSite(alice);
@@ -53,7 +65,10 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
       h.forgejo.setPages('alice', 'site', pagesFile({ domain: alice.domain, branches: ['feature/New_UI'] }));
       h.forgejo.setBranches('alice', 'site', ['main', 'stage']);
       const { report } = await h.run('apply');
-      expect(verdictOf(report, 'stage.www.alice.com')).toEqual({ status: 'stale', reason: expect.stringContaining('no longer in enable_branches') });
+      expect(verdictOf(report, 'stage.www.alice.com')).toEqual({
+        status: 'stale',
+        reason: expect.stringContaining('no longer in enable_branches'),
+      });
       expect(verdictOf(report, 'feature-new-ui.www.alice.com')).toEqual({ status: 'stale', reason: expect.stringContaining('is gone') });
       const after = await h.dump();
       const main = siteEntries({ ...alice, branches: [] });
@@ -119,7 +134,11 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
     });
 
     it('never sends invalid values to the API and never deletes them', async () => {
-      await h.store.mset({ 'custom_domain:x.com': 'not-a-mapping', 'custom_domain:y.com': '../etc:passwd', 'custom_domain:z.com': 'a:b:c:d' });
+      await h.store.mset({
+        'custom_domain:x.com': 'not-a-mapping',
+        'custom_domain:y.com': '../etc:passwd',
+        'custom_domain:z.com': 'a:b:c:d',
+      });
       const before = await h.dump();
       const { report, summary } = await h.run('apply');
       expect([...report.forwardVerdicts.values()].map((v) => v.status)).toEqual(['invalid', 'invalid', 'invalid']);

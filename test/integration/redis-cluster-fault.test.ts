@@ -9,7 +9,12 @@ import { RedisClusterBackend } from '../support/store-backend';
 
 const SITES = 120;
 const isStale = (i: number) => i % 10 === 0; // 12 of 120: under the brake's 30%
-const sites: Site[] = Array.from({ length: SITES }, (_, i) => ({ owner: `user${i}`, repo: 'site', domain: `site${i}.example.com`, redirects: i % 2 }));
+const sites: Site[] = Array.from({ length: SITES }, (_, i) => ({
+  owner: `user${i}`,
+  repo: 'site',
+  domain: `site${i}.example.com`,
+  redirects: i % 2,
+}));
 
 describe('when a Redis Cluster master restarts mid-reap', () => {
   const backend = new RedisClusterBackend({ persistent: true });

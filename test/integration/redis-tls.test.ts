@@ -36,7 +36,12 @@ describe('Redis over TLS', () => {
     wrong = makeCertificates(dir, 'wrong');
     server = await startRedisTls({ ca: certs.ca, cert: certs.serverCert, key: certs.serverKey });
     strict = await startRedisTls({
-      ca: certs.ca, cert: certs.serverCert, key: certs.serverKey, authClients: 'yes', probeCert: certs.clientCert, probeKey: certs.clientKey,
+      ca: certs.ca,
+      cert: certs.serverCert,
+      key: certs.serverKey,
+      authClients: 'yes',
+      probeCert: certs.clientCert,
+      probeKey: certs.clientKey,
     });
   });
 
@@ -84,7 +89,11 @@ describe('Redis over TLS', () => {
 
   it('names the flag whose file cannot be read', async () => {
     const missing = join(dir, 'no-such-ca.pem');
-    for (const [setting, flag] of [['redisTlsCa', '--redis-tls-ca'], ['redisTlsCert', '--redis-tls-cert'], ['redisTlsKey', '--redis-tls-key']] as const) {
+    for (const [setting, flag] of [
+      ['redisTlsCa', '--redis-tls-ca'],
+      ['redisTlsCert', '--redis-tls-cert'],
+      ['redisTlsKey', '--redis-tls-key'],
+    ] as const) {
       const error = (await connectRedis({ redisUrl: server.url, [setting]: missing }).catch((e: unknown) => e)) as Error;
       expect(error).toBeInstanceOf(Error);
       expect(error.message).toContain(flag);

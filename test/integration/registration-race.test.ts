@@ -50,7 +50,11 @@ describe.each([redisBackend, etcdBackend])('on $name: the plugin registering at 
     await h.reset();
     const random = generator(seed * 7919);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
-    const shuffle = <T>(items: T[]): T[] => items.map((item) => [random(), item] as const).sort((a, b) => a[0] - b[0]).map(([, item]) => item);
+    const shuffle = <T>(items: T[]): T[] =>
+      items
+        .map((item) => [random(), item] as const)
+        .sort((a, b) => a[0] - b[0])
+        .map(([, item]) => item);
 
     // Pairs of domains with one router name (`w1.s3.example` and `w1-s3.example`).
     const domains = Array.from({ length: PAIRS }, (_, i) => [`w${i}.s${seed}.example`, `w${i}-s${seed}.example`]).flat();
@@ -94,7 +98,8 @@ describe.each([redisBackend, etcdBackend])('on $name: the plugin registering at 
       const [first, second] = [pick(MOMENTS), pick(MOMENTS)].sort((a, b) => MOMENTS.indexOf(a) - MOMENTS.indexOf(b));
       const head: Part = { moment: first, entries: Object.fromEntries(order.slice(0, split).map((k) => [k, all[k]])) };
       parts.push(head);
-      if (split < order.length) parts.push({ moment: second, entries: Object.fromEntries(order.slice(split).map((k) => [k, all[k]])), previous: head });
+      if (split < order.length)
+        parts.push({ moment: second, entries: Object.fromEntries(order.slice(split).map((k) => [k, all[k]])), previous: head });
     }
     totals.registrations += registered.length;
 

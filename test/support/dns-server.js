@@ -107,14 +107,17 @@ async function startDnsmasq(spec) {
   // In a file of its own: a benchmark's zone holds thousands of records.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pages-reaper-dnsmasq-'));
   const conf = path.join(dir, 'dnsmasq.conf');
-  fs.writeFileSync(conf, [
-    ...(spec.zones ?? []).map((zone) => `local=/${zone}/`),
-    'local=/probe/',
-    ...(spec.txt ?? []).map(([name, ...strings]) => `txt-record=${name},${strings.map(txtString).join(',')}`),
-    ...(spec.hosts ?? []).map(([name, ip]) => `host-record=${name},${ip}`),
-    ...(spec.silent ?? []).map((zone) => `server=/${zone}/${HOST}#${deadPort}`),
-    '',
-  ].join('\n'));
+  fs.writeFileSync(
+    conf,
+    [
+      ...(spec.zones ?? []).map((zone) => `local=/${zone}/`),
+      'local=/probe/',
+      ...(spec.txt ?? []).map(([name, ...strings]) => `txt-record=${name},${strings.map(txtString).join(',')}`),
+      ...(spec.hosts ?? []).map(([name, ip]) => `host-record=${name},${ip}`),
+      ...(spec.silent ?? []).map((zone) => `server=/${zone}/${HOST}#${deadPort}`),
+      '',
+    ].join('\n'),
+  );
   const cleanup = async () => {
     await new Promise((resolve) => dead.close(() => resolve(undefined)));
     fs.rmSync(dir, { recursive: true, force: true });
@@ -122,21 +125,36 @@ async function startDnsmasq(spec) {
   let lastError;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const port = await freeUdpPort();
-    const child = spawn(binary, [
-      '--no-daemon', `--conf-file=${conf}`, '--no-resolv', '--no-hosts', '--no-poll', '--pid-file=',
-      `--port=${port}`, `--listen-address=${HOST}`, '--bind-interfaces', '--cache-size=0', '--local-ttl=0',
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      binary,
+      [
+        '--no-daemon',
+        `--conf-file=${conf}`,
+        '--no-resolv',
+        '--no-hosts',
+        '--no-poll',
+        '--pid-file=',
+        `--port=${port}`,
+        `--listen-address=${HOST}`,
+        '--bind-interfaces',
+        '--cache-size=0',
+        '--local-ttl=0',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     running.add(child);
     let output = '';
     const collect = (/** @type {Buffer} */ chunk) => (output = (output + chunk.toString()).slice(-8192));
     child.stdout.on('data', collect);
     child.stderr.on('data', collect);
     let exited = false;
-    const gone = new Promise((resolve) => child.once('exit', () => {
-      exited = true;
-      running.delete(child);
-      resolve(undefined);
-    }));
+    const gone = new Promise((resolve) =>
+      child.once('exit', () => {
+        exited = true;
+        running.delete(child);
+        resolve(undefined);
+      }),
+    );
     const stopChild = async () => {
       if (!exited) child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);

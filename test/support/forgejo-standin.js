@@ -81,11 +81,9 @@ const { parseArgs } = require('node:util');
 
 const JSON_TYPE = 'application/json;charset=utf-8';
 
-const key = (/** @type {string} */ owner, /** @type {string} */ repo) =>
-  `${owner.toLowerCase()}/${repo.toLowerCase()}`;
+const key = (/** @type {string} */ owner, /** @type {string} */ repo) => `${owner.toLowerCase()}/${repo.toLowerCase()}`;
 const sha1 = (/** @type {string} */ text) => crypto.createHash('sha1').update(text).digest('hex');
-const gitBlobSha = (/** @type {string} */ text) =>
-  sha1(`blob ${Buffer.byteLength(text)}\0${text}`);
+const gitBlobSha = (/** @type {string} */ text) => sha1(`blob ${Buffer.byteLength(text)}\0${text}`);
 const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /**
@@ -168,10 +166,14 @@ async function startForgejoStandin(options = {}) {
   /** @param {string} path */
   function takeFailure(path) {
     const i = failures.findIndex(({ match }) =>
-      match === undefined ? true
-        : typeof match === 'string' ? path.includes(match)
-        : match instanceof RegExp ? match.test(path)
-        : match(path));
+      match === undefined
+        ? true
+        : typeof match === 'string'
+          ? path.includes(match)
+          : match instanceof RegExp
+            ? match.test(path)
+            : match(path),
+    );
     if (i === -1) return undefined;
     const rule = failures[i];
     if (--rule.times <= 0) failures.splice(i, 1);
@@ -193,8 +195,7 @@ async function startForgejoStandin(options = {}) {
   }
 
   /** @param {http.ServerResponse} res @param {RequestLogEntry} entry @param {number} status @param {unknown} value */
-  const sendJson = (res, entry, status, value) =>
-    send(res, entry, status, { 'Content-Type': JSON_TYPE }, JSON.stringify(value));
+  const sendJson = (res, entry, status, value) => send(res, entry, status, { 'Content-Type': JSON_TYPE }, JSON.stringify(value));
 
   /** @param {http.IncomingMessage} req @param {http.ServerResponse} res */
   function handle(req, res) {
@@ -217,10 +218,15 @@ async function startForgejoStandin(options = {}) {
 
     const rule = takeFailure(path);
     const delay = latencyMs + (rule?.delayMs ?? 0);
-    const respond = () => (rule ? fail(req, res, entry, rule, () => route(req, res, entry, path, query))
-      : route(req, res, entry, path, query));
+    const respond = () =>
+      rule ? fail(req, res, entry, rule, () => route(req, res, entry, path, query)) : route(req, res, entry, path, query);
     const answer = rule?.before
-      ? () => { rule.before?.().then(respond, (/** @type {Error} */ err) => { entry.status = 599; res.destroy(err); }); }
+      ? () => {
+          rule.before?.().then(respond, (/** @type {Error} */ err) => {
+            entry.status = 599;
+            res.destroy(err);
+          });
+        }
       : respond;
     if (delay > 0) {
       const timer = setTimeout(() => {
@@ -258,8 +264,14 @@ async function startForgejoStandin(options = {}) {
       return;
     }
     if (rule.content !== undefined) {
-      const body = { name: '.pages', path: '.pages', type: 'file', encoding: 'base64', content: rule.content,
-        ...(rule.size === undefined ? {} : { size: rule.size }) };
+      const body = {
+        name: '.pages',
+        path: '.pages',
+        type: 'file',
+        encoding: 'base64',
+        content: rule.content,
+        ...(rule.size === undefined ? {} : { size: rule.size }),
+      };
       send(res, entry, 200, headers, JSON.stringify(body));
       return;
     }
@@ -287,8 +299,7 @@ async function startForgejoStandin(options = {}) {
       return;
     }
     const notFound = () => sendJson(res, entry, 404, { message: 'not found' });
-    const targetNotFound = () =>
-      sendJson(res, entry, 404, { errors: [], message: "The target couldn't be found.", url: swaggerUrl });
+    const targetNotFound = () => sendJson(res, entry, 404, { errors: [], message: "The target couldn't be found.", url: swaggerUrl });
 
     const raw = path.split('/');
     if (req.method !== 'GET' || raw.length < 6 || raw[1] !== 'api' || raw[2] !== 'v1' || raw[3] !== 'repos') {
@@ -312,8 +323,8 @@ async function startForgejoStandin(options = {}) {
         targetNotFound();
         return;
       }
-      const location = ['', 'api', 'v1', 'repos', encodeURIComponent(renamed.owner),
-        encodeURIComponent(renamed.name), ...raw.slice(6)].join('/') + query;
+      const location =
+        ['', 'api', 'v1', 'repos', encodeURIComponent(renamed.owner), encodeURIComponent(renamed.name), ...raw.slice(6)].join('/') + query;
       send(res, entry, 301, { Location: location });
       return;
     }
@@ -599,7 +610,12 @@ async function startForgejoStandin(options = {}) {
       targets.map(async (hook) => {
         const id = options.id ?? crypto.randomUUID();
         const secret = options.secret ?? hook.secret;
-        const signature = options.signature === undefined ? (secret ? crypto.createHmac('sha256', secret).update(body).digest('hex') : '') : options.signature;
+        const signature =
+          options.signature === undefined
+            ? secret
+              ? crypto.createHmac('sha256', secret).update(body).digest('hex')
+              : ''
+            : options.signature;
         /** @type {Record<string, string>} */
         const headers = {
           'User-Agent': 'Go-http-client/1.1',
@@ -612,7 +628,8 @@ async function startForgejoStandin(options = {}) {
           'X-Gogs-Event': event,
           'X-Gogs-Event-Type': event,
         };
-        if (!options.giteaOnly) Object.assign(headers, { 'X-Forgejo-Delivery': id, 'X-Forgejo-Event': event, 'X-Forgejo-Event-Type': event });
+        if (!options.giteaOnly)
+          Object.assign(headers, { 'X-Forgejo-Delivery': id, 'X-Forgejo-Event': event, 'X-Forgejo-Event-Type': event });
         if (signature !== null && signature !== '') {
           headers['X-Gitea-Signature'] = signature;
           headers['X-Gogs-Signature'] = signature;
@@ -704,7 +721,11 @@ async function startForgejoStandin(options = {}) {
     /** Deletes a branch, then delivers `delete` with ref_type `branch`. @param {string} owner @param {string} name @param {string} branch */
     async deleteBranchAndNotify(owner, name, branch) {
       const repo = mustGet(owner, name);
-      this.setBranches(owner, name, repo.branches.filter((b) => b !== branch));
+      this.setBranches(
+        owner,
+        name,
+        repo.branches.filter((b) => b !== branch),
+      );
       return deliver('delete', build.delete(repo, branch, 'branch'));
     },
 

@@ -10,7 +10,12 @@ function sanitize(domain) {
 
 /** The plugin's sanitizeBranchForSubdomain. @param {string} branch */
 function branchLabel(branch) {
-  let label = branch.toLowerCase().replace(/[/_.]/g, '-').replace(/[^a-z0-9-]/g, '').replace(/-{2,}/g, '-').replace(/^-+|-+$/g, '');
+  let label = branch
+    .toLowerCase()
+    .replace(/[/_.]/g, '-')
+    .replace(/[^a-z0-9-]/g, '')
+    .replace(/-{2,}/g, '-')
+    .replace(/^-+|-+$/g, '');
   if (label.length > 63) label = label.slice(0, 63).replace(/-+$/, '');
   return /^[a-z0-9]/.test(label) ? label : '';
 }

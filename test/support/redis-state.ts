@@ -28,7 +28,11 @@ async function contentOf(redis: Redis, key: Buffer, type: string): Promise<strin
       return b64((await redis.getBuffer(key))!);
     case 'hash': {
       const flat = await redis.hgetallBuffer(key);
-      return JSON.stringify(Object.entries(flat).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([f, v]) => [f, b64(v)]));
+      return JSON.stringify(
+        Object.entries(flat)
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+          .map(([f, v]) => [f, b64(v)]),
+      );
     }
     case 'list':
       return JSON.stringify((await redis.lrangeBuffer(key, 0, -1)).map(b64));
@@ -123,7 +127,11 @@ export function sha256Lines(entryLines: string[]): string {
 }
 
 /** A whole backup file from its parts, with a correct trailer unless told otherwise. */
-export function backupText(header: Record<string, unknown>, entries: Array<Record<string, unknown>>, trailer?: Record<string, unknown>): string {
+export function backupText(
+  header: Record<string, unknown>,
+  entries: Array<Record<string, unknown>>,
+  trailer?: Record<string, unknown>,
+): string {
   const entryLines = entries.map((entry) => JSON.stringify(entry));
   const end = trailer ?? { trailer: true, count: entryLines.length, sha256: sha256Lines(entryLines) };
   return [JSON.stringify(header), ...entryLines, JSON.stringify(end)].join('\n') + '\n';

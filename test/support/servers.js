@@ -30,11 +30,17 @@ const sleep = (/** @type {number} */ ms) => new Promise((resolve) => setTimeout(
  */
 async function freePorts(count) {
   /** @type {net.Server[]} */
-  const servers = await Promise.all(Array.from({ length: count }, () => new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, HOST, () => resolve(server));
-  })));
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise((resolve, reject) => {
+          const server = net.createServer();
+          server.once('error', reject);
+          server.listen(0, HOST, () => resolve(server));
+        }),
+    ),
+  );
   const ports = servers.map((s) => /** @type {net.AddressInfo} */ (s.address()).port);
   await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
   return ports;
@@ -156,7 +162,7 @@ async function waitUntilReady(name, server, probe) {
       throw new Error(`${name} exited before it was ready:\n${server.output()}`);
     }
     // A server that answers but then dies (e.g. a port clash) must not count as ready.
-    if (await probe() && !server.hasExited()) return;
+    if ((await probe()) && !server.hasExited()) return;
     if (Date.now() > deadline) {
       throw new Error(`${name} not ready after ${READY_TIMEOUT_MS} ms:\n${server.output()}`);
     }
@@ -205,7 +211,9 @@ function pingRedis({ host = HOST, port, password, tls }) {
       if (reply.includes('+PONG\r\n')) finish(true);
       else if (reply.includes('-')) finish(false);
     });
-    socket.once(tls ? 'secureConnect' : 'connect', () => socket.write((password === undefined ? '' : resp(['AUTH', password])) + resp(['PING'])));
+    socket.once(tls ? 'secureConnect' : 'connect', () =>
+      socket.write((password === undefined ? '' : resp(['AUTH', password])) + resp(['PING'])),
+    );
   });
 }
 
@@ -233,7 +241,9 @@ async function startRedis({ password, port: wanted } = {}) {
  */
 function httpOk(url, tls) {
   return new Promise((resolve) => {
-    const files = tls ? { ca: tls.ca && fs.readFileSync(tls.ca), cert: tls.cert && fs.readFileSync(tls.cert), key: tls.key && fs.readFileSync(tls.key) } : {};
+    const files = tls
+      ? { ca: tls.ca && fs.readFileSync(tls.ca), cert: tls.cert && fs.readFileSync(tls.cert), key: tls.key && fs.readFileSync(tls.key) }
+      : {};
     const req = (url.startsWith('https:') ? https : http).get(url, { timeout: 1000, ...files }, (res) => {
       res.resume();
       resolve(res.statusCode === 200);
@@ -256,19 +266,26 @@ async function startEtcd(options = {}) {
     const endpoint = `${tls ? 'https' : 'http'}://${HOST}:${clientPort}`;
     const peer = `http://${HOST}:${peerPort}`;
     const tlsArgs = tls
-      // etcd asks every client for a certificate once it has a CA to check them with.
-      ? ['--cert-file', tls.cert, '--key-file', tls.key, ...(tls.clientCertAuth ? ['--client-cert-auth', '--trusted-ca-file', tls.ca] : [])]
+      ? // etcd asks every client for a certificate once it has a CA to check them with.
+        ['--cert-file', tls.cert, '--key-file', tls.key, ...(tls.clientCertAuth ? ['--client-cert-auth', '--trusted-ca-file', tls.ca] : [])]
       : [];
     const probeTls = tls && { ca: tls.ca, cert: tls.probeCert, key: tls.probeKey };
     return {
       args: [
-        '--name', 'n',
-        '--data-dir', path.join(dir, 'data'),
-        '--listen-client-urls', endpoint,
-        '--advertise-client-urls', endpoint,
-        '--listen-peer-urls', peer,
-        '--initial-advertise-peer-urls', peer,
-        '--initial-cluster', `n=${peer}`,
+        '--name',
+        'n',
+        '--data-dir',
+        path.join(dir, 'data'),
+        '--listen-client-urls',
+        endpoint,
+        '--advertise-client-urls',
+        endpoint,
+        '--listen-peer-urls',
+        peer,
+        '--initial-advertise-peer-urls',
+        peer,
+        '--initial-cluster',
+        `n=${peer}`,
         ...tlsArgs,
       ],
       probe: () => httpOk(`${endpoint}/health`, probeTls),
@@ -371,9 +388,22 @@ async function startRedisCluster({ persistent = false, password = undefined } = 
     const node = nodes[i];
     fs.mkdirSync(node.dir, { recursive: true });
     const server = spawnServer(serverBinary, [
-      '--bind', HOST, '--port', String(node.port), '--cluster-port', String(node.busPort),
-      '--cluster-enabled', 'yes', '--cluster-config-file', path.join(node.dir, 'nodes.conf'),
-      '--cluster-node-timeout', '2000', '--save', '', '--dir', node.dir,
+      '--bind',
+      HOST,
+      '--port',
+      String(node.port),
+      '--cluster-port',
+      String(node.busPort),
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      path.join(node.dir, 'nodes.conf'),
+      '--cluster-node-timeout',
+      '2000',
+      '--save',
+      '',
+      '--dir',
+      node.dir,
       ...(persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
       ...(password === undefined ? [] : ['--requirepass', password, '--masterauth', password]),
     ]);
@@ -394,7 +424,12 @@ async function startRedisCluster({ persistent = false, password = undefined } = 
   try {
     for (let i = 0; i < nodes.length; i++) await startNode(i);
     const created = await runToEnd(cliBinary, [
-      '--cluster', 'create', ...nodes.map((n) => `${HOST}:${n.port}`), '--cluster-replicas', '0', '--cluster-yes',
+      '--cluster',
+      'create',
+      ...nodes.map((n) => `${HOST}:${n.port}`),
+      '--cluster-replicas',
+      '0',
+      '--cluster-yes',
       ...(password === undefined ? [] : ['-a', password, '--no-auth-warning']),
     ]);
     if (created.code !== 0) throw new Error(`redis-cli --cluster create failed:\n${created.output}`);
@@ -437,23 +472,36 @@ async function startEtcdCluster(size = 3) {
       peer: `http://${HOST}:${ports[2 * i + 1]}`,
     }));
     const initialCluster = members.map((m) => `${m.name}=${m.peer}`).join(',');
-    const processes = members.map((m) => spawnServer(command, [
-      '--name', m.name,
-      '--data-dir', path.join(dir, m.name),
-      '--listen-client-urls', m.endpoint,
-      '--advertise-client-urls', m.endpoint,
-      '--listen-peer-urls', m.peer,
-      '--initial-advertise-peer-urls', m.peer,
-      '--initial-cluster', initialCluster,
-      '--initial-cluster-state', 'new',
-      '--initial-cluster-token', path.basename(dir),
-    ]));
+    const processes = members.map((m) =>
+      spawnServer(command, [
+        '--name',
+        m.name,
+        '--data-dir',
+        path.join(dir, m.name),
+        '--listen-client-urls',
+        m.endpoint,
+        '--advertise-client-urls',
+        m.endpoint,
+        '--listen-peer-urls',
+        m.peer,
+        '--initial-advertise-peer-urls',
+        m.peer,
+        '--initial-cluster',
+        initialCluster,
+        '--initial-cluster-state',
+        'new',
+        '--initial-cluster-token',
+        path.basename(dir),
+      ]),
+    );
     // The data is thrown away: SIGKILL, since a member that lost a peer lingers on SIGTERM.
     const stop = async () => {
-      await Promise.all(processes.map(async (p) => {
-        if (!p.hasExited()) p.child.kill('SIGKILL');
-        await p.exited;
-      }));
+      await Promise.all(
+        processes.map(async (p) => {
+          if (!p.hasExited()) p.child.kill('SIGKILL');
+          await p.exited;
+        }),
+      );
       fs.rmSync(dir, { recursive: true, force: true });
     };
     try {
@@ -488,14 +536,17 @@ async function startSentinel(redisPort, { name = 'mymaster' } = {}) {
   return launch('redis-server', async (dir) => {
     const port = await freePort();
     const config = path.join(dir, 'sentinel.conf');
-    fs.writeFileSync(config, [
-      `bind ${HOST}`,
-      `port ${port}`,
-      `dir ${dir}`,
-      `sentinel monitor ${name} ${HOST} ${redisPort} 1`,
-      `sentinel down-after-milliseconds ${name} 5000`,
-      '',
-    ].join('\n'));
+    fs.writeFileSync(
+      config,
+      [
+        `bind ${HOST}`,
+        `port ${port}`,
+        `dir ${dir}`,
+        `sentinel monitor ${name} ${HOST} ${redisPort} 1`,
+        `sentinel down-after-milliseconds ${name} 5000`,
+        '',
+      ].join('\n'),
+    );
     return {
       args: [config, '--sentinel'],
       probe: async () => {
@@ -517,9 +568,26 @@ async function startRedisTls({ ca, cert, key, authClients = 'optional', probeCer
   return launch('redis-server', async (dir) => {
     const port = await freePort();
     const args = [
-      '--bind', HOST, '--port', '0', '--tls-port', String(port),
-      '--tls-cert-file', cert, '--tls-key-file', key, '--tls-ca-cert-file', ca, '--tls-auth-clients', authClients,
-      '--save', '', '--appendonly', 'no', '--dir', dir,
+      '--bind',
+      HOST,
+      '--port',
+      '0',
+      '--tls-port',
+      String(port),
+      '--tls-cert-file',
+      cert,
+      '--tls-key-file',
+      key,
+      '--tls-ca-cert-file',
+      ca,
+      '--tls-auth-clients',
+      authClients,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
     ];
     const probeTls = {
       ca: fs.readFileSync(ca),
@@ -534,4 +602,14 @@ async function startRedisTls({ ca, cert, key, authClients = 'optional', probeCer
   });
 }
 
-module.exports = { freePort, canConnect, startRedis, startEtcd, pingRedis, startRedisCluster, startEtcdCluster, startSentinel, startRedisTls };
+module.exports = {
+  freePort,
+  canConnect,
+  startRedis,
+  startEtcd,
+  pingRedis,
+  startRedisCluster,
+  startEtcdCluster,
+  startSentinel,
+  startRedisTls,
+};

@@ -190,7 +190,9 @@ export class EtcdBackend implements StoreBackend {
 
   async dump(): Promise<Record<string, string>> {
     const reply = await this.client.kv.range(ALL);
-    const entries = reply.kvs.map((kv) => [Buffer.from(kv.key).toString('utf8'), Buffer.from(kv.value ?? Buffer.alloc(0)).toString('utf8')] as const);
+    const entries = reply.kvs.map(
+      (kv) => [Buffer.from(kv.key).toString('utf8'), Buffer.from(kv.value ?? Buffer.alloc(0)).toString('utf8')] as const,
+    );
     return Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
 
@@ -304,5 +306,8 @@ export const BACKENDS: BackendEntry[] = [redisBackend, etcdBackend, redisCluster
 
 /** The CLI flags that select a backend's store, spelled from its settings (`redisHost` → `--redis-host`). */
 export function storeArgs(store: StoreBackend): string[] {
-  return Object.entries(store.settings()).flatMap(([name, value]) => [`--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, String(value)]);
+  return Object.entries(store.settings()).flatMap(([name, value]) => [
+    `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+    String(value),
+  ]);
 }

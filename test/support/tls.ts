@@ -24,11 +24,41 @@ export function makeCertificates(dir: string, name: string): Certificates {
   writeFileSync(file('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
   writeFileSync(file('client.ext'), 'extendedKeyUsage=clientAuth\n');
   for (const role of ['server', 'client']) {
-    openssl('req', ...newKey, '-keyout', file(`${role}.key`), '-out', file(`${role}.csr`), '-subj', `/CN=${role === 'server' ? '127.0.0.1' : 'pages-reaper'}`);
-    openssl('x509', '-req', '-in', file(`${role}.csr`), '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial',
-      '-out', file(`${role}.crt`), '-days', '2', '-extfile', file(`${role}.ext`));
+    openssl(
+      'req',
+      ...newKey,
+      '-keyout',
+      file(`${role}.key`),
+      '-out',
+      file(`${role}.csr`),
+      '-subj',
+      `/CN=${role === 'server' ? '127.0.0.1' : 'pages-reaper'}`,
+    );
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      file(`${role}.csr`),
+      '-CA',
+      file('ca.crt'),
+      '-CAkey',
+      file('ca.key'),
+      '-CAcreateserial',
+      '-out',
+      file(`${role}.crt`),
+      '-days',
+      '2',
+      '-extfile',
+      file(`${role}.ext`),
+    );
   }
-  return { ca: file('ca.crt'), serverCert: file('server.crt'), serverKey: file('server.key'), clientCert: file('client.crt'), clientKey: file('client.key') };
+  return {
+    ca: file('ca.crt'),
+    serverCert: file('server.crt'),
+    serverKey: file('server.key'),
+    clientCert: file('client.crt'),
+    clientKey: file('client.key'),
+  };
 }
 
 /** Seeds through the store under test, then scans, reads and deletes a domain. */

@@ -15,7 +15,12 @@ describe('encodeEntry / decodeEntry', () => {
   const roundTrip = (entry: StoredEntry) => decodeEntry(encodeEntry(entry), 2);
 
   it('writes a UTF-8 string as `value`, one line of JSON, and reads it back', () => {
-    const entry: StoredEntry = { key: 'custom_domain:www.example.com', type: 'string', value: Buffer.from('alice:site'), expiresAt: undefined };
+    const entry: StoredEntry = {
+      key: 'custom_domain:www.example.com',
+      type: 'string',
+      value: Buffer.from('alice:site'),
+      expiresAt: undefined,
+    };
     const line = encodeEntry(entry);
     expect(line).not.toContain('\n');
     expect(JSON.parse(line)).toEqual({ key: 'custom_domain:www.example.com', type: 'string', value: 'alice:site', expiresAt: null });
@@ -99,9 +104,21 @@ describe('encodeEntry / decodeEntry', () => {
       ['an empty key', '{"key":"","type":"string","value":"v","expiresAt":null}', /^line 17: no key$/],
       ['a numeric key', '{"key":5,"type":"string","value":"v","expiresAt":null}', /^line 17: no key$/],
       ['no type', '{"key":"k","value":"v","expiresAt":null}', /^line 17: no type$/],
-      ['a string without value or base64', '{"key":"k","type":"string","expiresAt":null}', /^line 17: a string entry without value or base64$/],
-      ['expiresAt not a time', '{"key":"k","type":"string","value":"v","expiresAt":"soon"}', /^line 17: expiresAt is neither null nor a time$/],
-      ['expiresAt a number', '{"key":"k","type":"string","value":"v","expiresAt":1700000000000}', /^line 17: expiresAt is neither null nor a time$/],
+      [
+        'a string without value or base64',
+        '{"key":"k","type":"string","expiresAt":null}',
+        /^line 17: a string entry without value or base64$/,
+      ],
+      [
+        'expiresAt not a time',
+        '{"key":"k","type":"string","value":"v","expiresAt":"soon"}',
+        /^line 17: expiresAt is neither null nor a time$/,
+      ],
+      [
+        'expiresAt a number',
+        '{"key":"k","type":"string","value":"v","expiresAt":1700000000000}',
+        /^line 17: expiresAt is neither null nor a time$/,
+      ],
       ['expiresAt missing', '{"key":"k","type":"string","value":"v"}', /^line 17: expiresAt is neither null nor a time$/],
     ])('%s', (_name, text, message) => {
       let thrown: unknown;
@@ -140,7 +157,9 @@ describe('EntryDigest', () => {
   it('hashes multi-byte characters as UTF-8, as they are written', () => {
     const digest = new EntryDigest();
     digest.add('{"key":"ü","type":"string","value":"日本","expiresAt":null}');
-    expect(digest.hex()).toBe(createHash('sha256').update(Buffer.from('{"key":"ü","type":"string","value":"日本","expiresAt":null}\n', 'utf8')).digest('hex'));
+    expect(digest.hex()).toBe(
+      createHash('sha256').update(Buffer.from('{"key":"ü","type":"string","value":"日本","expiresAt":null}\n', 'utf8')).digest('hex'),
+    );
   });
 
   it('tells apart line splits and order (a newline is part of each line)', () => {

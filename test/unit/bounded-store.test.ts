@@ -57,7 +57,11 @@ describe('BoundedStore', () => {
   it('an interrupt lets a delete batch already sent finish; one that never ends is given up after the grace', async () => {
     const interrupt = new AbortController();
     let finish: (outcomes: Array<'deleted'>) => void = () => {};
-    const finishing = new BoundedStore(silentStore({ deleteGroupsIfUnchanged: () => new Promise((resolve) => (finish = resolve)) }), 60_000, interrupt.signal);
+    const finishing = new BoundedStore(
+      silentStore({ deleteGroupsIfUnchanged: () => new Promise((resolve) => (finish = resolve)) }),
+      60_000,
+      interrupt.signal,
+    );
     const sent = finishing.deleteGroupsIfUnchanged([]);
     interrupt.abort(new Error('interrupted'));
     finish(['deleted']);
@@ -73,7 +77,10 @@ describe('BoundedStore', () => {
   });
 
   it('answers and errors pass through unchanged; close never hangs the run', async () => {
-    const store = new BoundedStore(silentStore({ getMany: async (keys) => keys.map(() => undefined), putMany: () => Promise.reject(new Error('READONLY')) }), 50);
+    const store = new BoundedStore(
+      silentStore({ getMany: async (keys) => keys.map(() => undefined), putMany: () => Promise.reject(new Error('READONLY')) }),
+      50,
+    );
     await expect(store.getMany(['a', 'b'])).resolves.toEqual([undefined, undefined]);
     await expect(store.putMany([], 'overwrite')).rejects.toThrow('READONLY');
     await expect(store.close()).resolves.toBeUndefined();

@@ -19,7 +19,12 @@ describe('PrefixedKeyTable', () => {
     expect(table.addKey(`${root}custom-a-com/rule`)).toBe(false); // SCAN repeats
     expect(table.addKey(`${root}custom-a-com/tls/domains/0/main`)).toBe(false);
     expect(table.get('custom-a-com')!.sort()).toEqual(
-      [`${root}custom-a-com/entryPoints/0`, `${root}custom-a-com/entrypoints/0`, `${root}custom-a-com/rule`, `${root}custom-a-com/tls/domains/0/main`].sort(),
+      [
+        `${root}custom-a-com/entryPoints/0`,
+        `${root}custom-a-com/entrypoints/0`,
+        `${root}custom-a-com/rule`,
+        `${root}custom-a-com/tls/domains/0/main`,
+      ].sort(),
     );
     expect(table.size).toBe(1);
     expect(table.keyCount).toBe(4);
@@ -44,7 +49,12 @@ describe('PrefixedKeyTable', () => {
 describe('ForwardTable', () => {
   it('keeps plain mappings as text and gives back the same mapping', () => {
     const table = new ForwardTable();
-    const mapping = { domain: 'a.com', key: 'custom_domain:a.com', value: Buffer.from('alice:site'), target: { owner: 'alice', repo: 'site' } };
+    const mapping = {
+      domain: 'a.com',
+      key: 'custom_domain:a.com',
+      value: Buffer.from('alice:site'),
+      target: { owner: 'alice', repo: 'site' },
+    };
     table.set('a.com', mapping);
     expect(table.valueText('a.com')).toBe('alice:site');
     expect(table.get('a.com')).toEqual(mapping);
@@ -53,8 +63,19 @@ describe('ForwardTable', () => {
   });
   it('keeps whole what text cannot hold: bytes that are not UTF-8, an expiry, an invalid value', () => {
     const table = new ForwardTable();
-    const bytes = { domain: 'b.com', key: 'custom_domain:b.com', value: Buffer.from([0x61, 0x3a, 0xff]), target: { owner: 'a', repo: 'x' } };
-    const expiring = { domain: 'c.com', key: 'custom_domain:c.com', value: Buffer.from('a:b'), expiresAt: 5, target: { owner: 'a', repo: 'b' } };
+    const bytes = {
+      domain: 'b.com',
+      key: 'custom_domain:b.com',
+      value: Buffer.from([0x61, 0x3a, 0xff]),
+      target: { owner: 'a', repo: 'x' },
+    };
+    const expiring = {
+      domain: 'c.com',
+      key: 'custom_domain:c.com',
+      value: Buffer.from('a:b'),
+      expiresAt: 5,
+      target: { owner: 'a', repo: 'b' },
+    };
     const invalid = { domain: 'd.com', key: 'custom_domain:d.com', value: Buffer.from('nope'), invalid: 'Invalid mapping format' };
     for (const m of [bytes, expiring, invalid]) table.set(m.domain, m);
     expect(table.valueText('b.com')).toBeUndefined();
@@ -70,8 +91,21 @@ describe('ReverseTable', () => {
     const table = new ReverseTable();
     table.add('alice:site', 'a.com');
     table.add('alice:site:branch:dev', 'dev.a.com');
-    expect(table.get('alice:site')).toEqual({ owner: 'alice', repo: 'site', key: 'alice:site', value: Buffer.from('a.com'), domain: 'a.com' });
-    expect(table.get('alice:site:branch:dev')).toEqual({ owner: 'alice', repo: 'site', branch: 'dev', key: 'alice:site:branch:dev', value: Buffer.from('dev.a.com'), domain: 'dev.a.com' });
+    expect(table.get('alice:site')).toEqual({
+      owner: 'alice',
+      repo: 'site',
+      key: 'alice:site',
+      value: Buffer.from('a.com'),
+      domain: 'a.com',
+    });
+    expect(table.get('alice:site:branch:dev')).toEqual({
+      owner: 'alice',
+      repo: 'site',
+      branch: 'dev',
+      key: 'alice:site:branch:dev',
+      value: Buffer.from('dev.a.com'),
+      domain: 'dev.a.com',
+    });
     expect(table.domainOf('alice:site')).toBe('a.com');
     expect([...table].length).toBe(2);
   });
@@ -80,7 +114,12 @@ describe('ReverseTable', () => {
 describe('forward and reverse pairs', () => {
   const forward = (domain: string, value: string) => {
     const [owner, repo, branch] = value.split(':');
-    return { domain, key: `custom_domain:${domain}`, value: Buffer.from(value), target: branch === undefined ? { owner, repo } : { owner, repo, branch } };
+    return {
+      domain,
+      key: `custom_domain:${domain}`,
+      value: Buffer.from(value),
+      target: branch === undefined ? { owner, repo } : { owner, repo, branch },
+    };
   };
   it('keeps a reverse key naming its forward mapping back as part of the forward entry, whichever came first', () => {
     const forwards = new ForwardTable();
@@ -151,16 +190,40 @@ describe('sanitizedOwners', () => {
 });
 
 describe('counts and reports from compact state', () => {
-  const keys = { ...siteKeys('o', 'a', 'a.com'), ...siteKeys('o', 'b', 'b.com'), ...middlewareKeys('b.com', 0), 'custom_domain:dev.a.com': 'o:a:dev', 'o:a:branch:dev': 'dev.a.com' };
+  const keys = {
+    ...siteKeys('o', 'a', 'a.com'),
+    ...siteKeys('o', 'b', 'b.com'),
+    ...middlewareKeys('b.com', 0),
+    'custom_domain:dev.a.com': 'o:a:dev',
+    'o:a:branch:dev': 'dev.a.com',
+  };
   it('counts what the scan kept', () => {
     const inventory = inventoryFrom(Object.entries(keys).map(([key, value]) => ({ key, type: 'string', value: Buffer.from(value) })));
-    expect(countInventory(inventory)).toMatchObject({ forward: 2, branchForward: 1, reverse: 2, branchReverse: 1, routers: 2, routerKeys: 14, middlewares: 1 });
+    expect(countInventory(inventory)).toMatchObject({
+      forward: 2,
+      branchForward: 1,
+      reverse: 2,
+      branchReverse: 1,
+      routers: 2,
+      routerKeys: 14,
+      middlewares: 1,
+    });
   });
   it('streams the same JSON document and human report it would build whole', () => {
     const inventory = inventoryOf(keys);
     const forwardVerdicts = verdicts({ 'a.com': 'live', 'b.com': 'stale', 'dev.a.com': 'unknown' });
     const plan = planReap(inventory, forwardVerdicts, new Map(), { ...DEFAULT_BRAKE, minDomains: 100 });
-    const report: RunReport = { stage: 'plan', inventory, forwardVerdicts, reverseVerdicts: new Map(), plan, requests: 3, storeRoundTrips: 2, startedAt: 0, durationMs: 5 };
+    const report: RunReport = {
+      stage: 'plan',
+      inventory,
+      forwardVerdicts,
+      reverseVerdicts: new Map(),
+      plan,
+      requests: 3,
+      storeRoundTrips: 2,
+      startedAt: 0,
+      durationMs: 5,
+    };
     const summary = summarize(report, true);
     const ctx = { command: 'reap' as const, dryRun: true, store: 'redis://x', source: 'http://f' };
     for (const render of [renderJson, renderHuman]) {
@@ -168,6 +231,10 @@ describe('counts and reports from compact state', () => {
       expect(render(report, summary, ctx, (chunk) => chunks.push(chunk))).toBe('');
       expect(chunks.join('')).toBe(render(report, summary, ctx));
     }
-    expect(JSON.parse(renderJson(report, summary, ctx)).domains.map((d: { domain: string }) => d.domain)).toEqual(['a.com', 'b.com', 'dev.a.com']);
+    expect(JSON.parse(renderJson(report, summary, ctx)).domains.map((d: { domain: string }) => d.domain)).toEqual([
+      'a.com',
+      'b.com',
+      'dev.a.com',
+    ]);
   });
 });

@@ -18,7 +18,7 @@ const ALICE = 'bovine-pages-verification=f270e27d8785695e0fd42e1adbb2011210e1b89
 const apex = { owner: 'alice', repo: 'site', domain: 'alice.example' };
 const branch = { owner: 'alice', repo: 'site', branch: 'feature/x', domain: 'feature-x.alice.example' };
 
-describe('the plugin\'s ownership record (pages.go generateDomainVerificationHash, verifyCustomDomainDNS)', () => {
+describe("the plugin's ownership record (pages.go generateDomainVerificationHash, verifyCustomDomainDNS)", () => {
   it('is bovine-pages-verification= and the hex SHA-256 of "owner/repo"', () => {
     expect(expectedRecord('alice', 'site')).toBe(ALICE);
   });
@@ -29,8 +29,13 @@ describe('the plugin\'s ownership record (pages.go generateDomainVerificationHas
     expect(judgeOwnership(branch, 'alice.example', { kind: 'records', records: [ALICE] }).outcome).toBe('proven');
   });
 
-  it('joins one record\'s character-strings with nothing between them; records stay apart', () => {
-    expect(joinTxt([[ALICE.slice(0, 10), ALICE.slice(10)], ['v=spf1', ' -all']])).toEqual([ALICE, 'v=spf1 -all']);
+  it("joins one record's character-strings with nothing between them; records stay apart", () => {
+    expect(
+      joinTxt([
+        [ALICE.slice(0, 10), ALICE.slice(10)],
+        ['v=spf1', ' -all'],
+      ]),
+    ).toEqual([ALICE, 'v=spf1 -all']);
   });
 
   it('matches exactly, or with every space removed, as the plugin does; nothing else', () => {
@@ -50,15 +55,19 @@ describe('what an answer proves', () => {
   it('the record among others: proven', () => {
     const evidence = judge({ kind: 'records', records: ['v=spf1 -all', expectedRecord('bob', 'site'), ALICE] });
     expect(evidence).toMatchObject({ outcome: 'proven', answer: 'records', name: 'alice.example', expected: ALICE });
-    expect(verdictWithDns(live('.pages names alice.example'), evidence)).toEqual(live('.pages names alice.example; ownership proven by the TXT record at alice.example'));
+    expect(verdictWithDns(live('.pages names alice.example'), evidence)).toEqual(
+      live('.pages names alice.example; ownership proven by the TXT record at alice.example'),
+    );
   });
 
-  it('another repository\'s record, other records, no TXT, NXDOMAIN: ownership lost, with the records seen', () => {
+  it("another repository's record, other records, no TXT, NXDOMAIN: ownership lost, with the records seen", () => {
     const other = judge({ kind: 'records', records: [expectedRecord('bob', 'site')] });
     expect(other.outcome).toBe('ownership-lost');
     expect(other.reason).toContain('for another repository');
     expect(other.reason).toContain(expectedRecord('bob', 'site'));
-    expect(judge({ kind: 'records', records: ['v=spf1 -all'] }).reason).toMatch(/no bovine-pages-verification record .*records seen: "v=spf1 -all"/);
+    expect(judge({ kind: 'records', records: ['v=spf1 -all'] }).reason).toMatch(
+      /no bovine-pages-verification record .*records seen: "v=spf1 -all"/,
+    );
     expect(judge(answerOfError('ENODATA', ''))).toMatchObject({ outcome: 'ownership-lost', answer: 'nodata' });
     expect(judge(answerOfError('ENOTFOUND', ''))).toMatchObject({ outcome: 'ownership-lost', answer: 'nxdomain' });
     expect(verdictWithDns(live('x'), judge(answerOfError('ENOTFOUND', ''))).status).toBe('stale');
@@ -135,7 +144,11 @@ describe('DnsChecker', () => {
   it('looks a name up once for a domain and its branch subdomains', async () => {
     const resolver = new HandResolver();
     const checker = new DnsChecker(resolver);
-    const both = Promise.all([checker.check(apex), checker.check(branch), checker.check({ ...branch, branch: 'dev', domain: 'dev.Alice.Example' })]);
+    const both = Promise.all([
+      checker.check(apex),
+      checker.check(branch),
+      checker.check({ ...branch, branch: 'dev', domain: 'dev.Alice.Example' }),
+    ]);
     await settle();
     resolver.answerNext({ kind: 'records', records: [ALICE] });
     expect((await both).map((e) => e.outcome)).toEqual(['proven', 'proven', 'proven']);
@@ -158,7 +171,9 @@ describe('DnsChecker', () => {
     const evidence = await all;
     expect(resolver.maxInFlight).toBe(DNS_BREAKER_THRESHOLD);
     expect(resolver.names).toHaveLength(DNS_BREAKER_THRESHOLD);
-    expect(stopped).toBe('stopped early: the first 10 DNS lookups all failed the same way (no answer from 10.9.9.9:53 (timeout)); check --dns-server and the resolver');
+    expect(stopped).toBe(
+      'stopped early: the first 10 DNS lookups all failed the same way (no answer from 10.9.9.9:53 (timeout)); check --dns-server and the resolver',
+    );
     expect(checker.stoppedEarly).toBe(stopped);
     expect(evidence.every((e) => e.outcome === 'unknown')).toBe(true);
   });

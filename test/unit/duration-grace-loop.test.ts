@@ -29,7 +29,11 @@ describe('parseDuration', () => {
 });
 
 describe('decideGrace', () => {
-  const forwards = ['a.com', 'b.com', 'c.com', 'd.com'].map((domain) => ({ domain, key: `custom_domain:${domain}`, value: Buffer.from('o:r') }));
+  const forwards = ['a.com', 'b.com', 'c.com', 'd.com'].map((domain) => ({
+    domain,
+    key: `custom_domain:${domain}`,
+    value: Buffer.from('o:r'),
+  }));
   const mark = (domain: string, since: number | string): GraceMark => ({
     key: graceMarkKey(domain),
     value: Buffer.from(String(since)),
@@ -58,8 +62,14 @@ describe('decideGrace', () => {
   });
 
   it('rewrites a mark that is not a time, or lies in the future', () => {
-    const verdicts = new Map([['a.com', stale('gone')], ['b.com', stale('gone')]]);
-    const marks = new Map([['a.com', mark('a.com', 'garbage')], ['b.com', mark('b.com', now + 60_000)]]);
+    const verdicts = new Map([
+      ['a.com', stale('gone')],
+      ['b.com', stale('gone')],
+    ]);
+    const marks = new Map([
+      ['a.com', mark('a.com', 'garbage')],
+      ['b.com', mark('b.com', now + 60_000)],
+    ]);
     const decision = decideGrace(forwards, verdicts, marks, now, 5_000);
     expect(decision.marksToWrite.sort()).toEqual(['a.com', 'b.com']);
     expect(decision.due.size).toBe(0);
@@ -68,7 +78,18 @@ describe('decideGrace', () => {
 
 describe('runLoop', () => {
   const status = (completed: boolean): RunStatus => ({
-    startedAt: 0, finishedAt: 0, completed, exitCode: completed ? 0 : 1, domainsScanned: 0, live: 0, stale: 0, pending: 0, reaped: 0, orphansReaped: 0, keysDeleted: 0, errors: {},
+    startedAt: 0,
+    finishedAt: 0,
+    completed,
+    exitCode: completed ? 0 : 1,
+    domainsScanned: 0,
+    live: 0,
+    stale: 0,
+    pending: 0,
+    reaped: 0,
+    orphansReaped: 0,
+    keysDeleted: 0,
+    errors: {},
   });
 
   it('runs one at a time, retries failures sooner than the interval, and stops on the signal', async () => {

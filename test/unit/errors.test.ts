@@ -7,7 +7,13 @@ describe('ReaperError', () => {
   it('carries its exit code and hint; the message is the problem, then the hint', () => {
     const error = new UsageError('--webhook-secret-file /x is empty', { hint: "put the webhook's secret in it" });
     expect(error.message).toBe("--webhook-secret-file /x is empty; put the webhook's secret in it");
-    expect(error).toMatchObject({ kind: 'usage', exitCode: EXIT.fatal, problem: '--webhook-secret-file /x is empty', hint: "put the webhook's secret in it", name: 'UsageError' });
+    expect(error).toMatchObject({
+      kind: 'usage',
+      exitCode: EXIT.fatal,
+      problem: '--webhook-secret-file /x is empty',
+      hint: "put the webhook's secret in it",
+      name: 'UsageError',
+    });
     expect(new ReaperError('stopped', { exitCode: EXIT.partial }).exitCode).toBe(2);
     expect(new StoreUnreachableError('cannot reach etcd').kind).toBe('store-unreachable');
   });
@@ -34,13 +40,20 @@ describe('reportFailure', () => {
   it('one line on stderr without secrets, the exit code returned; with a JSON stream the document too', () => {
     const json: string[] = [];
     const stream = { write: (chunk: string) => (json.push(chunk), true) } as unknown as NodeJS.WritableStream;
-    const code = reportFailure(new UsageError('bad password hunter2\n  in two lines', { hint: 'not hunter2' }), { json: stream, command: 'scan', secrets: ['hunter2'] });
+    const code = reportFailure(new UsageError('bad password hunter2\n  in two lines', { hint: 'not hunter2' }), {
+      json: stream,
+      command: 'scan',
+      secrets: ['hunter2'],
+    });
     expect(code).toBe(1);
     expect(stderr).toEqual(['pages-reaper: bad password *** in two lines; not ***\n']);
-    expect(JSON.parse(json.join(''))).toEqual({ command: 'scan', error: { kind: 'usage', message: 'bad password *** in two lines; not ***', hint: 'not ***', exitCode: 1 } });
+    expect(JSON.parse(json.join(''))).toEqual({
+      command: 'scan',
+      error: { kind: 'usage', message: 'bad password *** in two lines; not ***', hint: 'not ***', exitCode: 1 },
+    });
   });
 
-  it('oneLine turns oclif\'s framing of a flag error into one line', () => {
+  it("oneLine turns oclif's framing of a flag error into one line", () => {
     expect(oneLine(new Error('Parsing --grace \n\tbad\nSee more help with --help'))).toBe('--grace: bad; see --help');
   });
 });

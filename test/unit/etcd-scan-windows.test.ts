@@ -28,7 +28,7 @@ describe('etcd scan windows', () => {
       expect(Buffer.compare(to!, from)).toBe(1);
     }
     let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     const key = () => Buffer.from(Array.from({ length: 1 + Math.floor(random() * 12) }, () => Math.floor(random() * 256)));
     for (let i = 0; i < 2000; i++) {
       const [lo, hi] = [key(), key()].sort(Buffer.compare);

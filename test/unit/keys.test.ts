@@ -135,7 +135,7 @@ describe('redirectMiddlewareOwner', () => {
   });
 });
 
-describe('branchLabel (the plugin\'s sanitizeBranchForSubdomain)', () => {
+describe("branchLabel (the plugin's sanitizeBranchForSubdomain)", () => {
   it.each<[string, string]>([
     ['stage', 'stage'],
     ['Feature/NEW_UI', 'feature-new-ui'],
@@ -295,7 +295,14 @@ describe('escapeGlob (DESIGN §4.4)', () => {
       else if (c === '?') re += '.';
       else if (c === '[') {
         const end = pattern.indexOf(']', i + 1);
-        re += '[' + pattern.slice(i + 1, end).split('').map(literal).join('') + ']';
+        re +=
+          '[' +
+          pattern
+            .slice(i + 1, end)
+            .split('')
+            .map(literal)
+            .join('') +
+          ']';
         i = end;
       } else re += literal(c);
     }
@@ -331,7 +338,7 @@ describe('key builders', () => {
     expect(routerName('a.b.example.com')).not.toBe(routerName('ab.example.com'));
   });
 
-  it('builds the plugin\'s key names literally', () => {
+  it("builds the plugin's key names literally", () => {
     expect(forwardKey('stage.example.com')).toBe('custom_domain:stage.example.com');
     expect(reverseKey('alice', 'site')).toBe('alice:site');
     expect(reverseKey('alice', 'site', 'feature/x')).toBe('alice:site:branch:feature/x');
@@ -347,9 +354,14 @@ describe('key builders', () => {
   ])('keys built for %s (branch %s) classify back to what built them', (domain, branch) => {
     expect(classifyKey(forwardKey(domain), 'traefik')).toEqual({ kind: 'forward', domain });
     expect(classifyKey(redirectsMetaKey(domain), 'traefik')).toEqual({ kind: 'redirects-meta', domain });
-    expect(classifyKey(`${routersRoot('traefik')}${routerName(domain)}/rule`, 'traefik')).toEqual({ kind: 'router', name: routerName(domain) });
+    expect(classifyKey(`${routersRoot('traefik')}${routerName(domain)}/rule`, 'traefik')).toEqual({
+      kind: 'router',
+      name: routerName(domain),
+    });
     const reverse = classifyKey(reverseKey('alice', 'site', branch), 'traefik');
-    expect(reverse).toEqual(branch === undefined ? { kind: 'reverse', owner: 'alice', repo: 'site' } : { kind: 'reverse', owner: 'alice', repo: 'site', branch });
+    expect(reverse).toEqual(
+      branch === undefined ? { kind: 'reverse', owner: 'alice', repo: 'site' } : { kind: 'reverse', owner: 'alice', repo: 'site', branch },
+    );
   });
 });
 

@@ -144,7 +144,17 @@ describe('ReaperMetrics', () => {
       errors: { unknown: 2 },
     });
     metrics.runFinished(partial);
-    metrics.runFinished(run({ startedAt: T0 + 120_000, finishedAt: T0 + 121_000, exitCode: 3, reaped: 0, orphansReaped: 0, keysDeleted: 0, errors: { invalid: 1 } }));
+    metrics.runFinished(
+      run({
+        startedAt: T0 + 120_000,
+        finishedAt: T0 + 121_000,
+        exitCode: 3,
+        reaped: 0,
+        orphansReaped: 0,
+        keysDeleted: 0,
+        errors: { invalid: 1 },
+      }),
+    );
     const failed = statusOfFailure(T0 + 180_000, T0 + 180_250, new Error('redis unreachable'));
     metrics.runFinished(failed);
 

@@ -6,7 +6,7 @@ const DEFAULTS: PagesConfig = { customDomain: '', enabled: true, enableBranches:
 const lf = (...lines: string[]) => lines.join('\n');
 const crlf = (...lines: string[]) => lines.join('\r\n');
 
-describe('parsePagesConfig (the plugin\'s line-based .pages reader)', () => {
+describe("parsePagesConfig (the plugin's line-based .pages reader)", () => {
   it('gives the defaults for an empty file', () => {
     expect(parsePagesConfig('')).toEqual(DEFAULTS);
   });

@@ -1,5 +1,14 @@
 import type { StoredEntry } from '../../src/ports/key-value-store';
-import { hydratePlan, keysToHydrate, orphanReverseCandidates, planReap, DEFAULT_BRAKE, type BrakeOptions, type DeletionGroup, type Plan } from '../../src/core/planner';
+import {
+  hydratePlan,
+  keysToHydrate,
+  orphanReverseCandidates,
+  planReap,
+  DEFAULT_BRAKE,
+  type BrakeOptions,
+  type DeletionGroup,
+  type Plan,
+} from '../../src/core/planner';
 import type { VerdictStatus } from '../../src/core/verdict';
 import { inventoryFrom, inventoryOf, middlewareKeys, routerKeys, siteKeys, sortedNames, verdicts, type KeyValues } from './fixtures';
 
@@ -84,7 +93,12 @@ describe('planReap: a stale domain', () => {
   });
 
   it('touches none of the foreign keys', () => {
-    for (const key of ['traefik/http/routers/pages-domain-base/rule', 'traefik/http/middlewares/auth/basicAuth/users/0', 'password:alice:site', 'alice:site:main:index.html']) {
+    for (const key of [
+      'traefik/http/routers/pages-domain-base/rule',
+      'traefik/http/middlewares/auth/basicAuth/users/0',
+      'password:alice:site',
+      'alice:site:main:index.html',
+    ]) {
       expect(allPlannedKeys(plan)).not.toContain(key);
     }
   });
@@ -96,7 +110,12 @@ describe('planReap: a stale domain', () => {
       verdicts({ 'x.com': 'stale' }),
       NONE,
     );
-    const hydrated = hydratePlan(p, new Map([['traefik/http/routers/custom-x-com/weird', { key: 'traefik/http/routers/custom-x-com/weird', type: 'string', value: odd }]]));
+    const hydrated = hydratePlan(
+      p,
+      new Map([
+        ['traefik/http/routers/custom-x-com/weird', { key: 'traefik/http/routers/custom-x-com/weird', type: 'string', value: odd }],
+      ]),
+    );
     expect(hydrated.groups[0].keys[0]).toEqual({ key: 'traefik/http/routers/custom-x-com/weird', expected: odd });
   });
 });
@@ -153,7 +172,11 @@ describe('planReap: branch mappings', () => {
   };
 
   it('reaps a stale branch mapping with its branch reverse key and leaves the site alone', () => {
-    const plan = planReap(inventoryOf(keys), verdicts({ 'example.com': 'live', 'stage.example.com': 'stale', 'feature-x.example.com': 'live' }), NONE);
+    const plan = planReap(
+      inventoryOf(keys),
+      verdicts({ 'example.com': 'live', 'stage.example.com': 'stale', 'feature-x.example.com': 'live' }),
+      NONE,
+    );
     expect(shape(plan)).toEqual([
       {
         kind: 'domain',
@@ -164,12 +187,20 @@ describe('planReap: branch mappings', () => {
   });
 
   it('reaps a branch with a slash in its name through its branch reverse key', () => {
-    const plan = planReap(inventoryOf(keys), verdicts({ 'example.com': 'live', 'stage.example.com': 'live', 'feature-x.example.com': 'stale' }), NONE);
+    const plan = planReap(
+      inventoryOf(keys),
+      verdicts({ 'example.com': 'live', 'stage.example.com': 'live', 'feature-x.example.com': 'stale' }),
+      NONE,
+    );
     expect(names(plan.groups[0]).slice(-2)).toEqual(['alice:site:branch:feature/x', 'custom_domain:feature-x.example.com']);
   });
 
-  it('does not take the site\'s plain reverse key with a branch mapping', () => {
-    const plan = planReap(inventoryOf(keys), verdicts({ 'example.com': 'live', 'stage.example.com': 'stale', 'feature-x.example.com': 'stale' }), NONE);
+  it("does not take the site's plain reverse key with a branch mapping", () => {
+    const plan = planReap(
+      inventoryOf(keys),
+      verdicts({ 'example.com': 'live', 'stage.example.com': 'stale', 'feature-x.example.com': 'stale' }),
+      NONE,
+    );
     expect(allPlannedKeys(plan)).not.toContain('alice:site');
     expect(allPlannedKeys(plan)).not.toContain('custom_domain:example.com');
   });
@@ -183,7 +214,9 @@ describe('planReap: reverse keys of a stale domain (DESIGN §4.2)', () => {
       ...siteKeys('alice', 'site', 'new.com'),
     };
     const plan = planReap(inventoryOf(keys), verdicts({ 'old.com': 'stale', 'new.com': 'live' }), NONE);
-    expect(shape(plan)).toEqual([{ kind: 'domain', subject: 'old.com', keys: [...sortedNames(routerKeys('old.com')), 'custom_domain:old.com'] }]);
+    expect(shape(plan)).toEqual([
+      { kind: 'domain', subject: 'old.com', keys: [...sortedNames(routerKeys('old.com')), 'custom_domain:old.com'] },
+    ]);
     expect(plan.kept).toContainEqual({ subject: 'alice:site', reason: 'reverse key kept: it names new.com, not old.com' });
   });
 
@@ -219,16 +252,23 @@ describe('planReap: shared router names (DESIGN §4.3)', () => {
     'redirects_meta:a.b.example.com': 'count=1',
   });
 
-  it.each<[VerdictStatus]>([['live'], ['unknown'], ['invalid']])('keeps the router and middlewares when the other domain is %s', (other) => {
-    const plan = planReap(inventoryOf(shared()), verdicts({ 'a.b.example.com': 'stale', 'a-b.example.com': other }), NONE);
-    expect(shape(plan)).toEqual([
-      { kind: 'domain', subject: 'a.b.example.com', keys: ['redirects_meta:a.b.example.com', 'alice:dots', 'custom_domain:a.b.example.com'] },
-    ]);
-    expect(plan.kept).toContainEqual({
-      subject: 'custom-a-b-example-com',
-      reason: 'router and redirect middlewares kept: a-b.example.com uses the same name',
-    });
-  });
+  it.each<[VerdictStatus]>([['live'], ['unknown'], ['invalid']])(
+    'keeps the router and middlewares when the other domain is %s',
+    (other) => {
+      const plan = planReap(inventoryOf(shared()), verdicts({ 'a.b.example.com': 'stale', 'a-b.example.com': other }), NONE);
+      expect(shape(plan)).toEqual([
+        {
+          kind: 'domain',
+          subject: 'a.b.example.com',
+          keys: ['redirects_meta:a.b.example.com', 'alice:dots', 'custom_domain:a.b.example.com'],
+        },
+      ]);
+      expect(plan.kept).toContainEqual({
+        subject: 'custom-a-b-example-com',
+        reason: 'router and redirect middlewares kept: a-b.example.com uses the same name',
+      });
+    },
+  );
 
   it('keeps the router when the other domain holds an invalid value', () => {
     const keys = { ...shared(), 'custom_domain:a-b.example.com': 'bob:dash:bad..branch' };
@@ -243,7 +283,11 @@ describe('planReap: shared router names (DESIGN §4.3)', () => {
     // 'a-b…' sorts before 'a.b…', so the first group takes the shared keys
     expect(shape(plan)).toEqual([
       { kind: 'domain', subject: 'a-b.example.com', keys: [...routerAndMiddleware, 'bob:dash', 'custom_domain:a-b.example.com'] },
-      { kind: 'domain', subject: 'a.b.example.com', keys: ['redirects_meta:a.b.example.com', 'alice:dots', 'custom_domain:a.b.example.com'] },
+      {
+        kind: 'domain',
+        subject: 'a.b.example.com',
+        keys: ['redirects_meta:a.b.example.com', 'alice:dots', 'custom_domain:a.b.example.com'],
+      },
     ]);
     const all = allPlannedKeys(plan);
     expect(new Set(all).size).toBe(all.length);
@@ -261,17 +305,27 @@ describe('planReap: middleware ownership', () => {
 
   it('takes redirects-a-b-0 with a.b, never redirects-a-b-0-0 (which belongs to a.b.0)', () => {
     const plan = planReap(inventoryOf(keys), verdicts({ 'a.b': 'stale', 'a.b.0': 'live' }), NONE);
-    expect(shape(plan)).toEqual([{ kind: 'domain', subject: 'a.b', keys: [...sortedNames(middlewareKeys('a.b', 0)), 'custom_domain:a.b'] }]);
+    expect(shape(plan)).toEqual([
+      { kind: 'domain', subject: 'a.b', keys: [...sortedNames(middlewareKeys('a.b', 0)), 'custom_domain:a.b'] },
+    ]);
   });
 
   it('takes redirects-a-b-0-0 with a.b.0, never redirects-a-b-0', () => {
     const plan = planReap(inventoryOf(keys), verdicts({ 'a.b': 'live', 'a.b.0': 'stale' }), NONE);
-    expect(shape(plan)).toEqual([{ kind: 'domain', subject: 'a.b.0', keys: [...sortedNames(middlewareKeys('a.b.0', 0)), 'custom_domain:a.b.0'] }]);
+    expect(shape(plan)).toEqual([
+      { kind: 'domain', subject: 'a.b.0', keys: [...sortedNames(middlewareKeys('a.b.0', 0)), 'custom_domain:a.b.0'] },
+    ]);
   });
 
   it('treats redirects-a-b-0-0 as an orphan when only a.b is mapped', () => {
-    const plan = planReap(inventoryOf({ 'custom_domain:a.b': 'alice:ab', ...middlewareKeys('a.b', 0), ...middlewareKeys('a.b.0', 0) }), verdicts({ 'a.b': 'live' }), NONE);
-    expect(shape(plan)).toEqual([{ kind: 'orphan-middleware', subject: 'redirects-a-b-0-0', keys: sortedNames(middlewareKeys('a.b.0', 0)) }]);
+    const plan = planReap(
+      inventoryOf({ 'custom_domain:a.b': 'alice:ab', ...middlewareKeys('a.b', 0), ...middlewareKeys('a.b.0', 0) }),
+      verdicts({ 'a.b': 'live' }),
+      NONE,
+    );
+    expect(shape(plan)).toEqual([
+      { kind: 'orphan-middleware', subject: 'redirects-a-b-0-0', keys: sortedNames(middlewareKeys('a.b.0', 0)) },
+    ]);
   });
 });
 
@@ -316,7 +370,13 @@ describe('planReap: orphans (DESIGN §4.8)', () => {
 
   it('plans orphans even without any verdicts (scan)', () => {
     const p = planReap(inventoryOf(keys), NONE, NONE);
-    expect(p.groups.map((g) => g.kind)).toEqual(['orphan-router', 'orphan-router', 'orphan-middleware', 'orphan-middleware', 'orphan-redirects-meta']);
+    expect(p.groups.map((g) => g.kind)).toEqual([
+      'orphan-router',
+      'orphan-router',
+      'orphan-middleware',
+      'orphan-middleware',
+      'orphan-redirects-meta',
+    ]);
     expect(p.brake.staleDomains).toBe(0);
   });
 
@@ -330,12 +390,36 @@ describe('orphanReverseCandidates', () => {
   it.each<[string, KeyValues, string[]]>([
     ['a reverse key with its forward mapping back', siteKeys('alice', 'site', 'example.com'), []],
     ['a reverse key whose domain has no forward mapping', { 'alice:site': 'gone.com' }, ['alice:site']],
-    ['a reverse key whose domain maps to another repository', { 'alice:site': 'example.com', 'custom_domain:example.com': 'bob:site' }, ['alice:site']],
-    ['a reverse key whose domain maps to a branch of the repository', { 'alice:site': 'example.com', 'custom_domain:example.com': 'alice:site:main' }, ['alice:site']],
-    ['a reverse key whose domain holds an invalid value', { 'alice:site': 'example.com', 'custom_domain:example.com': 'alice:..' }, ['alice:site']],
-    ['a branch reverse with its branch forward mapping', { 'alice:site:branch:stage': 'stage.x.com', 'custom_domain:stage.x.com': 'alice:site:stage' }, []],
-    ['a branch reverse whose forward has another branch', { 'alice:site:branch:stage': 'stage.x.com', 'custom_domain:stage.x.com': 'alice:site:dev' }, ['alice:site:branch:stage']],
-    ['a branch reverse whose forward has no branch', { 'alice:site:branch:stage': 'stage.x.com', 'custom_domain:stage.x.com': 'alice:site' }, ['alice:site:branch:stage']],
+    [
+      'a reverse key whose domain maps to another repository',
+      { 'alice:site': 'example.com', 'custom_domain:example.com': 'bob:site' },
+      ['alice:site'],
+    ],
+    [
+      'a reverse key whose domain maps to a branch of the repository',
+      { 'alice:site': 'example.com', 'custom_domain:example.com': 'alice:site:main' },
+      ['alice:site'],
+    ],
+    [
+      'a reverse key whose domain holds an invalid value',
+      { 'alice:site': 'example.com', 'custom_domain:example.com': 'alice:..' },
+      ['alice:site'],
+    ],
+    [
+      'a branch reverse with its branch forward mapping',
+      { 'alice:site:branch:stage': 'stage.x.com', 'custom_domain:stage.x.com': 'alice:site:stage' },
+      [],
+    ],
+    [
+      'a branch reverse whose forward has another branch',
+      { 'alice:site:branch:stage': 'stage.x.com', 'custom_domain:stage.x.com': 'alice:site:dev' },
+      ['alice:site:branch:stage'],
+    ],
+    [
+      'a branch reverse whose forward has no branch',
+      { 'alice:site:branch:stage': 'stage.x.com', 'custom_domain:stage.x.com': 'alice:site' },
+      ['alice:site:branch:stage'],
+    ],
     ['look-alikes whose value is no domain', { 'password:alice': '$2a$10$hash', 'alice:site': 'count=3', 'settings:x': 'on' }, []],
   ])('%s', (_name, keys, expected) => {
     expect(orphanReverseCandidates(inventoryOf(keys)).map((r) => r.key)).toEqual(expected);
@@ -343,7 +427,13 @@ describe('orphanReverseCandidates', () => {
 
   it('carries owner, repo, branch and domain of the reverse key', () => {
     expect(orphanReverseCandidates(inventoryOf({ 'alice:site:branch:feature/x': 'feature-x.example.com' }))).toEqual([
-      expect.objectContaining({ owner: 'alice', repo: 'site', branch: 'feature/x', domain: 'feature-x.example.com', key: 'alice:site:branch:feature/x' }),
+      expect.objectContaining({
+        owner: 'alice',
+        repo: 'site',
+        branch: 'feature/x',
+        domain: 'feature-x.example.com',
+        key: 'alice:site:branch:feature/x',
+      }),
     ]);
   });
 });
@@ -358,7 +448,11 @@ describe('planReap: orphan reverse keys', () => {
   });
 
   it('says why and expects the bytes read', () => {
-    const plan = planReap(inventoryOf(keys), verdicts({ 'example.com': 'live' }), verdicts({ 'bob:old': 'stale', 'bob:old:branch:dev': 'stale' }));
+    const plan = planReap(
+      inventoryOf(keys),
+      verdicts({ 'example.com': 'live' }),
+      verdicts({ 'bob:old': 'stale', 'bob:old:branch:dev': 'stale' }),
+    );
     expect(plan.groups).toEqual([
       {
         kind: 'orphan-reverse',
@@ -382,7 +476,7 @@ describe('planReap: orphan reverse keys', () => {
     expect(plan.groups).toEqual([]);
   });
 
-  it('never plans a key twice when a stale domain\'s old reverse key is also an orphan', () => {
+  it("never plans a key twice when a stale domain's old reverse key is also an orphan", () => {
     const k = { 'custom_domain:new.com': 'alice:site', 'alice:site': 'old.com' };
     const plan = planReap(inventoryOf(k), verdicts({ 'new.com': 'stale' }), verdicts({ 'alice:site': 'stale' }));
     expect(shape(plan)).toEqual([
@@ -435,7 +529,7 @@ describe('planReap: the brake (DESIGN §4.6)', () => {
     expect(plan.groups.filter((g) => g.kind === 'domain')).toHaveLength(staleCount);
   });
 
-  it('defaults to octoDNS\'s rule: more than 30% of at least 10', () => {
+  it("defaults to octoDNS's rule: more than 30% of at least 10", () => {
     expect(DEFAULT_BRAKE).toEqual({ maxStaleRatio: 0.3, minDomains: 10, force: false });
     const { inventory, forwardVerdicts } = fleet(10, 4);
     expect(planReap(inventory, forwardVerdicts, NONE).brake.tripped).toBe(true);
@@ -469,7 +563,11 @@ describe('planReap: guards against a registration during the run (DESIGN §4.8)'
   const guardsOf = (plan: Plan, subject: string) => groupFor(plan, subject)!.guards.map((g) => [g.key, g.expected?.toString() ?? null]);
 
   it('guards an orphan router, middleware and redirects_meta by every forward key that would produce them, all absent', () => {
-    const plan = planReap(inventoryOf({ ...routerKeys('my-site.com'), ...middlewareKeys('my-site.com', 0), 'redirects_meta:my-site.com': 'count=1' }), NONE, NONE);
+    const plan = planReap(
+      inventoryOf({ ...routerKeys('my-site.com'), ...middlewareKeys('my-site.com', 0), 'redirects_meta:my-site.com': 'count=1' }),
+      NONE,
+      NONE,
+    );
     const owners = [
       ['custom_domain:my-site-com', null],
       ['custom_domain:my-site.com', null],
@@ -481,7 +579,7 @@ describe('planReap: guards against a registration during the run (DESIGN §4.8)'
     expect(guardsOf(plan, 'redirects_meta:my-site.com')).toEqual([['custom_domain:my-site.com', null]]);
   });
 
-  it('guards an orphan reverse key by its domain\'s forward key as scanned: absent, or the value that does not point back', () => {
+  it("guards an orphan reverse key by its domain's forward key as scanned: absent, or the value that does not point back", () => {
     const plan = planReap(
       inventoryOf({ 'bob:old': 'gone.com', 'bob:moved': 'taken.com', 'custom_domain:taken.com': 'eve:site' }),
       NONE,
@@ -491,7 +589,7 @@ describe('planReap: guards against a registration during the run (DESIGN §4.8)'
     expect(guardsOf(plan, 'bob:moved')).toEqual([['custom_domain:taken.com', 'eve:site']]);
   });
 
-  it('guards a stale domain\'s router by the other domains that share its name, as scanned, and not by itself', () => {
+  it("guards a stale domain's router by the other domains that share its name, as scanned, and not by itself", () => {
     const keys = { ...siteKeys('alice', 'a', 'a.b.com'), ...siteKeys('bob', 'b', 'a-b.com') };
     const plan = planReap(inventoryOf(keys), verdicts({ 'a.b.com': 'stale', 'a-b.com': 'stale' }), NONE);
     expect(guardsOf(plan, 'a-b.com').sort()).toEqual([
@@ -510,12 +608,15 @@ describe('planReap: guards against a registration during the run (DESIGN §4.8)'
 
     const etcdLike = planReap(inventory, NONE, NONE, DEFAULT_BRAKE, { maxGroupSize: 128 });
     expect(groupFor(etcdLike, 'custom-a-b-c-d-e-f-g-com')).toBeUndefined();
-    expect(etcdLike.kept).toContainEqual({ subject: 'custom-a-b-c-d-e-f-g-com', reason: expect.stringContaining('too many domains could register this name') });
+    expect(etcdLike.kept).toContainEqual({
+      subject: 'custom-a-b-c-d-e-f-g-com',
+      reason: expect.stringContaining('too many domains could register this name'),
+    });
     expect(groupFor(etcdLike, 'custom-a-com')!.guards).toHaveLength(2);
     for (const group of etcdLike.groups) expect(group.keys.length + group.guards.length).toBeLessThanOrEqual(128);
   });
 
-  it('keeps a stale domain\'s router, but reaps its mapping, when its name cannot be guarded', () => {
+  it("keeps a stale domain's router, but reaps its mapping, when its name cannot be guarded", () => {
     const keys = siteKeys('alice', 'a', 'a-b-c-d-e-f-g.com');
     const plan = planReap(inventoryOf(keys), verdicts({ 'a-b-c-d-e-f-g.com': 'stale' }), NONE, DEFAULT_BRAKE, { maxGroupSize: 128 });
     expect(names(groupFor(plan, 'a-b-c-d-e-f-g.com')!)).toEqual(['alice:a', 'custom_domain:a-b-c-d-e-f-g.com']);

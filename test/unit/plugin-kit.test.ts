@@ -61,7 +61,9 @@ describe('flag values', () => {
     writeFileSync(file, 'PEM');
     expect(readFlagFile(file, `--x-ca file ${file}`).toString()).toBe('PEM');
     expect(() => readFlagFile(join(dir, 'missing'), '--x-ca file missing')).toThrow(/^cannot read --x-ca file missing: ENOENT$/);
-    expect(() => readFlagFile(dir, '--x-token-file d', { hint: 'give a file' })).toThrow(/^cannot read --x-token-file d: EISDIR; give a file$/);
+    expect(() => readFlagFile(dir, '--x-token-file d', { hint: 'give a file' })).toThrow(
+      /^cannot read --x-token-file d: EISDIR; give a file$/,
+    );
     const blank = join(dir, 'blank');
     writeFileSync(blank, ' \n');
     expect(readFlagFile(blank, 'b').toString()).toBe(' \n');

@@ -29,7 +29,17 @@ function report(scenario: Scenario, stage: Stage, outcome: (index: number) => Gr
   const inventory = inventoryOf(keys);
   const forwardVerdicts = verdicts(statuses);
   const reverseVerdicts = verdicts(scenario.reverseVerdicts ?? {});
-  const base: RunReport = { stage, inventory, forwardVerdicts, reverseVerdicts, stoppedEarly: scenario.stoppedEarly, requests: 0, storeRoundTrips: 0, startedAt: 0, durationMs: 1 };
+  const base: RunReport = {
+    stage,
+    inventory,
+    forwardVerdicts,
+    reverseVerdicts,
+    stoppedEarly: scenario.stoppedEarly,
+    requests: 0,
+    storeRoundTrips: 0,
+    startedAt: 0,
+    durationMs: 1,
+  };
   if (scenario.stoppedEarly) return base;
   const plan = planReap(inventory, forwardVerdicts, reverseVerdicts, { ...DEFAULT_BRAKE, force: scenario.force ?? false });
   const outcomes = stage === 'apply' && !plan.brake.tripped ? plan.groups.map((_, i) => outcome(i)) : undefined;
@@ -88,7 +98,10 @@ describe('summarize', () => {
   describe('a dry run counts what the real run would do', () => {
     it.each<[string, Scenario]>([
       ['stale domains and orphans', { sites: ['live', 'stale', 'stale', 'unknown'], orphanRouters: 3 }],
-      ['orphan reverse keys', { sites: ['live'], extraKeys: { 'x:y': 'gone.com', 'x:z': 'gone2.com' }, reverseVerdicts: { 'x:y': 'stale', 'x:z': 'live' } }],
+      [
+        'orphan reverse keys',
+        { sites: ['live'], extraKeys: { 'x:y': 'gone.com', 'x:z': 'gone2.com' }, reverseVerdicts: { 'x:y': 'stale', 'x:z': 'live' } },
+      ],
       ['nothing to do', { sites: ['live'] }],
       ['refused by the brake', { sites: [...repeat(5, 'stale'), ...repeat(5, 'live')], orphanRouters: 1 }],
       ['forced past the brake', { sites: [...repeat(5, 'stale'), ...repeat(5, 'live')], force: true }],
@@ -100,7 +113,14 @@ describe('summarize', () => {
 
   it('counts nothing as cleaned when the brake refuses, and says so', () => {
     const summary = dryRun({ sites: [...repeat(5, 'stale'), ...repeat(5, 'live')], orphanRouters: 2 });
-    expect(summary).toMatchObject({ refusedByBrake: true, staleDomainsCleaned: 0, orphansCleaned: 0, keysDeleted: 0, stale: 5, exitCode: EXIT.refused });
+    expect(summary).toMatchObject({
+      refusedByBrake: true,
+      staleDomainsCleaned: 0,
+      orphansCleaned: 0,
+      keysDeleted: 0,
+      stale: 5,
+      exitCode: EXIT.refused,
+    });
   });
 
   it('only refuses for stages that reap (plan, apply), not for verify', () => {
@@ -112,7 +132,13 @@ describe('summarize', () => {
   it('counts only deleted groups of a real run; changed groups are reported apart', () => {
     // groups: s1.com, s2.com (domains), then custom-orphan0-com (orphan router)
     const summary = realRun({ sites: ['live', 'stale', 'stale'], orphanRouters: 1 }, (i) => (i === 1 ? 'changed' : 'deleted'));
-    expect(summary).toMatchObject({ staleDomainsCleaned: 1, orphansCleaned: 1, keysDeleted: 9 + 7, changedSinceRead: 1, exitCode: EXIT.ok });
+    expect(summary).toMatchObject({
+      staleDomainsCleaned: 1,
+      orphansCleaned: 1,
+      keysDeleted: 9 + 7,
+      changedSinceRead: 1,
+      exitCode: EXIT.ok,
+    });
   });
 
   it('errors = unknown + invalid', () => {
@@ -132,7 +158,7 @@ describe('summarize', () => {
   });
 
   it('counts a scan (no verdicts) without errors', () => {
-    const summary = summarize(report({ sites: [] , orphanRouters: 1, extraKeys: { 'custom_domain:a.com': 'o:a' } }, 'scan'), false);
+    const summary = summarize(report({ sites: [], orphanRouters: 1, extraKeys: { 'custom_domain:a.com': 'o:a' } }, 'scan'), false);
     expect(summary).toMatchObject({ domainsScanned: 1, live: 0, stale: 0, errors: 0, exitCode: EXIT.ok, refusedByBrake: false });
   });
 });

@@ -35,11 +35,25 @@ describe('signatureMatches', () => {
 describe('interpretDelivery', () => {
   const repository = { name: 'site', full_name: 'alice/site', owner: { login: 'alice' }, default_branch: 'main' };
   const push = (ref: string, commits: object[], extra: object = {}) =>
-    interpretDelivery('push', { ref, before: 'a'.repeat(40), after: 'b'.repeat(40), commits, total_commits: commits.length, repository, ...extra });
+    interpretDelivery('push', {
+      ref,
+      before: 'a'.repeat(40),
+      after: 'b'.repeat(40),
+      commits,
+      total_commits: commits.length,
+      repository,
+      ...extra,
+    });
 
   it('a repository event names the whole repository, whatever its action', () => {
-    expect(interpretDelivery('repository', { action: 'deleted', repository })).toEqual({ kind: 'trigger', target: { owner: 'alice', repo: 'site' } });
-    expect(interpretDelivery('repository', { action: 'created', repository })).toEqual({ kind: 'trigger', target: { owner: 'alice', repo: 'site' } });
+    expect(interpretDelivery('repository', { action: 'deleted', repository })).toEqual({
+      kind: 'trigger',
+      target: { owner: 'alice', repo: 'site' },
+    });
+    expect(interpretDelivery('repository', { action: 'created', repository })).toEqual({
+      kind: 'trigger',
+      target: { owner: 'alice', repo: 'site' },
+    });
   });
   it('a push to the default branch counts only when a commit touches .pages, or the list may hide one', () => {
     expect(push('refs/heads/main', [{ modified: ['.pages'] }])).toEqual({ kind: 'trigger', target: { owner: 'alice', repo: 'site' } });
@@ -50,8 +64,14 @@ describe('interpretDelivery', () => {
     expect(push('refs/tags/v1', [{ modified: ['.pages'] }])).toMatchObject({ kind: 'ignored' });
   });
   it('a push to another branch, or its deletion, names that branch only', () => {
-    expect(push('refs/heads/dev', [{ added: ['.pages'] }])).toEqual({ kind: 'trigger', target: { owner: 'alice', repo: 'site', branches: ['dev'] } });
-    expect(push('refs/heads/dev', [], { after: '0'.repeat(40) })).toEqual({ kind: 'trigger', target: { owner: 'alice', repo: 'site', branches: ['dev'] } });
+    expect(push('refs/heads/dev', [{ added: ['.pages'] }])).toEqual({
+      kind: 'trigger',
+      target: { owner: 'alice', repo: 'site', branches: ['dev'] },
+    });
+    expect(push('refs/heads/dev', [], { after: '0'.repeat(40) })).toEqual({
+      kind: 'trigger',
+      target: { owner: 'alice', repo: 'site', branches: ['dev'] },
+    });
   });
   it('a delete event names the branch; a tag is ignored', () => {
     expect(interpretDelivery('delete', { ref: 'feature/x', ref_type: 'branch', repository })).toEqual({
@@ -61,8 +81,12 @@ describe('interpretDelivery', () => {
     expect(interpretDelivery('delete', { ref: 'v1', ref_type: 'tag', repository })).toMatchObject({ kind: 'ignored' });
   });
   it('names Forgejo cannot have, or no repository, are malformed (never a key name)', () => {
-    expect(interpretDelivery('repository', { action: 'deleted', repository: { ...repository, name: '..' } })).toMatchObject({ kind: 'malformed' });
-    expect(interpretDelivery('repository', { action: 'deleted', repository: { ...repository, owner: { login: 'a:b' } } })).toMatchObject({ kind: 'malformed' });
+    expect(interpretDelivery('repository', { action: 'deleted', repository: { ...repository, name: '..' } })).toMatchObject({
+      kind: 'malformed',
+    });
+    expect(interpretDelivery('repository', { action: 'deleted', repository: { ...repository, owner: { login: 'a:b' } } })).toMatchObject({
+      kind: 'malformed',
+    });
     expect(interpretDelivery('delete', { ref: 'a..b', ref_type: 'branch', repository })).toMatchObject({ kind: 'malformed' });
     expect(interpretDelivery('push', [1, 2])).toMatchObject({ kind: 'malformed' });
     expect(interpretDelivery('repository', { action: 'deleted' })).toMatchObject({ kind: 'malformed' });
@@ -115,7 +139,9 @@ function readOnlyStore(record: Record<string, string>): KeyValueStore & { reads:
     },
     getMany: async (keys: string[]) => {
       reads.push(...keys);
-      return keys.map((key): StoredEntry | undefined => (key in record ? { key, type: 'string', value: Buffer.from(record[key]) } : undefined));
+      return keys.map((key): StoredEntry | undefined =>
+        key in record ? { key, type: 'string', value: Buffer.from(record[key]) } : undefined,
+      );
     },
     putMany: async () => [],
     deleteGroupsIfUnchanged: async () => [],
@@ -153,22 +179,37 @@ describe('collectTargets', () => {
     expect([...inventory.forwards.keys()].sort()).toEqual(['a-b.com', 'a.b.com', 'dev.a.b.com']);
     expect([...inventory.reverses].map((r) => r.key).sort()).toEqual(['alice:site', 'alice:site:branch:dev']);
     expect(store.reads).not.toContain('unrelated:key');
-    const verdicts = new Map([['a.b.com', stale('repository not found')], ['dev.a.b.com', stale('repository not found')]]);
+    const verdicts = new Map([
+      ['a.b.com', stale('repository not found')],
+      ['dev.a.b.com', stale('repository not found')],
+    ]);
     const plan = planReap(inventory, verdicts, new Map());
     const domainGroup = plan.groups.find((g) => g.subject === 'a.b.com')!;
     expect(domainGroup.keys.map((k) => k.key)).toEqual(['alice:site', 'custom_domain:a.b.com']);
     expect(plan.kept).toContainEqual({ subject: 'custom-a-b-com', reason: expect.stringMatching(/a-b\.com uses the same name/) });
     const branchGroup = plan.groups.find((g) => g.subject === 'dev.a.b.com')!;
-    expect(branchGroup.keys.map((k) => k.key)).toEqual([...Object.keys(router('dev.a.b.com')).sort(), 'alice:site:branch:dev', 'custom_domain:dev.a.b.com']);
+    expect(branchGroup.keys.map((k) => k.key)).toEqual([
+      ...Object.keys(router('dev.a.b.com')).sort(),
+      'alice:site:branch:dev',
+      'custom_domain:dev.a.b.com',
+    ]);
   });
 
   it('a branch delivery reads only that branch; a repository the store does not know costs one key read and no verification', async () => {
     const verified: string[] = [];
-    await collectTargets(readOnlyStore(record), 'traefik', [{ owner: 'alice', repo: 'site', branches: new Set(['dev']) }], new RepoIndex(), (m) => verified.push(m.domain));
+    await collectTargets(
+      readOnlyStore(record),
+      'traefik',
+      [{ owner: 'alice', repo: 'site', branches: new Set(['dev']) }],
+      new RepoIndex(),
+      (m) => verified.push(m.domain),
+    );
     expect(verified).toEqual(['dev.a.b.com']);
     const store = readOnlyStore(record);
     const none: string[] = [];
-    const inventory = await collectTargets(store, 'traefik', [{ owner: 'zed', repo: 'nothing' }], new RepoIndex(), (m) => none.push(m.domain));
+    const inventory = await collectTargets(store, 'traefik', [{ owner: 'zed', repo: 'nothing' }], new RepoIndex(), (m) =>
+      none.push(m.domain),
+    );
     expect(none).toEqual([]);
     expect(store.reads).toEqual(['zed:nothing']);
     expect(inventory.forwards.size).toBe(0);
@@ -178,8 +219,20 @@ describe('collectTargets', () => {
     const index = new RepoIndex();
     index.rebuild(inventoryOf(Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`custom_domain:s${i}.example.com`, `o:r${i}`]))));
     const brake = { maxStaleRatio: 0.3, minDomains: 10, force: false };
-    const plan = { groups: [], kept: [], brake: { mappedDomains: 2, staleDomains: 2, ratio: 1, maxStaleRatio: 0.3, minDomains: 10, forced: false, tripped: false } };
-    expect(targetedScope({ targets: [], index, brake, reapedSinceSweep: 0 }).brake!(plan)).toMatchObject({ mappedDomains: 20, staleDomains: 2, tripped: false });
-    expect(targetedScope({ targets: [], index, brake, reapedSinceSweep: 5 }).brake!(plan)).toMatchObject({ mappedDomains: 20, staleDomains: 7, tripped: true });
+    const plan = {
+      groups: [],
+      kept: [],
+      brake: { mappedDomains: 2, staleDomains: 2, ratio: 1, maxStaleRatio: 0.3, minDomains: 10, forced: false, tripped: false },
+    };
+    expect(targetedScope({ targets: [], index, brake, reapedSinceSweep: 0 }).brake!(plan)).toMatchObject({
+      mappedDomains: 20,
+      staleDomains: 2,
+      tripped: false,
+    });
+    expect(targetedScope({ targets: [], index, brake, reapedSinceSweep: 5 }).brake!(plan)).toMatchObject({
+      mappedDomains: 20,
+      staleDomains: 7,
+      tripped: true,
+    });
   });
 });

@@ -1,7 +1,12 @@
 import type { PagesConfig } from '../../src/core/pages-config';
 import { judgeByBranch, judgeByPages, live, stale, unknown, invalid, type Claim } from '../../src/core/verdict';
 
-const config = (over: Partial<PagesConfig> = {}): PagesConfig => ({ customDomain: 'example.com', enabled: true, enableBranches: [], ...over });
+const config = (over: Partial<PagesConfig> = {}): PagesConfig => ({
+  customDomain: 'example.com',
+  enabled: true,
+  enableBranches: [],
+  ...over,
+});
 const site: Claim = { owner: 'alice', repo: 'site', domain: 'example.com' };
 /** Puts each row's expected outcome (4th cell) into its test title (1st cell). */
 const titled = <Row extends [string, unknown, unknown, string, unknown]>(rows: Row[]): Row[] =>
@@ -21,17 +26,19 @@ describe('verdict constructors', () => {
 
 describe('judgeByPages (DESIGN §3)', () => {
   describe('a plain domain mapping', () => {
-    it.each(titled<[string, PagesConfig | undefined, Claim, 'live' | 'stale', RegExp]>([
-      ['repository or .pages gone', undefined, site, 'stale', /gone \(404\)/],
-      ['site disabled', config({ enabled: false }), site, 'stale', /disables the site/],
-      ['no custom_domain any more', config({ customDomain: '' }), site, 'stale', /no longer names a custom_domain/],
-      ['custom_domain changed', config({ customDomain: 'new.example.org' }), site, 'stale', /changed to new\.example\.org/],
-      ['custom_domain names the domain', config(), site, 'live', /example\.com/],
-      ['case-only difference (config upper)', config({ customDomain: 'Example.COM' }), site, 'live', /Example\.COM/],
-      ['case-only difference (claim upper)', config(), { ...site, domain: 'EXAMPLE.com' }, 'live', /example\.com/],
-      ['a subdomain is not the domain', config({ customDomain: 'www.example.com' }), site, 'stale', /changed to www\.example\.com/],
-      ['enabled branches do not matter for the main domain', config({ enableBranches: ['stage'] }), site, 'live', /example\.com/],
-    ]))('%s', (_name, pages, claim, status, reason) => {
+    it.each(
+      titled<[string, PagesConfig | undefined, Claim, 'live' | 'stale', RegExp]>([
+        ['repository or .pages gone', undefined, site, 'stale', /gone \(404\)/],
+        ['site disabled', config({ enabled: false }), site, 'stale', /disables the site/],
+        ['no custom_domain any more', config({ customDomain: '' }), site, 'stale', /no longer names a custom_domain/],
+        ['custom_domain changed', config({ customDomain: 'new.example.org' }), site, 'stale', /changed to new\.example\.org/],
+        ['custom_domain names the domain', config(), site, 'live', /example\.com/],
+        ['case-only difference (config upper)', config({ customDomain: 'Example.COM' }), site, 'live', /Example\.COM/],
+        ['case-only difference (claim upper)', config(), { ...site, domain: 'EXAMPLE.com' }, 'live', /example\.com/],
+        ['a subdomain is not the domain', config({ customDomain: 'www.example.com' }), site, 'stale', /changed to www\.example\.com/],
+        ['enabled branches do not matter for the main domain', config({ enableBranches: ['stage'] }), site, 'live', /example\.com/],
+      ]),
+    )('%s', (_name, pages, claim, status, reason) => {
       const verdict = judgeByPages(claim, pages);
       expect(verdict).not.toBe('check-branch');
       expect(verdict).toMatchObject({ status });
@@ -39,39 +46,88 @@ describe('judgeByPages (DESIGN §3)', () => {
     });
 
     it('reports a disabled site as disabled, whatever its custom_domain says', () => {
-      expect(judgeByPages(site, config({ enabled: false, customDomain: '' }))).toMatchObject({ status: 'stale', reason: expect.stringMatching(/disables/) });
-      expect(judgeByPages(site, config({ enabled: false, customDomain: 'other.com' }))).toMatchObject({ reason: expect.stringMatching(/disables/) });
+      expect(judgeByPages(site, config({ enabled: false, customDomain: '' }))).toMatchObject({
+        status: 'stale',
+        reason: expect.stringMatching(/disables/),
+      });
+      expect(judgeByPages(site, config({ enabled: false, customDomain: 'other.com' }))).toMatchObject({
+        reason: expect.stringMatching(/disables/),
+      });
     });
   });
 
   describe('a branch mapping', () => {
-    it.each(titled<[string, PagesConfig | undefined, Claim, 'stale' | 'check-branch', RegExp | undefined]>([
-      ['repository gone', undefined, branchClaim('stage', 'stage.example.com'), 'stale', /gone/],
-      ['site disabled', config({ enabled: false, enableBranches: ['stage'] }), branchClaim('stage', 'stage.example.com'), 'stale', /disables/],
-      ['no custom_domain', config({ customDomain: '', enableBranches: ['stage'] }), branchClaim('stage', 'stage.example.com'), 'stale', /custom_domain/],
-      ['branch no longer enabled', config({ enableBranches: ['dev'] }), branchClaim('stage', 'stage.example.com'), 'stale', /branch stage is no longer in enable_branches/],
-      ['no branches enabled', config(), branchClaim('stage', 'stage.example.com'), 'stale', /no longer in enable_branches/],
-      ['enable_branches is case-sensitive', config({ enableBranches: ['Stage'] }), branchClaim('stage', 'stage.example.com'), 'stale', /no longer in enable_branches/],
-      [
-        'custom_domain changed, so the label no longer matches',
-        config({ customDomain: 'new.example.org', enableBranches: ['stage'] }),
-        branchClaim('stage', 'stage.example.com'),
-        'stale',
-        /now maps to stage\.new\.example\.org/,
-      ],
-      [
-        'mapped under a label the plugin would not produce',
-        config({ enableBranches: ['feature/x'] }),
-        branchClaim('feature/x', 'feature/x.example.com'),
-        'stale',
-        /branch feature\/x now maps to feature-x\.example\.com/,
-      ],
-      ['a branch with no DNS label', config({ enableBranches: ['_'] }), branchClaim('_', '.example.com'), 'stale', /no subdomain/],
-      ['enabled and label matches', config({ enableBranches: ['stage'] }), branchClaim('stage', 'stage.example.com'), 'check-branch', undefined],
-      ['enabled, sanitized label matches', config({ enableBranches: ['Feature/NEW_UI'] }), branchClaim('Feature/NEW_UI', 'feature-new-ui.example.com'), 'check-branch', undefined],
-      ['enabled, case-only difference', config({ customDomain: 'Example.com', enableBranches: ['stage'] }), branchClaim('stage', 'STAGE.example.COM'), 'check-branch', undefined],
-      // every row has five cells: a shorter row would make jest treat `reason` as `done`
-    ]))('%s', (_name, pages, claim, expected, reason) => {
+    it.each(
+      titled<[string, PagesConfig | undefined, Claim, 'stale' | 'check-branch', RegExp | undefined]>([
+        ['repository gone', undefined, branchClaim('stage', 'stage.example.com'), 'stale', /gone/],
+        [
+          'site disabled',
+          config({ enabled: false, enableBranches: ['stage'] }),
+          branchClaim('stage', 'stage.example.com'),
+          'stale',
+          /disables/,
+        ],
+        [
+          'no custom_domain',
+          config({ customDomain: '', enableBranches: ['stage'] }),
+          branchClaim('stage', 'stage.example.com'),
+          'stale',
+          /custom_domain/,
+        ],
+        [
+          'branch no longer enabled',
+          config({ enableBranches: ['dev'] }),
+          branchClaim('stage', 'stage.example.com'),
+          'stale',
+          /branch stage is no longer in enable_branches/,
+        ],
+        ['no branches enabled', config(), branchClaim('stage', 'stage.example.com'), 'stale', /no longer in enable_branches/],
+        [
+          'enable_branches is case-sensitive',
+          config({ enableBranches: ['Stage'] }),
+          branchClaim('stage', 'stage.example.com'),
+          'stale',
+          /no longer in enable_branches/,
+        ],
+        [
+          'custom_domain changed, so the label no longer matches',
+          config({ customDomain: 'new.example.org', enableBranches: ['stage'] }),
+          branchClaim('stage', 'stage.example.com'),
+          'stale',
+          /now maps to stage\.new\.example\.org/,
+        ],
+        [
+          'mapped under a label the plugin would not produce',
+          config({ enableBranches: ['feature/x'] }),
+          branchClaim('feature/x', 'feature/x.example.com'),
+          'stale',
+          /branch feature\/x now maps to feature-x\.example\.com/,
+        ],
+        ['a branch with no DNS label', config({ enableBranches: ['_'] }), branchClaim('_', '.example.com'), 'stale', /no subdomain/],
+        [
+          'enabled and label matches',
+          config({ enableBranches: ['stage'] }),
+          branchClaim('stage', 'stage.example.com'),
+          'check-branch',
+          undefined,
+        ],
+        [
+          'enabled, sanitized label matches',
+          config({ enableBranches: ['Feature/NEW_UI'] }),
+          branchClaim('Feature/NEW_UI', 'feature-new-ui.example.com'),
+          'check-branch',
+          undefined,
+        ],
+        [
+          'enabled, case-only difference',
+          config({ customDomain: 'Example.com', enableBranches: ['stage'] }),
+          branchClaim('stage', 'STAGE.example.COM'),
+          'check-branch',
+          undefined,
+        ],
+        // every row has five cells: a shorter row would make jest treat `reason` as `done`
+      ]),
+    )('%s', (_name, pages, claim, expected, reason) => {
       const verdict = judgeByPages(claim, pages);
       if (expected === 'check-branch') {
         expect(verdict).toBe('check-branch');
@@ -94,4 +150,3 @@ describe('judgeByBranch', () => {
     expect(judgeByBranch(claim, false)).toEqual({ status: 'stale', reason: 'branch feature/x is gone (404)' });
   });
 });
-

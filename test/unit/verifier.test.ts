@@ -52,30 +52,46 @@ const sourceWith = (table: Record<string, string | null | Error>, branches: Reco
   new FakeSource((owner, repo) => table[`${owner}/${repo}`.toLowerCase()] ?? null, branches);
 
 const authError = () => new SourceError('401 Unauthorized from https://git.example.com', 'auth', 'auth:401', 401);
-const claim = (owner: string, repo: string, domain: string, branch?: string): Claim => ({ owner, repo, domain, ...(branch === undefined ? {} : { branch }) });
+const claim = (owner: string, repo: string, domain: string, branch?: string): Claim => ({
+  owner,
+  repo,
+  domain,
+  ...(branch === undefined ? {} : { branch }),
+});
 
 const SITE_PAGES = 'custom_domain: example.com\nenable_branches: [stage, dev, feature/x]\n';
 
 describe('Verifier: verdicts', () => {
   const source = () =>
     sourceWith(
-      { 'alice/site': SITE_PAGES, 'bob/moved': 'custom_domain: "new.example.org"', 'carol/off': 'custom_domain: c.com\nenabled: false', 'dave/broken': authError() },
-      { 'alice/site/stage': true, 'alice/site/dev': false, 'alice/site/feature/x': new SourceError('503 from Forgejo', 'server', 'server:503', 503) },
+      {
+        'alice/site': SITE_PAGES,
+        'bob/moved': 'custom_domain: "new.example.org"',
+        'carol/off': 'custom_domain: c.com\nenabled: false',
+        'dave/broken': authError(),
+      },
+      {
+        'alice/site/stage': true,
+        'alice/site/dev': false,
+        'alice/site/feature/x': new SourceError('503 from Forgejo', 'server', 'server:503', 503),
+      },
     );
 
   type Row = [string, Claim, Verdict['status'], RegExp];
   const titled = (rows: Row[]): Row[] => rows.map(([name, c, status, reason]) => [`${name} → ${status}`, c, status, reason]);
-  it.each(titled([
-    ['live domain', claim('alice', 'site', 'example.com'), 'live', /\.pages names example\.com/],
-    ['live branch', claim('alice', 'site', 'stage.example.com', 'stage'), 'live', /branch stage is enabled and exists/],
-    ['branch gone (404)', claim('alice', 'site', 'dev.example.com', 'dev'), 'stale', /branch dev is gone \(404\)/],
-    ['branch check failed', claim('alice', 'site', 'feature-x.example.com', 'feature/x'), 'unknown', /503 from Forgejo/],
-    ['branch not enabled', claim('alice', 'site', 'qa.example.com', 'qa'), 'stale', /no longer in enable_branches/],
-    ['domain changed', claim('bob', 'moved', 'old.example.org'), 'stale', /changed to new\.example\.org/],
-    ['site disabled', claim('carol', 'off', 'c.com'), 'stale', /disables/],
-    ['repository gone', claim('erin', 'gone', 'e.com'), 'stale', /gone \(404\)/],
-    ['pages fetch failed (SourceError)', claim('dave', 'broken', 'd.com'), 'unknown', /401 Unauthorized/],
-  ]))('%s', async (_name, c, status, reason) => {
+  it.each(
+    titled([
+      ['live domain', claim('alice', 'site', 'example.com'), 'live', /\.pages names example\.com/],
+      ['live branch', claim('alice', 'site', 'stage.example.com', 'stage'), 'live', /branch stage is enabled and exists/],
+      ['branch gone (404)', claim('alice', 'site', 'dev.example.com', 'dev'), 'stale', /branch dev is gone \(404\)/],
+      ['branch check failed', claim('alice', 'site', 'feature-x.example.com', 'feature/x'), 'unknown', /503 from Forgejo/],
+      ['branch not enabled', claim('alice', 'site', 'qa.example.com', 'qa'), 'stale', /no longer in enable_branches/],
+      ['domain changed', claim('bob', 'moved', 'old.example.org'), 'stale', /changed to new\.example\.org/],
+      ['site disabled', claim('carol', 'off', 'c.com'), 'stale', /disables/],
+      ['repository gone', claim('erin', 'gone', 'e.com'), 'stale', /gone \(404\)/],
+      ['pages fetch failed (SourceError)', claim('dave', 'broken', 'd.com'), 'unknown', /401 Unauthorized/],
+    ]),
+  )('%s', async (_name, c, status, reason) => {
     const verdict = await new Verifier(source()).verify(c);
     expect(verdict.status).toBe(status);
     expect(verdict.reason).toMatch(reason);
@@ -127,10 +143,12 @@ describe('Verifier: one call per repository and per branch', () => {
     expect([...fake.pagesCalls].sort()).toEqual(['alice/site', 'bob/blog']);
   });
 
-  it('does not retry a failed .pages fetch for the repository\'s other claims', async () => {
+  it("does not retry a failed .pages fetch for the repository's other claims", async () => {
     const fake = sourceWith({ 'alice/site': authError() });
     const verifier = new Verifier(fake);
-    const verdicts = await Promise.all([claim('alice', 'site', 'a.com'), claim('alice', 'site', 'b.com'), claim('Alice', 'Site', 'c.com')].map((c) => verifier.verify(c)));
+    const verdicts = await Promise.all(
+      [claim('alice', 'site', 'a.com'), claim('alice', 'site', 'b.com'), claim('Alice', 'Site', 'c.com')].map((c) => verifier.verify(c)),
+    );
     expect(verdicts.map((v) => v.status)).toEqual(['unknown', 'unknown', 'unknown']);
     expect(fake.pagesCalls).toHaveLength(1);
   });
@@ -175,7 +193,11 @@ describe('Verifier: the breaker (DESIGN §3, stop early)', () => {
   });
 
   it('stops at the first answer from another origin, even after successes: no later answer proves anything', async () => {
-    const misdirected = new SourceError('the Forgejo API at http://a redirects to another origin, https://b: …; set --forgejo-host https://b', 'misconfigured', 'redirect:https://b');
+    const misdirected = new SourceError(
+      'the Forgejo API at http://a redirects to another origin, https://b: …; set --forgejo-host https://b',
+      'misconfigured',
+      'redirect:https://b',
+    );
     const fake = new FakeSource((owner) => (owner === 'moved' ? misdirected : owner === 'gone' ? null : 'custom_domain: ok.com\n'));
     const verifier = new Verifier(fake);
 
@@ -224,7 +246,9 @@ describe('Verifier: the breaker (DESIGN §3, stop early)', () => {
   it('holds nothing back once a check has succeeded', async () => {
     const releases: Array<() => void> = [];
     const fake = new FakeSource((_o, _r, call) =>
-      call === 1 ? 'custom_domain: d0.com' : () => new Promise<PagesFileLookup>((resolve) => releases.push(() => resolve({ found: false }))),
+      call === 1
+        ? 'custom_domain: d0.com'
+        : () => new Promise<PagesFileLookup>((resolve) => releases.push(() => resolve({ found: false }))),
     );
     const verifier = new Verifier(fake);
     const pending = Promise.all(repos(30).map((c) => verifier.verify(c)));
@@ -240,7 +264,9 @@ describe('Verifier: the breaker (DESIGN §3, stop early)', () => {
     let failSlow: (error: Error) => void = () => {};
     const timeout = new SourceError('timed out after 10s', 'timeout', 'timeout');
     const fake = new FakeSource((_o, _r, call) =>
-      call === 1 ? () => new Promise<PagesFileLookup>((_, reject) => (failSlow = reject)) : () => Promise.resolve().then(() => Promise.reject(authError())),
+      call === 1
+        ? () => new Promise<PagesFileLookup>((_, reject) => (failSlow = reject))
+        : () => Promise.resolve().then(() => Promise.reject(authError())),
     );
     const verifier = new Verifier(fake);
     const pending = Promise.all(repos(40).map((c) => verifier.verify(c)));
@@ -301,7 +327,10 @@ describe('Verifier: the breaker (DESIGN §3, stop early)', () => {
 describe('Verifier: interruption', () => {
   it('passes an interrupt on to the source through the signal', async () => {
     const interrupt = new AbortController();
-    const fake = new FakeSource(() => (signal) => new Promise<PagesFileLookup>((_, reject) => signal!.addEventListener('abort', () => reject(signal!.reason), { once: true })));
+    const fake = new FakeSource(
+      () => (signal) =>
+        new Promise<PagesFileLookup>((_, reject) => signal!.addEventListener('abort', () => reject(signal!.reason), { once: true })),
+    );
     const verifier = new Verifier(fake, interrupt.signal);
     const pending = verifier.verify(claim('a', 'b', 'a.com'));
     interrupt.abort(new Error('interrupted'));
