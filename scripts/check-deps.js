@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 // The dependency rule of docs/architecture.md, checked on the sources (no build needed):
 // no import cycle between files, and no folder importing a folder above it in LAYERS.
-// For the layers every relative import counts, `import type` too; for cycles only the
-// imports that are still there at run time (`import type` is erased, as madge's
-// skipTypeImports has it). Exit 1 with one line per breach.
+// Every relative import counts, `import type` too: a cycle of types is still two files
+// that cannot be read apart. Exit 1 with one line per breach.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -63,18 +62,16 @@ for (const file of files) {
     .replace(/\/\*[\s\S]*?\*\//g, '')
     .replace(/(^|[^:])\/\/.*$/gm, '$1');
   const targets = new Set();
-  const runtime = new Set();
-  const pattern = /(\b(?:import|export)\s+type\s[^;]*?)?(?:\bfrom\s+|\brequire\(\s*|\bimport\(\s*)['"](\.{1,2}\/[^'"]*)['"]/g;
+  const pattern = /(?:\bfrom\s+|\brequire\(\s*|\bimport\(\s*)['"](\.{1,2}\/[^'"]*)['"]/g;
   for (const match of text.matchAll(pattern)) {
-    const target = resolveImport(file, match[2]);
+    const target = resolveImport(file, match[1]);
     if (!target) {
-      problems.push(`${file}: cannot resolve '${match[2]}'`);
+      problems.push(`${file}: cannot resolve '${match[1]}'`);
       continue;
     }
     targets.add(target);
-    if (!match[1]) runtime.add(target);
   }
-  graph.set(file, [...runtime]);
+  graph.set(file, [...targets]);
   const own = layerOf(file);
   if (!own) {
     problems.push(`${file}: in no layer; add its folder to LAYERS in scripts/check-deps.js`);

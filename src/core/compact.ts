@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { FORWARD_PREFIX, redirectMiddlewareOwner, reverseKey } from './keys';
 import { parseForwardValue } from './mapping';
-import type { ForwardMapping, ReverseMapping } from './inventory';
+import type { ForwardMapping, ReverseMapping } from './mapping';
 import type { Verdict } from './verdict';
 
 /**

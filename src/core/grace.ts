@@ -1,4 +1,4 @@
-import type { ForwardMapping } from './inventory';
+import type { ForwardMapping } from './mapping';
 import { GRACE_MARK_PREFIX } from './keys';
 import type { Verdict } from './verdict';
 

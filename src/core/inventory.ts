@@ -1,7 +1,7 @@
 import type { StoredEntry } from '../ports/key-value-store';
 import type { GraceMark } from './grace';
 import { isDomainName, sanitizeDomain, middlewaresRoot, reverseKey, routerName, routersRoot, type KeyClass } from './keys';
-import { parseForwardValue, type RepoTarget } from './mapping';
+import { parseForwardValue, type ForwardMapping, type KeyValue } from './mapping';
 import {
   flat,
   ForwardTable,
@@ -13,27 +13,7 @@ import {
   ROUTER_SUFFIXES,
 } from './compact';
 
-/** A key the reaper may delete, with the exact bytes it read. */
-export interface KeyValue {
-  key: string;
-  value: Buffer;
-  expiresAt?: number;
-}
-
-export interface ForwardMapping {
-  domain: string;
-  key: string;
-  value: Buffer;
-  expiresAt?: number;
-  /** Undefined when the value cannot be a mapping; `invalid` says why. */
-  target?: RepoTarget;
-  invalid?: string;
-}
-
-export interface ReverseMapping extends RepoTarget, KeyValue {
-  /** The domain the reverse key names (its value). */
-  domain: string;
-}
+export type { ForwardMapping, KeyValue, ReverseMapping } from './mapping';
 
 /** Invalid mapping values are not anomalies: they are mappings with an `invalid` verdict. */
 export type AnomalyKind = 'wrong-type' | 'disagreement' | 'collision';

@@ -7,6 +7,28 @@ export interface RepoTarget {
   branch?: string;
 }
 
+/** A key the reaper may delete, with the exact bytes it read. */
+export interface KeyValue {
+  key: string;
+  value: Buffer;
+  expiresAt?: number;
+}
+
+export interface ForwardMapping {
+  domain: string;
+  key: string;
+  value: Buffer;
+  expiresAt?: number;
+  /** Undefined when the value cannot be a mapping; `invalid` says why. */
+  target?: RepoTarget;
+  invalid?: string;
+}
+
+export interface ReverseMapping extends RepoTarget, KeyValue {
+  /** The domain the reverse key names (its value). */
+  domain: string;
+}
+
 export type ParsedTarget = { ok: true; target: RepoTarget } | { ok: false; reason: string };
 
 /**
