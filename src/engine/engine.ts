@@ -11,7 +11,8 @@ import { SOURCE_OF_TRUTH, type SourceOfTruth } from '../ports/source-of-truth';
 import { TXT_RESOLVER, type TxtResolver } from '../ports/txt-resolver';
 import { DnsChecker } from './dns-checker';
 import type { GroupOutcome } from './applier';
-import { applyFromBackup, applySlice, backUpSlice, hydrateInSlices } from './plan-executor';
+import { applyFromBackup, applySlice, hydrateInSlices } from './plan-executor';
+import { writePlanBackup } from './transfer';
 import { BackupWriter, timestampedPath } from '../backup/writer';
 import { scanStore } from './scanner';
 import { TaskQueue } from './task-queue';
@@ -252,7 +253,7 @@ export class ReapEngine {
             rootKey: this.options.rootKey,
             reason: 'reap: every key planned for deletion, as verified',
           });
-          await backUpSlice(writer)(slice);
+          await writePlanBackup(slice.groups, writer);
         },
         signal,
       );

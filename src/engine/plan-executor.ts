@@ -1,9 +1,7 @@
 import { BackupReader } from '../backup/reader';
-import type { BackupWriter } from '../backup/writer';
 import { hydratePlan, keysToHydrate, keysToStamp, type DeletionGroup, type Plan, type PlannedKey } from '../core/planner';
 import type { ExpectedKey, KeyValueStore, StoredEntry } from '../ports/key-value-store';
 import { applyBatches, applyGroups, type GroupOutcome } from './applier';
-import { writePlanBackup } from './transfer';
 
 /** Groups hydrated per step: their values are in memory only while that step runs. */
 export const HYDRATE_SLICE = 500;
@@ -34,11 +32,6 @@ export async function hydrateInSlices(
       groups.push({ ...group, keys: group.keys.map(({ key, expiresAt }): PlannedKey => ({ key, expiresAt })) });
   }
   return { ...plan, groups, kept };
-}
-
-/** Writes a slice's keys, with the values just read, to the reap's backup. */
-export function backUpSlice(writer: BackupWriter): (slice: Plan<ExpectedKey>) => Promise<void> {
-  return (slice) => writePlanBackup(slice.groups, writer);
 }
 
 /**
