@@ -1,7 +1,15 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { KeyValueStore } from '../../src/ports/key-value-store';
 import type { PluginSettings, StorePlugin } from '../../src/ports/plugins';
-import { formatHostPorts, parseHostPorts, readFlagFile, scrubSecrets, secretsOf, withoutUserinfo } from '../../src/plugin-kit';
+import {
+  formatHostPorts,
+  parseHostPorts,
+  readFlagFile,
+  scrubSecrets,
+  secretsOf,
+  StoreUnreachableError,
+  withoutUserinfo,
+} from '../../src/plugin-kit';
 import { RedisClusterStore } from './cluster';
 import { RedisStore } from './store';
 
@@ -182,12 +190,12 @@ async function connectOrExplain(client: Redis | Cluster, description: string, se
   } catch (error) {
     drop();
     if (timedOut) {
-      throw new Error(
-        `cannot reach Redis at ${description}: no answer within ${timeout / 1000} s; check ${connectionFlags(settings)}, or raise --store-timeout (REAPER_STORE_TIMEOUT)`,
-      );
+      throw new StoreUnreachableError(`cannot reach Redis at ${description}: no answer within ${timeout / 1000} s`, {
+        hint: `check ${connectionFlags(settings)}, or raise --store-timeout (REAPER_STORE_TIMEOUT)`,
+      });
     }
     const cause = scrub((lastError ?? (error as Error)).message, settings);
-    throw new Error(`cannot reach Redis at ${description}: ${cause}; check ${connectionFlags(settings)}`);
+    throw new StoreUnreachableError(`cannot reach Redis at ${description}: ${cause}`, { hint: `check ${connectionFlags(settings)}` });
   } finally {
     clearTimeout(timer);
     settings.signal?.removeEventListener('abort', drop);

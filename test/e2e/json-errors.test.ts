@@ -55,6 +55,18 @@ it('a store that cannot be reached: exit 1, a hint where the reaper has one', as
   expect(doc.error.message).toMatch(/^cannot reach etcd at .*--etcd-endpoints/);
 });
 
+it('a Redis that cannot be reached: kind store-unreachable, its hint after the problem, the same line without --json', async () => {
+  const port = await freePort();
+  const doc = errorDoc(
+    await cli.run(['scan', '--json', '--redis-host', '127.0.0.1', '--redis-port', String(port), '--store-timeout', '2']),
+  );
+  expect(doc.command).toBe('scan');
+  expect(doc.error).toMatchObject({ kind: 'store-unreachable', exitCode: 1, hint: expect.stringMatching(/^check .*--redis-port/) });
+  expect(doc.error.message).toMatch(new RegExp(`^cannot reach Redis at redis://127\\.0\\.0\\.1:${port}/0: .*; check `));
+  const plain = await cli.run(['scan', '--redis-host', '127.0.0.1', '--redis-port', String(port), '--store-timeout', '2']);
+  expect(plain).toMatchObject({ code: 1, stdout: '', stderr: `pages-reaper: ${doc.error.message}\n` });
+});
+
 it('a missing setting, and an unknown command outside any command', async () => {
   const verify = errorDoc(await cli.run(['verify', '--json', '--redis-port', '1']));
   expect(verify.error).toEqual({
