@@ -5,6 +5,7 @@ import type { Stage } from '../engine/engine';
 import { EXIT } from '../report/exit-codes';
 import { progressFor } from '../render/progress-bar';
 import { oneLine, reportFailure } from './errors';
+import { keepHeapNearLive } from './heap-policy';
 import { invocationName } from './invocation';
 import { logLine, runLogFields } from './log-line';
 import { Runner, type RunOutcome } from './runner';
@@ -35,6 +36,12 @@ export abstract class ReaperCommand extends Command {
 
   /** Where a `--json` error document goes: stdout, unless the command's stdout carries data. */
   protected jsonErrors: NodeJS.WritableStream = process.stdout;
+
+  /** The heap policy is the process's, not the engine's: a program embedding the engine keeps its own. */
+  override async init(): Promise<void> {
+    await super.init();
+    keepHeapNearLive();
+  }
 
   /**
    * The one place a command's failure is handled: whatever a command throws (a

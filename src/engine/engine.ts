@@ -17,7 +17,6 @@ import { BackupWriter, timestampedPath } from '../backup/writer';
 import { scanStore } from './scanner';
 import { TaskQueue } from './task-queue';
 import { VerdictMap } from '../core/compact';
-import { keepHeapNearLive } from './heap-policy';
 import { Verifier } from './verifier';
 
 export interface EngineOptions {
@@ -101,7 +100,6 @@ export class ReapEngine {
   }
 
   private async runStages(stage: Stage, signal?: AbortSignal, scope?: RunScope): Promise<RunReport> {
-    keepHeapNearLive();
     const startedAt = this.clock.now();
     const forwardVerdicts = new VerdictMap();
     const reverseVerdicts = new Map<string, Verdict>();

@@ -10,7 +10,7 @@ import { setFlagsFromString } from 'node:v8';
  */
 export const HEAP_GROWING_PERCENT = 10;
 
-/** Sets V8's heap growing factor for this process; V8 reads it at every full collection. */
+/** Sets V8's heap growing factor for this process (each command, at start); V8 reads it at every full collection. */
 export function keepHeapNearLive(): void {
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
 }
