@@ -28,6 +28,15 @@ export function applyBatches<K extends PlannedKey>(groups: Array<DeletionGroup<K
   return batches;
 }
 
+/**
+ * One store call: each group of the batch compare-and-delete with its guards. Stopping
+ * between batches leaves nothing half-done, so the signal is checked before each.
+ */
+export function applyBatch(store: KeyValueStore, batch: Array<DeletionGroup<ExpectedKey>>, signal?: AbortSignal): Promise<GroupOutcome[]> {
+  signal?.throwIfAborted();
+  return store.deleteGroupsIfUnchanged(batch.map(({ keys, guards }) => ({ keys, guards })));
+}
+
 /** Deletes groups compare-and-delete with their guards, a batch per store call. */
 export async function applyGroups(
   store: KeyValueStore,
@@ -35,10 +44,6 @@ export async function applyGroups(
   signal?: AbortSignal,
 ): Promise<GroupOutcome[]> {
   const outcomes: GroupOutcome[] = [];
-  for (const batch of applyBatches(groups)) {
-    // Each batch is atomic per group; stopping between batches leaves nothing half-done.
-    signal?.throwIfAborted();
-    outcomes.push(...(await store.deleteGroupsIfUnchanged(batch.map(({ keys, guards }) => ({ keys, guards })))));
-  }
+  for (const batch of applyBatches(groups)) outcomes.push(...(await applyBatch(store, batch, signal)));
   return outcomes;
 }

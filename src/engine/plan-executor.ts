@@ -1,7 +1,7 @@
 import { BackupReader } from '../backup/reader';
 import { hydratePlan, keysToHydrate, keysToStamp, type DeletionGroup, type Plan, type PlannedKey } from '../core/planner';
 import type { ExpectedKey, KeyValueStore, StoredEntry } from '../ports/key-value-store';
-import { applyBatches, applyGroups, type GroupOutcome } from './applier';
+import { applyBatch, applyBatches, applyGroups, type GroupOutcome } from './applier';
 
 /** Groups hydrated per step: their values are in memory only while that step runs. */
 export const HYDRATE_SLICE = 500;
@@ -52,7 +52,7 @@ export async function applyFromBackup(store: KeyValueStore, plan: Plan, backupPa
       for (const planned of group.keys) keys.push(expectedFromBackup(planned, await entries.next(), backupPath));
       groups.push({ ...group, keys });
     }
-    outcomes.push(...(await applyGroups(store, groups, signal)));
+    outcomes.push(...(await applyBatch(store, groups, signal)));
   }
   return outcomes;
 }
