@@ -4,6 +4,8 @@ import type { ReaperMetrics } from '../observe/metrics';
 import type { RenderContext } from '../render/human';
 import { statusOfFailure, statusOfRun, type RunStatus } from '../report/run-status';
 import { summarize, type Summary } from '../report/summary';
+import { scrubSecrets, secretsOf } from '../core/secrets';
+import { oneLine } from './errors';
 import { runLoop } from './loop';
 
 export interface CompletedRun {
@@ -53,7 +55,10 @@ export class Runner {
       );
       return { run, status: statusOfRun(run.report, run.summary, Date.now()) };
     } catch (error) {
-      return { error, status: statusOfFailure(startedAt, Date.now(), signal.aborted ? 'interrupted' : error) };
+      // Every failed run passes here, single or in the sidecar: its status (logged, in the
+      // metrics' last error) carries one line with the settings' secrets scrubbed.
+      const said = signal.aborted ? 'interrupted' : scrubSecrets(oneLine(error), secretsOf(this.options.settings));
+      return { error, status: statusOfFailure(startedAt, Date.now(), said) };
     }
   }
 

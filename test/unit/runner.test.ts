@@ -1,0 +1,42 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Runner } from '../../src/cli/runner';
+
+describe('Runner.once', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'runner-'));
+    // A store plugin whose error repeats a secret and spans lines, as a careless client's would.
+    writeFileSync(
+      join(dir, 'leaky-store.js'),
+      "exports.storePlugin = { name: 'leaky', async create(s) { throw new Error(`auth failed for ${s.redisPassword}\\n  at line two`); } };\n",
+    );
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("a failed run's status says one line, with the settings' secrets scrubbed, and keeps the error itself", async () => {
+    const runner = new Runner({
+      settings: { store: join(dir, 'leaky-store.js'), rootKey: 'traefik', redisPassword: 's3cr3t-pass' },
+      stage: 'scan',
+      context: { command: 'scan', dryRun: false },
+    });
+    const outcome = await runner.once(new AbortController().signal);
+    expect(outcome.status.completed).toBe(false);
+    expect(outcome.status.error).not.toContain('s3cr3t-pass');
+    expect(outcome.status.error).not.toContain('\n');
+    expect(outcome.status.error).toMatch(/^auth failed for \S+ at line two$/);
+    expect((outcome.error as Error).message).toContain('s3cr3t-pass');
+  });
+
+  it('an interrupted run says so, whatever the error', async () => {
+    const runner = new Runner({
+      settings: { store: join(dir, 'leaky-store.js'), rootKey: 'traefik', redisPassword: 's3cr3t-pass' },
+      stage: 'scan',
+      context: { command: 'scan', dryRun: false },
+    });
+    const aborted = new AbortController();
+    aborted.abort();
+    expect((await runner.once(aborted.signal)).status.error).toBe('interrupted');
+  });
+});
