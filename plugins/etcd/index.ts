@@ -9,7 +9,6 @@ import {
   scrubSecrets,
   secretsOf,
   StoreUnreachableError,
-  textKeyNames,
   withoutUserinfo,
 } from '../../src/plugin-kit';
 import { firstWindow, growth, keyAfter, successor } from './scan-windows';
@@ -226,12 +225,7 @@ export class EtcdStore extends BaseStore {
         const fit = Math.floor(SCAN_PAGE_BYTES / (longestKey + KEY_OVERHEAD_BYTES));
         limit = Math.max(1, Math.min(limit * 4, SCAN_PAGE_KEYS, fit));
       }
-      batch.push(
-        ...textKeyNames(
-          page.kvs.map(({ key }) => key),
-          this.unnamed,
-        ),
-      );
+      batch.push(...this.textKeys(page.kvs.map(({ key }) => key)));
       if (batch.length >= wanted) {
         yield batch;
         batch = [];
@@ -416,10 +410,12 @@ export async function connectEtcd(settings: EtcdSettings): Promise<EtcdStore> {
   } catch (error) {
     client.close();
     const message = sanitize((error as Error).message, settings);
-    const hint = /deadline exceeded/i.test(message)
-      ? `no answer within ${timeout / 1000} s; check ${FLAGS_TO_CHECK}, or raise --store-timeout (REAPER_STORE_TIMEOUT)`
-      : `${message}; check ${FLAGS_TO_CHECK}`;
-    throw new StoreUnreachableError(`cannot reach etcd at ${description}: ${hint}`);
+    if (/deadline exceeded/i.test(message)) {
+      throw new StoreUnreachableError(`cannot reach etcd at ${description}: no answer within ${timeout / 1000} s`, {
+        hint: `check ${FLAGS_TO_CHECK}, or raise --store-timeout (REAPER_STORE_TIMEOUT)`,
+      });
+    }
+    throw new StoreUnreachableError(`cannot reach etcd at ${description}: ${message}`, { hint: `check ${FLAGS_TO_CHECK}` });
   } finally {
     settings.signal?.removeEventListener('abort', drop);
   }
@@ -433,8 +429,9 @@ export const storePlugin: StorePlugin = {
     try {
       return await connectEtcd(etcd);
     } catch (error) {
+      // connectEtcd's own errors are already sanitized, with their hint apart.
+      if (error instanceof StoreUnreachableError) throw error;
       const message = sanitize((error as Error).message, etcd);
-      if (error instanceof StoreUnreachableError) throw new StoreUnreachableError(message);
       throw new Error(`cannot reach etcd at ${safeDescribe(etcd)}: ${message}; check ${FLAGS_TO_CHECK}`);
     }
   },

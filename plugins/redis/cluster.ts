@@ -99,7 +99,8 @@ export class RedisClusterStore extends RedisStore {
     if (keys.length === 0) return 'deleted';
     // Every key, the forward key (last) included, still holds what was read, and every
     // guard is as the scan saw it: else touch nothing.
-    const current = await this.getMany([...keys.map((k) => k.key), ...guards.map((g) => g.key)]);
+    // Values only: a delete compares bytes, never expiries.
+    const current = await this.getMany([...keys.map((k) => k.key), ...guards.map((g) => g.key)], { withTtl: false });
     const keysUnchanged = keys.every(({ expected }, i) => current[i]?.type === 'string' && current[i]!.value!.equals(expected));
     const guardsUnchanged = guards.every(({ expected }, i) => {
       const entry = current[keys.length + i];

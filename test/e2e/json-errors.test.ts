@@ -53,6 +53,7 @@ it('a store that cannot be reached: exit 1, a hint where the reaper has one', as
   expect(doc.command).toBe('scan');
   expect(doc.error).toMatchObject({ kind: 'store-unreachable', exitCode: 1 });
   expect(doc.error.message).toMatch(/^cannot reach etcd at .*--etcd-endpoints/);
+  expect(doc.error.hint).toMatch(/^check .*--etcd-endpoints/);
 });
 
 it('a Redis that cannot be reached: kind store-unreachable, its hint after the problem, the same line without --json', async () => {
