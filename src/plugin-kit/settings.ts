@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { UsageError } from '../report/errors';
 
 /**
  * Reading what a plugin's flags name: files, `host:port` lists, URLs that may carry
@@ -19,7 +20,8 @@ export interface FlagFileOptions {
  * the path as the plugin shows them.
  */
 export function readFlagFile(path: string, what: string, { hint, requireText = false }: FlagFileOptions = {}): Buffer {
-  const failure = (reason: string) => new Error(`cannot read ${what}: ${reason}${hint ? `; ${hint}` : ''}`);
+  // The operator named a file that cannot serve: a usage error (exit 1, kind usage in --json).
+  const failure = (reason: string) => new UsageError(`cannot read ${what}: ${reason}`, hint ? { hint } : {});
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BaseStore, chunks, formatHostPorts, mapLimited, parseHostPorts, readFlagFile, withoutUserinfo } from '../../src';
+import { BaseStore, chunks, formatHostPorts, mapLimited, parseHostPorts, readFlagFile, UsageError, withoutUserinfo } from '../../src';
 import type { GroupDeleteOutcome, PutOutcome, StoredEntry } from '../../src/ports/key-value-store';
 
 /** The smallest store on the base: one scan page of the names it is given. */
@@ -61,6 +61,7 @@ describe('flag values', () => {
     writeFileSync(file, 'PEM');
     expect(readFlagFile(file, `--x-ca file ${file}`).toString()).toBe('PEM');
     expect(() => readFlagFile(join(dir, 'missing'), '--x-ca file missing')).toThrow(/^cannot read --x-ca file missing: ENOENT$/);
+    expect(() => readFlagFile(join(dir, 'missing'), '--x-ca file missing')).toThrow(UsageError);
     expect(() => readFlagFile(dir, '--x-token-file d', { hint: 'give a file' })).toThrow(
       /^cannot read --x-token-file d: EISDIR; give a file$/,
     );
