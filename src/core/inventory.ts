@@ -2,16 +2,8 @@ import type { StoredEntry } from '../ports/key-value-store';
 import type { GraceMark } from './grace';
 import { isDomainName, sanitizeDomain, middlewaresRoot, reverseKey, routerName, routersRoot, type KeyClass } from './keys';
 import { parseForwardValue, type ForwardMapping, type KeyValue } from './mapping';
-import {
-  flat,
-  ForwardTable,
-  reverseKeyOfValue,
-  MIDDLEWARE_SUFFIXES,
-  MiddlewareTable,
-  PrefixedKeyTable,
-  ReverseTable,
-  ROUTER_SUFFIXES,
-} from './compact';
+import { flat, ForwardTable, reverseKeyOfValue, ReverseTable } from './compact';
+import { MIDDLEWARE_SUFFIXES, MiddlewareTable, PrefixedKeyTable, ROUTER_SUFFIXES } from './traefik-tables';
 
 export type { ForwardMapping, KeyValue, ReverseMapping } from './mapping';
 

@@ -1,4 +1,5 @@
-import { ForwardTable, livePagesReason, PrefixedKeyTable, ReverseTable, ROUTER_SUFFIXES, VerdictMap } from '../../src/core/compact';
+import { ForwardTable, livePagesReason, ReverseTable, VerdictMap } from '../../src/core/compact';
+import { PrefixedKeyTable, ROUTER_SUFFIXES } from '../../src/core/traefik-tables';
 import { countInventory, sanitizedOwners } from '../../src/core/inventory';
 import { DEFAULT_BRAKE, planReap } from '../../src/core/planner';
 import { live, stale } from '../../src/core/verdict';
