@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
-import { FORWARD_PREFIX, reverseKey } from './keys';
+import { FORWARD_PREFIX, REDIRECTS_META_PREFIX, reverseKey } from './keys';
 import { parseForwardValue } from './mapping';
-import type { ForwardMapping, ReverseMapping } from './mapping';
+import type { ForwardMapping, KeyValue, ReverseMapping } from './mapping';
 import type { Verdict } from './verdict';
 import { DomainArena } from './domain-arena';
 
@@ -227,6 +227,62 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
 
   private dropLiveMark(domain: string): void {
     this.onLiveMarkDropped?.(domain);
+  }
+}
+
+/**
+ * `redirects_meta:{domain}` keys by domain (one per site with redirects): a value the
+ * plugin wrote (UTF-8 text, no expiry, as a scan reads it) is kept as bytes in an arena;
+ * anything else whole, with a copy of its value (a store's reply may hand out views of
+ * one large buffer). Reads like a Map of `KeyValue`s.
+ */
+export class RedirectsMetaTable implements Iterable<[string, KeyValue]> {
+  private readonly arena = new DomainArena();
+  private readonly whole = new Map<string, KeyValue>();
+
+  get size(): number {
+    return this.arena.size + this.whole.size;
+  }
+
+  has(domain: string): boolean {
+    return this.whole.has(domain) || this.arena.find(domain) >= 0;
+  }
+
+  set(domain: string, meta: KeyValue): this {
+    this.delete(domain);
+    const text = meta.value.toString('utf8');
+    if (
+      meta.key === REDIRECTS_META_PREFIX + domain &&
+      meta.expiresAt === undefined &&
+      isUtf8(meta.value) &&
+      DomainArena.fits(domain, text)
+    ) {
+      this.arena.append(domain, 0, text);
+    } else this.whole.set(domain, { ...meta, value: Buffer.from(meta.value) });
+    return this;
+  }
+
+  get(domain: string): KeyValue | undefined {
+    const position = this.arena.find(domain);
+    if (position < 0) return this.whole.get(domain);
+    return { key: REDIRECTS_META_PREFIX + domain, value: Buffer.from(this.arena.textAt(position), 'utf8'), expiresAt: undefined };
+  }
+
+  delete(domain: string): boolean {
+    return this.whole.delete(domain) || this.arena.remove(domain);
+  }
+
+  *keys(): IterableIterator<string> {
+    for (const position of this.arena.positions()) yield this.arena.domainAt(position);
+    yield* this.whole.keys();
+  }
+
+  *entries(): IterableIterator<[string, KeyValue]> {
+    for (const domain of this.keys()) yield [domain, this.get(domain)!];
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, KeyValue]> {
+    return this.entries();
   }
 }
 

@@ -1,5 +1,6 @@
+import type { KeyValue } from '../../src/core/mapping';
 import { DomainArena, MAX_ENTRY_TEXT_BYTES } from '../../src/core/domain-arena';
-import { ForwardTable, livePagesReason, ReverseTable, VerdictMap } from '../../src/core/compact';
+import { ForwardTable, livePagesReason, RedirectsMetaTable, ReverseTable, VerdictMap } from '../../src/core/compact';
 import { live, stale } from '../../src/core/verdict';
 
 describe('DomainArena', () => {
@@ -144,5 +145,30 @@ describe('VerdictMap kept in a forward table', () => {
     verdicts.delete('a.com');
     expect(verdicts.size).toBe(0);
     expect(verdicts.live).toBe(0);
+  });
+});
+
+describe('RedirectsMetaTable', () => {
+  it('keeps what the plugin writes as bytes, anything else whole, and reads back the same', () => {
+    const table = new RedirectsMetaTable();
+    const plain = { key: 'redirects_meta:a.com', value: Buffer.from('{"count":2}'), expiresAt: undefined };
+    const expiring = { key: 'redirects_meta:b.com', value: Buffer.from('x'), expiresAt: 99 };
+    const bytes = { key: 'redirects_meta:c.com', value: Buffer.from([0xff, 0x00]), expiresAt: undefined };
+    table.set('a.com', plain).set('b.com', expiring).set('c.com', bytes);
+    expect(table.size).toBe(3);
+    expect(table.get('a.com')).toEqual(plain);
+    expect(table.get('b.com')).toEqual(expiring);
+    expect(table.get('c.com')).toEqual(bytes);
+    expect(new Map(table)).toEqual(
+      new Map<string, KeyValue>([
+        ['a.com', plain],
+        ['b.com', expiring],
+        ['c.com', bytes],
+      ]),
+    );
+    table.set('a.com', { ...plain, value: Buffer.from('{"count":3}') });
+    expect(table.get('a.com')!.value.toString()).toBe('{"count":3}');
+    expect(table.size).toBe(3);
+    expect(table.delete('b.com') && !table.has('b.com')).toBe(true);
   });
 });
