@@ -3,7 +3,7 @@ import { FORWARD_PREFIX, REDIRECTS_META_PREFIX, reverseKey } from './keys';
 import { parseForwardValue } from './mapping';
 import type { ForwardMapping, KeyValue, ReverseMapping } from './mapping';
 import type { Verdict } from './verdict';
-import { DomainArena } from './domain-arena';
+import { ArenaTextMap, DomainArena } from './domain-arena';
 
 /**
  * Compact per-domain state (DESIGN §4.11): what a scan of a million domains keeps is a
@@ -307,7 +307,8 @@ export function reverseKeyOfValue(text: string): string {
  * mapping are kept here, as name → domain.
  */
 export class ReverseTable implements Iterable<ReverseMapping> {
-  private readonly unpaired = new Map<string, string>();
+  /** Entries pass through while a scan has not yet read their forward mapping. */
+  private readonly unpaired = new ArenaTextMap();
 
   constructor(private readonly forwards: ForwardTable = new ForwardTable()) {
     forwards.pairWith(this);

@@ -17,6 +17,7 @@ export const MAX_ENTRY_TEXT_BYTES = 0xffff;
 /** Flags of an entry in use; an entry whose flags are 0 was removed. */
 export const IN_USE = 1;
 const EMPTY_SLOT = 0;
+const COMPACT_AFTER_BYTES = 4 << 20;
 const REMOVED_SLOT = -1;
 const MAX_POSITION = 0x7ffffffe;
 
@@ -42,9 +43,17 @@ export class DomainArena {
   private hashes = new Int32Array(1024);
   private occupied = 0;
   private count = 0;
+  /** Bytes of removed entries, left in their chunks until `compactIfSparse`. */
+  private deadBytes = 0;
+  private writtenBytes = 0;
 
   get size(): number {
     return this.count;
+  }
+
+  /** Bytes of the chunks held. */
+  get bytesHeld(): number {
+    return this.chunks.length * CHUNK_BYTES;
   }
 
   /** Whether a domain fits in an entry (its UTF-8 length). */
@@ -69,25 +78,15 @@ export class DomainArena {
     const domainBytes = Buffer.byteLength(domain, 'utf8');
     const textBytes = Buffer.byteLength(text, 'utf8');
     if (domainBytes > MAX_ENTRY_TEXT_BYTES || textBytes > MAX_ENTRY_TEXT_BYTES) throw new RangeError('entry too long for the arena');
-    const length = HEADER_BYTES + domainBytes + textBytes;
-    if (this.used + length > CHUNK_BYTES) {
-      if (this.chunks.length * CHUNK_BYTES >= MAX_POSITION - CHUNK_BYTES) throw new RangeError('domain arena full (2 GiB)');
-      // Not from the shared pool: each chunk is kept for the run.
-      this.chunks.push(Buffer.allocUnsafeSlow(CHUNK_BYTES));
-      this.chunkEnds.push(0);
-      this.used = 0;
-    }
-    const chunk = this.chunks[this.chunks.length - 1];
-    const at = this.used;
+    if ((this.occupied + 1) * 2 > this.slots.length) this.grow();
+    const position = this.reserve(HEADER_BYTES + domainBytes + textBytes);
+    const chunk = this.chunks[position >>> 20];
+    const at = position & (CHUNK_BYTES - 1);
     chunk[at] = flags | IN_USE;
     chunk.writeUInt16LE(domainBytes, at + 1);
     chunk.writeUInt16LE(textBytes, at + 3);
     chunk.write(domain, at + HEADER_BYTES, domainBytes, 'utf8');
     if (textBytes > 0) chunk.write(text, at + HEADER_BYTES + domainBytes, textBytes, 'utf8');
-    this.used += length;
-    this.chunkEnds[this.chunks.length - 1] = this.used;
-    const position = (this.chunks.length - 1) * CHUNK_BYTES + at;
-    if ((this.occupied + 1) * 2 > this.slots.length) this.grow();
     this.place(hashText(domain), position);
     this.count++;
     return position;
@@ -104,8 +103,36 @@ export class DomainArena {
       if (held !== REMOVED_SLOT && this.hashes[slot] === hash && this.holds(held - 1, domain, bytes)) {
         this.slots[slot] = REMOVED_SLOT;
         this.setFlags(held - 1, 0);
+        this.deadBytes += this.entryLength(held - 1);
         this.count--;
         return true;
+      }
+    }
+  }
+
+  /**
+   * Copies the entries in use into new chunks once removed ones take more room than they
+   * do (and a few MB): for a table that entries pass through. Positions change, so no
+   * caller may hold one (or be iterating) across this call.
+   */
+  compactIfSparse(): void {
+    if (this.deadBytes < COMPACT_AFTER_BYTES || this.deadBytes * 2 < this.writtenBytes) return;
+    const chunks = this.chunks.splice(0);
+    const ends = this.chunkEnds.splice(0);
+    this.used = CHUNK_BYTES;
+    this.slots.fill(EMPTY_SLOT);
+    this.occupied = 0;
+    this.deadBytes = 0;
+    this.writtenBytes = 0;
+    for (let c = 0; c < chunks.length; c++) {
+      for (let at = 0; at < ends[c];) {
+        const length = HEADER_BYTES + chunks[c].readUInt16LE(at + 1) + chunks[c].readUInt16LE(at + 3);
+        if (chunks[c][at] !== 0) {
+          const position = this.reserve(length);
+          chunks[c].copy(this.chunks[position >>> 20], position & (CHUNK_BYTES - 1), at, at + length);
+          this.place(hashText(this.domainAt(position)), position);
+        }
+        at += length;
       }
     }
   }
@@ -168,6 +195,28 @@ export class DomainArena {
     return lengthA - lengthB;
   }
 
+  /** Room for an entry of `length` bytes at the end of the last chunk (or a new one); its position. */
+  private reserve(length: number): number {
+    if (this.used + length > CHUNK_BYTES) {
+      if (this.chunks.length * CHUNK_BYTES >= MAX_POSITION - CHUNK_BYTES) throw new RangeError('domain arena full (2 GiB)');
+      // Not from the shared pool: each chunk is kept for the run.
+      this.chunks.push(Buffer.allocUnsafeSlow(CHUNK_BYTES));
+      this.chunkEnds.push(0);
+      this.used = 0;
+    }
+    const position = (this.chunks.length - 1) * CHUNK_BYTES + this.used;
+    this.used += length;
+    this.writtenBytes += length;
+    this.chunkEnds[this.chunks.length - 1] = this.used;
+    return position;
+  }
+
+  private entryLength(position: number): number {
+    const chunk = this.chunks[position >>> 20];
+    const at = position & (CHUNK_BYTES - 1);
+    return HEADER_BYTES + chunk.readUInt16LE(at + 1) + chunk.readUInt16LE(at + 3);
+  }
+
   private holds(position: number, domain: string, bytes: Buffer | undefined): boolean {
     const chunk = this.chunks[position >>> 20];
     const at = position & (CHUNK_BYTES - 1);
@@ -198,5 +247,47 @@ export class DomainArena {
     for (let slot = 0; slot < slots.length; slot++) {
       if (slots[slot] !== EMPTY_SLOT && slots[slot] !== REMOVED_SLOT) this.place(hashes[slot], slots[slot] - 1);
     }
+  }
+}
+
+/** A Map of strings to strings in a `DomainArena`, for tables entries pass through. */
+export class ArenaTextMap implements Iterable<[string, string]> {
+  private readonly arena = new DomainArena();
+
+  get size(): number {
+    return this.arena.size;
+  }
+
+  get bytesHeld(): number {
+    return this.arena.bytesHeld;
+  }
+
+  has(key: string): boolean {
+    return this.arena.find(key) >= 0;
+  }
+
+  get(key: string): string | undefined {
+    const position = this.arena.find(key);
+    return position < 0 ? undefined : this.arena.textAt(position);
+  }
+
+  /** Throws a RangeError for a key or value longer than `MAX_ENTRY_TEXT_BYTES`. */
+  set(key: string, value: string): this {
+    this.arena.remove(key);
+    this.arena.compactIfSparse();
+    this.arena.append(key, 0, value);
+    return this;
+  }
+
+  delete(key: string): boolean {
+    return this.arena.remove(key);
+  }
+
+  *keys(): IterableIterator<string> {
+    for (const position of this.arena.positions()) yield this.arena.domainAt(position);
+  }
+
+  *[Symbol.iterator](): IterableIterator<[string, string]> {
+    for (const position of this.arena.positions()) yield [this.arena.domainAt(position), this.arena.textAt(position)];
   }
 }

@@ -1,5 +1,5 @@
 import type { KeyValue } from '../../src/core/mapping';
-import { DomainArena, MAX_ENTRY_TEXT_BYTES } from '../../src/core/domain-arena';
+import { ArenaTextMap, DomainArena, MAX_ENTRY_TEXT_BYTES } from '../../src/core/domain-arena';
 import { ForwardTable, livePagesReason, RedirectsMetaTable, ReverseTable, VerdictMap } from '../../src/core/compact';
 import { live, stale } from '../../src/core/verdict';
 
@@ -170,5 +170,29 @@ describe('RedirectsMetaTable', () => {
     expect(table.get('a.com')!.value.toString()).toBe('{"count":3}');
     expect(table.size).toBe(3);
     expect(table.delete('b.com') && !table.has('b.com')).toBe(true);
+  });
+});
+
+describe('ArenaTextMap', () => {
+  it('reads like a Map of strings, and stays small while entries pass through', () => {
+    const map = new ArenaTextMap();
+    const text = 'y'.repeat(200);
+    // 60,000 entries of ~220 bytes pass through (13 MB), at most 1,000 held at once.
+    let deleted = 0;
+    for (let i = 0; i < 60_000; i++) {
+      map.set(`o${i}:r`, `${text}${i}`);
+      if (i >= 1_000 && map.delete(`o${i - 1_000}:r`)) deleted++;
+    }
+    expect(deleted).toBe(59_000);
+    expect(map.size).toBe(1_000);
+    expect(map.bytesHeld).toBeLessThanOrEqual(10 << 20);
+    expect(map.get('o59999:r')).toBe(`${text}59999`);
+    expect(map.get('o58999:r')).toBeUndefined();
+    expect(map.has('o59000:r')).toBe(true);
+    expect([...map.keys()]).toEqual(Array.from({ length: 1_000 }, (_, i) => `o${59_000 + i}:r`));
+    expect(new Map(map).get('o59500:r')).toBe(`${text}59500`);
+    map.set('o59500:r', 'new');
+    expect(map.get('o59500:r')).toBe('new');
+    expect(map.size).toBe(1_000);
   });
 });
