@@ -236,3 +236,28 @@ describe('collectTargets', () => {
     });
   });
 });
+
+describe('RepoIndex', () => {
+  it('lists a repository’s domains with their branches, whatever characters they hold, short lists and long ones alike', () => {
+    const record: Record<string, string> = {
+      'custom_domain:a.com': 'alice:site',
+      'custom_domain:dev.a.com': 'alice:site:dev',
+      'custom_domain:odd:1:x.com': 'alice:site:feature/1',
+      'alice:site': 'a.com',
+      'custom_domain:b.com': 'bob:blog',
+    };
+    // 3,000 domains of one repository: a list kept as a Map.
+    for (let i = 0; i < 3_000; i++) record[`custom_domain:p${i}.pages.example.com`] = `carol:many:b${i}`;
+    const index = new RepoIndex();
+    index.rebuild(inventoryOf(record));
+    expect(index.repositories).toBe(3);
+    expect(index.mappedDomains()).toBe(3_004);
+    expect(index.domains('Alice', 'SITE').sort()).toEqual(['a.com', 'dev.a.com', 'odd:1:x.com']);
+    expect(index.domains('alice', 'site', new Set(['feature/1']))).toEqual(['odd:1:x.com']);
+    expect(index.domains('alice', 'site', new Set(['']))).toEqual(['a.com']);
+    expect(index.domains('bob', 'blog')).toEqual(['b.com']);
+    expect(index.domains('carol', 'many')).toHaveLength(3_000);
+    expect(index.domains('carol', 'many', new Set(['b2999']))).toEqual(['p2999.pages.example.com']);
+    expect(index.domains('nobody', 'here')).toEqual([]);
+  });
+});
