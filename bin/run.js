@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-require('reflect-metadata');
-
 // grpc-js (etcd) hands an endpoint's IP address to TLS as the server name, and Node then
 // warns on stderr (DEP0123) in every TLS run against https://127.0.0.1:2379. Only that
 // warning is dropped: the certificate is still checked against the address.
