@@ -7,6 +7,9 @@
 // Usage: node bench/floor-client.js URL CONCURRENCY REPOS_FILE (one owner/repo a line)
 'use strict';
 const fs = require('node:fs');
+// The reaper keeps WebAssembly (undici's llhttp) at V8's baseline compiler (src/cli/heap-policy.ts):
+// the floor does the same, so neither pays for TurboFan's compile of the parser.
+require('node:v8').setFlagsFromString('--liftoff-only');
 const Pool = require('undici/lib/dispatcher/pool');
 
 const HEADERS = ['accept', 'application/json', 'user-agent', 'pages-reaper'];
