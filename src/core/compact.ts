@@ -1,8 +1,9 @@
 import { isUtf8 } from 'node:buffer';
-import { FORWARD_PREFIX, reverseKey } from './keys';
+import { FORWARD_PREFIX, REDIRECTS_META_PREFIX, reverseKey } from './keys';
 import { parseForwardValue } from './mapping';
-import type { ForwardMapping, ReverseMapping } from './mapping';
+import type { ForwardMapping, KeyValue, ReverseMapping } from './mapping';
 import type { Verdict } from './verdict';
+import { ArenaTextMap, DomainArena } from './domain-arena';
 
 /**
  * Compact per-domain state (DESIGN §4.11): what a scan of a million domains keeps is a
@@ -19,81 +20,116 @@ export function flat(text: string): string {
   return Buffer.from(text, 'utf8').toString('utf8');
 }
 
-/** Marks a forward value whose reverse key was scanned and names the same domain. */
-const PAIRED = '\u0000';
+/** Entry flags in the forward table's arena. */
+const PAIRED = 2;
+/** The mapping is kept whole (`whole`): its value is not plain text the plugin wrote. */
+const WHOLE = 4;
+/** The domain's verdict is the common one: live, because `.pages` names it (see `VerdictMap`). */
+const LIVE_BY_PAGES = 8;
 
 /**
- * Forward mappings by domain. A mapping whose value is UTF-8 text, parses as a target
- * and never expires (what the plugin writes) is kept as its value text alone; anything
- * else is kept whole. Reads like a Map of full `ForwardMapping`s. When the reverse key
- * the plugin wrote with it names it back (nearly always), the pair is one entry here:
- * the reverse key's name and value follow from the forward's.
+ * Forward mappings by domain, in a `DomainArena`. A mapping whose value is UTF-8 text,
+ * parses as a target and never expires (what the plugin writes) is kept as its domain
+ * and value bytes alone; anything else is kept whole beside them. Reads like a Map of
+ * full `ForwardMapping`s, built when asked for. When the reverse key the plugin wrote
+ * with it names it back (nearly always), the pair is one entry here: the reverse key's
+ * name and value follow from the forward's. The common verdict is a flag of the entry.
  */
-export class ForwardTable extends Map<string, ForwardMapping> {
+export class ForwardTable implements Iterable<[string, ForwardMapping]> {
+  private readonly arena = new DomainArena();
+  /** Mappings kept whole whose domain has an arena entry (flagged WHOLE). */
+  private readonly whole = new Map<string, ForwardMapping>();
+  /** Mappings whose domain is too long for the arena. */
+  private readonly outsized = new Map<string, ForwardMapping>();
   private reverses?: ReverseTable;
   private pairedTotal = 0;
+  private liveMarks = 0;
+  private onLiveMarkDropped?: (domain: string) => void;
 
   /** Called by the reverse table that pairs with this one. */
   pairWith(reverses: ReverseTable): void {
     this.reverses = reverses;
   }
 
-  override set(domain: string, mapping: ForwardMapping): this {
-    const previous = this.stored(domain);
-    if (typeof previous === 'string' && previous.startsWith(PAIRED)) {
-      // Replaced: its reverse key stands alone again.
-      this.pairedTotal--;
-      this.reverses?.restore(reverseKeyOfValue(previous.slice(1)), domain);
+  /** Called by the verdict map that keeps its common verdicts here (see `VerdictMap`). */
+  keepVerdictsFor(onLiveMarkDropped: (domain: string) => void): void {
+    this.onLiveMarkDropped = onLiveMarkDropped;
+  }
+
+  get size(): number {
+    return this.arena.size + this.outsized.size;
+  }
+
+  has(domain: string): boolean {
+    return this.arena.find(domain) >= 0 || this.outsized.has(domain);
+  }
+
+  set(domain: string, mapping: ForwardMapping): this {
+    const previous = this.arena.find(domain);
+    const carried = previous >= 0 ? this.arena.flags(previous) & LIVE_BY_PAGES : 0;
+    if (previous >= 0) this.forget(domain, previous, false);
+    else this.outsized.delete(domain);
+    if (!DomainArena.fits(domain)) {
+      this.outsized.set(domain, mapping);
+      if (carried) this.dropLiveMark(domain);
+      return this;
     }
+    // The verdict is the domain's, whatever its mapping: the mark goes to the new entry.
+    if (carried) this.liveMarks++;
+    const text = mapping.value.toString('utf8');
     const compact =
-      mapping.target !== undefined && mapping.expiresAt === undefined && mapping.key === FORWARD_PREFIX + domain && isUtf8(mapping.value);
-    let stored: ForwardMapping | string = mapping;
-    if (compact) {
-      const text = mapping.value.toString('utf8');
-      if (this.reverses?.takeUnpaired(reverseKeyOfValue(text), domain)) {
-        stored = flat(PAIRED + text);
-        this.pairedTotal++;
-      } else stored = text;
+      mapping.target !== undefined &&
+      mapping.expiresAt === undefined &&
+      mapping.key === FORWARD_PREFIX + domain &&
+      isUtf8(mapping.value) &&
+      DomainArena.fits(domain, text);
+    if (!compact) {
+      this.arena.append(domain, WHOLE | carried, '');
+      this.whole.set(domain, mapping);
+      return this;
     }
-    // The caller's string is the key: `addEntry` hands one of its own (see `flat`), which
-    // the verdicts are keyed by too.
-    super.set(domain, stored as unknown as ForwardMapping);
+    let flags = carried;
+    if (this.reverses?.takeUnpaired(reverseKeyOfValue(text), domain)) {
+      flags |= PAIRED;
+      this.pairedTotal++;
+    }
+    this.arena.append(domain, flags, text);
     return this;
   }
 
-  override delete(domain: string): boolean {
-    const previous = this.stored(domain);
-    if (typeof previous === 'string' && previous.startsWith(PAIRED)) {
-      this.pairedTotal--;
-      this.reverses?.restore(reverseKeyOfValue(previous.slice(1)), domain);
-    }
-    return super.delete(domain);
+  delete(domain: string): boolean {
+    const position = this.arena.find(domain);
+    if (position < 0) return this.outsized.delete(domain);
+    this.forget(domain, position, true);
+    return true;
   }
 
-  override get(domain: string): ForwardMapping | undefined {
-    const stored = this.stored(domain);
-    return typeof stored === 'string' ? expand(domain, stored.startsWith(PAIRED) ? stored.slice(1) : stored) : stored;
+  get(domain: string): ForwardMapping | undefined {
+    const position = this.arena.find(domain);
+    if (position < 0) return this.outsized.get(domain);
+    return this.arena.flags(position) & WHOLE ? this.whole.get(domain) : expand(domain, this.arena.textAt(position));
   }
 
   /** The value as text without building the mapping; undefined for a mapping kept whole. */
   valueText(domain: string): string | undefined {
-    const stored = this.stored(domain);
-    return typeof stored === 'string' ? (stored.startsWith(PAIRED) ? stored.slice(1) : stored) : undefined;
+    const position = this.arena.find(domain);
+    return position < 0 || this.arena.flags(position) & WHOLE ? undefined : this.arena.textAt(position);
   }
 
   /** Whether this domain's reverse key was scanned and names it. */
   isPaired(domain: string): boolean {
-    const stored = this.stored(domain);
-    return typeof stored === 'string' && stored.startsWith(PAIRED);
+    const position = this.arena.find(domain);
+    return position >= 0 && (this.arena.flags(position) & PAIRED) !== 0;
   }
 
   /** Pairs a compact mapping with its reverse key; false when it cannot be paired. */
   pair(domain: string, reverseKeyName: string): boolean {
-    const stored = this.stored(domain);
-    if (typeof stored !== 'string') return false;
-    if (stored.startsWith(PAIRED)) return reverseKeyOfValue(stored.slice(1)) === reverseKeyName;
-    if (reverseKeyOfValue(stored) !== reverseKeyName) return false;
-    super.set(domain, flat(PAIRED + stored) as unknown as ForwardMapping);
+    const position = this.arena.find(domain);
+    if (position < 0) return false;
+    const flags = this.arena.flags(position);
+    if (flags & WHOLE || reverseKeyOfValue(this.arena.textAt(position)) !== reverseKeyName) return false;
+    if (flags & PAIRED) return true;
+    this.arena.setFlags(position, flags | PAIRED);
     this.pairedTotal++;
     return true;
   }
@@ -104,29 +140,149 @@ export class ForwardTable extends Map<string, ForwardMapping> {
 
   /** Domains whose reverse key is paired with them. */
   *pairedDomains(): IterableIterator<string> {
-    for (const [domain, stored] of super.entries() as IterableIterator<[string, ForwardMapping | string]>) {
-      if (typeof stored === 'string' && stored.startsWith(PAIRED)) yield domain;
+    for (const position of this.arena.positions()) if (this.arena.flags(position) & PAIRED) yield this.arena.domainAt(position);
+  }
+
+  /** Marks a mapped domain's verdict as live because `.pages` names it; false when the domain is not here. */
+  markLive(domain: string): boolean {
+    const position = this.arena.find(domain);
+    if (position < 0) return false;
+    const flags = this.arena.flags(position);
+    if (!(flags & LIVE_BY_PAGES)) {
+      this.arena.setFlags(position, flags | LIVE_BY_PAGES);
+      this.liveMarks++;
     }
+    return true;
   }
 
-  override *values(): MapIterator<ForwardMapping> {
-    for (const domain of super.keys()) yield this.get(domain)!;
+  /** Clears a domain's live mark; true when it had one. */
+  unmarkLive(domain: string): boolean {
+    const position = this.arena.find(domain);
+    if (position < 0) return false;
+    const flags = this.arena.flags(position);
+    if (!(flags & LIVE_BY_PAGES)) return false;
+    this.arena.setFlags(position, flags & ~LIVE_BY_PAGES);
+    this.liveMarks--;
+    return true;
   }
 
-  override *entries(): MapIterator<[string, ForwardMapping]> {
-    for (const domain of super.keys()) yield [domain, this.get(domain)!];
+  isMarkedLive(domain: string): boolean {
+    const position = this.arena.find(domain);
+    return position >= 0 && (this.arena.flags(position) & LIVE_BY_PAGES) !== 0;
   }
 
-  override [Symbol.iterator](): MapIterator<[string, ForwardMapping]> {
+  get liveMarkCount(): number {
+    return this.liveMarks;
+  }
+
+  *liveMarkedDomains(): IterableIterator<string> {
+    if (this.liveMarks === 0) return;
+    for (const position of this.arena.positions()) if (this.arena.flags(position) & LIVE_BY_PAGES) yield this.arena.domainAt(position);
+  }
+
+  *keys(): IterableIterator<string> {
+    for (const position of this.arena.positions()) yield this.arena.domainAt(position);
+    yield* this.outsized.keys();
+  }
+
+  /**
+   * Every domain in string order, built one at a time: the reports list domains sorted,
+   * and a million domain strings built at once would cost more than the table itself.
+   */
+  *sortedKeys(): IterableIterator<string> {
+    for (const position of this.arena.sortedPositions()) yield this.arena.domainAt(position);
+    yield* [...this.outsized.keys()].sort();
+  }
+
+  *values(): IterableIterator<ForwardMapping> {
+    for (const domain of this.keys()) yield this.get(domain)!;
+  }
+
+  *entries(): IterableIterator<[string, ForwardMapping]> {
+    for (const domain of this.keys()) yield [domain, this.get(domain)!];
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, ForwardMapping]> {
     return this.entries();
   }
 
-  override forEach(callback: (value: ForwardMapping, key: string, map: Map<string, ForwardMapping>) => void, thisArg?: unknown): void {
-    for (const [domain, mapping] of this.entries()) callback.call(thisArg, mapping, domain, this);
+  forEach(callback: (value: ForwardMapping, key: string) => void): void {
+    for (const [domain, mapping] of this.entries()) callback(mapping, domain);
   }
 
-  private stored(domain: string): ForwardMapping | string | undefined {
-    return super.get(domain) as ForwardMapping | string | undefined;
+  private forget(domain: string, position: number, dropVerdict: boolean): void {
+    const flags = this.arena.flags(position);
+    if (flags & PAIRED) {
+      // Replaced or removed: its reverse key stands alone again.
+      this.pairedTotal--;
+      this.reverses?.restore(reverseKeyOfValue(this.arena.textAt(position)), domain);
+    }
+    if (flags & WHOLE) this.whole.delete(domain);
+    if (flags & LIVE_BY_PAGES) {
+      this.liveMarks--;
+      if (dropVerdict) this.dropLiveMark(domain);
+    }
+    this.arena.remove(domain);
+  }
+
+  private dropLiveMark(domain: string): void {
+    this.onLiveMarkDropped?.(domain);
+  }
+}
+
+/**
+ * `redirects_meta:{domain}` keys by domain (one per site with redirects): a value the
+ * plugin wrote (UTF-8 text, no expiry, as a scan reads it) is kept as bytes in an arena;
+ * anything else whole, with a copy of its value (a store's reply may hand out views of
+ * one large buffer). Reads like a Map of `KeyValue`s.
+ */
+export class RedirectsMetaTable implements Iterable<[string, KeyValue]> {
+  private readonly arena = new DomainArena();
+  private readonly whole = new Map<string, KeyValue>();
+
+  get size(): number {
+    return this.arena.size + this.whole.size;
+  }
+
+  has(domain: string): boolean {
+    return this.whole.has(domain) || this.arena.find(domain) >= 0;
+  }
+
+  set(domain: string, meta: KeyValue): this {
+    this.delete(domain);
+    const text = meta.value.toString('utf8');
+    if (
+      meta.key === REDIRECTS_META_PREFIX + domain &&
+      meta.expiresAt === undefined &&
+      isUtf8(meta.value) &&
+      DomainArena.fits(domain, text)
+    ) {
+      this.arena.append(domain, 0, text);
+    } else this.whole.set(domain, { ...meta, value: Buffer.from(meta.value) });
+    return this;
+  }
+
+  get(domain: string): KeyValue | undefined {
+    const position = this.arena.find(domain);
+    if (position < 0) return this.whole.get(domain);
+    return { key: REDIRECTS_META_PREFIX + domain, value: Buffer.from(this.arena.textAt(position), 'utf8'), expiresAt: undefined };
+  }
+
+  delete(domain: string): boolean {
+    return this.whole.delete(domain) || this.arena.remove(domain);
+  }
+
+  *keys(): IterableIterator<string> {
+    for (const position of this.arena.positions()) yield this.arena.domainAt(position);
+    yield* this.whole.keys();
+  }
+
+  *entries(): IterableIterator<[string, KeyValue]> {
+    for (const domain of this.keys()) yield [domain, this.get(domain)!];
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, KeyValue]> {
+    return this.entries();
   }
 }
 
@@ -151,7 +307,8 @@ export function reverseKeyOfValue(text: string): string {
  * mapping are kept here, as name → domain.
  */
 export class ReverseTable implements Iterable<ReverseMapping> {
-  private readonly unpaired = new Map<string, string>();
+  /** Entries pass through while a scan has not yet read their forward mapping. */
+  private readonly unpaired = new ArenaTextMap();
 
   constructor(private readonly forwards: ForwardTable = new ForwardTable()) {
     forwards.pairWith(this);
@@ -248,27 +405,54 @@ function reverseMapping(key: string, domain: string): ReverseMapping {
 }
 
 /** A live verdict whose reason is the one the `.pages` check gives for this very domain. */
-const LIVE_BY_PAGES = 1;
+const LIVE_VERDICT = 1;
+
+function isCommonLive(domain: string, verdict: Verdict): boolean {
+  return verdict.status === 'live' && verdict.reason === livePagesReason(domain) && Object.keys(verdict).length === 2;
+}
 
 /**
- * Verdicts by domain. The common verdict — live, because `.pages` names this domain — is
- * kept as a number and rebuilt when read; others are kept as they are.
+ * Verdicts by domain. The common verdict (live, because `.pages` names this domain) is
+ * a flag of the domain's entry in the forward table the map is given, or a number here
+ * without one, and is rebuilt when read; other verdicts are kept as they are. So a
+ * million live domains cost no entry of their own.
  */
 export class VerdictMap extends Map<string, Verdict> {
   private liveTotal = 0;
 
+  constructor(private readonly forwards?: ForwardTable) {
+    super();
+    // A forward entry removed with its mark: the verdict stays, kept here.
+    forwards?.keepVerdictsFor((domain) => super.set(domain, LIVE_VERDICT as unknown as Verdict));
+  }
+
+  override get size(): number {
+    return super.size + (this.forwards?.liveMarkCount ?? 0);
+  }
+
+  override has(domain: string): boolean {
+    return super.has(domain) || (this.forwards?.isMarkedLive(domain) ?? false);
+  }
+
   override set(domain: string, verdict: Verdict): this {
-    const previous = super.get(domain) as Verdict | number | undefined;
-    if (previous !== undefined && (previous === LIVE_BY_PAGES || (previous as Verdict).status === 'live')) this.liveTotal--;
+    if (this.get(domain)?.status === 'live') this.liveTotal--;
     if (verdict.status === 'live') this.liveTotal++;
-    const compact = verdict.status === 'live' && verdict.reason === livePagesReason(domain) && Object.keys(verdict).length === 2;
-    super.set(domain, compact ? (LIVE_BY_PAGES as unknown as Verdict) : verdict);
+    if (isCommonLive(domain, verdict)) {
+      if (this.forwards?.markLive(domain)) super.delete(domain);
+      else super.set(domain, LIVE_VERDICT as unknown as Verdict);
+    } else {
+      this.forwards?.unmarkLive(domain);
+      super.set(domain, verdict);
+    }
     return this;
   }
 
   override get(domain: string): Verdict | undefined {
     const stored = super.get(domain) as Verdict | number | undefined;
-    return stored === LIVE_BY_PAGES ? { status: 'live', reason: livePagesReason(domain) } : (stored as Verdict | undefined);
+    if (stored === LIVE_VERDICT || (stored === undefined && this.forwards?.isMarkedLive(domain))) {
+      return { status: 'live', reason: livePagesReason(domain) };
+    }
+    return stored as Verdict | undefined;
   }
 
   /** How many verdicts are live, without reading them. */
@@ -277,22 +461,29 @@ export class VerdictMap extends Map<string, Verdict> {
   }
 
   override delete(domain: string): boolean {
-    const previous = super.get(domain) as Verdict | number | undefined;
-    if (previous !== undefined && (previous === LIVE_BY_PAGES || (previous as Verdict).status === 'live')) this.liveTotal--;
-    return super.delete(domain);
+    const verdict = this.get(domain);
+    if (verdict?.status === 'live') this.liveTotal--;
+    const marked = this.forwards?.unmarkLive(domain) ?? false;
+    return super.delete(domain) || marked;
   }
 
   override clear(): void {
+    if (this.forwards) for (const domain of [...this.forwards.liveMarkedDomains()]) this.forwards.unmarkLive(domain);
     this.liveTotal = 0;
     super.clear();
   }
 
+  override *keys(): MapIterator<string> {
+    yield* super.keys();
+    if (this.forwards) yield* this.forwards.liveMarkedDomains();
+  }
+
   override *values(): MapIterator<Verdict> {
-    for (const domain of super.keys()) yield this.get(domain)!;
+    for (const domain of this.keys()) yield this.get(domain)!;
   }
 
   override *entries(): MapIterator<[string, Verdict]> {
-    for (const domain of super.keys()) yield [domain, this.get(domain)!];
+    for (const domain of this.keys()) yield [domain, this.get(domain)!];
   }
 
   override [Symbol.iterator](): MapIterator<[string, Verdict]> {
@@ -302,6 +493,21 @@ export class VerdictMap extends Map<string, Verdict> {
   override forEach(callback: (value: Verdict, key: string, map: Map<string, Verdict>) => void, thisArg?: unknown): void {
     for (const [domain, verdict] of this.entries()) callback.call(thisArg, verdict, domain, this);
   }
+
+  /**
+   * Every verdict but the common live ones kept as flags of the forward table, without
+   * visiting those: what a plan looks through for stale domains.
+   */
+  notMarkedLive(): IterableIterator<[string, Verdict]> {
+    return (function* (map: VerdictMap, entries: IterableIterator<[string, Verdict]>) {
+      for (const [domain] of entries) yield [domain, map.get(domain)!] as [string, Verdict];
+    })(this, super.entries());
+  }
+}
+
+/** The verdicts a plan looks through for stale ones: a `VerdictMap` skips its live flags. */
+export function verdictsToPlan(verdicts: ReadonlyMap<string, Verdict>): Iterable<[string, Verdict]> {
+  return verdicts instanceof VerdictMap ? verdicts.notMarkedLive() : verdicts;
 }
 
 /** The reason `judgeByPages` gives a live custom-domain mapping. */

@@ -1,8 +1,8 @@
 import type { StoredEntry } from '../ports/key-value-store';
 import type { GraceMark } from './grace';
 import { isDomainName, sanitizeDomain, middlewaresRoot, reverseKey, routerName, routersRoot, type KeyClass } from './keys';
-import { parseForwardValue, type ForwardMapping, type KeyValue } from './mapping';
-import { flat, ForwardTable, reverseKeyOfValue, ReverseTable } from './compact';
+import { parseForwardValue, type ForwardMapping } from './mapping';
+import { flat, ForwardTable, RedirectsMetaTable, reverseKeyOfValue, ReverseTable } from './compact';
 import { MIDDLEWARE_SUFFIXES, MiddlewareTable, PrefixedKeyTable, ROUTER_SUFFIXES } from './traefik-tables';
 
 export type { ForwardMapping, KeyValue, ReverseMapping } from './mapping';
@@ -31,7 +31,8 @@ export interface Inventory {
   routers: PrefixedKeyTable;
   /** Middleware name → its key names; only `redirects-{sanitized}-{n}` middlewares. */
   middlewares: MiddlewareTable;
-  redirectsMeta: Map<string, KeyValue>;
+  /** `redirects_meta:{domain}` keys by domain. */
+  redirectsMeta: RedirectsMetaTable;
   /** The reaper's own grace-period marks, by domain. */
   graceMarks: Map<string, GraceMark>;
   /** Keys of a plugin shape that cannot be handled safely (wrong type and the like). */
@@ -47,7 +48,7 @@ export function emptyInventory(rootKey: string): Inventory {
     reverses: new ReverseTable(forwards),
     routers: new PrefixedKeyTable(routersRoot(rootKey), ROUTER_SUFFIXES),
     middlewares: new MiddlewareTable(middlewaresRoot(rootKey), MIDDLEWARE_SUFFIXES),
-    redirectsMeta: new Map(),
+    redirectsMeta: new RedirectsMetaTable(),
     graceMarks: new Map(),
     anomalies: [],
   };
@@ -135,7 +136,7 @@ export function addEntry(inventory: Inventory, cls: KeyClass, entry: StoredEntry
       addTraefikKey(inventory, cls, key);
       return undefined;
     case 'redirects-meta':
-      inventory.redirectsMeta.set(cls.domain, { key, value: ownCopy(value), expiresAt });
+      inventory.redirectsMeta.set(cls.domain, { key, value, expiresAt });
       return undefined;
   }
 }

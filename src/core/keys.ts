@@ -102,8 +102,16 @@ const FOREIGN: KeyClass = { kind: 'foreign' };
  * keys (`password:…`, `settings:o/r`, content cache), so a `reverse` class is only a
  * candidate until its value proves to be a domain name (see `isDomainName`).
  */
+let classifierRoot: string | undefined;
+let classifier: ((key: string) => KeyClass) | undefined;
+
+/** Classifies one key; the classifier of the last root key asked for is kept (backup classifies every key). */
 export function classifyKey(key: string, rootKey: string): KeyClass {
-  return keyClassifier(rootKey)(key);
+  if (classifier === undefined || classifierRoot !== rootKey) {
+    classifier = keyClassifier(rootKey);
+    classifierRoot = rootKey;
+  }
+  return classifier(key);
 }
 
 /** `classifyKey` for one root key, with its prefixes built once: it runs on every key scanned. */

@@ -1,6 +1,7 @@
 import type { ExpectedKey, KeyGuard, StoredEntry } from '../ports/key-value-store';
 import { reverseKeyOfValue, sanitizedOwners, type Inventory, type KeyValue, type ReverseMapping } from './inventory';
 import { forwardValue } from './mapping';
+import { verdictsToPlan } from './compact';
 import { domainsSanitizedAs, forwardKey, redirectsMetaKey, reverseKey, routerName, sanitizeDomain } from './keys';
 import type { ForwardMapping } from './inventory';
 import type { Claim, Verdict } from './verdict';
@@ -134,7 +135,7 @@ export function planReap(
 
   // Verdicts name only mapped domains; only stale ones are built into full mappings.
   const staleDomains: ForwardMapping[] = [];
-  for (const [domain, verdict] of forwardVerdicts) {
+  for (const [domain, verdict] of verdictsToPlan(forwardVerdicts)) {
     if (verdict.status !== 'stale') continue;
     const mapping = inventory.forwards.get(domain);
     if (mapping?.target) staleDomains.push(mapping);

@@ -1,4 +1,4 @@
-import type { ForwardMapping, Inventory } from '../core/inventory';
+import { emptyInventory, type ForwardMapping, type Inventory } from '../core/inventory';
 import { orphanReverseCandidates, planReap, reverseClaim, type BrakeOptions, type Plan } from '../core/planner';
 import { decideGrace, graceMarkKey, type GraceDecision, type GraceMark } from '../core/grace';
 import { invalid, type Claim, type Verdict } from '../core/verdict';
@@ -104,7 +104,9 @@ export class ReapEngine {
 
   private async runStages(stage: Stage, signal?: AbortSignal, scope?: RunScope): Promise<RunReport> {
     const startedAt = this.clock.now();
-    const forwardVerdicts = new VerdictMap();
+    // The scan's table keeps the common verdict as a flag of each domain's entry.
+    const scanned = scope ? undefined : emptyInventory(this.options.rootKey);
+    const forwardVerdicts = new VerdictMap(scanned?.forwards);
     const reverseVerdicts = new Map<string, Verdict>();
     const queue = new TaskQueue(this.options.verifyParallelism ?? 64);
     // --verify-dns: a mapping Forgejo proves live is looked up in DNS at once, in a queue
@@ -154,7 +156,7 @@ export class ReapEngine {
     const pace = () => queue.whenBelow(BACKLOG);
     const inventory = scope
       ? await scope.collect(this.store, this.options.rootKey, onForward)
-      : await scanStore(this.store, this.options.rootKey, onForward, onBatch, pace);
+      : await scanStore(this.store, this.options.rootKey, onForward, onBatch, pace, scanned);
 
     if (verifier) {
       for (const reverse of orphanReverseCandidates(inventory)) {
@@ -187,7 +189,9 @@ export class ReapEngine {
       if (graceMs > 0 && stage !== 'scan') {
         const grace = decideGrace(inventory.forwards.values(), forwardVerdicts, inventory.graceMarks, this.clock.now(), graceMs);
         report.grace = grace;
-        plannable = new Map([...forwardVerdicts].filter(([domain, verdict]) => verdict.status !== 'stale' || grace.due.has(domain)));
+        plannable = new Map(
+          [...forwardVerdicts.notMarkedLive()].filter(([domain, verdict]) => verdict.status !== 'stale' || grace.due.has(domain)),
+        );
         // Only a real reap keeps time: verify and --dry-run change nothing.
         if (stage === 'apply') await this.updateGraceMarks(grace);
       }

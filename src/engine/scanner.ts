@@ -15,8 +15,8 @@ export async function scanStore(
   onForward: (mapping: ForwardMapping) => void = () => {},
   onBatch: (keysScanned: number) => void = () => {},
   pace: () => Promise<void> | undefined = () => undefined,
+  inventory: Inventory = emptyInventory(rootKey),
 ): Promise<Inventory> {
-  const inventory = emptyInventory(rootKey);
   const classifyKey = keyClassifier(rootKey);
   const routers = routersRoot(rootKey);
   const batches = store.scan('')[Symbol.asyncIterator]();

@@ -11,7 +11,11 @@ export interface ExportResult {
   unsupported: string[];
 }
 
-/** Streams the selected entries from the store into a backup, a batch at a time. */
+/**
+ * Streams the selected entries from the store into a backup, a batch at a time. Three
+ * steps overlap: the next SCAN page is asked for and this page's entries are read while
+ * the previous page's entries are written, in page order.
+ */
 export async function exportEntries(
   store: KeyValueStore,
   rootKey: string,
@@ -20,21 +24,35 @@ export async function exportEntries(
   progress: Progress = noProgress,
 ): Promise<ExportResult> {
   const unsupported: string[] = [];
+  const write = async (entries: Array<StoredEntry | undefined>) => {
+    for (const entry of entries) {
+      if (!entry || !isSelected(entry, selection, rootKey)) continue;
+      if (entry.type !== 'string' && entry.dump === undefined) {
+        unsupported.push(entry.key);
+        continue;
+      }
+      await writer.add(entry);
+    }
+    progress.entries(writer.count);
+  };
   const prefixes = selection.kind === 'prefixes' ? selection.prefixes : [''];
   for (const prefix of prefixes) {
-    for await (const batch of store.scan(prefix)) {
-      const wanted = batch.filter((key) => mayBeSelected(key, selection, rootKey));
-      if (wanted.length === 0) continue;
-      const entries = await store.getMany(wanted, { withDump: true });
-      for (const entry of entries) {
-        if (!entry || !isSelected(entry, selection, rootKey)) continue;
-        if (entry.type !== 'string' && entry.dump === undefined) {
-          unsupported.push(entry.key);
-          continue;
-        }
-        await writer.add(entry);
+    const pages = store.scan(prefix)[Symbol.asyncIterator]();
+    let reading: Promise<Array<StoredEntry | undefined>> | undefined;
+    try {
+      let upcoming = pages.next();
+      for (let page = await upcoming; !page.done; page = await upcoming) {
+        upcoming = pages.next();
+        upcoming.catch(() => {}); // awaited next turn; a failure surfaces there
+        const wanted = page.value.filter((key) => mayBeSelected(key, selection, rootKey));
+        const previous = reading;
+        reading = wanted.length > 0 ? store.getMany(wanted, { withDump: true }) : undefined;
+        reading?.catch(() => {}); // awaited below or next turn
+        if (previous) await write(await previous);
       }
-      progress.entries(writer.count);
+      if (reading) await write(await reading);
+    } finally {
+      await pages.return?.();
     }
   }
   for (const name of store.skippedKeys?.() ?? []) unsupported.push(`${name} (its name is not UTF-8)`);

@@ -52,7 +52,7 @@ export function renderHuman(report: RunReport, summary: Summary, ctx: RenderCont
   const groupIndex = groupIndexByDomain(report.plan);
   const refused = summary.refusedByBrake;
   const fateOf = (index: number) => groupFate(report, ctx.dryRun, refused, index);
-  const domains = report.stoppedEarly ? [] : [...report.inventory.forwards.keys()].sort();
+  const domains = report.stoppedEarly ? [] : report.inventory.forwards.sortedKeys();
   // A sidecar run prints this every hour: live domains (the thousands that need nothing)
   // are counted, and listed only with --verbose. A stopped run's verdicts are the one
   // cause repeated (or never asked): it is said once, below.

@@ -73,8 +73,10 @@ export function renderJson(report: RunReport, summary: Summary, ctx: RenderConte
     brake: report.plan?.brake,
     stoppedEarly: report.stoppedEarly,
   };
-  const domains = [...report.inventory.forwards.keys()].sort();
-  if (!write) return JSON.stringify({ ...head, domains: domains.map(domainEntry), ...tail }, null, 2) + '\n';
+  if (!write) {
+    const domains = [...report.inventory.forwards.sortedKeys()].map(domainEntry);
+    return JSON.stringify({ ...head, domains, ...tail }, null, 2) + '\n';
+  }
 
   // The same text JSON.stringify(document, null, 2) gives, written member by member.
   const out = new LineSink(write);
@@ -84,13 +86,16 @@ export function renderJson(report: RunReport, summary: Summary, ctx: RenderConte
   };
   out.push('{');
   out.push(members(head) + ',');
-  if (domains.length === 0) out.push('  "domains": [],');
+  if (report.inventory.forwards.size === 0) out.push('  "domains": [],');
   else {
     out.push('  "domains": [');
-    domains.forEach((domain, i) =>
-      out.push('    ' + JSON.stringify(domainEntry(domain), null, 2).replaceAll('\n', '\n    ') + (i < domains.length - 1 ? ',' : '')),
-    );
-    out.push('  ],');
+    // Each entry is written once the next is known, so the last one has no comma.
+    let previous: string | undefined;
+    for (const domain of report.inventory.forwards.sortedKeys()) {
+      if (previous !== undefined) out.push(previous + ',');
+      previous = '    ' + JSON.stringify(domainEntry(domain), null, 2).replaceAll('\n', '\n    ');
+    }
+    out.push(previous!, '  ],');
   }
   out.push(members(tail), '}', '');
   return out.end();

@@ -1,0 +1,293 @@
+/**
+ * Domains and a short text each, kept as bytes: a scan of a million domains holds a
+ * million of them, and as strings in a Map each would cost an entry, a domain string and
+ * a value string (about 110 bytes); here it costs its bytes, a 5-byte header and two
+ * index slots (about 60 bytes), outside V8's heap so the collector never walks it.
+ *
+ * Entries are appended to chunks as `[flags u8][domain length u16][text length u16]
+ * [domain UTF-8][text UTF-8]`; an entry is found by an open-addressing index of its
+ * position. Removing an entry clears its flags and leaves its bytes: tables built by a
+ * scan seldom remove anything.
+ */
+
+const CHUNK_BYTES = 1 << 20;
+const HEADER_BYTES = 5;
+/** The longest domain or text an entry holds; longer ones are the caller's to keep. */
+export const MAX_ENTRY_TEXT_BYTES = 0xffff;
+/** Flags of an entry in use; an entry whose flags are 0 was removed. */
+export const IN_USE = 1;
+const EMPTY_SLOT = 0;
+const COMPACT_AFTER_BYTES = 4 << 20;
+const REMOVED_SLOT = -1;
+const MAX_POSITION = 0x7ffffffe;
+
+/** FNV-1a over UTF-16 code units: the same for a string and for the bytes of an ASCII one. */
+function hashText(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash | 0;
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+export class DomainArena {
+  private readonly chunks: Buffer[] = [];
+  /** Bytes written in each chunk. */
+  private readonly chunkEnds: number[] = [];
+  private used = CHUNK_BYTES;
+  /** Entry position + 1 per slot; 0 empty, -1 removed. */
+  private slots = new Int32Array(1024);
+  private hashes = new Int32Array(1024);
+  private occupied = 0;
+  private count = 0;
+  /** Bytes of removed entries, left in their chunks until `compactIfSparse`. */
+  private deadBytes = 0;
+  private writtenBytes = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Bytes of the chunks held. */
+  get bytesHeld(): number {
+    return this.chunks.length * CHUNK_BYTES;
+  }
+
+  /** Whether a domain fits in an entry (its UTF-8 length). */
+  static fits(domain: string, text = ''): boolean {
+    return Buffer.byteLength(domain, 'utf8') <= MAX_ENTRY_TEXT_BYTES && Buffer.byteLength(text, 'utf8') <= MAX_ENTRY_TEXT_BYTES;
+  }
+
+  /** The position of a domain's entry, or -1. */
+  find(domain: string): number {
+    const hash = hashText(domain);
+    const mask = this.slots.length - 1;
+    const bytes = isAscii(domain) ? undefined : Buffer.from(domain, 'utf8');
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const held = this.slots[slot];
+      if (held === EMPTY_SLOT) return -1;
+      if (held !== REMOVED_SLOT && this.hashes[slot] === hash && this.holds(held - 1, domain, bytes)) return held - 1;
+    }
+  }
+
+  /** Adds an entry for a domain the arena does not hold (see `find`); returns its position. */
+  append(domain: string, flags: number, text: string): number {
+    const domainBytes = Buffer.byteLength(domain, 'utf8');
+    const textBytes = Buffer.byteLength(text, 'utf8');
+    if (domainBytes > MAX_ENTRY_TEXT_BYTES || textBytes > MAX_ENTRY_TEXT_BYTES) throw new RangeError('entry too long for the arena');
+    if ((this.occupied + 1) * 2 > this.slots.length) this.grow();
+    const position = this.reserve(HEADER_BYTES + domainBytes + textBytes);
+    const chunk = this.chunks[position >>> 20];
+    const at = position & (CHUNK_BYTES - 1);
+    chunk[at] = flags | IN_USE;
+    chunk.writeUInt16LE(domainBytes, at + 1);
+    chunk.writeUInt16LE(textBytes, at + 3);
+    chunk.write(domain, at + HEADER_BYTES, domainBytes, 'utf8');
+    if (textBytes > 0) chunk.write(text, at + HEADER_BYTES + domainBytes, textBytes, 'utf8');
+    this.place(hashText(domain), position);
+    this.count++;
+    return position;
+  }
+
+  /** Removes a domain's entry; false when it has none. */
+  remove(domain: string): boolean {
+    const hash = hashText(domain);
+    const mask = this.slots.length - 1;
+    const bytes = isAscii(domain) ? undefined : Buffer.from(domain, 'utf8');
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const held = this.slots[slot];
+      if (held === EMPTY_SLOT) return false;
+      if (held !== REMOVED_SLOT && this.hashes[slot] === hash && this.holds(held - 1, domain, bytes)) {
+        this.slots[slot] = REMOVED_SLOT;
+        this.setFlags(held - 1, 0);
+        this.deadBytes += this.entryLength(held - 1);
+        this.count--;
+        return true;
+      }
+    }
+  }
+
+  /**
+   * Copies the entries in use into new chunks once removed ones take more room than they
+   * do (and a few MB): for a table that entries pass through. Positions change, so no
+   * caller may hold one (or be iterating) across this call.
+   */
+  compactIfSparse(): void {
+    if (this.deadBytes < COMPACT_AFTER_BYTES || this.deadBytes * 2 < this.writtenBytes) return;
+    const chunks = this.chunks.splice(0);
+    const ends = this.chunkEnds.splice(0);
+    this.used = CHUNK_BYTES;
+    this.slots.fill(EMPTY_SLOT);
+    this.occupied = 0;
+    this.deadBytes = 0;
+    this.writtenBytes = 0;
+    for (let c = 0; c < chunks.length; c++) {
+      for (let at = 0; at < ends[c];) {
+        const length = HEADER_BYTES + chunks[c].readUInt16LE(at + 1) + chunks[c].readUInt16LE(at + 3);
+        if (chunks[c][at] !== 0) {
+          const position = this.reserve(length);
+          chunks[c].copy(this.chunks[position >>> 20], position & (CHUNK_BYTES - 1), at, at + length);
+          this.place(hashText(this.domainAt(position)), position);
+        }
+        at += length;
+      }
+    }
+  }
+
+  flags(position: number): number {
+    return this.chunks[position >>> 20][position & (CHUNK_BYTES - 1)];
+  }
+
+  setFlags(position: number, flags: number): void {
+    this.chunks[position >>> 20][position & (CHUNK_BYTES - 1)] = flags;
+  }
+
+  domainAt(position: number): string {
+    const chunk = this.chunks[position >>> 20];
+    const at = position & (CHUNK_BYTES - 1);
+    return chunk.toString('utf8', at + HEADER_BYTES, at + HEADER_BYTES + chunk.readUInt16LE(at + 1));
+  }
+
+  textAt(position: number): string {
+    const chunk = this.chunks[position >>> 20];
+    const at = position & (CHUNK_BYTES - 1);
+    const start = at + HEADER_BYTES + chunk.readUInt16LE(at + 1);
+    return chunk.toString('utf8', start, start + chunk.readUInt16LE(at + 3));
+  }
+
+  /** Positions of the entries in use, in the order they were added. */
+  *positions(): IterableIterator<number> {
+    for (let c = 0; c < this.chunks.length; c++) {
+      const chunk = this.chunks[c];
+      for (let at = 0; at < this.chunkEnds[c];) {
+        if (chunk[at] !== 0) yield c * CHUNK_BYTES + at;
+        at += HEADER_BYTES + chunk.readUInt16LE(at + 1) + chunk.readUInt16LE(at + 3);
+      }
+    }
+  }
+
+  /**
+   * Positions of the entries in use, ordered by domain bytes (the order of the domain
+   * strings for ASCII ones, which is what a domain name is), without building a string.
+   */
+  sortedPositions(): Uint32Array {
+    const order = new Uint32Array(this.count);
+    let n = 0;
+    for (const position of this.positions()) order[n++] = position;
+    return order.sort((a, b) => this.compareDomains(a, b));
+  }
+
+  private compareDomains(a: number, b: number): number {
+    const chunkA = this.chunks[a >>> 20];
+    const chunkB = this.chunks[b >>> 20];
+    const atA = a & (CHUNK_BYTES - 1);
+    const atB = b & (CHUNK_BYTES - 1);
+    const lengthA = chunkA[atA + 1] | (chunkA[atA + 2] << 8);
+    const lengthB = chunkB[atB + 1] | (chunkB[atB + 2] << 8);
+    const common = Math.min(lengthA, lengthB);
+    for (let i = 0; i < common; i++) {
+      const diff = chunkA[atA + HEADER_BYTES + i] - chunkB[atB + HEADER_BYTES + i];
+      if (diff !== 0) return diff;
+    }
+    return lengthA - lengthB;
+  }
+
+  /** Room for an entry of `length` bytes at the end of the last chunk (or a new one); its position. */
+  private reserve(length: number): number {
+    if (this.used + length > CHUNK_BYTES) {
+      if (this.chunks.length * CHUNK_BYTES >= MAX_POSITION - CHUNK_BYTES) throw new RangeError('domain arena full (2 GiB)');
+      // Not from the shared pool: each chunk is kept for the run.
+      this.chunks.push(Buffer.allocUnsafeSlow(CHUNK_BYTES));
+      this.chunkEnds.push(0);
+      this.used = 0;
+    }
+    const position = (this.chunks.length - 1) * CHUNK_BYTES + this.used;
+    this.used += length;
+    this.writtenBytes += length;
+    this.chunkEnds[this.chunks.length - 1] = this.used;
+    return position;
+  }
+
+  private entryLength(position: number): number {
+    const chunk = this.chunks[position >>> 20];
+    const at = position & (CHUNK_BYTES - 1);
+    return HEADER_BYTES + chunk.readUInt16LE(at + 1) + chunk.readUInt16LE(at + 3);
+  }
+
+  private holds(position: number, domain: string, bytes: Buffer | undefined): boolean {
+    const chunk = this.chunks[position >>> 20];
+    const at = position & (CHUNK_BYTES - 1);
+    const length = chunk[at + 1] | (chunk[at + 2] << 8);
+    const start = at + HEADER_BYTES;
+    if (bytes) return length === bytes.length && chunk.compare(bytes, 0, bytes.length, start, start + length) === 0;
+    if (length !== domain.length) return false;
+    for (let i = 0; i < length; i++) if (chunk[start + i] !== domain.charCodeAt(i)) return false;
+    return true;
+  }
+
+  private place(hash: number, position: number): void {
+    const mask = this.slots.length - 1;
+    let slot = hash & mask;
+    while (this.slots[slot] !== EMPTY_SLOT && this.slots[slot] !== REMOVED_SLOT) slot = (slot + 1) & mask;
+    if (this.slots[slot] === EMPTY_SLOT) this.occupied++;
+    this.slots[slot] = position + 1;
+    this.hashes[slot] = hash;
+  }
+
+  /** Doubles the index (or rebuilds it at its size when removals left it full of marks). */
+  private grow(): void {
+    const { slots, hashes } = this;
+    const capacity = this.count * 4 > slots.length ? slots.length * 2 : slots.length;
+    this.slots = new Int32Array(capacity);
+    this.hashes = new Int32Array(capacity);
+    this.occupied = 0;
+    for (let slot = 0; slot < slots.length; slot++) {
+      if (slots[slot] !== EMPTY_SLOT && slots[slot] !== REMOVED_SLOT) this.place(hashes[slot], slots[slot] - 1);
+    }
+  }
+}
+
+/** A Map of strings to strings in a `DomainArena`, for tables entries pass through. */
+export class ArenaTextMap implements Iterable<[string, string]> {
+  private readonly arena = new DomainArena();
+
+  get size(): number {
+    return this.arena.size;
+  }
+
+  get bytesHeld(): number {
+    return this.arena.bytesHeld;
+  }
+
+  has(key: string): boolean {
+    return this.arena.find(key) >= 0;
+  }
+
+  get(key: string): string | undefined {
+    const position = this.arena.find(key);
+    return position < 0 ? undefined : this.arena.textAt(position);
+  }
+
+  /** Throws a RangeError for a key or value longer than `MAX_ENTRY_TEXT_BYTES`. */
+  set(key: string, value: string): this {
+    this.arena.remove(key);
+    this.arena.compactIfSparse();
+    this.arena.append(key, 0, value);
+    return this;
+  }
+
+  delete(key: string): boolean {
+    return this.arena.remove(key);
+  }
+
+  *keys(): IterableIterator<string> {
+    for (const position of this.arena.positions()) yield this.arena.domainAt(position);
+  }
+
+  *[Symbol.iterator](): IterableIterator<[string, string]> {
+    for (const position of this.arena.positions()) yield [this.arena.domainAt(position), this.arena.textAt(position)];
+  }
+}

@@ -1,0 +1,198 @@
+import type { KeyValue } from '../../src/core/mapping';
+import { ArenaTextMap, DomainArena, MAX_ENTRY_TEXT_BYTES } from '../../src/core/domain-arena';
+import { ForwardTable, livePagesReason, RedirectsMetaTable, ReverseTable, VerdictMap } from '../../src/core/compact';
+import { live, stale } from '../../src/core/verdict';
+
+describe('DomainArena', () => {
+  it('finds what it holds, by domain, through index growth', () => {
+    const arena = new DomainArena();
+    const positions = new Map<string, number>();
+    for (let i = 0; i < 5_000; i++) positions.set(`site${i}.example.com`, arena.append(`site${i}.example.com`, 0, `o:r${i}`));
+    expect(arena.size).toBe(5_000);
+    for (const [domain, position] of positions) {
+      expect(arena.find(domain)).toBe(position);
+      expect(arena.domainAt(position)).toBe(domain);
+    }
+    expect(arena.textAt(positions.get('site42.example.com')!)).toBe('o:r42');
+    expect(arena.find('site5000.example.com')).toBe(-1);
+    expect(arena.find('site1.example.co')).toBe(-1);
+  });
+
+  it('holds non-ASCII domains and texts exactly', () => {
+    const arena = new DomainArena();
+    const position = arena.append('bücher.example', 0, 'o:r:zweig-ß');
+    arena.append('bucher.example', 0, 'o:r');
+    expect(arena.find('bücher.example')).toBe(position);
+    expect(arena.domainAt(position)).toBe('bücher.example');
+    expect(arena.textAt(position)).toBe('o:r:zweig-ß');
+    expect(arena.find('bvcher.example')).toBe(-1);
+  });
+
+  it('removes entries: gone from lookups and iteration, the others unaffected, across chunks', () => {
+    const arena = new DomainArena();
+    // Long texts fill more than one 1 MiB chunk.
+    const text = 'x'.repeat(1000);
+    for (let i = 0; i < 3_000; i++) arena.append(`d${i}.com`, 0, text);
+    for (let i = 0; i < 3_000; i += 2) expect(arena.remove(`d${i}.com`)).toBe(true);
+    expect(arena.remove('d0.com')).toBe(false);
+    expect(arena.size).toBe(1_500);
+    const left = [...arena.positions()].map((p) => arena.domainAt(p));
+    expect(left).toEqual(Array.from({ length: 1_500 }, (_, i) => `d${2 * i + 1}.com`));
+    expect(arena.find('d2998.com')).toBe(-1);
+    expect(arena.textAt(arena.find('d2999.com'))).toBe(text);
+    // Re-added after removal: found again, once.
+    arena.append('d0.com', 0, 'back');
+    expect(arena.textAt(arena.find('d0.com'))).toBe('back');
+    expect(arena.size).toBe(1_501);
+  });
+
+  it('sorts positions in the order of the domain strings', () => {
+    const arena = new DomainArena();
+    const domains = ['b.com', 'a.com', 'a-b.com', 'ab.com', 'a.co', 'z.org', 'a.b.com'];
+    for (const domain of domains) arena.append(domain, 0, '');
+    expect([...arena.sortedPositions()].map((p) => arena.domainAt(p))).toEqual([...domains].sort());
+  });
+
+  it('keeps flags per entry', () => {
+    const arena = new DomainArena();
+    const position = arena.append('a.com', 6, '');
+    expect(arena.flags(position)).toBe(7);
+    arena.setFlags(position, 3);
+    expect(arena.flags(arena.find('a.com'))).toBe(3);
+  });
+
+  it('says what does not fit', () => {
+    expect(DomainArena.fits('a.com', 'o:r')).toBe(true);
+    expect(DomainArena.fits('a'.repeat(MAX_ENTRY_TEXT_BYTES + 1))).toBe(false);
+    expect(() => new DomainArena().append('a.com', 0, 'x'.repeat(MAX_ENTRY_TEXT_BYTES + 1))).toThrow(RangeError);
+  });
+});
+
+describe('ForwardTable beyond the arena', () => {
+  const mapping = (domain: string, value: string) => {
+    const [owner, repo] = value.split(':');
+    return { domain, key: `custom_domain:${domain}`, value: Buffer.from(value), target: { owner, repo } };
+  };
+  it('keeps a domain too long for the arena whole, and lists it', () => {
+    const table = new ForwardTable();
+    const long = `${'a'.repeat(70_000)}.com`;
+    table.set('b.com', mapping('b.com', 'o:b'));
+    table.set(long, mapping(long, 'o:l'));
+    expect(table.size).toBe(2);
+    expect(table.get(long)).toEqual(mapping(long, 'o:l'));
+    expect([...table.sortedKeys()]).toEqual(['b.com', long]);
+    expect(table.delete(long)).toBe(true);
+    expect(table.has(long)).toBe(false);
+  });
+  it('a replaced or removed mapping frees its reverse key', () => {
+    const forwards = new ForwardTable();
+    const reverses = new ReverseTable(forwards);
+    forwards.set('a.com', mapping('a.com', 'o:a'));
+    reverses.add('o:a', 'a.com');
+    expect(forwards.isPaired('a.com')).toBe(true);
+    forwards.delete('a.com');
+    expect(reverses.domainOf('o:a')).toBe('a.com');
+    expect(forwards.pairedCount).toBe(0);
+  });
+});
+
+describe('VerdictMap kept in a forward table', () => {
+  const mapping = (domain: string) => ({
+    domain,
+    key: `custom_domain:${domain}`,
+    value: Buffer.from('o:r'),
+    target: { owner: 'o', repo: 'r' },
+  });
+  it('keeps common live verdicts as flags and reads back the same verdicts', () => {
+    const forwards = new ForwardTable();
+    for (const domain of ['a.com', 'b.com', 'c.com']) forwards.set(domain, mapping(domain));
+    const verdicts = new VerdictMap(forwards);
+    verdicts.set('a.com', live(livePagesReason('a.com')));
+    verdicts.set('b.com', stale('gone (404)'));
+    verdicts.set('c.com', live(livePagesReason('c.com')));
+    verdicts.set('x.com', live(livePagesReason('x.com')));
+    expect(forwards.liveMarkCount).toBe(2);
+    expect(verdicts.size).toBe(4);
+    expect(verdicts.live).toBe(3);
+    expect(verdicts.get('a.com')).toEqual({ status: 'live', reason: '.pages names a.com' });
+    expect(verdicts.has('c.com') && verdicts.has('x.com') && !verdicts.has('d.com')).toBe(true);
+    expect(new Map(verdicts)).toEqual(
+      new Map([
+        ['a.com', live(livePagesReason('a.com'))],
+        ['b.com', stale('gone (404)')],
+        ['c.com', live(livePagesReason('c.com'))],
+        ['x.com', live(livePagesReason('x.com'))],
+      ]),
+    );
+    // What a plan looks through: not the flags.
+    expect([...verdicts.notMarkedLive()].map(([domain]) => domain).sort()).toEqual(['b.com', 'x.com']);
+    verdicts.set('a.com', stale('now'));
+    expect(forwards.isMarkedLive('a.com')).toBe(false);
+    expect(verdicts.get('a.com')).toEqual(stale('now'));
+    expect(verdicts.live).toBe(2);
+  });
+  it('a verdict outlives its forward entry being replaced or removed', () => {
+    const forwards = new ForwardTable();
+    forwards.set('a.com', mapping('a.com'));
+    const verdicts = new VerdictMap(forwards);
+    verdicts.set('a.com', live(livePagesReason('a.com')));
+    forwards.set('a.com', { ...mapping('a.com'), value: Buffer.from('o:r2'), target: { owner: 'o', repo: 'r2' } });
+    expect(verdicts.get('a.com')).toEqual(live(livePagesReason('a.com')));
+    forwards.delete('a.com');
+    expect(forwards.liveMarkCount).toBe(0);
+    expect(verdicts.get('a.com')).toEqual(live(livePagesReason('a.com')));
+    expect(verdicts.size).toBe(1);
+    verdicts.delete('a.com');
+    expect(verdicts.size).toBe(0);
+    expect(verdicts.live).toBe(0);
+  });
+});
+
+describe('RedirectsMetaTable', () => {
+  it('keeps what the plugin writes as bytes, anything else whole, and reads back the same', () => {
+    const table = new RedirectsMetaTable();
+    const plain = { key: 'redirects_meta:a.com', value: Buffer.from('{"count":2}'), expiresAt: undefined };
+    const expiring = { key: 'redirects_meta:b.com', value: Buffer.from('x'), expiresAt: 99 };
+    const bytes = { key: 'redirects_meta:c.com', value: Buffer.from([0xff, 0x00]), expiresAt: undefined };
+    table.set('a.com', plain).set('b.com', expiring).set('c.com', bytes);
+    expect(table.size).toBe(3);
+    expect(table.get('a.com')).toEqual(plain);
+    expect(table.get('b.com')).toEqual(expiring);
+    expect(table.get('c.com')).toEqual(bytes);
+    expect(new Map(table)).toEqual(
+      new Map<string, KeyValue>([
+        ['a.com', plain],
+        ['b.com', expiring],
+        ['c.com', bytes],
+      ]),
+    );
+    table.set('a.com', { ...plain, value: Buffer.from('{"count":3}') });
+    expect(table.get('a.com')!.value.toString()).toBe('{"count":3}');
+    expect(table.size).toBe(3);
+    expect(table.delete('b.com') && !table.has('b.com')).toBe(true);
+  });
+});
+
+describe('ArenaTextMap', () => {
+  it('reads like a Map of strings, and stays small while entries pass through', () => {
+    const map = new ArenaTextMap();
+    const text = 'y'.repeat(200);
+    // 60,000 entries of ~220 bytes pass through (13 MB), at most 1,000 held at once.
+    let deleted = 0;
+    for (let i = 0; i < 60_000; i++) {
+      map.set(`o${i}:r`, `${text}${i}`);
+      if (i >= 1_000 && map.delete(`o${i - 1_000}:r`)) deleted++;
+    }
+    expect(deleted).toBe(59_000);
+    expect(map.size).toBe(1_000);
+    expect(map.bytesHeld).toBeLessThanOrEqual(10 << 20);
+    expect(map.get('o59999:r')).toBe(`${text}59999`);
+    expect(map.get('o58999:r')).toBeUndefined();
+    expect(map.has('o59000:r')).toBe(true);
+    expect([...map.keys()]).toEqual(Array.from({ length: 1_000 }, (_, i) => `o${59_000 + i}:r`));
+    expect(new Map(map).get('o59500:r')).toBe(`${text}59500`);
+    map.set('o59500:r', 'new');
+    expect(map.get('o59500:r')).toBe('new');
+    expect(map.size).toBe(1_000);
+  });
+});
