@@ -23,10 +23,20 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', ignoreRestSiblings: true },
       ],
       // Lazy loads: a module a run may never need (prom-client, node:dns, the sidecar, a
-      // store's client) is required where it is first used, so a single run starts fast.
+      // store's client, inversify for a caller that configures the runtime's parts) is
+      // required where it is first used, so a single run starts fast.
       '@typescript-eslint/no-require-imports': [
         'error',
-        { allow: ['^\\.\\./observe/metrics$', '^\\./engine/node-txt-resolver$', '^\\.\\./cli/sidecar$', '^\\.\\./plugins/\\w+$'] },
+        {
+          allow: [
+            '^\\.\\./observe/metrics$',
+            '^\\./engine/node-txt-resolver$',
+            '^\\.\\./cli/sidecar$',
+            '^\\.\\./plugins/\\w+$',
+            '^inversify$',
+            '^reflect-metadata$',
+          ],
+        },
       ],
     },
   },

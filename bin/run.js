@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-require('reflect-metadata');
-
 // grpc-js (etcd) hands an endpoint's IP address to TLS as the server name, and Node then
 // warns on stderr (DEP0123) in every TLS run against https://127.0.0.1:2379. Only that
 // warning is dropped: the certificate is still checked against the address.
@@ -10,14 +8,16 @@ process.emitWarning = function (warning, ...rest) {
   if (code === 'DEP0123') return;
   return emitWarning.call(process, warning, ...rest);
 };
-const oclif = require('@oclif/core');
+// oclif's parts by their own entry points: the package's main module also loads every
+// other part and semver (for a Node version warning), about 50 modules more at start-up.
+const { run } = require('@oclif/core/run');
+const { flush } = require('@oclif/core/flush');
 
 // oclif exits 2 on a usage error (unknown command, stray argument); for pages-reaper 2
 // means "partial". What fails before a command runs leaves as a command's failure does
 // (src/cli/errors.ts): one line on stderr (with --json also a JSON document), exit 1.
-oclif
-  .run(process.argv.slice(2), __dirname)
-  .then(() => oclif.flush())
+run(process.argv.slice(2), __dirname)
+  .then(() => flush())
   .catch((error) => {
     if (error && error.code === 'EEXIT') {
       process.exitCode = error.oclif.exit;

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 
 /** The etcd store's flags; each reaches `EtcdSettings` camel-cased (`etcd-endpoints` → `etcdEndpoints`). */
 export const etcdFlags = {

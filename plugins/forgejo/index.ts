@@ -1,4 +1,4 @@
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher, Pool } from 'undici';
 import { noTelemetry, type Telemetry } from '../../src/ports/telemetry';
 import { SourceError, type PagesFileLookup, type SourceOfTruth } from '../../src/ports/source-of-truth';
 import type { PluginSettings, SourcePlugin } from '../../src/ports/plugins';
@@ -34,6 +34,69 @@ const MAX_BACKOFF_MS = 10_000;
 interface Answer {
   status: number;
   body: string;
+}
+
+/** What one GET brought back: the headers are read only when the status needs them. */
+interface RawAnswer extends Answer {
+  location?: string;
+  retryAfter?: string;
+}
+
+/**
+ * undici's Pool alone: the package's main module also loads fetch, WebSocket, the cache
+ * and mock agents, about twice the start-up time of the pool (undici has no `exports`
+ * map, so its files are part of its public layout; test/unit/forgejo-transport.test.ts
+ * pins it). Loaded when the first source is created, so `scan` and `backup` never load it.
+ */
+function loadPool(): typeof Pool {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a deep path, loaded lazily
+  return require('undici/lib/dispatcher/pool') as typeof Pool;
+}
+
+/** The first value of header `name` (lower case) in undici's raw header list. */
+function rawHeader(raw: Buffer[], name: string): string | undefined {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i].length === name.length && raw[i].toString('latin1').toLowerCase() === name) return raw[i + 1].toString('latin1');
+  }
+  return undefined;
+}
+
+/**
+ * One GET on the pool, its body read as text. A bare dispatch handler: undici's
+ * `request()` wraps every answer in a Readable stream and an async resource, which cost
+ * more than the rest of the client per request (bench/scale.js). The body is kept whole,
+ * as `body.text()` did; timeouts are undici's (`headersTimeout`, `bodyTimeout`).
+ */
+function dispatchGet(pool: Dispatcher, options: Dispatcher.DispatchOptions): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    let status = 0;
+    let location: string | undefined;
+    let retryAfter: string | undefined;
+    let first: Buffer | undefined;
+    let rest: Buffer[] | undefined;
+    const handler = {
+      onConnect() {},
+      onHeaders(statusCode: number, raw: Buffer[]) {
+        status = statusCode;
+        if (statusCode !== 200 && statusCode !== 404) {
+          location = rawHeader(raw, 'location');
+          retryAfter = rawHeader(raw, 'retry-after');
+        }
+        return true;
+      },
+      onData(chunk: Buffer) {
+        if (first === undefined) first = chunk;
+        else (rest ??= [first]).push(chunk);
+        return true;
+      },
+      onComplete() {
+        const bytes = rest ? Buffer.concat(rest) : first;
+        resolve({ status, body: bytes ? bytes.toString('utf8') : '', location, retryAfter });
+      },
+      onError: reject,
+    };
+    pool.dispatch(options, handler as unknown as Dispatcher.DispatchHandler);
+  });
 }
 
 /** A bare host name means HTTPS, as every Forgejo served to the plugin is. */
@@ -93,17 +156,18 @@ export function strictBase64(text: string): Buffer | undefined {
   return BASE64.test(compact) ? Buffer.from(compact, 'base64') : undefined;
 }
 
+/** A path segment; `.` and `..` are escaped so that no server reads them as a step up. */
 function segment(name: string): string {
-  return encodeURIComponent(name);
+  return name === '.' || name === '..' ? name.replaceAll('.', '%2E') : encodeURIComponent(name);
 }
 
 /** The Forgejo API v1 as the source of truth, over one keep-alive connection pool. */
 export class ForgejoSource implements SourceOfTruth {
-  private readonly agent: Agent;
+  private readonly pool: Pool;
   private readonly limiter: RequestLimiter;
   private readonly origin: string;
   private readonly basePath: string;
-  private readonly headers: Record<string, string>;
+  private readonly headers: string[];
   private requests = 0;
   private readonly timeout: number;
   private readonly retries: number;
@@ -116,9 +180,11 @@ export class ForgejoSource implements SourceOfTruth {
     this.origin = url.origin;
     this.basePath = url.pathname.replace(/\/+$/, '');
     const token = resolveToken(settings);
-    this.headers = { ...BASE_HEADERS, ...(token ? { authorization: `token ${token}` } : {}) };
+    // A flat list: undici takes it as is, where an object is walked key by key per request.
+    this.headers = Object.entries({ ...BASE_HEADERS, ...(token ? { authorization: `token ${token}` } : {}) }).flat();
     const concurrency = settings.concurrency ?? 16;
-    this.agent = new Agent({ connections: concurrency, keepAliveTimeout: 30_000 });
+    // One origin, one pool: redirects are followed only within it (send).
+    this.pool = new (loadPool())(this.origin, { connections: concurrency, keepAliveTimeout: 30_000 });
     this.limiter = new RequestLimiter(concurrency, settings.rateLimit);
     this.timeout = settings.timeout ?? 10_000;
     this.retries = settings.retries ?? 3;
@@ -177,7 +243,7 @@ export class ForgejoSource implements SourceOfTruth {
 
   /** Drops whatever is still in flight: nothing is waiting for it any more. */
   async close(): Promise<void> {
-    await this.agent.destroy();
+    await this.pool.destroy();
   }
 
   /** 200 or 404, or a SourceError once retries are spent. */
@@ -216,38 +282,34 @@ export class ForgejoSource implements SourceOfTruth {
    * costs more per request than the rest of the client; one to another origin fails.
    */
   private async send(path: string): Promise<Answer & { retryAfter?: number }> {
-    let url = new URL(this.basePath + path, this.origin);
+    let target = this.basePath + path;
     for (let redirects = 0; ; redirects++) {
       this.requests++;
       const started = performance.now();
       // The run's signal is not handed to undici: a listener per request on one long-lived
       // signal keeps every finished request reachable until the run ends. Requests in
       // flight end by undici's own timers; `close()` drops them when the run is over.
-      let response: Dispatcher.ResponseData;
-      let body: string;
+      let answer: RawAnswer;
       try {
-        response = await this.agent.request({
-          origin: url.origin,
-          path: url.pathname + url.search,
+        answer = await dispatchGet(this.pool, {
+          path: target,
           method: 'GET',
           headers: this.headers,
           headersTimeout: this.timeout,
           bodyTimeout: this.timeout,
         });
-        body = await response.body.text();
       } catch (error) {
         this.telemetry.requestObserved('error', (performance.now() - started) / 1000);
         throw error;
       }
-      this.telemetry.requestObserved(response.statusCode, (performance.now() - started) / 1000);
-      const location = response.headers.location;
-      if (REDIRECT_STATUS.has(response.statusCode) && typeof location === 'string' && redirects < MAX_REDIRECTS) {
-        const next = new URL(location, url);
+      this.telemetry.requestObserved(answer.status, (performance.now() - started) / 1000);
+      if (REDIRECT_STATUS.has(answer.status) && answer.location !== undefined && redirects < MAX_REDIRECTS) {
+        const next = new URL(answer.location, this.origin + target);
         if (next.origin !== this.origin) throw this.crossOriginError(next);
-        url = next;
+        target = next.pathname + next.search;
         continue;
       }
-      return { status: response.statusCode, body, retryAfter: retryAfterMs(response.headers['retry-after']) };
+      return { status: answer.status, body: answer.body, retryAfter: retryAfterMs(answer.retryAfter) };
     }
   }
 

@@ -1,4 +1,5 @@
-import { Command, type Interfaces } from '@oclif/core';
+import type { Interfaces } from '@oclif/core';
+import { Command } from '@oclif/core/command';
 import { createRuntime, type ReaperSettings, type Runtime } from '../container';
 import { scrubSecrets, secretsOf } from '../core/secrets';
 import type { Stage } from '../engine/engine';

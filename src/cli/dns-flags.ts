@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import { parseDnsServer, splitDnsServers } from '../engine/node-txt-resolver';
 import { UsageError } from '../report/errors';
 

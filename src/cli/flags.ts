@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import { etcdFlags } from '../../plugins/etcd/flags';
 import { forgejoFlags } from '../../plugins/forgejo/flags';
 import { redisFlags } from '../../plugins/redis/flags';

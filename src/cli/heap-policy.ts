@@ -10,7 +10,18 @@ import { setFlagsFromString } from 'node:v8';
  */
 export const HEAP_GROWING_PERCENT = 10;
 
-/** Sets V8's heap growing factor for this process (each command, at start); V8 reads it at every full collection. */
+/**
+ * Sets this process's memory policy (each command, at start): V8's heap growing factor,
+ * which V8 reads at every full collection, and WebAssembly kept at its baseline compiler.
+ * undici parses HTTP with llhttp compiled to WebAssembly; once its parser function is hot,
+ * V8 recompiles it with TurboFan, and that compile of one huge function takes about 35 MB
+ * of malloc'd memory (v8.getHeapStatistics().peak_malloced_memory of a reap of 10,000
+ * domains: 40 MB, 4–6 MB with Liftoff only; bench/floor-client.js's peak RSS: 100 → 67 MB)
+ * and a core for a while, on a machine the Forgejo API may share. The baseline code parses
+ * as fast as a run needs: the floor client, which sets the same flag, is not slower with
+ * it. Set before the first request: undici compiles the module at its first connect.
+ */
 export function keepHeapNearLive(): void {
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+  setFlagsFromString('--liftoff-only');
 }

@@ -1,4 +1,4 @@
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import { timestampedPath } from '../backup/writer';
 import { ReaperCommand } from '../cli/base-command';
 import { backupDirFlag, defaultBackupDir, storeFlags } from '../cli/flags';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Flags } from '@oclif/core';
+import * as Flags from '@oclif/core/flags';
 import { ReaperCommand } from '../cli/base-command';
 import { backupDirFlag, brakeFlags, graceFlag, reportFlags, sourceFlags, storeFlags } from '../cli/flags';
 import { duration } from '../cli/duration';

@@ -1,4 +1,5 @@
-import { Args, Flags } from '@oclif/core';
+import * as Args from '@oclif/core/args';
+import * as Flags from '@oclif/core/flags';
 import { BackupReader } from '../backup/reader';
 import { ReaperCommand } from '../cli/base-command';
 import { storeFlags } from '../cli/flags';

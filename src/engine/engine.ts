@@ -1,14 +1,13 @@
-import { inject, injectable, optional } from 'inversify';
 import { emptyInventory, type ForwardMapping, type Inventory } from '../core/inventory';
 import { orphanReverseCandidates, planReap, reverseClaim, type BrakeOptions, type Plan } from '../core/planner';
 import { decideGrace, graceMarkKey, type GraceDecision, type GraceMark } from '../core/grace';
 import { invalid, type Claim, type Verdict } from '../core/verdict';
 import { verdictWithDns, type DnsEvidence } from '../core/dns-ownership';
-import { CLOCK, type Clock } from '../ports/clock';
-import { KEY_VALUE_STORE, type KeyValueStore } from '../ports/key-value-store';
-import { noProgress, PROGRESS, type Progress, type ProgressCounts } from '../ports/progress';
-import { SOURCE_OF_TRUTH, type SourceOfTruth } from '../ports/source-of-truth';
-import { TXT_RESOLVER, type TxtResolver } from '../ports/txt-resolver';
+import type { Clock } from '../ports/clock';
+import type { KeyValueStore } from '../ports/key-value-store';
+import { noProgress, type Progress, type ProgressCounts } from '../ports/progress';
+import type { SourceOfTruth } from '../ports/source-of-truth';
+import type { TxtResolver } from '../ports/txt-resolver';
 import { DnsChecker } from './dns-checker';
 import type { GroupOutcome } from './applier';
 import { applyFromBackup, applySlice, hydrateInSlices } from './plan-executor';
@@ -79,16 +78,20 @@ export interface RunReport {
   durationMs: number;
 }
 
-/** The one flow every command runs a prefix of: scan → verify → plan → apply. */
-@injectable()
+/**
+ * The one flow every command runs a prefix of: scan → verify → plan → apply. Its parts,
+ * in constructor order, are the ports' tokens KEY_VALUE_STORE, ENGINE_OPTIONS, CLOCK and
+ * the optional SOURCE_OF_TRUTH, PROGRESS and TXT_RESOLVER; the composition root
+ * (`src/container.ts`) resolves them.
+ */
 export class ReapEngine {
   constructor(
-    @inject(KEY_VALUE_STORE) private readonly store: KeyValueStore,
-    @inject(ENGINE_OPTIONS) private readonly options: EngineOptions,
-    @inject(CLOCK) private readonly clock: Clock,
-    @inject(SOURCE_OF_TRUTH) @optional() private readonly source?: SourceOfTruth,
-    @inject(PROGRESS) @optional() private readonly progress: Progress = noProgress,
-    @inject(TXT_RESOLVER) @optional() private readonly txtResolver?: TxtResolver,
+    private readonly store: KeyValueStore,
+    private readonly options: EngineOptions,
+    private readonly clock: Clock,
+    private readonly source?: SourceOfTruth,
+    private readonly progress: Progress = noProgress,
+    private readonly txtResolver?: TxtResolver,
   ) {}
 
   async run(stage: Stage, signal?: AbortSignal, scope?: RunScope): Promise<RunReport> {

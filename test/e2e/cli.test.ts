@@ -250,6 +250,22 @@ describe('seed-era flags: --redis-host --redis-port --forgejo-host --dry-run', (
     expectSummary(second.stdout, { scanned: 3, cleaned: 0, errors: 0 });
     expect(await dump(redis)).toEqual(after);
   });
+
+  it('a reap loads only what it uses: no inversify, prom-client, etcd3 or all of undici', async () => {
+    await seedMixed(redis, standin);
+    const file = path.join(HOME, 'loaded-packages.txt');
+    const result = await runCli(['reap', ...flags], {
+      NODE_OPTIONS: `--require ${path.resolve(__dirname, '..', 'support', 'loaded-packages.js')}`,
+      LOADED_PACKAGES_FILE: file,
+    });
+
+    expect(result.code).toBe(0);
+    const loaded = fs.readFileSync(file, 'utf8').trim().split('\n');
+    // oclif by its parts' entry points and undici's Pool by its file, never either package's main module.
+    expect(loaded).toEqual(expect.arrayContaining(['@oclif/core/run', 'ioredis', 'undici/lib/dispatcher/pool']));
+    for (const heavy of ['@oclif/core', 'semver', 'undici', 'inversify', 'reflect-metadata', 'prom-client', 'etcd3', 'yaml'])
+      expect(loaded).not.toContain(heavy);
+  });
 });
 
 describe('environment variables, password-protected redis, token-protected Forgejo, secrets', () => {

@@ -60,4 +60,10 @@ describe('createRuntime (the composition root)', () => {
     await expect(failing).rejects.toThrow('missing --forgejo-host (or FORGEJO_HOST)');
     expect(connects).toBe(0);
   });
+
+  it('without configure (the CLI) the parts resolve in the same order: the source is checked before the store connects', async () => {
+    // Port 1 refuses connections: a store asked first would fail with "cannot reach Redis".
+    await expect(createRuntime(SETTINGS, { needsSource: true })).rejects.toThrow('missing --forgejo-host (or FORGEJO_HOST)');
+    await expect(createRuntime(SETTINGS, { needsSource: false })).rejects.toThrow(/cannot reach Redis/);
+  });
 });

@@ -1,0 +1,77 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ForgejoSource } from '../../plugins/forgejo';
+
+/**
+ * The Forgejo source's transport: undici's Pool loaded by its file path (undici has no
+ * `exports` map; an undici release that moves the file fails here) and a bare dispatch
+ * handler that reads the body whole, the headers only when the status needs them.
+ */
+describe('ForgejoSource transport', () => {
+  const seen: Array<{ url: string; authorization?: string }> = [];
+  let server: http.Server;
+  let origin: string;
+  const pages = 'custom_domain: "example.com"\n';
+  const contents = JSON.stringify({ type: 'file', encoding: 'base64', content: Buffer.from(pages).toString('base64'), size: pages.length });
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      seen.push({ url: req.url ?? '', authorization: req.headers.authorization });
+      if (req.url === '/api/v1/repos/chunked/site/contents/.pages') {
+        // The body in several writes, a multi-byte character cut between two of them.
+        const body = Buffer.from(JSON.stringify({ type: 'file', content: Buffer.from('é'.repeat(5000)).toString('base64') }));
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write(body.subarray(0, 1001));
+        setTimeout(() => res.end(body.subarray(1001)), 5);
+      } else if (req.url === '/api/v1/repos/old/site/contents/.pages') {
+        res.writeHead(301, { Location: '/api/v1/repos/new/site/contents/.pages' }).end();
+      } else if (req.url === '/api/v1/repos/away/site/contents/.pages') {
+        res.writeHead(302, { Location: 'http://elsewhere.example/api/v1/repos/away/site/contents/.pages' }).end();
+      } else if (req.url === '/api/v1/repos/new/site/contents/.pages') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(contents);
+      } else {
+        res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"not found"}');
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('loads the pool from its file, sends the token, reads a body cut into pieces', async () => {
+    const source = new ForgejoSource({ forgejoHost: origin, forgejoToken: 's3cret', retries: 0 });
+    try {
+      const lookup = await source.pagesFile('chunked', 'site');
+      expect(lookup).toEqual({ found: true, text: 'é'.repeat(5000) });
+      expect(seen.at(-1)).toEqual({ url: '/api/v1/repos/chunked/site/contents/.pages', authorization: 'token s3cret' });
+      expect(await source.pagesFile('gone', 'site')).toEqual({ found: false });
+    } finally {
+      await source.close();
+    }
+  });
+
+  it('follows a redirect within the origin and refuses one to another origin', async () => {
+    const source = new ForgejoSource({ forgejoHost: origin, retries: 0 });
+    try {
+      expect(await source.pagesFile('old', 'site')).toEqual({ found: true, text: pages });
+      expect(seen.at(-1)?.url).toBe('/api/v1/repos/new/site/contents/.pages');
+      await expect(source.pagesFile('away', 'site')).rejects.toMatchObject({ kind: 'misconfigured' });
+      expect(source.requestCount()).toBe(3);
+    } finally {
+      await source.close();
+    }
+  });
+
+  it('never sends `.` or `..` as a path segment', async () => {
+    const source = new ForgejoSource({ forgejoHost: `${origin}/forge`, retries: 0 });
+    try {
+      await source.pagesFile('..', '.');
+      expect(seen.at(-1)?.url).toBe('/forge/api/v1/repos/%2E%2E/%2E/contents/.pages');
+    } finally {
+      await source.close();
+    }
+  });
+});
