@@ -3,6 +3,8 @@ import { emptyInventory } from '../../src/core/inventory';
 import { planReap } from '../../src/core/planner';
 import { nameOrphanRouters, scanStore } from '../../src/engine/scanner';
 import type { KeyValueStore } from '../../src/ports/key-value-store';
+import { RepoIndex } from '../../src/triggers/repo-index';
+import { collectTargets } from '../../src/triggers/targeted-scope';
 import { routerKeys, siteKeys, verdicts, type KeyValues } from './fixtures';
 
 const root = 'traefik/http/routers/';
@@ -205,5 +207,19 @@ describe('scanStore names orphan routers', () => {
     expect(store.prefixes).toEqual([]);
     const plan = planReap(inventory, verdicts({ 'live.com': 'live' }), new Map());
     expect(plan.groups).toEqual([]);
+  });
+});
+
+describe('a targeted scope', () => {
+  it('reads routers by name, so it knows its orphans’ names without scanning', async () => {
+    // The forward key is gone; the reverse key still names the domain, whose router is left.
+    const store = scanningStore({ 'ghost:site': 'ghost.com', ...routerKeys('ghost.com') });
+    store.scan = () => {
+      throw new Error('a trigger must not scan the keyspace');
+    };
+    const inventory = await collectTargets(store, 'traefik', [{ owner: 'ghost', repo: 'site' }], new RepoIndex(), () => {});
+    expect([...inventory.routers.knownNames()]).toEqual(['custom-ghost-com']);
+    const plan = planReap(inventory, verdicts({}), new Map());
+    expect(plan.groups.map((g) => `${g.kind} ${g.subject} ${g.keys.length}`)).toEqual(['orphan-router custom-ghost-com 7']);
   });
 });
