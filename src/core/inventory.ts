@@ -3,7 +3,7 @@ import type { GraceMark } from './grace';
 import { isDomainName, sanitizeDomain, middlewaresRoot, reverseKey, routerName, routersRoot, type KeyClass } from './keys';
 import { parseForwardValue, type ForwardMapping } from './mapping';
 import { flat, ForwardTable, RedirectsMetaTable, reverseKeyOfValue, ReverseTable } from './compact';
-import { MIDDLEWARE_SUFFIXES, MiddlewareTable, PrefixedKeyTable, ROUTER_SUFFIXES } from './traefik-tables';
+import { MIDDLEWARE_SUFFIXES, MiddlewareTable, ROUTER_SUFFIXES, RouterTable } from './traefik-tables';
 
 export type { ForwardMapping, KeyValue, ReverseMapping } from './mapping';
 
@@ -26,9 +26,11 @@ export interface Inventory {
   /**
    * Router name → its key names; only `custom-…` routers. Values are read only for the
    * routers a plan deletes (see `hydratePlan`): most routers belong to live domains.
-   * Kept as a bitmap over the plugin's sub-key names per router.
+   * Kept as a bitmap over the plugin's sub-key names per router, by a hash of its name:
+   * names are kept only for routers no forward mapping produces (orphans, named once
+   * the scan is complete, see `nameOrphanRouters`) and those added by name.
    */
-  routers: PrefixedKeyTable;
+  routers: RouterTable;
   /** Middleware name → its key names; only `redirects-{sanitized}-{n}` middlewares. */
   middlewares: MiddlewareTable;
   /** `redirects_meta:{domain}` keys by domain. */
@@ -46,7 +48,7 @@ export function emptyInventory(rootKey: string): Inventory {
     keysScanned: 0,
     forwards,
     reverses: new ReverseTable(forwards),
-    routers: new PrefixedKeyTable(routersRoot(rootKey), ROUTER_SUFFIXES),
+    routers: new RouterTable(routersRoot(rootKey), ROUTER_SUFFIXES),
     middlewares: new MiddlewareTable(middlewaresRoot(rootKey), MIDDLEWARE_SUFFIXES),
     redirectsMeta: new RedirectsMetaTable(),
     graceMarks: new Map(),
@@ -61,10 +63,12 @@ export function needsValue(cls: KeyClass): boolean {
 
 /**
  * Records a router or middleware key by name; its value is read if a plan deletes it.
- * False when the key was already recorded (SCAN may return a key twice).
+ * False when the key was already recorded (SCAN may return a key twice). The router's
+ * name, which the class already holds, is kept: whoever adds keys one by one (a targeted
+ * scope, tests) needs no second scan to name its orphans.
  */
 export function addTraefikKey(inventory: Inventory, cls: KeyClass, key: string): boolean {
-  if (cls.kind === 'router') return inventory.routers.addKey(key);
+  if (cls.kind === 'router') return inventory.routers.addKey(key, true);
   if (cls.kind === 'middleware') return inventory.middlewares.addKey(key);
   return false;
 }

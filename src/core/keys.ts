@@ -11,7 +11,7 @@ export const FORWARD_PREFIX = 'custom_domain:';
 export const GRACE_MARK_PREFIX = 'pages-reaper:stale-since:';
 export const REDIRECTS_META_PREFIX = 'redirects_meta:';
 const BRANCH_REVERSE_MARKER = ':branch:';
-const ROUTER_NAME_PREFIX = 'custom-';
+export const ROUTER_NAME_PREFIX = 'custom-';
 const REDIRECT_MIDDLEWARE = /^redirects-(.+)-(\d+)$/;
 
 /** Dots become dashes; the plugin changes nothing else when it names Traefik objects. */

@@ -212,7 +212,9 @@ export function planReap(
     if (guards) groups.push({ kind, subject, reason, keys, guards });
     else kept.push({ subject, reason: TOO_MANY_OWNERS });
   };
-  const orphanRouters = [...inventory.routers.keys()].filter((name) => !produced(name.slice('custom-'.length))).sort();
+  // The table knows the names of the routers no forward mapping owned by hash once the
+  // scan is complete (a collision looks owned: kept), and of any it was given by name.
+  const orphanRouters = [...inventory.routers.knownNames()].filter((name) => !produced(name.slice('custom-'.length))).sort();
   for (const name of orphanRouters) {
     const sanitized = name.slice('custom-'.length);
     const keys = inventory.routers.get(name)!;

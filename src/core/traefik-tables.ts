@@ -1,4 +1,4 @@
-import { redirectMiddlewareOwner } from './keys';
+import { redirectMiddlewareOwner, ROUTER_NAME_PREFIX } from './keys';
 import { flat } from './compact';
 
 /**
@@ -109,4 +109,267 @@ export class MiddlewareTable extends PrefixedKeyTable {
   sanitizedDomainOf(name: string): string {
     return redirectMiddlewareOwner(name)!;
   }
+}
+
+/**
+ * A 64-bit hash of `text[start, end)` as two 32-bit words written to `out`; with
+ * `dotsAsDashes`, each `.` is hashed as `-` (a domain hashes as its sanitized name).
+ */
+export type NameHash = (text: string, start: number, end: number, dotsAsDashes: boolean, out: Uint32Array) => void;
+
+/** Murmur3's finalizer: spreads every input bit over the word. */
+function mix32(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * Two FNV-1a variants over the UTF-16 code units, read in place (no substring): the
+ * classic one, and one with another basis, another odd multiplier and a rotation per
+ * step, so the two words do not fail together.
+ */
+export const fnv1a64: NameHash = (text, start, end, dotsAsDashes, out) => {
+  let a = 0x811c9dc5;
+  let b = 0x2f8a3c17;
+  for (let i = start; i < end; i++) {
+    let c = text.charCodeAt(i);
+    if (c === 0x2e && dotsAsDashes) c = 0x2d;
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x9e3779b1);
+    b = (b << 13) | (b >>> 19);
+  }
+  out[0] = mix32(a);
+  out[1] = mix32(b ^ (end - start));
+};
+
+/** Set in an entry's bitmap once a forward mapping produces its name (see `markOwner`). */
+const OWNED = 1 << 30;
+const EMPTY = -1;
+
+/**
+ * The `custom-…` routers under `{root}`, without their names: per router, a 64-bit hash
+ * of the name (computed in place over the key, between `custom-` and the slash) and a
+ * bitmap over the sub-keys the plugin writes, in typed arrays (about 20-40 bytes a
+ * router instead of a name string and a Map entry). A router with a sub-key outside the
+ * table keeps its name and that sub-key in a small Map, as `PrefixedKeyTable` does.
+ *
+ * Names are known only where they are needed: a caller that knows the name (a stale
+ * domain's router) finds it by hashing the name; an orphan router, which no forward
+ * mapping names, gets its name back from a second, prefix-filtered scan (see
+ * `markOwner`, `unnamedOrphans`, `nameOrphan`). Routers added by name (`addKey(key, true)`)
+ * keep their name at once.
+ *
+ * Two names with the same 64-bit hash share an entry (odds about n²/2⁶⁵: 3·10⁻⁸ at a
+ * million routers). Such a collision only ever keeps more: a colliding orphan looks owned
+ * and is never named, so never planned; keys listed under the other name that do not exist
+ * are dropped when the plan reads values (`hydratePlan`). The counts would then miss the
+ * merged router and its repeated sub-keys; otherwise they are exact.
+ */
+export class RouterTable {
+  private readonly prefix: string;
+  private readonly suffixLengths: number[];
+  /** Open addressing, linear probing: an entry's index, or EMPTY. Power-of-two length. */
+  private slots = new Int32Array(64).fill(EMPTY);
+  /** Entries in insertion order: the hash's two words and the sub-key bitmap (with OWNED). */
+  private high = new Uint32Array(32);
+  private low = new Uint32Array(32);
+  private bits = new Uint32Array(32);
+  private entries = 0;
+  private keyTotal = 0;
+  /** Entry index → router name, for the entries whose name is known. */
+  private readonly names = new Map<number, string>();
+  /** Router name → sub-keys outside the interned table (rare). */
+  private readonly others = new Map<string, string[]>();
+  private readonly hashed = new Uint32Array(2);
+  private unnamed = 0;
+
+  constructor(
+    private readonly root: string,
+    private readonly suffixes: readonly string[],
+    private readonly hash: NameHash = fnv1a64,
+  ) {
+    if (suffixes.length > 30) throw new Error('at most 30 interned suffixes');
+    this.prefix = root + ROUTER_NAME_PREFIX;
+    this.suffixLengths = suffixes.map((suffix) => suffix.length);
+  }
+
+  /**
+   * Records `{root}custom-{name}/{suffix}`; false when it is no such key or was already
+   * recorded (SCAN repeats keys). With `keepName`, the router's name is kept too.
+   */
+  addKey(key: string, keepName = false): boolean {
+    const slash = this.slashOf(key);
+    if (slash === -1) return false;
+    const entry = this.findOrAdd(key, slash);
+    if (keepName && !this.names.has(entry)) this.names.set(entry, flat(key.slice(this.root.length, slash)));
+    // The sub-key is found in place: no substring for the names the plugin writes.
+    const length = key.length - slash - 1;
+    for (let i = 0; i < this.suffixes.length; i++) {
+      if (this.suffixLengths[i] === length && key.startsWith(this.suffixes[i], slash + 1)) {
+        const bit = 1 << i;
+        if (this.bits[entry] & bit) return false;
+        this.bits[entry] |= bit;
+        this.keyTotal++;
+        return true;
+      }
+    }
+    const name = this.names.get(entry) ?? flat(key.slice(this.root.length, slash));
+    const suffix = key.slice(slash + 1);
+    const list = this.others.get(name);
+    if (list?.includes(suffix)) return false;
+    if (list) list.push(flat(suffix));
+    else this.others.set(name, [flat(suffix)]);
+    // A name the table holds anyway is known: the router needs no second scan.
+    if (!this.names.has(entry)) this.names.set(entry, name);
+    this.keyTotal++;
+    return true;
+  }
+
+  has(name: string): boolean {
+    return this.find(name) !== EMPTY;
+  }
+
+  /** Every key name under `{root}{name}/`, or undefined when none was recorded. */
+  get(name: string): string[] | undefined {
+    const entry = this.find(name);
+    if (entry === EMPTY) return undefined;
+    const bits = this.bits[entry];
+    const prefix = `${this.root}${name}/`;
+    const keys: string[] = [];
+    this.suffixes.forEach((suffix, i) => {
+      if (bits & (1 << i)) keys.push(prefix + suffix);
+    });
+    for (const suffix of this.others.get(name) ?? []) keys.push(prefix + suffix);
+    return keys;
+  }
+
+  /** Routers recorded. */
+  get size(): number {
+    return this.entries;
+  }
+
+  /** Key names recorded, over every router. */
+  get keyCount(): number {
+    return this.keyTotal;
+  }
+
+  /**
+   * Marks the router a forward mapping's domain produces (`custom-{domain, . as -}`) as
+   * owned, hashing the domain in place. Returns whether such a router was recorded.
+   */
+  markOwner(domain: string): boolean {
+    this.hash(domain, 0, domain.length, true, this.hashed);
+    const entry = this.lookup(this.hashed[0], this.hashed[1]);
+    if (entry === EMPTY) return false;
+    if (!(this.bits[entry] & OWNED)) {
+      this.bits[entry] |= OWNED;
+      if (this.unnamed > 0 && !this.names.has(entry)) this.unnamed--;
+    }
+    return true;
+  }
+
+  /**
+   * Counts the routers neither owned nor named: call once every owner is marked, before
+   * `nameOrphan`. Zero means no second scan is needed.
+   */
+  countUnnamedOrphans(): number {
+    let unnamed = 0;
+    for (let entry = 0; entry < this.entries; entry++) if (!(this.bits[entry] & OWNED) && !this.names.has(entry)) unnamed++;
+    this.unnamed = unnamed;
+    return unnamed;
+  }
+
+  /** Routers neither owned nor named, as counted by `countUnnamedOrphans` and left by `nameOrphan`. */
+  get unnamedOrphans(): number {
+    return this.unnamed;
+  }
+
+  /**
+   * Takes a router key from the second scan and keeps its router's name when the router
+   * is recorded, not owned and not named yet. True when a name was kept.
+   */
+  nameOrphan(key: string): boolean {
+    const slash = this.slashOf(key);
+    if (slash === -1) return false;
+    this.hash(key, this.prefix.length, slash, false, this.hashed);
+    const entry = this.lookup(this.hashed[0], this.hashed[1]);
+    if (entry === EMPTY || this.bits[entry] & OWNED || this.names.has(entry)) return false;
+    this.names.set(entry, flat(key.slice(this.root.length, slash)));
+    this.unnamed--;
+    return true;
+  }
+
+  /**
+   * The router names known: after a scan, every router no forward mapping owns whose name
+   * the second scan found, and those added by name or with an unknown sub-key.
+   */
+  knownNames(): IterableIterator<string> {
+    return this.names.values();
+  }
+
+  /** Where the name ends in `{root}custom-{name}/{suffix}`, or -1 for any other key. */
+  private slashOf(key: string): number {
+    if (!key.startsWith(this.prefix)) return -1;
+    const slash = key.indexOf('/', this.prefix.length);
+    return slash > this.prefix.length && slash < key.length - 1 ? slash : -1;
+  }
+
+  private find(name: string): number {
+    if (!name.startsWith(ROUTER_NAME_PREFIX) || name.length === ROUTER_NAME_PREFIX.length) return EMPTY;
+    this.hash(name, ROUTER_NAME_PREFIX.length, name.length, false, this.hashed);
+    return this.lookup(this.hashed[0], this.hashed[1]);
+  }
+
+  private lookup(high: number, low: number): number {
+    const mask = this.slots.length - 1;
+    for (let slot = low & mask; ; slot = (slot + 1) & mask) {
+      const entry = this.slots[slot];
+      if (entry === EMPTY) return EMPTY;
+      if (this.low[entry] === low && this.high[entry] === high) return entry;
+    }
+  }
+
+  private findOrAdd(key: string, slash: number): number {
+    this.hash(key, this.prefix.length, slash, false, this.hashed);
+    const high = this.hashed[0];
+    const low = this.hashed[1];
+    const mask = this.slots.length - 1;
+    let slot = low & mask;
+    for (; ; slot = (slot + 1) & mask) {
+      const entry = this.slots[slot];
+      if (entry === EMPTY) break;
+      if (this.low[entry] === low && this.high[entry] === high) return entry;
+    }
+    const entry = this.entries++;
+    if (entry === this.high.length) {
+      this.high = grown(this.high);
+      this.low = grown(this.low);
+      this.bits = grown(this.bits);
+    }
+    this.high[entry] = high;
+    this.low[entry] = low;
+    this.bits[entry] = 0;
+    this.slots[slot] = entry;
+    // Load at most 1/2: linear probes stay short; slots cost 4 bytes each.
+    if (this.entries * 2 > this.slots.length) this.rehash(this.slots.length * 2);
+    return entry;
+  }
+
+  private rehash(length: number): void {
+    const slots = new Int32Array(length).fill(EMPTY);
+    const mask = length - 1;
+    for (let entry = 0; entry < this.entries; entry++) {
+      let slot = this.low[entry] & mask;
+      while (slots[slot] !== EMPTY) slot = (slot + 1) & mask;
+      slots[slot] = entry;
+    }
+    this.slots = slots;
+  }
+}
+
+function grown(array: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> {
+  const next = new Uint32Array(array.length * 2);
+  next.set(array);
+  return next;
 }

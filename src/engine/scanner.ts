@@ -1,5 +1,5 @@
 import { addEntry, emptyInventory, findCrossAnomalies, needsValue, type ForwardMapping, type Inventory } from '../core/inventory';
-import { keyClassifier, routerKeySlash, routersRoot, type KeyClass } from '../core/keys';
+import { keyClassifier, ROUTER_NAME_PREFIX, routerKeySlash, routersRoot, type KeyClass } from '../core/keys';
 import type { KeyValueStore, StoredEntry } from '../ports/key-value-store';
 
 /**
@@ -80,8 +80,29 @@ export async function scanStore(
     const waiting = pace();
     if (waiting) await waiting;
   }
+  await nameOrphanRouters(store, inventory);
   inventory.anomalies.push(...findCrossAnomalies(inventory));
   return inventory;
+}
+
+/**
+ * The scan keeps routers by a hash of their name (see `RouterTable`): once it is
+ * complete, each forward mapping marks the router it produces, and the routers left
+ * unmarked (orphans, which a plan reaps by name) get their names from a second scan of
+ * the router prefix, which keeps names for those alone and stops once all are named.
+ * A router whose keys are gone by then stays unnamed: never planned, as if unseen.
+ * Two names with one hash share an entry, so an orphan colliding with a produced
+ * router looks owned and is kept: a collision only ever makes the plan smaller.
+ */
+export async function nameOrphanRouters(store: KeyValueStore, inventory: Inventory): Promise<void> {
+  const routers = inventory.routers;
+  if (routers.size === 0) return;
+  for (const domain of inventory.forwards.keys()) routers.markOwner(domain);
+  if (routers.countUnnamedOrphans() === 0) return;
+  for await (const batch of store.scan(`${routersRoot(inventory.rootKey)}${ROUTER_NAME_PREFIX}`)) {
+    for (const key of batch) routers.nameOrphan(key);
+    if (routers.unnamedOrphans === 0) return;
+  }
 }
 
 /** Whether a key whose value is read was already read (SCAN may return a key twice). */
