@@ -3,7 +3,6 @@ import { reverseKeyOfValue, sanitizedOwners, type Inventory, type KeyValue, type
 import { forwardValue } from './mapping';
 import { verdictsToPlan } from './compact';
 import { domainsSanitizedAs, forwardKey, redirectsMetaKey, reverseKey, routerName, sanitizeDomain } from './keys';
-import type { ForwardMapping } from './inventory';
 import type { Claim, Verdict } from './verdict';
 
 export type DeletionKind = 'domain' | 'orphan-router' | 'orphan-middleware' | 'orphan-redirects-meta' | 'orphan-reverse';
@@ -109,12 +108,136 @@ export function reverseClaim(reverse: ReverseMapping): Claim {
   return { owner: reverse.owner, repo: reverse.repo, branch: reverse.branch, domain: reverse.domain };
 }
 
+/** The reverse key a stale domain's forward value names (the domain has a target). */
+function reverseKeyOf(inventory: Inventory, domain: string): string {
+  const text = inventory.forwards.valueText(domain);
+  if (text !== undefined) return reverseKeyOfValue(text);
+  const target = inventory.forwards.get(domain)!.target!;
+  return reverseKey(target.owner, target.repo, target.branch);
+}
+
 function expect(entries: KeyValue[]): ExpectedKey[] {
   return entries.map(({ key, value, expiresAt }) => ({ key, expected: value, expiresAt }));
 }
 
 function byName(keys: string[]): PlannedKey[] {
   return [...keys].sort().map((key) => ({ key }));
+}
+
+/** What every stale domain's group of one plan reads its keys and guards from. */
+interface PlanSource {
+  inventory: Inventory;
+  limits: PlanLimits;
+}
+
+/** The group holds the router and redirect middlewares named after its domain. */
+const TRAEFIK = 1;
+/** The group holds the domain's reverse key. */
+const REVERSE = 2;
+/** The group's keys carry no values: the plan a run keeps once they are backed up. */
+const NAMES_ONLY = 4;
+
+/**
+ * A stale domain's group, kept as little as a plan of 100,000 of them allows (DESIGN
+ * §4.11): its subject, reason and what the planner decided (flags, its middleware
+ * names). Its keys and guards are rebuilt from the inventory each time they are read —
+ * the same keys, in the same order, with the bytes the scan read — so the group reads
+ * (and compares) like a plain `DeletionGroup`. The inventory is the scan's record and
+ * does not change once planned.
+ */
+class DomainGroup implements DeletionGroup {
+  readonly kind = 'domain' as const;
+  declare readonly keys: PlannedKey[];
+  declare readonly guards: KeyGuard[];
+  readonly subject: string;
+  readonly reason: string;
+  readonly #source: PlanSource;
+  readonly #flags: number;
+  /** Its redirect middlewares' names, sorted; undefined when it holds none. */
+  readonly #middlewares: readonly string[] | undefined;
+
+  // One pair of getter functions for every group: own, enumerable properties (so a group
+  // compares and spreads like a plain object) without a closure per group.
+  static readonly #accessors: PropertyDescriptorMap = {
+    keys: {
+      enumerable: true,
+      get(this: DomainGroup) {
+        return this.#keys();
+      },
+    },
+    guards: {
+      enumerable: true,
+      get(this: DomainGroup) {
+        return this.#guards();
+      },
+    },
+  };
+
+  constructor(source: PlanSource, domain: string, reason: string, flags: number, middlewares: readonly string[] | undefined) {
+    this.subject = domain;
+    this.reason = reason;
+    this.#source = source;
+    this.#flags = flags;
+    this.#middlewares = middlewares;
+    Object.defineProperties(this, DomainGroup.#accessors);
+  }
+
+  /** The same group, its keys without values. */
+  namesOnly(): DomainGroup {
+    return new DomainGroup(this.#source, this.subject, this.reason, this.#flags | NAMES_ONLY, this.#middlewares);
+  }
+
+  /** Router keys, then each redirect middleware's, each sorted by name. */
+  #traefikKeys(): PlannedKey[] {
+    if (!(this.#flags & TRAEFIK)) return [];
+    const { inventory } = this.#source;
+    const keys = byName(inventory.routers.get(routerName(this.subject)) ?? []);
+    for (const name of this.#middlewares ?? []) keys.push(...byName(inventory.middlewares.get(name)!));
+    return keys;
+  }
+
+  #keys(): PlannedKey[] {
+    const { inventory } = this.#source;
+    const domain = this.subject;
+    const namesOnly = (this.#flags & NAMES_ONLY) !== 0;
+    const keys = this.#traefikKeys();
+    const meta = inventory.redirectsMeta.get(domain);
+    if (meta) keys.push(namesOnly ? { key: meta.key } : { key: meta.key, expected: meta.value, expiresAt: meta.expiresAt });
+    const text = inventory.forwards.valueText(domain);
+    const mapping = text === undefined ? inventory.forwards.get(domain)! : undefined;
+    if (this.#flags & REVERSE) {
+      const key =
+        text === undefined ? reverseKey(mapping!.target!.owner, mapping!.target!.repo, mapping!.target!.branch) : reverseKeyOfValue(text);
+      // A reverse key the plugin wrote holds the domain's name (see `ReverseTable`).
+      keys.push(namesOnly ? { key } : { key, expected: Buffer.from(domain, 'utf8'), expiresAt: undefined });
+    }
+    if (namesOnly) keys.push({ key: mapping ? mapping.key : forwardKey(domain) });
+    else if (mapping) keys.push({ key: mapping.key, expected: mapping.value, expiresAt: mapping.expiresAt });
+    else keys.push({ key: forwardKey(domain), expected: Buffer.from(text!, 'utf8'), expiresAt: undefined });
+    return keys;
+  }
+
+  /**
+   * Only a router or middleware another domain could register needs more than the
+   * domain's own forward key, which the group checks itself.
+   */
+  #guards(): KeyGuard[] {
+    if (!(this.#flags & TRAEFIK)) return [];
+    const { inventory, limits } = this.#source;
+    const holdsTraefik = this.#middlewares !== undefined || inventory.routers.has(routerName(this.subject));
+    if (!holdsTraefik && !inventory.redirectsMeta.has(this.subject)) return [];
+    // As when it was planned: key names are counted only where the store bounds a group's size.
+    const traefikCount = limits.maxGroupSize === undefined ? 0 : this.#traefikKeys().length;
+    const room = (limits.maxGroupSize ?? Infinity) - (traefikCount + 3);
+    return registrationGuards(inventory, sanitizeDomain(this.subject), room, this.subject) ?? [];
+  }
+}
+
+/** The same group, its keys without values: what a run keeps once they are backed up. */
+export function withoutValues(group: DeletionGroup): DeletionGroup {
+  if (group instanceof DomainGroup) return group.namesOnly();
+  const { kind, subject, reason, guards } = group;
+  return { kind, subject, reason, keys: group.keys.map(({ key }) => ({ key })), guards };
 }
 
 /**
@@ -132,79 +255,78 @@ export function planReap(
   const roomBeside = (keys: number) => (limits.maxGroupSize ?? Infinity) - keys;
   const groups: DeletionGroup[] = [];
   const kept: Plan['kept'] = [];
+  const source: PlanSource = { inventory, limits };
 
-  // Verdicts name only mapped domains; only stale ones are built into full mappings.
-  const staleDomains: ForwardMapping[] = [];
+  // A mapping kept as text always parses; one kept whole may not.
+  const hasTarget = (domain: string) =>
+    inventory.forwards.valueText(domain) !== undefined || inventory.forwards.get(domain)?.target !== undefined;
+  const isReaped = (domain: string) => forwardVerdicts.get(domain)?.status === 'stale' && hasTarget(domain);
+  // Verdicts name only mapped domains; a stale one is kept as its name alone.
+  const staleDomains: string[] = [];
   for (const [domain, verdict] of verdictsToPlan(forwardVerdicts)) {
-    if (verdict.status !== 'stale') continue;
-    const mapping = inventory.forwards.get(domain);
-    if (mapping?.target) staleDomains.push(mapping);
+    if (verdict.status === 'stale' && hasTarget(domain)) staleDomains.push(domain);
   }
-  staleDomains.sort((a, b) => (a.domain < b.domain ? -1 : 1));
-  const reaped = new Set(staleDomains.map((m) => m.domain));
+  staleDomains.sort((a, b) => (a < b ? -1 : 1));
 
   // Routers and redirect middlewares are named after the sanitized domain, so two
   // domains can share them; any domain that stays keeps them.
   const owners = sanitizedOwners(inventory);
   const keeperOf = (sanitized: string): string | undefined => {
     let keeper: string | undefined;
-    for (const domain of owners.of(sanitized)) if (!reaped.has(domain)) keeper = domain;
+    for (const domain of owners.of(sanitized)) if (!isReaped(domain)) keeper = domain;
     return keeper;
   };
   const produced = (sanitized: string): boolean => owners.of(sanitized).length > 0;
+  // Only the middlewares a stale domain may take are listed.
   const middlewaresBySanitized = new Map<string, string[]>();
   for (const name of inventory.middlewares.keys()) {
     const sanitized = inventory.middlewares.sanitizedDomainOf(name);
+    if (!owners.of(sanitized).some(isReaped)) continue;
     const names = middlewaresBySanitized.get(sanitized);
     if (names) names.push(name);
     else middlewaresBySanitized.set(sanitized, [name]);
   }
+  // Names several stale domains share go to the first of them.
   const sharedNamesTaken = new Set<string>();
-  const reverses = inventory.reverses.findAll(
-    new Set(staleDomains.map(({ target }) => reverseKey(target!.owner, target!.repo, target!.branch))),
-  );
+  // A domain paired with its reverse key (nearly all) needs no look-up: that key names it.
+  const lookedUp = new Set<string>();
+  for (const domain of staleDomains) if (!inventory.forwards.isPaired(domain)) lookedUp.add(reverseKeyOf(inventory, domain));
+  const reverses = inventory.reverses.findAll(lookedUp);
 
-  for (const mapping of staleDomains) {
-    const target = mapping.target!;
-    const sanitized = sanitizeDomain(mapping.domain);
-    const traefikKeys: PlannedKey[] = [];
-    let guards: KeyGuard[] = [];
+  for (const domain of staleDomains) {
+    const sanitized = sanitizeDomain(domain);
+    let flags = 0;
+    let middlewares: string[] | undefined;
     const keeper = keeperOf(sanitized);
     if (keeper !== undefined) {
-      kept.push({ subject: routerName(mapping.domain), reason: `router and redirect middlewares kept: ${keeper} uses the same name` });
+      kept.push({ subject: routerName(domain), reason: `router and redirect middlewares kept: ${keeper} uses the same name` });
     } else if (!sharedNamesTaken.has(sanitized)) {
-      sharedNamesTaken.add(sanitized);
-      const names = [...(middlewaresBySanitized.get(sanitized) ?? [])].sort();
-      const routerKeys = inventory.routers.get(routerName(mapping.domain)) ?? [];
-      const middlewareKeys = names.map((name) => inventory.middlewares.get(name)!);
-      const traefikCount = routerKeys.length + middlewareKeys.reduce((sum, keys) => sum + keys.length, 0);
-      const otherOwners = registrationGuards(inventory, sanitized, roomBeside(traefikCount + 3), mapping.domain);
-      if (routerKeys.length + names.length > 0 && otherOwners === undefined) {
-        kept.push({ subject: routerName(mapping.domain), reason: `router and redirect middlewares kept: ${TOO_MANY_OWNERS}` });
+      if (owners.of(sanitized).length > 1) sharedNamesTaken.add(sanitized);
+      const names = middlewaresBySanitized.get(sanitized)?.sort() ?? [];
+      const router = routerName(domain);
+      // Key names are built only where the store bounds a group's size.
+      const traefikCount =
+        limits.maxGroupSize === undefined
+          ? 0
+          : (inventory.routers.get(router)?.length ?? 0) + names.reduce((sum, name) => sum + inventory.middlewares.get(name)!.length, 0);
+      const otherOwners = registrationGuards(inventory, sanitized, roomBeside(traefikCount + 3), domain);
+      if ((inventory.routers.has(router) || names.length > 0) && otherOwners === undefined) {
+        kept.push({ subject: routerName(domain), reason: `router and redirect middlewares kept: ${TOO_MANY_OWNERS}` });
       } else {
-        guards = otherOwners ?? [];
-        traefikKeys.push(...byName(routerKeys));
-        for (const keys of middlewareKeys) traefikKeys.push(...byName(keys));
+        flags |= TRAEFIK;
+        if (names.length > 0) middlewares = names;
       }
     }
-    const meta = inventory.redirectsMeta.get(mapping.domain);
-    if (meta) traefikKeys.push(...expect([meta]));
 
-    const reverseName = reverseKey(target.owner, target.repo, target.branch);
-    const reverse = reverses.get(reverseName);
-    const reverseKeys: KeyValue[] = [];
-    if (reverse && reverse.domain === mapping.domain) reverseKeys.push(reverse);
-    else if (reverse) kept.push({ subject: reverseName, reason: `reverse key kept: it names ${reverse.domain}, not ${mapping.domain}` });
+    if (inventory.forwards.isPaired(domain)) flags |= REVERSE;
+    else {
+      const reverseName = reverseKeyOf(inventory, domain);
+      const reverse = reverses.get(reverseName);
+      if (reverse && reverse.domain === domain) flags |= REVERSE;
+      else if (reverse) kept.push({ subject: reverseName, reason: `reverse key kept: it names ${reverse.domain}, not ${domain}` });
+    }
 
-    groups.push({
-      kind: 'domain',
-      subject: mapping.domain,
-      reason: forwardVerdicts.get(mapping.domain)!.reason,
-      keys: [...traefikKeys, ...expect(reverseKeys), { key: mapping.key, expected: mapping.value, expiresAt: mapping.expiresAt }],
-      // Only a router or middleware another domain could register needs more than the
-      // domain's own forward key, which the group checks itself.
-      guards: traefikKeys.length > 0 ? guards : [],
-    });
+    groups.push(new DomainGroup(source, domain, forwardVerdicts.get(domain)!.reason, flags, middlewares));
   }
 
   // An orphan goes only while no domain that would own it is registered (DESIGN §4.8).
@@ -269,32 +391,44 @@ export function planReap(
 }
 
 /**
- * Fills in the values of router and middleware keys, read just before the backup and
- * the deletes: those become the values the compare-and-delete checks. A key gone since
- * the scan needs no deleting; a key of another type is left alone and said so.
+ * A group's keys with the values they are deleted against: router and middleware keys
+ * take the values read just before the backup and the deletes; mappings keep the values
+ * verified. A key gone since the scan needs no deleting; a key of another type is left
+ * alone and said so (in `kept`). Undefined when none of its keys is left.
  */
+export function hydrateGroup(
+  group: DeletionGroup,
+  read: ReadonlyMap<string, StoredEntry | undefined>,
+  kept: Plan['kept'],
+): DeletionGroup<ExpectedKey> | undefined {
+  const keys: ExpectedKey[] = [];
+  for (const planned of group.keys) {
+    if (planned.expected !== undefined) {
+      // The value stays the one verified; the expiry, when read now, is the current one
+      // (the scan reads mappings' values without their expiries).
+      const expiresAt = read.has(planned.key) ? read.get(planned.key)?.expiresAt : planned.expiresAt;
+      keys.push({ key: planned.key, expected: planned.expected, expiresAt });
+      continue;
+    }
+    const entry = read.get(planned.key);
+    if (!entry) continue;
+    if (entry.type !== 'string' || entry.value === undefined) {
+      kept.push({ subject: planned.key, reason: `holds a ${entry.type}, the plugin writes strings; left alone` });
+      continue;
+    }
+    keys.push({ key: planned.key, expected: entry.value, expiresAt: entry.expiresAt });
+  }
+  if (keys.length === 0) return undefined;
+  return { kind: group.kind, subject: group.subject, reason: group.reason, keys, guards: group.guards };
+}
+
+/** Fills in the values of a whole plan's keys (see `hydrateGroup`). */
 export function hydratePlan(plan: Plan, read: ReadonlyMap<string, StoredEntry | undefined>): Plan<ExpectedKey> {
   const kept = [...plan.kept];
   const groups: Array<DeletionGroup<ExpectedKey>> = [];
   for (const group of plan.groups) {
-    const keys: ExpectedKey[] = [];
-    for (const planned of group.keys) {
-      if (planned.expected !== undefined) {
-        // The value stays the one verified; the expiry, when read now, is the current one
-        // (the scan reads mappings' values without their expiries).
-        const expiresAt = read.has(planned.key) ? read.get(planned.key)?.expiresAt : planned.expiresAt;
-        keys.push({ key: planned.key, expected: planned.expected, expiresAt });
-        continue;
-      }
-      const entry = read.get(planned.key);
-      if (!entry) continue;
-      if (entry.type !== 'string' || entry.value === undefined) {
-        kept.push({ subject: planned.key, reason: `holds a ${entry.type}, the plugin writes strings; left alone` });
-        continue;
-      }
-      keys.push({ key: planned.key, expected: entry.value, expiresAt: entry.expiresAt });
-    }
-    if (keys.length > 0) groups.push({ ...group, keys });
+    const hydrated = hydrateGroup(group, read, kept);
+    if (hydrated) groups.push(hydrated);
   }
   return { ...plan, groups, kept };
 }

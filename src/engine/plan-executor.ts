@@ -1,5 +1,5 @@
 import { BackupReader } from '../backup/reader';
-import { hydratePlan, keysToHydrate, keysToStamp, type DeletionGroup, type Plan, type PlannedKey } from '../core/planner';
+import { hydrateGroup, withoutValues, type DeletionGroup, type Plan, type PlannedKey } from '../core/planner';
 import type { ExpectedKey, KeyValueStore, StoredEntry } from '../ports/key-value-store';
 import { applyBatch, applyBatches, applyGroups, type GroupOutcome } from './applier';
 
@@ -11,8 +11,8 @@ const READ_BATCH = 1000;
 /**
  * Hydrates a plan a slice of groups at a time (DESIGN §4.11 in docs/architecture.md):
  * `each` gets a slice with the values it read, and what is kept afterwards is the plan
- * with its key names and expiries only. A plan of 100,000 stale domains thus never holds
- * a million values at once.
+ * with its key names only. A plan of 100,000 stale domains thus never holds a million
+ * values at once: a slice's values are dropped once `each` is done with them.
  */
 export async function hydrateInSlices(
   store: KeyValueStore,
@@ -24,12 +24,35 @@ export async function hydrateInSlices(
   const kept = [...plan.kept];
   for (let start = 0; start < plan.groups.length; start += HYDRATE_SLICE) {
     signal?.throwIfAborted();
-    const slice: Plan = { ...plan, groups: plan.groups.slice(start, start + HYDRATE_SLICE), kept: [] };
-    const hydrated = hydratePlan(slice, await readAll(store, [...keysToHydrate(slice), ...keysToStamp(slice)]));
-    await each(hydrated);
-    kept.push(...hydrated.kept);
-    for (const group of hydrated.groups)
-      groups.push({ ...group, keys: group.keys.map(({ key, expiresAt }): PlannedKey => ({ key, expiresAt })) });
+    const slice = plan.groups.slice(start, start + HYDRATE_SLICE);
+    const planned = slice.map((group) => group.keys);
+    // Keys without a value first, then the mappings, whose expiries are read again.
+    const toRead = planned.flatMap((keys) => keys.filter((k) => k.expected === undefined).map((k) => k.key));
+    for (const keys of planned) for (const k of keys) if (k.expected !== undefined) toRead.push(k.key);
+    const read = await readAll(store, toRead);
+    const hydrated: Array<DeletionGroup<ExpectedKey>> = [];
+    const sliceKept: Plan['kept'] = [];
+    const names: DeletionGroup[] = [];
+    slice.forEach((group, i) => {
+      const full = hydrateGroup(group, read, sliceKept);
+      if (!full) return;
+      hydrated.push(full);
+      // Hydration only drops keys: a group that lost none is the planned group, without values.
+      names.push(
+        full.keys.length === planned[i].length
+          ? withoutValues(group)
+          : {
+              kind: full.kind,
+              subject: full.subject,
+              reason: full.reason,
+              keys: full.keys.map(({ key }) => ({ key })),
+              guards: full.guards,
+            },
+      );
+    });
+    await each({ ...plan, groups: hydrated, kept: sliceKept });
+    kept.push(...sliceKept);
+    groups.push(...names);
   }
   return { ...plan, groups, kept };
 }
@@ -50,7 +73,7 @@ export async function applyFromBackup(store: KeyValueStore, plan: Plan, backupPa
     for (const group of batch) {
       const keys: ExpectedKey[] = [];
       for (const planned of group.keys) keys.push(expectedFromBackup(planned, await entries.next(), backupPath));
-      groups.push({ ...group, keys });
+      groups.push({ kind: group.kind, subject: group.subject, reason: group.reason, keys, guards: group.guards });
     }
     outcomes.push(...(await applyBatch(store, groups, signal)));
   }
