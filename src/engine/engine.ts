@@ -189,9 +189,8 @@ export class ReapEngine {
       if (graceMs > 0 && stage !== 'scan') {
         const grace = decideGrace(inventory.forwards.values(), forwardVerdicts, inventory.graceMarks, this.clock.now(), graceMs);
         report.grace = grace;
-        plannable = new Map(
-          [...forwardVerdicts.notMarkedLive()].filter(([domain, verdict]) => verdict.status !== 'stale' || grace.due.has(domain)),
-        );
+        // The planner acts on stale verdicts alone: those due are all it needs, not a copy of every verdict.
+        plannable = new Map([...grace.due].map((domain) => [domain, forwardVerdicts.get(domain)!]));
         // Only a real reap keeps time: verify and --dry-run change nothing.
         if (stage === 'apply') await this.updateGraceMarks(grace);
       }
