@@ -455,6 +455,11 @@ export class VerdictMap extends Map<string, Verdict> {
     return stored as Verdict | undefined;
   }
 
+  /** How many verdicts are kept as flags of the forward table (all of them live). */
+  get liveFlagCount(): number {
+    return this.forwards?.liveMarkCount ?? 0;
+  }
+
   /** How many verdicts are live, without reading them. */
   get live(): number {
     return this.liveTotal;
@@ -508,6 +513,11 @@ export class VerdictMap extends Map<string, Verdict> {
 /** The verdicts a plan looks through for stale ones: a `VerdictMap` skips its live flags. */
 export function verdictsToPlan(verdicts: ReadonlyMap<string, Verdict>): Iterable<[string, Verdict]> {
   return verdicts instanceof VerdictMap ? verdicts.notMarkedLive() : verdicts;
+}
+
+/** How many verdicts `verdictsToPlan` leaves out: the common live ones kept as flags. */
+export function liveVerdictFlags(verdicts: ReadonlyMap<string, Verdict>): number {
+  return verdicts instanceof VerdictMap ? verdicts.liveFlagCount : 0;
 }
 
 /** The reason `judgeByPages` gives a live custom-domain mapping. */

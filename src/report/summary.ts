@@ -1,6 +1,7 @@
 import type { GroupOutcome } from '../engine/applier';
 import type { RunReport } from '../engine/engine';
 import { EXIT } from './exit-codes';
+import { liveVerdictFlags, verdictsToPlan } from '../core/compact';
 
 export interface Summary {
   domainsScanned: number;
@@ -56,9 +57,11 @@ export function groupFate(report: RunReport, dryRun: boolean, refusedByBrake: bo
 
 /** The counts every renderer shows, and the exit code of DESIGN §6 (the same for a dry run). */
 export function summarize(report: RunReport, dryRun: boolean): Summary {
-  // Counted in one pass: a million verdicts are never copied into an array.
+  // Counted in one pass: a million verdicts are never copied into an array, and the common
+  // live ones kept as flags are counted, not built.
   const statuses = new Map<string, number>();
-  for (const verdict of report.forwardVerdicts.values()) statuses.set(verdict.status, (statuses.get(verdict.status) ?? 0) + 1);
+  for (const [, verdict] of verdictsToPlan(report.forwardVerdicts)) statuses.set(verdict.status, (statuses.get(verdict.status) ?? 0) + 1);
+  statuses.set('live', (statuses.get('live') ?? 0) + liveVerdictFlags(report.forwardVerdicts));
   const count = (status: string) => statuses.get(status) ?? 0;
   const reverseUnknown = [...report.reverseVerdicts.values()].filter((v) => v.status === 'unknown').length;
   const groups = report.plan?.groups ?? [];

@@ -1,6 +1,14 @@
 import type { KeyValue } from '../../src/core/mapping';
 import { ArenaTextMap, DomainArena, MAX_ENTRY_TEXT_BYTES } from '../../src/core/domain-arena';
-import { ForwardTable, livePagesReason, RedirectsMetaTable, ReverseTable, VerdictMap } from '../../src/core/compact';
+import {
+  ForwardTable,
+  livePagesReason,
+  liveVerdictFlags,
+  RedirectsMetaTable,
+  ReverseTable,
+  VerdictMap,
+  verdictsToPlan,
+} from '../../src/core/compact';
 import { live, stale } from '../../src/core/verdict';
 
 describe('DomainArena', () => {
@@ -124,8 +132,10 @@ describe('VerdictMap kept in a forward table', () => {
         ['x.com', live(livePagesReason('x.com'))],
       ]),
     );
-    // What a plan looks through: not the flags.
-    expect([...verdicts.notMarkedLive()].map(([domain]) => domain).sort()).toEqual(['b.com', 'x.com']);
+    // What a plan (and the summary) looks through: not the flags, which are counted.
+    expect([...verdictsToPlan(verdicts)].map(([domain]) => domain).sort()).toEqual(['b.com', 'x.com']);
+    expect(liveVerdictFlags(verdicts)).toBe(2);
+    expect(liveVerdictFlags(new Map(verdicts))).toBe(0);
     verdicts.set('a.com', stale('now'));
     expect(forwards.isMarkedLive('a.com')).toBe(false);
     expect(verdicts.get('a.com')).toEqual(stale('now'));
