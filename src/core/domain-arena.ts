@@ -63,13 +63,19 @@ export class DomainArena {
 
   /** The position of a domain's entry, or -1. */
   find(domain: string): number {
+    const slot = this.slotOf(domain);
+    return slot < 0 ? -1 : this.slots[slot] - 1;
+  }
+
+  /** The index slot holding a domain's entry, or -1. */
+  private slotOf(domain: string): number {
     const hash = hashText(domain);
     const mask = this.slots.length - 1;
     const bytes = isAscii(domain) ? undefined : Buffer.from(domain, 'utf8');
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
       const held = this.slots[slot];
       if (held === EMPTY_SLOT) return -1;
-      if (held !== REMOVED_SLOT && this.hashes[slot] === hash && this.holds(held - 1, domain, bytes)) return held - 1;
+      if (held !== REMOVED_SLOT && this.hashes[slot] === hash && this.holds(held - 1, domain, bytes)) return slot;
     }
   }
 
@@ -94,20 +100,14 @@ export class DomainArena {
 
   /** Removes a domain's entry; false when it has none. */
   remove(domain: string): boolean {
-    const hash = hashText(domain);
-    const mask = this.slots.length - 1;
-    const bytes = isAscii(domain) ? undefined : Buffer.from(domain, 'utf8');
-    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const held = this.slots[slot];
-      if (held === EMPTY_SLOT) return false;
-      if (held !== REMOVED_SLOT && this.hashes[slot] === hash && this.holds(held - 1, domain, bytes)) {
-        this.slots[slot] = REMOVED_SLOT;
-        this.setFlags(held - 1, 0);
-        this.deadBytes += this.entryLength(held - 1);
-        this.count--;
-        return true;
-      }
-    }
+    const slot = this.slotOf(domain);
+    if (slot < 0) return false;
+    const position = this.slots[slot] - 1;
+    this.slots[slot] = REMOVED_SLOT;
+    this.setFlags(position, 0);
+    this.deadBytes += this.entryLength(position);
+    this.count--;
+    return true;
   }
 
   /**

@@ -1,6 +1,16 @@
 import { redirectMiddlewareOwner, ROUTER_NAME_PREFIX } from './keys';
 import { flat } from './compact';
 
+/** The key names a bitmap over `suffixes` (and a list of other sub-keys) stands for, under `prefix`. */
+function keyNames(prefix: string, suffixes: readonly string[], bits: number, others: readonly string[] = []): string[] {
+  const keys: string[] = [];
+  suffixes.forEach((suffix, i) => {
+    if (bits & (1 << i)) keys.push(prefix + suffix);
+  });
+  for (const suffix of others) keys.push(prefix + suffix);
+  return keys;
+}
+
 /**
  * Keys under `{root}{name}/`: per name, a bitmap over a table of the suffixes the plugin
  * writes, with a list for any other suffix. Key names are rebuilt on demand.
@@ -62,14 +72,7 @@ export class PrefixedKeyTable implements Iterable<[string, string[]]> {
   /** Every key name under `{root}{name}/`, or undefined when none was recorded. */
   get(name: string): string[] | undefined {
     const bits = this.bits.get(name);
-    if (bits === undefined) return undefined;
-    const prefix = `${this.root}${name}/`;
-    const keys: string[] = [];
-    this.suffixes.forEach((suffix, i) => {
-      if (bits & (1 << i)) keys.push(prefix + suffix);
-    });
-    for (const suffix of this.others.get(name) ?? []) keys.push(prefix + suffix);
-    return keys;
+    return bits === undefined ? undefined : keyNames(`${this.root}${name}/`, this.suffixes, bits, this.others.get(name));
   }
 
   get size(): number {
@@ -234,14 +237,7 @@ export class RouterTable {
   get(name: string): string[] | undefined {
     const entry = this.find(name);
     if (entry === EMPTY) return undefined;
-    const bits = this.bits[entry];
-    const prefix = `${this.root}${name}/`;
-    const keys: string[] = [];
-    this.suffixes.forEach((suffix, i) => {
-      if (bits & (1 << i)) keys.push(prefix + suffix);
-    });
-    for (const suffix of this.others.get(name) ?? []) keys.push(prefix + suffix);
-    return keys;
+    return keyNames(`${this.root}${name}/`, this.suffixes, this.bits[entry], this.others.get(name));
   }
 
   /** Routers recorded. */
