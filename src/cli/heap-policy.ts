@@ -11,8 +11,20 @@ import { setFlagsFromString } from 'node:v8';
 export const HEAP_GROWING_PERCENT = 10;
 
 /**
+ * How much V8 grows the young generation when much of it survives a scavenge: not at all.
+ * Left to itself it doubles the semi-spaces up to 16 MB each (a young generation of 33.6
+ * MB, all resident once touched), while what a run keeps lives in arenas outside the heap
+ * and its garbage dies young: a scan of 100,000 domains in process peaked at 127 MB of RSS
+ * with growth and 99 MB without, for the same CPU time (5.1–5.7 s user both ways). Unlike
+ * `--max-semi-space-size`, which V8 reads only when the heap is set up, this factor is read
+ * at every scavenge, so it can be set once the process runs.
+ */
+export const SEMI_SPACE_GROWTH_FACTOR = 1;
+
+/**
  * Sets this process's memory policy (each command, at start): V8's heap growing factor,
- * which V8 reads at every full collection, and WebAssembly kept at its baseline compiler.
+ * which V8 reads at every full collection, the young generation kept at its initial size,
+and WebAssembly kept at its baseline compiler.
  * undici parses HTTP with llhttp compiled to WebAssembly; once its parser function is hot,
  * V8 recompiles it with TurboFan, and that compile of one huge function takes about 35 MB
  * of malloc'd memory (v8.getHeapStatistics().peak_malloced_memory of a reap of 10,000
@@ -24,4 +36,5 @@ export const HEAP_GROWING_PERCENT = 10;
 export function keepHeapNearLive(): void {
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   setFlagsFromString('--liftoff-only');
+  setFlagsFromString(`--semi-space-growth-factor=${SEMI_SPACE_GROWTH_FACTOR}`);
 }
