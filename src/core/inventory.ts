@@ -1,9 +1,18 @@
 import type { StoredEntry } from '../ports/key-value-store';
 import type { GraceMark } from './grace';
-import { isDomainName, sanitizeDomain, middlewaresRoot, reverseKey, routerName, routersRoot, type KeyClass } from './keys';
+import {
+  domainsSanitizedAs,
+  isDomainName,
+  sanitizeDomain,
+  middlewaresRoot,
+  reverseKey,
+  routerName,
+  routersRoot,
+  type KeyClass,
+} from './keys';
 import { parseForwardValue, type ForwardMapping } from './mapping';
 import { flat, ForwardTable, RedirectsMetaTable, reverseKeyOfValue, ReverseTable } from './compact';
-import { MIDDLEWARE_SUFFIXES, MiddlewareTable, ROUTER_SUFFIXES, RouterTable } from './traefik-tables';
+import { MIDDLEWARE_SUFFIXES, MiddlewareTable, NameCounts, ROUTER_SUFFIXES, RouterTable } from './traefik-tables';
 
 export type { ForwardMapping, KeyValue, ReverseMapping } from './mapping';
 
@@ -159,8 +168,9 @@ export function findCrossAnomalies(inventory: Inventory): Anomaly[] {
   const reported = new Set<string>();
   for (const domain of inventory.forwards.keys()) {
     const sanitized = sanitizeDomain(domain);
+    if (owners.count(sanitized) < 2 || reported.has(sanitized)) continue;
     const sharing = owners.of(sanitized);
-    if (sharing.length < 2 || reported.has(sanitized)) continue;
+    if (sharing.length < 2) continue;
     reported.add(sanitized);
     anomalies.push({ kind: 'collision', key: routerName(domain), detail: `router name shared by ${sharing.sort().join(', ')}` });
   }
@@ -238,26 +248,60 @@ export function countInventory(inventory: Inventory): InventoryCounts {
 /**
  * Which scanned domains give a Traefik name `{sanitized}` (each `.` became `-`), without
  * a table entry per domain: a domain without a dash is the only one of its shape, found
- * by putting the dots back; only domains with a dash are indexed.
+ * by putting the dots back; domains with a dash are counted by a hash of their name, and
+ * named only where two or more share it (or a domain has too many separators to find it
+ * back among the names it could be). A domain with a dash alone on its name is found, when
+ * asked for, among the few names that give it. Real stores have many dashed domains.
  */
 export interface SanitizedOwners {
+  /** Every scanned domain that gives this name. */
   of(sanitized: string): string[];
+  /** How many do, at least; it may overstate (a hash shared by two names), never understate. */
+  count(sanitized: string): number;
 }
 
+/** A dashed domain with more separators than this is kept by name (2^n names could give its own). */
+const MAX_SEARCHED_SEPARATORS = 8;
+
 export function sanitizedOwners(inventory: Pick<Inventory, 'forwards'>): SanitizedOwners {
-  const dashed = new Map<string, string[]>();
+  const counts = new NameCounts();
+  let dashed = 0;
   for (const domain of inventory.forwards.keys()) {
     if (!domain.includes('-')) continue;
-    const sanitized = sanitizeDomain(domain);
-    const domains = dashed.get(sanitized);
-    if (domains) domains.push(domain);
-    else dashed.set(sanitized, [domain]);
+    counts.add(domain, true);
+    dashed++;
   }
-  return {
-    of(sanitized) {
-      const dotted = sanitized.replaceAll('-', '.');
-      const owners = inventory.forwards.has(dotted) ? [dotted] : [];
-      return owners.concat(dashed.get(sanitized) ?? []);
-    },
+  const named = new Map<string, string[]>();
+  if (dashed > 0) {
+    for (const domain of inventory.forwards.keys()) {
+      if (!domain.includes('-')) continue;
+      const sanitized = sanitizeDomain(domain);
+      const shared = counts.count(domain, true) > 1 || inventory.forwards.has(sanitized.replaceAll('-', '.'));
+      if (!shared && separators(sanitized) <= MAX_SEARCHED_SEPARATORS) continue;
+      const domains = named.get(sanitized);
+      if (domains) domains.push(domain);
+      else named.set(sanitized, [domain]);
+    }
+  }
+  const dashedOwners = (sanitized: string): string[] => {
+    const kept = named.get(sanitized);
+    if (kept) return kept;
+    if (counts.count(sanitized, true) === 0) return [];
+    const candidates = domainsSanitizedAs(sanitized, 2 ** MAX_SEARCHED_SEPARATORS) ?? [];
+    return candidates.filter((domain) => domain.includes('-') && inventory.forwards.has(domain));
   };
+  const dottedOwner = (sanitized: string): string[] => {
+    const dotted = sanitized.replaceAll('-', '.');
+    return inventory.forwards.has(dotted) ? [dotted] : [];
+  };
+  return {
+    of: (sanitized) => dottedOwner(sanitized).concat(dashedOwners(sanitized)),
+    count: (sanitized) => dottedOwner(sanitized).length + (named.get(sanitized)?.length ?? Math.min(counts.count(sanitized, true), 1)),
+  };
+}
+
+function separators(sanitized: string): number {
+  let n = 0;
+  for (let i = 0; i < sanitized.length; i++) if (sanitized.charCodeAt(i) === 0x2d) n++;
+  return n;
 }

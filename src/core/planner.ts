@@ -276,7 +276,8 @@ export function planReap(
     for (const domain of owners.of(sanitized)) if (!isReaped(domain)) keeper = domain;
     return keeper;
   };
-  const produced = (sanitized: string): boolean => owners.of(sanitized).length > 0;
+  // A count that overstates (two names of one hash) keeps an orphan: never a wrong delete.
+  const produced = (sanitized: string): boolean => owners.count(sanitized) > 0;
   // Only the middlewares a stale domain may take are listed.
   const middlewaresBySanitized = new Map<string, string[]>();
   for (const name of inventory.middlewares.keys()) {

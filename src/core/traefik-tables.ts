@@ -369,3 +369,56 @@ function grown(array: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> {
   next.set(array);
   return next;
 }
+
+/**
+ * How many names hash alike, by the same 64-bit hash as `RouterTable` (dots read as
+ * dashes when asked), in typed arrays: a count per name without keeping the name. A count
+ * saturates at 255; two names of one hash count together, which only ever overstates.
+ */
+export class NameCounts {
+  private high = new Uint32Array(1024);
+  private low = new Uint32Array(1024);
+  /** 0: an empty slot. */
+  private counts = new Uint8Array(1024);
+  private used = 0;
+  private readonly out = new Uint32Array(2);
+
+  add(text: string, dotsAsDashes: boolean): void {
+    if ((this.used + 1) * 2 > this.counts.length) this.grow();
+    fnv1a64(text, 0, text.length, dotsAsDashes, this.out);
+    const slot = this.slotOf(this.out[0], this.out[1]);
+    if (this.counts[slot] === 0) {
+      this.high[slot] = this.out[0];
+      this.low[slot] = this.out[1];
+      this.used++;
+    }
+    if (this.counts[slot] < 255) this.counts[slot]++;
+  }
+
+  count(text: string, dotsAsDashes: boolean): number {
+    fnv1a64(text, 0, text.length, dotsAsDashes, this.out);
+    return this.counts[this.slotOf(this.out[0], this.out[1])];
+  }
+
+  /** The slot holding this hash, or the empty slot where it would go. */
+  private slotOf(high: number, low: number): number {
+    const mask = this.counts.length - 1;
+    let slot = (high ^ low) & mask;
+    while (this.counts[slot] !== 0 && (this.high[slot] !== high || this.low[slot] !== low)) slot = (slot + 1) & mask;
+    return slot;
+  }
+
+  private grow(): void {
+    const { high, low, counts } = this;
+    this.high = new Uint32Array(counts.length * 2);
+    this.low = new Uint32Array(counts.length * 2);
+    this.counts = new Uint8Array(counts.length * 2);
+    for (let i = 0; i < counts.length; i++) {
+      if (counts[i] === 0) continue;
+      const slot = this.slotOf(high[i], low[i]);
+      this.high[slot] = high[i];
+      this.low[slot] = low[i];
+      this.counts[slot] = counts[i];
+    }
+  }
+}

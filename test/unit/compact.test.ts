@@ -188,6 +188,28 @@ describe('sanitizedOwners', () => {
     expect(owners.of('x-com')).toEqual(['x.com']);
     expect(owners.of('y-com')).toEqual([]);
   });
+  it('counts and finds dashed domains without naming each: alone, shared, with many separators', () => {
+    const many = 'a-b-c-d-e-f-g-h-i-j.example.com';
+    const inventory = inventoryOf({
+      ...siteKeys('o', 'a', 'my-site.example.com'),
+      ...siteKeys('o', 'b', 'x-y.com'),
+      ...siteKeys('o', 'c', 'x.y-com'),
+      ...siteKeys('o', 'd', many),
+      ...siteKeys('o', 'e', 'plain.example.com'),
+    });
+    const owners = sanitizedOwners(inventory);
+    // Alone on its name: found back among the names that give it.
+    expect(owners.of('my-site-example-com')).toEqual(['my-site.example.com']);
+    expect(owners.count('my-site-example-com')).toBe(1);
+    // Two dashed domains share a name.
+    expect(owners.of('x-y-com').sort()).toEqual(['x-y.com', 'x.y-com']);
+    expect(owners.count('x-y-com')).toBe(2);
+    // Too many separators to search: kept by name.
+    expect(owners.of(many.replaceAll('.', '-'))).toEqual([many]);
+    expect(owners.count('plain-example-com')).toBe(1);
+    expect(owners.of('other-example-com')).toEqual([]);
+    expect(owners.count('other-example-com')).toBe(0);
+  });
 });
 
 describe('counts and reports from compact state', () => {

@@ -1,4 +1,4 @@
-import { fnv1a64, ROUTER_SUFFIXES, RouterTable, type NameHash } from '../../src/core/traefik-tables';
+import { fnv1a64, NameCounts, ROUTER_SUFFIXES, RouterTable, type NameHash } from '../../src/core/traefik-tables';
 import { emptyInventory } from '../../src/core/inventory';
 import { planReap } from '../../src/core/planner';
 import { nameOrphanRouters, scanStore } from '../../src/engine/scanner';
@@ -221,5 +221,19 @@ describe('a targeted scope', () => {
     expect([...inventory.routers.knownNames()]).toEqual(['custom-ghost-com']);
     const plan = planReap(inventory, verdicts({}), new Map());
     expect(plan.groups.map((g) => `${g.kind} ${g.subject} ${g.keys.length}`)).toEqual(['orphan-router custom-ghost-com 7']);
+  });
+});
+
+describe('NameCounts', () => {
+  it('counts names by hash, dots read as dashes when asked, through growth', () => {
+    const counts = new NameCounts();
+    for (let i = 0; i < 5_000; i++) counts.add(`site-${i}.example.com`, true);
+    counts.add('site-7-example-com', false);
+    expect(counts.count('site-7-example-com', false)).toBe(2);
+    expect(counts.count('site-7.example.com', true)).toBe(2);
+    expect(counts.count('site-8-example-com', true)).toBe(1);
+    expect(counts.count('site-5000-example-com', true)).toBe(0);
+    for (let i = 0; i < 300; i++) counts.add('same', false);
+    expect(counts.count('same', false)).toBe(255);
   });
 });
