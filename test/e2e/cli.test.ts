@@ -377,60 +377,27 @@ describe('environment variables, password-protected redis, token-protected Forge
     const env = envOnly();
     const missingFile = path.join(HOME, 'no-such-dir', 'token');
 
-    const [
-      unreachable,
-      unreachableUrl,
-      wrongPassword,
-      noHost,
-      unknownFlag,
-      badRatio,
-      unreadable,
-      directory,
-      httpUrl,
-      passwordAsUser,
-      malformedUrl,
-    ] = await Promise.all([
-      runCli(['reap'], { ...env, REDIS_PORT: closedPort }),
-      runCli(['reap', '--redis-url', `redis://:${PASSWORD}@127.0.0.1:${closedPort}/0`], env),
-      runCli(['reap'], { ...env, REDIS_PASSWORD: WRONG_PASSWORD }),
-      runCli(['reap', '--forgejo-token', TOKEN], omit(env, 'FORGEJO_HOST')),
-      runCli(['reap', '--forgejo-token', TOKEN, '--bogus'], env),
-      runCli(['reap', '--forgejo-token', TOKEN, '--max-stale-ratio', '2'], env),
-      runCli(['reap', '--forgejo-token-file', missingFile], omit(env, 'FORGEJO_TOKEN')),
-      runCli(['reap', '--forgejo-token-file', HOME], omit(env, 'FORGEJO_TOKEN')),
+    // Each bad invocation and the flag its one line must name.
+    const cases: Array<[string[], Record<string, string>, RegExp]> = [
+      [['reap'], { ...env, REDIS_PORT: closedPort }, /--redis-(host|port)/],
+      [['reap', '--redis-url', `redis://:${PASSWORD}@127.0.0.1:${closedPort}/0`], env, /--redis-url/],
+      [['reap'], { ...env, REDIS_PASSWORD: WRONG_PASSWORD }, /--redis-password/],
+      [['reap', '--forgejo-token', TOKEN], omit(env, 'FORGEJO_HOST'), /--forgejo-host/],
+      [['reap', '--forgejo-token', TOKEN, '--bogus'], env, /--bogus/],
+      [['reap', '--forgejo-token', TOKEN, '--max-stale-ratio', '2'], env, /--max-stale-ratio/],
+      [['reap', '--forgejo-token-file', missingFile], omit(env, 'FORGEJO_TOKEN'), /--forgejo-token-file/],
+      [['reap', '--forgejo-token-file', HOME], omit(env, 'FORGEJO_TOKEN'), /--forgejo-token-file/],
       // Not a redis:// URL: ioredis would take it for a socket path and print it whole.
-      runCli(['scan', '--redis-url', `http://:${PASSWORD}@127.0.0.1:${closedPort}`], env),
+      [['scan', '--redis-url', `http://:${PASSWORD}@127.0.0.1:${closedPort}`], env, /--redis-url.*redis:\/\//],
       // The password written where the user name goes.
-      runCli(['scan', '--redis-url', `redis://${PASSWORD}@127.0.0.1:${server.port}`], env),
-      runCli(['scan', '--redis-url', `redis//:${PASSWORD}@127.0.0.1:${server.port}`], env),
-    ]);
-
-    expectFatal(unreachable, /--redis-(host|port)/);
-    expectFatal(unreachableUrl, /--redis-url/);
-    expectFatal(wrongPassword, /--redis-password/);
-    expectFatal(noHost, /--forgejo-host/);
-    expectFatal(unknownFlag, /--bogus/);
-    expectFatal(badRatio, /--max-stale-ratio/);
-    expectFatal(unreadable, /--forgejo-token-file/);
-    expectFatal(directory, /--forgejo-token-file/);
-    expectFatal(httpUrl, /--redis-url.*redis:\/\//);
-    expectFatal(passwordAsUser, /--redis-url/);
-    expectFatal(malformedUrl, /--redis-url/);
-    for (const result of [
-      unreachable,
-      unreachableUrl,
-      wrongPassword,
-      noHost,
-      unknownFlag,
-      badRatio,
-      unreadable,
-      directory,
-      httpUrl,
-      passwordAsUser,
-      malformedUrl,
-    ]) {
+      [['scan', '--redis-url', `redis://${PASSWORD}@127.0.0.1:${server.port}`], env, /--redis-url/],
+      [['scan', '--redis-url', `redis//:${PASSWORD}@127.0.0.1:${server.port}`], env, /--redis-url/],
+    ];
+    const results = await Promise.all(cases.map(([args, caseEnv]) => runCli(args, caseEnv)));
+    results.forEach((result, i) => {
+      expectFatal(result, cases[i][2]);
       expectNoSecrets(result, SECRETS);
-    }
+    });
     expect(standin.stats().requests).toBe(0);
     expect(await dump(redis)).toEqual(before);
   });
