@@ -435,7 +435,7 @@ export class VerdictMap extends Map<string, Verdict> {
   }
 
   override set(domain: string, verdict: Verdict): this {
-    if (this.get(domain)?.status === 'live') this.liveTotal--;
+    if (this.isLive(domain)) this.liveTotal--;
     if (verdict.status === 'live') this.liveTotal++;
     if (isCommonLive(domain, verdict)) {
       if (this.forwards?.markLive(domain)) super.delete(domain);
@@ -445,6 +445,13 @@ export class VerdictMap extends Map<string, Verdict> {
       super.set(domain, verdict);
     }
     return this;
+  }
+
+  /** Whether the domain's verdict is live, without building it. */
+  private isLive(domain: string): boolean {
+    const stored = super.get(domain) as Verdict | number | undefined;
+    if (stored === undefined) return this.forwards?.isMarkedLive(domain) ?? false;
+    return stored === LIVE_VERDICT || (stored as Verdict).status === 'live';
   }
 
   override get(domain: string): Verdict | undefined {
@@ -466,8 +473,7 @@ export class VerdictMap extends Map<string, Verdict> {
   }
 
   override delete(domain: string): boolean {
-    const verdict = this.get(domain);
-    if (verdict?.status === 'live') this.liveTotal--;
+    if (this.isLive(domain)) this.liveTotal--;
     const marked = this.forwards?.unmarkLive(domain) ?? false;
     return super.delete(domain) || marked;
   }

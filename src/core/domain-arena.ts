@@ -46,6 +46,13 @@ export class DomainArena {
   /** Bytes of removed entries, left in their chunks until `compactIfSparse`. */
   private deadBytes = 0;
   private writtenBytes = 0;
+  /**
+   * The last domain looked up and its position (or -1): a run asks for one domain several
+   * times in a row (its verdict, then its mapping), and hashing it again costs more than
+   * comparing it.
+   */
+  private lastDomain: string | undefined;
+  private lastPosition = -1;
 
   get size(): number {
     return this.count;
@@ -63,8 +70,11 @@ export class DomainArena {
 
   /** The position of a domain's entry, or -1. */
   find(domain: string): number {
+    if (domain === this.lastDomain) return this.lastPosition;
     const slot = this.slotOf(domain);
-    return slot < 0 ? -1 : this.slots[slot] - 1;
+    this.lastDomain = domain;
+    this.lastPosition = slot < 0 ? -1 : this.slots[slot] - 1;
+    return this.lastPosition;
   }
 
   /** The index slot holding a domain's entry, or -1. */
@@ -95,6 +105,8 @@ export class DomainArena {
     if (textBytes > 0) chunk.write(text, at + HEADER_BYTES + domainBytes, textBytes, 'utf8');
     this.place(hashText(domain), position);
     this.count++;
+    this.lastDomain = domain;
+    this.lastPosition = position;
     return position;
   }
 
@@ -104,6 +116,7 @@ export class DomainArena {
     if (slot < 0) return false;
     const position = this.slots[slot] - 1;
     this.slots[slot] = REMOVED_SLOT;
+    this.lastDomain = undefined;
     this.setFlags(position, 0);
     this.deadBytes += this.entryLength(position);
     this.count--;
@@ -117,6 +130,7 @@ export class DomainArena {
    */
   compactIfSparse(): void {
     if (this.deadBytes < COMPACT_AFTER_BYTES || this.deadBytes * 2 < this.writtenBytes) return;
+    this.lastDomain = undefined;
     const chunks = this.chunks.splice(0);
     const ends = this.chunkEnds.splice(0);
     this.used = CHUNK_BYTES;

@@ -54,6 +54,28 @@ describe('DomainArena', () => {
     expect(arena.size).toBe(1_501);
   });
 
+  it('answers a repeated lookup the same way through adds, removals and compaction', () => {
+    const arena = new DomainArena();
+    expect(arena.find('a.com')).toBe(-1);
+    const added = arena.append('a.com', 0, 'first');
+    expect(arena.find('a.com')).toBe(added);
+    expect(arena.remove('a.com')).toBe(true);
+    expect(arena.find('a.com')).toBe(-1);
+    arena.append('a.com', 0, 'second');
+    expect(arena.textAt(arena.find('a.com'))).toBe('second');
+    // Entries before it are removed, so compaction moves it.
+    arena.remove('a.com');
+    const text = 'x'.repeat(60_000);
+    for (let i = 0; i < 200; i++) arena.append(`d${i}.com`, 0, text);
+    arena.append('a.com', 0, 'third');
+    for (let i = 0; i < 200; i++) arena.remove(`d${i}.com`);
+    const before = arena.find('a.com');
+    arena.compactIfSparse();
+    expect(arena.find('a.com')).not.toBe(before);
+    expect(arena.textAt(arena.find('a.com'))).toBe('third');
+    expect(arena.find('d0.com')).toBe(-1);
+  });
+
   it('sorts positions in the order of the domain strings', () => {
     const arena = new DomainArena();
     const domains = ['b.com', 'a.com', 'a-b.com', 'ab.com', 'a.co', 'z.org', 'a.b.com'];

@@ -1,5 +1,5 @@
 import type { Claim, Verdict } from '../../src/core/verdict';
-import { BREAKER_THRESHOLD, Verifier } from '../../src/engine/verifier';
+import { BREAKER_THRESHOLD, RecentAnswers, Verifier } from '../../src/engine/verifier';
 import { SourceError, type PagesFileLookup, type SourceOfTruth } from '../../src/ports/source-of-truth';
 
 type PagesAnswer = string | null | Error | ((signal?: AbortSignal) => Promise<PagesFileLookup>);
@@ -347,5 +347,26 @@ describe('Verifier: interruption', () => {
     const verifier = new Verifier(fake, interrupt.signal);
     await verifier.verify(claim('a', 'b', 'a.com'));
     expect(fake.signals.every((signal) => signal?.aborted)).toBe(true);
+  });
+});
+
+describe('RecentAnswers', () => {
+  it('keeps at least the last `limit` answers and at most twice as many', () => {
+    const answers = new RecentAnswers<number>(3);
+    for (let i = 0; i < 10; i++) {
+      answers.set(`r${i}`, i);
+      expect(answers.size).toBeLessThanOrEqual(6);
+    }
+    for (let i = 7; i < 10; i++) expect(answers.get(`r${i}`)).toBe(i);
+    expect(answers.get('r0')).toBeUndefined();
+  });
+
+  it('keeps an answer asked for again, however many others come after', () => {
+    const answers = new RecentAnswers<string>(2);
+    answers.set('kept', 'config');
+    for (let i = 0; i < 20; i++) {
+      answers.set(`other${i}`, 'x');
+      expect(answers.get('kept')).toBe('config');
+    }
   });
 });
