@@ -8,14 +8,14 @@ import { Breaker } from './breaker';
 /** After this many failures of one kind with no success at all, stop asking. */
 export const BREAKER_THRESHOLD = 10;
 
-/** Answers remembered per kind (`.pages`, branch): at least this many recent ones, at most twice as many. */
+/** Answers remembered per kind (`.pages`, branch) at most. */
 export const MEMO_LIMIT = 10_000;
 
 /**
  * The most recent answers, not every answer of the run: a store of a million
- * repositories must not hold a million configs. Two generations: once the young one
- * holds `limit` answers it becomes the old one and the previous old one is dropped
- * whole, so a repository is asked again only when at least `limit` others were asked
+ * repositories must not hold a million configs. Two generations of `limit / 2` answers:
+ * once the young one is full it becomes the old one and the previous old one is dropped
+ * whole, so a repository is asked again only when at least `limit / 2` others were asked
  * between two of its claims. (Evicting the oldest entry of one Map per insert costs
  * about 5 µs an answer in V8, which skips the deleted entries from the front each time.)
  */
@@ -23,7 +23,11 @@ export class RecentAnswers<V> {
   private young = new Map<string, V>();
   private old = new Map<string, V>();
 
-  constructor(private readonly limit: number) {}
+  private readonly generation: number;
+
+  constructor(limit: number) {
+    this.generation = Math.max(1, Math.floor(limit / 2));
+  }
 
   get(key: string): V | undefined {
     const recent = this.young.get(key);
@@ -36,7 +40,7 @@ export class RecentAnswers<V> {
 
   set(key: string, value: V): void {
     this.young.set(key, value);
-    if (this.young.size >= this.limit) {
+    if (this.young.size >= this.generation) {
       this.old = this.young;
       this.young = new Map();
     }
