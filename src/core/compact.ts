@@ -116,6 +116,14 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
     return position < 0 || this.arena.flags(position) & WHOLE ? undefined : this.arena.textAt(position);
   }
 
+  /** Each mapping's value as text, or the mapping itself where it is kept whole, in no set order. */
+  *valueTexts(): IterableIterator<string | ForwardMapping> {
+    for (const position of this.arena.positions()) {
+      yield this.arena.flags(position) & WHOLE ? this.whole.get(this.arena.domainAt(position))! : this.arena.textAt(position);
+    }
+    yield* this.outsized.values();
+  }
+
   /** Whether this domain's reverse key was scanned and names it. */
   isPaired(domain: string): boolean {
     const position = this.arena.find(domain);

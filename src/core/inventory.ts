@@ -167,6 +167,9 @@ export function findCrossAnomalies(inventory: Inventory): Anomaly[] {
   const owners = sanitizedOwners(inventory);
   const reported = new Set<string>();
   for (const domain of inventory.forwards.keys()) {
+    // Domains without a dash give distinct names (the dots come back): every shared name
+    // has a dashed domain among its owners, so only those are looked at.
+    if (!domain.includes('-')) continue;
     const sanitized = sanitizeDomain(domain);
     if (owners.count(sanitized) < 2 || reported.has(sanitized)) continue;
     const sharing = owners.of(sanitized);
@@ -216,14 +219,13 @@ export function countInventory(inventory: Inventory): InventoryCounts {
   let forward = 0;
   let branchForward = 0;
   let invalidForward = 0;
-  for (const domain of inventory.forwards.keys()) {
-    const text = inventory.forwards.valueText(domain);
-    if (text !== undefined) {
-      if (text.indexOf(':') === text.lastIndexOf(':')) forward++;
+  for (const value of inventory.forwards.valueTexts()) {
+    if (typeof value === 'string') {
+      if (value.indexOf(':') === value.lastIndexOf(':')) forward++;
       else branchForward++;
       continue;
     }
-    const mapping = inventory.forwards.get(domain)!;
+    const mapping = value;
     if (!mapping.target) invalidForward++;
     else if (mapping.target.branch === undefined) forward++;
     else branchForward++;

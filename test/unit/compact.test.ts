@@ -1,6 +1,6 @@
 import { ForwardTable, livePagesReason, ReverseTable, VerdictMap } from '../../src/core/compact';
 import { PrefixedKeyTable, ROUTER_SUFFIXES } from '../../src/core/traefik-tables';
-import { countInventory, sanitizedOwners } from '../../src/core/inventory';
+import { countInventory, findCrossAnomalies, sanitizedOwners } from '../../src/core/inventory';
 import { DEFAULT_BRAKE, planReap } from '../../src/core/planner';
 import { live, stale } from '../../src/core/verdict';
 import type { RunReport } from '../../src/engine/engine';
@@ -231,6 +231,33 @@ describe('counts and reports from compact state', () => {
       routerKeys: 14,
       middlewares: 1,
     });
+  });
+  it('counts mappings kept whole (expiring, invalid) with the compact ones', () => {
+    const inventory = inventoryFrom([
+      ...Object.entries(keys).map(([key, value]) => ({ key, type: 'string' as const, value: Buffer.from(value) })),
+      { key: 'custom_domain:c.com', type: 'string', value: Buffer.from('o:c'), expiresAt: Date.now() + 60_000 },
+      { key: 'custom_domain:d.com', type: 'string', value: Buffer.from('o:d:dev'), expiresAt: Date.now() + 60_000 },
+      { key: 'custom_domain:bad.com', type: 'string', value: Buffer.from('no owner or repo') },
+    ]);
+    expect(countInventory(inventory)).toMatchObject({ forward: 3, branchForward: 2, invalidForward: 1 });
+  });
+  it('reports a router name shared by domains, whichever of them has the dash', () => {
+    const shared = inventoryOf({
+      ...siteKeys('o', 'a', 'x.y.com'),
+      ...siteKeys('o', 'b', 'x-y.com'),
+      ...siteKeys('o', 'c', 'x.y-com'),
+      ...siteKeys('o', 'd', 'plain.com'),
+      ...siteKeys('o', 'e', 'other-site.com'),
+      // No domain without a dash gives this one.
+      ...siteKeys('o', 'f', 'p-q.net'),
+      ...siteKeys('o', 'g', 'p.q-net'),
+    });
+    expect(findCrossAnomalies(shared)).toEqual([
+      { kind: 'collision', key: 'custom-x-y-com', detail: 'router name shared by x-y.com, x.y-com, x.y.com' },
+      { kind: 'collision', key: 'custom-p-q-net', detail: 'router name shared by p-q.net, p.q-net' },
+    ]);
+    const dashless = inventoryOf({ ...siteKeys('o', 'a', 'x.y.com'), ...siteKeys('o', 'd', 'x.y.org') });
+    expect(findCrossAnomalies(dashless)).toEqual([]);
   });
   it('streams the same JSON document and human report it would build whole', () => {
     const inventory = inventoryOf(keys);
