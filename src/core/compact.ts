@@ -202,6 +202,19 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
     yield* [...this.outsized.keys()].sort();
   }
 
+  /** Those of `domains` held here, each once, in the order `sortedKeys` gives them. */
+  *sortedAmong(domains: Iterable<string>): IterableIterator<string> {
+    const positions: number[] = [];
+    const outsized: string[] = [];
+    for (const domain of domains) {
+      const position = this.arena.find(domain);
+      if (position >= 0) positions.push(position);
+      else if (this.outsized.has(domain)) outsized.push(domain);
+    }
+    for (const position of this.arena.sortPositions(Uint32Array.from(new Set(positions)))) yield this.arena.domainAt(position);
+    yield* [...new Set(outsized)].sort();
+  }
+
   *values(): IterableIterator<ForwardMapping> {
     for (const domain of this.keys()) yield this.get(domain)!;
   }

@@ -191,7 +191,12 @@ export class DomainArena {
     const order = new Uint32Array(this.count);
     let n = 0;
     for (const position of this.positions()) order[n++] = position;
-    return order.sort((a, b) => this.compareDomains(a, b));
+    return this.sortPositions(order);
+  }
+
+  /** Sorts positions of entries in use in place, in the order `sortedPositions` gives them. */
+  sortPositions(positions: Uint32Array): Uint32Array {
+    return positions.sort((a, b) => this.compareDomains(a, b));
   }
 
   private compareDomains(a: number, b: number): number {

@@ -3,6 +3,8 @@ import { groupFate, type GroupFate, type Summary } from '../report/summary';
 import { groupIndexByDomain, type DeletionGroup } from '../core/planner';
 import { countInventory, type ForwardMapping } from '../core/inventory';
 import { formatTarget } from '../core/mapping';
+import type { Verdict } from '../core/verdict';
+import { verdictsToPlan } from '../core/compact';
 import { shellQuote } from './shell-quote';
 import { LineSink } from './sink';
 
@@ -40,6 +42,11 @@ function mappingLine(mapping: ForwardMapping): string {
   return mapping.target ? `📋 ${mapping.domain} -> ${formatTarget(mapping.target)}` : `📋 ${mapping.domain}`;
 }
 
+/** Domains whose verdict is other than live: what a report lists without --verbose. */
+function* notLiveDomains(verdicts: ReadonlyMap<string, Verdict>): IterableIterator<string> {
+  for (const [domain, verdict] of verdictsToPlan(verdicts)) if (verdict.status !== 'live') yield domain;
+}
+
 /** The report operators know from the old script, with the reasons it never gave. */
 export function renderHuman(report: RunReport, summary: Summary, ctx: RenderContext, write?: (chunk: string) => void): string {
   const out = new LineSink(write);
@@ -52,22 +59,25 @@ export function renderHuman(report: RunReport, summary: Summary, ctx: RenderCont
   const groupIndex = groupIndexByDomain(report.plan);
   const refused = summary.refusedByBrake;
   const fateOf = (index: number) => groupFate(report, ctx.dryRun, refused, index);
-  const domains = report.stoppedEarly ? [] : report.inventory.forwards.sortedKeys();
   // A sidecar run prints this every hour: live domains (the thousands that need nothing)
-  // are counted, and listed only with --verbose. A stopped run's verdicts are the one
-  // cause repeated (or never asked): it is said once, below.
-  let notListed = 0;
+  // are counted, and listed only with --verbose. Without it, the domains listed are found
+  // among the verdicts that are not live, not by sorting every domain. A stopped run's
+  // verdicts are the one cause repeated (or never asked): it is said once, below.
+  const forwards = report.inventory.forwards;
+  const domains = report.stoppedEarly
+    ? []
+    : ctx.verbose
+      ? forwards.sortedKeys()
+      : forwards.sortedAmong(notLiveDomains(report.forwardVerdicts));
+  let listed = 0;
   for (const domain of domains) {
+    listed++;
     const verdict = report.forwardVerdicts.get(domain);
     if (verdict?.status === 'invalid') {
       out.push(`⚠️  ${domain}: ${verdict.reason} (skipping)`);
       continue;
     }
-    if (!ctx.verbose && (!verdict || verdict.status === 'live')) {
-      notListed++;
-      continue;
-    }
-    const mapping = report.inventory.forwards.get(domain)!;
+    const mapping = forwards.get(domain)!;
     out.push(mappingLine(mapping));
     if (!verdict) continue;
     if (verdict.status === 'live') out.push(`  ✓ Live: ${verdict.reason}`);
@@ -82,6 +92,7 @@ export function renderHuman(report: RunReport, summary: Summary, ctx: RenderCont
     }
   }
 
+  const notListed = report.stoppedEarly || ctx.verbose ? 0 : forwards.size - listed;
   if (notListed > 0) {
     const what = ctx.command === 'scan' ? count(notListed, 'mapping') : count(notListed, 'live domain');
     out.push(`ℹ️  ${what} not listed (--verbose lists every domain)`);

@@ -2,7 +2,7 @@ import { ForwardTable, livePagesReason, ReverseTable, VerdictMap } from '../../s
 import { PrefixedKeyTable, ROUTER_SUFFIXES } from '../../src/core/traefik-tables';
 import { countInventory, findCrossAnomalies, sanitizedOwners } from '../../src/core/inventory';
 import { DEFAULT_BRAKE, planReap } from '../../src/core/planner';
-import { live, stale } from '../../src/core/verdict';
+import { invalid, live, stale, unknown } from '../../src/core/verdict';
 import type { RunReport } from '../../src/engine/engine';
 import { summarize } from '../../src/report/summary';
 import { renderHuman } from '../../src/render/human';
@@ -286,5 +286,45 @@ describe('counts and reports from compact state', () => {
       'b.com',
       'dev.a.com',
     ]);
+  });
+
+  it('lists the domains that are not live in domain order, and counts the rest, with or without --verbose', () => {
+    const sites = ['z.com', 'a.com', 'm.com', 'c.com', 'b.com', 'live.com', 'y.com'];
+    const inventory = inventoryOf({
+      ...Object.assign({}, ...sites.map((domain, i) => siteKeys('o', `r${i}`, domain))),
+      'custom_domain:bad.com': 'no owner or repo',
+    });
+    // A VerdictMap bound to the inventory keeps the common live verdict as a flag.
+    const forwardVerdicts = new VerdictMap(inventory.forwards);
+    forwardVerdicts.set('live.com', live(livePagesReason('live.com')));
+    forwardVerdicts.set('y.com', live('branch main exists'));
+    forwardVerdicts.set('z.com', stale('gone'));
+    forwardVerdicts.set('a.com', unknown('timed out'));
+    forwardVerdicts.set('bad.com', invalid('not a mapping'));
+    forwardVerdicts.set('m.com', stale('moved'));
+    // c.com and b.com have no verdict (not asked).
+    const report: RunReport = {
+      stage: 'verify',
+      inventory,
+      forwardVerdicts,
+      reverseVerdicts: new Map(),
+      requests: 0,
+      storeRoundTrips: 0,
+      startedAt: 0,
+      durationMs: 5,
+    };
+    const summary = summarize(report, false);
+    const ctx = { command: 'verify' as const, dryRun: false, store: 'redis://x', source: 'http://f' };
+    const listedDomains = (text: string) =>
+      text
+        .split('\n')
+        .map((line) => /^(?:📋 |⚠️ {2})([a-z.]+)/u.exec(line)?.[1])
+        .filter((domain) => domain !== undefined);
+    const brief = renderHuman(report, summary, ctx);
+    expect(listedDomains(brief)).toEqual(['a.com', 'bad.com', 'm.com', 'z.com']);
+    expect(brief).toContain('4 live domains not listed');
+    const verbose = renderHuman(report, summary, { ...ctx, verbose: true });
+    expect(listedDomains(verbose)).toEqual(['a.com', 'b.com', 'bad.com', 'c.com', 'live.com', 'm.com', 'y.com', 'z.com']);
+    expect(verbose).not.toContain('not listed');
   });
 });

@@ -114,6 +114,16 @@ describe('ForwardTable beyond the arena', () => {
     expect(table.delete(long)).toBe(true);
     expect(table.has(long)).toBe(false);
   });
+  it('sorts a subset of its domains as it sorts them all', () => {
+    const table = new ForwardTable();
+    const long = `${'a'.repeat(70_000)}.com`;
+    const domains = ['z.com', 'bücher.de', 'a.com', long, 'b.org', 'a-b.com', '𝔘.net', 'ｆ.jp'];
+    domains.forEach((domain, i) => table.set(domain, mapping(domain, `o:r${i}`)));
+    const subset = new Set(['𝔘.net', long, 'a.com', 'ｆ.jp', 'bücher.de']);
+    const expected = [...table.sortedKeys()].filter((domain) => subset.has(domain));
+    expect([...table.sortedAmong([...subset, 'a.com', 'not-held.com'])]).toEqual(expected);
+    expect(expected).toHaveLength(5);
+  });
   it('a replaced or removed mapping frees its reverse key', () => {
     const forwards = new ForwardTable();
     const reverses = new ReverseTable(forwards);
