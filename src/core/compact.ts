@@ -211,7 +211,11 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
       if (position >= 0) positions.push(position);
       else if (this.outsized.has(domain)) outsized.push(domain);
     }
-    for (const position of this.arena.sortPositions(Uint32Array.from(new Set(positions)))) yield this.arena.domainAt(position);
+    let previous = -1;
+    for (const position of this.arena.sortPositions(Uint32Array.from(positions))) {
+      if (position !== previous) yield this.arena.domainAt(position);
+      previous = position;
+    }
     yield* [...new Set(outsized)].sort();
   }
 
