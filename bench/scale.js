@@ -8,8 +8,7 @@
 // same .pages requests at the same concurrency), with Redis INFO commandstats and
 // used_cpu deltas, and the SLOWLOG entries over 2 ms (a script or command holding the
 // event loop longer). Commands run scan, verify, backup, then reap (which changes the data).
-// Usage: node bench/scale.js [--domains 100000] [--stale 0.1] [--redirects 0.1] [--latency-ms 0]
-//                            [--concurrency 16] [--store redis|etcd] [--commands scan,verify,backup,reap]
+// Usage: node bench/scale.js --help
 'use strict';
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
@@ -21,24 +20,60 @@ const { startRedis, startEtcd } = require('../test/support/servers');
 const { pagesFile, siteEntries } = require('../test/support/plugin-writer');
 
 const ROOT = path.resolve(__dirname, '..');
-const { values: args } = parseArgs({
-  options: {
-    domains: { type: 'string', default: '100000' },
-    stale: { type: 'string', default: '0.1' },
-    redirects: { type: 'string', default: '0.1' },
-    'latency-ms': { type: 'string', default: '0' },
-    concurrency: { type: 'string', default: '16' },
-    store: { type: 'string', default: 'redis' },
-    commands: { type: 'string', default: 'scan,verify,backup,reap' },
-    'slow-us': { type: 'string', default: '2000' },
-    // An already running redis-server to use (at 127.0.0.1); with --reuse its data is kept
-    // when it holds any (seed once, run scan/verify/backup again), else it is flushed and seeded.
-    'redis-port': { type: 'string' },
-    reuse: { type: 'boolean', default: false },
-    // V8/node flags for the measured reaper processes (e.g. --heap-growing-percent=20), to compare settings.
-    'node-flags': { type: 'string', default: '' },
-  },
-});
+const OPTIONS = {
+  domains: { type: 'string', default: '100000' },
+  stale: { type: 'string', default: '0.1' },
+  redirects: { type: 'string', default: '0.1' },
+  'latency-ms': { type: 'string', default: '0' },
+  concurrency: { type: 'string', default: '16' },
+  store: { type: 'string', default: 'redis' },
+  commands: { type: 'string', default: 'scan,verify,backup,reap' },
+  'slow-us': { type: 'string', default: '2000' },
+  // An already running redis-server to use (at 127.0.0.1); with --reuse its data is kept
+  // when it holds any (seed once, run scan/verify/backup again), else it is flushed and seeded.
+  'redis-port': { type: 'string' },
+  reuse: { type: 'boolean', default: false },
+  // V8/node flags for the measured reaper processes (e.g. --heap-growing-percent=20), to compare settings.
+  'node-flags': { type: 'string', default: '' },
+  help: { type: 'boolean', default: false },
+};
+const USAGE =
+  'usage: node bench/scale.js [--domains 100000] [--stale 0.1] [--redirects 0.1] [--latency-ms 0] [--concurrency 16]\n' +
+  '         [--store redis|etcd] [--commands scan,verify,backup,reap] [--slow-us 2000] [--redis-port P [--reuse]]\n' +
+  "         [--node-flags='--flag ...']   (after npm run build)";
+let parsed;
+try {
+  parsed = parseArgs({ options: OPTIONS });
+} catch (error) {
+  process.stderr.write(`bench/scale.js: ${error.message.split('\n')[0]}\n${USAGE}\n`);
+  process.exit(2);
+}
+if (parsed.values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+const args = parsed.values;
+/** A bad value is one line naming the option, and exit code 2, before anything starts. */
+function check(ok, option, what) {
+  if (ok) return;
+  process.stderr.write(`bench/scale.js: --${option} must be ${what} (got ${JSON.stringify(args[option])})\n${USAGE}\n`);
+  process.exit(2);
+}
+const isCount = (text, min) => /^\d+$/.test(text) && Number(text) >= min;
+const isFraction = (text, min) => /^\d*\.?\d+$/.test(text) && Number(text) >= min && Number(text) <= 1;
+check(isCount(args.domains, 1), 'domains', 'a whole number of at least 1');
+check(isFraction(args.stale, Number.MIN_VALUE), 'stale', 'a fraction above 0, at most 1');
+check(isFraction(args.redirects, 0), 'redirects', 'a fraction from 0 to 1');
+check(isCount(args['latency-ms'], 0), 'latency-ms', 'a whole number of milliseconds');
+check(isCount(args.concurrency, 1), 'concurrency', 'a whole number of at least 1');
+check(['redis', 'etcd'].includes(args.store), 'store', 'redis or etcd');
+check(
+  args.commands.split(',').every((c) => ['scan', 'verify', 'backup', 'reap'].includes(c)),
+  'commands',
+  'a comma-separated list of scan, verify, backup, reap',
+);
+check(isCount(args['slow-us'], 0), 'slow-us', 'a whole number of microseconds');
+check(args['redis-port'] === undefined || isCount(args['redis-port'], 1), 'redis-port', 'a port number');
 const N = Number(args.domains);
 const staleEvery = Math.round(1 / Number(args.stale));
 const redirectEvery = Number(args.redirects) > 0 ? Math.round(1 / Number(args.redirects)) : 0;
