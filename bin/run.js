@@ -1,4 +1,7 @@
 #!/usr/bin/env node
+// SIGINT/SIGTERM end the process with 130 from here on, before oclif has even loaded
+// (a command traps them for its run): never by the signal's default.
+require('../dist/src/cli/signals').exitOnSignalUntilTrapped();
 // grpc-js (etcd) hands an endpoint's IP address to TLS as the server name, and Node then
 // warns on stderr (DEP0123) in every TLS run against https://127.0.0.1:2379. Only that
 // warning is dropped: the certificate is still checked against the address.

@@ -10,14 +10,14 @@ import { keepHeapNearLive } from './heap-policy';
 import { invocationName } from './invocation';
 import { logLine, runLogFields } from './log-line';
 import { Runner, type RunOutcome } from './runner';
-import { trapSignals, type Interrupt } from './signals';
-import { renderHuman, type RenderContext } from '../render/human';
-import { renderJson } from '../render/json';
+import { INTERRUPTED_MESSAGE, trapSignals, type Interrupt } from './signals';
+import { humanReport, type RenderContext } from '../render/human';
+import { jsonReport } from '../render/json';
+import { writeBatches } from '../render/sink';
 import { settingsFromFlags, type AnyFlags } from './flags';
 
 /** How long an interrupted run may take to unwind before the process is ended anyway. */
 const INTERRUPT_GRACE_MS = 3000;
-const INTERRUPTED_MESSAGE = '\n⚠️  Interrupted: nothing is left half-deleted; run again to finish.\n';
 
 let interruptReported = false;
 
@@ -98,24 +98,32 @@ export abstract class ReaperCommand extends Command {
       // For node_exporter's textfile collector (cron use): a failure to write is said, not fatal.
       onMetricsError: (error) => process.stderr.write(`pages-reaper: ${oneLine(error)}\n`),
     });
+    // The signals stay trapped until the report has reached its reader: one that comes
+    // while it is written (a slow pipe) ends the process 130 once the report is out, or
+    // by the watchdog if the reader stalls, never by the signal's default with the report cut.
     const interrupt = this.trapInterrupt();
-    let outcome: RunOutcome;
+    let exitCode: number;
     try {
-      outcome = await runner.once(interrupt.signal);
+      const outcome: RunOutcome = await runner.once(interrupt.signal);
       await runner.record(outcome.status);
+      if (!outcome.run) throw outcome.error;
+      const { report, summary, context: fullContext } = outcome.run;
+      if (flags['log-format'] === 'json' && !flags.json)
+        logLine(runLogFields(outcome.status, { command: context.command, dryRun: context.dryRun }));
+      else {
+        const batches = flags.json
+          ? jsonReport(report, summary, fullContext)
+          : humanReport(report, summary, { ...fullContext, verbose: Boolean(flags.verbose), bin: this.bin() });
+        await writeBatches(batches, process.stdout);
+      }
+      // A run the breaker stopped could not use its source at all: fatal, in one line.
+      if (report.stoppedEarly) process.stderr.write(`pages-reaper: ${scrubSecrets(oneLine(report.stoppedEarly), this.secrets)}\n`);
+      exitCode = summary.exitCode;
     } finally {
       interrupt.release();
     }
-    if (!outcome.run) throw outcome.error;
-    const { report, summary, context: fullContext } = outcome.run;
-    // Written as they are produced: a report of a million domains is never one string.
-    const write = (chunk: string) => void process.stdout.write(chunk);
-    if (flags.json) renderJson(report, summary, fullContext, write);
-    else if (flags['log-format'] === 'json') logLine(runLogFields(outcome.status, { command: context.command, dryRun: context.dryRun }));
-    else renderHuman(report, summary, { ...fullContext, verbose: Boolean(flags.verbose), bin: this.bin() }, write);
-    // A run the breaker stopped could not use its source at all: fatal, in one line.
-    if (report.stoppedEarly) process.stderr.write(`pages-reaper: ${scrubSecrets(oneLine(report.stoppedEarly), this.secrets)}\n`);
-    if (summary.exitCode !== EXIT.ok) return this.exit(summary.exitCode);
+    if (interrupt.signal.aborted) return this.interrupted();
+    if (exitCode !== EXIT.ok) return this.exit(exitCode);
   }
 
   /** How to run this binary again, as printed in `Undo with: …`. */

@@ -1,3 +1,5 @@
+import { EXIT } from '../report/exit-codes';
+
 /** What SIGINT/SIGTERM do to a run: abort its signal, until released. */
 export interface Interrupt {
   signal: AbortSignal;
@@ -16,12 +18,37 @@ export interface TrapOptions {
   once?: boolean;
 }
 
+/** What an interrupted process says on stderr, whenever the signal came. */
+export const INTERRUPTED_MESSAGE = '\n⚠️  Interrupted: nothing is left half-deleted; run again to finish.\n';
+
+let beforeTrap: (() => void) | undefined;
+
+/**
+ * From the process's first line (bin/run.js) until a command traps them: SIGINT/SIGTERM
+ * end the process at once with 130, as they end any run, instead of by the signal's
+ * default. Nothing has been touched yet: no command has connected to anything.
+ */
+export function exitOnSignalUntilTrapped(): void {
+  if (beforeTrap) return;
+  beforeTrap = () => {
+    process.stderr.write(INTERRUPTED_MESSAGE);
+    process.exit(EXIT.interrupted);
+  };
+  process.on('SIGTERM', beforeTrap);
+  process.on('SIGINT', beforeTrap);
+}
+
 /**
  * SIGINT and SIGTERM abort the returned signal: every store call, request, queued task
  * and wait of the run or the loop that holds it ends. The one place the process's
  * signals are trapped, for a single run and for the sidecar alike.
  */
 export function trapSignals(options: TrapOptions = {}): Interrupt {
+  if (beforeTrap) {
+    process.off('SIGTERM', beforeTrap);
+    process.off('SIGINT', beforeTrap);
+    beforeTrap = undefined;
+  }
   const controller = new AbortController();
   const handler = (name: 'SIGINT' | 'SIGTERM') => () => {
     if (controller.signal.aborted) return;

@@ -6,7 +6,7 @@ import { formatTarget } from '../core/mapping';
 import type { Verdict } from '../core/verdict';
 import { verdictsToPlan } from '../core/compact';
 import { shellQuote } from './shell-quote';
-import { LineSink } from './sink';
+import { joinBatches, LINES_PER_BATCH } from './sink';
 
 export interface RenderContext {
   command: 'scan' | 'verify' | 'reap';
@@ -47,9 +47,14 @@ function* notLiveDomains(verdicts: ReadonlyMap<string, Verdict>): IterableIterat
   for (const [domain, verdict] of verdictsToPlan(verdicts)) if (verdict.status !== 'live') yield domain;
 }
 
-/** The report operators know from the old script, with the reasons it never gave. */
-export function renderHuman(report: RunReport, summary: Summary, ctx: RenderContext, write?: (chunk: string) => void): string {
-  const out = new LineSink(write);
+/** The report operators know from the old script, with the reasons it never gave: the whole text. */
+export function renderHuman(report: RunReport, summary: Summary, ctx: RenderContext): string {
+  return joinBatches(humanReport(report, summary, ctx));
+}
+
+/** The same report as batches of lines, produced as they are written (see `writeBatches`). */
+export function* humanReport(report: RunReport, summary: Summary, ctx: RenderContext): Generator<string[]> {
+  const out: string[] = [];
   out.push(`🔍 Scanning ${ctx.store}`);
   if (ctx.source) out.push(`🌐 Forgejo API: ${ctx.source}`);
   if (report.dns) out.push(`🔐 DNS ownership (TXT): ${report.dnsServers}`);
@@ -71,6 +76,7 @@ export function renderHuman(report: RunReport, summary: Summary, ctx: RenderCont
       : forwards.sortedAmong(notLiveDomains(report.forwardVerdicts));
   let listed = 0;
   for (const domain of domains) {
+    if (out.length >= LINES_PER_BATCH) yield out.splice(0);
     listed++;
     const verdict = report.forwardVerdicts.get(domain);
     if (verdict?.status === 'invalid') {
@@ -162,7 +168,7 @@ export function renderHuman(report: RunReport, summary: Summary, ctx: RenderCont
   for (const [label, value] of rows) out.push(`${`${label}:`.padEnd(width)}${value}`);
   if (ctx.dryRun) out.push('', '🔍 DRY RUN - No actual changes were made');
   out.push(RULE, '');
-  return out.end();
+  yield out;
 }
 
 /** `1 group`, `2 groups`. */

@@ -3,18 +3,23 @@ import type { RunReport } from '../engine/engine';
 import { groupFate, type Summary } from '../report/summary';
 import { groupIndexByDomain } from '../core/planner';
 import type { RenderContext } from './human';
-import { LineSink } from './sink';
+import { joinBatches, LINES_PER_BATCH } from './sink';
 
 function isoOrUndefined(ms: number | undefined): string | undefined {
   return ms === undefined ? undefined : new Date(ms).toISOString();
 }
 
+/** One machine-readable document per run, whole; key values are never included. */
+export function renderJson(report: RunReport, summary: Summary, ctx: RenderContext): string {
+  return joinBatches(jsonReport(report, summary, ctx));
+}
+
 /**
- * One machine-readable document per run; key values are never included. With `write`,
- * the document is written as it is produced (one domain at a time) and '' is returned:
- * the same document, never whole in memory.
+ * The same document as batches of lines, produced one domain at a time as they are
+ * written (see `writeBatches`): the text `JSON.stringify(document, null, 2)` gives, never
+ * whole in memory.
  */
-export function renderJson(report: RunReport, summary: Summary, ctx: RenderContext, write?: (chunk: string) => void): string {
+export function* jsonReport(report: RunReport, summary: Summary, ctx: RenderContext): Generator<string[]> {
   const groups = report.plan?.groups ?? [];
   const domainGroup = groupIndexByDomain(report.plan);
   const fateOf = (index: number | undefined) =>
@@ -73,13 +78,7 @@ export function renderJson(report: RunReport, summary: Summary, ctx: RenderConte
     brake: report.plan?.brake,
     stoppedEarly: report.stoppedEarly,
   };
-  if (!write) {
-    const domains = [...report.inventory.forwards.sortedKeys()].map(domainEntry);
-    return JSON.stringify({ ...head, domains, ...tail }, null, 2) + '\n';
-  }
-
-  // The same text JSON.stringify(document, null, 2) gives, written member by member.
-  const out = new LineSink(write);
+  const out: string[] = [];
   const members = (object: object) => {
     const text = JSON.stringify(object, null, 2);
     return text === '{}' ? '' : text.slice(2, -2);
@@ -92,11 +91,12 @@ export function renderJson(report: RunReport, summary: Summary, ctx: RenderConte
     // Each entry is written once the next is known, so the last one has no comma.
     let previous: string | undefined;
     for (const domain of report.inventory.forwards.sortedKeys()) {
+      if (out.length >= LINES_PER_BATCH) yield out.splice(0);
       if (previous !== undefined) out.push(previous + ',');
       previous = '    ' + JSON.stringify(domainEntry(domain), null, 2).replaceAll('\n', '\n    ');
     }
     out.push(previous!, '  ],');
   }
   out.push(members(tail), '}', '');
-  return out.end();
+  yield out;
 }

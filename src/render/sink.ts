@@ -1,41 +1,52 @@
+import { once } from 'node:events';
+
+/** Lines a report holds before it hands them on: a report of a million domains is never one string. */
+export const LINES_PER_BATCH = 1024;
+
 /**
- * Lines of a report, written out in chunks as they come when a writer is given (so a
- * report of a million domains is never one string in memory), or kept and joined.
+ * A report is produced as batches of lines (a generator), so it can be written as it is
+ * produced; this joins them into the whole text, as one `join('\n')` of every line would.
  */
-export class LineSink {
-  private lines: string[] = [];
-  private size = 0;
+export function joinBatches(batches: Iterable<string[]>): string {
+  const parts: string[] = [];
+  for (const lines of batches) if (lines.length > 0) parts.push(lines.join('\n'));
+  return parts.join('\n');
+}
 
-  constructor(
-    private readonly write?: (chunk: string) => void,
-    private readonly chunkSize = 64 * 1024,
-  ) {}
-
-  push(...lines: string[]): void {
-    for (const line of lines) {
-      this.lines.push(line);
-      this.size += line.length + 1;
-    }
-    if (this.write && this.size >= this.chunkSize) this.flushLines(false);
+/**
+ * Writes the batches to `stream` as the same text `joinBatches` gives, waiting whenever
+ * the stream's buffer is full: a reader slower than the report (a pager, `| jq`) holds the
+ * report back instead of letting it pile up in memory. Resolves once the stream has taken
+ * every byte (its buffer drained), so nothing is left unwritten when the process ends, or
+ * as soon as its reader is gone (`| head`): the rest of the report has no one to read it.
+ */
+export async function writeBatches(
+  batches: Iterable<string[]>,
+  stream: NodeJS.WritableStream & { writableLength?: number },
+): Promise<void> {
+  let started = false;
+  for (const lines of batches) {
+    if (lines.length === 0) continue;
+    const chunk = (started ? '\n' : '') + lines.join('\n');
+    started = true;
+    if (!stream.write(chunk) && !(await drained(stream))) return;
   }
+  if ((stream.writableLength ?? 0) > 0) await drained(stream);
+}
 
-  /** Everything pushed, joined by newlines (without a writer), or '' once all was written. */
-  end(): string {
-    if (!this.write) return this.lines.join('\n');
-    this.flushLines(true);
-    return '';
-  }
-
-  private started = false;
-
-  private flushLines(last: boolean): void {
-    if (this.lines.length === 0) return;
-    // Newlines go between lines, as join() puts them: the last line's comes with the next chunk.
-    const chunk = (this.started ? '\n' : '') + this.lines.join('\n');
-    this.started = true;
-    this.lines = [];
-    this.size = 0;
-    this.write!(chunk);
-    void last;
+/** Waits for 'drain'; false once the stream closed or its reader went away (EPIPE). */
+async function drained(stream: NodeJS.WritableStream): Promise<boolean> {
+  const stop = new AbortController();
+  try {
+    const event = await Promise.race([
+      once(stream, 'drain', { signal: stop.signal }).then(() => 'drain'),
+      once(stream, 'close', { signal: stop.signal }).then(() => 'close'),
+    ]);
+    return event === 'drain';
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EPIPE') return false;
+    throw error;
+  } finally {
+    stop.abort();
   }
 }

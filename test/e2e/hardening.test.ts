@@ -4,7 +4,7 @@
  * unwritable backup directory, a Forgejo that cannot be used at all, malformed
  * settings. Each ends in one line and a known exit code, and changes nothing.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Redis } from 'ioredis';
@@ -362,4 +362,71 @@ describe('Ctrl-C on a terminal', () => {
       child.kill('SIGKILL');
     }
   }, 60_000);
+});
+
+describe('a signal while the report is being written', () => {
+  let server: RedisServer;
+  let standin: Standin;
+  let redis: Redis;
+
+  beforeAll(async () => {
+    ({ server, standin, redis } = await startRedisAndStandin());
+  });
+
+  afterAll(() => stopRedisAndStandin({ server, standin, redis }));
+
+  it('SIGTERM after the deletes, while a slow reader holds the report back: the whole report, then exit 130', async () => {
+    // 1,500 stale sites: a verbose report of about 1 MB, far past the 64 KiB a pipe holds.
+    const sites = Array.from({ length: 1_500 }, (_, i): Site => ({ owner: 'gone', repo: `r${i}`, domain: `old${i}.example.com` }));
+    await redis.mset(Object.assign({}, ...sites.map((site) => siteEntries(site))));
+    const forwardKeys = sites.map((site) => `custom_domain:${site.domain}`);
+    // The report goes into a named pipe nobody reads yet: its writer waits once it is full.
+    const fifo = path.join(HOME, 'report.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const fd = fs.openSync(fifo, 'r+');
+    const child = spawn(
+      process.execPath,
+      [
+        path.resolve(__dirname, '..', '..', 'bin', 'run.js'),
+        'reap',
+        '--redis-host',
+        '127.0.0.1',
+        '--redis-port',
+        String(server.port),
+        '--forgejo-host',
+        standin.url,
+        '--force',
+        '--verbose',
+        '--backup-dir',
+        path.join(HOME, 'signal-backups'),
+      ],
+      { cwd: HOME, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME }, stdio: ['ignore', fd, 'pipe'] },
+    );
+    fs.closeSync(fd);
+    const killer = setTimeout(() => child.kill('SIGKILL'), 25_000);
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const closed = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.once('close', (code, signal) => resolve([code, signal])),
+    );
+    const deadline = Date.now() + 20_000;
+    while ((await redis.exists(...forwardKeys)) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await redis.exists(...forwardKeys)).toBe(0);
+    // The run is over and its report waits on the full pipe.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    child.kill('SIGTERM');
+    // Now the report is read, to its end (the pipe ends when the reaper exits).
+    let stdout = '';
+    for await (const chunk of fs.createReadStream(fifo, { encoding: 'utf8' })) stdout += chunk;
+    const [code, signal] = await closed;
+    clearTimeout(killer);
+
+    expect({ code, signal }).toEqual({ code: 130, signal: null });
+    expect(stdout).toContain('📊 REAPER SUMMARY');
+    expect(stdout).toMatch(/Undo with: .* restore /);
+    expect(stdout).toContain('Stale domains cleaned:  1500');
+    expect(stdout.endsWith('=\n')).toBe(true);
+    expect(stderr).toMatch(/interrupted/i);
+  });
 });

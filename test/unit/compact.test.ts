@@ -5,8 +5,10 @@ import { DEFAULT_BRAKE, planReap } from '../../src/core/planner';
 import { invalid, live, stale, unknown } from '../../src/core/verdict';
 import type { RunReport } from '../../src/engine/engine';
 import { summarize } from '../../src/report/summary';
-import { renderHuman } from '../../src/render/human';
-import { renderJson } from '../../src/render/json';
+import { Writable } from 'node:stream';
+import { humanReport, renderHuman } from '../../src/render/human';
+import { jsonReport, renderJson } from '../../src/render/json';
+import { writeBatches } from '../../src/render/sink';
 import { inventoryFrom, inventoryOf, middlewareKeys, siteKeys, verdicts } from './fixtures';
 
 describe('PrefixedKeyTable', () => {
@@ -259,8 +261,10 @@ describe('counts and reports from compact state', () => {
     const dashless = inventoryOf({ ...siteKeys('o', 'a', 'x.y.com'), ...siteKeys('o', 'd', 'x.y.org') });
     expect(findCrossAnomalies(dashless)).toEqual([]);
   });
-  it('streams the same JSON document and human report it would build whole', () => {
-    const inventory = inventoryOf(keys);
+  it('writes the same JSON document and human report it would build whole, waiting for a slow reader', async () => {
+    const many: Record<string, string> = { ...keys };
+    for (let i = 0; i < 1_500; i++) Object.assign(many, siteKeys('o', `s${i}`, `site${i}.example.org`));
+    const inventory = inventoryOf(many);
     const forwardVerdicts = verdicts({ 'a.com': 'live', 'b.com': 'stale', 'dev.a.com': 'unknown' });
     const plan = planReap(inventory, forwardVerdicts, new Map(), { ...DEFAULT_BRAKE, minDomains: 100 });
     const report: RunReport = {
@@ -275,17 +279,36 @@ describe('counts and reports from compact state', () => {
       durationMs: 5,
     };
     const summary = summarize(report, true);
-    const ctx = { command: 'reap' as const, dryRun: true, store: 'redis://x', source: 'http://f' };
-    for (const render of [renderJson, renderHuman]) {
+    const ctx = { command: 'reap' as const, dryRun: true, store: 'redis://x', source: 'http://f', verbose: true };
+    for (const [whole, batches] of [
+      [renderJson, jsonReport],
+      [renderHuman, humanReport],
+    ] as const) {
+      // A reader that takes each chunk a turn later, with a small buffer: the writer waits for it.
       const chunks: string[] = [];
-      expect(render(report, summary, ctx, (chunk) => chunks.push(chunk))).toBe('');
-      expect(chunks.join('')).toBe(render(report, summary, ctx));
+      let waits = 0;
+      const reader = new Writable({
+        highWaterMark: 1024,
+        write(chunk: Buffer, _encoding, done) {
+          chunks.push(chunk.toString());
+          setImmediate(done);
+        },
+      });
+      reader.on('drain', () => waits++);
+      await writeBatches(batches(report, summary, ctx), reader);
+      expect(reader.writableLength).toBe(0);
+      expect(waits).toBeGreaterThan(1);
+      expect(chunks.length).toBeGreaterThan(1);
+      expect(chunks.join('')).toBe(whole(report, summary, ctx));
     }
-    expect(JSON.parse(renderJson(report, summary, ctx)).domains.map((d: { domain: string }) => d.domain)).toEqual([
-      'a.com',
-      'b.com',
-      'dev.a.com',
-    ]);
+    const document = renderJson(report, summary, ctx);
+    expect(document).toBe(JSON.stringify(JSON.parse(document), null, 2) + '\n');
+    expect(
+      JSON.parse(document)
+        .domains.map((d: { domain: string }) => d.domain)
+        .slice(0, 3),
+    ).toEqual(['a.com', 'b.com', 'dev.a.com']);
+    expect(JSON.parse(document).domains).toHaveLength(1_503);
   });
 
   it('lists the domains that are not live in domain order, and counts the rest, with or without --verbose', () => {

@@ -1,0 +1,36 @@
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+
+// Signals go to a process of its own, which loads the built module bin/run.js loads first.
+const SIGNALS = path.resolve(__dirname, '..', '..', 'dist', 'src', 'cli', 'signals.js');
+
+function runScript(body: string) {
+  return spawnSync(process.execPath, ['-e', `const s = require(${JSON.stringify(SIGNALS)});\n${body}`], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+}
+
+describe('signals before and after a command traps them', () => {
+  it('before: SIGTERM ends the process with 130 and the interrupted line, not by the signal', () => {
+    const result = runScript(`s.exitOnSignalUntilTrapped(); process.kill(process.pid, 'SIGTERM'); setTimeout(() => {}, 5000);`);
+    expect({ status: result.status, signal: result.signal }).toEqual({ status: 130, signal: null });
+    expect(result.stderr).toContain('Interrupted: nothing is left half-deleted');
+  });
+
+  it('after: the trap alone decides (the signal aborts the run), the early exit is gone', () => {
+    const result = runScript(
+      `s.exitOnSignalUntilTrapped();
+       const trap = s.trapSignals();
+       trap.signal.addEventListener('abort', () => { console.log('aborted'); trap.release(); process.exitCode = 7; });
+       process.kill(process.pid, 'SIGINT');
+       setTimeout(() => {}, 300);`,
+    );
+    expect({ status: result.status, signal: result.signal, stdout: result.stdout.trim() }).toEqual({
+      status: 7,
+      signal: null,
+      stdout: 'aborted',
+    });
+    expect(result.stderr).toBe('');
+  });
+});
