@@ -294,7 +294,7 @@ describe('Kubernetes service links', () => {
   });
 });
 
-describe('Ctrl-C on a terminal', () => {
+describe('signals at the edges of a run: Ctrl-C on a terminal, SIGTERM while the report goes out', () => {
   const PTY_RUN = path.resolve(__dirname, '..', 'support', 'pty-run.py');
   const BIN = path.resolve(__dirname, '..', '..', 'bin', 'run.js');
   let server: RedisServer;
@@ -362,20 +362,9 @@ describe('Ctrl-C on a terminal', () => {
       child.kill('SIGKILL');
     }
   }, 60_000);
-});
-
-describe('a signal while the report is being written', () => {
-  let server: RedisServer;
-  let standin: Standin;
-  let redis: Redis;
-
-  beforeAll(async () => {
-    ({ server, standin, redis } = await startRedisAndStandin());
-  });
-
-  afterAll(() => stopRedisAndStandin({ server, standin, redis }));
 
   it('SIGTERM after the deletes, while a slow reader holds the report back: the whole report, then exit 130', async () => {
+    await resetRedisAndStandin({ standin, redis });
     // 1,500 stale sites: a verbose report of about 1 MB, far past the 64 KiB a pipe holds.
     const sites = Array.from({ length: 1_500 }, (_, i): Site => ({ owner: 'gone', repo: `r${i}`, domain: `old${i}.example.com` }));
     await redis.mset(Object.assign({}, ...sites.map((site) => siteEntries(site))));
@@ -387,7 +376,7 @@ describe('a signal while the report is being written', () => {
     const child = spawn(
       process.execPath,
       [
-        path.resolve(__dirname, '..', '..', 'bin', 'run.js'),
+        BIN,
         'reap',
         '--redis-host',
         '127.0.0.1',
