@@ -21,11 +21,14 @@ const INTERRUPT_GRACE_MS = 3000;
 
 let interruptReported = false;
 
+/** A signal that came once the run's work was done, while its report went out. */
+const INTERRUPTED_AFTER_RUN_MESSAGE = '\n⚠️  Interrupted once the run was done: its report above is complete.\n';
+
 /** Says once that the run was interrupted, however many ways reach that point. */
-function reportInterrupted(): void {
+function reportInterrupted(message = INTERRUPTED_MESSAGE): void {
   if (interruptReported) return;
   interruptReported = true;
-  process.stderr.write(INTERRUPTED_MESSAGE);
+  process.stderr.write(message);
 }
 
 export abstract class ReaperCommand extends Command {
@@ -61,9 +64,9 @@ export abstract class ReaperCommand extends Command {
     return createRuntime(settings, { needsSource, signal: interrupt?.signal });
   }
 
-  /** Exit 130, saying that nothing is left half-deleted. */
-  protected interrupted(): never {
-    reportInterrupted();
+  /** Exit 130, saying that nothing is left half-deleted (or, with `message`, what else is true). */
+  protected interrupted(message?: string): never {
+    reportInterrupted(message);
     return this.exit(EXIT.interrupted);
   }
 
@@ -122,7 +125,8 @@ export abstract class ReaperCommand extends Command {
     } finally {
       interrupt.release();
     }
-    if (interrupt.signal.aborted) return this.interrupted();
+    // Here the run itself went through (an interrupted one throws): the signal came after.
+    if (interrupt.signal.aborted) return this.interrupted(INTERRUPTED_AFTER_RUN_MESSAGE);
     if (exitCode !== EXIT.ok) return this.exit(exitCode);
   }
 
