@@ -21,7 +21,10 @@ export interface BackupMeta {
 export class BackupWriter {
   private readonly digest = new EntryDigest();
   private failure: Error | undefined;
-  /** Lines are handed on in chunks: one zlib or fs write per line costs more than the line. */
+  /**
+   * Entry lines are handed on in chunks: one zlib or fs write per line costs more than the
+   * line. A chunk is encoded once, and those bytes are both hashed and written.
+   */
   private pending: string[] = [];
   private pendingBytes = 0;
 
@@ -55,24 +58,26 @@ export class BackupWriter {
       writer = new BackupWriter(path, out, { tempPath, handle, file });
     }
     const header: BackupHeader = { format: BACKUP_FORMAT, version: BACKUP_VERSION, ...meta, createdAt: new Date().toISOString() };
-    await writer.writeLine(JSON.stringify(header));
+    await writer.write(`${JSON.stringify(header)}\n`);
     return writer;
   }
 
+  /** Entries added so far, written or still pending. */
   get count(): number {
-    return this.digest.count;
+    return this.digest.count + this.pending.length;
   }
 
   async add(entry: StoredEntry): Promise<void> {
     const line = encodeEntry(entry);
-    this.digest.add(line);
-    await this.writeLine(line);
+    this.pending.push(line);
+    this.pendingBytes += line.length + 1;
+    if (this.pendingBytes >= CHUNK_BYTES) await this.flush();
   }
 
   /** Writes the trailer, makes the file durable and gives it its name. */
   async finish(): Promise<string> {
-    await this.writeLine(JSON.stringify({ trailer: true, count: this.digest.count, sha256: this.digest.hex() }));
     await this.flush();
+    await this.write(`${JSON.stringify({ trailer: true, count: this.digest.count, sha256: this.digest.hex() })}\n`);
     if (!this.target) return this.path;
     const finished = once(this.target.file, 'finish');
     this.out.end();
@@ -93,18 +98,19 @@ export class BackupWriter {
     await fs.rm(this.target.tempPath, { force: true });
   }
 
-  private async writeLine(line: string): Promise<void> {
-    this.pending.push(line, '\n');
-    this.pendingBytes += line.length + 1;
-    if (this.pendingBytes >= CHUNK_BYTES) await this.flush();
-  }
-
+  /** The pending entry lines, hashed and written. */
   private async flush(): Promise<void> {
-    this.throwIfFailed();
-    const chunk = this.pending.join('');
+    if (this.pending.length === 0) return;
+    const chunk = Buffer.from(`${this.pending.join('\n')}\n`);
+    this.digest.addLines(chunk, this.pending.length);
     this.pending = [];
     this.pendingBytes = 0;
-    if (chunk && !this.out.write(chunk)) await once(this.out, 'drain');
+    await this.write(chunk);
+  }
+
+  private async write(data: string | Buffer): Promise<void> {
+    this.throwIfFailed();
+    if (!this.out.write(data)) await once(this.out, 'drain');
   }
 
   private throwIfFailed(): void {

@@ -185,6 +185,26 @@ describe('BackupWriter', () => {
     expect(parsed.trailer).toEqual({ trailer: true, count: 1, sha256: parsed.recomputedSha256 });
   });
 
+  it('counts entries not yet written, and a backup of many chunks verifies and reads back in order', async () => {
+    const file = path.join(freshDir(), 'many.jsonl');
+    const writer = await BackupWriter.open(file, META);
+    const value = (i: number) => Buffer.from(`owner${i}:repo ü ${'x'.repeat(i % 50)}`);
+    for (let i = 0; i < 5000; i++) {
+      await writer.add({ key: `k${i}`, type: 'string', value: value(i), expiresAt: i % 7 === 0 ? 2_000_000_000_000 + i : undefined });
+      expect(writer.count).toBe(i + 1);
+    }
+    await writer.finish();
+    expect(fs.statSync(file).size).toBeGreaterThan(4 * 64 * 1024);
+    const reader = await BackupReader.verify(file);
+    expect(reader.count).toBe(5000);
+    let i = 0;
+    for await (const entry of reader.entries()) {
+      expect(entry).toEqual({ key: `k${i}`, type: 'string', value: value(i), expiresAt: i % 7 === 0 ? 2_000_000_000_000 + i : undefined });
+      i++;
+    }
+    expect(i).toBe(5000);
+  });
+
   it('abandon removes the temporary file and never touches an existing target', async () => {
     const dir = freshDir();
     const file = path.join(dir, 'b.jsonl.gz');

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { BACKUP_FORMAT, BACKUP_VERSION, BackupFormatError, EntryDigest, decodeEntry, encodeEntry } from '../../src/backup/format';
 import type { StoredEntry } from '../../src/ports/key-value-store';
@@ -88,6 +89,34 @@ describe('encodeEntry / decodeEntry', () => {
     }
   });
 
+  it('writes the text JSON.stringify gives the line as an object, members in the documented order', () => {
+    const asObject = (entry: StoredEntry) => {
+      const line: Record<string, unknown> = {
+        key: entry.key,
+        type: entry.type,
+        expiresAt: entry.expiresAt === undefined ? null : new Date(entry.expiresAt).toISOString(),
+      };
+      if (entry.value !== undefined)
+        line[isUtf8(entry.value) ? 'value' : 'base64'] = entry.value.toString(isUtf8(entry.value) ? 'utf8' : 'base64');
+      if (entry.dump !== undefined) line.dump = entry.dump.toString('base64');
+      return JSON.stringify(line);
+    };
+    const entries: StoredEntry[] = [
+      { key: 'custom_domain:a.com', type: 'string', value: Buffer.from('o:r') },
+      {
+        key: 'k "q" \\ \u0001 \u2028 日本',
+        type: 'string',
+        value: Buffer.from('a\nb"\\\u0000 🌍'),
+        expiresAt: Date.UTC(2030, 0, 2, 3, 4, 5, 6),
+      },
+      { key: 'bin', type: 'string', value: NON_UTF8 },
+      { key: 'h', type: 'hash', dump: Buffer.from([0, 1, 2, 255]), expiresAt: 0 },
+      { key: 'bare', type: 'zset' },
+      { key: 'empty', type: 'string', value: Buffer.alloc(0) },
+    ];
+    for (const entry of entries) expect(encodeEntry(entry)).toBe(asObject(entry));
+  });
+
   it('accepts the fields in any order (a person may have edited the file)', () => {
     const entry = decodeEntry('{"expiresAt":null,"value":"v","type":"string","key":"k"}', 3);
     expect(entry).toEqual({ key: 'k', type: 'string', value: Buffer.from('v'), expiresAt: undefined });
@@ -146,6 +175,33 @@ describe('EntryDigest', () => {
     for (const line of lines) digest.add(line);
     expect(digest.count).toBe(3);
     expect(digest.hex()).toBe(sha256(lines.map((l) => l + '\n').join('')));
+  });
+
+  it('gives the same checksum and count for lines added in chunks of bytes (how the writer adds them)', () => {
+    const lines = Array.from({ length: 7 }, (_, i) => encodeEntry({ key: `k${i}`, type: 'string', value: Buffer.from(`v ü ${i}`) }));
+    const byLine = new EntryDigest();
+    for (const line of lines) byLine.add(line);
+    const byChunk = new EntryDigest();
+    byChunk.addLines(
+      Buffer.from(
+        lines
+          .slice(0, 3)
+          .map((l) => `${l}\n`)
+          .join(''),
+      ),
+      3,
+    );
+    byChunk.addLines(
+      Buffer.from(
+        lines
+          .slice(3)
+          .map((l) => `${l}\n`)
+          .join(''),
+      ),
+      4,
+    );
+    expect(byChunk.count).toBe(7);
+    expect(byChunk.hex()).toBe(byLine.hex());
   });
 
   it('of no lines is the SHA-256 of nothing', () => {
