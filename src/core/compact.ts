@@ -146,9 +146,11 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
     return this.pairedTotal;
   }
 
-  /** Domains whose reverse key is paired with them. */
-  *pairedDomains(): IterableIterator<string> {
-    for (const position of this.arena.positions()) if (this.arena.flags(position) & PAIRED) yield this.arena.domainAt(position);
+  /** Domains whose reverse key is paired with them, each with its value text (read in place, not looked up again). */
+  *paired(): IterableIterator<[domain: string, valueText: string]> {
+    for (const position of this.arena.positions()) {
+      if (this.arena.flags(position) & PAIRED) yield [this.arena.domainAt(position), this.arena.textAt(position)];
+    }
   }
 
   /** Marks a mapped domain's verdict as live because `.pages` names it; false when the domain is not here. */
@@ -387,8 +389,8 @@ export class ReverseTable implements Iterable<ReverseMapping> {
       if (reverse) found.set(key, reverse);
     }
     if (found.size === keys.size) return found;
-    for (const domain of this.forwards.pairedDomains()) {
-      const key = reverseKeyOfValue(this.forwards.valueText(domain)!);
+    for (const [domain, text] of this.forwards.paired()) {
+      const key = reverseKeyOfValue(text);
       if (keys.has(key)) found.set(key, reverseMapping(key, domain));
     }
     return found;
@@ -400,7 +402,7 @@ export class ReverseTable implements Iterable<ReverseMapping> {
 
   /** Every reverse key: those paired with their forward mapping, then the others. */
   *keys(): IterableIterator<string> {
-    for (const domain of this.forwards.pairedDomains()) yield reverseKeyOfValue(this.forwards.valueText(domain)!);
+    for (const [, text] of this.forwards.paired()) yield reverseKeyOfValue(text);
     yield* this.unpaired.keys();
   }
 
@@ -410,7 +412,7 @@ export class ReverseTable implements Iterable<ReverseMapping> {
   }
 
   *[Symbol.iterator](): IterableIterator<ReverseMapping> {
-    for (const domain of this.forwards.pairedDomains()) yield reverseMapping(reverseKeyOfValue(this.forwards.valueText(domain)!), domain);
+    for (const [domain, text] of this.forwards.paired()) yield reverseMapping(reverseKeyOfValue(text), domain);
     for (const [key, domain] of this.unpaired) yield reverseMapping(key, domain);
   }
 }
