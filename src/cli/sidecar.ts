@@ -5,7 +5,8 @@ import { startHealthServer } from '../observe/health-server';
 import { ReaperMetrics } from '../observe/metrics';
 import { runResult, type RunStatus } from '../report/run-status';
 import { EXIT } from '../report/exit-codes';
-import { renderHuman, type RenderContext } from '../render/human';
+import { humanReport, type RenderContext } from '../render/human';
+import { writeBatches } from '../render/sink';
 import { logLine, runLogFields, type LogFormat } from './log-line';
 import { Runner } from './runner';
 import { trapSignals } from './signals';
@@ -83,9 +84,10 @@ export async function runSidecar(options: SidecarOptions): Promise<void> {
       if (options.logFormat === 'json') logLine({ level: 'info', msg: `${name} received: finishing the batch in hand, then exiting` });
     },
   });
-  const log = (status: RunStatus, report?: string) => {
+  // A report is written as it is produced, and the next run waits for it to drain.
+  const log = async (status: RunStatus, report?: Iterable<string[]>) => {
     if (options.logFormat === 'human') {
-      if (report) process.stdout.write(report);
+      if (report) await writeBatches(report, process.stdout);
       else process.stderr.write(`pages-reaper: run failed: ${status.error}\n`);
       if (!stop.signal.aborted) {
         process.stdout.write(
@@ -123,7 +125,7 @@ export async function runSidecar(options: SidecarOptions): Promise<void> {
             index.rebuild(run.report.inventory);
             reapedSinceSweep = 0;
           }
-          log(status, run && options.logFormat === 'human' ? renderHuman(run.report, run.summary, run.context) : undefined);
+          await log(status, run && options.logFormat === 'human' ? humanReport(run.report, run.summary, run.context) : undefined);
           return status;
         }),
     });
@@ -186,7 +188,7 @@ function webhookTriggers(
       webhookMetrics.runFinished(runResult(status));
       if (options.logFormat === 'json') logLine({ ...runLogFields(status, fields), msg: 'triggered run finished' });
       else if (status.reaped + status.orphansReaped > 0 || status.exitCode !== EXIT.ok)
-        process.stdout.write(renderHuman(run.report, run.summary, run.context));
+        await writeBatches(humanReport(run.report, run.summary, run.context), process.stdout);
     } else {
       webhookMetrics.runFinished('failed');
       if (options.logFormat === 'json') logLine({ ...runLogFields(status, fields), msg: 'triggered run failed' });

@@ -115,6 +115,49 @@ it('serves metrics that move across runs, turns unhealthy without its store and 
   }
 }, 60_000);
 
+it("with --log-format human, writes each run's whole report and when the next run is due", async () => {
+  const server = await startRedis();
+  const standin = await startForgejoStandin();
+  const redis = new Redis({ host: server.host, port: server.port });
+  const { child, done } = cli.start([
+    'reap',
+    '--interval',
+    '1s',
+    '--log-format',
+    'human',
+    '--redis-host',
+    server.host,
+    '--redis-port',
+    String(server.port),
+    '--forgejo-host',
+    standin.url,
+  ]);
+  try {
+    await redis.mset(siteEntries({ owner: 'gone', repo: 'site', domain: 'old.example.com' }));
+    await eventually(
+      () => redis.exists('custom_domain:old.example.com'),
+      (exists) => exists === 0,
+      15_000,
+    );
+    // At least one run after the one that reaped: its report is written too.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    child.kill('SIGTERM');
+    const result = await done;
+    expect(result.code).toBe(0);
+    const reports = result.stdout.split('📊 REAPER SUMMARY');
+    expect(reports.length).toBeGreaterThanOrEqual(3);
+    expect(result.stdout).toContain('old.example.com');
+    expect(result.stdout).toMatch(/Stale domains cleaned: *1\b/);
+    // Every report but the last one interrupted is followed by when the next run is due.
+    expect(result.stdout.match(/⏰ Next run in about 1s/g)!.length).toBeGreaterThanOrEqual(reports.length - 2);
+  } finally {
+    child.kill('SIGKILL');
+    redis.disconnect();
+    await standin.close();
+    await server.stop();
+  }
+}, 40_000);
+
 it('a single run writes --metrics-file atomically for the textfile collector', async () => {
   const server = await startRedis();
   const standin = await startForgejoStandin();
