@@ -1,5 +1,5 @@
 import type { KeyValue } from '../../src/core/mapping';
-import { ArenaTextMap, DomainArena, MAX_ENTRY_TEXT_BYTES } from '../../src/core/domain-arena';
+import { ArenaTextMap, DomainArena, MAX_ENTRY_TEXT_BYTES, sortInPlace } from '../../src/core/domain-arena';
 import {
   ForwardTable,
   livePagesReason,
@@ -81,6 +81,40 @@ describe('DomainArena', () => {
     const domains = ['b.com', 'a.com', 'a-b.com', 'ab.com', 'a.co', 'z.org', 'a.b.com'];
     for (const domain of domains) arena.append(domain, 0, '');
     expect([...arena.sortedPositions()].map((p) => arena.domainAt(p))).toEqual([...domains].sort());
+  });
+
+  it('sorts positions of unicode domains by their bytes, as many as a report sorts', () => {
+    const arena = new DomainArena();
+    const domains: string[] = [];
+    for (let i = 0; i < 5000; i++) domains.push(`${['', 'www.', 'ü.', '日本.', 'a-'][i % 5]}site${(i * 7919) % 5000}.example${i % 13}.com`);
+    for (const domain of domains) arena.append(domain, 0, 'v');
+    const byBytes = [...domains].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    expect([...arena.sortedPositions()].map((p) => arena.domainAt(p))).toEqual(byBytes);
+  });
+
+  it('sortInPlace orders like Array.prototype.sort, on every shape, by quicksort and by heapsort', () => {
+    let seed = 42;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    const shapes: Record<string, (n: number) => number[]> = {
+      random: (n) => Array.from({ length: n }, () => random()),
+      sorted: (n) => Array.from({ length: n }, (_, i) => i),
+      reversed: (n) => Array.from({ length: n }, (_, i) => n - i),
+      equal: (n) => Array.from({ length: n }, () => 7),
+      'few values': (n) => Array.from({ length: n }, () => random() % 3),
+      'organ pipe': (n) => Array.from({ length: n }, (_, i) => Math.min(i, n - i)),
+    };
+    const compare = (a: number, b: number) => a - b;
+    for (const [shape, make] of Object.entries(shapes)) {
+      for (const n of [0, 1, 2, 3, 15, 16, 17, 100, 1000, 20_000]) {
+        const values = make(n);
+        const expected = [...values].sort(compare);
+        for (const depthLimit of [undefined, 0, 1]) {
+          const array = Uint32Array.from(values);
+          sortInPlace(array, compare, depthLimit);
+          expect({ shape, n, depthLimit, sorted: [...array] }).toEqual({ shape, n, depthLimit, sorted: expected });
+        }
+      }
+    }
   });
 
   it('keeps flags per entry', () => {
