@@ -31,6 +31,11 @@ async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => bool
   }
 }
 
+/** The flags that point a run at the test's Redis and stand-in. */
+function connection(server: { host: string; port: number }, standin: { url: string }): string[] {
+  return ['--redis-host', server.host, '--redis-port', String(server.port), '--forgejo-host', standin.url];
+}
+
 function metric(text: string, name: string): number {
   const match = new RegExp(`^${name.replace(/[{}"=]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text);
   return match ? Number(match[1]) : NaN;
@@ -47,19 +52,7 @@ it('serves metrics that move across runs, turns unhealthy without its store and 
   standin.setRepo(live.owner, live.repo, { pages: pagesFile(live) });
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const { child, done } = cli.start([
-    'reap',
-    '--interval',
-    '2s',
-    '--listen',
-    `127.0.0.1:${port}`,
-    '--redis-host',
-    server.host,
-    '--redis-port',
-    String(server.port),
-    '--forgejo-host',
-    standin.url,
-  ]);
+  const { child, done } = cli.start(['reap', '--interval', '2s', '--listen', `127.0.0.1:${port}`, ...connection(server, standin)]);
   try {
     await eventually(
       () => get(`${base}/readyz`),
@@ -119,19 +112,7 @@ it("with --log-format human, writes each run's whole report and when the next ru
   const server = await startRedis();
   const standin = await startForgejoStandin();
   const redis = new Redis({ host: server.host, port: server.port });
-  const { child, done } = cli.start([
-    'reap',
-    '--interval',
-    '1s',
-    '--log-format',
-    'human',
-    '--redis-host',
-    server.host,
-    '--redis-port',
-    String(server.port),
-    '--forgejo-host',
-    standin.url,
-  ]);
+  const { child, done } = cli.start(['reap', '--interval', '1s', '--log-format', 'human', ...connection(server, standin)]);
   try {
     await redis.mset(siteEntries({ owner: 'gone', repo: 'site', domain: 'old.example.com' }));
     await eventually(
@@ -166,17 +147,7 @@ it('a single run writes --metrics-file atomically for the textfile collector', a
     await redis.mset(siteEntries({ owner: 'gone', repo: 'site', domain: 'old.example.com' }));
     const file = `${cli.home}/textfile/pages_reaper.prom`;
     fs.mkdirSync(`${cli.home}/textfile`);
-    const result = await cli.run([
-      'reap',
-      '--metrics-file',
-      file,
-      '--redis-host',
-      server.host,
-      '--redis-port',
-      String(server.port),
-      '--forgejo-host',
-      standin.url,
-    ]);
+    const result = await cli.run(['reap', '--metrics-file', file, ...connection(server, standin)]);
     expect(result.code).toBe(0);
     const text = fs.readFileSync(file, 'utf8');
     expect(metric(text, 'pages_reaper_domains_reaped_total')).toBe(1);
@@ -201,19 +172,7 @@ it('a refused run is a warning with its reason, does not move last_success, and 
     i < 2 ? standin.setRepo(site.owner, site.repo, { pages: pagesFile(site) }) : standin.deleteRepo(site.owner, site.repo),
   );
   await redis.mset(Object.assign({}, ...sites.map((site) => siteEntries(site))));
-  const { child, done } = cli.start([
-    'reap',
-    '--interval',
-    '1h',
-    '--listen',
-    `127.0.0.1:${port}`,
-    '--redis-host',
-    server.host,
-    '--redis-port',
-    String(server.port),
-    '--forgejo-host',
-    standin.url,
-  ]);
+  const { child, done } = cli.start(['reap', '--interval', '1h', '--listen', `127.0.0.1:${port}`, ...connection(server, standin)]);
   try {
     const ready = await eventually(
       () => get(`${base}/metrics`),
