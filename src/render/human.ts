@@ -6,7 +6,7 @@ import { formatTarget } from '../core/mapping';
 import type { Verdict } from '../core/verdict';
 import { verdictsToPlan } from '../core/compact';
 import { shellQuote } from './shell-quote';
-import { joinBatches, LINES_PER_BATCH } from './sink';
+import { LINES_PER_BATCH } from './sink';
 
 export interface RenderContext {
   command: 'scan' | 'verify' | 'reap';
@@ -47,12 +47,11 @@ function* notLiveDomains(verdicts: ReadonlyMap<string, Verdict>): IterableIterat
   for (const [domain, verdict] of verdictsToPlan(verdicts)) if (verdict.status !== 'live') yield domain;
 }
 
-/** The report operators know from the old script, with the reasons it never gave: the whole text. */
-export function renderHuman(report: RunReport, summary: Summary, ctx: RenderContext): string {
-  return joinBatches(humanReport(report, summary, ctx));
-}
-
-/** The same report as batches of lines, produced as they are written (see `writeBatches`). */
+/**
+ * The report operators know from the old script, with the reasons it never gave, as
+ * batches of lines produced as they are written (see `writeBatches`; `joinBatches` gives
+ * the whole text).
+ */
 export function* humanReport(report: RunReport, summary: Summary, ctx: RenderContext): Generator<string[]> {
   const out: string[] = [];
   out.push(`🔍 Scanning ${ctx.store}`);

@@ -3,21 +3,16 @@ import type { RunReport } from '../engine/engine';
 import { groupFate, type Summary } from '../report/summary';
 import { groupIndexByDomain } from '../core/planner';
 import type { RenderContext } from './human';
-import { joinBatches, LINES_PER_BATCH } from './sink';
+import { LINES_PER_BATCH } from './sink';
 
 function isoOrUndefined(ms: number | undefined): string | undefined {
   return ms === undefined ? undefined : new Date(ms).toISOString();
 }
 
-/** One machine-readable document per run, whole; key values are never included. */
-export function renderJson(report: RunReport, summary: Summary, ctx: RenderContext): string {
-  return joinBatches(jsonReport(report, summary, ctx));
-}
-
 /**
- * The same document as batches of lines, produced one domain at a time as they are
- * written (see `writeBatches`): the text `JSON.stringify(document, null, 2)` gives, never
- * whole in memory.
+ * One machine-readable document per run (key values are never included) as batches of
+ * lines, produced one domain at a time as they are written (see `writeBatches`): the text
+ * `JSON.stringify(document, null, 2)` gives, never whole in memory.
  */
 export function* jsonReport(report: RunReport, summary: Summary, ctx: RenderContext): Generator<string[]> {
   const groups = report.plan?.groups ?? [];
