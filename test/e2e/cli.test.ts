@@ -11,6 +11,7 @@ import { freePort } from '../support/servers';
 import type { Site } from '../support/harness';
 import { pagesFile, siteEntries } from '../support/plugin-writer';
 import {
+  connectionFlags,
   resetRedisAndStandin,
   startRedisAndStandin,
   stopRedisAndStandin,
@@ -685,15 +686,7 @@ describe('SIGINT during a slow run', () => {
     await seed(redis, ...sites.map((site) => siteEntries(site)), NOT_OURS);
     const before = await dump(redis);
 
-    const { child, done } = startCli([
-      'reap',
-      '--redis-host',
-      '127.0.0.1',
-      '--redis-port',
-      String(server.port),
-      '--forgejo-host',
-      standin.url,
-    ]);
+    const { child, done } = startCli(['reap', ...connectionFlags(server, standin)]);
     let exited: CliResult | undefined;
     void done.then((result) => (exited = result));
     // Signal only once the run is verifying (the handler is installed by then).

@@ -14,6 +14,7 @@ import { freePort, startSentinel } from '../support/servers';
 import type { Site } from '../support/harness';
 import { siteEntries } from '../support/plugin-writer';
 import {
+  connectionFlags,
   resetRedisAndStandin,
   startRedisAndStandin,
   stopRedisAndStandin,
@@ -311,17 +312,7 @@ describe('signals at the edges of a run: Ctrl-C on a terminal, SIGTERM while the
     const mappings: Record<string, string> = {};
     for (let i = 0; i < 3000; i++) mappings[`custom_domain:site${i}.example.com`] = `org${i}:www`;
     await redis.mset(mappings);
-    const args = [
-      'verify',
-      '--redis-host',
-      '127.0.0.1',
-      '--redis-port',
-      String(server.port),
-      '--forgejo-host',
-      standin.url,
-      '--rate-limit',
-      '300',
-    ];
+    const args = ['verify', ...connectionFlags(server, standin), '--rate-limit', '300'];
     const child = spawn('python3', [PTY_RUN, process.execPath, BIN, ...args], {
       cwd: HOME,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME, TERM: 'xterm' },
@@ -375,20 +366,7 @@ describe('signals at the edges of a run: Ctrl-C on a terminal, SIGTERM while the
     const fd = fs.openSync(fifo, 'r+');
     const child = spawn(
       process.execPath,
-      [
-        BIN,
-        'reap',
-        '--redis-host',
-        '127.0.0.1',
-        '--redis-port',
-        String(server.port),
-        '--forgejo-host',
-        standin.url,
-        '--force',
-        '--verbose',
-        '--backup-dir',
-        path.join(HOME, 'signal-backups'),
-      ],
+      [BIN, 'reap', ...connectionFlags(server, standin), '--force', '--verbose', '--backup-dir', path.join(HOME, 'signal-backups')],
       { cwd: HOME, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME }, stdio: ['ignore', fd, 'pipe'] },
     );
     fs.closeSync(fd);

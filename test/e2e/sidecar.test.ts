@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { cliRunner } from '../support/cli-process';
 import { startForgejoStandin } from '../support/forgejo-standin';
 import { pagesFile, siteEntries } from '../support/plugin-writer';
+import { connectionFlags } from '../support/redis-and-standin';
 import { freePort, startRedis } from '../support/servers';
 
 const cli = cliRunner('sidecar');
@@ -31,11 +32,6 @@ async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => bool
   }
 }
 
-/** The flags that point a run at the test's Redis and stand-in. */
-function connection(server: { host: string; port: number }, standin: { url: string }): string[] {
-  return ['--redis-host', server.host, '--redis-port', String(server.port), '--forgejo-host', standin.url];
-}
-
 function metric(text: string, name: string): number {
   const match = new RegExp(`^${name.replace(/[{}"=]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text);
   return match ? Number(match[1]) : NaN;
@@ -52,7 +48,7 @@ it('serves metrics that move across runs, turns unhealthy without its store and 
   standin.setRepo(live.owner, live.repo, { pages: pagesFile(live) });
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const { child, done } = cli.start(['reap', '--interval', '2s', '--listen', `127.0.0.1:${port}`, ...connection(server, standin)]);
+  const { child, done } = cli.start(['reap', '--interval', '2s', '--listen', `127.0.0.1:${port}`, ...connectionFlags(server, standin)]);
   try {
     await eventually(
       () => get(`${base}/readyz`),
@@ -112,7 +108,7 @@ it("with --log-format human, writes each run's whole report and when the next ru
   const server = await startRedis();
   const standin = await startForgejoStandin();
   const redis = new Redis({ host: server.host, port: server.port });
-  const { child, done } = cli.start(['reap', '--interval', '1s', '--log-format', 'human', ...connection(server, standin)]);
+  const { child, done } = cli.start(['reap', '--interval', '1s', '--log-format', 'human', ...connectionFlags(server, standin)]);
   try {
     await redis.mset(siteEntries({ owner: 'gone', repo: 'site', domain: 'old.example.com' }));
     await eventually(
@@ -147,7 +143,7 @@ it('a single run writes --metrics-file atomically for the textfile collector', a
     await redis.mset(siteEntries({ owner: 'gone', repo: 'site', domain: 'old.example.com' }));
     const file = `${cli.home}/textfile/pages_reaper.prom`;
     fs.mkdirSync(`${cli.home}/textfile`);
-    const result = await cli.run(['reap', '--metrics-file', file, ...connection(server, standin)]);
+    const result = await cli.run(['reap', '--metrics-file', file, ...connectionFlags(server, standin)]);
     expect(result.code).toBe(0);
     const text = fs.readFileSync(file, 'utf8');
     expect(metric(text, 'pages_reaper_domains_reaped_total')).toBe(1);
@@ -172,7 +168,7 @@ it('a refused run is a warning with its reason, does not move last_success, and 
     i < 2 ? standin.setRepo(site.owner, site.repo, { pages: pagesFile(site) }) : standin.deleteRepo(site.owner, site.repo),
   );
   await redis.mset(Object.assign({}, ...sites.map((site) => siteEntries(site))));
-  const { child, done } = cli.start(['reap', '--interval', '1h', '--listen', `127.0.0.1:${port}`, ...connection(server, standin)]);
+  const { child, done } = cli.start(['reap', '--interval', '1h', '--listen', `127.0.0.1:${port}`, ...connectionFlags(server, standin)]);
   try {
     const ready = await eventually(
       () => get(`${base}/metrics`),

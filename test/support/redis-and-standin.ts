@@ -15,6 +15,11 @@ export interface RedisAndStandin {
   redis: Redis;
 }
 
+/** The flags that point a CLI run at a test's Redis and stand-in. */
+export function connectionFlags(server: { host: string; port: number }, standin: { url: string }): string[] {
+  return ['--redis-host', server.host, '--redis-port', String(server.port), '--forgejo-host', standin.url];
+}
+
 export async function startRedisAndStandin(
   options: { password?: string; standin?: Parameters<typeof startForgejoStandin>[0] } = {},
 ): Promise<RedisAndStandin> {
