@@ -5,7 +5,10 @@ export type GroupOutcome = 'deleted' | 'changed';
 
 /** Groups per store call at most: one Redis script run, one etcd transaction batch. */
 export const APPLY_BATCH = 250;
-/** Keys and guards per store call at most: a Redis script run checks 200–400 of them a millisecond (a million domains; ten thousand), and holds the server meanwhile. */
+/**
+ * Keys and guards per store call at most: a Redis script run checks 200–400 of them a
+ * millisecond (at a million domains; at ten thousand), and holds the server meanwhile.
+ */
 export const APPLY_BATCH_WEIGHT = 250;
 
 const weight = (group: DeletionGroup<PlannedKey>) => group.keys.length + group.guards.length;
