@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { cliRunner } from '../support/cli-process';
 import { startForgejoStandin } from '../support/forgejo-standin';
 import { pagesFile, siteEntries } from '../support/plugin-writer';
-import { connectionFlags } from '../support/redis-and-standin';
+import { connectionFlags, startRedisAndStandin, stopRedisAndStandin } from '../support/redis-and-standin';
 import { freePort, startRedis } from '../support/servers';
 
 const cli = cliRunner('sidecar');
@@ -105,9 +105,8 @@ it('serves metrics that move across runs, turns unhealthy without its store and 
 }, 60_000);
 
 it("with --log-format human, writes each run's whole report and when the next run is due", async () => {
-  const server = await startRedis();
-  const standin = await startForgejoStandin();
-  const redis = new Redis({ host: server.host, port: server.port });
+  const pair = await startRedisAndStandin();
+  const { server, standin, redis } = pair;
   const { child, done } = cli.start(['reap', '--interval', '1s', '--log-format', 'human', ...connectionFlags(server, standin)]);
   try {
     await redis.mset(siteEntries({ owner: 'gone', repo: 'site', domain: 'old.example.com' }));
@@ -129,16 +128,13 @@ it("with --log-format human, writes each run's whole report and when the next ru
     expect(result.stdout.match(/⏰ Next run in about 1s/g)!.length).toBeGreaterThanOrEqual(reports.length - 2);
   } finally {
     child.kill('SIGKILL');
-    redis.disconnect();
-    await standin.close();
-    await server.stop();
+    await stopRedisAndStandin(pair);
   }
 }, 40_000);
 
 it('a single run writes --metrics-file atomically for the textfile collector', async () => {
-  const server = await startRedis();
-  const standin = await startForgejoStandin();
-  const redis = new Redis({ host: server.host, port: server.port });
+  const pair = await startRedisAndStandin();
+  const { server, standin, redis } = pair;
   try {
     await redis.mset(siteEntries({ owner: 'gone', repo: 'site', domain: 'old.example.com' }));
     const file = `${cli.home}/textfile/pages_reaper.prom`;
@@ -150,16 +146,13 @@ it('a single run writes --metrics-file atomically for the textfile collector', a
     expect(metric(text, 'pages_reaper_runs_total{result="success"}')).toBe(1);
     expect(fs.readdirSync(`${cli.home}/textfile`)).toEqual(['pages_reaper.prom']);
   } finally {
-    redis.disconnect();
-    await standin.close();
-    await server.stop();
+    await stopRedisAndStandin(pair);
   }
 });
 
 it('a refused run is a warning with its reason, does not move last_success, and the build and process are described', async () => {
-  const server = await startRedis();
-  const standin = await startForgejoStandin();
-  const redis = new Redis({ host: server.host, port: server.port });
+  const pair = await startRedisAndStandin();
+  const { server, standin, redis } = pair;
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   // 8 of 10 mapped sites look stale: the brake refuses every run (exit 3).
@@ -195,8 +188,6 @@ it('a refused run is a warning with its reason, does not move last_success, and 
     expect(await redis.exists('custom_domain:s5.example.com')).toBe(1);
   } finally {
     child.kill('SIGKILL');
-    redis.disconnect();
-    await standin.close();
-    await server.stop();
+    await stopRedisAndStandin(pair);
   }
 }, 30_000);
