@@ -11,6 +11,7 @@ function isoOrUndefined(ms: number | undefined): string | undefined {
 
 const ENTRY_INDENT = '    ';
 const MEMBER_INDENT = ENTRY_INDENT + '  ';
+const ITEM_INDENT = MEMBER_INDENT + '  ';
 
 /**
  * A member's value as `JSON.stringify(…, null, 2)` writes it at a member's depth within an
@@ -22,7 +23,7 @@ function memberValueText(value: unknown): string {
   if (Array.isArray(value) && value.every((item) => typeof item === 'string')) {
     if (value.length === 0) return '[]';
     let text = '[';
-    for (let i = 0; i < value.length; i++) text += (i === 0 ? '\n' : ',\n') + MEMBER_INDENT + '  ' + JSON.stringify(value[i]);
+    for (let i = 0; i < value.length; i++) text += (i === 0 ? '\n' : ',\n') + ITEM_INDENT + JSON.stringify(value[i]);
     return text + '\n' + MEMBER_INDENT + ']';
   }
   return JSON.stringify(value, null, 2).replaceAll('\n', '\n' + MEMBER_INDENT);
