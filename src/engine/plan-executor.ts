@@ -1,7 +1,7 @@
 import { BackupReader } from '../backup/reader';
 import { hydrateGroup, withoutValues, type DeletionGroup, type Plan, type PlannedKey } from '../core/planner';
 import type { ExpectedKey, KeyValueStore, StoredEntry } from '../ports/key-value-store';
-import { applyBatch, applyBatches, applyGroups, type GroupOutcome } from './applier';
+import { applyBatches, applyGroups, applyInOrder, type GroupOutcome } from './applier';
 
 /** Groups hydrated per step: their values are in memory only while that step runs. */
 export const HYDRATE_SLICE = 500;
@@ -65,19 +65,24 @@ export async function hydrateInSlices(
  */
 export async function applyFromBackup(store: KeyValueStore, plan: Plan, backupPath: string, signal?: AbortSignal): Promise<GroupOutcome[]> {
   const reader = await BackupReader.verify(backupPath);
-  const entries = reader.entries()[Symbol.asyncIterator]();
-  const outcomes: GroupOutcome[] = [];
-  // A batch's values are taken from the backup just before its store call.
-  for (const batch of applyBatches(plan.groups)) {
+  return applyInOrder(store, withBackedUpValues(applyBatches(plan.groups), reader.entries()[Symbol.asyncIterator](), backupPath), signal);
+}
+
+/** Each batch with its keys' values taken from the backup, in plan order, as it is made. */
+async function* withBackedUpValues(
+  batches: Iterable<DeletionGroup[]>,
+  entries: AsyncIterator<StoredEntry>,
+  backupPath: string,
+): AsyncGenerator<Array<DeletionGroup<ExpectedKey>>> {
+  for (const batch of batches) {
     const groups: Array<DeletionGroup<ExpectedKey>> = [];
     for (const group of batch) {
       const keys: ExpectedKey[] = [];
       for (const planned of group.keys) keys.push(expectedFromBackup(planned, await entries.next(), backupPath));
-      groups.push({ kind: group.kind, subject: group.subject, reason: group.reason, keys, guards: group.guards });
+      groups.push({ ...group, keys });
     }
-    outcomes.push(...(await applyBatch(store, groups, signal)));
+    yield groups;
   }
-  return outcomes;
 }
 
 function expectedFromBackup(planned: PlannedKey, next: IteratorResult<StoredEntry>, backupPath: string): ExpectedKey {

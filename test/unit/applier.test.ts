@@ -1,5 +1,6 @@
 import type { DeletionGroup } from '../../src/core/planner';
-import { APPLY_BATCH, APPLY_BATCH_WEIGHT, applyBatches } from '../../src/engine/applier';
+import { APPLY_BATCH, APPLY_BATCH_WEIGHT, applyBatches, applyInOrder } from '../../src/engine/applier';
+import type { KeyValueStore } from '../../src/ports/key-value-store';
 
 const group = (subject: string, keys: number, guards = 0): DeletionGroup => ({
   kind: 'domain',
@@ -14,7 +15,7 @@ describe('applyBatches', () => {
   it('keeps the plan order and bounds every store call by groups and by keys plus guards', () => {
     // A stale domain as the bench's plugin writes it: 9 keys and 3 absent guards.
     const groups = Array.from({ length: 1000 }, (_, i) => group(`site${i}`, 9, 3));
-    const batches = applyBatches(groups);
+    const batches = [...applyBatches(groups)];
     expect(batches.flat()).toEqual(groups);
     for (const batch of batches) {
       expect(batch.length).toBeLessThanOrEqual(APPLY_BATCH);
@@ -25,17 +26,108 @@ describe('applyBatches', () => {
 
   it('stops at APPLY_BATCH groups when the groups are light', () => {
     const groups = Array.from({ length: APPLY_BATCH + 1 }, (_, i) => group(`k${i}`, 1));
-    expect(applyBatches(groups).map((batch) => batch.length)).toEqual([APPLY_BATCH, 1]);
+    expect([...applyBatches(groups)].map((batch) => batch.length)).toEqual([APPLY_BATCH, 1]);
   });
 
   it('sends a group heavier than the bound alone, never split', () => {
     const heavy = group('router', 7, 1024);
-    const batches = applyBatches([group('a', 9, 3), heavy, group('b', 9, 3)]);
+    const batches = [...applyBatches([group('a', 9, 3), heavy, group('b', 9, 3)])];
     expect(batches.map((batch) => batch.map((g) => g.subject))).toEqual([['a'], ['router'], ['b']]);
     expect(batches[1][0].guards).toHaveLength(1024);
   });
 
   it('makes no batch of no groups', () => {
-    expect(applyBatches([])).toEqual([]);
+    expect([...applyBatches([])]).toEqual([]);
+  });
+});
+
+describe('applyInOrder', () => {
+  const batchOf = (subject: string) => [{ ...group(subject, 2), keys: [{ key: `${subject}/k`, expected: Buffer.from('v') }] }];
+
+  /** A store whose calls answer when told to, noting what happens in what order. */
+  function steppedStore(events: string[]) {
+    const answers: Array<() => void> = [];
+    let inFlight = 0;
+    const store = {
+      deleteGroupsIfUnchanged(groups: Array<{ keys: Array<{ key: string }> }>) {
+        const name = groups[0].keys[0].key.split('/')[0];
+        inFlight++;
+        events.push(`call ${name} (${inFlight} in flight)`);
+        return new Promise((resolve, reject) =>
+          answers.push(() => {
+            inFlight--;
+            events.push(`answer ${name}`);
+            if (name === 'fails') reject(new Error('store failed'));
+            else resolve(groups.map(() => 'deleted'));
+          }),
+        );
+      },
+    } as unknown as KeyValueStore;
+    const answerNext = async () => {
+      while (answers.length === 0) await new Promise((resolve) => setImmediate(resolve));
+      answers.shift()!();
+    };
+    return { store, answerNext };
+  }
+
+  async function* made(events: string[], subjects: string[], failAt?: string) {
+    for (const subject of subjects) {
+      events.push(`make ${subject}`);
+      if (subject === failAt) throw new Error(`cannot make ${subject}`);
+      yield batchOf(subject);
+    }
+  }
+
+  it('sends each call once the previous one answered, making the next batch meanwhile', async () => {
+    const events: string[] = [];
+    const { store, answerNext } = steppedStore(events);
+    const applied = applyInOrder(store, made(events, ['a', 'b', 'c']));
+    for (let i = 0; i < 3; i++) await answerNext();
+    expect(await applied).toEqual(['deleted', 'deleted', 'deleted']);
+    expect(events).toEqual([
+      'make a',
+      'call a (1 in flight)',
+      'make b',
+      'answer a',
+      'call b (1 in flight)',
+      'make c',
+      'answer b',
+      'call c (1 in flight)',
+      'answer c',
+    ]);
+  });
+
+  it('sends nothing more after a call fails', async () => {
+    const events: string[] = [];
+    const { store, answerNext } = steppedStore(events);
+    const applied = applyInOrder(store, made(events, ['fails', 'b', 'c']));
+    await answerNext();
+    await expect(applied).rejects.toThrow('store failed');
+    expect(events.filter((event) => event.startsWith('call'))).toEqual(['call fails (1 in flight)']);
+  });
+
+  it('waits for the call in flight before passing on a failure to make the next batch', async () => {
+    const events: string[] = [];
+    const { store, answerNext } = steppedStore(events);
+    const applied = applyInOrder(store, made(events, ['a', 'b'], 'b'));
+    let settled = false;
+    applied.catch(() => (settled = true));
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toBe(false);
+    await answerNext();
+    await expect(applied).rejects.toThrow('cannot make b');
+    expect(events).toEqual(['make a', 'call a (1 in flight)', 'make b', 'answer a']);
+  });
+
+  it('checks the signal before each call', async () => {
+    const events: string[] = [];
+    const { store, answerNext } = steppedStore(events);
+    const abort = new AbortController();
+    const applied = applyInOrder(store, made(events, ['a', 'b']), abort.signal);
+    while (!events.includes('make b')) await new Promise((resolve) => setImmediate(resolve));
+    abort.abort(new Error('interrupted'));
+    await answerNext();
+    await expect(applied).rejects.toThrow('interrupted');
+    expect(events.filter((event) => event.startsWith('call'))).toEqual(['call a (1 in flight)']);
   });
 });
