@@ -25,7 +25,13 @@ async function isGzip(path: string): Promise<boolean> {
   }
 }
 
-async function openLines(path: string): Promise<AsyncIterable<string>> {
+/** A backup file's lines, and a way to let go of the file that resolves once it is closed. */
+interface OpenLines {
+  lines: AsyncIterable<string>;
+  close: () => Promise<void>;
+}
+
+async function openLines(path: string): Promise<OpenLines> {
   try {
     await fs.access(path);
   } catch (error) {
@@ -33,13 +39,25 @@ async function openLines(path: string): Promise<AsyncIterable<string>> {
   }
   const stat = await fs.stat(path);
   if (!stat.isFile()) throw new BackupFormatError(`${path} is not a file`);
-  let stream: Readable = createReadStream(path);
+  const file = createReadStream(path);
+  let stream: Readable = file;
   if (await isGzip(path)) {
     const gunzip = createGunzip();
     stream.on('error', (error) => gunzip.destroy(error));
     stream = stream.pipe(gunzip);
   }
-  return createInterface({ input: stream, crlfDelay: Infinity });
+  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  // Read to its end the file closes itself; left mid-file (the reader stopped early, or
+  // failed) it stays open until destroyed, garbage collection or not.
+  const close = () =>
+    new Promise<void>((resolve) => {
+      lines.close();
+      if (stream !== file) stream.destroy();
+      if (file.closed) return resolve();
+      file.once('close', () => resolve());
+      file.destroy();
+    });
+  return { lines, close };
 }
 
 function parseHeader(text: string | undefined, path: string): BackupHeader {
@@ -82,8 +100,9 @@ export class BackupReader {
     let header: BackupHeader | undefined;
     let trailer: BackupTrailer | undefined;
     let lineNumber = 0;
+    const { lines, close } = await openLines(path);
     try {
-      for await (const line of await openLines(path)) {
+      for await (const line of lines) {
         lineNumber++;
         if (lineNumber === 1) {
           header = parseHeader(line, path);
@@ -102,6 +121,8 @@ export class BackupReader {
     } catch (error) {
       if (error instanceof BackupFormatError) throw error;
       throw new BackupFormatError(`${path} is damaged: ${(error as Error).message}`);
+    } finally {
+      await close();
     }
     if (!header) throw new BackupFormatError(`${path} is empty`);
     if (!trailer) throw new BackupFormatError(`${path} is truncated: it has no trailer`);
@@ -114,10 +135,15 @@ export class BackupReader {
   /** The entries, streamed; only call after `verify()` succeeded. */
   async *entries(): AsyncIterable<StoredEntry> {
     let lineNumber = 0;
-    for await (const line of await openLines(this.path)) {
-      lineNumber++;
-      if (lineNumber === 1 || asTrailer(line)) continue;
-      yield decodeEntry(line, lineNumber);
+    const { lines, close } = await openLines(this.path);
+    try {
+      for await (const line of lines) {
+        lineNumber++;
+        if (lineNumber === 1 || asTrailer(line)) continue;
+        yield decodeEntry(line, lineNumber);
+      }
+    } finally {
+      await close();
     }
   }
 }

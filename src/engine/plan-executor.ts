@@ -65,7 +65,15 @@ export async function hydrateInSlices(
  */
 export async function applyFromBackup(store: KeyValueStore, plan: Plan, backupPath: string, signal?: AbortSignal): Promise<GroupOutcome[]> {
   const reader = await BackupReader.verify(backupPath);
-  return applyInOrder(store, withBackedUpValues(applyBatches(plan.groups), reader.entries()[Symbol.asyncIterator](), backupPath), signal);
+  const entries = reader.entries()[Symbol.asyncIterator]();
+  try {
+    return await applyInOrder(store, withBackedUpValues(applyBatches(plan.groups), entries, backupPath), signal);
+  } finally {
+    // A failure (a store call, an interruption, a key the backup does not hold) stops the
+    // reading mid-file, and the file stays open until the reader is told it is done: a
+    // sidecar would hold one more file for every run that failed during its deletes.
+    await entries.return?.();
+  }
 }
 
 /** Each batch with its keys' values taken from the backup, in plan order, as it is made. */

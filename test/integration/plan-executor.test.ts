@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BackupReader } from '../../src/backup/reader';
@@ -129,6 +129,35 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
         ),
       ).rejects.toThrow(/does not hold custom_domain:b\.com where the plan has it; nothing more was deleted/);
       expect(await h.dump()).toEqual({ 'custom_domain:a.com': 'o:a', 'custom_domain:b.com': 'o:b' });
+    });
+
+    /** Files of the backup directory this process holds open (Linux: /proc/self/fd). */
+    function openBackupFiles(): string[] {
+      return readdirSync('/proc/self/fd').flatMap((fd) => {
+        try {
+          const target = readlinkSync(`/proc/self/fd/${fd}`);
+          return target.startsWith(backupDir) ? [target] : [];
+        } catch {
+          return []; // closed since the listing
+        }
+      });
+    }
+
+    it('closes the backup once its deletes are done or stopped mid-file (a sidecar runs again and again)', async () => {
+      await h.store.mset({ 'custom_domain:a.com': 'o:a', 'custom_domain:b.com': 'o:b' });
+      // Larger than a read of the file: a reader left mid-file still holds it open.
+      const filler = Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`filler:${i}`, 'x'.repeat(100)]));
+      const path = await backupOf({ 'custom_domain:a.com': 'o:a', ...filler });
+      // The plan ends long before the backup's trailer, and the second run stops mid-file.
+      expect(await withStore((store) => applyFromBackup(store, plan([group('a.com', ['custom_domain:a.com'])]), path))).toEqual([
+        'deleted',
+      ]);
+      await expect(
+        withStore((store) =>
+          applyFromBackup(store, plan([group('a.com', ['custom_domain:a.com']), group('b.com', ['custom_domain:b.com'])]), path),
+        ),
+      ).rejects.toThrow(/does not hold custom_domain:b\.com/);
+      expect(openBackupFiles()).toEqual([]);
     });
 
     it('refuses a backup that does not read back whole, before any delete', async () => {
