@@ -1,11 +1,11 @@
 /**
- * Hand-built inventories and verdict maps for the pure planner and summary tests.
+ * Hand-built inventories, verdict maps and a scanning store for the pure tests.
  * Not a test file itself (jest only runs `*.test.ts`).
  */
 import { addEntry, emptyInventory, type Inventory } from '../../src/core/inventory';
 import { classifyKey } from '../../src/core/keys';
 import { invalid, live, stale, unknown, type Verdict, type VerdictStatus } from '../../src/core/verdict';
-import type { StoredEntry } from '../../src/ports/key-value-store';
+import type { KeyValueStore, StoredEntry } from '../../src/ports/key-value-store';
 
 export type KeyValues = Record<string, string | Buffer>;
 
@@ -67,3 +67,20 @@ export function verdicts(statuses: Record<string, VerdictStatus>): Map<string, V
 
 /** Sorted key names of a record. */
 export const sortedNames = (keyValues: KeyValues): string[] => Object.keys(keyValues).sort();
+
+/** A store that scans its keys in the given order, `batch` at a time, noting each scan's prefix. */
+export function scanningStore(keyValues: KeyValues, batch = 3): KeyValueStore & { prefixes: string[] } {
+  const prefixes: string[] = [];
+  const keys = Object.keys(keyValues);
+  return {
+    prefixes,
+    async *scan(prefix: string) {
+      prefixes.push(prefix);
+      const matching = keys.filter((key) => key.startsWith(prefix));
+      for (let i = 0; i < matching.length; i += batch) yield matching.slice(i, i + batch);
+    },
+    async getMany(names: string[]) {
+      return names.map((key) => (key in keyValues ? { key, type: 'string', value: Buffer.from(keyValues[key]) } : undefined));
+    },
+  } as unknown as KeyValueStore & { prefixes: string[] };
+}

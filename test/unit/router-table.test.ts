@@ -2,29 +2,11 @@ import { fnv1a64, NameCounts, ROUTER_SUFFIXES, RouterTable, type NameHash } from
 import { emptyInventory } from '../../src/core/inventory';
 import { planReap } from '../../src/core/planner';
 import { nameOrphanRouters, scanStore } from '../../src/engine/scanner';
-import type { KeyValueStore } from '../../src/ports/key-value-store';
 import { RepoIndex } from '../../src/triggers/repo-index';
 import { collectTargets } from '../../src/triggers/targeted-scope';
-import { routerKeys, siteKeys, verdicts, type KeyValues } from './fixtures';
+import { routerKeys, scanningStore, siteKeys, verdicts } from './fixtures';
 
 const root = 'traefik/http/routers/';
-
-/** A store that scans its keys in the given order, `batch` at a time, noting each scan's prefix. */
-function scanningStore(keyValues: KeyValues, batch = 3): KeyValueStore & { prefixes: string[] } {
-  const prefixes: string[] = [];
-  const keys = Object.keys(keyValues);
-  return {
-    prefixes,
-    async *scan(prefix: string) {
-      prefixes.push(prefix);
-      const matching = keys.filter((key) => key.startsWith(prefix));
-      for (let i = 0; i < matching.length; i += batch) yield matching.slice(i, i + batch);
-    },
-    async getMany(names: string[]) {
-      return names.map((key) => (key in keyValues ? { key, type: 'string', value: Buffer.from(keyValues[key]) } : undefined));
-    },
-  } as unknown as KeyValueStore & { prefixes: string[] };
-}
 
 /** Every name of two or more characters hashes alike: every router collides. */
 const constantHash: NameHash = (_text, start, end, _dots, out) => {

@@ -1,25 +1,12 @@
 import { emptyInventory } from '../../src/core/inventory';
 import { scanStore } from '../../src/engine/scanner';
-import type { KeyValueStore } from '../../src/ports/key-value-store';
-import { siteKeys, type KeyValues } from './fixtures';
-
-/** A store whose whole keyspace is one SCAN page, as a Redis SCAN COUNT 1000 answers. */
-function onePageStore(keys: string[], values: KeyValues): KeyValueStore {
-  return {
-    async *scan(prefix: string) {
-      const page = keys.filter((key) => key.startsWith(prefix));
-      if (page.length > 0) yield page;
-    },
-    async getMany(names: string[]) {
-      return names.map((key) => (key in values ? { key, type: 'string', value: Buffer.from(values[key]) } : undefined));
-    },
-  } as unknown as KeyValueStore;
-}
+import { scanningStore, siteKeys } from './fixtures';
 
 describe('scanStore shares the event loop with verification', () => {
   const site = siteKeys('alice', 'site', 'a.b.com');
   const cache = Array.from({ length: 1000 }, (_, i) => `alice:site:main:page${i}.html`);
-  const store = onePageStore([...cache, ...Object.keys(site)], site);
+  // One SCAN page, as a Redis SCAN COUNT 1000 answers.
+  const store = scanningStore({ ...Object.fromEntries(cache.map((key) => [key, '<html>'])), ...site }, 2000);
 
   it('lets due callbacks (Forgejo answers) run while a page of 1,000 keys is classified', async () => {
     const inventory = emptyInventory('traefik');
