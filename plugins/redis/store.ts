@@ -87,9 +87,16 @@ export class RedisStore extends BaseStore {
       do {
         this.ensureOpen();
         this.trips++;
-        const [next, names] = (await node.callBuffer('SCAN', cursor, ...match, 'COUNT', SCAN_COUNT)) as [Buffer, Buffer[]];
-        cursor = next.toString();
-        const keys = this.textKeys(names);
+        let [next, keys] = (await node.call('SCAN', cursor, ...match, 'COUNT', SCAN_COUNT)) as [string, string[]];
+        if (keys.some((key) => key.includes('\uFFFD'))) {
+          // Decoded as text, a name that is not UTF-8 would come back altered: this page
+          // is asked again as bytes (the same cursor; its answer and next cursor are used).
+          this.trips++;
+          const [nextAgain, names] = (await node.callBuffer('SCAN', cursor, ...match, 'COUNT', SCAN_COUNT)) as [Buffer, Buffer[]];
+          next = nextAgain.toString();
+          keys = this.textKeys(names);
+        }
+        cursor = next;
         if (keys.length > 0) yield keys;
       } while (cursor !== '0');
     }

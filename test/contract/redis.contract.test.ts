@@ -249,3 +249,34 @@ describe('connectRedis', () => {
     expect(error.message).not.toContain(PASSWORD);
   });
 });
+
+describe('RedisStore.scan and key names that are not text', () => {
+  let server: RedisServer;
+  let native: Redis;
+
+  beforeAll(async () => {
+    server = await startRedis();
+    native = new Redis({ host: server.host, port: server.port });
+  });
+
+  afterAll(async () => {
+    await native.quit();
+    await server.stop();
+  });
+
+  it('hands over names as text, records a name that is not UTF-8 as skipped, and keeps a real U+FFFD', async () => {
+    const names = Array.from({ length: 3000 }, (_, i) => `custom_domain:site${i}.example.com`);
+    await native.mset(...names.flatMap((name) => [name, 'o:r']));
+    await native.set(Buffer.from([0x6b, 0x65, 0x79, 0xff, 0xfe]), 'binary-named');
+    await native.set('custom_domain:\uFFFDreplacement.example.com', 'o:r');
+    const store = await connectRedis({ redisHost: server.host, redisPort: server.port });
+    try {
+      const scanned: string[] = [];
+      for await (const batch of store.scan('')) scanned.push(...batch);
+      expect(scanned.sort()).toEqual([...names, 'custom_domain:\uFFFDreplacement.example.com'].sort());
+      expect(store.skippedKeys?.()).toEqual(['key\\xff\\xfe']);
+    } finally {
+      await store.close();
+    }
+  });
+});
