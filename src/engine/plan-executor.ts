@@ -65,31 +65,32 @@ export async function hydrateInSlices(
  */
 export async function applyFromBackup(store: KeyValueStore, plan: Plan, backupPath: string, signal?: AbortSignal): Promise<GroupOutcome[]> {
   const reader = await BackupReader.verify(backupPath);
-  const entries = reader.entries()[Symbol.asyncIterator]();
-  try {
-    return await applyInOrder(store, withBackedUpValues(applyBatches(plan.groups), entries, backupPath), signal);
-  } finally {
-    // A failure (a store call, an interruption, a key the backup does not hold) stops the
-    // reading mid-file, and the file stays open until the reader is told it is done: a
-    // sidecar would hold one more file for every run that failed during its deletes.
-    await entries.return?.();
-  }
+  return applyInOrder(store, withBackedUpValues(applyBatches(plan.groups), reader.entries(), backupPath), signal);
 }
 
 /** Each batch with its keys' values taken from the backup, in plan order, as it is made. */
 async function* withBackedUpValues(
   batches: Iterable<DeletionGroup[]>,
-  entries: AsyncIterator<StoredEntry>,
+  backedUp: AsyncIterable<StoredEntry>,
   backupPath: string,
 ): AsyncGenerator<Array<DeletionGroup<ExpectedKey>>> {
-  for (const batch of batches) {
-    const groups: Array<DeletionGroup<ExpectedKey>> = [];
-    for (const group of batch) {
-      const keys: ExpectedKey[] = [];
-      for (const planned of group.keys) keys.push(expectedFromBackup(planned, await entries.next(), backupPath));
-      groups.push({ ...group, keys });
+  const entries = backedUp[Symbol.asyncIterator]();
+  try {
+    for (const batch of batches) {
+      const groups: Array<DeletionGroup<ExpectedKey>> = [];
+      for (const group of batch) {
+        const keys: ExpectedKey[] = [];
+        for (const planned of group.keys) keys.push(expectedFromBackup(planned, await entries.next(), backupPath));
+        groups.push({ ...group, keys });
+      }
+      yield groups;
     }
-    yield groups;
+  } finally {
+    // Entries are taken one at a time, not by a loop that would end the reading itself: a
+    // failure (a store call, an interruption, a key the backup does not hold) stops it
+    // mid-file, and the file stays open until the reader is told it is done (a sidecar
+    // would hold one more file for every run that failed during its deletes).
+    await entries.return?.();
   }
 }
 
