@@ -25,3 +25,76 @@ describe('scanStore shares the event loop with verification', () => {
     expect(inventory.routers.size).toBe(1);
   });
 });
+
+describe('scanStore reads the values of a few pages at once', () => {
+  const domains = ['a.com', 'b.com', 'c.com', 'd.com', 'e.com'];
+  const forwards = Object.fromEntries(domains.map((domain, i) => [`custom_domain:${domain}`, `alice:site${i}`]));
+
+  /** One key a page; each value read answers after a few ms, counting the reads out at once. */
+  function slowStore(keyValues: Record<string, string>, pages: string[][], failOnPage?: number) {
+    const store = scanningStore(keyValues, 1);
+    const reads = { out: 0, mostOut: 0, byKey: new Map<string, number>(), calls: 0 };
+    return {
+      reads,
+      store: {
+        ...store,
+        async *scan() {
+          yield* pages;
+        },
+        async getMany(names: string[], options?: { withTtl?: boolean }) {
+          const call = ++reads.calls;
+          reads.out++;
+          reads.mostOut = Math.max(reads.mostOut, reads.out);
+          for (const name of names) reads.byKey.set(name, (reads.byKey.get(name) ?? 0) + 1);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          reads.out--;
+          if (call === failOnPage) throw new Error('connection reset');
+          return store.getMany(names, options);
+        },
+      } as typeof store,
+    };
+  }
+
+  it('classifies the next pages while earlier ones are read, and hands mappings on in SCAN order', async () => {
+    const { store, reads } = slowStore(
+      forwards,
+      Object.keys(forwards).map((key) => [key]),
+    );
+    const seen: string[] = [];
+    const inventory = await scanStore(store, 'traefik', (mapping) => seen.push(mapping.domain));
+    expect(reads.mostOut).toBeGreaterThan(1);
+    expect(seen).toEqual(domains);
+    expect([...inventory.forwards.keys()].sort()).toEqual(domains);
+    expect(inventory.keysScanned).toBe(domains.length);
+  });
+
+  it('reads a key once when SCAN returns it again while its first read is out', async () => {
+    const key = 'custom_domain:a.com';
+    const { store, reads } = slowStore(forwards, [[key], [key], ['custom_domain:b.com'], [key]]);
+    const seen: string[] = [];
+    const inventory = await scanStore(store, 'traefik', (mapping) => seen.push(mapping.domain));
+    expect(reads.byKey.get(key)).toBe(1);
+    expect(seen).toEqual(['a.com', 'b.com']);
+    expect(inventory.keysScanned).toBe(2);
+  });
+
+  it('fails with the first failed read, the reads still out settled without an unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const { store } = slowStore(
+        forwards,
+        Object.keys(forwards).map((key) => [key]),
+        2,
+      );
+      const seen: string[] = [];
+      await expect(scanStore(store, 'traefik', (mapping) => seen.push(mapping.domain))).rejects.toThrow('connection reset');
+      expect(seen).toEqual(['a.com']);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});
