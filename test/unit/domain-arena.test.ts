@@ -36,6 +36,18 @@ describe('DomainArena', () => {
     expect(arena.find('bvcher.example')).toBe(-1);
   });
 
+  it('tells a domain from one whose characters are the bytes of its UTF-8 text', () => {
+    const arena = new DomainArena();
+    // 'é' is C3 A9 in UTF-8; 'Ã©' is the two characters U+00C3 U+00A9.
+    const position = arena.append('é.example', 0, 'o:r');
+    expect(arena.find('Ã©.example')).toBe(-1);
+    expect(arena.find('site.example')).toBe(-1);
+    expect(arena.find('é.example')).toBe(position);
+    const mojibake = arena.append('Ã©.example', 0, 'o:r2');
+    expect(arena.find('é.example')).toBe(position);
+    expect(arena.find('Ã©.example')).toBe(mojibake);
+  });
+
   it('removes entries: gone from lookups and iteration, the others unaffected, across chunks', () => {
     const arena = new DomainArena();
     // Long texts fill more than one 1 MiB chunk.
