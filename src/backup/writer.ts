@@ -8,6 +8,19 @@ import { BACKUP_FORMAT, BACKUP_VERSION, EntryDigest, encodeEntry, type BackupHea
 
 const CHUNK_BYTES = 64 * 1024;
 
+/**
+ * A temporary backup untouched this long was left by a run that could not clean up (killed
+ * with SIGKILL, out of memory, the container stopped): every write refreshes it, and every
+ * store call of a run is bounded. Process ids are no proof: a container's PID 1 is every
+ * run's, and a volume may be shared by writers in other PID namespaces.
+ */
+export const ABANDONED_TEMPORARY_AGE_MS = 60 * 60 * 1000;
+/** The names `timestampedPath` gives. */
+const TIMESTAMPED_BACKUP = /^(reap|backup)-\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z\.jsonl(\.gz)?$/;
+const TEMPORARY = /^\.(.+)\.\d+\.tmp$/;
+/** Temporary files this process is writing: never anyone's leftovers. */
+const openTemporaries = new Set<string>();
+
 export interface BackupMeta {
   store: string;
   rootKey: string;
@@ -52,6 +65,8 @@ export class BackupWriter {
           `cannot write a backup in ${dirname(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; choose a writable --backup-dir or --output`,
         );
       }
+      openTemporaries.add(tempPath);
+      await removeAbandonedTemporaries(dirname(path), basename(path));
       const file = createWriteStream('', { fd: handle.fd, autoClose: false });
       const out = path.endsWith('.gz') ? createGzip() : file;
       if (out !== file) out.pipe(file);
@@ -86,6 +101,7 @@ export class BackupWriter {
     await this.target.handle.sync();
     await this.target.handle.close();
     await fs.rename(this.target.tempPath, this.path);
+    openTemporaries.delete(this.target.tempPath);
     return this.path;
   }
 
@@ -96,6 +112,7 @@ export class BackupWriter {
     this.target.file.destroy();
     await this.target.handle.close().catch(() => {});
     await fs.rm(this.target.tempPath, { force: true });
+    openTemporaries.delete(this.target.tempPath);
   }
 
   /** The pending entry lines, hashed and written. */
@@ -115,6 +132,26 @@ export class BackupWriter {
 
   private throwIfFailed(): void {
     if (this.failure) throw new Error(`cannot write the backup ${this.path}: ${this.failure.message}`);
+  }
+}
+
+/**
+ * Removes, from `dir`, the temporary files of backups that were never finished: those of
+ * `target` (an earlier attempt at the same `--output`) and those of timestamped backups,
+ * once untouched for `ABANDONED_TEMPORARY_AGE_MS`. They hold keys, sometimes sensitive
+ * ones, and a sidecar killed mid-backup would otherwise leave one more at every restart.
+ * None of them was ever used: a reap deletes only after its backup got its final name.
+ * Best effort: what cannot be listed or removed stays, and the backup goes on.
+ */
+export async function removeAbandonedTemporaries(dir: string, target: string, now = Date.now()): Promise<void> {
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const base = TEMPORARY.exec(name)?.[1];
+    if (base === undefined || (base !== target && !TIMESTAMPED_BACKUP.test(base))) continue;
+    const path = join(dir, name);
+    if (openTemporaries.has(path)) continue;
+    const stat = await fs.lstat(path).catch(() => undefined);
+    if (stat?.isFile() && now - stat.mtimeMs >= ABANDONED_TEMPORARY_AGE_MS) await fs.rm(path).catch(() => {});
   }
 }
 

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BackupReader } from '../../src/backup/reader';
-import { BackupWriter } from '../../src/backup/writer';
+import { ABANDONED_TEMPORARY_AGE_MS, BackupWriter } from '../../src/backup/writer';
 import { createRuntime, type Runtime } from '../../src/container';
 import { exportEntries, restoreEntries } from '../../src/engine/transfer';
 import { Harness, type Site } from '../support/harness';
@@ -214,6 +214,54 @@ describe('BackupWriter', () => {
     await writer.abandon();
     expect(fs.readdirSync(dir)).toEqual(['b.jsonl.gz']);
     expect(fs.readFileSync(file, 'utf8')).toBe('the previous backup');
+  });
+
+  it('removes the unfinished backups that killed runs left in its directory, and nothing else', async () => {
+    const dir = freshDir();
+    const hoursAgo = (hours: number) => new Date(Date.now() - hours * ABANDONED_TEMPORARY_AGE_MS);
+    const place = (name: string, age: Date, kind: 'file' | 'dir' = 'file') => {
+      const at = path.join(dir, name);
+      if (kind === 'dir') fs.mkdirSync(at);
+      else fs.writeFileSync(at, '{"format":"pages-reaper-backup"}\n');
+      fs.utimesSync(at, age, age);
+    };
+    const leftovers = [
+      '.b.jsonl.999999.tmp',
+      '.reap-2026-12-01T10-00-00-000Z.jsonl.4242.tmp',
+      '.backup-2026-11-30T08-15-30-123Z.jsonl.gz.1.tmp',
+    ];
+    for (const name of leftovers) place(name, hoursAgo(2));
+    const kept = [
+      '.reap-2026-12-01T11-00-00-000Z.jsonl.4244.tmp', // still being written, by all it shows
+      '.notes.txt.77.tmp', // not a backup of ours
+      '.other.jsonl.12.tmp', // another target's: its owner may come back to it
+      'reap-2026-12-01T10-00-00-000Z.jsonl', // a finished backup
+      '.c.jsonl.5.tmp', // a directory
+    ];
+    place(kept[0], hoursAgo(0.5));
+    place(kept[1], hoursAgo(2));
+    place(kept[2], hoursAgo(2));
+    place(kept[3], hoursAgo(100));
+    place(kept[4], hoursAgo(2), 'dir');
+
+    const writer = await BackupWriter.open(path.join(dir, 'b.jsonl'), META);
+    await writer.finish();
+    expect(fs.readdirSync(dir).sort()).toEqual([...kept, 'b.jsonl'].sort());
+  });
+
+  it('never removes a temporary file this process is still writing, however old', async () => {
+    const dir = freshDir();
+    const first = await BackupWriter.open(path.join(dir, 'reap-2026-12-01T10-00-00-000Z.jsonl'), META);
+    await first.add({ key: 'k', type: 'string', value: Buffer.from('v') });
+    const [temporary] = fs.readdirSync(dir);
+    const old = new Date(Date.now() - 2 * ABANDONED_TEMPORARY_AGE_MS);
+    fs.utimesSync(path.join(dir, temporary), old, old);
+
+    const second = await BackupWriter.open(path.join(dir, 'b.jsonl'), META);
+    expect(fs.readdirSync(dir)).toContain(temporary);
+    await second.finish();
+    await first.finish();
+    expect((await BackupReader.verify(path.join(dir, 'reap-2026-12-01T10-00-00-000Z.jsonl'))).count).toBe(1);
   });
 
   it('refuses a directory it cannot write to, and creates nothing', async () => {
