@@ -154,12 +154,14 @@ const BITS = 2;
 
 /** Set in an entry's bitmap once a forward mapping produces its name (see `markOwner`). */
 const OWNED = 1 << 30;
+/** Set in every recorded router's bitmap: a slot whose bitmap word is 0 is empty. */
+const PRESENT = 1 << 31;
 const EMPTY = -1;
 
 /**
  * The `custom-…` routers under `{root}`, without their names: per router, a 64-bit hash
  * of the name (computed in place over the key, between `custom-` and the slash) and a
- * bitmap over the sub-keys the plugin writes, in typed arrays (about 20-40 bytes a
+ * bitmap over the sub-keys the plugin writes, in one typed array (about 25 bytes a
  * router instead of a name string and a Map entry). A router with a sub-key outside the
  * table keeps its name and that sub-key in a small Map, as `PrefixedKeyTable` does.
  *
@@ -178,20 +180,20 @@ const EMPTY = -1;
 export class RouterTable {
   private readonly prefix: string;
   private readonly suffixLengths: number[];
-  /** Open addressing, linear probing: an entry's index, or EMPTY. Power-of-two length. */
-  private slots = new Int32Array(64).fill(EMPTY);
   /**
-   * Entries in insertion order, three words each: the hash's two words and the sub-key
-   * bitmap (with OWNED), side by side so that finding a router and setting its bit touch
-   * one place in memory. At a million routers the table is far larger than the CPU's
-   * caches and each key of the scan lands on a random router: in three arrays, a key cost
-   * four cache misses, and recording 8 million router keys took a tenth of a scan.
+   * Open addressing, linear probing, the records in the slots themselves: three words a
+   * slot, the hash's two words and the sub-key bitmap (with OWNED and PRESENT), so that
+   * finding a router and setting its bit touch one place in memory. At a million routers
+   * the table is far larger than the CPU's caches and each key of the scan lands on a
+   * random router: a slot array beside the records cost two cache misses a key, three
+   * arrays four. A router's entry is its slot, until the table grows.
    */
-  private records = new Uint32Array(32 * RECORD);
+  private records = new Uint32Array(64 * RECORD);
+  private capacity = 64;
   private entries = 0;
   private keyTotal = 0;
-  /** Entry index → router name, for the entries whose name is known. */
-  private readonly names = new Map<number, string>();
+  /** Entry (slot) → router name, for the entries whose name is known. */
+  private names = new Map<number, string>();
   /** Router name → sub-keys outside the interned table (rare). */
   private readonly others = new Map<string, string[]>();
   private readonly hashed = new Uint32Array(2);
@@ -281,8 +283,10 @@ export class RouterTable {
    */
   countUnnamedOrphans(): number {
     let unnamed = 0;
-    for (let entry = 0; entry < this.entries; entry++)
-      if (!(this.records[entry * RECORD + BITS] & OWNED) && !this.names.has(entry)) unnamed++;
+    for (let entry = 0; entry < this.capacity; entry++) {
+      const bits = this.records[entry * RECORD + BITS];
+      if (bits !== 0 && !(bits & OWNED) && !this.names.has(entry)) unnamed++;
+    }
     this.unnamed = unnamed;
     return unnamed;
   }
@@ -328,54 +332,58 @@ export class RouterTable {
     return this.lookup(this.hashed[0], this.hashed[1]);
   }
 
-  private lookup(high: number, low: number): number {
-    const mask = this.slots.length - 1;
+  /** The slot holding this hash, or the empty slot where it would go (as `-2 - slot`). */
+  private probe(high: number, low: number): number {
+    const mask = this.capacity - 1;
     for (let slot = low & mask; ; slot = (slot + 1) & mask) {
-      const entry = this.slots[slot];
-      if (entry === EMPTY) return EMPTY;
-      if (this.records[entry * RECORD + LOW] === low && this.records[entry * RECORD + HIGH] === high) return entry;
+      const at = slot * RECORD;
+      if (this.records[at + BITS] === 0) return -2 - slot;
+      if (this.records[at + LOW] === low && this.records[at + HIGH] === high) return slot;
     }
+  }
+
+  private lookup(high: number, low: number): number {
+    const slot = this.probe(high, low);
+    return slot < 0 ? EMPTY : slot;
   }
 
   private findOrAdd(key: string, slash: number): number {
     this.hash(key, this.prefix.length, slash, false, this.hashed);
     const high = this.hashed[0];
     const low = this.hashed[1];
-    const mask = this.slots.length - 1;
-    let slot = low & mask;
-    for (; ; slot = (slot + 1) & mask) {
-      const entry = this.slots[slot];
-      if (entry === EMPTY) break;
-      if (this.records[entry * RECORD + LOW] === low && this.records[entry * RECORD + HIGH] === high) return entry;
-    }
-    const entry = this.entries++;
-    const at = entry * RECORD;
-    if (at === this.records.length) this.records = grown(this.records);
+    const found = this.probe(high, low);
+    if (found >= 0) return found;
+    const at = (-2 - found) * RECORD;
     this.records[at + HIGH] = high;
     this.records[at + LOW] = low;
-    this.records[at + BITS] = 0;
-    this.slots[slot] = entry;
-    // Load at most 1/2: linear probes stay short; slots cost 4 bytes each.
-    if (this.entries * 2 > this.slots.length) this.rehash(this.slots.length * 2);
-    return entry;
+    this.records[at + BITS] = PRESENT;
+    this.entries++;
+    // Load at most 1/2: linear probes stay short. Growing moves every router to a new slot.
+    if (this.entries * 2 <= this.capacity) return -2 - found;
+    this.grow();
+    return this.probe(high, low);
   }
 
-  private rehash(length: number): void {
-    const slots = new Int32Array(length).fill(EMPTY);
-    const mask = length - 1;
-    for (let entry = 0; entry < this.entries; entry++) {
-      let slot = this.records[entry * RECORD + LOW] & mask;
-      while (slots[slot] !== EMPTY) slot = (slot + 1) & mask;
-      slots[slot] = entry;
+  private grow(): void {
+    const old = this.records;
+    const oldCapacity = this.capacity;
+    this.capacity *= 2;
+    this.records = new Uint32Array(this.capacity * RECORD);
+    const moved = new Map<number, number>();
+    for (let slot = 0; slot < oldCapacity; slot++) {
+      const from = slot * RECORD;
+      if (old[from + BITS] === 0) continue;
+      const to = -2 - this.probe(old[from + HIGH], old[from + LOW]);
+      this.records[to * RECORD + HIGH] = old[from + HIGH];
+      this.records[to * RECORD + LOW] = old[from + LOW];
+      this.records[to * RECORD + BITS] = old[from + BITS];
+      if (this.names.has(slot)) moved.set(slot, to);
     }
-    this.slots = slots;
+    // The names keep their order: `knownNames` lists them as they came.
+    const names = new Map<number, string>();
+    for (const [slot, name] of this.names) names.set(moved.get(slot)!, name);
+    this.names = names;
   }
-}
-
-function grown(array: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> {
-  const next = new Uint32Array(array.length * 2);
-  next.set(array);
-  return next;
 }
 
 /**

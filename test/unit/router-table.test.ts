@@ -64,6 +64,39 @@ describe('RouterTable', () => {
     expect(table.has(`custom-site${n}-example-com`)).toBe(false);
   });
 
+  it('keeps names, owner marks and their order when the table grows under them', () => {
+    const table = new RouterTable(root, ROUTER_SUFFIXES);
+    table.addKey(`${root}custom-named-com/rule`, true);
+    table.addKey(`${root}custom-odd-com/tls/domains/0/main`);
+    table.addKey(`${root}custom-owned-com/rule`);
+    table.markOwner('owned.com');
+    for (let i = 0; i < 5_000; i++) table.addKey(`${root}custom-filler${i}-com/rule`);
+    table.addKey(`${root}custom-late-com/rule`, true);
+    expect([...table.knownNames()]).toEqual(['custom-named-com', 'custom-odd-com', 'custom-late-com']);
+    expect(table.get('custom-odd-com')).toEqual([`${root}custom-odd-com/tls/domains/0/main`]);
+    // Unnamed and not owned: the 5,000 fillers, not the owned router nor the named ones.
+    expect(table.countUnnamedOrphans()).toBe(5_000);
+    expect(table.nameOrphan(`${root}custom-filler7-com/rule`)).toBe(true);
+    expect(table.nameOrphan(`${root}custom-owned-com/rule`)).toBe(false);
+    expect(table.unnamedOrphans).toBe(4_999);
+    expect([...table.knownNames()].at(-1)).toBe('custom-filler7-com');
+  });
+
+  it('records a router whose hash is all zero bits', () => {
+    const zeroFor =
+      (name: string): NameHash =>
+      (text, start, end, dots, out) => {
+        fnv1a64(text, start, end, dots, out);
+        if (text.slice(start, end) === name) out.fill(0);
+      };
+    const table = new RouterTable(root, ROUTER_SUFFIXES, zeroFor('zero-com'));
+    expect(table.addKey(`${root}custom-zero-com/rule`)).toBe(true);
+    expect(table.addKey(`${root}custom-zero-com/rule`)).toBe(false);
+    expect(table.size).toBe(1);
+    expect(table.get('custom-zero-com')).toEqual([`${root}custom-zero-com/rule`]);
+    expect(table.countUnnamedOrphans()).toBe(1);
+  });
+
   it('keeps no names for routers that forward mappings own, and names the others from a second pass', () => {
     const table = new RouterTable(root, ROUTER_SUFFIXES);
     const keys = [`${root}custom-a-b-com/rule`, `${root}custom-c-com/rule`, `${root}custom-c-com/priority`, `${root}custom-d-com/rule`];
