@@ -215,7 +215,15 @@ export class RouterTable {
    */
   addKey(key: string, keepName = false): boolean {
     const slash = this.slashOf(key);
-    if (slash === -1) return false;
+    return slash !== -1 && this.addKeyAt(key, slash, keepName);
+  }
+
+  /**
+   * `addKey` for a key whose name the caller has already cut: `slash` is where the name
+   * ends, as `routerKeySlash` finds it under this table's root (the scan's hottest path,
+   * where each router key was searched twice).
+   */
+  addKeyAt(key: string, slash: number, keepName = false): boolean {
     const entry = this.findOrAdd(key, slash);
     if (keepName && !this.names.has(entry)) this.names.set(entry, flat(key.slice(this.root.length, slash)));
     // The sub-key is found in place: no substring for the names the plugin writes.

@@ -100,7 +100,8 @@ export async function scanStore(
       // Router keys are most of the plugin's keys: recorded without a class object.
       // SCAN may return a key twice; the tables record each once.
       if (key.startsWith(routers)) {
-        if (routerKeySlash(key, routers) === -1 || inventory.routers.addKey(key)) inventory.keysScanned++;
+        const slash = routerKeySlash(key, routers);
+        if (slash === -1 || inventory.routers.addKeyAt(key, slash)) inventory.keysScanned++;
         continue;
       }
       const cls = classifyKey(key);

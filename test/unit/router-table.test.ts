@@ -1,5 +1,6 @@
 import { fnv1a64, NameCounts, ROUTER_SUFFIXES, RouterTable, type NameHash } from '../../src/core/traefik-tables';
 import { emptyInventory } from '../../src/core/inventory';
+import { routerKeySlash } from '../../src/core/keys';
 import { planReap } from '../../src/core/planner';
 import { nameOrphanRouters, scanStore } from '../../src/engine/scanner';
 import { RepoIndex } from '../../src/triggers/repo-index';
@@ -30,6 +31,15 @@ describe('RouterTable', () => {
     expect(table.get('custom-b-com')).toBeUndefined();
     expect(table.get('custom-')).toBeUndefined();
     expect(table.get('a-com')).toBeUndefined();
+  });
+
+  it('records a key at the slash routerKeySlash finds as addKey records it whole', () => {
+    const byKey = new RouterTable(root, ROUTER_SUFFIXES);
+    const atSlash = new RouterTable(root, ROUTER_SUFFIXES);
+    const keys = [...Object.keys(routerKeys('a.com')), `${root}custom-a-com/tls/domains/0/main`, ...Object.keys(routerKeys('b.a.com'))];
+    for (const key of [...keys, ...keys]) expect(atSlash.addKeyAt(key, routerKeySlash(key, root))).toBe(byKey.addKey(key));
+    expect(atSlash.keyCount).toBe(keys.length);
+    for (const name of ['custom-a-com', 'custom-b-a-com']) expect(atSlash.get(name)).toEqual(byKey.get(name));
   });
 
   it('refuses keys that are not a custom router sub-key', () => {
