@@ -9,6 +9,15 @@ import { once } from 'node:events';
 export const LINES_PER_BATCH = 128;
 
 /**
+ * Batches written between two turns of the event loop while the stream takes every write
+ * at once (a file: Node writes stdout to a file synchronously). Without the turns, a
+ * signal that came while a large report was written was handled only after the run had
+ * stopped listening for it: lost, and the run went on to its end and exit 0 (`scan
+ * --json` of a million domains into a file: 3.7 s after SIGTERM).
+ */
+const BATCHES_BETWEEN_TURNS = 32;
+
+/**
  * A report is produced as batches of lines (a generator), so it can be written as it is
  * produced; this joins them into the whole text, as one `join('\n')` of every line would.
  */
@@ -30,11 +39,18 @@ export async function writeBatches(
   stream: NodeJS.WritableStream & { writableLength?: number },
 ): Promise<void> {
   let started = false;
+  let sinceTurn = 0;
   for (const lines of batches) {
     if (lines.length === 0) continue;
     const chunk = (started ? '\n' : '') + lines.join('\n');
     started = true;
-    if (!stream.write(chunk) && !(await drained(stream))) return;
+    if (!stream.write(chunk)) {
+      if (!(await drained(stream))) return;
+      sinceTurn = 0;
+    } else if (++sinceTurn === BATCHES_BETWEEN_TURNS) {
+      sinceTurn = 0;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
   if ((stream.writableLength ?? 0) > 0) await drained(stream);
 }

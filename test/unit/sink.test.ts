@@ -33,4 +33,27 @@ describe('report batches', () => {
     const { stream } = failingReader(1, 'EIO');
     await expect(writeBatches(batches(), stream)).rejects.toThrow('write EIO');
   });
+
+  it('let the event loop turn while a stream takes every write at once (a file), so a signal is not lost', async () => {
+    const taken: string[] = [];
+    const file = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        taken.push(chunk.toString());
+        done();
+      },
+    });
+    let turned = false;
+    let batchesBeforeTurn: number | undefined;
+    function* many() {
+      for (let i = 0; i < 1000; i++) {
+        if (turned) batchesBeforeTurn ??= i;
+        yield [`line ${i}`];
+      }
+    }
+    setImmediate(() => (turned = true));
+    await writeBatches(many(), file);
+    expect(taken.join('')).toBe(joinBatches(many()));
+    expect(batchesBeforeTurn).toBeDefined();
+    expect(batchesBeforeTurn!).toBeLessThan(100);
+  });
 });
