@@ -10,7 +10,7 @@ import { keepHeapNearLive } from './heap-policy';
 import { invocationName } from './invocation';
 import { logLine, runLogFields } from './log-line';
 import { Runner, type RunOutcome } from './runner';
-import { INTERRUPTED_MESSAGE, trapSignals, type Interrupt } from './signals';
+import { sayInterrupted, trapSignals, type Interrupt } from './signals';
 import { humanReport, type RenderContext } from '../render/human';
 import { jsonReport } from '../render/json';
 import { writeBatches } from '../render/sink';
@@ -19,17 +19,8 @@ import { settingsFromFlags, type AnyFlags } from './flags';
 /** How long an interrupted run may take to unwind before the process is ended anyway. */
 const INTERRUPT_GRACE_MS = 3000;
 
-let interruptReported = false;
-
 /** A signal that came once the run's work was done, while its report went out. */
 const INTERRUPTED_AFTER_RUN_MESSAGE = '\n⚠️  Interrupted once the run was done: its report above is complete.\n';
-
-/** Says once that the run was interrupted, however many ways reach that point. */
-function reportInterrupted(message = INTERRUPTED_MESSAGE): void {
-  if (interruptReported) return;
-  interruptReported = true;
-  process.stderr.write(message);
-}
 
 export abstract class ReaperCommand extends Command {
   /** Secrets of this run's settings: never in a message. */
@@ -66,7 +57,7 @@ export abstract class ReaperCommand extends Command {
 
   /** Exit 130, saying that nothing is left half-deleted (or, with `message`, what else is true). */
   protected interrupted(message?: string): never {
-    reportInterrupted(message);
+    sayInterrupted(message);
     return this.exit(EXIT.interrupted);
   }
 
@@ -80,7 +71,7 @@ export abstract class ReaperCommand extends Command {
     return (this.interrupt = trapSignals({
       onSignal: () =>
         setTimeout(() => {
-          reportInterrupted();
+          sayInterrupted();
           process.exit(EXIT.interrupted);
         }, INTERRUPT_GRACE_MS).unref(),
     }));

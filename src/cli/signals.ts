@@ -3,7 +3,10 @@ import { EXIT } from '../report/exit-codes';
 /** What SIGINT/SIGTERM do to a run: abort its signal, until released. */
 export interface Interrupt {
   signal: AbortSignal;
-  /** Stops listening for SIGINT/SIGTERM (a signal already received keeps its effects). */
+  /**
+   * Stops listening for SIGINT/SIGTERM (a signal already received keeps its effects); from
+   * then on one ends the process at once with 130 (`exitOnSignalUntilTrapped`).
+   */
   release(): void;
 }
 
@@ -21,21 +24,32 @@ export interface TrapOptions {
 /** What an interrupted process says on stderr, whenever the signal came. */
 export const INTERRUPTED_MESSAGE = '\n⚠️  Interrupted: nothing is left half-deleted; run again to finish.\n';
 
-let beforeTrap: (() => void) | undefined;
+let interruptSaid = false;
+
+/** Says on stderr that the process was interrupted, once, however many ways reach that point. */
+export function sayInterrupted(message = INTERRUPTED_MESSAGE): void {
+  if (interruptSaid) return;
+  interruptSaid = true;
+  process.stderr.write(message);
+}
+
+let untrapped: (() => void) | undefined;
 
 /**
- * From the process's first line (bin/run.js) until a command traps them: SIGINT/SIGTERM
- * end the process at once with 130, as they end any run, instead of by the signal's
- * default. Nothing has been touched yet: no command has connected to anything.
+ * Whenever no command has them trapped — from the process's first line (bin/run.js) until a
+ * command traps them, and from the moment a run lets them go (its work done, its report
+ * out) until the process has exited — SIGINT/SIGTERM end the process at once with 130,
+ * as they end any run, never by the signal's default. Nothing is in the middle of a change
+ * then: no command has connected yet, or the run is over.
  */
 export function exitOnSignalUntilTrapped(): void {
-  if (beforeTrap) return;
-  beforeTrap = () => {
-    process.stderr.write(INTERRUPTED_MESSAGE);
+  if (untrapped) return;
+  untrapped = () => {
+    sayInterrupted();
     process.exit(EXIT.interrupted);
   };
-  process.on('SIGTERM', beforeTrap);
-  process.on('SIGINT', beforeTrap);
+  process.on('SIGTERM', untrapped);
+  process.on('SIGINT', untrapped);
 }
 
 /**
@@ -44,10 +58,10 @@ export function exitOnSignalUntilTrapped(): void {
  * signals are trapped, for a single run and for the sidecar alike.
  */
 export function trapSignals(options: TrapOptions = {}): Interrupt {
-  if (beforeTrap) {
-    process.off('SIGTERM', beforeTrap);
-    process.off('SIGINT', beforeTrap);
-    beforeTrap = undefined;
+  if (untrapped) {
+    process.off('SIGTERM', untrapped);
+    process.off('SIGINT', untrapped);
+    untrapped = undefined;
   }
   const controller = new AbortController();
   const handler = (name: 'SIGINT' | 'SIGTERM') => () => {
@@ -65,6 +79,7 @@ export function trapSignals(options: TrapOptions = {}): Interrupt {
     release: () => {
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
+      exitOnSignalUntilTrapped();
     },
   };
 }

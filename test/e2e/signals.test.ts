@@ -33,4 +33,26 @@ describe('signals before and after a command traps them', () => {
     });
     expect(result.stderr).toBe('');
   });
+
+  it('once a run lets them go: SIGTERM ends the process at once with 130 and the interrupted line, not by the signal', () => {
+    const result = runScript(
+      `s.exitOnSignalUntilTrapped();
+       const trap = s.trapSignals();
+       trap.release();
+       process.kill(process.pid, 'SIGTERM');
+       setTimeout(() => {}, 5000);`,
+    );
+    expect({ status: result.status, signal: result.signal }).toEqual({ status: 130, signal: null });
+    expect(result.stderr.match(/Interrupted: nothing is left half-deleted/g)).toHaveLength(1);
+  });
+
+  it('says it was interrupted once, however many signals come', () => {
+    const result = runScript(
+      `s.sayInterrupted('\\nfirst\\n');
+       s.exitOnSignalUntilTrapped();
+       process.kill(process.pid, 'SIGINT');
+       setTimeout(() => {}, 5000);`,
+    );
+    expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 130, stderr: '\nfirst\n' });
+  });
 });
