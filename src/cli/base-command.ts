@@ -4,8 +4,9 @@ import { createRuntime, type ReaperSettings, type Runtime } from '../container';
 import { scrubSecrets, secretsOf } from '../core/secrets';
 import type { Stage } from '../engine/engine';
 import { EXIT } from '../report/exit-codes';
+import { InterruptedError } from '../report/errors';
 import { progressFor } from '../render/progress-bar';
-import { oneLine, reportFailure } from './errors';
+import { oneLine, reportFailure, writeErrorDocument } from './errors';
 import { keepHeapNearLive } from './heap-policy';
 import { invocationName } from './invocation';
 import { logLine, runLogFields } from './log-line';
@@ -32,6 +33,10 @@ export abstract class ReaperCommand extends Command {
   /** Where a `--json` error document goes: stdout, unless the command's stdout carries data. */
   protected jsonErrors: NodeJS.WritableStream = process.stdout;
 
+  /** Set once a run's report has begun to go out on stdout. */
+  private reportStarted = false;
+  private interruptedDocumentWritten = false;
+
   /** The heap policy is the process's, not the engine's: a program embedding the engine keeps its own. */
   override async init(): Promise<void> {
     await super.init();
@@ -57,8 +62,20 @@ export abstract class ReaperCommand extends Command {
 
   /** Exit 130, saying that nothing is left half-deleted (or, with `message`, what else is true). */
   protected interrupted(message?: string): never {
+    if (message === undefined) this.writeInterruptedDocument();
     sayInterrupted(message);
     return this.exit(EXIT.interrupted);
+  }
+
+  /**
+   * With `--json`, an interrupted run prints the document a failed one prints (kind
+   * `interrupted`, exit code 130) instead of nothing — unless its report has begun to go
+   * out, which the document would corrupt.
+   */
+  private writeInterruptedDocument(): void {
+    if (this.reportStarted || this.interruptedDocumentWritten || !this.argv.includes('--json')) return;
+    this.interruptedDocumentWritten = true;
+    writeErrorDocument(new InterruptedError(), this.jsonErrors, { command: this.id });
   }
 
   /**
@@ -71,6 +88,7 @@ export abstract class ReaperCommand extends Command {
     return (this.interrupt = trapSignals({
       onSignal: () =>
         setTimeout(() => {
+          this.writeInterruptedDocument();
           sayInterrupted();
           process.exit(EXIT.interrupted);
         }, INTERRUPT_GRACE_MS).unref(),
@@ -105,6 +123,7 @@ export abstract class ReaperCommand extends Command {
       if (flags['log-format'] === 'json' && !flags.json)
         logLine(runLogFields(outcome.status, { command: context.command, dryRun: context.dryRun }));
       else {
+        this.reportStarted = true;
         const batches = flags.json
           ? jsonReport(report, summary, fullContext)
           : humanReport(report, summary, { ...fullContext, verbose: Boolean(flags.verbose), bin: this.bin() });

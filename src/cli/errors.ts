@@ -33,16 +33,19 @@ export interface FailureOutput {
  */
 export function reportFailure(error: unknown, output: FailureOutput = {}): number {
   const failure = ReaperError.from(error);
-  const secrets = output.secrets ?? [];
-  const line = scrubSecrets(oneLine(failure), secrets);
-  if (output.json) {
-    const hint = failure.hint === undefined ? undefined : scrubSecrets(failure.hint, secrets);
-    const doc = {
-      command: output.command,
-      error: { kind: failure.kind, message: line, ...(hint ? { hint } : {}), exitCode: failure.exitCode },
-    };
-    output.json.write(JSON.stringify(doc, null, 2) + '\n');
-  }
+  const line = scrubSecrets(oneLine(failure), output.secrets ?? []);
+  if (output.json) writeErrorDocument(failure, output.json, output);
   process.stderr.write(`pages-reaper: ${line}\n`);
   return failure.exitCode;
+}
+
+/** `{ "command", "error": { kind, message, hint, exitCode } }`, what `--json` prints for a run that has no report. */
+export function writeErrorDocument(failure: ReaperError, stream: NodeJS.WritableStream, output: FailureOutput = {}): void {
+  const secrets = output.secrets ?? [];
+  const hint = failure.hint === undefined ? undefined : scrubSecrets(failure.hint, secrets);
+  const doc = {
+    command: output.command,
+    error: { kind: failure.kind, message: scrubSecrets(oneLine(failure), secrets), ...(hint ? { hint } : {}), exitCode: failure.exitCode },
+  };
+  stream.write(JSON.stringify(doc, null, 2) + '\n');
 }

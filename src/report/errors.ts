@@ -1,7 +1,7 @@
 import { EXIT, type ExitCode } from './exit-codes';
 
 /** What went wrong, for `--json` error documents and for code that decides on it. */
-export type ErrorKind = 'usage' | 'store-unreachable' | 'fatal';
+export type ErrorKind = 'usage' | 'store-unreachable' | 'fatal' | 'interrupted';
 
 export interface ReaperErrorOptions {
   exitCode?: ExitCode;
@@ -56,4 +56,13 @@ export class UsageError extends ReaperError {
  */
 export class StoreUnreachableError extends ReaperError {
   override readonly kind: ErrorKind = 'store-unreachable';
+}
+
+/** SIGINT/SIGTERM ended the run (exit 130): for `--json`, the document a report would have been. */
+export class InterruptedError extends ReaperError {
+  override readonly kind: ErrorKind = 'interrupted';
+
+  constructor() {
+    super('interrupted by SIGINT/SIGTERM: nothing is left half-deleted', { hint: 'run again to finish', exitCode: EXIT.interrupted });
+  }
 }

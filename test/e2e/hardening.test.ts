@@ -188,6 +188,33 @@ describe('every store call is bounded (--store-timeout) and a signal ends any ru
     // An interrupted backup leaves no file, and no temporary file beside it.
     expect(fs.readdirSync(HOME).filter((name) => name.includes('interrupted'))).toEqual([]);
   });
+
+  it('with --json, an interrupted run prints the document a failed one does: kind interrupted, exit code 130', async () => {
+    const scans = () => hanging.commands.filter((command) => command === 'SCAN').length;
+    const store = ['--redis-host', '127.0.0.1', '--redis-port', String(hanging.port)];
+    let seen = scans();
+    const scan = await signalWhen(['scan', '--json', ...store], () => scans() > seen, 'SIGTERM');
+    seen = scans();
+    // The backup is on stdout: the document goes to stderr.
+    const backup = await signalWhen(['backup', '--json', ...store, '--output', '-'], () => scans() > seen, 'SIGINT');
+
+    const expected = (command: string) => ({
+      command,
+      error: {
+        kind: 'interrupted',
+        message: 'interrupted by SIGINT/SIGTERM: nothing is left half-deleted; run again to finish',
+        hint: 'run again to finish',
+        exitCode: 130,
+      },
+    });
+    expect(scan.result.code).toBe(130);
+    expect(JSON.parse(scan.result.stdout)).toEqual(expected('scan'));
+    expect(backup.result.code).toBe(130);
+    // Stdout holds what the backup had written (its header, no trailer: restore refuses it), nothing else.
+    expect(backup.result.stdout).not.toContain('interrupted');
+    const onStderr = backup.result.stderr;
+    expect(JSON.parse(onStderr.slice(onStderr.indexOf('{'), onStderr.lastIndexOf('}') + 1))).toEqual(expected('backup'));
+  });
 });
 
 describe('an unwritable --backup-dir', () => {
