@@ -58,11 +58,6 @@ export function exitOnSignalUntilTrapped(): void {
  * signals are trapped, for a single run and for the sidecar alike.
  */
 export function trapSignals(options: TrapOptions = {}): Interrupt {
-  if (untrapped) {
-    process.off('SIGTERM', untrapped);
-    process.off('SIGINT', untrapped);
-    untrapped = undefined;
-  }
   const controller = new AbortController();
   const handler = (name: 'SIGINT' | 'SIGTERM') => () => {
     if (controller.signal.aborted) return;
@@ -72,14 +67,25 @@ export function trapSignals(options: TrapOptions = {}): Interrupt {
   const onTerm = handler('SIGTERM');
   const onInt = handler('SIGINT');
   const listen = options.once ? process.once.bind(process) : process.on.bind(process);
+  // Listeners are swapped new first, old second. Node stops watching a signal when its last
+  // listener goes, and drops one that came but was not handled yet: removing the old
+  // listener first lost a SIGTERM sent 100 ms after start, and the run went on to delete.
   listen('SIGTERM', onTerm);
   listen('SIGINT', onInt);
+  stopExitingOnSignal();
   return {
     signal: controller.signal,
     release: () => {
+      exitOnSignalUntilTrapped();
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
-      exitOnSignalUntilTrapped();
     },
   };
+}
+
+function stopExitingOnSignal(): void {
+  if (!untrapped) return;
+  process.off('SIGTERM', untrapped);
+  process.off('SIGINT', untrapped);
+  untrapped = undefined;
 }

@@ -55,4 +55,37 @@ describe('signals before and after a command traps them', () => {
     );
     expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 130, stderr: '\nfirst\n' });
   });
+
+  // Node stops watching a signal when its last listener is removed, and drops one that came
+  // but was not handled yet: each test sends the signal at the instant a listener is removed.
+  const SIGNAL_AT_REMOVAL = `const off = process.off.bind(process);
+     let sent = false;
+     const signalAtRemoval = () => (process.off = process.removeListener = (event, fn) => {
+       if (event === 'SIGTERM' && !sent) { sent = true; process.kill(process.pid, 'SIGTERM'); }
+       return off(event, fn);
+     });`;
+
+  it('a signal that comes as a command traps them is the trap’s, never lost', () => {
+    const result = runScript(
+      `${SIGNAL_AT_REMOVAL}
+       s.exitOnSignalUntilTrapped();
+       signalAtRemoval();
+       const trap = s.trapSignals();
+       trap.signal.addEventListener('abort', () => { console.log('aborted'); process.exit(7); });
+       setTimeout(() => console.log('lost'), 1000);`,
+    );
+    expect({ status: result.status, stdout: result.stdout.trim() }).toEqual({ status: 7, stdout: 'aborted' });
+  });
+
+  it('a signal that comes as a run lets them go ends the process with 130, never lost', () => {
+    const result = runScript(
+      `${SIGNAL_AT_REMOVAL}
+       s.exitOnSignalUntilTrapped();
+       const trap = s.trapSignals();
+       signalAtRemoval();
+       trap.release();
+       setTimeout(() => console.log('lost'), 1000);`,
+    );
+    expect({ status: result.status, stdout: result.stdout.trim() }).toEqual({ status: 130, stdout: '' });
+  });
 });
