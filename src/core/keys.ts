@@ -180,13 +180,19 @@ export function isBranchName(name: string): boolean {
 
 /**
  * A host name as the plugin could have registered it: dot-separated labels, at least
- * two. Used to tell a reverse mapping from look-alike keys, whose values are hashes,
- * `count=N` or page content.
+ * two, the last not all digits (no top-level domain is: RFC 3696 §2). Used to tell a
+ * reverse mapping from look-alike keys, whose values are hashes, `count=N`, page content,
+ * or an address, a version or a number (`backend:addr` → `10.0.0.1`, `app:version` →
+ * `1.2.3`): those are someone else's, never deleted as orphan reverse keys.
  */
 export function isDomainName(value: string): boolean {
   if (value.length === 0 || value.length > 253) return false;
   const labels = value.split('.');
-  return labels.length >= 2 && labels.every((label) => /^(?:\*|[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)$/.test(label));
+  return (
+    labels.length >= 2 &&
+    !/^\d+$/.test(labels[labels.length - 1]) &&
+    labels.every((label) => /^(?:\*|[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)$/.test(label))
+  );
 }
 
 /**

@@ -232,6 +232,10 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
         'traefik/http/middlewares/pages-auth/basicAuth/users': 'x',
         'redirects-not-a-key': 'x',
         'someone:else': 'not a domain',
+        // An address, a version, a number: no repository claims them, and they are not ours.
+        'backend:addr': '10.0.0.1',
+        'app:version': '1.2.3',
+        'cache:ttl': '3.5',
       };
       await h.store.mset(lookAlikes);
       // A reverse key whose repository still claims its domain is the plugin's business.
