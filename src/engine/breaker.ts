@@ -3,7 +3,9 @@
  * resolver): when the first `threshold` calls all fail the same way, with no success,
  * it trips and nothing more is asked. Until one call succeeds, no more calls go out than
  * could still be needed to trip it, so a broken setup costs `threshold` calls whatever
- * the concurrency is. Every call must end (a timeout, an abort), so a waiter is always
+ * the concurrency is. Optionally, a long run of identical failures after successes trips
+ * it too: a source that went away mid-run (a Forgejo restarted for an upgrade) would
+ * otherwise be asked, with retries, for every mapping left. Every call must end (a timeout, an abort), so a waiter is always
  * woken. The Forgejo verifier and the DNS checker each run calls through one.
  */
 export class Breaker {
@@ -13,6 +15,9 @@ export class Breaker {
   private stopMessage: string | undefined;
   private inFlight = 0;
   private waiters: Array<() => void> = [];
+  /** Failures in a row, in the order calls end, since the last success. */
+  private streak = 0;
+  private streakSignature: string | undefined;
 
   constructor(
     private readonly threshold: number,
@@ -20,6 +25,11 @@ export class Breaker {
     private readonly tripMessage: (cause: string) => string,
     /** Told once, when the breaker trips or is stopped. */
     private readonly onStop: (message: string) => void,
+    /**
+     * After successes: this many failures in a row, all the same way, trip it too (a source
+     * that went away mid-run); the message from the last failure's cause.
+     */
+    private readonly lost?: { streak: number; message: (cause: string) => string },
   ) {}
 
   /** Set once the breaker tripped or was stopped: the run stops asking. */
@@ -45,7 +55,7 @@ export class Breaker {
       const result = await call();
       const failure = failureOf(result, undefined);
       if (failure) this.failed(failure.signature, failure.cause);
-      else this.successes++;
+      else this.succeeded();
       return result;
     } catch (error) {
       const failure = failureOf(undefined, error);
@@ -80,8 +90,23 @@ export class Breaker {
     return this.successes === 0 && !this.stopMessage && this.inFlight + this.sameFailures >= this.threshold;
   }
 
+  private succeeded(): void {
+    this.successes++;
+    this.streak = 0;
+  }
+
   private failed(signature: string, cause: string): void {
-    if (this.successes > 0 || this.stopMessage) return;
+    if (this.stopMessage) return;
+    if (this.successes > 0) {
+      if (!this.lost) return;
+      if (signature === this.streakSignature) this.streak++;
+      else {
+        this.streakSignature = signature;
+        this.streak = 1;
+      }
+      if (this.streak >= this.lost.streak) this.stop(this.lost.message(cause));
+      return;
+    }
     if (signature === this.failureSignature) this.sameFailures++;
     else {
       this.failureSignature = signature;

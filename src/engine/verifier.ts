@@ -7,6 +7,13 @@ import { Breaker } from './breaker';
 
 /** After this many failures of one kind with no success at all, stop asking. */
 export const BREAKER_THRESHOLD = 10;
+/**
+ * Checks in a row that fail the same way, after some succeeded, that stop the run: at 1.75 s
+ * a check (retries with backoff against a refused connection), a Forgejo that went down
+ * mid-run was asked for hours about a million domains. A run of 100 is no mere bad patch:
+ * with 70% of checks failing at random, one comes once in 10¹⁵ runs.
+ */
+export const LOST_SOURCE_STREAK = 100;
 
 /** Answers remembered per kind (`.pages`, branch) at most. */
 export const MEMO_LIMIT = 10_000;
@@ -65,6 +72,11 @@ export class Verifier {
     (cause) =>
       `stopped early: the first ${BREAKER_THRESHOLD} Forgejo checks all failed the same way (${cause}); check --forgejo-host and --forgejo-token`,
     (message) => this.abort.abort(new Error(message)),
+    {
+      streak: LOST_SOURCE_STREAK,
+      message: (cause) =>
+        `stopped: the last ${LOST_SOURCE_STREAK} Forgejo checks all failed the same way (${cause}) after earlier ones succeeded; nothing was deleted, run again once Forgejo answers`,
+    },
   );
 
   constructor(
@@ -77,7 +89,7 @@ export class Verifier {
     else interrupt?.addEventListener('abort', () => this.abort.abort(interrupt.reason), { once: true });
   }
 
-  /** Set once every check so far failed the same way: the run stops asking. */
+  /** Set once every check so far, or the last LOST_SOURCE_STREAK, failed the same way: the run stops asking. */
   get stoppedEarly(): string | undefined {
     return this.breaker.stopped;
   }

@@ -295,6 +295,29 @@ describe('a Forgejo that cannot be used at all, or a malformed --forgejo-host', 
     expect(await dump(redis)).toEqual(before);
   });
 
+  it('a Forgejo that goes away mid-run: stopped after 100 identical failures in a row, exit 1, nothing deleted', async () => {
+    // 400 sites, a tenth of them stale; Forgejo answers 30 checks, then only 503s.
+    const sites: Site[] = Array.from({ length: 400 }, (_, i) => ({ owner: `org${i}`, repo: 'www', domain: `site${i}.example.com` }));
+    await redis.mset(Object.assign({}, ...sites.map((site) => siteEntries(site))));
+    sites.forEach((site, i) => {
+      if (i % 10 !== 0) standin.setRepo(site.owner, site.repo, { pages: `custom_domain: ${site.domain}\n` });
+    });
+    let answered = 0;
+    standin.addFailure({ status: 503, match: () => ++answered > 30 });
+    const before = await dump(redis);
+
+    const result = await cli.run(['reap', ...flags, '--forgejo-host', standin.url, '--retries', '0', '--force']);
+
+    expect({ code: result.code, stderr: result.stderr }).toEqual({
+      code: 1,
+      stderr: expect.stringMatching(
+        /^pages-reaper: stopped: the last 100 Forgejo checks all failed the same way \(.*503.*\) after earlier ones succeeded; nothing was deleted[^\n]*\n$/,
+      ),
+    });
+    expect(standin.stats().requests).toBeLessThan(400);
+    expect(await dump(redis)).toEqual(before);
+  });
+
   it('an invalid --forgejo-host (bad scheme, spaces, no host) is refused in one line before anything is read', async () => {
     await redis.mset(siteEntries(STALE));
     const before = await dump(redis);

@@ -1,5 +1,5 @@
 import type { Claim, Verdict } from '../../src/core/verdict';
-import { BREAKER_THRESHOLD, RecentAnswers, Verifier } from '../../src/engine/verifier';
+import { BREAKER_THRESHOLD, LOST_SOURCE_STREAK, RecentAnswers, Verifier } from '../../src/engine/verifier';
 import { SourceError, type PagesFileLookup, type SourceOfTruth } from '../../src/ports/source-of-truth';
 
 type PagesAnswer = string | null | Error | ((signal?: AbortSignal) => Promise<PagesFileLookup>);
@@ -241,6 +241,31 @@ describe('Verifier: the breaker (DESIGN §3, stop early)', () => {
     expect(verdicts.every((v) => v.status === 'unknown')).toBe(true);
     // The signal handed to the source is aborted when the breaker trips.
     expect(fake.signals.every((s) => s?.aborted)).toBe(true);
+  });
+
+  it('stops once the source went away mid-run: 100 identical failures in a row after successes', async () => {
+    const refused = () => new SourceError('cannot reach Forgejo at http://a: ECONNREFUSED', 'network', 'network:ECONNREFUSED');
+    // 20 checks answer, then the source is gone.
+    const fake = new FakeSource((owner, repo, call) => (call <= 20 ? `custom_domain: d${repo.slice(4)}.com\n` : refused()));
+    const verifier = new Verifier(fake);
+    const verdicts = await verifyInTurn(verifier, repos(300));
+    expect(verdicts.slice(0, 20).every((v) => v.status === 'live')).toBe(true);
+    expect(verifier.stoppedEarly).toBe(
+      `stopped: the last ${LOST_SOURCE_STREAK} Forgejo checks all failed the same way (cannot reach Forgejo at http://a: ECONNREFUSED) after earlier ones succeeded; nothing was deleted, run again once Forgejo answers`,
+    );
+    expect(fake.pagesCalls).toHaveLength(20 + LOST_SOURCE_STREAK); // no more asked
+    expect(verdicts.slice(20).every((v) => v.status === 'unknown')).toBe(true);
+  });
+
+  it('keeps asking through long runs of failures that a success or another failure breaks', async () => {
+    const fake = new FakeSource((_owner, repo, call) =>
+      // 149 failures between two successes, never more than 75 of one kind in a row.
+      call % 150 === 1 ? `custom_domain: d${repo.slice(4)}.com\n` : call % 150 === 76 ? authError() : new Error('socket hang up'),
+    );
+    const verifier = new Verifier(fake);
+    await verifyInTurn(verifier, repos(1_000));
+    expect(verifier.stoppedEarly).toBeUndefined();
+    expect(fake.pagesCalls).toHaveLength(1_000);
   });
 
   it('holds nothing back once a check has succeeded', async () => {
