@@ -11,7 +11,7 @@ export const BREAKER_THRESHOLD = 10;
  * Checks in a row that fail the same way, after some succeeded, that stop the run: at 1.75 s
  * a check (retries with backoff against a refused connection), a Forgejo that went down
  * mid-run was asked for hours about a million domains. A run of 100 is no mere bad patch:
- * with 70% of checks failing at random, one comes once in 10¹⁵ runs.
+ * with 70% of checks failing at random, the odds of one in a million checks are about 10⁻¹⁰.
  */
 export const LOST_SOURCE_STREAK = 100;
 
