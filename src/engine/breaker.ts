@@ -5,8 +5,9 @@
  * could still be needed to trip it, so a broken setup costs `threshold` calls whatever
  * the concurrency is. Optionally, a long run of identical failures after successes trips
  * it too: a source that went away mid-run (a Forgejo restarted for an upgrade) would
- * otherwise be asked, with retries, for every mapping left. Every call must end (a timeout, an abort), so a waiter is always
- * woken. The Forgejo verifier and the DNS checker each run calls through one.
+ * otherwise be asked, with retries, for every mapping left. Every call must end (a
+ * timeout, an abort), so a waiter is always woken. The Forgejo verifier and the DNS
+ * checker each run calls through one.
  */
 export class Breaker {
   private successes = 0;
@@ -15,9 +16,6 @@ export class Breaker {
   private stopMessage: string | undefined;
   private inFlight = 0;
   private waiters: Array<() => void> = [];
-  /** Failures in a row, in the order calls end, since the last success. */
-  private streak = 0;
-  private streakSignature: string | undefined;
 
   constructor(
     private readonly threshold: number,
@@ -90,28 +88,22 @@ export class Breaker {
     return this.successes === 0 && !this.stopMessage && this.inFlight + this.sameFailures >= this.threshold;
   }
 
+  /** A success ends the run of identical failures. */
   private succeeded(): void {
     this.successes++;
-    this.streak = 0;
+    this.sameFailures = 0;
+    this.failureSignature = undefined;
   }
 
+  /** Counts identical failures in a row, in the order calls end: `threshold` before any success trips it, `lost.streak` after. */
   private failed(signature: string, cause: string): void {
-    if (this.stopMessage) return;
-    if (this.successes > 0) {
-      if (!this.lost) return;
-      if (signature === this.streakSignature) this.streak++;
-      else {
-        this.streakSignature = signature;
-        this.streak = 1;
-      }
-      if (this.streak >= this.lost.streak) this.stop(this.lost.message(cause));
-      return;
-    }
+    if (this.stopMessage || (this.successes > 0 && !this.lost)) return;
     if (signature === this.failureSignature) this.sameFailures++;
     else {
       this.failureSignature = signature;
       this.sameFailures = 1;
     }
-    if (this.sameFailures >= this.threshold) this.stop(this.tripMessage(cause));
+    if (this.successes === 0 && this.sameFailures >= this.threshold) this.stop(this.tripMessage(cause));
+    else if (this.lost && this.successes > 0 && this.sameFailures >= this.lost.streak) this.stop(this.lost.message(cause));
   }
 }
