@@ -60,8 +60,9 @@ export async function applyInOrder(
   store: KeyValueStore,
   batches: Iterable<Array<DeletionGroup<ExpectedKey>>> | AsyncIterable<Array<DeletionGroup<ExpectedKey>>>,
   signal?: AbortSignal,
+  /** Filled as calls answer, so a caller whose run fails midway knows how far it got. */
+  outcomes: GroupOutcome[] = [],
 ): Promise<GroupOutcome[]> {
-  const outcomes: GroupOutcome[] = [];
   let inFlight: Promise<GroupOutcome[]> | undefined;
   try {
     for await (const batch of batches) {

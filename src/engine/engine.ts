@@ -17,6 +17,7 @@ import { scanStore } from './scanner';
 import { TaskQueue } from './task-queue';
 import { VerdictMap } from '../core/compact';
 import { Verifier } from './verifier';
+import { ExplainedError } from './explained-error';
 
 export interface EngineOptions {
   rootKey: string;
@@ -203,13 +204,19 @@ export class ReapEngine {
           // No backup, no reap (DESIGN §4.7): the backup is finished and read back before the first delete.
           const backedUp = await this.backUp(plan, signal);
           report.plan = backedUp.plan;
-          if (backedUp.path !== undefined) {
-            report.backupPath = backedUp.path;
-            report.outcomes = await applyFromBackup(this.store, backedUp.plan, backedUp.path, signal);
+          const backupPath = backedUp.path;
+          if (backupPath !== undefined) {
+            report.backupPath = backupPath;
+            const outcomes: GroupOutcome[] = [];
+            report.outcomes = await deleting(backedUp.plan, outcomes, signal, backupPath, () =>
+              applyFromBackup(this.store, backedUp.plan, backupPath, signal, outcomes),
+            );
           }
         } else if (applying) {
           const outcomes: GroupOutcome[] = [];
-          report.plan = await hydrateInSlices(this.store, plan, applySlice(this.store, outcomes, signal), signal);
+          report.plan = await deleting(plan, outcomes, signal, undefined, () =>
+            hydrateInSlices(this.store, plan, applySlice(this.store, outcomes, signal), signal),
+          );
           if (report.plan.groups.length > 0) report.outcomes = outcomes;
         } else report.plan = await hydrateInSlices(this.store, plan, async () => {}, signal);
         if (report.grace && report.outcomes) await this.clearGraceMarksOfReaped(inventory, report.plan, report.outcomes);
@@ -265,13 +272,41 @@ export class ReapEngine {
     } catch (error) {
       await writer?.abandon();
       if (signal?.aborted) throw error;
-      throw new Error(`no backup, no reap: ${(error as Error).message}; nothing was deleted`);
+      const failure = ExplainedError.partsOf(error);
+      throw new ExplainedError(`no backup, no reap: ${failure.problem}; nothing was deleted`, failure.hint, { cause: error });
     }
   }
 
   private requireSource(): SourceOfTruth {
     if (!this.source) throw new Error('no source of truth configured: set --forgejo-host (or FORGEJO_HOST)');
     return this.source;
+  }
+}
+
+/**
+ * Runs the deletes of `plan`; a failure once they may have begun (a store lost mid-run)
+ * says how far they got and where the backup is, so the operator knows what the store
+ * holds: the groups whose calls answered are done, the call in flight may be, the rest
+ * are left for the next run. An interruption is passed on as it is.
+ */
+async function deleting<T>(
+  plan: Plan,
+  outcomes: readonly GroupOutcome[],
+  signal: AbortSignal | undefined,
+  backupPath: string | undefined,
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (signal?.aborted) throw error;
+    const failure = ExplainedError.partsOf(error);
+    const backup = backupPath === undefined ? '' : `; every planned key is in the backup ${backupPath}`;
+    throw new ExplainedError(
+      `${failure.problem}; the reap stopped after ${outcomes.length} of ${plan.groups.length} planned groups (the call in flight may have deleted more)${backup}`,
+      failure.hint ? `${failure.hint} to reap the rest` : 'run again once the cause is fixed, to reap the rest',
+      { cause: error },
+    );
   }
 }
 

@@ -63,9 +63,15 @@ export async function hydrateInSlices(
  * backup is read back whole first (trailer, count, checksum), so a reap deletes nothing
  * its backup cannot restore.
  */
-export async function applyFromBackup(store: KeyValueStore, plan: Plan, backupPath: string, signal?: AbortSignal): Promise<GroupOutcome[]> {
+export async function applyFromBackup(
+  store: KeyValueStore,
+  plan: Plan,
+  backupPath: string,
+  signal?: AbortSignal,
+  outcomes: GroupOutcome[] = [],
+): Promise<GroupOutcome[]> {
   const reader = await BackupReader.verify(backupPath);
-  return applyInOrder(store, withBackedUpValues(applyBatches(plan.groups), reader.entries(), backupPath), signal);
+  return applyInOrder(store, withBackedUpValues(applyBatches(plan.groups), reader.entries(), backupPath), signal, outcomes);
 }
 
 /** Each batch with its keys' values taken from the backup, in plan order, as it is made. */

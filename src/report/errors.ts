@@ -1,3 +1,4 @@
+import { ExplainedError } from '../engine/explained-error';
 import { EXIT, type ExitCode } from './exit-codes';
 
 /** What went wrong, for `--json` error documents and for code that decides on it. */
@@ -35,10 +36,12 @@ export class ReaperError extends Error {
   /**
    * Any thrown value as a ReaperError: itself when it is one; an oclif parse error
    * (a flag's value, a missing argument: oclif would exit 2, which means "partial" here)
-   * as a usage error, exit 1; anything else as a fatal error with its message.
+   * as a usage error, exit 1; the engine's explained failures with their problem and hint
+   * apart; anything else as a fatal error with its message.
    */
   static from(error: unknown): ReaperError {
     if (error instanceof ReaperError) return error;
+    if (error instanceof ExplainedError) return new ReaperError(error.problem, { hint: error.hint, cause: error });
     const message = error instanceof Error ? error.message : String(error);
     if (error instanceof Error && 'oclif' in error) return new UsageError(message, { cause: error });
     return new ReaperError(message, { cause: error });

@@ -9,7 +9,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Redis } from 'ioredis';
 import { cliRunner, expectFatal, type CliResult } from '../support/cli-process';
-import { startBlackHole, startRedisThatHangs, type HungServer } from '../support/hung-store';
+import { startBlackHole, startCuttableRelay, startRedisThatHangs, type HungServer } from '../support/hung-store';
+import { startForgejoStandin } from '../support/forgejo-standin';
+import { etcdBackend, redisBackend } from '../support/store-backend';
 import { freePort, startSentinel } from '../support/servers';
 import type { Site } from '../support/harness';
 import { siteEntries } from '../support/plugin-writer';
@@ -332,6 +334,78 @@ describe('a Forgejo that cannot be used at all, or a malformed --forgejo-host', 
     expect(standin.stats().requests).toBe(0);
     expect(await dump(redis)).toEqual(before);
   });
+});
+
+describe.each([redisBackend, etcdBackend])('a store that goes away mid-run, on $name', ({ create }) => {
+  const store = create();
+  let standin: Standin;
+  beforeAll(async () => {
+    await store.start();
+    standin = await startForgejoStandin();
+  });
+  afterAll(async () => {
+    await standin?.close();
+    await store.stop();
+  });
+
+  /** The store's flags, its port replaced by the relay's. */
+  function flagsThrough(relayPort: number): string[] {
+    if (store.settings().etcdEndpoints !== undefined) return ['--store', 'etcd', '--etcd-endpoints', `http://127.0.0.1:${relayPort}`];
+    return ['--redis-host', '127.0.0.1', '--redis-port', String(relayPort)];
+  }
+
+  function storePort(): number {
+    const settings = store.settings();
+    return settings.redisPort ?? Number(new URL(settings.etcdEndpoints!.split(',')[0]).port);
+  }
+
+  it("exit 1 with one line naming the store, what the run was doing and the fix, not the client's words; nothing deleted; --json says the same", async () => {
+    // 12 sites, 3 of them stale; once the last repository is asked about, the store goes away.
+    const sites: Site[] = Array.from({ length: 12 }, (_, i) => ({ owner: `org${i}`, repo: 'www', domain: `site${i}.example.com` }));
+    await store.mset(Object.assign({}, ...sites.map((site) => siteEntries(site))));
+    sites.forEach((site, i) => {
+      if (i % 4 !== 0) standin.setRepo(site.owner, site.repo, { pages: `custom_domain: ${site.domain}\n` });
+    });
+    const before = await store.dump();
+
+    for (const json of [false, true]) {
+      const relay = await startCuttableRelay(storePort());
+      let asked = 0;
+      standin.clearFailures();
+      standin.addFailure({ before: async () => void (++asked === sites.length && (await relay.cut())) });
+      const result = await cli.run([
+        'reap',
+        ...flagsThrough(relay.port),
+        '--forgejo-host',
+        standin.url,
+        '--force',
+        '--backup-dir',
+        path.join(HOME, 'lost-store-backups'),
+        ...(json ? ['--json'] : []),
+      ]);
+      await relay.cut();
+
+      const scheme = store.settings().etcdEndpoints === undefined ? 'redis' : 'etcd';
+      const named = `${scheme}://127\\.0\\.0\\.1:${relay.port}\\S*`;
+      expect({ code: result.code, stderr: result.stderr }).toEqual({
+        code: 1,
+        stderr: expect.stringMatching(
+          new RegExp(
+            `^pages-reaper: no backup, no reap: lost the store ${named} while reading \\([^)]+\\); nothing was deleted; check that it is up and reachable, then run again\\n$`,
+          ),
+        ),
+      });
+      if (json) {
+        expect(JSON.parse(result.stdout).error).toMatchObject({
+          kind: 'fatal',
+          exitCode: 1,
+          message: result.stderr.replace(/^pages-reaper: /, '').trimEnd(),
+          hint: 'check that it is up and reachable, then run again',
+        });
+      }
+    }
+    expect(await store.dump()).toEqual(before);
+  }, 60_000);
 });
 
 describe('Kubernetes service links', () => {

@@ -10,6 +10,8 @@ import { applyFromBackup, HYDRATE_SLICE } from '../../src/engine/plan-executor';
 import { Harness, keysOf, type Site } from '../support/harness';
 import { siteEntries } from '../support/plugin-writer';
 import { BACKENDS } from '../support/store-backend';
+import { ReaperError } from '../../src/report/errors';
+import { startCuttableRelay, type CuttableRelay } from '../support/hung-store';
 
 /**
  * A reap hydrates its plan a slice at a time and deletes what the finished backup holds
@@ -170,5 +172,68 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
       ).rejects.toThrow();
       expect(await h.dump()).toEqual({ 'custom_domain:a.com': 'o:a' });
     });
+  });
+});
+
+describe('a store lost while deleting (single Redis)', () => {
+  const h = new Harness();
+  let backupDir: string;
+  let relay: CuttableRelay;
+  beforeAll(() => h.start());
+  afterAll(() => h.stop());
+  beforeEach(async () => {
+    await h.reset();
+    backupDir = mkdtempSync(join(tmpdir(), 'reaper-lost-'));
+    relay = await startCuttableRelay(h.store.settings().redisPort!);
+  });
+  afterEach(async () => {
+    await relay.cut();
+    rmSync(backupDir, { recursive: true, force: true });
+  });
+
+  it('fails in one line that says how far the deletes got and where the backup is; the next run reaps the rest', async () => {
+    const sites = Array.from({ length: 60 }, (_, i): Site => ({ owner: 'gone', repo: `r${i}`, domain: `old${i}.example.com` }));
+    let staleKeys = 0;
+    for (const site of sites) staleKeys += keysOf(await h.seedSite(site, false)).length;
+    const live = await h.seedSite({ owner: 'alice', repo: 'site', domain: 'www.alice.com' });
+    const force = { ...DEFAULT_BRAKE, force: true };
+    let calls = 0;
+    // The reaper reaches Redis through the relay; once its first delete call has answered,
+    // the relay is cut: the server is gone for the reaper, and still there for the checks.
+    const failure: unknown = await h
+      .run('apply', { backupDir, brake: force, redisPort: relay.port }, (store) => {
+        const deleteGroups = store.deleteGroupsIfUnchanged.bind(store);
+        store.deleteGroupsIfUnchanged = async (groups) => {
+          if (++calls === 2) await relay.cut();
+          return deleteGroups(groups);
+        };
+      })
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+
+    const [file] = readdirSync(backupDir);
+    const backupPath = join(backupDir, file);
+    const { problem, hint } = ReaperError.from(failure);
+    const escaped = backupPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    expect(problem).toMatch(
+      new RegExp(
+        `^lost the store redis://127\\.0\\.0\\.1:${relay.port}/0 while deleting \\(.+\\); the reap stopped after \\d+ of 60 planned groups \\(the call in flight may have deleted more\\); every planned key is in the backup ${escaped}$`,
+      ),
+    );
+    expect(hint).toBe('check that it is up and reachable, then run again to reap the rest');
+    // What the line counts is what the store holds: the first call's groups are gone, no others.
+    const done = Number(/stopped after (\d+) of/.exec(problem)![1]);
+    expect(done).toBeGreaterThan(0);
+    expect(done).toBeLessThan(60);
+    const after = await h.dump();
+    expect(sites.filter((site) => `custom_domain:${site.domain}` in after)).toHaveLength(60 - done);
+    for (const key of Object.keys(live)) expect(after[key]).toBe(live[key]);
+    expect((await BackupReader.verify(backupPath)).count).toBe(staleKeys);
+
+    const again = await h.run('apply', { backupDir, brake: force });
+    expect(again.summary).toMatchObject({ exitCode: 0, staleDomainsCleaned: 60 - done });
+    expect(await h.dump()).toEqual(live);
   });
 });

@@ -2,7 +2,9 @@
  * Stores that stop answering, for timeout and interrupt tests:
  * - a black hole: accepts TCP connections and never says a word;
  * - a Redis that answers the connect handshake (HELLO refused, INFO, PING, CLIENT, SELECT) and then
- *   never answers anything else, so a run hangs mid-way in its first SCAN.
+ *   never answers anything else, so a run hangs mid-way in its first SCAN;
+ * - a store that goes away: a TCP relay to a real server that can be cut, its connections
+ *   dropped and new ones refused, while the server behind it keeps its data for the checks.
  */
 import * as net from 'node:net';
 
@@ -96,4 +98,42 @@ export function startRedisThatHangs(): Promise<HungServer> {
     });
   });
   return listen(server, sockets, received);
+}
+
+export interface CuttableRelay {
+  port: number;
+  /** Drops every connection and refuses new ones, as a server that went away. */
+  cut(): Promise<void>;
+}
+
+export function startCuttableRelay(targetPort: number, targetHost = '127.0.0.1'): Promise<CuttableRelay> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, targetHost);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        sockets.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      resolve({
+        port,
+        cut: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            for (const socket of sockets) socket.destroy();
+          }),
+      });
+    });
+  });
 }

@@ -3,7 +3,8 @@
  * once on interrupt, whatever the store underneath does. The stores here are fakes
  * that never answer; the real clients are covered by test/e2e/hardening.test.ts.
  */
-import { BoundedStore } from '../../src/engine/bounded-store';
+import { BoundedStore, connectionLossDetail } from '../../src/engine/bounded-store';
+import { ReaperError } from '../../src/report/errors';
 import type { KeyValueStore } from '../../src/ports/key-value-store';
 
 const never = <T>() => new Promise<T>(() => {});
@@ -84,6 +85,53 @@ describe('BoundedStore', () => {
     await expect(store.getMany(['a', 'b'])).resolves.toEqual([undefined, undefined]);
     await expect(store.putMany([], 'overwrite')).rejects.toThrow('READONLY');
     await expect(store.close()).resolves.toBeUndefined();
+  });
+
+  it.each([
+    [
+      'ioredis, once its retries are spent',
+      'Reached the max retries per request limit (which is 2). Refer to "maxRetriesPerRequest" option for details.',
+      'the connection dropped and did not come back',
+    ],
+    ['ioredis, on a closed connection', 'Connection is closed.', 'the connection was closed'],
+    [
+      'grpc (etcd), with no connection',
+      '14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:2379. Resolution note: ',
+      'connect ECONNREFUSED 127.0.0.1:2379',
+    ],
+    ['grpc (etcd), a connection dropped', '14 UNAVAILABLE: Connection dropped', 'Connection dropped'],
+    ['a socket reset', 'read ECONNRESET', 'read ECONNRESET'],
+  ])(
+    "a connection lost mid-run (%s) is one line naming the store, what it was doing and the fix, not the client's words",
+    async (_, said, detail) => {
+      expect(connectionLossDetail(said)).toBe(detail);
+      const lost = () => Promise.reject(new Error(said));
+      const store = new BoundedStore(silentStore({ getMany: lost, deleteGroupsIfUnchanged: lost }), 10_000);
+      const reading = store.getMany(['k']).catch((error: unknown) => error);
+      expect(await reading).toMatchObject({
+        problem: `lost the store fake://silent while reading (${detail})`,
+        hint: 'check that it is up and reachable, then run again',
+      });
+      // The CLI keeps them apart: `message` and `hint` of a --json error document.
+      expect(ReaperError.from(await reading)).toMatchObject({
+        kind: 'fatal',
+        exitCode: 1,
+        message: `lost the store fake://silent while reading (${detail}); check that it is up and reachable, then run again`,
+        hint: 'check that it is up and reachable, then run again',
+      });
+      await expect(store.deleteGroupsIfUnchanged([])).rejects.toThrow(`lost the store fake://silent while deleting (${detail})`);
+    },
+  );
+
+  it('an error that is not a lost connection passes through as the store said it', async () => {
+    for (const said of [
+      'WRONGTYPE Operation against a key holding the wrong kind of value',
+      'etcdserver: too many operations in txn request',
+    ]) {
+      expect(connectionLossDetail(said)).toBeUndefined();
+      const store = new BoundedStore(silentStore({ getMany: () => Promise.reject(new Error(said)) }), 10_000);
+      await expect(store.getMany(['k'])).rejects.toThrow(new Error(said));
+    }
   });
 
   it("passes on the inner store's bound on one atomic group, and has none when the inner has none", () => {

@@ -2,6 +2,7 @@ import { CLIError } from '@oclif/core/errors';
 import { oneLine, reportFailure } from '../../src/cli/errors';
 import { EXIT } from '../../src/report/exit-codes';
 import { ReaperError, StoreUnreachableError, UsageError } from '../../src/report/errors';
+import { ExplainedError } from '../../src/engine/explained-error';
 
 describe('ReaperError', () => {
   it('carries its exit code and hint; the message is the problem, then the hint', () => {
@@ -25,6 +26,20 @@ describe('ReaperError', () => {
     expect(parse).toMatchObject({ kind: 'usage', exitCode: 1, message: 'Expected an integer' });
     expect(ReaperError.from(new Error('boom'))).toMatchObject({ kind: 'fatal', exitCode: 1, message: 'boom' });
     expect(ReaperError.from('text')).toMatchObject({ kind: 'fatal', message: 'text' });
+  });
+
+  it("from(): the engine's explained failures keep their problem and hint apart", () => {
+    const explained = new ExplainedError('lost the store redis://r:6379/0 while reading (the connection was closed)', 'run again');
+    expect(explained.message).toBe('lost the store redis://r:6379/0 while reading (the connection was closed); run again');
+    expect(ReaperError.from(explained)).toMatchObject({
+      kind: 'fatal',
+      exitCode: 1,
+      problem: 'lost the store redis://r:6379/0 while reading (the connection was closed)',
+      hint: 'run again',
+      message: explained.message,
+    });
+    expect(ExplainedError.partsOf(new UsageError('bad', { hint: 'fix it' }))).toEqual({ problem: 'bad', hint: 'fix it' });
+    expect(ExplainedError.partsOf(new Error('boom'))).toEqual({ problem: 'boom' });
   });
 });
 

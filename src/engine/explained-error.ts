@@ -1,0 +1,25 @@
+/**
+ * A failure the engine explains: the problem, and how to fix it when it knows, kept apart
+ * so that the CLI prints them as one line and a `--json` document as its `message` and
+ * `hint` (`ReaperError.from` keeps both). The engine sits below the CLI's error family.
+ */
+export class ExplainedError extends Error {
+  constructor(
+    readonly problem: string,
+    readonly hint?: string,
+    options?: ErrorOptions,
+  ) {
+    super(hint ? `${problem}; ${hint}` : problem, options);
+    this.name = new.target.name;
+  }
+
+  /** Any thrown value's problem and hint: its message alone when it does not explain itself. */
+  static partsOf(error: unknown): { problem: string; hint?: string } {
+    if (error instanceof ExplainedError) return { problem: error.problem, hint: error.hint };
+    if (error !== null && typeof error === 'object' && 'problem' in error && typeof error.problem === 'string') {
+      const hint = 'hint' in error && typeof error.hint === 'string' ? error.hint : undefined;
+      return { problem: error.problem, hint };
+    }
+    return { problem: error instanceof Error ? error.message : String(error) };
+  }
+}
