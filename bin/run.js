@@ -19,7 +19,13 @@ const { flush } = require('@oclif/core/flush');
 // oclif exits 2 on a usage error (unknown command, stray argument); for pages-reaper 2
 // means "partial". What fails before a command runs leaves as a command's failure does
 // (src/cli/errors.ts): one line on stderr (with --json also a JSON document), exit 1.
-run(process.argv.slice(2), __dirname)
+// reaper.py, which pages-reaper replaces, had no commands: its flags alone reaped, and
+// `--dry-run` previewed. So flags with no command before them run `reap`, and a cron line
+// of the old script works with only the program's name changed. Help and version stay.
+const argv = process.argv.slice(2);
+if (argv.length > 0 && argv[0].startsWith('-') && !['-h', '--help', '-v', '--version'].includes(argv[0])) argv.unshift('reap');
+
+run(argv, __dirname)
   .then(() => flush())
   .catch((error) => {
     if (error && error.code === 'EEXIT') {

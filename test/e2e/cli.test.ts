@@ -224,6 +224,27 @@ describe('seed-era flags: --redis-host --redis-port --forgejo-host --dry-run', (
     expect(await dump(redis)).toEqual(before);
   });
 
+  it("reaper.py's flags with no command before them run a reap, as the old script did: --dry-run previews, then the real run", async () => {
+    await seedMixed(redis, standin);
+    const before = await dump(redis);
+
+    const preview = await runCli([...flags, '--dry-run']);
+    expect({ code: preview.code, stderr: preview.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(preview.stdout).toContain('DRY RUN');
+    expect([...listedKeys(preview.stdout)].sort()).toEqual([...keysOf(STALE)].sort());
+    expect(await dump(redis)).toEqual(before);
+
+    const real = await runCli(flags);
+    expect({ code: real.code, stderr: real.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(real.stdout).toMatch(/^Stale domains cleaned:\s+1$/m);
+    expect(await dump(redis)).toEqual(without(before, keysOf(STALE)));
+
+    // Help and the version are what they were.
+    const [help, version] = await Promise.all([runCli(['--help']), runCli(['--version'])]);
+    expect(help.stdout).toContain('COMMANDS');
+    expect(version.stdout).toMatch(/^pages-reaper\/\d+\.\d+\.\d+ /);
+  });
+
   it('a real run deletes exactly the stale site keys; a second run deletes nothing', async () => {
     await seedMixed(redis, standin);
     const before = await dump(redis);
