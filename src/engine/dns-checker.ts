@@ -5,6 +5,12 @@ import { Breaker } from './breaker';
 
 /** After this many lookups failing alike with no answer at all, stop asking (as for Forgejo). */
 export const DNS_BREAKER_THRESHOLD = 10;
+/**
+ * Lookups in a row that fail the same way, after some were answered, that stop the run (as
+ * for Forgejo: `LOST_SOURCE_STREAK`): a resolver that went away mid-run would otherwise be
+ * asked about every live domain left, each lookup waiting out --dns-timeout.
+ */
+export const DNS_LOST_STREAK = 100;
 
 /**
  * The DNS half of `--verify-dns`: one TXT lookup per name per run (a domain and its
@@ -24,6 +30,11 @@ export class DnsChecker {
       this.resolver.cancel();
       for (const listener of this.onStop) listener(message);
     },
+    {
+      streak: DNS_LOST_STREAK,
+      message: (cause) =>
+        `stopped: the last ${DNS_LOST_STREAK} DNS lookups all failed the same way (${cause}) after earlier ones were answered; nothing was deleted, run again once the resolver answers`,
+    },
   );
 
   constructor(
@@ -33,7 +44,7 @@ export class DnsChecker {
     interrupt?.addEventListener('abort', () => this.resolver.cancel(), { once: true });
   }
 
-  /** Set once the first lookups all failed the same way: the run stops. */
+  /** Set once the first lookups, or the last DNS_LOST_STREAK, all failed the same way: the run stops. */
   get stoppedEarly(): string | undefined {
     return this.breaker.stopped;
   }

@@ -9,7 +9,7 @@ import {
   type TxtAnswer,
 } from '../../src/core/dns-ownership';
 import { live } from '../../src/core/verdict';
-import { DNS_BREAKER_THRESHOLD, DnsChecker } from '../../src/engine/dns-checker';
+import { DNS_BREAKER_THRESHOLD, DNS_LOST_STREAK, DnsChecker } from '../../src/engine/dns-checker';
 import { parseDnsServer, splitDnsServers } from '../../src/engine/node-txt-resolver';
 import type { TxtResolver } from '../../src/ports/txt-resolver';
 
@@ -178,7 +178,7 @@ describe('DnsChecker', () => {
     expect(evidence.every((e) => e.outcome === 'unknown')).toBe(true);
   });
 
-  it('an answer first (even NXDOMAIN) means the resolver works: failures later never stop the run', async () => {
+  it('an answer first (even NXDOMAIN) means the resolver works: a run of failures later does not stop the run', async () => {
     const resolver = new HandResolver();
     const checker = new DnsChecker(resolver);
     const first = checker.check(apex);
@@ -192,6 +192,34 @@ describe('DnsChecker', () => {
     }
     expect((await rest).every((e) => e.outcome === 'unknown')).toBe(true);
     expect(checker.stoppedEarly).toBeUndefined();
+  });
+
+  it(`a resolver lost mid-run: ${DNS_LOST_STREAK} lookups in a row failing the same way after an answer stop the run, the rest cancelled`, async () => {
+    const resolver = new HandResolver();
+    const checker = new DnsChecker(resolver);
+    let stopped: string | undefined;
+    checker.whenStopped((message) => (stopped = message));
+    const first = checker.check(apex);
+    await settle();
+    resolver.answerNext(answerOfError('ENOTFOUND', ''));
+    await first;
+    const rest = Promise.all(claims(DNS_LOST_STREAK + 50).map((claim) => checker.check(claim)));
+    for (let i = 0; i < DNS_LOST_STREAK - 1; i++) {
+      await settle();
+      resolver.answerNext(answerOfError('ETIMEOUT', 'no answer from 10.9.9.9:53 (timeout)'));
+    }
+    await settle();
+    expect(checker.stoppedEarly).toBeUndefined();
+    resolver.answerNext(answerOfError('ETIMEOUT', 'no answer from 10.9.9.9:53 (timeout)'));
+    const evidence = await rest;
+    expect(stopped).toBe(
+      `stopped: the last ${DNS_LOST_STREAK} DNS lookups all failed the same way (no answer from 10.9.9.9:53 (timeout)) after earlier ones were answered; nothing was deleted, run again once the resolver answers`,
+    );
+    expect(checker.stoppedEarly).toBe(stopped);
+    expect(evidence.every((e) => e.outcome === 'unknown')).toBe(true);
+    // The lookups still out are cancelled, not waited for.
+    expect(resolver.cancelled).toBe(1);
+    expect(resolver.waiting).toBe(0);
   });
 
   it('mixed failures do not trip it', async () => {
