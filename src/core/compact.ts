@@ -474,6 +474,14 @@ export class VerdictMap extends Map<string, Verdict> {
     return this;
   }
 
+  /** The domain's verdict status, without building the verdict. */
+  statusOf(domain: string): Verdict['status'] | undefined {
+    const stored = super.get(domain) as Verdict | number | undefined;
+    if (stored === LIVE_VERDICT) return 'live';
+    if (stored === undefined) return this.forwards?.isMarkedLive(domain) ? 'live' : undefined;
+    return (stored as Verdict).status;
+  }
+
   /** Whether the domain's verdict is live, without building it. */
   private isLive(domain: string): boolean {
     const stored = super.get(domain) as Verdict | number | undefined;
@@ -546,6 +554,11 @@ export class VerdictMap extends Map<string, Verdict> {
 /** The verdicts a plan looks through for stale ones: a `VerdictMap` skips its live flags. */
 export function verdictsToPlan(verdicts: ReadonlyMap<string, Verdict>): Iterable<[string, Verdict]> {
   return verdicts instanceof VerdictMap ? verdicts.notMarkedLive() : verdicts;
+}
+
+/** A domain's verdict status; from a `VerdictMap` without building the verdict (a live one is a flag there). */
+export function verdictStatus(verdicts: ReadonlyMap<string, Verdict>, domain: string): Verdict['status'] | undefined {
+  return verdicts instanceof VerdictMap ? verdicts.statusOf(domain) : verdicts.get(domain)?.status;
 }
 
 /** How many verdicts `verdictsToPlan` leaves out: the common live ones kept as flags. */

@@ -24,11 +24,18 @@ export function sanitizeDomain(domain: string): string {
  * Undefined when there are more than `limit`, too many to guard one by one.
  */
 export function domainsSanitizedAs(sanitized: string, limit: number): string[] | undefined {
+  if (domainCountSanitizedAs(sanitized) > limit) return undefined;
   const parts = sanitized.split('-');
-  if (2 ** (parts.length - 1) > limit) return undefined;
   let domains = [parts[0]];
   for (const part of parts.slice(1)) domains = domains.flatMap((prefix) => [`${prefix}-${part}`, `${prefix}.${part}`]);
   return domains;
+}
+
+/** How many domains `domainsSanitizedAs` would list, without listing them. */
+export function domainCountSanitizedAs(sanitized: string): number {
+  let dashes = 0;
+  for (let at = sanitized.indexOf('-'); at !== -1; at = sanitized.indexOf('-', at + 1)) dashes++;
+  return 2 ** dashes;
 }
 
 export function forwardKey(domain: string): string {

@@ -1,8 +1,8 @@
 import type { ExpectedKey, KeyGuard, StoredEntry } from '../ports/key-value-store';
 import { reverseKeyOfValue, sanitizedOwners, type Inventory, type KeyValue, type ReverseMapping } from './inventory';
 import { forwardValue } from './mapping';
-import { verdictsToPlan } from './compact';
-import { domainsSanitizedAs, forwardKey, redirectsMetaKey, reverseKey, routerName, sanitizeDomain } from './keys';
+import { verdictStatus, verdictsToPlan } from './compact';
+import { domainCountSanitizedAs, domainsSanitizedAs, forwardKey, redirectsMetaKey, reverseKey, routerName, sanitizeDomain } from './keys';
 import type { Claim, Verdict } from './verdict';
 
 export type DeletionKind = 'domain' | 'orphan-router' | 'orphan-middleware' | 'orphan-redirects-meta' | 'orphan-reverse';
@@ -79,8 +79,17 @@ function forwardGuard(inventory: Inventory, domain: string): KeyGuard {
  * `sanitized` (but `except`), as the scan saw them; undefined when there are too many.
  */
 function registrationGuards(inventory: Inventory, sanitized: string, room: number, except?: string): KeyGuard[] | undefined {
-  const domains = domainsSanitizedAs(sanitized, Math.min(MAX_GUARDED_DOMAINS, room + (except === undefined ? 0 : 1)));
+  const domains = domainsSanitizedAs(sanitized, guardLimit(room, except));
   return domains?.filter((domain) => domain !== except).map((domain) => forwardGuard(inventory, domain));
+}
+
+/** Whether `registrationGuards` would find too many domains to guard, without building a guard. */
+function tooManyToGuard(sanitized: string, room: number, except?: string): boolean {
+  return domainCountSanitizedAs(sanitized) > guardLimit(room, except);
+}
+
+function guardLimit(room: number, except: string | undefined): number {
+  return Math.min(MAX_GUARDED_DOMAINS, room + (except === undefined ? 0 : 1));
 }
 
 const TOO_MANY_OWNERS = 'too many domains could register this name to guard them all in one step; left alone';
@@ -260,7 +269,7 @@ export function planReap(
   // A mapping kept as text always parses; one kept whole may not.
   const hasTarget = (domain: string) =>
     inventory.forwards.valueText(domain) !== undefined || inventory.forwards.get(domain)?.target !== undefined;
-  const isReaped = (domain: string) => forwardVerdicts.get(domain)?.status === 'stale' && hasTarget(domain);
+  const isReaped = (domain: string) => verdictStatus(forwardVerdicts, domain) === 'stale' && hasTarget(domain);
   // Verdicts name only mapped domains; a stale one is kept as its name alone.
   const staleDomains: string[] = [];
   for (const [domain, verdict] of verdictsToPlan(forwardVerdicts)) {
@@ -310,8 +319,9 @@ export function planReap(
         limits.maxGroupSize === undefined
           ? 0
           : (inventory.routers.get(router)?.length ?? 0) + names.reduce((sum, name) => sum + inventory.middlewares.get(name)!.length, 0);
-      const otherOwners = registrationGuards(inventory, sanitized, roomBeside(traefikCount + 3), domain);
-      if ((inventory.routers.has(router) || names.length > 0) && otherOwners === undefined) {
+      // The group builds its guards when they are read; here only whether it can have them all.
+      const unguardable = tooManyToGuard(sanitized, roomBeside(traefikCount + 3), domain);
+      if ((inventory.routers.has(router) || names.length > 0) && unguardable) {
         kept.push({ subject: routerName(domain), reason: `router and redirect middlewares kept: ${TOO_MANY_OWNERS}` });
       } else {
         flags |= TRAEFIK;
@@ -349,21 +359,27 @@ export function planReap(
       registrationGuards(inventory, sanitized, roomBeside(keys.length)),
     );
   }
-  const orphanMiddlewares = [...inventory.middlewares.keys()]
-    .filter((name) => !produced(inventory.middlewares.sanitizedDomainOf(name)))
-    .sort();
+  // Orphans are few: listed as they are found, not after a copy of every name (or entry).
+  const orphanMiddlewares: string[] = [];
+  for (const name of inventory.middlewares.keys())
+    if (!produced(inventory.middlewares.sanitizedDomainOf(name))) orphanMiddlewares.push(name);
+  orphanMiddlewares.sort();
   for (const name of orphanMiddlewares) {
     const sanitized = inventory.middlewares.sanitizedDomainOf(name);
     const keys = inventory.middlewares.get(name)!;
     const guards = registrationGuards(inventory, sanitized, roomBeside(keys.length));
     orphan('orphan-middleware', name, 'no forward mapping produces this middleware', byName(keys), guards);
   }
-  for (const [domain, meta] of [...inventory.redirectsMeta].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (!inventory.forwards.has(domain)) {
-      orphan('orphan-redirects-meta', redirectsMetaKey(domain), `no forward mapping for ${domain}`, expect([meta]), [
-        forwardGuard(inventory, domain),
-      ]);
-    }
+  const orphanMetas: string[] = [];
+  for (const domain of inventory.redirectsMeta.keys()) if (!inventory.forwards.has(domain)) orphanMetas.push(domain);
+  for (const domain of orphanMetas.sort((a, b) => (a < b ? -1 : 1))) {
+    orphan(
+      'orphan-redirects-meta',
+      redirectsMetaKey(domain),
+      `no forward mapping for ${domain}`,
+      expect([inventory.redirectsMeta.get(domain)!]),
+      [forwardGuard(inventory, domain)],
+    );
   }
   for (const reverse of orphanReverseCandidates(inventory)) {
     const verdict = orphanReverseVerdicts.get(reverse.key);

@@ -1,6 +1,7 @@
 import {
   branchLabel,
   classifyKey,
+  domainCountSanitizedAs,
   domainsSanitizedAs,
   escapeGlob,
   forwardKey,
@@ -382,5 +383,11 @@ describe('domainsSanitizedAs', () => {
     expect(domainsSanitizedAs('a-b-c', 3)).toBeUndefined();
     expect(domainsSanitizedAs('a-b-c-d-e-f-g-h-i-j-k-l', 1024)).toBeUndefined();
     expect(domainsSanitizedAs('a-b-c-d-e-f-g-h-i-j-k', 1024)).toHaveLength(1024);
+  });
+
+  it('counts them without listing them, the same count', () => {
+    for (const name of ['example', 'a-b-c', 'www-my-site-example-com', 'a-b-c-d-e-f-g-h-i-j-k', '-lead-', 'a--b']) {
+      expect(domainCountSanitizedAs(name)).toBe(domainsSanitizedAs(name, Infinity)!.length);
+    }
   });
 });
