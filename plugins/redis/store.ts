@@ -36,6 +36,27 @@ export interface KeyBatch {
 /** Keys read or written by one script run at most (see `batches`). */
 export const SCRIPT_KEYS = 250;
 
+/** Times one server's SCAN starts over because its connection was made again, before the run gives up. */
+export const MAX_SCAN_RESTARTS = 3;
+
+/**
+ * Connections lost and made again to each server since its first SCAN began: ioredis's
+ * 'reconnecting' events (never sent for a first connection, which a cluster's node
+ * clients make lazily, at their first command).
+ */
+const reconnectCounts = new WeakMap<Redis, { count: number }>();
+
+function reconnections(node: Redis): number {
+  let counter = reconnectCounts.get(node);
+  if (!counter) {
+    const made = { count: 0 };
+    node.on('reconnecting', () => made.count++);
+    reconnectCounts.set(node, made);
+    counter = made;
+  }
+  return counter.count;
+}
+
 export class RedisStore extends BaseStore {
   protected readonly client: ScriptedClient;
 
@@ -79,12 +100,21 @@ export class RedisStore extends BaseStore {
     return undefined;
   }
 
+  /**
+   * Walks each server with SCAN. A cursor means something only to the server that gave
+   * it: when the connection is made again mid-walk (ioredis reconnects on its own), the
+   * server may have restarted and put its keys in other buckets, and going on from the
+   * cursor would miss some of them without a word. The walk of that server then starts
+   * over; keys seen twice are recorded once (`scanStore`'s tables are idempotent).
+   */
   async *scan(prefix: string): AsyncIterable<string[]> {
     this.ensureOpen();
     const match = prefix === '' ? [] : ['MATCH', escapeGlob(prefix) + '*'];
     for (const node of this.scanNodes()) {
+      let connection = reconnections(node);
+      let restarts = 0;
       let cursor = '0';
-      do {
+      for (;;) {
         this.ensureOpen();
         this.trips++;
         let [next, keys] = (await node.call('SCAN', cursor, ...match, 'COUNT', SCAN_COUNT)) as [string, string[]];
@@ -96,9 +126,20 @@ export class RedisStore extends BaseStore {
           next = nextAgain.toString();
           keys = this.textKeys(names);
         }
-        cursor = next;
         if (keys.length > 0) yield keys;
-      } while (cursor !== '0');
+        if (reconnections(node) !== connection) {
+          if (++restarts > MAX_SCAN_RESTARTS) {
+            throw new Error(
+              `the connection to ${this.describe()} was lost and made again ${restarts} times during one scan; check that the store is stable, then run again`,
+            );
+          }
+          connection = reconnections(node);
+          cursor = '0';
+          continue;
+        }
+        if (next === '0') break;
+        cursor = next;
+      }
     }
   }
 

@@ -602,8 +602,41 @@ async function startRedisTls({ ca, cert, key, authClients = 'optional', probeCer
   });
 }
 
+/**
+ * A redis-server that can be restarted on its port with its keys: `restart()` saves them,
+ * stops the server and starts a new one from the save. The new one hashes keys with
+ * another seed, so a SCAN cursor from before the restart means nothing after it.
+ */
+async function startRestartableRedis() {
+  const command = requireBinary('redis-server');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pages-reaper-redis-restart-'));
+  const port = await freePort();
+  const args = ['--bind', HOST, '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir];
+  const start = async () => {
+    const server = spawnServer(command, args);
+    await waitUntilReady('redis-server', server, () => pingRedis({ port }));
+    return server;
+  };
+  let server = await start();
+  return {
+    host: HOST,
+    port,
+    async restart() {
+      const saved = await redisRaw({ port }, ['SAVE']);
+      if (saved !== '+OK\r\n') throw new Error(`SAVE answered ${JSON.stringify(saved)}`);
+      await server.stop();
+      server = await start();
+    },
+    async stop() {
+      await server.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 module.exports = {
   freePort,
+  startRestartableRedis,
   canConnect,
   startRedis,
   startEtcd,
