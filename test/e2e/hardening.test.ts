@@ -356,7 +356,8 @@ describe.each([redisBackend, etcdBackend])('a store that goes away mid-run, on $
 
   function storePort(): number {
     const settings = store.settings();
-    return settings.redisPort ?? Number(new URL(settings.etcdEndpoints!.split(',')[0]).port);
+    if (settings.etcdEndpoints === undefined) return Number(settings.redisPort);
+    return Number(new URL(String(settings.etcdEndpoints).split(',')[0]).port);
   }
 
   it("exit 1 with one line naming the store, what the run was doing and the fix, not the client's words; nothing deleted; --json says the same", async () => {

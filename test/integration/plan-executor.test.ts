@@ -184,7 +184,7 @@ describe('a store lost while deleting (single Redis)', () => {
   beforeEach(async () => {
     await h.reset();
     backupDir = mkdtempSync(join(tmpdir(), 'reaper-lost-'));
-    relay = await startCuttableRelay(h.store.settings().redisPort!);
+    relay = await startCuttableRelay(Number(h.store.settings().redisPort));
   });
   afterEach(async () => {
     await relay.cut();

@@ -9,7 +9,8 @@ import { Redis } from 'ioredis';
 import { createRuntime } from '../../src/container';
 import { DEFAULT_BRAKE } from '../../src/core/planner';
 import { summarize } from '../../src/report/summary';
-import { startForgejoStandin, type Standin } from '../support/forgejo-standin';
+import { startForgejoStandin } from '../support/forgejo-standin';
+import type { Standin } from '../support/redis-and-standin';
 import { pagesFile, siteEntries } from '../support/plugin-writer';
 import { startRestartableRedis } from '../support/servers';
 

@@ -17,7 +17,23 @@ export interface HungServer {
   close(): Promise<void>;
 }
 
-function listen(server: net.Server, sockets: Set<net.Socket>, commands: string[]): Promise<HungServer> {
+/** Listens on a free loopback port; resolves with the port. */
+function listenOnLoopback(server: net.Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port));
+  });
+}
+
+/** Drops every connection and stops accepting new ones. */
+function closeAll(server: net.Server, sockets: Set<net.Socket>): Promise<void> {
+  return new Promise((done) => {
+    for (const socket of sockets) socket.destroy();
+    server.close(() => done());
+  });
+}
+
+async function listen(server: net.Server, sockets: Set<net.Socket>, commands: string[]): Promise<HungServer> {
   let accepted = 0;
   server.on('connection', (socket) => {
     accepted++;
@@ -25,22 +41,8 @@ function listen(server: net.Server, sockets: Set<net.Socket>, commands: string[]
     socket.on('error', () => {});
     socket.on('close', () => sockets.delete(socket));
   });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      resolve({
-        port,
-        commands,
-        connections: () => accepted,
-        close: () =>
-          new Promise<void>((done) => {
-            for (const socket of sockets) socket.destroy();
-            server.close(() => done());
-          }),
-      });
-    });
-  });
+  const port = await listenOnLoopback(server);
+  return { port, commands, connections: () => accepted, close: () => closeAll(server, sockets) };
 }
 
 export function startBlackHole(): Promise<HungServer> {
@@ -106,7 +108,7 @@ export interface CuttableRelay {
   cut(): Promise<void>;
 }
 
-export function startCuttableRelay(targetPort: number, targetHost = '127.0.0.1'): Promise<CuttableRelay> {
+export async function startCuttableRelay(targetPort: number, targetHost = '127.0.0.1'): Promise<CuttableRelay> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(targetPort, targetHost);
@@ -122,18 +124,6 @@ export function startCuttableRelay(targetPort: number, targetHost = '127.0.0.1')
     client.pipe(upstream);
     upstream.pipe(client);
   });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      resolve({
-        port,
-        cut: () =>
-          new Promise<void>((done) => {
-            server.close(() => done());
-            for (const socket of sockets) socket.destroy();
-          }),
-      });
-    });
-  });
+  const port = await listenOnLoopback(server);
+  return { port, cut: () => closeAll(server, sockets) };
 }
