@@ -303,8 +303,8 @@ async function deleting<T>(
     const failure = ExplainedError.partsOf(error);
     const backup = backupPath === undefined ? '' : `; every planned key is in the backup ${backupPath}`;
     throw new ExplainedError(
-      `${failure.problem}; the reap stopped after ${outcomes.length} of ${plan.groups.length} planned groups (the call in flight may have deleted more)${backup}`,
-      failure.hint ? `${failure.hint} to reap the rest` : 'run again once the cause is fixed, to reap the rest',
+      `${failure.problem}; the reap stopped after ${outcomes.length} of ${plan.groups.length} planned groups (the call in flight may have deleted more, the next run reaps the rest)${backup}`,
+      failure.hint ?? 'run again once the cause is fixed',
       { cause: error },
     );
   }
