@@ -484,9 +484,7 @@ export class VerdictMap extends Map<string, Verdict> {
 
   /** Whether the domain's verdict is live, without building it. */
   private isLive(domain: string): boolean {
-    const stored = super.get(domain) as Verdict | number | undefined;
-    if (stored === undefined) return this.forwards?.isMarkedLive(domain) ?? false;
-    return stored === LIVE_VERDICT || (stored as Verdict).status === 'live';
+    return this.statusOf(domain) === 'live';
   }
 
   override get(domain: string): Verdict | undefined {

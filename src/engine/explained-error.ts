@@ -15,7 +15,7 @@ export class ExplainedError extends Error {
 
   /** Any thrown value's problem and hint: its message alone when it does not explain itself. */
   static partsOf(error: unknown): { problem: string; hint?: string } {
-    if (error instanceof ExplainedError) return { problem: error.problem, hint: error.hint };
+    // Itself, or the CLI's ReaperError (which the engine cannot import): both carry the two apart.
     if (error !== null && typeof error === 'object' && 'problem' in error && typeof error.problem === 'string') {
       const hint = 'hint' in error && typeof error.hint === 'string' ? error.hint : undefined;
       return { problem: error.problem, hint };
