@@ -1,4 +1,5 @@
-import { Etcd3, type IOptions } from 'etcd3';
+import { ExponentialBackoff, handleWhen, noop, retry } from 'cockatiel';
+import { Etcd3, isRecoverableError, type IOptions } from 'etcd3';
 import type { GroupDeleteOutcome, GuardedGroup, KeyGuard, PutMode, PutOutcome, StoredEntry } from '../../src/ports/key-value-store';
 import type { PluginSettings, StorePlugin } from '../../src/ports/plugins';
 import {
@@ -112,7 +113,30 @@ function readPem(path: string, flag: string): Buffer {
   return readFlagFile(path, `${flag} file '${path}'`);
 }
 
-export function etcdOptions(settings: EtcdSettings): IOptions {
+/**
+ * How a call rides through a member that restarts: etcd3's own policy retries a failed
+ * call three times at once and then keeps the host's circuit open for 5 s, so an etcd
+ * restarted mid-run (down for a second or two) ended the run with `read ECONNRESET` or
+ * `connect ECONNREFUSED`. Here a call that fails as etcd3 deems recoverable is tried again
+ * up to 7 times over about 4 s (backoff from 100 ms to 1 s, with jitter), on another
+ * member each time when there are several, and no per-host circuit cuts that short (one
+ * whose circuit is open fails the call at once). --store-timeout still bounds each call
+ * (BoundedStore). Retrying is what etcd3 already did: reads are idempotent, and a delete
+ * or put transaction sent twice finds its compares failing the second time (reported as
+ * changed, never wrong).
+ */
+function faultHandling(hasConnected: () => boolean): NonNullable<IOptions['faultHandling']> {
+  // Before the first answer, three attempts as etcd3 makes (another member each time): a
+  // wrong endpoint still fails in one line within a fraction of a second.
+  let failuresBeforeConnecting = 0;
+  const retriable = (error: Error) => isRecoverableError(error) && (hasConnected() || ++failuresBeforeConnecting < 3);
+  return {
+    global: retry(handleWhen(retriable), { maxAttempts: 7, backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1000 }) }),
+    host: () => noop,
+  };
+}
+
+export function etcdOptions(settings: EtcdSettings, hasConnected: () => boolean = () => true): IOptions {
   const endpoints = parseEndpoints(settings.etcdEndpoints);
   const timeout = settings.storeTimeout ?? DEFAULT_TIMEOUT_MS;
   const options: IOptions = {
@@ -120,6 +144,7 @@ export function etcdOptions(settings: EtcdSettings): IOptions {
     dialTimeout: timeout,
     // Every unary call gets a deadline: a cluster that stops answering ends the run.
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeout }),
+    faultHandling: faultHandling(hasConnected),
   };
   if (settings.etcdUsername) options.auth = { username: settings.etcdUsername, password: settings.etcdPassword ?? '' };
   if (settings.etcdCa || settings.etcdCert || settings.etcdKey) {
@@ -400,13 +425,15 @@ function sanitize(message: string, settings: EtcdSettings): string {
 
 export async function connectEtcd(settings: EtcdSettings): Promise<EtcdStore> {
   const description = describeEtcd(settings);
-  const client = new Etcd3(etcdOptions(settings));
+  let connected = false;
+  const client = new Etcd3(etcdOptions(settings, () => connected));
   const timeout = settings.storeTimeout ?? DEFAULT_TIMEOUT_MS;
   const drop = () => client.close();
   settings.signal?.addEventListener('abort', drop, { once: true });
   try {
     // Any request proves the cluster answers (and that the credentials work).
     await client.kv.range({ key: Buffer.from([0]), limit: 1, keys_only: true }, { deadline: Date.now() + timeout });
+    connected = true;
   } catch (error) {
     client.close();
     const message = sanitize((error as Error).message, settings);

@@ -1,10 +1,12 @@
 /**
- * A Redis restarted mid-scan (ioredis connects again on its own): the restarted server
- * hashes its keys with another seed, so going on from the cursor it gave before would
- * miss keys without a word (at 10,000 domains, a restart during the scan left 1,000 to
- * 3,800 of the 9,000 stale keys unseen, and the run exited 0). The scan starts that
- * server over instead.
+ * A store restarted mid-run. Redis (ioredis connects again on its own): the restarted
+ * server hashes its keys with another seed, so going on from the cursor it gave before
+ * would miss keys without a word (at 10,000 domains, a restart during the scan left 1,000
+ * to 3,800 of the 9,000 stale keys unseen, and the run exited 0); the scan starts that
+ * server over instead. etcd: its scan goes by key, but etcd3's calls gave up within
+ * milliseconds of a restart; they are tried again over a few seconds.
  */
+import { Etcd3 } from 'etcd3';
 import { Redis } from 'ioredis';
 import { createRuntime } from '../../src/container';
 import { DEFAULT_BRAKE } from '../../src/core/planner';
@@ -12,9 +14,47 @@ import { summarize } from '../../src/report/summary';
 import { startForgejoStandin } from '../support/forgejo-standin';
 import type { Standin } from '../support/redis-and-standin';
 import { pagesFile, siteEntries } from '../support/plugin-writer';
-import { startRestartableRedis } from '../support/servers';
+import { startRestartableEtcd, startRestartableRedis } from '../support/servers';
+import type { ReaperSettings } from '../../src/container';
 
 type RestartableRedis = Awaited<ReturnType<typeof startRestartableRedis>>;
+type RestartableEtcd = Awaited<ReturnType<typeof startRestartableEtcd>>;
+
+const SITES = Array.from({ length: 3_000 }, (_, i) => ({ owner: `o${i % 97}`, repo: `r${i}`, domain: `s${i}.example${i % 7}.com` }));
+/** A tenth of the sites are stale: their repositories are gone. */
+const LIVE = SITES.filter((_, i) => i % 10 !== 0);
+const LIVE_KEYS = LIVE.flatMap((site) => Object.keys(siteEntries(site))).sort();
+
+/**
+ * A reap whose store restarts once the scan has handed over `afterPages` pages; resolves
+ * with what the run saw and did.
+ */
+async function reapAcrossRestart(settings: Partial<ReaperSettings>, standin: Standin, afterPages: number, restart: () => Promise<void>) {
+  for (const site of LIVE) standin.setRepo(site.owner, site.repo, { pages: pagesFile(site) });
+  const runtime = await createRuntime(
+    { store: 'redis', rootKey: 'traefik', forgejoHost: standin.url, brake: { ...DEFAULT_BRAKE, force: true }, ...settings },
+    { needsSource: true },
+  );
+  let restarted = false;
+  try {
+    const scan = runtime.store.scan.bind(runtime.store);
+    runtime.store.scan = (prefix) =>
+      (async function* () {
+        let pages = 0;
+        for await (const page of scan(prefix)) {
+          yield page;
+          if (prefix === '' && ++pages === afterPages) {
+            await restart();
+            restarted = true;
+          }
+        }
+      })();
+    const report = await runtime.engine.run('apply');
+    return { restarted, report, summary: summarize(report, false) };
+  } finally {
+    await runtime.close();
+  }
+}
 
 describe('a Redis restarted mid-scan', () => {
   let server: RestartableRedis;
@@ -32,49 +72,53 @@ describe('a Redis restarted mid-scan', () => {
   });
 
   it('the scan starts that server over: every mapping is seen, every stale site reaped, every live one kept', async () => {
-    // 3,000 sites (about 30,000 keys: some 30 SCAN pages), a tenth of them stale.
-    const sites = Array.from({ length: 3_000 }, (_, i) => ({ owner: `o${i % 97}`, repo: `r${i}`, domain: `s${i}.example${i % 7}.com` }));
-    const live = sites.filter((_, i) => i % 10 !== 0);
+    // About 30,000 keys: some 30 SCAN pages; the server restarts after the third.
     const write = redis.pipeline();
-    for (const site of sites) write.mset(siteEntries(site));
+    for (const site of SITES) write.mset(siteEntries(site));
     await write.exec();
-    for (const site of live) standin.setRepo(site.owner, site.repo, { pages: pagesFile(site) });
-    const liveKeys = live.flatMap((site) => Object.keys(siteEntries(site))).sort();
 
-    const runtime = await createRuntime(
-      {
-        store: 'redis',
-        redisHost: server.host,
-        redisPort: server.port,
-        rootKey: 'traefik',
-        forgejoHost: standin.url,
-        brake: { ...DEFAULT_BRAKE, force: true },
-      },
-      { needsSource: true },
+    const { restarted, report, summary } = await reapAcrossRestart({ redisHost: server.host, redisPort: server.port }, standin, 3, () =>
+      server.restart(),
     );
-    let restarted = false;
-    try {
-      const scan = runtime.store.scan.bind(runtime.store);
-      runtime.store.scan = (prefix) =>
-        (async function* () {
-          let pages = 0;
-          for await (const page of scan(prefix)) {
-            yield page;
-            if (prefix === '' && ++pages === 3) {
-              await server.restart();
-              restarted = true;
-            }
-          }
-        })();
-      const report = await runtime.engine.run('apply');
-      const summary = summarize(report, false);
 
-      expect(restarted).toBe(true);
-      expect(report.inventory.forwards.size).toBe(sites.length);
-      expect(summary).toMatchObject({ exitCode: 0, staleDomainsCleaned: sites.length - live.length });
-    } finally {
-      await runtime.close();
+    expect(restarted).toBe(true);
+    expect(report.inventory.forwards.size).toBe(SITES.length);
+    expect(summary).toMatchObject({ exitCode: 0, staleDomainsCleaned: SITES.length - LIVE.length });
+    expect((await redis.keys('*')).sort()).toEqual(LIVE_KEYS);
+  });
+});
+
+describe('an etcd restarted mid-scan', () => {
+  let server: RestartableEtcd;
+  let standin: Standin;
+  let etcd: Etcd3;
+  beforeAll(async () => {
+    server = await startRestartableEtcd();
+    standin = await startForgejoStandin();
+    etcd = new Etcd3({ hosts: server.endpoint });
+  });
+  afterAll(async () => {
+    etcd?.close();
+    await standin?.close();
+    await server?.stop();
+  });
+
+  it('the calls ride through the restart: every mapping is seen, every stale site reaped, every live one kept', async () => {
+    for (let start = 0; start < SITES.length; start += 100) {
+      await Promise.all(
+        SITES.slice(start, start + 100).flatMap((site) =>
+          Object.entries(siteEntries(site)).map(([key, value]) => etcd.put(key).value(value)),
+        ),
+      );
     }
-    expect((await redis.keys('*')).sort()).toEqual(liveKeys);
+
+    const { restarted, report, summary } = await reapAcrossRestart({ store: 'etcd', etcdEndpoints: server.endpoint }, standin, 1, () =>
+      server.restart(),
+    );
+
+    expect(restarted).toBe(true);
+    expect(report.inventory.forwards.size).toBe(SITES.length);
+    expect(summary).toMatchObject({ exitCode: 0, staleDomainsCleaned: SITES.length - LIVE.length });
+    expect((await etcd.getAll().keys()).sort()).toEqual(LIVE_KEYS);
   });
 });

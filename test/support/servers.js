@@ -634,9 +634,45 @@ async function startRestartableRedis() {
   };
 }
 
+/**
+ * A single etcd member that can be restarted on its ports with its data (`restart()`:
+ * killed, as a crash would, then started again on the same data directory).
+ */
+async function startRestartableEtcd() {
+  const command = requireBinary('etcd');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pages-reaper-etcd-restart-'));
+  const [clientPort, peerPort] = await freePorts(2);
+  const endpoint = `http://${HOST}:${clientPort}`;
+  const peer = `http://${HOST}:${peerPort}`;
+  const args = [
+    ...['--name', 'n', '--data-dir', path.join(dir, 'data')],
+    ...['--listen-client-urls', endpoint, '--advertise-client-urls', endpoint],
+    ...['--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `n=${peer}`],
+  ];
+  const start = async () => {
+    const server = spawnServer(command, args);
+    await waitUntilReady('etcd', server, () => httpOk(`${endpoint}/health`));
+    return server;
+  };
+  let server = await start();
+  return {
+    endpoint,
+    async restart() {
+      server.child.kill('SIGKILL');
+      await server.exited;
+      server = await start();
+    },
+    async stop() {
+      await server.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 module.exports = {
   freePort,
   startRestartableRedis,
+  startRestartableEtcd,
   canConnect,
   startRedis,
   startEtcd,
