@@ -136,7 +136,7 @@ function faultHandling(hasConnected: () => boolean): NonNullable<IOptions['fault
   };
 }
 
-export function etcdOptions(settings: EtcdSettings, hasConnected: () => boolean = () => true): IOptions {
+export function etcdOptions(settings: EtcdSettings, hasConnected: () => boolean): IOptions {
   const endpoints = parseEndpoints(settings.etcdEndpoints);
   const timeout = settings.storeTimeout ?? DEFAULT_TIMEOUT_MS;
   const options: IOptions = {

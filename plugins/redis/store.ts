@@ -111,7 +111,7 @@ export class RedisStore extends BaseStore {
     this.ensureOpen();
     const match = prefix === '' ? [] : ['MATCH', escapeGlob(prefix) + '*'];
     for (const node of this.scanNodes()) {
-      let connection = reconnections(node);
+      let reconnectionsSeen = reconnections(node);
       let restarts = 0;
       let cursor = '0';
       for (;;) {
@@ -127,13 +127,13 @@ export class RedisStore extends BaseStore {
           keys = this.textKeys(names);
         }
         if (keys.length > 0) yield keys;
-        if (reconnections(node) !== connection) {
+        if (reconnections(node) !== reconnectionsSeen) {
           if (++restarts > MAX_SCAN_RESTARTS) {
             throw new Error(
               `the connection to ${this.describe()} was lost and made again ${restarts} times during one scan; check that the store is stable, then run again`,
             );
           }
-          connection = reconnections(node);
+          reconnectionsSeen = reconnections(node);
           cursor = '0';
           continue;
         }
