@@ -133,7 +133,7 @@ export abstract class ReaperCommand extends Command {
       if (report.stoppedEarly) process.stderr.write(`pages-reaper: ${scrubSecrets(oneLine(report.stoppedEarly), this.secrets)}\n`);
       exitCode = summary.exitCode;
     } finally {
-      interrupt.release();
+      await interrupt.release();
     }
     // Here the run itself went through (an interrupted one throws): the signal came after.
     if (interrupt.signal.aborted) return this.interrupted(INTERRUPTED_AFTER_RUN_MESSAGE);

@@ -132,7 +132,7 @@ export async function runSidecar(options: SidecarOptions): Promise<void> {
   } finally {
     done.abort(new Error('stopped'));
     await worker;
-    stop.release();
+    await stop.release();
     await server?.close();
   }
   if (options.logFormat === 'json') logLine({ level: 'info', msg: 'sidecar stopped' });

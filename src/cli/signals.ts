@@ -5,9 +5,10 @@ export interface Interrupt {
   signal: AbortSignal;
   /**
    * Stops listening for SIGINT/SIGTERM (a signal already received keeps its effects); from
-   * then on one ends the process at once with 130 (`exitOnSignalUntilTrapped`).
+   * then on one ends the process at once with 130 (`exitOnSignalUntilTrapped`). A signal
+   * that came while the thread was busy is still the trap's: it is handled first.
    */
-  release(): void;
+  release(): Promise<void>;
 }
 
 export interface TrapOptions {
@@ -75,12 +76,23 @@ export function trapSignals(options: TrapOptions = {}): Interrupt {
   stopExitingOnSignal();
   return {
     signal: controller.signal,
-    release: () => {
+    release: async () => {
+      await signalsDelivered();
       exitOnSignalUntilTrapped();
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
     },
   };
+}
+
+/**
+ * Node handles a signal on a turn of the event loop (its poll), not when it arrives: one that
+ * came while the thread was busy (the end of a report written at once) was dropped by a
+ * process that then ended without another turn — exit 0 after a SIGTERM. Two turns have a
+ * poll between them whatever phase the caller is in (from an I/O callback, one has none).
+ */
+async function signalsDelivered(): Promise<void> {
+  for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
 }
 
 function stopExitingOnSignal(): void {

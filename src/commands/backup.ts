@@ -67,7 +67,7 @@ export default class Backup extends ReaperCommand {
         durationMs: Date.now() - started,
       };
     } finally {
-      interrupt.release();
+      await interrupt.release();
     }
     // With the backup on stdout, the report goes to stderr.
     (report.path === '-' ? process.stderr : process.stdout).write(renderBackup(report, flags.json));

@@ -34,7 +34,7 @@ export default class Restore extends ReaperCommand {
     try {
       reader = await BackupReader.verify(args.file);
     } catch (error) {
-      interrupt.release();
+      await interrupt.release();
       throw error;
     }
     const runtime = await this.openRuntime(this.settings(flags), false, interrupt);
@@ -52,7 +52,7 @@ export default class Restore extends ReaperCommand {
       await runtime.close();
       throw error;
     } finally {
-      interrupt.release();
+      await interrupt.release();
     }
     progress?.stop();
     await runtime.close();
