@@ -1,30 +1,61 @@
 import type { StoredEntry } from '../ports/key-value-store';
 import { isPluginEntry } from './inventory';
-import { classifyKey, forwardKey, redirectsMetaKey, routerName, routersRoot, sanitizeDomain } from './keys';
+import { classifyKey, forwardKey, type KeyClass, redirectsMetaKey, routerName, routersRoot, sanitizeDomain } from './keys';
 
 /** What `backup` (and `restore --domain`) pick out of a store or a file. */
 export type Selection =
   { kind: 'plugin' } | { kind: 'all' } | { kind: 'prefixes'; prefixes: string[] } | { kind: 'domains'; domains: string[] };
 
+/** The names a domain's key set is found by, made once per selection (they are matched against every key scanned). */
+interface DomainKeyNames {
+  domain: string;
+  forward: string;
+  redirectsMeta: string;
+  routerPrefix: string;
+  sanitized: string;
+}
+
+const namesBySelection = new WeakMap<Selection, { rootKey: string; names: DomainKeyNames[] }>();
+
+function domainKeyNames(selection: Extract<Selection, { kind: 'domains' }>, rootKey: string): DomainKeyNames[] {
+  const made = namesBySelection.get(selection);
+  if (made?.rootKey === rootKey) return made.names;
+  const names = selection.domains.map((domain) => ({
+    domain,
+    forward: forwardKey(domain),
+    redirectsMeta: redirectsMetaKey(domain),
+    routerPrefix: `${routersRoot(rootKey)}${routerName(domain)}/`,
+    sanitized: sanitizeDomain(domain),
+  }));
+  namesBySelection.set(selection, { rootKey, names });
+  return names;
+}
+
 /**
- * Whether a key belongs to a domain's key set: its forward mapping, a reverse key
- * naming it, its router and redirect middlewares (shared with any domain of the same
- * sanitized name) and its redirects_meta.
+ * Whether a key may belong to a domain's key set by its name alone: its forward mapping,
+ * its router and redirect middlewares (shared with any domain of the same sanitized name),
+ * its redirects_meta, and any reverse key — which belongs only if its value names the
+ * domain, so it must be read. Every other plugin key is left unread.
  */
-export function belongsToDomain(entry: StoredEntry, domain: string, rootKey: string): boolean {
-  const { key } = entry;
-  if (key === forwardKey(domain) || key === redirectsMetaKey(domain)) return true;
-  if (key.startsWith(`${routersRoot(rootKey)}${routerName(domain)}/`)) return true;
-  const cls = classifyKey(key, rootKey);
-  if (cls.kind === 'middleware') return cls.sanitizedDomain === sanitizeDomain(domain);
-  return cls.kind === 'reverse' && isPluginEntry(cls, entry) && entry.value!.toString('utf8') === domain;
+function mayBelongToDomain(key: string, names: DomainKeyNames, cls: KeyClass): boolean {
+  if (key === names.forward || key === names.redirectsMeta || key.startsWith(names.routerPrefix)) return true;
+  if (cls.kind === 'middleware') return cls.sanitizedDomain === names.sanitized;
+  return cls.kind === 'reverse';
+}
+
+/** Whether a key belongs to a domain's key set: `mayBelongToDomain`, and a reverse key naming the domain. */
+function belongsToDomain(entry: StoredEntry, names: DomainKeyNames, cls: KeyClass): boolean {
+  if (!mayBelongToDomain(entry.key, names, cls)) return false;
+  return cls.kind !== 'reverse' || (isPluginEntry(cls, entry) && entry.value!.toString('utf8') === names.domain);
 }
 
 /** Whether a key (name only) could be selected; values are read only for these. */
 export function mayBeSelected(key: string, selection: Selection, rootKey: string): boolean {
   if (selection.kind === 'all') return true;
   if (selection.kind === 'prefixes') return selection.prefixes.some((prefix) => key.startsWith(prefix));
-  return classifyKey(key, rootKey).kind !== 'foreign';
+  const cls = classifyKey(key, rootKey);
+  if (cls.kind === 'foreign') return false;
+  return selection.kind === 'plugin' || domainKeyNames(selection, rootKey).some((names) => mayBelongToDomain(key, names, cls));
 }
 
 export function isSelected(entry: StoredEntry, selection: Selection, rootKey: string): boolean {
@@ -35,7 +66,9 @@ export function isSelected(entry: StoredEntry, selection: Selection, rootKey: st
       return selection.prefixes.some((prefix) => entry.key.startsWith(prefix));
     case 'plugin':
       return isPluginEntry(classifyKey(entry.key, rootKey), entry);
-    case 'domains':
-      return selection.domains.some((domain) => belongsToDomain(entry, domain, rootKey));
+    case 'domains': {
+      const cls = classifyKey(entry.key, rootKey);
+      return domainKeyNames(selection, rootKey).some((names) => belongsToDomain(entry, names, cls));
+    }
   }
 }
