@@ -23,6 +23,20 @@ const ratio = Flags.custom<number>({
 });
 
 /**
+ * A domain as `backup`/`restore --domain` take it. Names outside ASCII pass (the plugin
+ * stores what the repository's `.pages` says); what no host name holds — nothing, blanks,
+ * a scheme, a path, a port, a key name — is refused rather than matching no key in silence.
+ */
+export const domainName = Flags.custom<string>({
+  parse: async (input) => {
+    if (input === '' || /[\s/:@]/.test(input)) {
+      throw new UsageError(`'${input}' is not a domain name; give the host name alone, such as www.example.com`);
+    }
+    return input;
+  },
+});
+
+/**
  * Flags every command shares (DESIGN §6); each has its environment variable. Each built-in
  * store plugin declares its own (`plugins/{name}/flags.ts`).
  */

@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags';
 import { timestampedPath } from '../backup/writer';
 import { ReaperCommand } from '../cli/base-command';
-import { backupDirFlag, defaultBackupDir, storeFlags } from '../cli/flags';
+import { backupDirFlag, defaultBackupDir, domainName, storeFlags } from '../cli/flags';
 import type { Selection } from '../core/selection';
 import { EXIT } from '../report/exit-codes';
 import { backupToFile, type BackupResult } from '../engine/transfer';
@@ -25,7 +25,7 @@ export default class Backup extends ReaperCommand {
       char: 'o',
       description: "file to write ('-' for stdout; a name ending in .gz is gzipped) [default: a timestamped file in --backup-dir]",
     }),
-    domain: Flags.string({ description: "a domain's whole key set (repeatable)", multiple: true, exclusive: ['prefix', 'all'] }),
+    domain: domainName({ description: "a domain's whole key set (repeatable)", multiple: true, exclusive: ['prefix', 'all'] }),
     prefix: Flags.string({ description: 'raw keys under this literal prefix (repeatable)', multiple: true, exclusive: ['domain', 'all'] }),
     all: Flags.boolean({ description: 'every key in the store, of every type', default: false, exclusive: ['domain', 'prefix'] }),
     reason: Flags.string({ description: 'why the backup was taken, recorded in its header', default: 'manual backup' }),

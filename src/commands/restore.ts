@@ -2,7 +2,7 @@ import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { BackupReader } from '../backup/reader';
 import { ReaperCommand } from '../cli/base-command';
-import { storeFlags } from '../cli/flags';
+import { domainName, storeFlags } from '../cli/flags';
 import { EXIT } from '../report/exit-codes';
 import { restoreEntries, type RestoreResult } from '../engine/transfer';
 import { progressFor } from '../render/progress-bar';
@@ -22,7 +22,7 @@ export default class Restore extends ReaperCommand {
     ...storeFlags,
     'dry-run': Flags.boolean({ description: 'list what would be written; write nothing', default: false }),
     overwrite: Flags.boolean({ description: 'replace keys that exist with another value', default: false }),
-    domain: Flags.string({ description: "restore only this domain's keys (repeatable)", multiple: true }),
+    domain: domainName({ description: "restore only this domain's keys (repeatable)", multiple: true }),
   };
 
   async run(): Promise<void> {

@@ -895,4 +895,26 @@ describe('bad input: exit 1, one line on stderr, the store untouched', () => {
     expect(fs.readdirSync(parent)).toEqual(['file.txt']);
     expectSameState(await fullDump(redis), before);
   });
+
+  it('--domain that no host name could be (empty, a URL, a key name, a port): exit 1, one line, no file, no write', async () => {
+    const before = await fullDump(redis);
+    const out = freshDir('bad-domain');
+    const bad = ['', 'https://blog.example.org/', 'custom_domain:blog.example.org', 'blog.example.org:443', 'blog example.org'];
+    const results = await Promise.all(
+      bad.flatMap((domain, i) => [
+        runCli(['backup', ...flags, '--domain', domain, '--output', path.join(out, `b${i}.jsonl`)]),
+        runCli(['restore', good, ...flags, '--domain', 'blog.example.org', '--domain', domain]),
+      ]),
+    );
+    results.forEach((result, i) =>
+      expectFatal(
+        result,
+        new RegExp(`^pages-reaper: --domain: '${escapeRegExp(bad[Math.floor(i / 2)])}' is not a domain name; give the host name alone`),
+      ),
+    );
+    expect(fs.readdirSync(out)).toEqual([]);
+    expectSameState(await fullDump(redis), before);
+  });
 });
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
