@@ -12,6 +12,7 @@ import {
   StoreUnreachableError,
   withoutUserinfo,
 } from '../../src/plugin-kit';
+import { CallsInFlight } from './calls-in-flight';
 import { firstWindow, growth, keyAfter, successor } from './scan-windows';
 
 /**
@@ -125,26 +126,29 @@ function readPem(path: string, flag: string): Buffer {
  * or put transaction sent twice finds its compares failing the second time (reported as
  * changed, never wrong).
  */
-function faultHandling(hasConnected: () => boolean): NonNullable<IOptions['faultHandling']> {
+function faultHandling(hasConnected: () => boolean, calls: CallsInFlight): NonNullable<IOptions['faultHandling']> {
   // Before the first answer, three attempts as etcd3 makes (another member each time): a
   // wrong endpoint still fails in one line within a fraction of a second.
   let failuresBeforeConnecting = 0;
-  const retriable = (error: Error) => isRecoverableError(error) && (hasConnected() || ++failuresBeforeConnecting < 3);
+  // A call cancelled because the store was closed fails as CANCELLED, which etcd3 counts
+  // as recoverable: never tried again (the retry's wait would hold the process).
+  const retriable = (error: Error) => !calls.closed && isRecoverableError(error) && (hasConnected() || ++failuresBeforeConnecting < 3);
   return {
     global: retry(handleWhen(retriable), { maxAttempts: 7, backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1000 }) }),
     host: () => noop,
   };
 }
 
-export function etcdOptions(settings: EtcdSettings, hasConnected: () => boolean): IOptions {
+export function etcdOptions(settings: EtcdSettings, hasConnected: () => boolean, calls: CallsInFlight): IOptions {
   const endpoints = parseEndpoints(settings.etcdEndpoints);
   const timeout = settings.storeTimeout ?? DEFAULT_TIMEOUT_MS;
   const options: IOptions = {
     hosts: endpoints.map((e) => e.url),
     dialTimeout: timeout,
     // Every unary call gets a deadline: a cluster that stops answering ends the run.
-    defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeout }),
-    faultHandling: faultHandling(hasConnected),
+    defaultCallOptions: (context) =>
+      context.isStream ? { interceptors: [calls.interceptor] } : { deadline: Date.now() + timeout, interceptors: [calls.interceptor] },
+    faultHandling: faultHandling(hasConnected, calls),
   };
   if (settings.etcdUsername) options.auth = { username: settings.etcdUsername, password: settings.etcdPassword ?? '' };
   if (settings.etcdCa || settings.etcdCert || settings.etcdKey) {
@@ -189,6 +193,8 @@ export class EtcdStore extends BaseStore {
   constructor(
     private readonly client: Etcd3,
     description: string,
+    /** The client's calls in flight, when it was made with `etcdOptions`: cancelled on close. */
+    private readonly calls = new CallsInFlight(),
   ) {
     super(description);
   }
@@ -397,6 +403,7 @@ export class EtcdStore extends BaseStore {
   }
 
   protected async disconnect(): Promise<void> {
+    this.calls.close(`the store ${this.description} was closed`);
     this.client.close();
   }
 }
@@ -426,16 +433,20 @@ function sanitize(message: string, settings: EtcdSettings): string {
 export async function connectEtcd(settings: EtcdSettings): Promise<EtcdStore> {
   const description = describeEtcd(settings);
   let connected = false;
-  const client = new Etcd3(etcdOptions(settings, () => connected));
+  const calls = new CallsInFlight();
+  const client = new Etcd3(etcdOptions(settings, () => connected, calls));
   const timeout = settings.storeTimeout ?? DEFAULT_TIMEOUT_MS;
-  const drop = () => client.close();
+  const drop = () => {
+    calls.close(`the connection to ${description} was given up`);
+    client.close();
+  };
   settings.signal?.addEventListener('abort', drop, { once: true });
   try {
     // Any request proves the cluster answers (and that the credentials work).
     await client.kv.range({ key: Buffer.from([0]), limit: 1, keys_only: true }, { deadline: Date.now() + timeout });
     connected = true;
   } catch (error) {
-    client.close();
+    drop();
     const message = sanitize((error as Error).message, settings);
     if (/deadline exceeded/i.test(message)) {
       throw new StoreUnreachableError(`cannot reach etcd at ${description}: no answer within ${timeout / 1000} s`, {
@@ -446,7 +457,7 @@ export async function connectEtcd(settings: EtcdSettings): Promise<EtcdStore> {
   } finally {
     settings.signal?.removeEventListener('abort', drop);
   }
-  return new EtcdStore(client, description);
+  return new EtcdStore(client, description, calls);
 }
 
 export const storePlugin: StorePlugin = {

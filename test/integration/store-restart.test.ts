@@ -7,6 +7,7 @@
  * milliseconds of a restart; they are tried again over a few seconds.
  */
 import { Etcd3 } from 'etcd3';
+import { connectEtcd } from '../../plugins/etcd';
 import { Redis } from 'ioredis';
 import { createRuntime } from '../../src/container';
 import { DEFAULT_BRAKE } from '../../src/core/planner';
@@ -129,5 +130,24 @@ describe('an etcd restarted mid-scan', () => {
     expect(report.inventory.forwards.size).toBe(SITES.length);
     expect(summary).toMatchObject({ exitCode: 0, staleDomainsCleaned: SITES.length - LIVE.length });
     expect((await etcd.getAll().keys()).sort()).toEqual(LIVE_KEYS);
+  });
+
+  it('a member that stops answering: closing the store cancels its calls in flight instead of leaving them to their deadline', async () => {
+    // The deadline is far off. Before, a call in flight waited for it, and its connection
+    // held the process until then: an interrupted CLI run was ended by its 3 s watchdog.
+    const store = await connectEtcd({ etcdEndpoints: server.endpoint, storeTimeout: 120 });
+    server.pause();
+    try {
+      const pending = store.getMany(['s0.example0.com']).then(
+        () => 'answered',
+        (error: Error) => error.message,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await store.close();
+      const stillWaiting = new Promise((resolve) => setTimeout(() => resolve('still waiting 10 s after close'), 10_000).unref());
+      expect(await Promise.race([pending, stillWaiting])).toMatch(/CANCELLED: the store etcd:\/\/.* was closed/);
+    } finally {
+      server.resume();
+    }
   });
 });

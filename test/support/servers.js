@@ -662,6 +662,13 @@ async function startRestartableEtcd() {
       await server.exited;
       server = await start();
     },
+    /** The member stops answering (SIGSTOP): its connections stay open, nothing comes back. */
+    pause() {
+      server.child.kill('SIGSTOP');
+    },
+    resume() {
+      server.child.kill('SIGCONT');
+    },
     async stop() {
       await server.stop();
       fs.rmSync(dir, { recursive: true, force: true });
