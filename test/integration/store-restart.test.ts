@@ -136,7 +136,7 @@ describe('an etcd restarted mid-scan', () => {
     // The deadline is far off. Before, a call in flight waited for it, and its connection
     // held the process until then: an interrupted CLI run was ended by its 3 s watchdog.
     const store = await connectEtcd({ etcdEndpoints: server.endpoint, storeTimeout: 120 });
-    server.pause();
+    await server.pause();
     try {
       const pending = store.getMany(['s0.example0.com']).then(
         () => 'answered',

@@ -662,9 +662,13 @@ async function startRestartableEtcd() {
       await server.exited;
       server = await start();
     },
-    /** The member stops answering (SIGSTOP): its connections stay open, nothing comes back. */
-    pause() {
+    /**
+     * The member stops answering (SIGSTOP): its connections stay open, nothing comes back.
+     * Resolves once the kernel shows it stopped (a signal takes effect when it is next run).
+     */
+    async pause() {
       server.child.kill('SIGSTOP');
+      await waitFor(() => /^\d+ \(.*\) T /.test(fs.readFileSync(`/proc/${server.child.pid}/stat`, 'utf8')), 'etcd still running', 5000);
     },
     resume() {
       server.child.kill('SIGCONT');
