@@ -390,15 +390,20 @@ export class EtcdStore extends BaseStore {
     }
     // One transaction per group: every key still holds its expected bytes (a missing key
     // fails a value compare) and every guard is as the scan saw it, then all the keys go;
-    // otherwise nothing does (DESIGN §4.1). The planner keeps each group within
+    // otherwise nothing does (DESIGN §4.1), and the keys are counted: none left means an
+    // earlier try of this transaction went through and its answer was lost (the member
+    // restarted; the call was tried again). The planner keeps each group within
     // maxGroupSize(); etcd counts nested transactions against the same limit.
     return this.each(groups, async ({ keys, guards = [] }): Promise<GroupDeleteOutcome> => {
       if (keys.length === 0) return 'deleted';
       const compares = [...keys.map(({ key, expected }) => valueCompare(key, expected)), ...guards.map(guardCompare)];
-      const deletes = [...new Set(keys.map((k) => k.key))].map((key) => ({ request_delete_range: { key: Buffer.from(key, 'utf8') } }));
+      const names = [...new Set(keys.map((k) => k.key))].map((key) => Buffer.from(key, 'utf8'));
+      const deletes = names.map((key) => ({ request_delete_range: { key } }));
+      const counts = names.map((key) => ({ request_range: { key, count_only: true } }));
       this.trips++;
-      const reply = await client.kv.txn({ compare: compares, success: deletes, failure: [] });
-      return reply.succeeded ? 'deleted' : 'changed';
+      const reply = await client.kv.txn({ compare: compares, success: deletes, failure: counts });
+      if (reply.succeeded) return 'deleted';
+      return reply.responses.every((response) => Number(response.response_range?.count ?? 1) === 0) ? 'deleted' : 'changed';
     });
   }
 

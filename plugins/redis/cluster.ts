@@ -106,6 +106,8 @@ export class RedisClusterStore extends RedisStore {
       const entry = current[keys.length + i];
       return expected === null ? entry === undefined : entry?.type === 'string' && entry.value!.equals(expected);
     });
+    // Every key gone already: an earlier delete of this group went through (its answer lost).
+    if (keys.every((_, i) => current[i] === undefined)) return 'deleted';
     if (!keysUnchanged || !guardsUnchanged) return 'changed';
     const deleted = new Set<string>();
     for (const { key, expected } of keys) {

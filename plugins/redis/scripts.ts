@@ -8,6 +8,7 @@ export const SCAN_COUNT = 1000;
  * the group against the state the scan saw (absent, or a value), and deletes a group's
  * keys only when all of them match; one script run is atomic, so the plugin cannot
  * register or re-register a domain between the check and the delete (DESIGN §4.1, §4.8).
+ * A group none of whose keys is left counts as deleted (1), one that changed as 0.
  * Guards that must be absent are checked with one EXISTS per group; each key and valued
  * guard costs one GET, and a group's keys go with one DEL.
  * KEYS: per group, its keys then its guard keys. ARGV: group count; per group its key
@@ -39,6 +40,10 @@ for g = 1, groups do
   end
   if unchanged then
     if size > 0 then redis.call('DEL', unpack(KEYS, first, first + size - 1)) end
+    outcome[g] = 1
+  elseif size > 0 and redis.call('EXISTS', unpack(KEYS, first, first + size - 1)) == 0 then
+    -- Every key is gone already: this script ran once and its answer was lost (ioredis
+    -- sends it again once it has connected again).
     outcome[g] = 1
   else
     outcome[g] = 0

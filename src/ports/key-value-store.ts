@@ -38,7 +38,11 @@ export type PutOutcome = 'written' | 'replaced' | 'same' | 'exists' | 'unsupport
 
 export type PutMode = 'if-absent' | 'overwrite';
 
-/** A group's keys are checked and deleted together: all of them, or none. */
+/**
+ * A group's keys are checked and deleted together: all of them, or none. A group none of
+ * whose keys is left is `deleted` too: its delete went through once and the answer was
+ * lost (the client sent it again after the connection came back, and the check failed).
+ */
 export type GroupDeleteOutcome = 'deleted' | 'changed';
 
 export interface ReadOptions {
@@ -67,7 +71,7 @@ export interface KeyValueStore {
   /**
    * Deletes each group's keys only if every key still holds its expected value and every
    * guard is as expected, in the group's order (the forward key last). Atomic per group
-   * where the store allows it.
+   * where the store allows it. A group whose keys are all gone already is `deleted`.
    */
   deleteGroupsIfUnchanged(groups: GuardedGroup[]): Promise<GroupDeleteOutcome[]>;
   /**
