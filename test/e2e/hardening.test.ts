@@ -507,14 +507,17 @@ describe('signals at the edges of a run: Ctrl-C on a terminal, SIGTERM while the
     // The run is over and its report waits on the full pipe.
     await new Promise((resolve) => setTimeout(resolve, 500));
 
-    child.kill('SIGTERM');
+    const exitedBeforeSignal = child.exitCode !== null;
+    const signalSent = child.kill('SIGTERM');
     // Now the report is read, to its end (the pipe ends when the reaper exits).
     let stdout = '';
     for await (const chunk of fs.createReadStream(fifo, { encoding: 'utf8' })) stdout += chunk;
     const [code, signal] = await closed;
     clearTimeout(killer);
 
-    expect({ code, signal }).toEqual({ code: 130, signal: null });
+    // On a mismatch, what the run said and how far the report got.
+    const seen = code === 130 ? {} : { exitedBeforeSignal, signalSent, stderr, reportBytes: stdout.length };
+    expect({ code, signal, ...seen }).toEqual({ code: 130, signal: null });
     expect(stdout).toContain('📊 REAPER SUMMARY');
     expect(stdout).toMatch(/Undo with: .* restore /);
     expect(stdout).toContain('Stale domains cleaned:  1500');
