@@ -135,7 +135,7 @@ describe('an etcd restarted mid-scan', () => {
   it('a member that stops answering: closing the store cancels its calls in flight instead of leaving them to their deadline', async () => {
     // The deadline is far off. Before, a call in flight waited for it, and its connection
     // held the process until then: an interrupted CLI run was ended by its 3 s watchdog.
-    const store = await connectEtcd({ etcdEndpoints: server.endpoint, storeTimeout: 120 });
+    const store = await connectEtcd({ etcdEndpoints: server.endpoint, storeTimeout: 120_000 });
     await server.pause();
     try {
       const pending = store.getMany(['s0.example0.com']).then(
