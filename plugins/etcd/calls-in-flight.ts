@@ -31,10 +31,6 @@ export class CallsInFlight {
     return this.ended;
   }
 
-  get size(): number {
-    return this.calls.size;
-  }
-
   /** Cancels every call still out; each fails with CANCELLED and `details`. */
   close(details: string): void {
     this.ended = true;

@@ -122,9 +122,10 @@ function readPem(path: string, flag: string): Buffer {
  * up to 7 times over about 4 s (backoff from 100 ms to 1 s, with jitter), on another
  * member each time when there are several, and no per-host circuit cuts that short (one
  * whose circuit is open fails the call at once). --store-timeout still bounds each call
- * (BoundedStore). Retrying is what etcd3 already did: reads are idempotent, and a delete
- * or put transaction sent twice finds its compares failing the second time (reported as
- * changed, never wrong).
+ * (BoundedStore). Retrying is what etcd3 already did: reads are idempotent; a delete
+ * transaction sent twice finds its compares failing the second time and its keys gone
+ * (reported as deleted), a put finds its compares failing (reported as existing, never
+ * wrong).
  */
 function faultHandling(hasConnected: () => boolean, calls: CallsInFlight): NonNullable<IOptions['faultHandling']> {
   // Before the first answer, three attempts as etcd3 makes (another member each time): a
