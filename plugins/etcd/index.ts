@@ -124,7 +124,7 @@ function readPem(path: string, flag: string): Buffer {
  * whose circuit is open fails the call at once). --store-timeout still bounds each call
  * (BoundedStore). Retrying is what etcd3 already did: reads are idempotent; a delete
  * transaction sent twice finds its compares failing the second time and its keys gone
- * (reported as deleted), a put finds its compares failing (reported as existing, never
+ * (reported as deleted), a put finds its own value there (reported as the same, never
  * wrong).
  */
 function faultHandling(hasConnected: () => boolean, calls: CallsInFlight): NonNullable<IOptions['faultHandling']> {
