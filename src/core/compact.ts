@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { FORWARD_PREFIX, REDIRECTS_META_PREFIX, reverseKey } from './keys';
 import { parseForwardValue } from './mapping';
 import type { ForwardMapping, KeyValue, ReverseMapping } from './mapping';
-import type { Verdict } from './verdict';
+import { GONE_REASON, type Verdict } from './verdict';
 import { ArenaTextMap, DomainArena } from './domain-arena';
 
 /**
@@ -26,6 +26,11 @@ const PAIRED = 2;
 const WHOLE = 4;
 /** The domain's verdict is the common one: live, because `.pages` names it (see `VerdictMap`). */
 const LIVE_BY_PAGES = 8;
+/** The domain's verdict is the usual stale one: its repository or `.pages` is gone (see `VerdictMap`). */
+const GONE = 16;
+/** A verdict kept as a flag of the domain's entry instead of an object of its own. */
+export type VerdictMark = typeof LIVE_BY_PAGES | typeof GONE;
+const VERDICT_MARKS = LIVE_BY_PAGES | GONE;
 
 /**
  * Forward mappings by domain, in a `DomainArena`. A mapping whose value is UTF-8 text,
@@ -33,7 +38,7 @@ const LIVE_BY_PAGES = 8;
  * and value bytes alone; anything else is kept whole beside them. Reads like a Map of
  * full `ForwardMapping`s, built when asked for. When the reverse key the plugin wrote
  * with it names it back (nearly always), the pair is one entry here: the reverse key's
- * name and value follow from the forward's. The common verdict is a flag of the entry.
+ * name and value follow from the forward's. The two common verdicts are flags of the entry.
  */
 export class ForwardTable implements Iterable<[string, ForwardMapping]> {
   private readonly arena = new DomainArena();
@@ -44,7 +49,8 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
   private reverses?: ReverseTable;
   private pairedTotal = 0;
   private liveMarks = 0;
-  private onLiveMarkDropped?: (domain: string) => void;
+  private goneMarks = 0;
+  private onVerdictMarkDropped?: (domain: string, mark: VerdictMark) => void;
 
   /** Called by the reverse table that pairs with this one. */
   pairWith(reverses: ReverseTable): void {
@@ -52,8 +58,8 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
   }
 
   /** Called by the verdict map that keeps its common verdicts here (see `VerdictMap`). */
-  keepVerdictsFor(onLiveMarkDropped: (domain: string) => void): void {
-    this.onLiveMarkDropped = onLiveMarkDropped;
+  keepVerdictsFor(onVerdictMarkDropped: (domain: string, mark: VerdictMark) => void): void {
+    this.onVerdictMarkDropped = onVerdictMarkDropped;
   }
 
   get size(): number {
@@ -66,16 +72,16 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
 
   set(domain: string, mapping: ForwardMapping): this {
     const previous = this.arena.find(domain);
-    const carried = previous >= 0 ? this.arena.flags(previous) & LIVE_BY_PAGES : 0;
+    const carried = previous >= 0 ? ((this.arena.flags(previous) & VERDICT_MARKS) as VerdictMark | 0) : 0;
     if (previous >= 0) this.forget(domain, previous, false);
     else this.outsized.delete(domain);
     if (!DomainArena.fits(domain)) {
       this.outsized.set(domain, mapping);
-      if (carried) this.dropLiveMark(domain);
+      if (carried) this.onVerdictMarkDropped?.(domain, carried);
       return this;
     }
     // The verdict is the domain's, whatever its mapping: the mark goes to the new entry.
-    if (carried) this.liveMarks++;
+    if (carried) this.countMark(carried, 1);
     const text = mapping.value.toString('utf8');
     const compact =
       mapping.target !== undefined &&
@@ -153,41 +159,54 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
     }
   }
 
-  /** Marks a mapped domain's verdict as live because `.pages` names it; false when the domain is not here. */
-  markLive(domain: string): boolean {
+  /** Keeps a mapped domain's verdict as `mark`, in place of any other; false when the domain is not here. */
+  markVerdict(domain: string, mark: VerdictMark): boolean {
     const position = this.arena.find(domain);
     if (position < 0) return false;
     const flags = this.arena.flags(position);
-    if (!(flags & LIVE_BY_PAGES)) {
-      this.arena.setFlags(position, flags | LIVE_BY_PAGES);
-      this.liveMarks++;
-    }
+    const had = (flags & VERDICT_MARKS) as VerdictMark | 0;
+    if (had === mark) return true;
+    if (had) this.countMark(had, -1);
+    this.arena.setFlags(position, (flags & ~VERDICT_MARKS) | mark);
+    this.countMark(mark, 1);
     return true;
   }
 
-  /** Clears a domain's live mark; true when it had one. */
-  unmarkLive(domain: string): boolean {
+  /** Clears a domain's verdict mark; the mark it had, or 0. */
+  clearVerdictMark(domain: string): VerdictMark | 0 {
     const position = this.arena.find(domain);
-    if (position < 0) return false;
+    if (position < 0) return 0;
     const flags = this.arena.flags(position);
-    if (!(flags & LIVE_BY_PAGES)) return false;
-    this.arena.setFlags(position, flags & ~LIVE_BY_PAGES);
-    this.liveMarks--;
-    return true;
+    const had = (flags & VERDICT_MARKS) as VerdictMark | 0;
+    if (!had) return 0;
+    this.arena.setFlags(position, flags & ~VERDICT_MARKS);
+    this.countMark(had, -1);
+    return had;
+  }
+
+  /** The domain's verdict mark, or 0 when it has none (or is not here). */
+  verdictMark(domain: string): VerdictMark | 0 {
+    const position = this.arena.find(domain);
+    return position < 0 ? 0 : ((this.arena.flags(position) & VERDICT_MARKS) as VerdictMark | 0);
   }
 
   isMarkedLive(domain: string): boolean {
-    const position = this.arena.find(domain);
-    return position >= 0 && (this.arena.flags(position) & LIVE_BY_PAGES) !== 0;
+    return this.verdictMark(domain) === LIVE_BY_PAGES;
   }
 
   get liveMarkCount(): number {
     return this.liveMarks;
   }
 
-  *liveMarkedDomains(): IterableIterator<string> {
-    if (this.liveMarks === 0) return;
-    for (const position of this.arena.positions()) if (this.arena.flags(position) & LIVE_BY_PAGES) yield this.arena.domainAt(position);
+  get goneMarkCount(): number {
+    return this.goneMarks;
+  }
+
+  /** Domains whose verdict is kept as `mark`, or as any mark when none is given. */
+  *markedDomains(mark?: VerdictMark): IterableIterator<string> {
+    const wanted = mark ?? VERDICT_MARKS;
+    if ((wanted & LIVE_BY_PAGES ? this.liveMarks : 0) + (wanted & GONE ? this.goneMarks : 0) === 0) return;
+    for (const position of this.arena.positions()) if (this.arena.flags(position) & wanted) yield this.arena.domainAt(position);
   }
 
   *keys(): IterableIterator<string> {
@@ -245,15 +264,17 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
       this.reverses?.restore(reverseKeyOfValue(this.arena.textAt(position)), domain);
     }
     if (flags & WHOLE) this.whole.delete(domain);
-    if (flags & LIVE_BY_PAGES) {
-      this.liveMarks--;
-      if (dropVerdict) this.dropLiveMark(domain);
+    const mark = (flags & VERDICT_MARKS) as VerdictMark | 0;
+    if (mark) {
+      this.countMark(mark, -1);
+      if (dropVerdict) this.onVerdictMarkDropped?.(domain, mark);
     }
     this.arena.remove(domain);
   }
 
-  private dropLiveMark(domain: string): void {
-    this.onLiveMarkDropped?.(domain);
+  private countMark(mark: VerdictMark, by: 1 | -1): void {
+    if (mark === LIVE_BY_PAGES) this.liveMarks += by;
+    else this.goneMarks += by;
   }
 }
 
@@ -431,18 +452,26 @@ function reverseMapping(key: string, domain: string): ReverseMapping {
   };
 }
 
-/** A live verdict whose reason is the one the `.pages` check gives for this very domain. */
-const LIVE_VERDICT = 1;
+/** What `VerdictMap` stores for a common verdict that has no forward entry to be a flag of: the mark as a number. */
+type StoredVerdict = Verdict | VerdictMark;
 
-function isCommonLive(domain: string, verdict: Verdict): boolean {
-  return verdict.status === 'live' && verdict.reason === livePagesReason(domain) && Object.keys(verdict).length === 2;
+/** Which common verdict `verdict` is for `domain`, if any: those are kept as marks, not objects. */
+function commonMark(domain: string, verdict: Verdict): VerdictMark | 0 {
+  if (Object.keys(verdict).length !== 2) return 0;
+  if (verdict.status === 'live') return verdict.reason === livePagesReason(domain) ? LIVE_BY_PAGES : 0;
+  return verdict.status === 'stale' && verdict.reason === GONE_REASON ? GONE : 0;
+}
+
+function verdictOfMark(domain: string, mark: VerdictMark): Verdict {
+  return mark === LIVE_BY_PAGES ? { status: 'live', reason: livePagesReason(domain) } : { status: 'stale', reason: GONE_REASON };
 }
 
 /**
- * Verdicts by domain. The common verdict (live, because `.pages` names this domain) is
- * a flag of the domain's entry in the forward table the map is given, or a number here
- * without one, and is rebuilt when read; other verdicts are kept as they are. So a
- * million live domains cost no entry of their own.
+ * Verdicts by domain. The two common verdicts (live, because `.pages` names this domain;
+ * stale, because the repository or its `.pages` is gone) are flags of the domain's entry
+ * in the forward table the map is given, or a number here without one, and are rebuilt
+ * when read; other verdicts are kept as they are. So a million live domains, and the
+ * hundred thousand stale ones among them, cost no entry of their own.
  */
 export class VerdictMap extends Map<string, Verdict> {
   private liveTotal = 0;
@@ -450,25 +479,26 @@ export class VerdictMap extends Map<string, Verdict> {
   constructor(private readonly forwards?: ForwardTable) {
     super();
     // A forward entry removed with its mark: the verdict stays, kept here.
-    forwards?.keepVerdictsFor((domain) => super.set(domain, LIVE_VERDICT as unknown as Verdict));
+    forwards?.keepVerdictsFor((domain, mark) => super.set(domain, mark as unknown as Verdict));
   }
 
   override get size(): number {
-    return super.size + (this.forwards?.liveMarkCount ?? 0);
+    return super.size + (this.forwards ? this.forwards.liveMarkCount + this.forwards.goneMarkCount : 0);
   }
 
   override has(domain: string): boolean {
-    return super.has(domain) || (this.forwards?.isMarkedLive(domain) ?? false);
+    return super.has(domain) || (this.forwards?.verdictMark(domain) ?? 0) !== 0;
   }
 
   override set(domain: string, verdict: Verdict): this {
     if (this.isLive(domain)) this.liveTotal--;
     if (verdict.status === 'live') this.liveTotal++;
-    if (isCommonLive(domain, verdict)) {
-      if (this.forwards?.markLive(domain)) super.delete(domain);
-      else super.set(domain, LIVE_VERDICT as unknown as Verdict);
+    const mark = commonMark(domain, verdict);
+    if (mark) {
+      if (this.forwards?.markVerdict(domain, mark)) super.delete(domain);
+      else super.set(domain, mark as unknown as Verdict);
     } else {
-      this.forwards?.unmarkLive(domain);
+      this.forwards?.clearVerdictMark(domain);
       super.set(domain, verdict);
     }
     return this;
@@ -476,10 +506,10 @@ export class VerdictMap extends Map<string, Verdict> {
 
   /** The domain's verdict status, without building the verdict. */
   statusOf(domain: string): Verdict['status'] | undefined {
-    const stored = super.get(domain) as Verdict | number | undefined;
-    if (stored === LIVE_VERDICT) return 'live';
-    if (stored === undefined) return this.forwards?.isMarkedLive(domain) ? 'live' : undefined;
-    return (stored as Verdict).status;
+    const stored = this.stored(domain);
+    if (stored === undefined) return undefined;
+    if (typeof stored === 'number') return stored === LIVE_BY_PAGES ? 'live' : 'stale';
+    return stored.status;
   }
 
   /** Whether the domain's verdict is live, without building it. */
@@ -488,14 +518,19 @@ export class VerdictMap extends Map<string, Verdict> {
   }
 
   override get(domain: string): Verdict | undefined {
-    const stored = super.get(domain) as Verdict | number | undefined;
-    if (stored === LIVE_VERDICT || (stored === undefined && this.forwards?.isMarkedLive(domain))) {
-      return { status: 'live', reason: livePagesReason(domain) };
-    }
-    return stored as Verdict | undefined;
+    const stored = this.stored(domain);
+    return typeof stored === 'number' ? verdictOfMark(domain, stored) : stored;
   }
 
-  /** How many verdicts are kept as flags of the forward table (all of them live). */
+  /** The verdict as kept: an object, or the mark of a common one (here or in the forward table). */
+  private stored(domain: string): StoredVerdict | undefined {
+    const stored = super.get(domain) as StoredVerdict | undefined;
+    if (stored !== undefined) return stored;
+    const mark = this.forwards?.verdictMark(domain) ?? 0;
+    return mark === 0 ? undefined : mark;
+  }
+
+  /** How many verdicts are kept as flags of the forward table and are live. */
   get liveFlagCount(): number {
     return this.forwards?.liveMarkCount ?? 0;
   }
@@ -507,19 +542,19 @@ export class VerdictMap extends Map<string, Verdict> {
 
   override delete(domain: string): boolean {
     if (this.isLive(domain)) this.liveTotal--;
-    const marked = this.forwards?.unmarkLive(domain) ?? false;
+    const marked = (this.forwards?.clearVerdictMark(domain) ?? 0) !== 0;
     return super.delete(domain) || marked;
   }
 
   override clear(): void {
-    if (this.forwards) for (const domain of [...this.forwards.liveMarkedDomains()]) this.forwards.unmarkLive(domain);
+    if (this.forwards) for (const domain of [...this.forwards.markedDomains()]) this.forwards.clearVerdictMark(domain);
     this.liveTotal = 0;
     super.clear();
   }
 
   override *keys(): MapIterator<string> {
     yield* super.keys();
-    if (this.forwards) yield* this.forwards.liveMarkedDomains();
+    if (this.forwards) yield* this.forwards.markedDomains();
   }
 
   override *values(): MapIterator<Verdict> {
@@ -543,9 +578,10 @@ export class VerdictMap extends Map<string, Verdict> {
    * visiting those: what a plan looks through for stale domains.
    */
   notMarkedLive(): IterableIterator<[string, Verdict]> {
-    return (function* (map: VerdictMap, entries: IterableIterator<[string, Verdict]>) {
-      for (const [domain] of entries) yield [domain, map.get(domain)!] as [string, Verdict];
-    })(this, super.entries());
+    return (function* (map: VerdictMap, entries: IterableIterator<string>, gone: Iterable<string>) {
+      for (const domain of entries) yield [domain, map.get(domain)!] as [string, Verdict];
+      for (const domain of gone) yield [domain, verdictOfMark(domain, GONE)] as [string, Verdict];
+    })(this, super.keys(), this.forwards?.markedDomains(GONE) ?? []);
   }
 }
 

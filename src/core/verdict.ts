@@ -25,13 +25,16 @@ function sameDomain(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
 
+/** Why a mapping is stale when its repository or `.pages` file answers 404: the usual stale verdict. */
+export const GONE_REASON = 'repository or its .pages file is gone (404)';
+
 /**
  * Judges a claim on the repository's `.pages` file alone. `undefined` config means the
  * file (or the repository) is gone. Returns `'check-branch'` when only the branch's
  * existence is left to prove.
  */
 export function judgeByPages(claim: Claim, config: PagesConfig | undefined): Verdict | 'check-branch' {
-  if (config === undefined) return stale('repository or its .pages file is gone (404)');
+  if (config === undefined) return stale(GONE_REASON);
   // The plugin deregisters a disabled site itself on its next visit: never live again.
   if (!config.enabled) return stale('.pages disables the site (enabled is not true)');
   if (config.customDomain === '') return stale('.pages no longer names a custom_domain');

@@ -9,7 +9,7 @@ import {
   VerdictMap,
   verdictsToPlan,
 } from '../../src/core/compact';
-import { live, stale } from '../../src/core/verdict';
+import { GONE_REASON, live, stale } from '../../src/core/verdict';
 
 describe('DomainArena', () => {
   it('finds what it holds, by domain, through index growth', () => {
@@ -218,6 +218,58 @@ describe('VerdictMap kept in a forward table', () => {
     expect(forwards.isMarkedLive('a.com')).toBe(false);
     expect(verdicts.get('a.com')).toEqual(stale('now'));
     expect(verdicts.live).toBe(2);
+  });
+  it('keeps the usual stale verdict (repository or .pages gone) as a flag too, and plans it', () => {
+    const forwards = new ForwardTable();
+    for (const domain of ['a.com', 'b.com', 'c.com']) forwards.set(domain, mapping(domain));
+    const verdicts = new VerdictMap(forwards);
+    verdicts.set('a.com', stale(GONE_REASON));
+    verdicts.set('b.com', live(livePagesReason('b.com')));
+    verdicts.set('c.com', stale('custom_domain changed to d.com'));
+    verdicts.set('x.com', stale(GONE_REASON));
+    expect(forwards.goneMarkCount).toBe(1);
+    expect(forwards.liveMarkCount).toBe(1);
+    expect(verdicts.size).toBe(4);
+    expect(verdicts.live).toBe(1);
+    expect(verdicts.statusOf('a.com')).toBe('stale');
+    expect(verdicts.get('a.com')).toEqual(stale(GONE_REASON));
+    expect(verdicts.has('a.com') && verdicts.has('x.com') && !verdicts.has('d.com')).toBe(true);
+    expect(new Map(verdicts)).toEqual(
+      new Map([
+        ['a.com', stale(GONE_REASON)],
+        ['b.com', live(livePagesReason('b.com'))],
+        ['c.com', stale('custom_domain changed to d.com')],
+        ['x.com', stale(GONE_REASON)],
+      ]),
+    );
+    // The plan sees every stale verdict, flagged or not; the live flag is only counted.
+    expect(new Map(verdictsToPlan(verdicts))).toEqual(
+      new Map([
+        ['a.com', stale(GONE_REASON)],
+        ['c.com', stale('custom_domain changed to d.com')],
+        ['x.com', stale(GONE_REASON)],
+      ]),
+    );
+    expect(liveVerdictFlags(verdicts)).toBe(1);
+    // A later verdict replaces the mark, whichever it is.
+    verdicts.set('a.com', live(livePagesReason('a.com')));
+    expect(forwards.goneMarkCount).toBe(0);
+    expect(verdicts.get('a.com')).toEqual(live(livePagesReason('a.com')));
+    expect(verdicts.live).toBe(2);
+    verdicts.set('b.com', stale(GONE_REASON));
+    expect([forwards.liveMarkCount, forwards.goneMarkCount, verdicts.live]).toEqual([1, 1, 1]);
+    // A stale verdict with anything beside its reason is kept whole.
+    const detailed = { ...stale(GONE_REASON), since: 1 } as unknown as ReturnType<typeof stale>;
+    verdicts.set('b.com', detailed);
+    expect(forwards.goneMarkCount).toBe(0);
+    expect(verdicts.get('b.com')).toBe(detailed);
+    // The mark outlives its forward entry.
+    verdicts.set('c.com', stale(GONE_REASON));
+    forwards.delete('c.com');
+    expect(forwards.goneMarkCount).toBe(0);
+    expect(verdicts.get('c.com')).toEqual(stale(GONE_REASON));
+    verdicts.clear();
+    expect([verdicts.size, forwards.liveMarkCount, forwards.goneMarkCount]).toEqual([0, 0, 0]);
   });
   it('a verdict outlives its forward entry being replaced or removed', () => {
     const forwards = new ForwardTable();
