@@ -5,6 +5,7 @@ import type { PluginSettings, StorePlugin } from '../../src/ports/plugins';
 import {
   BaseStore,
   chunks,
+  deleteInChains,
   mapLimited,
   readFlagFile,
   scrubSecrets,
@@ -380,7 +381,7 @@ export class EtcdStore extends BaseStore {
   }
 
   async deleteGroupsIfUnchanged(groups: GuardedGroup[]): Promise<GroupDeleteOutcome[]> {
-    const client = this.open();
+    this.open();
     if (groups.length === 0) return [];
     for (const { keys, guards = [] } of groups) {
       if (keys.length + guards.length > MAX_TXN_OPS) {
@@ -389,23 +390,29 @@ export class EtcdStore extends BaseStore {
         );
       }
     }
-    // One transaction per group: every key still holds its expected bytes (a missing key
-    // fails a value compare) and every guard is as the scan saw it, then all the keys go;
-    // otherwise nothing does (DESIGN §4.1), and the keys are counted: none left means an
-    // earlier try of this transaction went through and its answer was lost (the member
-    // restarted; the call was tried again). The planner keeps each group within
-    // maxGroupSize(); etcd counts nested transactions against the same limit.
-    return this.each(groups, async ({ keys, guards = [] }): Promise<GroupDeleteOutcome> => {
-      if (keys.length === 0) return 'deleted';
-      const compares = [...keys.map(({ key, expected }) => valueCompare(key, expected)), ...guards.map(guardCompare)];
-      const names = [...new Set(keys.map((k) => k.key))].map((key) => Buffer.from(key, 'utf8'));
-      const deletes = names.map((key) => ({ request_delete_range: { key } }));
-      const counts = names.map((key) => ({ request_range: { key, count_only: true } }));
-      this.trips++;
-      const reply = await client.kv.txn({ compare: compares, success: deletes, failure: counts });
-      if (reply.succeeded) return 'deleted';
-      return reply.responses.every((response) => Number(response.response_range?.count ?? 1) === 0) ? 'deleted' : 'changed';
-    });
+    // Groups that share a key go in the caller's order, the others side by side.
+    return deleteInChains(groups, PARALLEL, (group) => this.slots.run(() => this.deleteGroup(group)));
+  }
+
+  /**
+   * One transaction: every key still holds its expected bytes (a missing key fails a value
+   * compare) and every guard is as the scan saw it, then all the keys go; otherwise nothing
+   * does (DESIGN §4.1), and the keys are counted: none left means an earlier try of this
+   * transaction went through and its answer was lost (the member restarted; the call was
+   * tried again). The planner keeps each group within maxGroupSize(); etcd counts nested
+   * transactions against the same limit.
+   */
+  private async deleteGroup({ keys, guards = [] }: GuardedGroup): Promise<GroupDeleteOutcome> {
+    const client = this.open();
+    if (keys.length === 0) return 'deleted';
+    const compares = [...keys.map(({ key, expected }) => valueCompare(key, expected)), ...guards.map(guardCompare)];
+    const names = [...new Set(keys.map((k) => k.key))].map((key) => Buffer.from(key, 'utf8'));
+    const deletes = names.map((key) => ({ request_delete_range: { key } }));
+    const counts = names.map((key) => ({ request_range: { key, count_only: true } }));
+    this.trips++;
+    const reply = await client.kv.txn({ compare: compares, success: deletes, failure: counts });
+    if (reply.succeeded) return 'deleted';
+    return reply.responses.every((response) => Number(response.response_range?.count ?? 1) === 0) ? 'deleted' : 'changed';
   }
 
   protected async disconnect(): Promise<void> {

@@ -1,7 +1,7 @@
 import calculateSlot from 'cluster-key-slot';
 import type { Cluster, Redis } from 'ioredis';
 import type { GroupDeleteOutcome, GuardedGroup } from '../../src/ports/key-value-store';
-import { mapLimited } from '../../src/plugin-kit';
+import { deleteInChains } from '../../src/plugin-kit';
 import { RedisStore, type KeyBatch } from './store';
 
 /** Groups checked and deleted at the same time (groups sharing a key wait for each other). */
@@ -75,24 +75,8 @@ export class RedisClusterStore extends RedisStore {
   async deleteGroupsIfUnchanged(groups: GuardedGroup[]): Promise<GroupDeleteOutcome[]> {
     this.ensureOpen();
     if (groups.length === 0) return [];
-    const outcomes: GroupDeleteOutcome[] = groups.map(() => 'changed');
-    // Groups that share a key run one after the other, in the caller's order; the others
-    // run side by side. A shared key joins the chains (union-find over group indexes).
-    const parent = groups.map((_, i) => i);
-    const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i])));
-    const owner = new Map<string, number>();
-    groups.forEach((group, g) => {
-      for (const { key } of [...group.keys, ...(group.guards ?? [])]) {
-        const other = owner.get(key);
-        if (other === undefined) owner.set(key, g);
-        else parent[find(g)] = find(other);
-      }
-    });
-    const chains = groupIndexes(groups.length, find);
-    await mapLimited([...chains.values()], GROUP_CONCURRENCY, async (chain) => {
-      for (const g of chain) outcomes[g] = await this.deleteGroup(groups[g]);
-    });
-    return outcomes;
+    // Groups that share a key run one after the other, in the caller's order; the others side by side.
+    return deleteInChains(groups, GROUP_CONCURRENCY, (group) => this.deleteGroup(group));
   }
 
   private async deleteGroup({ keys, guards = [] }: GuardedGroup): Promise<GroupDeleteOutcome> {

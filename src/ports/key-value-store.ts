@@ -72,6 +72,8 @@ export interface KeyValueStore {
    * Deletes each group's keys only if every key still holds its expected value and every
    * guard is as expected, in the group's order (the forward key last). Atomic per group
    * where the store allows it. A group whose keys are all gone already is `deleted`.
+   * Groups that share a key, as a key or a guard, are applied in the order given (a
+   * group may be guarded by a key that a later group deletes); others in any order.
    */
   deleteGroupsIfUnchanged(groups: GuardedGroup[]): Promise<GroupDeleteOutcome[]>;
   /**

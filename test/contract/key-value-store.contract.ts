@@ -518,6 +518,28 @@ export function describeKeyValueStoreContract(name: string, harness: KeyValueSto
           ]);
         });
 
+        it('applies groups that share a key in the order given: a guard on a key a later group deletes still sees it', async () => {
+          // Two stale domains sharing a router name: the first group takes the router while
+          // the other's forward key is as the scan saw it; the second group then deletes
+          // that forward key. Side by side, whichever went first would decide.
+          const pairs = Array.from({ length: 40 }, (_, i) => ({
+            router: orphanRouter(`a.b${i}.example.com`),
+            forward: { key: `custom_domain:a-b${i}.example.com`, value: `o:ab${i}` },
+          }));
+          await harness.seed(pairs.flatMap(({ router, forward }) => [...router, forward]));
+          const store = await open();
+
+          const outcome = await store.deleteGroupsIfUnchanged(
+            pairs.flatMap(({ router, forward }) => [
+              { keys: expectedOf(router), guards: [{ key: forward.key, expected: Buffer.from(forward.value) }] },
+              { keys: [{ key: forward.key, expected: Buffer.from(forward.value) }] },
+            ]),
+          );
+
+          expect(outcome).toEqual(pairs.flatMap(() => ['deleted', 'deleted']));
+          await expectAllAbsent(pairs.flatMap(({ router, forward }) => [...router.map((e) => e.key), forward.key]));
+        });
+
         it('checks as many guards as the store allows in one group (hundreds where unbounded)', async () => {
           const first = orphanRouter('a-b-c.example.com');
           const second = orphanRouter('d-e-f.example.com');

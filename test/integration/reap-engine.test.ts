@@ -210,6 +210,20 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
       expect(await h.store.exists('custom_domain:a.b.example.com')).toBe(false);
     });
 
+    it('reaps every stale domain of a shared router name, and the router, in one run', async () => {
+      // Each pair's first group takes the router while the other's forward key is as the
+      // scan saw it, and the other group deletes that forward key: order decides.
+      const pairs = ['a.b', 'c.d', 'e.f', 'g.h', 'i.j'].flatMap((name, i) => [
+        { owner: 'bob', repo: `dotted${i}`, domain: `${name}.example.com`, redirects: 1 },
+        { owner: 'carol', repo: `dashed${i}`, domain: `${name.replace('.', '-')}.example.com` },
+      ]);
+      for (const site of pairs) await h.seedSite(site, false);
+      const live = await h.seedSite({ owner: 'dan', repo: 'site', domain: 'k.example.com' });
+      const { summary } = await h.run('apply', { brake: { maxStaleRatio: 1, minDomains: 10, force: true } });
+      expect(summary).toMatchObject({ staleDomainsCleaned: pairs.length, changedSinceRead: 0, exitCode: 0 });
+      expect(keysOf(await h.dump())).toEqual(keysOf(live));
+    });
+
     it('treats glob characters in domains literally', async () => {
       const star = await h.seedSite({ owner: 'bob', repo: 'star', domain: '*.x.com' }, false);
       const other = await h.seedSite({ owner: 'carol', repo: 'site', domain: 'a.x.com' });

@@ -1,0 +1,49 @@
+import type { GroupDeleteOutcome, GuardedGroup } from '../ports/key-value-store';
+import { mapLimited } from './map-limited';
+
+/**
+ * The indexes of `groups` as chains: groups that name a key in common, as a key or as a
+ * guard, are in one chain, in the caller's order; no two chains share a key.
+ */
+export function chainsSharingKeys(groups: readonly GuardedGroup[]): number[][] {
+  const parent = groups.map((_, i) => i);
+  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i])));
+  const firstNaming = new Map<string, number>();
+  groups.forEach((group, g) => {
+    for (const { key } of group.keys) join(key, g);
+    for (const { key } of group.guards ?? []) join(key, g);
+  });
+  function join(key: string, g: number): void {
+    const other = firstNaming.get(key);
+    if (other === undefined) firstNaming.set(key, g);
+    else parent[find(g)] = find(other);
+  }
+  const chains = new Map<number, number[]>();
+  for (let g = 0; g < groups.length; g++) {
+    const root = find(g);
+    const chain = chains.get(root);
+    if (chain) chain.push(g);
+    else chains.set(root, [g]);
+  }
+  return [...chains.values()];
+}
+
+/**
+ * `deleteGroup` for each group, for a store whose atomic step is one group (an etcd
+ * transaction, a Redis Cluster group): groups that share a key run one after the other,
+ * in the caller's order, the others side by side. In a plan, a group may be guarded by a
+ * key an earlier group deletes (two stale domains that share a router name: the first
+ * takes the router while the other's forward key is as the scan saw it); run side by
+ * side, whichever went first would decide, and the router could stay for another run.
+ */
+export async function deleteInChains(
+  groups: readonly GuardedGroup[],
+  concurrency: number,
+  deleteGroup: (group: GuardedGroup) => Promise<GroupDeleteOutcome>,
+): Promise<GroupDeleteOutcome[]> {
+  const outcomes: GroupDeleteOutcome[] = groups.map(() => 'changed');
+  await mapLimited(chainsSharingKeys(groups), concurrency, async (chain) => {
+    for (const g of chain) outcomes[g] = await deleteGroup(groups[g]);
+  });
+  return outcomes;
+}
