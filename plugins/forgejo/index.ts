@@ -30,6 +30,13 @@ const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 5;
 const BASE_HEADERS: Record<string, string> = { accept: 'application/json', 'user-agent': 'pages-reaper' };
 const MAX_BACKOFF_MS = 10_000;
+/**
+ * Transport failures of the host itself, never of one request: refused, unknown or
+ * unroutable, or TLS that cannot be spoken (https:// on a plain-HTTP port, a certificate
+ * not trusted). A dropped connection or a timeout may be one request's.
+ */
+const HOST_UNREACHABLE =
+  /^(?:ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EAI_NONAME|EHOSTUNREACH|ENETUNREACH|ERR_SSL_|ERR_TLS_|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_(?:GET|VERIFY)_)/;
 
 interface Answer {
   status: number;
@@ -353,7 +360,13 @@ export class ForgejoSource implements SourceOfTruth {
       return new SourceError(`Forgejo did not answer within ${this.timeout / 1000} s for ${what}`, 'timeout', 'timeout');
     }
     const code = err?.code ?? err?.cause?.code ?? err?.name ?? 'error';
-    return new SourceError(`cannot reach Forgejo at ${this.describe()} for ${what}: ${code}`, 'network', `network:${code}`);
+    return new SourceError(
+      `cannot reach Forgejo at ${this.describe()} for ${what}: ${code}`,
+      'network',
+      `network:${code}`,
+      undefined,
+      HOST_UNREACHABLE.test(code),
+    );
   }
 }
 

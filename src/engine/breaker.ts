@@ -6,21 +6,25 @@
  * the concurrency is. Optionally, a long run of identical failures after successes trips
  * it too: a source that went away mid-run (a Forgejo restarted for an upgrade) would
  * otherwise be asked, with retries, for every mapping left. Every call must end (a
- * timeout, an abort), so a waiter is always woken. The Forgejo verifier and the DNS
- * checker each run calls through one.
+ * timeout, an abort), so a waiter is always woken. A run too small to trip it can still
+ * be judged whole once it is over (`settle`). The Forgejo verifier and the DNS checker
+ * each run calls through one.
  */
 export class Breaker {
   private successes = 0;
+  private failures = 0;
   private sameFailures = 0;
   private failureSignature: string | undefined;
+  /** The last failure's cause, and whether it says the setup is wrong (see `settle`). */
+  private lastFailure: { cause: string; ofSetup: boolean } | undefined;
   private stopMessage: string | undefined;
   private inFlight = 0;
   private waiters: Array<() => void> = [];
 
   constructor(
     private readonly threshold: number,
-    /** The run's message once the breaker trips, from the last failure's cause. */
-    private readonly tripMessage: (cause: string) => string,
+    /** The run's message once the breaker trips, from the last failure's cause and how many calls failed so. */
+    private readonly tripMessage: (cause: string, calls: number) => string,
     /** Told once, when the breaker trips or is stopped. */
     private readonly onStop: (message: string) => void,
     /**
@@ -37,13 +41,15 @@ export class Breaker {
 
   /**
    * Runs `call` once admitted, or `whenStopped` once the breaker has stopped. `failureOf`
-   * judges what came back: a failure's signature (failures with one cause share it) and
-   * cause, or undefined for a success (a thrown error judged undefined does not count).
+   * judges what came back: a failure's signature (failures with one cause share it), its
+   * cause and whether it says the setup is wrong rather than one entry (`ofSetup`: a host
+   * that cannot be reached), or undefined for a success (a thrown error judged undefined
+   * does not count).
    * Awaited only when it must wait: a call admitted at once goes out in this same turn.
    */
   async run<T>(
     call: () => Promise<T>,
-    failureOf: (result: T | undefined, error: unknown) => { signature: string; cause: string } | undefined,
+    failureOf: (result: T | undefined, error: unknown) => { signature: string; cause: string; ofSetup?: boolean } | undefined,
     whenStopped: (message: string) => T,
   ): Promise<T> {
     const waiting = this.admit();
@@ -52,17 +58,28 @@ export class Breaker {
       if (this.stopMessage) return whenStopped(this.stopMessage);
       const result = await call();
       const failure = failureOf(result, undefined);
-      if (failure) this.failed(failure.signature, failure.cause);
+      if (failure) this.failed(failure.signature, failure.cause, failure.ofSetup ?? false);
       else this.succeeded();
       return result;
     } catch (error) {
       const failure = failureOf(undefined, error);
-      if (failure) this.failed(failure.signature, failure.cause);
+      if (failure) this.failed(failure.signature, failure.cause, failure.ofSetup ?? false);
       throw error;
     } finally {
       this.inFlight--;
       for (const wake of this.waiters.splice(0)) wake();
     }
+  }
+
+  /**
+   * Once every call has ended: a run with fewer calls than the threshold, every one of
+   * which failed the same way, and in a way that says the setup is wrong (a store of three
+   * domains and a mistyped --forgejo-host), stops as one that tripped would. Failures
+   * that may be one repository's (a 500, a timeout, a malformed answer) stay unknown.
+   */
+  settle(): void {
+    if (this.stopMessage || this.successes > 0 || this.failures === 0 || this.sameFailures !== this.failures) return;
+    if (this.lastFailure?.ofSetup) this.stop(this.tripMessage(this.lastFailure.cause, this.failures));
   }
 
   /** Stops at once, whatever came before: no later answer can prove anything. */
@@ -96,14 +113,16 @@ export class Breaker {
   }
 
   /** Counts identical failures in a row, in the order calls end: `threshold` before any success trips it, `lost.streak` after. */
-  private failed(signature: string, cause: string): void {
+  private failed(signature: string, cause: string, ofSetup: boolean): void {
+    this.failures++;
+    this.lastFailure = { cause, ofSetup };
     if (this.stopMessage || (this.successes > 0 && !this.lost)) return;
     if (signature === this.failureSignature) this.sameFailures++;
     else {
       this.failureSignature = signature;
       this.sameFailures = 1;
     }
-    if (this.successes === 0 && this.sameFailures >= this.threshold) this.stop(this.tripMessage(cause));
+    if (this.successes === 0 && this.sameFailures >= this.threshold) this.stop(this.tripMessage(cause, this.sameFailures));
     else if (this.lost && this.successes > 0 && this.sameFailures >= this.lost.streak) this.stop(this.lost.message(cause));
   }
 }

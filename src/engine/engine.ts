@@ -168,6 +168,7 @@ export class ReapEngine {
         queue.drain().then(() => dnsQueue.drain()),
         signal,
       );
+      verifier.settle();
     }
 
     const report: RunReport = {

@@ -69,8 +69,10 @@ export class Verifier {
   /** What is in flight when it trips is dropped: the run knows nothing for sure. */
   private readonly breaker = new Breaker(
     BREAKER_THRESHOLD,
-    (cause) =>
-      `stopped early: the first ${BREAKER_THRESHOLD} Forgejo checks all failed the same way (${cause}); check --forgejo-host and --forgejo-token`,
+    (cause, calls) =>
+      calls >= BREAKER_THRESHOLD
+        ? `stopped early: the first ${BREAKER_THRESHOLD} Forgejo checks all failed the same way (${cause}); check --forgejo-host and --forgejo-token`
+        : `stopped: ${calls === 1 ? 'the only Forgejo check' : `all ${calls} Forgejo checks`} failed the same way (${cause}); check --forgejo-host and --forgejo-token`,
     (message) => this.abort.abort(new Error(message)),
     {
       streak: LOST_SOURCE_STREAK,
@@ -92,6 +94,17 @@ export class Verifier {
   /** Set once every check so far, or the last LOST_SOURCE_STREAK, failed the same way: the run stops asking. */
   get stoppedEarly(): string | undefined {
     return this.breaker.stopped;
+  }
+
+  /**
+   * Once every claim is judged: a run whose every check failed the same way, too few to
+   * trip the breaker (a store of a few domains), stops as if it had when the failure says
+   * the setup is wrong (`SourceError.ofSetup`: the host cannot be reached): exit 1 and one
+   * line, not a report of each domain as unknown. Failures that may be one repository's
+   * (a 401 or 403 for a private repository, a 500, a timeout) stay unknown.
+   */
+  settle(): void {
+    this.breaker.settle();
   }
 
   /** Claims are distinct by construction (a reverse key is only claimed when no forward maps back). */
@@ -136,6 +149,7 @@ export class Verifier {
         return {
           signature: error instanceof SourceError ? error.signature : String(error),
           cause: error instanceof Error ? error.message : String(error),
+          ofSetup: error instanceof SourceError && error.ofSetup,
         };
       },
       (message) => {

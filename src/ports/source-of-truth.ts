@@ -15,6 +15,12 @@ export class SourceError extends Error {
     readonly kind: SourceErrorKind,
     readonly signature: string,
     readonly status?: number,
+    /**
+     * The failure says the setup is wrong, whatever the repository: the host cannot be
+     * reached at all (refused, unknown, TLS on a plain port). A run whose every check
+     * fails so stops as one that tripped the breaker would, however few its checks.
+     */
+    readonly ofSetup = false,
   ) {
     super(message);
     this.name = 'SourceError';

@@ -158,6 +158,25 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
       expect(h.forgejo.stats().requests).toBeLessThanOrEqual(BREAKER_THRESHOLD);
       expect(await h.dump()).toEqual(before);
     });
+
+    it('stops as well when a store too small to trip the breaker cannot reach Forgejo at all', async () => {
+      for (let i = 0; i < 3; i++) await h.seedSite({ owner: `u${i}`, repo: 'r', domain: `d${i}.example.com` });
+      const before = await h.dump();
+      const { report, summary } = await h.run('apply', { retries: 0, forgejoHost: 'http://127.0.0.1:1' });
+      expect(report.stoppedEarly).toMatch(/^stopped: all 3 Forgejo checks failed the same way \(.*ECONNREFUSED\); check --forgejo-host/);
+      expect(summary.exitCode).toBe(1);
+      expect(await h.dump()).toEqual(before);
+    });
+
+    it('keeps a small store whose checks all fail with a 503 partial: that may be the repositories, not the setup', async () => {
+      for (let i = 0; i < 3; i++) await h.seedSite({ owner: `u${i}`, repo: 'r', domain: `d${i}.example.com` }, false);
+      h.forgejo.addFailure({ status: 503 });
+      const before = await h.dump();
+      const { report, summary } = await h.run('apply', { retries: 0 });
+      expect(report.stoppedEarly).toBeUndefined();
+      expect(summary).toMatchObject({ unknown: 3, exitCode: 2 });
+      expect(await h.dump()).toEqual(before);
+    });
   });
 
   describe('safety rules (DESIGN §4)', () => {

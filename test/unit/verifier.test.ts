@@ -341,6 +341,27 @@ describe('Verifier: the breaker (DESIGN §3, stop early)', () => {
     expect(fake.pagesCalls).toHaveLength(20);
   });
 
+  it('settles a run too small to trip it: every check unable to reach the host stops it, other failures stay unknown', async () => {
+    const unreachable = () => new SourceError('cannot reach Forgejo: ECONNREFUSED', 'network', 'network:ECONNREFUSED', undefined, true);
+    const dropped = () => new SourceError('cannot reach Forgejo: UND_ERR_SOCKET', 'network', 'network:UND_ERR_SOCKET');
+    const judged = async (failure: () => SourceError, count: number, succeedAt = -1) => {
+      const verifier = new Verifier(new FakeSource((_o, _r, call) => (call === succeedAt ? null : failure())));
+      const verdicts = await verifyInTurn(verifier, repos(count));
+      verifier.settle();
+      return { stopped: verifier.stoppedEarly, statuses: verdicts.map((v) => v.status) };
+    };
+    expect(await judged(unreachable, 3)).toEqual({
+      stopped:
+        'stopped: all 3 Forgejo checks failed the same way (cannot reach Forgejo: ECONNREFUSED); check --forgejo-host and --forgejo-token',
+      statuses: ['unknown', 'unknown', 'unknown'],
+    });
+    expect((await judged(unreachable, 1)).stopped).toMatch(/^stopped: the only Forgejo check failed the same way/);
+    // A dropped connection or a 401 may be one repository's; one success proves the setup.
+    expect((await judged(dropped, 3)).stopped).toBeUndefined();
+    expect((await judged(authError, 3)).stopped).toBeUndefined();
+    expect((await judged(unreachable, 3, 2)).stopped).toBeUndefined();
+  });
+
   it('groups failures by their SourceError signature, not their message', async () => {
     const fake = new FakeSource((_o, repo) => new SourceError(`401 for ${repo}`, 'auth', 'auth:401', 401));
     const verifier = new Verifier(fake);
