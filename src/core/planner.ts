@@ -2,7 +2,16 @@ import type { ExpectedKey, KeyGuard, StoredEntry } from '../ports/key-value-stor
 import { reverseKeyOfValue, sanitizedOwners, type Inventory, type KeyValue, type ReverseMapping } from './inventory';
 import { forwardValue } from './mapping';
 import { verdictStatus, verdictsToPlan } from './compact';
-import { domainCountSanitizedAs, domainsSanitizedAs, forwardKey, redirectsMetaKey, reverseKey, routerName, sanitizeDomain } from './keys';
+import {
+  domainCountSanitizedAs,
+  domainsSanitizedAs,
+  forwardKey,
+  isDomainName,
+  redirectsMetaKey,
+  reverseKey,
+  routerName,
+  sanitizeDomain,
+} from './keys';
 import type { Claim, Verdict } from './verdict';
 
 export type DeletionKind = 'domain' | 'orphan-router' | 'orphan-middleware' | 'orphan-redirects-meta' | 'orphan-reverse';
@@ -12,6 +21,8 @@ export interface PlannedKey {
   key: string;
   expected?: Buffer;
   expiresAt?: number;
+  /** Deleted only if it holds exactly these bytes when read before the deletes; else never ours, left alone. */
+  onlyIf?: Buffer;
 }
 
 /** Keys deleted together, in this order, only if all still hold what was read. */
@@ -145,6 +156,12 @@ const TRAEFIK = 1;
 const REVERSE = 2;
 /** The group's keys carry no values: the plan a run keeps once they are backed up. */
 const NAMES_ONLY = 4;
+/**
+ * The group holds the domain's reverse key if, read before the deletes, it names the
+ * domain: the scan records reverse keys only when their value is a host name, which this
+ * domain (`?.x.com`, `bücher.de`) is not, so it cannot know.
+ */
+const REVERSE_IF_NAMED = 8;
 
 /**
  * A stale domain's group, kept as little as a plan of 100,000 of them allows (DESIGN
@@ -215,8 +232,7 @@ class DomainGroup implements DeletionGroup {
     const text = inventory.forwards.valueText(domain);
     const mapping = text === undefined ? inventory.forwards.get(domain)! : undefined;
     if (this.#flags & REVERSE) {
-      const key =
-        text === undefined ? reverseKey(mapping!.target!.owner, mapping!.target!.repo, mapping!.target!.branch) : reverseKeyOfValue(text);
+      const key = this.#reverseKeyName();
       // A reverse key the plugin wrote holds the domain's name (see `ReverseTable`).
       keys.push(namesOnly ? { key } : { key, expected: Buffer.from(domain, 'utf8'), expiresAt: undefined });
     }
@@ -224,6 +240,19 @@ class DomainGroup implements DeletionGroup {
     else if (mapping) keys.push({ key: mapping.key, expected: mapping.value, expiresAt: mapping.expiresAt });
     else keys.push({ key: forwardKey(domain), expected: Buffer.from(text!, 'utf8'), expiresAt: undefined });
     return keys;
+  }
+
+  #reverseKeyName(): string {
+    const text = this.#source.inventory.forwards.valueText(this.subject);
+    if (text !== undefined) return reverseKeyOfValue(text);
+    const target = this.#source.inventory.forwards.get(this.subject)!.target!;
+    return reverseKey(target.owner, target.repo, target.branch);
+  }
+
+  /** The reverse key to read before the deletes, when the scan could not know it (`REVERSE_IF_NAMED`). */
+  keysIfNamed(): PlannedKey[] {
+    if (!(this.#flags & REVERSE_IF_NAMED) || this.#flags & NAMES_ONLY) return [];
+    return [{ key: this.#reverseKeyName(), onlyIf: Buffer.from(this.subject, 'utf8') }];
   }
 
   /**
@@ -240,6 +269,14 @@ class DomainGroup implements DeletionGroup {
     const room = (limits.maxGroupSize ?? Infinity) - (traefikCount + 3);
     return registrationGuards(inventory, sanitizeDomain(this.subject), room, this.subject) ?? [];
   }
+}
+
+/**
+ * Keys a group deletes only if, read before the deletes, they hold what `onlyIf` says:
+ * not in `keys`, since the plan does not know them to exist (`hydrateGroup` adds them).
+ */
+export function keysIfNamed(group: DeletionGroup): PlannedKey[] {
+  return group instanceof DomainGroup ? group.keysIfNamed() : [];
 }
 
 /** The same group, its keys without values: what a run keeps once they are backed up. */
@@ -335,6 +372,7 @@ export function planReap(
       const reverse = reverses.get(reverseName);
       if (reverse && reverse.domain === domain) flags |= REVERSE;
       else if (reverse) kept.push({ subject: reverseName, reason: `reverse key kept: it names ${reverse.domain}, not ${domain}` });
+      else if (!isDomainName(domain)) flags |= REVERSE_IF_NAMED;
     }
 
     groups.push(new DomainGroup(source, domain, forwardVerdicts.get(domain)!.reason, flags, middlewares));
@@ -434,6 +472,13 @@ export function hydrateGroup(
       continue;
     }
     keys.push({ key: planned.key, expected: entry.value, expiresAt: entry.expiresAt });
+  }
+  // Before the last key, the forward one, where a reverse key goes (DESIGN §4.5).
+  for (const maybe of keysIfNamed(group)) {
+    const entry = read.get(maybe.key);
+    if (entry?.type === 'string' && maybe.onlyIf !== undefined && entry.value?.equals(maybe.onlyIf)) {
+      keys.splice(Math.max(0, keys.length - 1), 0, { key: maybe.key, expected: maybe.onlyIf, expiresAt: entry.expiresAt });
+    }
   }
   if (keys.length === 0) return undefined;
   return { kind: group.kind, subject: group.subject, reason: group.reason, keys, guards: group.guards };

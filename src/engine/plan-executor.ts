@@ -1,5 +1,5 @@
 import { BackupReader } from '../backup/reader';
-import { hydrateGroup, withoutValues, type DeletionGroup, type Plan, type PlannedKey } from '../core/planner';
+import { hydrateGroup, keysIfNamed, withoutValues, type DeletionGroup, type Plan, type PlannedKey } from '../core/planner';
 import type { ExpectedKey, KeyValueStore, StoredEntry } from '../ports/key-value-store';
 import { applyBatches, applyGroups, applyInOrder, type GroupOutcome } from './applier';
 
@@ -28,6 +28,7 @@ export async function hydrateInSlices(
     const planned = slice.map((group) => group.keys);
     // Keys without a value first, then the mappings, whose expiries are read again.
     const toRead = planned.flatMap((keys) => keys.filter((k) => k.expected === undefined).map((k) => k.key));
+    for (const group of slice) for (const k of keysIfNamed(group)) toRead.push(k.key);
     for (const keys of planned) for (const k of keys) if (k.expected !== undefined) toRead.push(k.key);
     const read = await readAll(store, toRead);
     const hydrated: Array<DeletionGroup<ExpectedKey>> = [];
@@ -37,9 +38,10 @@ export async function hydrateInSlices(
       const full = hydrateGroup(group, read, sliceKept);
       if (!full) return;
       hydrated.push(full);
-      // Hydration only drops keys: a group that lost none is the planned group, without values.
+      // Hydration only drops keys, but for those it adds when read (`keysIfNamed`): a group
+      // that lost none and can add none is the planned group, without values.
       names.push(
-        full.keys.length === planned[i].length
+        full.keys.length === planned[i].length && keysIfNamed(group).length === 0
           ? withoutValues(group)
           : {
               kind: full.kind,

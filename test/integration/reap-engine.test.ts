@@ -243,6 +243,26 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
       expect(keysOf(await h.dump())).toEqual(keysOf(live));
     });
 
+    it('reaps the reverse key of a stale domain that is no host name (?, [a], non-ASCII) while it names the domain', async () => {
+      const stale = [
+        await h.seedSite({ owner: 'bob', repo: 'q', domain: '?.x.com' }, false),
+        await h.seedSite({ owner: 'bob', repo: 'br', domain: '[a].x.com' }, false),
+        await h.seedSite({ owner: 'bob', repo: 'buch', domain: 'bücher.example' }, false),
+      ];
+      const moved = await h.seedSite({ owner: 'dan', repo: 'old', domain: 'ä.example' }, false);
+      // The repository's reverse key names another domain now: not this domain's to delete.
+      await h.store.mset({ 'dan:old': 'ö.example', 'carol:notes': '?.x.com' });
+      const live = await h.seedSite({ owner: 'carol', repo: 'site', domain: 'a.x.com' });
+      const dry = await h.run('plan', { brake: { maxStaleRatio: 1, minDomains: 10, force: true } });
+      const { summary } = await h.run('apply', { brake: { maxStaleRatio: 1, minDomains: 10, force: true } });
+      expect(summary.keysDeleted).toBe(dry.summary.keysDeleted);
+      const left = await h.dump();
+      for (const key of stale.flatMap(keysOf)) expect(left).not.toHaveProperty([key]);
+      expect(left).toMatchObject({ 'dan:old': 'ö.example', 'carol:notes': '?.x.com' });
+      expect(keysOf(left)).toEqual([...keysOf(live), 'carol:notes', 'dan:old'].sort());
+      expect(keysOf(moved).filter((key) => key in left)).toEqual(['dan:old']);
+    });
+
     it('treats glob characters in domains literally', async () => {
       const star = await h.seedSite({ owner: 'bob', repo: 'star', domain: '*.x.com' }, false);
       const other = await h.seedSite({ owner: 'carol', repo: 'site', domain: 'a.x.com' });
