@@ -132,6 +132,20 @@ function connectionFlags(settings: RedisSettings): string {
   return `--redis-host, --redis-port, --redis-password or --redis-url${tls}`;
 }
 
+/**
+ * The server's words for a password it wants or refuses (NOAUTH, WRONGPASS) as the
+ * operator's: which setting to give or fix. Other errors are passed on as they are.
+ */
+function authRefusal(cause: string, settings: RedisSettings): { problem: string; hint: string } | undefined {
+  const where = settings.redisUrl
+    ? '--redis-password (REDIS_PASSWORD) or the password in --redis-url'
+    : '--redis-password (REDIS_PASSWORD)';
+  if (/^NOAUTH\b/.test(cause)) return { problem: 'it requires a password (NOAUTH) and none was given', hint: `set ${where}` };
+  if (/^WRONGPASS\b/.test(cause))
+    return { problem: 'it refused the password (WRONGPASS: not this password, or a disabled user)', hint: `check ${where}` };
+  return undefined;
+}
+
 /** A client's error without the password or any URL userinfo. */
 function scrub(message: string, settings: RedisSettings): string {
   return scrubSecrets(message, secretsOf({ ...settings }));
@@ -195,6 +209,8 @@ async function connectOrExplain(client: Redis | Cluster, description: string, se
       });
     }
     const cause = scrub((lastError ?? (error as Error)).message, settings);
+    const refused = authRefusal(cause, settings);
+    if (refused) throw new StoreUnreachableError(`cannot reach Redis at ${description}: ${refused.problem}`, { hint: refused.hint });
     throw new StoreUnreachableError(`cannot reach Redis at ${description}: ${cause}`, { hint: `check ${connectionFlags(settings)}` });
   } finally {
     clearTimeout(timer);

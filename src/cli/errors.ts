@@ -10,7 +10,9 @@ export function oneLine(error: unknown): string {
       .map((line) => line.trim())
       .filter(Boolean)
       .join(' ')
-      // oclif frames a flag's parse error as "Parsing --flag <reason> See more help with --help".
+      // oclif frames a flag's parse error as "Parsing --flag <reason> See more help with --help";
+      // a reason that names the flag itself is not prefixed with it again.
+      .replace(/^Parsing (--[\w-]+) (?=\1[\s(:])/, '')
       .replace(/^Parsing (--[\w-]+) /, '$1: ')
       .replace(/ See more help with --help\.?$/, '; see --help')
   );

@@ -238,6 +238,17 @@ describe('connectRedis', () => {
     expect(error.message).not.toContain(secret);
   });
 
+  it("says which setting a refused connection needs: the server's NOAUTH and WRONGPASS in the operator's words", async () => {
+    const missing = (await connectRedis({ redisHost: server.host, redisPort: server.port }).catch((e: unknown) => e)) as Error;
+    expect(missing.message).toMatch(
+      /^cannot reach Redis at \S+: it requires a password \(NOAUTH\) and none was given; set --redis-password/,
+    );
+    const wrong = (await connectRedis({ redisHost: server.host, redisPort: server.port, redisPassword: 'n0pe-n0pe' }).catch(
+      (e: unknown) => e,
+    )) as Error;
+    expect(wrong.message).toMatch(/^cannot reach Redis at \S+: it refused the password \(WRONGPASS[^)]*\); check --redis-password/);
+  });
+
   it('rejects a wrong password with the same clear message, without either password', async () => {
     const wrong = 'Wr0ng-guess-Pa55';
     const attempt = connectRedis({ redisHost: server.host, redisPort: server.port, redisPassword: wrong });

@@ -70,5 +70,9 @@ describe('reportFailure', () => {
 
   it("oneLine turns oclif's framing of a flag error into one line", () => {
     expect(oneLine(new Error('Parsing --grace \n\tbad\nSee more help with --help'))).toBe('--grace: bad; see --help');
+    // A reason that names the flag itself does not get it twice.
+    expect(oneLine(new Error('Parsing --redis-port \n\t--redis-port (REDIS_PORT): expected a port\nSee more help with --help'))).toBe(
+      '--redis-port (REDIS_PORT): expected a port; see --help',
+    );
   });
 });
