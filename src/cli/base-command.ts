@@ -4,7 +4,9 @@ import { createRuntime, type ReaperSettings, type Runtime } from '../container';
 import { scrubSecrets, secretsOf } from '../core/secrets';
 import type { Stage } from '../engine/engine';
 import { EXIT } from '../report/exit-codes';
-import { InterruptedError } from '../report/errors';
+import { InterruptedError, type DeletesSoFar } from '../report/errors';
+import { InterruptedDeletes } from '../engine/explained-error';
+import { shellQuote } from '../render/shell-quote';
 import { progressFor } from '../render/progress-bar';
 import { oneLine, reportFailure, writeErrorDocument } from './errors';
 import { keepHeapNearLive } from './heap-policy';
@@ -16,6 +18,15 @@ import { humanReport, type RenderContext } from '../render/human';
 import { jsonReport } from '../render/json';
 import { writeBatches } from '../render/sink';
 import { settingsFromFlags, type AnyFlags } from './flags';
+
+/** What stderr says when SIGINT/SIGTERM came during a reap's deletes: as far as they got, and the undo, as a report says it. */
+function interruptedDeletesText({ deletedGroups, plannedGroups, backupPath, undo }: DeletesSoFar): string {
+  const backup = backupPath === undefined ? '' : `💾 Backup of every planned key: ${backupPath}\n   Undo with: ${undo}\n`;
+  return (
+    `\n⚠️  Interrupted after ${deletedGroups} of ${plannedGroups} planned groups were deleted (a delete in flight may have gone` +
+    ` through too): nothing is left half-deleted; run again to finish.\n${backup}`
+  );
+}
 
 /** How long an interrupted run may take to unwind before the process is ended anyway. */
 const INTERRUPT_GRACE_MS = 3000;
@@ -50,7 +61,7 @@ export abstract class ReaperCommand extends Command {
    */
   protected async catch(error: Interfaces.CommandError): Promise<unknown> {
     if ((error as { code?: string }).code === 'EEXIT') throw error; // a deliberate this.exit()
-    if (this.interrupt?.signal.aborted) return this.interrupted();
+    if (this.interrupt?.signal.aborted) return this.interrupted(undefined, error);
     const json = this.argv.includes('--json') ? this.jsonErrors : undefined;
     return this.exit(reportFailure(error, { json, command: this.id, secrets: this.secrets }));
   }
@@ -60,10 +71,23 @@ export abstract class ReaperCommand extends Command {
     return createRuntime(settings, { needsSource, signal: interrupt?.signal });
   }
 
-  /** Exit 130, saying that nothing is left half-deleted (or, with `message`, what else is true). */
-  protected interrupted(message?: string): never {
-    if (message === undefined) this.writeInterruptedDocument();
-    sayInterrupted(message);
+  /**
+   * Exit 130, saying that nothing is left half-deleted (or, with `message`, what else is
+   * true); when the signal came during a reap's deletes (`cause`), also how far they got
+   * and the backup that undoes them.
+   */
+  protected interrupted(message?: string, cause?: unknown): never {
+    const deletes: DeletesSoFar | undefined =
+      cause instanceof InterruptedDeletes
+        ? {
+            deletedGroups: cause.deletedGroups,
+            plannedGroups: cause.plannedGroups,
+            backupPath: cause.backupPath,
+            undo: cause.backupPath === undefined ? undefined : `${this.bin()} restore ${shellQuote(cause.backupPath)}`,
+          }
+        : undefined;
+    if (message === undefined) this.writeInterruptedDocument(deletes);
+    sayInterrupted(message ?? (deletes ? interruptedDeletesText(deletes) : undefined));
     return this.exit(EXIT.interrupted);
   }
 
@@ -72,10 +96,10 @@ export abstract class ReaperCommand extends Command {
    * `interrupted`, exit code 130) instead of nothing — unless its report has begun to go
    * out, which the document would corrupt.
    */
-  private writeInterruptedDocument(): void {
+  private writeInterruptedDocument(deletes?: DeletesSoFar): void {
     if (this.reportStarted || this.interruptedDocumentWritten || !this.argv.includes('--json')) return;
     this.interruptedDocumentWritten = true;
-    writeErrorDocument(new InterruptedError(), this.jsonErrors, { command: this.id });
+    writeErrorDocument(new InterruptedError(deletes), this.jsonErrors, { command: this.id });
   }
 
   /**

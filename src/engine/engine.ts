@@ -17,7 +17,7 @@ import { scanStore } from './scanner';
 import { TaskQueue } from './task-queue';
 import { VerdictMap } from '../core/compact';
 import { Verifier } from './verifier';
-import { ExplainedError } from './explained-error';
+import { ExplainedError, InterruptedDeletes } from './explained-error';
 
 export interface EngineOptions {
   rootKey: string;
@@ -288,7 +288,7 @@ export class ReapEngine {
  * Runs the deletes of `plan`; a failure once they may have begun (a store lost mid-run)
  * says how far they got and where the backup is, so the operator knows what the store
  * holds: the groups whose calls answered are done, the call in flight may be, the rest
- * are left for the next run. An interruption is passed on as it is.
+ * are left for the next run. An interruption says the same (`InterruptedDeletes`).
  */
 async function deleting<T>(
   plan: Plan,
@@ -300,7 +300,7 @@ async function deleting<T>(
   try {
     return await work();
   } catch (error) {
-    if (signal?.aborted) throw error;
+    if (signal?.aborted) throw new InterruptedDeletes(countDeleted(outcomes), plan.groups.length, backupPath, { cause: error });
     const failure = ExplainedError.partsOf(error);
     const backup = backupPath === undefined ? '' : `; every planned key is in the backup ${backupPath}`;
     throw new ExplainedError(
@@ -309,6 +309,12 @@ async function deleting<T>(
       { cause: error },
     );
   }
+}
+
+function countDeleted(outcomes: readonly GroupOutcome[]): number {
+  let deleted = 0;
+  for (const outcome of outcomes) if (outcome === 'deleted') deleted++;
+  return deleted;
 }
 
 /** Waits for `work`, or rejects as soon as `signal` aborts (requests still in flight are dropped). */

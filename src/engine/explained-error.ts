@@ -23,3 +23,22 @@ export class ExplainedError extends Error {
     return { problem: error instanceof Error ? error.message : String(error) };
   }
 }
+
+/**
+ * SIGINT/SIGTERM during a reap's deletes: how far they got, and where the backup of every
+ * planned key is, so the operator knows what the store holds and how to undo it. Thrown
+ * in place of the abort's reason once the deletes may have begun.
+ */
+export class InterruptedDeletes extends Error {
+  constructor(
+    /** Groups whose delete calls answered before the signal. */
+    readonly deletedGroups: number,
+    readonly plannedGroups: number,
+    /** The backup of every planned key; undefined with --no-backup. */
+    readonly backupPath: string | undefined,
+    options?: ErrorOptions,
+  ) {
+    super(`interrupted after ${deletedGroups} of ${plannedGroups} planned groups were deleted`, options);
+    this.name = new.target.name;
+  }
+}

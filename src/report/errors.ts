@@ -61,11 +61,33 @@ export class StoreUnreachableError extends ReaperError {
   override readonly kind: ErrorKind = 'store-unreachable';
 }
 
+/** How far a reap's deletes got when SIGINT/SIGTERM came, and how to undo them. */
+export interface DeletesSoFar {
+  deletedGroups: number;
+  plannedGroups: number;
+  backupPath?: string;
+  /** The command that restores the backup, as the operator can run it. */
+  undo?: string;
+}
+
 /** SIGINT/SIGTERM ended the run (exit 130): for `--json`, the document a report would have been. */
 export class InterruptedError extends ReaperError {
   override readonly kind: ErrorKind = 'interrupted';
 
-  constructor() {
-    super('interrupted by SIGINT/SIGTERM: nothing is left half-deleted', { hint: 'run again to finish', exitCode: EXIT.interrupted });
+  constructor(deletes?: DeletesSoFar) {
+    if (!deletes) {
+      super('interrupted by SIGINT/SIGTERM: nothing is left half-deleted', { hint: 'run again to finish', exitCode: EXIT.interrupted });
+      return;
+    }
+    const { deletedGroups, plannedGroups, backupPath, undo } = deletes;
+    super(
+      `interrupted by SIGINT/SIGTERM after ${deletedGroups} of ${plannedGroups} planned groups were deleted (a delete in flight may` +
+        ` have gone through too): nothing is left half-deleted` +
+        (backupPath === undefined ? '' : `, and every planned key is in the backup ${backupPath}`),
+      {
+        hint: undo === undefined ? 'run again to finish' : `run again to finish, or undo with: ${undo}`,
+        exitCode: EXIT.interrupted,
+      },
+    );
   }
 }

@@ -1,6 +1,11 @@
 import { Harness, keysOf, type Site } from '../support/harness';
 import { pagesFile, siteEntries } from '../support/plugin-writer';
 import { BACKENDS } from '../support/store-backend';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { createRuntime } from '../../src/container';
+import { InterruptedDeletes } from '../../src/engine/explained-error';
 import { BREAKER_THRESHOLD } from '../../src/engine/verifier';
 
 /**
@@ -227,6 +232,38 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
       expect(report.plan!.kept.map((k) => k.subject)).toContain('custom-a-b-example-com');
       expect(await h.store.get('traefik/http/routers/custom-a-b-example-com/rule')).toBe('Host(`a-b.example.com`)');
       expect(await h.store.exists('custom_domain:a.b.example.com')).toBe(false);
+    });
+
+    it('an interruption during the deletes says how far they got and where the backup of every planned key is', async () => {
+      for (let i = 0; i < 120; i++) await h.seedSite({ owner: 'bob', repo: `gone${i}`, domain: `gone${i}.example.com` }, false);
+      const backupDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reap-interrupted-'));
+      const runtime = await createRuntime(h.settings({ backupDir, brake: { maxStaleRatio: 1, minDomains: 10, force: true } }), {
+        needsSource: true,
+      });
+      const interrupt = new AbortController();
+      const answered: number[] = [];
+      const original = runtime.store.deleteGroupsIfUnchanged.bind(runtime.store);
+      // The signal comes once the first delete call has answered.
+      runtime.store.deleteGroupsIfUnchanged = async (groups) => {
+        const outcomes = await original(groups);
+        answered.push(outcomes.filter((outcome) => outcome === 'deleted').length);
+        interrupt.abort(new Error('SIGTERM'));
+        return outcomes;
+      };
+      try {
+        const failure = await runtime.engine.run('apply', interrupt.signal).catch((error: unknown) => error);
+        expect(failure).toBeInstanceOf(InterruptedDeletes);
+        const { deletedGroups, plannedGroups, backupPath } = failure as InterruptedDeletes;
+        expect(plannedGroups).toBe(120);
+        expect(deletedGroups).toBe(answered[0]);
+        expect(deletedGroups).toBeGreaterThan(0);
+        expect(deletedGroups).toBeLessThan(120);
+        expect(fs.readdirSync(backupDir).map((name) => path.join(backupDir, name))).toEqual([backupPath]);
+        expect(120 * 9 - Object.keys(await h.dump()).length).toBe(deletedGroups * 9);
+      } finally {
+        await runtime.close();
+        fs.rmSync(backupDir, { recursive: true, force: true });
+      }
     });
 
     it('reaps every stale domain of a shared router name, and the router, in one run', async () => {

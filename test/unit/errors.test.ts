@@ -1,7 +1,7 @@
 import { CLIError } from '@oclif/core/errors';
 import { oneLine, reportFailure } from '../../src/cli/errors';
 import { EXIT } from '../../src/report/exit-codes';
-import { ReaperError, StoreUnreachableError, UsageError } from '../../src/report/errors';
+import { InterruptedError, ReaperError, StoreUnreachableError, UsageError } from '../../src/report/errors';
 import { ExplainedError } from '../../src/engine/explained-error';
 
 describe('ReaperError', () => {
@@ -40,6 +40,24 @@ describe('ReaperError', () => {
     });
     expect(ExplainedError.partsOf(new UsageError('bad', { hint: 'fix it' }))).toEqual({ problem: 'bad', hint: 'fix it' });
     expect(ExplainedError.partsOf(new Error('boom'))).toEqual({ problem: 'boom' });
+  });
+});
+
+describe('InterruptedError', () => {
+  it('says nothing is left half-deleted; during the deletes also how far they got, the backup and the undo', () => {
+    expect(new InterruptedError()).toMatchObject({ kind: 'interrupted', exitCode: EXIT.interrupted, hint: 'run again to finish' });
+    const during = new InterruptedError({
+      deletedGroups: 3,
+      plannedGroups: 10,
+      backupPath: '/b/r.jsonl',
+      undo: 'pages-reaper restore /b/r.jsonl',
+    });
+    expect(during.problem).toBe(
+      'interrupted by SIGINT/SIGTERM after 3 of 10 planned groups were deleted (a delete in flight may have gone through too):' +
+        ' nothing is left half-deleted, and every planned key is in the backup /b/r.jsonl',
+    );
+    expect(during.hint).toBe('run again to finish, or undo with: pages-reaper restore /b/r.jsonl');
+    expect(new InterruptedError({ deletedGroups: 0, plannedGroups: 2 }).hint).toBe('run again to finish');
   });
 });
 
