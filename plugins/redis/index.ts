@@ -86,11 +86,21 @@ export function redisTlsOptions(settings: RedisSettings): { ca?: Buffer; cert?: 
 }
 
 export function redisOptions(settings: RedisSettings, hasConnected: () => boolean = () => true): RedisOptions {
-  // A reaper that cannot reach its store should fail fast and say so, not retry
-  // forever; a dropped connection mid-run gets a few quick retries.
-  const retry = (times: number) => (!hasConnected() || times > 3 ? null : times * 200);
   const tls = redisTlsOptions(settings);
   const timeout = settings.storeTimeout ?? 10_000;
+  // A reaper that cannot reach its store fails fast and says so. A connection dropped
+  // mid-run is tried again for as long as one store call may take (--store-timeout): a
+  // Redis restarted while the run needs no store (it is checking Forgejo) is back when
+  // the backup needs it. A call waiting meanwhile still fails after maxRetriesPerRequest
+  // tries, so a store that stays away fails the run as soon as it is needed.
+  const reconnectWithinTimeout = () => {
+    let droppedAt = 0;
+    return (times: number) => {
+      if (!hasConnected()) return null;
+      if (times === 1) droppedAt = Date.now();
+      return Date.now() - droppedAt >= timeout ? null : Math.min(times * 200, 1000);
+    };
+  };
   const common: RedisOptions = {
     lazyConnect: true,
     connectTimeout: timeout,
@@ -99,7 +109,7 @@ export function redisOptions(settings: RedisSettings, hasConnected: () => boolea
     // never answers never closes its side either, and the run would wait 2 s for it.
     disconnectTimeout: 200,
     maxRetriesPerRequest: 2,
-    retryStrategy: retry,
+    retryStrategy: reconnectWithinTimeout(),
     ...(tls ? { tls } : {}),
   };
   if (settings.redisSentinels) {
@@ -107,7 +117,7 @@ export function redisOptions(settings: RedisSettings, hasConnected: () => boolea
       ...common,
       sentinels: parseHostPorts(settings.redisSentinels, '--redis-sentinels'),
       name: settings.redisSentinelName || 'mymaster',
-      sentinelRetryStrategy: retry,
+      sentinelRetryStrategy: reconnectWithinTimeout(),
       // TLS files apply to the master and the sentinels alike.
       ...(tls ? { enableTLSForSentinelMode: true, sentinelTLS: tls } : {}),
       password: settings.redisPassword || undefined,

@@ -8,6 +8,7 @@
  */
 import { Etcd3 } from 'etcd3';
 import { connectEtcd } from '../../plugins/etcd';
+import { connectRedis } from '../../plugins/redis';
 import { Redis } from 'ioredis';
 import { createRuntime } from '../../src/container';
 import { DEFAULT_BRAKE } from '../../src/core/planner';
@@ -86,6 +87,27 @@ describe('a Redis restarted mid-scan', () => {
     expect(report.inventory.forwards.size).toBe(SITES.length);
     expect(summary).toMatchObject({ exitCode: 0, staleDomainsCleaned: SITES.length - LIVE.length });
     expect((await redis.keys('*')).sort()).toEqual(LIVE_KEYS);
+  });
+});
+
+describe('a Redis down for a few seconds while the run needs no store', () => {
+  let server: RestartableRedis;
+  beforeAll(async () => {
+    server = await startRestartableRedis();
+  });
+  afterAll(() => server?.stop());
+
+  it('is found back by the next store call (a reap checking Forgejo meanwhile needs it only for the backup)', async () => {
+    const store = await connectRedis({ redisHost: server.host, redisPort: server.port, storeTimeout: 10_000 });
+    try {
+      await store.putMany([{ key: 'custom_domain:a.example.com', type: 'string', value: Buffer.from('o:a') }], 'overwrite');
+      // Down for longer than a few quick reconnects (about 1.2 s) and well within --store-timeout.
+      await server.restart(3_000);
+      const [entry] = await store.getMany(['custom_domain:a.example.com']);
+      expect(entry?.value?.toString()).toBe('o:a');
+    } finally {
+      await store.close();
+    }
   });
 });
 

@@ -621,10 +621,12 @@ async function startRestartableRedis() {
   return {
     host: HOST,
     port,
-    async restart() {
+    /** Saves, stops, stays down `downMs`, and starts again from the save. */
+    async restart(downMs = 0) {
       const saved = await redisRaw({ port }, ['SAVE']);
       if (saved !== '+OK\r\n') throw new Error(`SAVE answered ${JSON.stringify(saved)}`);
       await server.stop();
+      if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
       server = await start();
     },
     async stop() {
