@@ -32,7 +32,9 @@ export { noTelemetry, TELEMETRY } from './ports/telemetry';
  */
 export {
   BaseStore,
+  chainsSharingKeys,
   chunks,
+  deleteInChains,
   escapeGlob,
   formatHostPorts,
   mapLimited,

@@ -232,7 +232,8 @@ class DomainGroup implements DeletionGroup {
     const text = inventory.forwards.valueText(domain);
     const mapping = text === undefined ? inventory.forwards.get(domain)! : undefined;
     if (this.#flags & REVERSE) {
-      const key = this.#reverseKeyName();
+      const key =
+        text === undefined ? reverseKey(mapping!.target!.owner, mapping!.target!.repo, mapping!.target!.branch) : reverseKeyOfValue(text);
       // A reverse key the plugin wrote holds the domain's name (see `ReverseTable`).
       keys.push(namesOnly ? { key } : { key, expected: Buffer.from(domain, 'utf8'), expiresAt: undefined });
     }
@@ -242,17 +243,10 @@ class DomainGroup implements DeletionGroup {
     return keys;
   }
 
-  #reverseKeyName(): string {
-    const text = this.#source.inventory.forwards.valueText(this.subject);
-    if (text !== undefined) return reverseKeyOfValue(text);
-    const target = this.#source.inventory.forwards.get(this.subject)!.target!;
-    return reverseKey(target.owner, target.repo, target.branch);
-  }
-
   /** The reverse key to read before the deletes, when the scan could not know it (`REVERSE_IF_NAMED`). */
   keysIfNamed(): PlannedKey[] {
     if (!(this.#flags & REVERSE_IF_NAMED) || this.#flags & NAMES_ONLY) return [];
-    return [{ key: this.#reverseKeyName(), onlyIf: Buffer.from(this.subject, 'utf8') }];
+    return [{ key: reverseKeyOf(this.#source.inventory, this.subject), onlyIf: Buffer.from(this.subject, 'utf8') }];
   }
 
   /**
