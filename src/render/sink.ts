@@ -40,11 +40,17 @@ export async function writeBatches(
 ): Promise<void> {
   let started = false;
   let sinceTurn = 0;
+  let lastWrite: Promise<boolean> | undefined;
   for (const lines of batches) {
     if (lines.length === 0) continue;
     const chunk = (started ? '\n' : '') + lines.join('\n');
     started = true;
-    if (!stream.write(chunk)) {
+    let accepted = true;
+    lastWrite = new Promise<boolean>((resolve, reject) => {
+      accepted = stream.write(chunk, (error) => (!error ? resolve(true) : isReaderGone(error) ? resolve(false) : reject(error)));
+    });
+    lastWrite.catch(() => {}); // awaited below; a failure before then surfaces through 'drain'
+    if (!accepted) {
       if (!(await drained(stream))) return;
       sinceTurn = 0;
     } else if (++sinceTurn === BATCHES_BETWEEN_TURNS) {
@@ -52,7 +58,15 @@ export async function writeBatches(
       await new Promise((resolve) => setImmediate(resolve));
     }
   }
-  if ((stream.writableLength ?? 0) > 0) await drained(stream);
+  // Until the last write has been handed to the OS. Not 'drain': a stream emits it only
+  // after a write it refused, so a report whose last writes were taken while bytes were
+  // still queued (a pipe read slowly) waited for an event that never came; the process
+  // then ran out of work and ended with exit 0, its run's exit code and a SIGTERM lost.
+  await lastWrite;
+}
+
+function isReaderGone(error: Error): boolean {
+  return (error as NodeJS.ErrnoException).code === 'EPIPE';
 }
 
 /** Waits for 'drain'; false once the stream closed or its reader went away (EPIPE). */
@@ -65,7 +79,7 @@ async function drained(stream: NodeJS.WritableStream): Promise<boolean> {
     ]);
     return event === 'drain';
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EPIPE') return false;
+    if (isReaderGone(error as Error)) return false;
     throw error;
   } finally {
     stop.abort();

@@ -34,6 +34,25 @@ describe('report batches', () => {
     await expect(writeBatches(batches(), stream)).rejects.toThrow('write EIO');
   });
 
+  it('resolve once the last write is out, also when the stream took it while bytes were queued (no drain follows)', async () => {
+    // A pipe read slowly: each write is done a little later. The big batch is refused
+    // (drain follows), the last small one taken while it is still queued (none does).
+    const taken: string[] = [];
+    const pipe = new Writable({
+      highWaterMark: 100,
+      write(chunk: Buffer, _encoding, done) {
+        setTimeout(() => {
+          taken.push(chunk.toString());
+          done();
+        }, 5);
+      },
+    });
+    const report = [['x'.repeat(300)], ['last line']];
+    const hung = new Promise((resolve) => setTimeout(() => resolve('still waiting after 2 s'), 2000).unref());
+    await expect(Promise.race([writeBatches(report, pipe).then(() => 'written'), hung])).resolves.toBe('written');
+    expect(taken.join('')).toBe(joinBatches(report));
+  });
+
   it('let the event loop turn while a stream takes every write at once (a file), so a signal is not lost', async () => {
     const taken: string[] = [];
     const file = new Writable({
