@@ -35,6 +35,7 @@ export {
   chainsSharingKeys,
   chunks,
   deleteInChains,
+  groupIndexes,
   escapeGlob,
   formatHostPorts,
   mapLimited,

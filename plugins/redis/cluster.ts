@@ -1,7 +1,7 @@
 import calculateSlot from 'cluster-key-slot';
 import type { Cluster, Redis } from 'ioredis';
 import type { GroupDeleteOutcome, GuardedGroup } from '../../src/ports/key-value-store';
-import { deleteInChains } from '../../src/plugin-kit';
+import { deleteInChains, groupIndexes } from '../../src/plugin-kit';
 import { RedisStore, type KeyBatch } from './store';
 
 /** Groups checked and deleted at the same time (groups sharing a key wait for each other). */
@@ -26,18 +26,6 @@ export function slotTag(slot: number): string {
     tags = found;
   }
   return tags[slot];
-}
-
-/** The indexes `0 … count - 1` grouped by `keyOf`, each group in ascending order. */
-function groupIndexes<K>(count: number, keyOf: (i: number) => K): Map<K, number[]> {
-  const groups = new Map<K, number[]>();
-  for (let i = 0; i < count; i++) {
-    const key = keyOf(i);
-    const group = groups.get(key);
-    if (group) group.push(i);
-    else groups.set(key, [i]);
-  }
-  return groups;
 }
 
 /**

@@ -18,14 +18,19 @@ export function chainsSharingKeys(groups: readonly GuardedGroup[]): number[][] {
     if (other === undefined) firstNaming.set(key, g);
     else parent[find(g)] = find(other);
   }
-  const chains = new Map<number, number[]>();
-  for (let g = 0; g < groups.length; g++) {
-    const root = find(g);
-    const chain = chains.get(root);
-    if (chain) chain.push(g);
-    else chains.set(root, [g]);
+  return [...groupIndexes(groups.length, find).values()];
+}
+
+/** The indexes `0 … count - 1` grouped by `keyOf`, each group in ascending order. */
+export function groupIndexes<K>(count: number, keyOf: (i: number) => K): Map<K, number[]> {
+  const grouped = new Map<K, number[]>();
+  for (let i = 0; i < count; i++) {
+    const key = keyOf(i);
+    const group = grouped.get(key);
+    if (group) group.push(i);
+    else grouped.set(key, [i]);
   }
-  return [...chains.values()];
+  return grouped;
 }
 
 /**
