@@ -53,7 +53,7 @@ export class Runner {
         signal,
         scope,
       );
-      return { run, status: statusOfRun(run.report, run.summary, Date.now()) };
+      return { run, status: statusOfRun(run.report, run.summary, Date.now(), run.context.dryRun) };
     } catch (error) {
       // Every failed run passes here, single or in the sidecar: its status (logged, in the
       // metrics' last error) carries one line with the settings' secrets scrubbed.

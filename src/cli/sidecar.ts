@@ -187,7 +187,7 @@ function webhookTriggers(
       metrics.triggeredRunFinished(status);
       webhookMetrics.runFinished(runResult(status));
       if (options.logFormat === 'json') logLine({ ...runLogFields(status, fields), msg: 'triggered run finished' });
-      else if (status.reaped + status.orphansReaped > 0 || status.exitCode !== EXIT.ok)
+      else if (status.reaped + status.orphansReaped > 0 || status.wouldDelete || status.exitCode !== EXIT.ok)
         await writeBatches(humanReport(run.report, run.summary, run.context), process.stdout);
     } else {
       webhookMetrics.runFinished('failed');

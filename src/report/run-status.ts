@@ -17,9 +17,12 @@ export interface RunStatus {
   stale: number;
   /** Stale domains held back by the grace period. */
   pending: number;
+  /** What the run deleted: nothing for a dry run, whose plan is in `wouldDelete`. */
   reaped: number;
   orphansReaped: number;
   keysDeleted: number;
+  /** A dry run's plan, counted as the real run would delete it. */
+  wouldDelete?: { reaped: number; orphansReaped: number; keysDeleted: number };
   /** Error counts by kind: 'unknown', 'invalid', 'fatal'. */
   errors: Record<string, number>;
   /** The backup a reap wrote before deleting. */
@@ -78,7 +81,13 @@ function percent(ratio: number): string {
   return `${Math.round(ratio * 1000) / 10}%`;
 }
 
-export function statusOfRun(report: RunReport, summary: Summary, finishedAt: number): RunStatus {
+/**
+ * A finished run's status. A dry run deleted nothing: its counts of what the real run would
+ * delete go to `wouldDelete`, so the metrics' `…_reaped_total` and `keys_deleted_total`,
+ * the webhook trigger's brake and the log's `reaped` count only deletions.
+ */
+export function statusOfRun(report: RunReport, summary: Summary, finishedAt: number, dryRun = false): RunStatus {
+  const planned = { reaped: summary.staleDomainsCleaned, orphansReaped: summary.orphansCleaned, keysDeleted: summary.keysDeleted };
   return {
     startedAt: report.startedAt,
     finishedAt,
@@ -88,9 +97,7 @@ export function statusOfRun(report: RunReport, summary: Summary, finishedAt: num
     live: summary.live,
     stale: summary.stale,
     pending: summary.pending,
-    reaped: summary.staleDomainsCleaned,
-    orphansReaped: summary.orphansCleaned,
-    keysDeleted: summary.keysDeleted,
+    ...(dryRun ? { reaped: 0, orphansReaped: 0, keysDeleted: 0, wouldDelete: planned } : planned),
     errors: { unknown: summary.unknown, invalid: summary.invalid },
     backupPath: report.backupPath,
     reason: reasonOfRun(report, summary),

@@ -150,6 +150,56 @@ it('a single run writes --metrics-file atomically for the textfile collector', a
   }
 });
 
+it('a dry-run sidecar deletes nothing and counts no deletion: its log says what the real run would delete', async () => {
+  const pair = await startRedisAndStandin();
+  const { server, standin, redis } = pair;
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const live = { owner: 'alice', repo: 'blog', domain: 'blog.example.org' };
+  standin.setRepo(live.owner, live.repo, { pages: pagesFile(live) });
+  const gone = siteEntries({ owner: 'gone', repo: 'site', domain: 'old.example.com' });
+  await redis.mset({ ...siteEntries(live), ...gone });
+  const { child, done } = cli.start([
+    'reap',
+    '--dry-run',
+    '--interval',
+    '1s',
+    '--listen',
+    `127.0.0.1:${port}`,
+    ...connectionFlags(server, standin),
+  ]);
+  try {
+    const after = await eventually(
+      () => get(`${base}/metrics`),
+      (r) => metric(r.text, 'pages_reaper_runs_total{result="success"}') >= 2,
+      15_000,
+    );
+    expect(metric(after.text, 'pages_reaper_domains_reaped_total')).toBe(0);
+    expect(metric(after.text, 'pages_reaper_keys_deleted_total')).toBe(0);
+    expect(metric(after.text, 'pages_reaper_domains_stale')).toBe(1);
+    expect(await redis.exists(...Object.keys(gone))).toBe(Object.keys(gone).length);
+    child.kill('SIGTERM');
+    const result = await done;
+    expect(result.code).toBe(0);
+    const finished = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+      .filter((line) => line.msg === 'run finished');
+    expect(finished.length).toBeGreaterThanOrEqual(2);
+    for (const line of finished) {
+      expect(line).toMatchObject({
+        reaped: 0,
+        keysDeleted: 0,
+        wouldDelete: { reaped: 1, orphansReaped: 0, keysDeleted: Object.keys(gone).length },
+      });
+    }
+  } finally {
+    child.kill('SIGKILL');
+    await stopRedisAndStandin(pair);
+  }
+}, 40_000);
+
 it('a refused run is a warning with its reason, does not move last_success, and the build and process are described', async () => {
   const pair = await startRedisAndStandin();
   const { server, standin, redis } = pair;
