@@ -95,10 +95,21 @@ export class ReapEngine {
     private readonly txtResolver?: TxtResolver,
   ) {}
 
+  /**
+   * The run's parts (the verifier, the DNS checker) listen on a signal of the run's own,
+   * which follows `signal` and is let go when the run ends: a sidecar hands every run its
+   * one long-lived stop signal, and a listener left on it kept each finished run's verifier,
+   * with its answers and its connection pool, for as long as the process ran.
+   */
   async run(stage: Stage, signal?: AbortSignal, scope?: RunScope): Promise<RunReport> {
+    const own = signal ? new AbortController() : undefined;
+    const follow = () => own!.abort(signal!.reason);
+    if (signal?.aborted) follow();
+    else signal?.addEventListener('abort', follow, { once: true });
     try {
-      return await this.runStages(stage, signal, scope);
+      return await this.runStages(stage, own?.signal, scope);
     } finally {
+      signal?.removeEventListener('abort', follow);
       this.progress.stop();
     }
   }

@@ -1,6 +1,7 @@
 import { Harness, keysOf, type Site } from '../support/harness';
 import { pagesFile, siteEntries } from '../support/plugin-writer';
 import { BACKENDS } from '../support/store-backend';
+import { getEventListeners } from 'node:events';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -264,6 +265,23 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
         await runtime.close();
         fs.rmSync(backupDir, { recursive: true, force: true });
       }
+    });
+
+    it("leaves no listener on the caller's signal once a run is over (a sidecar hands every run the same one)", async () => {
+      await h.seedSite({ owner: 'bob', repo: 'blog', domain: 'blog.bob.dev' });
+      await h.seedSite({ owner: 'bob', repo: 'gone', domain: 'gone.bob.dev' }, false);
+      const stop = new AbortController();
+      for (const stage of ['verify', 'apply', 'apply'] as const) {
+        const runtime = await createRuntime(h.settings({ brake: { maxStaleRatio: 1, minDomains: 1, force: true } }), { needsSource: true });
+        try {
+          await runtime.engine.run(stage, stop.signal);
+        } finally {
+          await runtime.close();
+        }
+        expect(getEventListeners(stop.signal, 'abort')).toHaveLength(0);
+      }
+      expect(await h.store.exists('custom_domain:gone.bob.dev')).toBe(false);
+      expect(await h.store.exists('custom_domain:blog.bob.dev')).toBe(true);
     });
 
     it('reaps every stale domain of a shared router name, and the router, in one run', async () => {
