@@ -130,6 +130,15 @@ export function parseForgejoHost(host: string): URL {
   if (!/^(?:[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?\.?)+$|^\[[0-9a-f:.]+\]$/i.test(url.hostname)) {
     throw new Error(`invalid --forgejo-host '${host}': '${url.hostname}' is not a host name; ${example}`);
   }
+  // The API path is the reaper's to add: given with it, every request would go to
+  // /api/v1/api/v1/…, which Forgejo answers 404, and every site would look gone.
+  const apiPath = /\/api\/v1\/*$/i.exec(url.pathname);
+  if (apiPath) {
+    const root = url.origin + url.pathname.slice(0, apiPath.index);
+    throw new Error(
+      `invalid --forgejo-host '${host}': give Forgejo's own URL, without /api/v1 (the reaper adds it): --forgejo-host ${root}`,
+    );
+  }
   return url;
 }
 

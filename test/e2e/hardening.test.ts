@@ -320,7 +320,7 @@ describe('a Forgejo that cannot be used at all, or a malformed --forgejo-host', 
     expect(await dump(redis)).toEqual(before);
   });
 
-  it('an invalid --forgejo-host (bad scheme, spaces, no host) is refused in one line before anything is read', async () => {
+  it('an invalid --forgejo-host (bad scheme, spaces, no host, the API path) is refused in one line before anything is read', async () => {
     await redis.mset(siteEntries(STALE));
     const before = await dump(redis);
 
@@ -329,8 +329,11 @@ describe('a Forgejo that cannot be used at all, or a malformed --forgejo-host', 
         cli.run(['verify', ...flags, '--forgejo-host', host]),
       ),
     );
+    // Given with its API path, every request would ask /api/v1/api/v1/… and every site look gone.
+    const withApiPath = await cli.run(['reap', ...flags, '--forgejo-host', `${standin.url}/git/api/v1/`]);
 
     for (const result of results) expectFatal(result, /invalid --forgejo-host/);
+    expectFatal(withApiPath, /without \/api\/v1 .*--forgejo-host http:\/\/127\.0\.0\.1:\d+\/git$/m);
     expect(standin.stats().requests).toBe(0);
     expect(await dump(redis)).toEqual(before);
   });
