@@ -63,7 +63,21 @@ export abstract class ReaperCommand extends Command {
     if ((error as { code?: string }).code === 'EEXIT') throw error; // a deliberate this.exit()
     if (this.interrupt?.signal.aborted) return this.interrupted(undefined, error);
     const json = this.argv.includes('--json') ? this.jsonErrors : undefined;
-    return this.exit(reportFailure(error, { json, command: this.id, secrets: this.secrets }));
+    return this.exit(reportFailure(this.namingEnvironment(error), { json, command: this.id, secrets: this.secrets }));
+  }
+
+  /**
+   * oclif says `Parsing --flag …` of a bad value whether it came from the command line or
+   * from the flag's environment variable: a crontab or a pod spec that sets only the
+   * variable would be searched for the flag in vain, so the variable is named too.
+   */
+  private namingEnvironment(error: Error): Error {
+    const flag = /^Parsing --([\w-]+) /.exec(error.message)?.[1];
+    const env = flag === undefined ? undefined : (this.ctor.flags?.[flag] as { env?: string } | undefined)?.env;
+    if (!flag || !env || process.env[env] === undefined || error.message.includes(`(${env})`)) return error;
+    if (this.argv.some((arg) => arg === `--${flag}` || arg.startsWith(`--${flag}=`))) return error;
+    const named = new Error(error.message.replace(`Parsing --${flag} `, `Parsing --${flag} --${flag} (${env}): `));
+    return Object.assign(named, { oclif: (error as { oclif?: unknown }).oclif });
   }
 
   /** Connects the store (and the source when needed); interrupted by `interrupt`. */

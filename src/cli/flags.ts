@@ -37,6 +37,23 @@ export const domainName = Flags.custom<string>({
 });
 
 /**
+ * Traefik's KV root key, such as `traefik` or `prod/traefik`: the routers are under
+ * `{root}/http/routers/`. Empty, or with a slash at either end, the reaper would look for
+ * them under a name Traefik never uses (`traefik//http/…`) and leave every stale domain's
+ * router keys behind; blanks are no key name an operator means.
+ */
+const rootKey = Flags.custom<string>({
+  parse: async (input) => {
+    if (input === '' || /^\/|\/$|\/\/|\s/.test(input)) {
+      throw new UsageError(
+        `'${input}' is not a root key; give Traefik's --providers.redis.rootKey as it is, without slashes at either end, such as traefik`,
+      );
+    }
+    return input;
+  },
+});
+
+/**
  * Flags every command shares (DESIGN §6); each has its environment variable. Each built-in
  * store plugin declares its own (`plugins/{name}/flags.ts`).
  */
@@ -55,7 +72,7 @@ export const storeFlags = {
   }),
   ...redisFlags,
   ...etcdFlags,
-  'root-key': Flags.string({ description: "Traefik's KV root key", env: 'TRAEFIK_ROOT_KEY', default: 'traefik', helpGroup: 'STORE' }),
+  'root-key': rootKey({ description: "Traefik's KV root key", env: 'TRAEFIK_ROOT_KEY', default: 'traefik', helpGroup: 'STORE' }),
   json: Flags.boolean({ description: 'print one JSON document instead of the human report', default: false }),
 };
 

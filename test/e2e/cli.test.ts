@@ -414,6 +414,13 @@ describe('environment variables, password-protected redis, token-protected Forge
       // The password written where the user name goes.
       [['scan', '--redis-url', `redis://${PASSWORD}@127.0.0.1:${server.port}`], env, /--redis-url/],
       [['scan', '--redis-url', `redis//:${PASSWORD}@127.0.0.1:${server.port}`], env, /--redis-url/],
+      // A root key Traefik never uses: the routers would be looked for under traefik//http/… and left behind.
+      [['reap', '--root-key', 'traefik/'], env, /^pages-reaper: --root-key: 'traefik\/' is not a root key/],
+      [['reap', '--root-key', ''], env, /--root-key: '' is not a root key/],
+      // A bad value from the environment names its variable: a crontab setting only that has no flag to find.
+      [['reap'], { ...env, TRAEFIK_ROOT_KEY: '/traefik' }, /--root-key \(TRAEFIK_ROOT_KEY\): '\/traefik' is not a root key/],
+      [['reap'], { ...env, REAPER_CONCURRENCY: '0' }, /--concurrency \(REAPER_CONCURRENCY\): Expected an integer/],
+      [['reap', '--concurrency', '0'], { ...env, REAPER_CONCURRENCY: '4' }, /^pages-reaper: --concurrency: Expected an integer/],
     ];
     const results = await Promise.all(cases.map(([args, caseEnv]) => runCli(args, caseEnv)));
     results.forEach((result, i) => {
