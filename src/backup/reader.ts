@@ -1,4 +1,4 @@
-import { createReadStream, promises as fs } from 'node:fs';
+import { constants as fsConstants, createReadStream, promises as fs } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
@@ -33,9 +33,15 @@ interface OpenLines {
 
 async function openLines(path: string): Promise<OpenLines> {
   try {
-    await fs.access(path);
+    // Readable, not merely there: a stream that fails to open emits an error no reader hears.
+    await fs.access(path, fsConstants.R_OK);
   } catch (error) {
-    throw new BackupFormatError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new BackupFormatError(
+      code === 'EACCES' || code === 'EPERM'
+        ? `cannot read ${path}: permission denied (${code}); run as a user who may read it, or copy it somewhere readable`
+        : `cannot read ${path}: ${code}`,
+    );
   }
   const stat = await fs.stat(path);
   if (!stat.isFile()) throw new BackupFormatError(`${path} is not a file`);
