@@ -6,7 +6,6 @@ import type { Stage } from '../engine/engine';
 import { EXIT } from '../report/exit-codes';
 import { InterruptedError, type DeletesSoFar } from '../report/errors';
 import { InterruptedDeletes } from '../engine/explained-error';
-import { shellQuote } from '../render/shell-quote';
 import { progressFor } from '../render/progress-bar';
 import { oneLine, reportFailure, writeErrorDocument } from './errors';
 import { keepHeapNearLive } from './heap-policy';
@@ -14,10 +13,10 @@ import { invocationName } from './invocation';
 import { logLine, runLogFields } from './log-line';
 import { Runner, type RunOutcome } from './runner';
 import { sayInterrupted, trapSignals, type Interrupt } from './signals';
-import { humanReport, type RenderContext } from '../render/human';
+import { humanReport, undoCommand, type RenderContext } from '../render/human';
 import { jsonReport } from '../render/json';
 import { writeBatches } from '../render/sink';
-import { settingsFromFlags, type AnyFlags } from './flags';
+import { settingsFromFlags, storeArguments, type AnyFlags } from './flags';
 
 /** What stderr says when SIGINT/SIGTERM came during a reap's deletes: as far as they got, and the undo, as a report says it. */
 function interruptedDeletesText({ deletedGroups, plannedGroups, backupPath, undo }: DeletesSoFar): string {
@@ -37,6 +36,8 @@ const INTERRUPTED_AFTER_RUN_MESSAGE = '\n⚠️  Interrupted once the run was do
 export abstract class ReaperCommand extends Command {
   /** Secrets of this run's settings: never in a message. */
   private secrets: string[] = [];
+  /** The store flags an undo line needs (`storeArguments`), set with the settings. */
+  private restoreArguments?: { args: string; withheld: string[] };
 
   /** SIGINT/SIGTERM of the run in hand, once `trapInterrupt` was called. */
   private interrupt?: Interrupt;
@@ -97,7 +98,7 @@ export abstract class ReaperCommand extends Command {
             deletedGroups: cause.deletedGroups,
             plannedGroups: cause.plannedGroups,
             backupPath: cause.backupPath,
-            undo: cause.backupPath === undefined ? undefined : `${this.bin()} restore ${shellQuote(cause.backupPath)}`,
+            undo: cause.backupPath === undefined ? undefined : undoCommand(this.bin(), cause.backupPath, this.restoreArguments),
           }
         : undefined;
     if (message === undefined) this.writeInterruptedDocument(deletes);
@@ -164,7 +165,12 @@ export abstract class ReaperCommand extends Command {
         this.reportStarted = true;
         const batches = flags.json
           ? jsonReport(report, summary, fullContext)
-          : humanReport(report, summary, { ...fullContext, verbose: Boolean(flags.verbose), bin: this.bin() });
+          : humanReport(report, summary, {
+              ...fullContext,
+              verbose: Boolean(flags.verbose),
+              bin: this.bin(),
+              restore: this.restoreArguments,
+            });
         await writeBatches(batches, process.stdout);
       }
       // A run the breaker stopped could not use its source at all: fatal, in one line.
@@ -187,6 +193,7 @@ export abstract class ReaperCommand extends Command {
   protected settings(flags: AnyFlags): ReaperSettings {
     const settings = settingsFromFlags(flags);
     this.secrets = secretsOf(settings);
+    this.restoreArguments = storeArguments(flags);
     return settings;
   }
 }

@@ -8,6 +8,7 @@ import { positiveNumber } from '../plugin-kit/flags';
 import type { ReaperSettings } from '../container';
 import { UsageError } from '../report/errors';
 import { duration } from './duration';
+import { shellQuote } from '../render/shell-quote';
 
 /*
  * The flags more than one command shares, each with its environment variable (DESIGN §6),
@@ -154,4 +155,55 @@ export function settingsFromFlags(flags: AnyFlags): ReaperSettings {
     settings.brake = { maxStaleRatio: flags['max-stale-ratio'], minDomains: flags['brake-min-domains'], force: flags.force };
   }
   return settings as ReaperSettings;
+}
+
+/** Flags whose values are secrets: never printed, named instead. */
+const SECRET_STORE_FLAGS = new Set(['redis-password', 'etcd-password']);
+/** Flags that may carry a password as URL userinfo. */
+const URL_STORE_FLAGS = new Set(['redis-url', 'etcd-endpoints']);
+
+/** A URL (or a comma-separated list of them) without the passwords of its userinfo; whether it had one. */
+function withoutPasswords(text: string): { text: string; hadPassword: boolean } {
+  let hadPassword = false;
+  const parts = text.split(',').map((part) => {
+    try {
+      const url = new URL(part.trim());
+      if (url.password === '') return part.trim();
+      hadPassword = true;
+      url.password = '';
+      return url.toString().replace(/\/$/, '');
+    } catch {
+      return part.trim();
+    }
+  });
+  return { text: parts.join(','), hadPassword };
+}
+
+/**
+ * The store this run used, as `restore` takes it, for the printed undo: a bare `restore
+ * PATH` goes to the default store (localhost:6379), not to the one just reaped. Flags left
+ * at their defaults are omitted; passwords never appear, and `withheld` names them so the
+ * operator gives them as for this run.
+ */
+export function storeArguments(flags: AnyFlags): { args: string; withheld: string[] } {
+  const args: string[] = [];
+  const withheld: string[] = [];
+  for (const [name, definition] of Object.entries(storeFlags)) {
+    if (name === 'json' || name === 'store-timeout') continue;
+    const { default: fallback, env } = definition as { default?: unknown; env?: string };
+    const value = flags[name];
+    if (value === undefined || value === '' || value === fallback) continue;
+    if (SECRET_STORE_FLAGS.has(name)) {
+      withheld.push(`--${name} (${env})`);
+      continue;
+    }
+    let text = String(value);
+    if (URL_STORE_FLAGS.has(name)) {
+      const scrubbed = withoutPasswords(text);
+      if (scrubbed.hadPassword) withheld.push(`the password in --${name}`);
+      text = scrubbed.text;
+    }
+    args.push(`--${name}`, shellQuote(text));
+  }
+  return { args: args.join(' '), withheld };
 }

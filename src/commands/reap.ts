@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as Flags from '@oclif/core/flags';
 import { ReaperCommand } from '../cli/base-command';
-import { backupDirFlag, brakeFlags, graceFlag, reportFlags, sourceFlags, storeFlags } from '../cli/flags';
+import { backupDirFlag, brakeFlags, graceFlag, reportFlags, sourceFlags, storeArguments, storeFlags } from '../cli/flags';
 import { duration } from '../cli/duration';
 import { dnsFlags } from '../cli/dns-flags';
 import type { WebhookOptions } from '../cli/sidecar';
@@ -130,7 +130,7 @@ export default class Reap extends ReaperCommand {
     await runSidecar({
       settings,
       stage,
-      context,
+      context: { ...context, restore: storeArguments(flags) },
       intervalMs,
       jitterMs,
       listen: flags.listen,

@@ -17,6 +17,8 @@ export interface RenderContext {
   verbose?: boolean;
   /** How to run this binary again, for the undo line (default `pages-reaper`). */
   bin?: string;
+  /** The store flags the undo line needs, and the secrets it leaves out (`storeArguments`). */
+  restore?: { args: string; withheld: string[] };
 }
 
 const RULE = '='.repeat(60);
@@ -134,7 +136,7 @@ export function* humanReport(report: RunReport, summary: Summary, ctx: RenderCon
     out.push(
       '',
       `💾 Backup of every deleted key: ${report.backupPath}`,
-      `   Undo with: ${ctx.bin ?? 'pages-reaper'} restore ${shellQuote(report.backupPath)}`,
+      `   Undo with: ${undoCommand(ctx.bin ?? 'pages-reaper', report.backupPath, ctx.restore)}`,
     );
   }
   if (report.stoppedEarly) out.push('', `🛑 ${capitalize(report.stoppedEarly)}. Nothing was deleted.`);
@@ -181,4 +183,13 @@ function percent(ratio: number): string {
 
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/**
+ * `BIN restore PATH STORE-FLAGS`, as the operator can run it; secrets left out are named
+ * in a shell comment, so the line still runs when pasted whole.
+ */
+export function undoCommand(bin: string, backupPath: string, restore?: { args: string; withheld: string[] }): string {
+  const command = [bin, 'restore', shellQuote(backupPath), restore?.args].filter(Boolean).join(' ');
+  return restore && restore.withheld.length > 0 ? `${command}  # give ${restore.withheld.join(' and ')} as for this run` : command;
 }

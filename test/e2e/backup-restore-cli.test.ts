@@ -3,6 +3,7 @@
  * (DESIGN §4.7, §6, §7), against a real redis-server and the Forgejo stand-in.
  * Assumes dist/ and oclif.manifest.json are fresh (`npm run build`).
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -538,6 +539,20 @@ describe('reap writes a backup that restore turns back into the store', () => {
     expectOk(again);
     expect(stat(again, 'Already identical')).toBe(reapable.length);
     expect(stat(again, 'Written')).toBe(0);
+    expectSameState(await fullDump(redis), before);
+  });
+
+  it('the printed undo line names the store it reaped and runs as printed (a bare restore would go to localhost:6379)', async () => {
+    const before = await fullDump(redis);
+    const reap = await runCli(['reap', ...flags], { XDG_STATE_HOME: freshDir('state') });
+    expectOk(reap);
+    const undo = /^ {3}Undo with: (.+)$/m.exec(reap.stdout)![1];
+    expect(undo).toMatch(new RegExp(` restore \\S+ --redis-host 127\\.0\\.0\\.1 --redis-port ${server.port}$`));
+    expect(Object.keys(await fullDump(redis)).length).toBeLessThan(Object.keys(before).length);
+
+    // Pasted into a shell whose environment names no store.
+    const restored = spawnSync('sh', ['-c', undo], { encoding: 'utf8', env: { PATH: process.env.PATH, HOME: freshDir('home') } });
+    expect({ status: restored.status, stderr: restored.stderr }).toEqual({ status: 0, stderr: '' });
     expectSameState(await fullDump(redis), before);
   });
 
