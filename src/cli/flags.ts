@@ -207,3 +207,29 @@ export function storeArguments(flags: AnyFlags): { args: string; withheld: strin
   }
   return { args: args.join(' '), withheld };
 }
+
+/** Flags that say one thing two ways: given both on the command line, which one is meant is a guess. */
+const CONFLICTS: Array<[string, string, string]> = [
+  ['forgejo-token', 'forgejo-token-file', 'give the token one way'],
+  ['no-backup', 'backup-dir', 'drop --backup-dir, or --no-backup to keep a backup'],
+  ['redis-cluster', 'redis-url', 'give the cluster seeds with --redis-cluster alone'],
+  ['redis-sentinels', 'redis-url', 'give the sentinels with --redis-sentinels alone'],
+  ['redis-cluster', 'redis-sentinels', 'a store is a cluster or a sentinel-watched master, not both'],
+];
+
+/**
+ * Where two flags say one thing, the command line wins over the environment, and both on
+ * the command line are refused: a token file given by flag is used even when FORGEJO_TOKEN
+ * is set (before, the variable won and the run stopped on 401), and FORGEJO_TOKEN with
+ * FORGEJO_TOKEN_FILE alone is refused rather than one picked in silence. `given` says
+ * whether a flag is on the command line.
+ */
+export function settleFlagSources(flags: AnyFlags, given: (flag: string) => boolean): AnyFlags {
+  for (const [one, other, fix] of CONFLICTS) {
+    if (given(one) && given(other)) throw new UsageError(`--${one} and --${other} cannot be used together; ${fix}`);
+  }
+  if (flags['forgejo-token'] === undefined || flags['forgejo-token-file'] === undefined) return flags;
+  if (given('forgejo-token-file')) return { ...flags, 'forgejo-token': undefined };
+  if (given('forgejo-token')) return { ...flags, 'forgejo-token-file': undefined };
+  throw new UsageError('FORGEJO_TOKEN and FORGEJO_TOKEN_FILE are both set; unset one, or give --forgejo-token or --forgejo-token-file');
+}

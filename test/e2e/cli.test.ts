@@ -392,6 +392,20 @@ describe('environment variables, password-protected redis, token-protected Forge
     expectNoSecrets(result, SECRETS);
   });
 
+  it('a token file given by flag wins over FORGEJO_TOKEN from the environment', async () => {
+    await seedMixed(redis, standin);
+    const before = await dump(redis);
+
+    const result = await runJson(['verify', '--forgejo-token-file', tokenFile], { ...envOnly(), FORGEJO_TOKEN: WRONG_TOKEN });
+
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.doc.summary).toMatchObject({ domainsScanned: 4, live: 3, stale: 1, errors: 0 });
+    expect(await dump(redis)).toEqual(before);
+    expectAuthenticatedRequests();
+    expectNoSecrets(result, SECRETS);
+  });
+
   it('fatal errors exit 1 with one line on stderr, no secret, and the store unchanged', async () => {
     await seedMixed(redis, standin);
     const before = await dump(redis);
@@ -421,6 +435,10 @@ describe('environment variables, password-protected redis, token-protected Forge
       [['reap'], { ...env, TRAEFIK_ROOT_KEY: '/traefik' }, /--root-key \(TRAEFIK_ROOT_KEY\): '\/traefik' is not a root key/],
       [['reap'], { ...env, REAPER_CONCURRENCY: '0' }, /--concurrency \(REAPER_CONCURRENCY\): Expected an integer/],
       [['reap', '--concurrency', '0'], { ...env, REAPER_CONCURRENCY: '4' }, /^pages-reaper: --concurrency: Expected an integer/],
+      // One thing said two ways: which one is meant would be a guess.
+      [['reap', '--forgejo-token', TOKEN, '--forgejo-token-file', tokenFile], env, /--forgejo-token and --forgejo-token-file cannot/],
+      [['reap'], { ...env, FORGEJO_TOKEN_FILE: tokenFile }, /FORGEJO_TOKEN and FORGEJO_TOKEN_FILE are both set/],
+      [['reap', '--no-backup', '--backup-dir', HOME], env, /--no-backup and --backup-dir cannot be used together/],
     ];
     const results = await Promise.all(cases.map(([args, caseEnv]) => runCli(args, caseEnv)));
     results.forEach((result, i) => {
