@@ -48,6 +48,8 @@ export abstract class ReaperCommand extends Command {
   /** Set once a run's report has begun to go out on stdout. */
   private reportStarted = false;
   private interruptedDocumentWritten = false;
+  /** With --log-format json (and no --json): the fields of the run's one log line. */
+  private logLineFields?: { command: string; dryRun: boolean };
 
   /** The heap policy is the process's, not the engine's: a program embedding the engine keeps its own. */
   override async init(): Promise<void> {
@@ -75,7 +77,7 @@ export abstract class ReaperCommand extends Command {
   private namingEnvironment(error: Error): Error {
     const flag = /^Parsing --([\w-]+) /.exec(error.message)?.[1];
     const env = flag === undefined ? undefined : (this.ctor.flags?.[flag] as { env?: string } | undefined)?.env;
-    if (!flag || !env || process.env[env] === undefined || error.message.includes(`(${env})`)) return error;
+    if (!flag || !env || process.env[env] === undefined || error.message.includes(env)) return error;
     if (this.argv.some((arg) => arg === `--${flag}` || arg.startsWith(`--${flag}=`))) return error;
     const named = new Error(error.message.replace(`Parsing --${flag} `, `Parsing --${flag} --${flag} (${env}): `));
     return Object.assign(named, { oclif: (error as { oclif?: unknown }).oclif });
@@ -112,7 +114,24 @@ export abstract class ReaperCommand extends Command {
    * out, which the document would corrupt.
    */
   private writeInterruptedDocument(deletes?: DeletesSoFar): void {
-    if (this.reportStarted || this.interruptedDocumentWritten || !this.argv.includes('--json')) return;
+    if (this.reportStarted || this.interruptedDocumentWritten) return;
+    if (this.logLineFields) {
+      // --log-format json: the run's one line says it was interrupted, as a finished run's says how it ended.
+      this.interruptedDocumentWritten = true;
+      const { problem, hint } = new InterruptedError(deletes);
+      logLine({
+        level: 'warn',
+        msg: 'run interrupted',
+        ...this.logLineFields,
+        result: 'interrupted',
+        exitCode: EXIT.interrupted,
+        ...deletes,
+        error: problem,
+        hint,
+      });
+      return;
+    }
+    if (!this.argv.includes('--json')) return;
     this.interruptedDocumentWritten = true;
     writeErrorDocument(new InterruptedError(deletes), this.jsonErrors, { command: this.id });
   }
@@ -137,6 +156,7 @@ export abstract class ReaperCommand extends Command {
   /** Runs one stage of the flow with its own runtime, renders it, exits with its code. */
   protected async runStage(flags: AnyFlags, stage: Stage, context: Omit<RenderContext, 'store' | 'source'>): Promise<void> {
     const settings = this.settings(flags);
+    if (flags['log-format'] === 'json' && !flags.json) this.logLineFields = { command: context.command, dryRun: context.dryRun };
     const runner = new Runner({
       settings: { ...settings, progress: progressFor(Boolean(flags.json) || flags['log-format'] === 'json') },
       stage,

@@ -217,6 +217,26 @@ describe('every store call is bounded (--store-timeout) and a signal ends any ru
     const onStderr = backup.result.stderr;
     expect(JSON.parse(onStderr.slice(onStderr.indexOf('{'), onStderr.lastIndexOf('}') + 1))).toEqual(expected('backup'));
   });
+
+  it('with --log-format json, an interrupted run still prints its one log line: run interrupted, exit code 130', async () => {
+    const scans = () => hanging.commands.filter((command) => command === 'SCAN').length;
+    const store = ['--redis-host', '127.0.0.1', '--redis-port', String(hanging.port)];
+    const seen = scans();
+    const scan = await signalWhen(['scan', '--log-format', 'json', ...store], () => scans() > seen, 'SIGTERM');
+
+    expect(scan.result.code).toBe(130);
+    const lines = scan.result.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0])).toMatchObject({
+      level: 'warn',
+      msg: 'run interrupted',
+      command: 'scan',
+      dryRun: false,
+      result: 'interrupted',
+      exitCode: 130,
+      error: 'interrupted by SIGINT/SIGTERM: nothing is left half-deleted',
+    });
+  });
 });
 
 describe('an unwritable --backup-dir', () => {

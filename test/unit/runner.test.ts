@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Runner } from '../../src/cli/runner';
+import { runLogFields } from '../../src/cli/log-line';
 
 describe('Runner.once', () => {
   let dir: string;
@@ -37,6 +38,9 @@ describe('Runner.once', () => {
     });
     const aborted = new AbortController();
     aborted.abort();
-    expect((await runner.once(aborted.signal)).status.error).toBe('interrupted');
+    const { status } = await runner.once(aborted.signal);
+    expect(status).toMatchObject({ error: 'interrupted', exitCode: 130, completed: false });
+    // The sidecar's log: stopping it is no error.
+    expect(runLogFields(status)).toMatchObject({ level: 'warn', msg: 'run interrupted', result: 'failed', exitCode: 130 });
   });
 });
