@@ -16,7 +16,7 @@ import { sayInterrupted, trapSignals, type Interrupt } from './signals';
 import { humanReport, undoCommand, type RenderContext } from '../render/human';
 import { jsonReport } from '../render/json';
 import { writeBatches } from '../render/sink';
-import { settingsFromFlags, settleFlagSources, storeArguments, type AnyFlags } from './flags';
+import { checkMetricsFile, settingsFromFlags, settleFlagSources, storeArguments, type AnyFlags } from './flags';
 
 /** What stderr says when SIGINT/SIGTERM came during a reap's deletes: as far as they got, and the undo, as a report says it. */
 function interruptedDeletesText({ deletedGroups, plannedGroups, backupPath, undo }: DeletesSoFar): string {
@@ -212,6 +212,7 @@ export abstract class ReaperCommand extends Command {
   /** Settings from flags; their secrets are kept out of every message from here on. */
   protected settings(parsed: AnyFlags): ReaperSettings {
     const flags = settleFlagSources(parsed, (name) => this.argv.some((arg) => arg === `--${name}` || arg.startsWith(`--${name}=`)));
+    if (typeof flags['metrics-file'] === 'string') checkMetricsFile(flags['metrics-file']);
     const settings = settingsFromFlags(flags);
     this.secrets = secretsOf(settings);
     this.restoreArguments = storeArguments(flags);

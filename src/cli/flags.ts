@@ -1,5 +1,6 @@
+import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as Flags from '@oclif/core/flags';
 import { etcdFlags } from '../../plugins/etcd/flags';
 import { forgejoFlags } from '../../plugins/forgejo/flags';
@@ -232,4 +233,26 @@ export function settleFlagSources(flags: AnyFlags, given: (flag: string) => bool
   if (given('forgejo-token-file')) return { ...flags, 'forgejo-token': undefined };
   if (given('forgejo-token')) return { ...flags, 'forgejo-token-file': undefined };
   throw new UsageError('FORGEJO_TOKEN and FORGEJO_TOKEN_FILE are both set; unset one, or give --forgejo-token or --forgejo-token-file');
+}
+
+/**
+ * `--metrics-file` must be a file in a directory this process can write, checked before
+ * the run: a file that cannot be written is said after every run and never fails one, so
+ * a mistyped path would have cron and the textfile collector see nothing, run after run.
+ */
+export function checkMetricsFile(file: string): void {
+  const fix = "give a file in a directory this process can write, such as node_exporter's textfile directory";
+  if (file === '') throw new UsageError(`--metrics-file is empty; ${fix}`);
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(file).isDirectory();
+  } catch {
+    // not there yet: the run writes it
+  }
+  if (isDirectory) throw new UsageError(`--metrics-file ${file} is a directory; ${fix}`);
+  try {
+    accessSync(dirname(file), fsConstants.W_OK);
+  } catch (error) {
+    throw new UsageError(`--metrics-file ${file}: its directory cannot be written (${(error as NodeJS.ErrnoException).code}); ${fix}`);
+  }
 }

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import { Redis } from 'ioredis';
-import { cliRunner } from '../support/cli-process';
+import { cliRunner, expectFatal } from '../support/cli-process';
 import { startForgejoStandin } from '../support/forgejo-standin';
 import { pagesFile, siteEntries } from '../support/plugin-writer';
 import { connectionFlags, startRedisAndStandin, stopRedisAndStandin } from '../support/redis-and-standin';
@@ -145,6 +145,24 @@ it('a single run writes --metrics-file atomically for the textfile collector', a
     expect(metric(text, 'pages_reaper_domains_reaped_total')).toBe(1);
     expect(metric(text, 'pages_reaper_runs_total{result="success"}')).toBe(1);
     expect(fs.readdirSync(`${cli.home}/textfile`)).toEqual(['pages_reaper.prom']);
+  } finally {
+    await stopRedisAndStandin(pair);
+  }
+});
+
+it('a --metrics-file that cannot be written is refused before the run: exit 1, one line, the store unchanged', async () => {
+  const pair = await startRedisAndStandin();
+  const { server, standin, redis } = pair;
+  try {
+    await redis.mset(siteEntries({ owner: 'gone', repo: 'site', domain: 'old.example.com' }));
+    const results = await Promise.all(
+      [`${cli.home}/no-such-dir/pages_reaper.prom`, cli.home, ''].map((file) =>
+        cli.run(['reap', '--metrics-file', file, ...connectionFlags(server, standin)]),
+      ),
+    );
+    for (const result of results) expectFatal(result, /^pages-reaper: --metrics-file .*give a file in a directory this process can write/);
+    expect(standin.stats().requests).toBe(0);
+    expect(await redis.exists('custom_domain:old.example.com')).toBe(1);
   } finally {
     await stopRedisAndStandin(pair);
   }
