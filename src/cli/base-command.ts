@@ -4,7 +4,7 @@ import { createRuntime, type ReaperSettings, type Runtime } from '../container';
 import { scrubSecrets, secretsOf } from '../core/secrets';
 import type { Stage } from '../engine/engine';
 import { EXIT } from '../report/exit-codes';
-import { InterruptedError, type DeletesSoFar } from '../report/errors';
+import { InterruptedError, UsageError, type DeletesSoFar } from '../report/errors';
 import { InterruptedDeletes } from '../engine/explained-error';
 import { progressFor } from '../render/progress-bar';
 import { oneLine, reportFailure, writeErrorDocument } from './errors';
@@ -204,6 +204,28 @@ export abstract class ReaperCommand extends Command {
     if (exitCode !== EXIT.ok) return this.exit(exitCode);
   }
 
+  /** Whether a flag is on the command line (by its name or its letter), not only in the environment. */
+  private givenOnCommandLine(name: string): boolean {
+    const char = (this.ctor.flags?.[name] as { char?: string } | undefined)?.char;
+    return this.argv.some(
+      (arg) =>
+        arg === `--${name}` || arg.startsWith(`--${name}=`) || (char !== undefined && (arg === `-${char}` || arg.startsWith(`-${char}=`))),
+    );
+  }
+
+  /**
+   * A boolean flag's variable that is neither yes nor no (`REAPER_VERIFY_DNS=maybe`) is
+   * refused: oclif reads anything but a yes as no, and the operator meant something.
+   */
+  private checkBooleanEnvironment(): void {
+    for (const [name, definition] of Object.entries(this.ctor.flags ?? {})) {
+      const { type, env } = definition as { type?: string; env?: string };
+      const value = env === undefined ? undefined : process.env[env];
+      if (type !== 'boolean' || value === undefined || /^(|true|false|1|0|yes|no|y|n)$/i.test(value.trim())) continue;
+      throw new UsageError(`${env}='${value}' is neither true nor false (--${name}); set it to true or false, or unset it`);
+    }
+  }
+
   /** How to run this binary again, as printed in `Undo with: …`. */
   protected bin(): string {
     return invocationName(this.config.bin);
@@ -211,7 +233,8 @@ export abstract class ReaperCommand extends Command {
 
   /** Settings from flags; their secrets are kept out of every message from here on. */
   protected settings(parsed: AnyFlags): ReaperSettings {
-    const flags = settleFlagSources(parsed, (name) => this.argv.some((arg) => arg === `--${name}` || arg.startsWith(`--${name}=`)));
+    const flags = settleFlagSources(parsed, (name) => this.givenOnCommandLine(name));
+    this.checkBooleanEnvironment();
     if (typeof flags['metrics-file'] === 'string') checkMetricsFile(flags['metrics-file']);
     const settings = settingsFromFlags(flags);
     this.secrets = secretsOf(settings);

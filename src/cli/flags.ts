@@ -226,6 +226,13 @@ const CONFLICTS: Array<[string, string, string]> = [
  * whether a flag is on the command line.
  */
 export function settleFlagSources(flags: AnyFlags, given: (flag: string) => boolean): AnyFlags {
+  // An empty value on the command line is a slip (an unset shell variable): it would fall
+  // back to a default, or match everything (`backup --prefix ''`). From the environment
+  // it means unset, as Kubernetes and compose files write it.
+  for (const [name, value] of Object.entries(flags)) {
+    const empty = value === '' || (Array.isArray(value) && value.includes(''));
+    if (empty && given(name)) throw new UsageError(`--${name} is empty; give a value, or leave the flag out`);
+  }
   for (const [one, other, fix] of CONFLICTS) {
     if (given(one) && given(other)) throw new UsageError(`--${one} and --${other} cannot be used together; ${fix}`);
   }

@@ -24,12 +24,17 @@ function webhookOptions(flags: Record<string, unknown>, secretFile: string | und
   } else {
     secret = secretEnv!.trim();
   }
+  const { path, windowMs } = webhookRoute(flags);
+  return { secret: Buffer.from(secret, 'utf8'), path, windowMs, capacity: flags['webhook-queue'] as number };
+}
+
+/** The webhook's path and window, checked whether or not a webhook is asked for: a bad value is a slip either way. */
+function webhookRoute(flags: Record<string, unknown>): { path: string; windowMs: number } {
   const path = flags['webhook-path'] as string;
   if (!/^\/[A-Za-z0-9._~/-]*$/.test(path) || RESERVED_PATHS.includes(path)) {
     throw new UsageError(`invalid --webhook-path '${path}': use a path such as /hooks/forgejo, not ${RESERVED_PATHS.join(', ')}`);
   }
-  const windowMs = duration(flags['webhook-window'] as string, '--webhook-window');
-  return { secret: Buffer.from(secret, 'utf8'), path, windowMs, capacity: flags['webhook-queue'] as number };
+  return { path, windowMs: duration(flags['webhook-window'] as string, '--webhook-window') };
 }
 
 export default class Reap extends ReaperCommand {
@@ -119,10 +124,12 @@ export default class Reap extends ReaperCommand {
         'a webhook secret (--webhook-secret-file or REAPER_WEBHOOK_SECRET) needs the sidecar mode: add --interval and --listen',
       );
     }
+    // The sidecar's settings are checked for a single run too: a bad value is a slip either way.
+    const jitterMs = duration(flags.jitter, '--jitter');
+    webhookRoute(flags);
     if (!flags.interval) return this.runStage(flags, stage, context);
     const settings = this.settings(flags);
     const intervalMs = duration(flags.interval, '--interval');
-    const jitterMs = duration(flags.jitter, '--jitter');
     if (intervalMs < 1000) throw new UsageError(`--interval ${flags.interval} is too short: use 1s or more`);
     const webhook = wantsWebhook ? webhookOptions(flags, secretFile, secretEnv) : undefined;
     // The sidecar (HTTP server, prom-client) is loaded only in --interval mode.

@@ -439,6 +439,14 @@ describe('environment variables, password-protected redis, token-protected Forge
       [['reap', '--forgejo-token', TOKEN, '--forgejo-token-file', tokenFile], env, /--forgejo-token and --forgejo-token-file cannot/],
       [['reap'], { ...env, FORGEJO_TOKEN_FILE: tokenFile }, /FORGEJO_TOKEN and FORGEJO_TOKEN_FILE are both set/],
       [['reap', '--no-backup', '--backup-dir', HOME], env, /--no-backup and --backup-dir cannot be used together/],
+      // The sidecar's settings are checked on a single run too.
+      [['reap', '--jitter', 'x'], env, /invalid --jitter 'x'/],
+      [['reap', '--webhook-path', 'nohash'], env, /invalid --webhook-path 'nohash'/],
+      // An empty value on the command line (an unset shell variable) is no default.
+      [['reap', '--redis-host', ''], env, /--redis-host is empty/],
+      [['backup', '-o', ''], env, /--output is empty/],
+      [['backup', '--prefix', ''], env, /--prefix is empty/],
+      [['verify'], { ...env, REAPER_VERIFY_DNS: 'maybe' }, /REAPER_VERIFY_DNS='maybe' is neither true nor false/],
     ];
     const results = await Promise.all(cases.map(([args, caseEnv]) => runCli(args, caseEnv)));
     results.forEach((result, i) => {
