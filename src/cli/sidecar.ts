@@ -183,11 +183,11 @@ function webhookTriggers(
     });
     const { run, status } = await runner.once(signal, scope);
     if (run) {
-      addReaped(status.reaped);
+      if (!status.dryRun) addReaped(status.reaped);
       metrics.triggeredRunFinished(status);
       webhookMetrics.runFinished(runResult(status));
       if (options.logFormat === 'json') logLine({ ...runLogFields(status, fields), msg: 'triggered run finished' });
-      else if (status.reaped + status.orphansReaped > 0 || status.wouldDelete || status.exitCode !== EXIT.ok)
+      else if (status.reaped + status.orphansReaped > 0 || status.exitCode !== EXIT.ok)
         await writeBatches(humanReport(run.report, run.summary, run.context), process.stdout);
     } else {
       webhookMetrics.runFinished('failed');

@@ -125,6 +125,14 @@ export class ReaperMetrics implements Telemetry {
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
   }
 
+  /** What a run deleted; a dry run's counts are what it would have. */
+  private countDeletions(status: RunStatus): void {
+    if (status.dryRun) return;
+    if (status.reaped > 0) this.domainsReaped.inc(status.reaped);
+    if (status.orphansReaped > 0) this.orphansReaped.inc(status.orphansReaped);
+    if (status.keysDeleted > 0) this.keysDeleted.inc(status.keysDeleted);
+  }
+
   /** Prometheus exposition content type, for the Content-Type header. */
   get contentType(): string {
     return this.registry.contentType;
@@ -140,10 +148,8 @@ export class ReaperMetrics implements Telemetry {
     const completed = runCompleted(status);
     this.runsTotal.labels(runResult(status)).inc();
 
-    // Deletions are real even when the run failed afterwards.
-    if (status.reaped > 0) this.domainsReaped.inc(status.reaped);
-    if (status.orphansReaped > 0) this.orphansReaped.inc(status.orphansReaped);
-    if (status.keysDeleted > 0) this.keysDeleted.inc(status.keysDeleted);
+    // Deletions are real even when the run failed afterwards; a dry run made none.
+    this.countDeletions(status);
     for (const [kind, count] of Object.entries(status.errors ?? {})) {
       if (count > 0) this.errorsTotal.labels(kind).inc(count);
     }
@@ -175,9 +181,7 @@ export class ReaperMetrics implements Telemetry {
    * a few repositories, so it leaves the gauges, the run counters and /healthz alone.
    */
   triggeredRunFinished(status: RunStatus): void {
-    if (status.reaped > 0) this.domainsReaped.inc(status.reaped);
-    if (status.orphansReaped > 0) this.orphansReaped.inc(status.orphansReaped);
-    if (status.keysDeleted > 0) this.keysDeleted.inc(status.keysDeleted);
+    this.countDeletions(status);
     for (const [kind, count] of Object.entries(status.errors ?? {})) {
       if (count > 0) this.errorsTotal.labels(kind).inc(count);
     }

@@ -17,12 +17,12 @@ export interface RunStatus {
   stale: number;
   /** Stale domains held back by the grace period. */
   pending: number;
-  /** What the run deleted: nothing for a dry run, whose plan is in `wouldDelete`. */
+  /** What the run deleted, or for a dry run (`dryRun`) what the real run would delete. */
   reaped: number;
   orphansReaped: number;
   keysDeleted: number;
-  /** A dry run's plan, counted as the real run would delete it. */
-  wouldDelete?: { reaped: number; orphansReaped: number; keysDeleted: number };
+  /** A dry run: it deleted nothing, so the deletion counters and the trigger brake leave its counts out. */
+  dryRun?: true;
   /** Error counts by kind: 'unknown', 'invalid', 'fatal'. */
   errors: Record<string, number>;
   /** The backup a reap wrote before deleting. */
@@ -82,12 +82,11 @@ function percent(ratio: number): string {
 }
 
 /**
- * A finished run's status. A dry run deleted nothing: its counts of what the real run would
- * delete go to `wouldDelete`, so the metrics' `…_reaped_total` and `keys_deleted_total`,
- * the webhook trigger's brake and the log's `reaped` count only deletions.
+ * A finished run's status. A dry run deleted nothing: its counts are what the real run
+ * would delete (as its report and log line say them), and `dryRun` keeps them out of the
+ * metrics' `…_reaped_total` and `keys_deleted_total` and the webhook trigger's brake.
  */
 export function statusOfRun(report: RunReport, summary: Summary, finishedAt: number, dryRun = false): RunStatus {
-  const planned = { reaped: summary.staleDomainsCleaned, orphansReaped: summary.orphansCleaned, keysDeleted: summary.keysDeleted };
   return {
     startedAt: report.startedAt,
     finishedAt,
@@ -97,7 +96,10 @@ export function statusOfRun(report: RunReport, summary: Summary, finishedAt: num
     live: summary.live,
     stale: summary.stale,
     pending: summary.pending,
-    ...(dryRun ? { reaped: 0, orphansReaped: 0, keysDeleted: 0, wouldDelete: planned } : planned),
+    reaped: summary.staleDomainsCleaned,
+    orphansReaped: summary.orphansCleaned,
+    keysDeleted: summary.keysDeleted,
+    ...(dryRun ? { dryRun: true as const } : {}),
     errors: { unknown: summary.unknown, invalid: summary.invalid },
     backupPath: report.backupPath,
     reason: reasonOfRun(report, summary),
