@@ -191,6 +191,8 @@ class Slots {
 
 export class EtcdStore extends BaseStore {
   private readonly slots = new Slots(PARALLEL);
+  /** The store's revision at `markReads`: a key deleted must not have been written after it. */
+  private unwrittenSince?: bigint;
 
   constructor(
     private readonly client: Etcd3,
@@ -203,6 +205,14 @@ export class EtcdStore extends BaseStore {
 
   maxGroupSize(): number {
     return MAX_TXN_OPS;
+  }
+
+  /** The cluster's revision now: every delete from here on compares each key's mod revision with it. */
+  async markReads(): Promise<void> {
+    const client = this.open();
+    this.trips++;
+    const reply = await this.slots.run(() => client.kv.range({ key: Buffer.from([0]), limit: 1, keys_only: true }));
+    this.unwrittenSince = BigInt(reply.header.revision);
   }
 
   protected closedMessage(): string {
@@ -405,7 +415,18 @@ export class EtcdStore extends BaseStore {
   private async deleteGroup({ keys, guards = [] }: GuardedGroup): Promise<GroupDeleteOutcome> {
     const client = this.open();
     if (keys.length === 0) return 'deleted';
-    const compares = [...keys.map(({ key, expected }) => valueCompare(key, expected)), ...guards.map(guardCompare)];
+    const compares: Array<ReturnType<typeof guardCompare> | ReturnType<typeof unwrittenCompare>> = [
+      ...keys.map(({ key, expected }) => valueCompare(key, expected)),
+      ...guards.map(guardCompare),
+    ];
+    // A rewrite with the same bytes since the run's first read (a revived site) is a change too.
+    if (this.unwrittenSince !== undefined) {
+      const unwritten = (key: string) => unwrittenCompare(key, this.unwrittenSince!);
+      compares.push(
+        ...keys.map(({ key }) => unwritten(key)),
+        ...guards.filter((g) => g.expected !== null).map(({ key }) => unwritten(key)),
+      );
+    }
     const names = [...new Set(keys.map((k) => k.key))].map((key) => Buffer.from(key, 'utf8'));
     const deletes = names.map((key) => ({ request_delete_range: { key } }));
     const counts = names.map((key) => ({ request_range: { key, count_only: true } }));
@@ -423,6 +444,11 @@ export class EtcdStore extends BaseStore {
 
 function valueCompare(key: string, expected: Buffer) {
   return { key: Buffer.from(key, 'utf8'), target: 'Value' as const, result: 'Equal' as const, value: expected };
+}
+
+/** The key was last written at the given revision or before (a missing key's is 0). */
+function unwrittenCompare(key: string, revision: bigint) {
+  return { key: Buffer.from(key, 'utf8'), target: 'Mod' as const, result: 'Less' as const, mod_revision: String(revision + 1n) };
 }
 
 /** A guard that must be absent compares its version with 0: etcd's "no such key". */

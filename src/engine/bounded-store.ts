@@ -126,7 +126,10 @@ export class BoundedStore implements KeyValueStore {
     // Every call in flight listens on the one interrupt; a cluster read has many.
     if (signal) setMaxListeners(0, signal);
     if (inner.maxGroupSize) this.maxGroupSize = () => inner.maxGroupSize!();
+    if (inner.markReads) this.markReads = () => this.bound('reading', () => inner.markReads!());
   }
+
+  readonly markReads?: () => Promise<void>;
 
   describe(): string {
     return this.inner.describe();

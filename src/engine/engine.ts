@@ -116,6 +116,8 @@ export class ReapEngine {
 
   private async runStages(stage: Stage, signal?: AbortSignal, scope?: RunScope): Promise<RunReport> {
     const startedAt = this.clock.now();
+    // Before the first read: a key the run deletes must be unwritten since (where the store can tell).
+    if (stage === 'apply') await this.store.markReads?.();
     // The scan's table keeps the common verdict as a flag of each domain's entry.
     const scanned = scope ? undefined : emptyInventory(this.options.rootKey);
     const forwardVerdicts = new VerdictMap(scanned?.forwards);

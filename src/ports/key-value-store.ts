@@ -81,6 +81,14 @@ export interface KeyValueStore {
    * check (etcd: operations per transaction); unbounded when absent.
    */
   maxGroupSize?(): number;
+  /**
+   * From this call on, a delete also requires every key (and every guard that holds a
+   * value) to be unwritten since the call: a rewrite with the same bytes between a run's
+   * first read and its deletes (a site its owner revived, re-registered as it was) is then
+   * seen as a change. A store that keeps revisions (etcd) has it; in one that does not
+   * (Redis), identical bytes are the same state and the value compare is all there is.
+   */
+  markReads?(): Promise<void>;
   /** Keys a scan found but could not hand over as text (names that are not UTF-8), escaped. */
   skippedKeys?(): string[];
   /** Requests sent to the store so far (a pipeline or script run counts once). */

@@ -302,6 +302,24 @@ export function describeKeyValueStoreContract(name: string, harness: KeyValueSto
         await expectAllPresent([...group.filter((e) => e.key !== changedKey), { key: changedKey, value: 'changed' }]);
       });
 
+      it('after markReads, where the store has it: a key rewritten with the same bytes is a change; one left alone is not', async () => {
+        const store = await open();
+        if (!store.markReads) return; // Redis: no revisions; identical bytes are the same state
+        const revived = domainGroup('revived.example.com', 'alice', 'blog');
+        const untouched = domainGroup('untouched.example.com', 'bob', 'site');
+        await harness.seed([...revived, ...untouched]);
+        await store.markReads();
+        await harness.seed(revived);
+
+        expect(await store.deleteGroupsIfUnchanged([{ keys: expectedOf(revived) }, { keys: expectedOf(untouched) }])).toEqual([
+          'changed',
+          'deleted',
+        ]);
+
+        await expectAllPresent(revived);
+        await expectAllAbsent(untouched.map((e) => e.key));
+      });
+
       it('deletes nothing of a group where a key is missing', async () => {
         const group = domainGroup('a.example.com');
         const present = group.filter((_, i) => i !== 3);

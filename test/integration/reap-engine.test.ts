@@ -267,6 +267,26 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
       }
     });
 
+    it('a stale site re-registered as it was after its verdict (its owner revived it) is kept where the store keeps revisions', async () => {
+      const site = { owner: 'alice', repo: 'blog', domain: 'blog.alice.test' };
+      const entries = await h.seedSite(site, false);
+      const { summary } = await h.run('apply', {}, (store) => {
+        const original = store.deleteGroupsIfUnchanged.bind(store);
+        // The owner puts .pages back and the plugin writes the same keys again, after the verdict.
+        store.deleteGroupsIfUnchanged = async (groups) => {
+          await h.store.mset(entries);
+          return original(groups);
+        };
+      });
+      if (h.store.name !== 'etcd') {
+        // Redis keeps no revision: the same bytes are the same state, and the value compare is all there is.
+        expect(summary.staleDomainsCleaned + summary.changedSinceRead).toBe(1);
+        return;
+      }
+      expect(summary).toMatchObject({ staleDomainsCleaned: 0, changedSinceRead: 1 });
+      expect(await h.dump()).toEqual(Object.fromEntries(Object.entries(entries).sort(([a], [b]) => (a < b ? -1 : 1))));
+    });
+
     it("leaves no listener on the caller's signal once a run is over (a sidecar hands every run the same one)", async () => {
       await h.seedSite({ owner: 'bob', repo: 'blog', domain: 'blog.bob.dev' });
       await h.seedSite({ owner: 'bob', repo: 'gone', domain: 'gone.bob.dev' }, false);
