@@ -460,8 +460,11 @@ function guardCompare(guard: KeyGuard) {
 /** Removes anything secret from a client error before it is shown. */
 function sanitize(message: string, settings: EtcdSettings): string {
   // grpc pads UNAVAILABLE with empty details: keep what says something.
-  const text = message
+  // grpc: "14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED …": the last error says it.
+  const lastError = /^\d+ UNAVAILABLE: .*?Last error: (?:\w*Error: )?(.+?)\.?\s*(?:Resolution note:.*)?$/.exec(message.split('\n')[0])?.[1];
+  const text = (lastError && lastError !== 'null' ? lastError : message)
     .split('\n')[0]
+    .replace(/^\d+ UNAVAILABLE: /, '')
     .replace(/\s*Last error: null\.?/, '')
     .replace(/\s*Resolution note:\s*$/, '')
     .trim()

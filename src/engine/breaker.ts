@@ -24,7 +24,7 @@ export class Breaker {
   constructor(
     private readonly threshold: number,
     /** The run's message once the breaker trips, from the last failure's cause and how many calls failed so. */
-    private readonly tripMessage: (cause: string, calls: number) => string,
+    private readonly tripMessage: (cause: string, calls: number, signature: string) => string,
     /** Told once, when the breaker trips or is stopped. */
     private readonly onStop: (message: string) => void,
     /**
@@ -79,7 +79,7 @@ export class Breaker {
    */
   settle(): void {
     if (this.stopMessage || this.successes > 0 || this.failures === 0 || this.sameFailures !== this.failures) return;
-    if (this.lastFailure?.ofSetup) this.stop(this.tripMessage(this.lastFailure.cause, this.failures));
+    if (this.lastFailure?.ofSetup) this.stop(this.tripMessage(this.lastFailure.cause, this.failures, this.failureSignature ?? ''));
   }
 
   /** Stops at once, whatever came before: no later answer can prove anything. */
@@ -122,7 +122,7 @@ export class Breaker {
       this.failureSignature = signature;
       this.sameFailures = 1;
     }
-    if (this.successes === 0 && this.sameFailures >= this.threshold) this.stop(this.tripMessage(cause, this.sameFailures));
+    if (this.successes === 0 && this.sameFailures >= this.threshold) this.stop(this.tripMessage(cause, this.sameFailures, signature));
     else if (this.lost && this.successes > 0 && this.sameFailures >= this.lost.streak) this.stop(this.lost.message(cause));
   }
 }

@@ -59,6 +59,17 @@ export class RecentAnswers<V> {
 }
 
 /**
+ * What an operator should look at when every check failed the same way: a Forgejo that
+ * answers 5xx or not in time is failing itself (a token or a host would not mend it);
+ * anything else may be the setup.
+ */
+function whatToCheck(signature: string): string {
+  if (/^http:5\d\d$/.test(signature) || signature === 'timeout')
+    return 'check that Forgejo at --forgejo-host is up and answering, then run again';
+  return 'check --forgejo-host and --forgejo-token';
+}
+
+/**
  * Turns claims into verdicts against the source of truth. Every repository's `.pages`
  * is fetched once per run, however many domains it serves; every branch once.
  */
@@ -69,10 +80,10 @@ export class Verifier {
   /** What is in flight when it trips is dropped: the run knows nothing for sure. */
   private readonly breaker = new Breaker(
     BREAKER_THRESHOLD,
-    (cause, calls) =>
+    (cause, calls, signature) =>
       calls >= BREAKER_THRESHOLD
-        ? `stopped early: the first ${BREAKER_THRESHOLD} Forgejo checks all failed the same way (${cause}); check --forgejo-host and --forgejo-token`
-        : `stopped: ${calls === 1 ? 'the only Forgejo check' : `all ${calls} Forgejo checks`} failed the same way (${cause}); check --forgejo-host and --forgejo-token`,
+        ? `stopped early: the first ${BREAKER_THRESHOLD} Forgejo checks all failed the same way (${cause}); ${whatToCheck(signature)}`
+        : `stopped: ${calls === 1 ? 'the only Forgejo check' : `all ${calls} Forgejo checks`} failed the same way (${cause}); ${whatToCheck(signature)}`,
     (message) => this.abort.abort(new Error(message)),
     {
       streak: LOST_SOURCE_STREAK,

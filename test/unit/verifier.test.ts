@@ -210,6 +210,20 @@ describe('Verifier: the breaker (DESIGN §3, stop early)', () => {
     expect(fake.pagesCalls).toEqual(['fine/site', 'moved/site']);
   });
 
+  it('a Forgejo that answers 503 (or not in time) to its first 10 checks is told to be looked at, not the token', async () => {
+    for (const failure of [
+      () => new SourceError('Forgejo answered 503 for o/r/.pages', 'server', 'http:503', 503),
+      () => new SourceError('Forgejo did not answer within 10 s for o/r/.pages', 'timeout', 'timeout'),
+    ]) {
+      const verifier = new Verifier(new FakeSource(() => failure()));
+      await verifyInTurn(verifier, repos(BREAKER_THRESHOLD));
+      expect(verifier.stoppedEarly).toMatch(
+        /all failed the same way .*; check that Forgejo at --forgejo-host is up and answering, then run again$/,
+      );
+      expect(verifier.stoppedEarly).not.toMatch(/--forgejo-token/);
+    }
+  });
+
   it('stops asking after 10 identical failures with no success', async () => {
     const fake = new FakeSource(() => authError());
     const verifier = new Verifier(fake);
