@@ -319,6 +319,16 @@ describe('environment variables, password-protected redis, token-protected Forge
     FORGEJO_TOKEN: TOKEN,
   });
 
+  /** A verify of the mixed store that went through: its verdicts, the store unchanged, the token used, no secret said. */
+  async function expectCleanVerify(result: Awaited<ReturnType<typeof runJson>>, before: Awaited<ReturnType<typeof dump>>): Promise<void> {
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.doc.summary).toMatchObject({ domainsScanned: 4, live: 3, stale: 1, errors: 0 });
+    expect(await dump(redis)).toEqual(before);
+    expectAuthenticatedRequests();
+    expectNoSecrets(result, SECRETS);
+  }
+
   /** Every request carried the token and none was refused. */
   function expectAuthenticatedRequests(): void {
     const stats = standin.stats();
@@ -384,12 +394,7 @@ describe('environment variables, password-protected redis, token-protected Forge
       FORGEJO_TOKEN_FILE: tokenFile,
     });
 
-    expect(result.stderr).toBe('');
-    expect(result.code).toBe(0);
-    expect(result.doc.summary).toMatchObject({ domainsScanned: 4, live: 3, stale: 1, errors: 0 });
-    expect(await dump(redis)).toEqual(before);
-    expectAuthenticatedRequests();
-    expectNoSecrets(result, SECRETS);
+    await expectCleanVerify(result, before);
   });
 
   it('a token file given by flag wins over FORGEJO_TOKEN from the environment', async () => {
@@ -398,12 +403,7 @@ describe('environment variables, password-protected redis, token-protected Forge
 
     const result = await runJson(['verify', '--forgejo-token-file', tokenFile], { ...envOnly(), FORGEJO_TOKEN: WRONG_TOKEN });
 
-    expect(result.stderr).toBe('');
-    expect(result.code).toBe(0);
-    expect(result.doc.summary).toMatchObject({ domainsScanned: 4, live: 3, stale: 1, errors: 0 });
-    expect(await dump(redis)).toEqual(before);
-    expectAuthenticatedRequests();
-    expectNoSecrets(result, SECRETS);
+    await expectCleanVerify(result, before);
   });
 
   it('fatal errors exit 1 with one line on stderr, no secret, and the store unchanged', async () => {

@@ -32,6 +32,14 @@ async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => bool
   }
 }
 
+/** The sidecar's JSON log, a line at a time. */
+function logLines(stdout: string): any[] {
+  return stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
+}
+
 function metric(text: string, name: string): number {
   const match = new RegExp(`^${name.replace(/[{}"=]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text);
   return match ? Number(match[1]) : NaN;
@@ -88,10 +96,7 @@ it('serves metrics that move across runs, turns unhealthy without its store and 
     const result = await done;
     expect(result.code).toBe(0);
     expect(Date.now() - stopping).toBeLessThan(10_000);
-    const lines = result.stdout
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line));
+    const lines = logLines(result.stdout);
     expect(lines[0]).toMatchObject({ level: 'info', msg: 'sidecar started' });
     expect(lines.some((line) => line.msg === 'run finished' && line.reaped === 1)).toBe(true);
     expect(lines.some((line) => line.msg === 'run failed' && /Redis/.test(line.error))).toBe(true);
@@ -204,11 +209,7 @@ it('a dry-run sidecar deletes nothing and counts no deletion; its log says dryRu
     child.kill('SIGTERM');
     const result = await done;
     expect(result.code).toBe(0);
-    const finished = result.stdout
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line))
-      .filter((line) => line.msg === 'run finished');
+    const finished = logLines(result.stdout).filter((line) => line.msg === 'run finished');
     expect(finished.length).toBeGreaterThanOrEqual(2);
     for (const line of finished) expect(line).toMatchObject({ dryRun: true, reaped: 1, keysDeleted: Object.keys(gone).length });
   } finally {
@@ -246,10 +247,7 @@ it('a refused run is a warning with its reason, does not move last_success, and 
     child.kill('SIGTERM');
     const result = await done;
     expect(result.code).toBe(0);
-    const lines = result.stdout
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line));
+    const lines = logLines(result.stdout);
     const finished = lines.find((line) => line.msg === 'run finished');
     expect(finished).toMatchObject({ level: 'warn', result: 'refused', exitCode: 3, reason: expect.stringMatching(/brake.*8 of 10/) });
     expect(await redis.exists('custom_domain:s5.example.com')).toBe(1);
