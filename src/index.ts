@@ -35,6 +35,7 @@ export {
   chainsSharingKeys,
   chunks,
   deleteInChains,
+  connectionLossDetail,
   groupIndexes,
   escapeGlob,
   formatHostPorts,

@@ -5,6 +5,7 @@ import type { PluginSettings, StorePlugin } from '../../src/ports/plugins';
 import {
   BaseStore,
   chunks,
+  connectionLossDetail,
   deleteInChains,
   mapLimited,
   readFlagFile,
@@ -461,10 +462,8 @@ function guardCompare(guard: KeyGuard) {
 function sanitize(message: string, settings: EtcdSettings): string {
   // grpc pads UNAVAILABLE with empty details: keep what says something.
   // grpc: "14 UNAVAILABLE: No connection established. Last error: Error: connect ECONNREFUSED …": the last error says it.
-  const lastError = /^\d+ UNAVAILABLE: .*?Last error: (?:\w*Error: )?(.+?)\.?\s*(?:Resolution note:.*)?$/.exec(message.split('\n')[0])?.[1];
-  const text = (lastError && lastError !== 'null' ? lastError : message)
+  const text = (connectionLossDetail(message) ?? message)
     .split('\n')[0]
-    .replace(/^\d+ UNAVAILABLE: /, '')
     .replace(/\s*Last error: null\.?/, '')
     .replace(/\s*Resolution note:\s*$/, '')
     .trim()

@@ -78,7 +78,7 @@ export abstract class ReaperCommand extends Command {
     const flag = /^Parsing --([\w-]+) /.exec(error.message)?.[1];
     const env = flag === undefined ? undefined : (this.ctor.flags?.[flag] as { env?: string } | undefined)?.env;
     if (!flag || !env || process.env[env] === undefined || error.message.includes(env)) return error;
-    if (this.argv.some((arg) => arg === `--${flag}` || arg.startsWith(`--${flag}=`))) return error;
+    if (this.givenOnCommandLine(flag)) return error;
     const named = new Error(error.message.replace(`Parsing --${flag} `, `Parsing --${flag} --${flag} (${env}): `));
     return Object.assign(named, { oclif: (error as { oclif?: unknown }).oclif });
   }

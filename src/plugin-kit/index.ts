@@ -8,6 +8,8 @@ export { BaseStore } from './base-store';
 export { chunks, mapLimited } from './map-limited';
 /** Deleting groups one atomic step each, those that share a key in the caller's order. */
 export { chainsSharingKeys, deleteInChains, groupIndexes } from './group-chains';
+/** A client's words for a lost or refused connection, as one short clause for the operator. */
+export { connectionLossDetail } from '../core/connection-loss';
 export { formatHostPorts, parseHostPorts, readFlagFile, withoutUserinfo, type FlagFileOptions, type HostPort } from './settings';
 /** Literal SCAN patterns, and key names that are text (the rest is reported as skipped). */
 export { escapeGlob, textKeyNames } from '../core/keys';
