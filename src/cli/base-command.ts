@@ -37,7 +37,7 @@ export abstract class ReaperCommand extends Command {
   /** Secrets of this run's settings: never in a message. */
   private secrets: string[] = [];
   /** The store flags an undo line needs (`storeArguments`), set with the settings. */
-  private restoreArguments?: { args: string; withheld: string[] };
+  protected restoreArguments?: { args: string; withheld: string[] };
 
   /** SIGINT/SIGTERM of the run in hand, once `trapInterrupt` was called. */
   private interrupt?: Interrupt;

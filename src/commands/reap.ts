@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as Flags from '@oclif/core/flags';
 import { ReaperCommand } from '../cli/base-command';
-import { backupDirFlag, brakeFlags, graceFlag, reportFlags, sourceFlags, storeArguments, storeFlags } from '../cli/flags';
+import { backupDirFlag, brakeFlags, graceFlag, reportFlags, sourceFlags, storeFlags } from '../cli/flags';
 import { duration } from '../cli/duration';
 import { dnsFlags } from '../cli/dns-flags';
 import type { WebhookOptions } from '../cli/sidecar';
@@ -137,7 +137,7 @@ export default class Reap extends ReaperCommand {
     await runSidecar({
       settings,
       stage,
-      context: { ...context, restore: storeArguments(flags) },
+      context: { ...context, restore: this.restoreArguments },
       intervalMs,
       jitterMs,
       listen: flags.listen,

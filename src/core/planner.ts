@@ -232,8 +232,7 @@ class DomainGroup implements DeletionGroup {
     const text = inventory.forwards.valueText(domain);
     const mapping = text === undefined ? inventory.forwards.get(domain)! : undefined;
     if (this.#flags & REVERSE) {
-      const key =
-        text === undefined ? reverseKey(mapping!.target!.owner, mapping!.target!.repo, mapping!.target!.branch) : reverseKeyOfValue(text);
+      const key = reverseKeyOf(inventory, domain);
       // A reverse key the plugin wrote holds the domain's name (see `ReverseTable`).
       keys.push(namesOnly ? { key } : { key, expected: Buffer.from(domain, 'utf8'), expiresAt: undefined });
     }
