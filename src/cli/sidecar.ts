@@ -64,17 +64,12 @@ export async function runSidecar(options: SidecarOptions): Promise<void> {
   // The sweep and the triggered runs take turns: a triggered run never overlaps a sweep.
   const serial = new Serial();
   const index = new RepoIndex();
-  let reapedSinceSweep = 0;
-  const triggers = options.webhook
-    ? webhookTriggers(
-        options,
-        runner,
-        metrics,
-        index,
-        () => reapedSinceSweep,
-        (n) => (reapedSinceSweep += n),
-      )
-    : undefined;
+  // What triggers reaped since the last sweep the brake allowed. A refused sweep resets
+  // nothing and holds every trigger back until a sweep is allowed: otherwise each sweep
+  // interval would let triggers take up to the brake's share of what is left, and the
+  // sweep's own total would shrink under the brake's minimum (a wrong token seeing 404s).
+  const sweep = { reapedSince: 0, refused: false };
+  const triggers = options.webhook ? webhookTriggers(options, runner, metrics, index, sweep) : undefined;
   const server = options.listen
     ? await startHealthServer({ listen: options.listen, metrics, intervalMs: options.intervalMs, webhook: triggers?.endpoint })
     : undefined;
@@ -123,7 +118,8 @@ export async function runSidecar(options: SidecarOptions): Promise<void> {
           const { run, status } = await runner.once(signal);
           if (run && triggers) {
             index.rebuild(run.report.inventory);
-            reapedSinceSweep = 0;
+            sweep.refused = run.summary.refusedByBrake;
+            if (!sweep.refused) sweep.reapedSince = 0;
           }
           await log(status, run && options.logFormat === 'human' ? humanReport(run.report, run.summary, run.context) : undefined);
           return status;
@@ -147,8 +143,7 @@ function webhookTriggers(
   runner: Runner,
   metrics: ReaperMetrics,
   index: RepoIndex,
-  reapedSinceSweep: () => number,
-  addReaped: (count: number) => void,
+  sweep: { reapedSince: number; refused: boolean },
 ) {
   const webhook = options.webhook!;
   const queue = new TriggerQueue({ capacity: webhook.capacity, windowMs: webhook.windowMs });
@@ -179,11 +174,12 @@ function webhookTriggers(
       targets: batch.map((item) => ({ owner: item.owner, repo: item.repo, branches: item.branches })),
       index,
       brake: options.settings.brake ?? DEFAULT_BRAKE,
-      reapedSinceSweep: reapedSinceSweep(),
+      reapedSinceSweep: sweep.reapedSince,
+      sweepRefused: sweep.refused,
     });
     const { run, status } = await runner.once(signal, scope);
     if (run) {
-      if (!status.dryRun) addReaped(status.reaped);
+      if (!status.dryRun) sweep.reapedSince += status.reaped;
       metrics.triggeredRunFinished(status);
       webhookMetrics.runFinished(runResult(status));
       if (options.logFormat === 'json') logLine({ ...runLogFields(status, fields), msg: 'triggered run finished' });

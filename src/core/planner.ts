@@ -55,6 +55,11 @@ export interface BrakeResult {
   minDomains: number;
   forced: boolean;
   tripped: boolean;
+  /**
+   * A triggered run's brake (webhooks): tripped because the last sweep was refused. What
+   * the sweep refused whole must not go piecemeal, one delivery at a time.
+   */
+  sweepRefused?: true;
 }
 
 export interface Plan<K extends PlannedKey = PlannedKey> {

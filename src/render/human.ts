@@ -142,11 +142,18 @@ export function* humanReport(report: RunReport, summary: Summary, ctx: RenderCon
   if (report.stoppedEarly) out.push('', `🛑 ${capitalize(report.stoppedEarly)}. Nothing was deleted.`);
   if (refused) {
     const b = report.plan!.brake;
-    out.push(
-      '',
-      `🛑 Refused: ${b.staleDomains} of ${b.mappedDomains} mapped domains (${percent(b.ratio)}) would be reaped, above the ${percent(b.maxStaleRatio)} limit. ` +
-        'Nothing was deleted. Check --forgejo-host and --forgejo-token, or pass --force (or raise --max-stale-ratio) if this is intended.',
-    );
+    if (b.sweepRefused)
+      out.push(
+        '',
+        '🛑 Refused: the last sweep was refused by the brake, and until a sweep is allowed a triggered run deletes nothing. ' +
+          'Check --forgejo-host and --forgejo-token, or pass --force if this is intended.',
+      );
+    else
+      out.push(
+        '',
+        `🛑 Refused: ${b.staleDomains} of ${b.mappedDomains} mapped domains (${percent(b.ratio)}) would be reaped, above the ${percent(b.maxStaleRatio)} limit. ` +
+          'Nothing was deleted. Check --forgejo-host and --forgejo-token, or pass --force (or raise --max-stale-ratio) if this is intended.',
+      );
   }
 
   // Scripts grep these labels: keep them, and their column, for real runs. A dry run

@@ -58,6 +58,11 @@ export function runResult(status: RunStatus): RunResult {
 export function reasonOfRun(report: RunReport, summary: Summary): string | undefined {
   if (summary.refusedByBrake && report.plan) {
     const b = report.plan.brake;
+    if (b.sweepRefused)
+      return (
+        'refused by the brake: the last sweep was refused, and until a sweep is allowed a triggered run deletes nothing ' +
+        '(check --forgejo-host and --forgejo-token, or pass --force)'
+      );
     return (
       `refused by the brake: ${b.staleDomains} of ${b.mappedDomains} mapped domains (${percent(b.ratio)}) would be reaped, ` +
       `above the ${percent(b.maxStaleRatio)} limit; nothing was deleted (check --forgejo-host and --forgejo-token, or pass --force)`

@@ -53,8 +53,10 @@ export function targetedScope(options: {
   targets: ScopeTarget[];
   index: RepoIndex;
   brake: BrakeOptions;
-  /** Domains reaped by triggers since the last sweep: counted by the brake. */
+  /** Domains reaped by triggers since the last sweep the brake allowed: counted by the brake. */
   reapedSinceSweep: number;
+  /** The last sweep was refused by the brake: a triggered run deletes nothing either (unless forced). */
+  sweepRefused?: boolean;
 }): RunScope {
   return {
     collect: (store, rootKey, onForward) => collectTargets(store, rootKey, options.targets, options.index, onForward),
@@ -63,7 +65,9 @@ export function targetedScope(options: {
       const staleDomains = plan.brake.staleDomains + options.reapedSinceSweep;
       const ratio = mappedDomains === 0 ? 0 : staleDomains / mappedDomains;
       const overLimit = mappedDomains >= options.brake.minDomains && ratio > options.brake.maxStaleRatio;
-      return { ...plan.brake, mappedDomains, staleDomains, ratio, tripped: overLimit && !options.brake.force };
+      const result = { ...plan.brake, mappedDomains, staleDomains, ratio, tripped: overLimit && !options.brake.force };
+      if (options.sweepRefused && !options.brake.force && plan.groups.length > 0) return { ...result, tripped: true, sweepRefused: true };
+      return result;
     },
   };
 }

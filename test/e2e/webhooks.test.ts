@@ -96,13 +96,13 @@ describe.each([redisBackend, etcdBackend])('on $name', ({ create }) => {
   });
 
   /** Starts `reap --interval 1h --listen … --webhook-secret-file …` and waits for its first sweep. */
-  async function startSidecar(extra: string[] = []): Promise<Sidecar> {
+  async function startSidecar(extra: string[] = [], interval = '1h'): Promise<Sidecar> {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const { child, done } = cli.start([
       'reap',
       '--interval',
-      '1h',
+      interval,
       '--listen',
       `127.0.0.1:${port}`,
       '--webhook-secret-file',
@@ -285,6 +285,35 @@ describe.each([redisBackend, etcdBackend])('on $name', ({ create }) => {
     expect(pagesRequests(forgejo, bob.owner, bob.repo)).toBeGreaterThan(requests);
     for (const run of triggeredRuns(sidecar)) expect(run).toMatchObject({ reaped: 0, live: 1, result: 'success' });
     expect(await store.dump()).toEqual(keys);
+  }, 60_000);
+  it('a sweep refused by the brake holds every trigger back until a sweep is allowed: nothing goes piecemeal', async () => {
+    const sites = Array.from({ length: 12 }, (_, i) => ({ owner: 'org', repo: `site${i}`, domain: `s${i}.example.com` }));
+    const keys = Object.assign({}, ...sites.map((site) => siteEntries(site))) as Record<string, string>;
+    for (const site of sites) forgejo.setRepo(site.owner, site.repo, { pages: pagesFile(site) });
+    await store.mset(keys);
+    // A wrong token or host: Forgejo answers 404 to everything, so every site looks stale.
+    forgejo.addFailure({ status: 404 });
+    const sidecar = await startSidecar(['--webhook-window', '1s'], '3s');
+    const sweeps = () => sidecar.lines.filter((line) => line.msg === 'run finished');
+    expect(sweeps()[0]).toMatchObject({ result: 'refused', reaped: 0 });
+    // Deliveries for 3 of the 12 (25%, under the brake's 30% on their own) are refused too.
+    for (const site of sites.slice(0, 3)) {
+      const [delivery] = await forgejo.deliver('repository', forgejo.payloads.repository(site.owner, site.repo, 'deleted'));
+      expect(delivery.status).toBe(202);
+    }
+    const held = await loggedRuns(sidecar);
+    expect(held[0]).toMatchObject({ reaped: 0, result: 'refused', reason: expect.stringContaining('the last sweep was refused') });
+    expect(await store.dump()).toEqual(keys);
+
+    // Forgejo answers truly again: the next sweep is allowed, and a delivery reaps at once.
+    forgejo.clearFailures();
+    const allowed = sweeps().length;
+    await eventually(sweeps, (runs) => runs.length > allowed && runs.at(-1)!.result === 'success', 15_000);
+    const [gone] = await forgejo.deleteRepoAndNotify('org', 'site0');
+    expect(gone.status).toBe(202);
+    await goneWithin(Object.keys(siteEntries(sites[0])), 10_000);
+    const after = await store.dump();
+    for (const site of sites.slice(1)) for (const [key, value] of Object.entries(siteEntries(site))) expect(after[key]).toBe(value);
   }, 60_000);
 });
 

@@ -235,6 +235,22 @@ describe('collectTargets', () => {
       tripped: true,
     });
   });
+
+  it('after a refused sweep the brake holds any run with something to delete, unless forced', () => {
+    const index = new RepoIndex();
+    index.rebuild(inventoryOf(Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`custom_domain:s${i}.example.com`, `o:r${i}`]))));
+    const brake = { maxStaleRatio: 0.3, minDomains: 10, force: false };
+    const result = { mappedDomains: 1, staleDomains: 1, ratio: 1, maxStaleRatio: 0.3, minDomains: 10, forced: false, tripped: false };
+    const oneStale = { groups: [{} as never], kept: [], brake: result };
+    const nothing = { groups: [], kept: [], brake: { ...result, staleDomains: 0, ratio: 0 } };
+    const scope = (options: { sweepRefused: boolean; force?: boolean }) =>
+      targetedScope({ targets: [], index, brake: { ...brake, force: options.force ?? false }, reapedSinceSweep: 0, ...options });
+    expect(scope({ sweepRefused: false }).brake!(oneStale)).toMatchObject({ staleDomains: 1, tripped: false });
+    expect(scope({ sweepRefused: true }).brake!(oneStale)).toMatchObject({ staleDomains: 1, tripped: true, sweepRefused: true });
+    expect(scope({ sweepRefused: true }).brake!(nothing)).toMatchObject({ tripped: false });
+    expect(scope({ sweepRefused: true }).brake!(nothing).sweepRefused).toBeUndefined();
+    expect(scope({ sweepRefused: true, force: true }).brake!(oneStale)).toMatchObject({ tripped: false });
+  });
 });
 
 describe('RepoIndex', () => {
