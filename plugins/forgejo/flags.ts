@@ -1,5 +1,5 @@
 import * as Flags from '@oclif/core/flags';
-import { positiveNumber } from '../../src/plugin-kit/flags';
+import { positiveNumber, timeoutSeconds } from '../../src/plugin-kit/flags';
 
 /**
  * The Forgejo source's flags; each reaches `ForgejoSettings` camel-cased, with seconds
@@ -34,7 +34,7 @@ export const forgejoFlags = {
     env: 'REAPER_RATE_LIMIT',
     helpGroup: 'FORGEJO',
   }),
-  timeout: positiveNumber({
+  timeout: timeoutSeconds({
     description: 'seconds to wait for one Forgejo answer',
     env: 'REAPER_TIMEOUT',
     default: 10,
@@ -53,6 +53,7 @@ export const forgejoFlags = {
     env: 'REAPER_RETRY_DELAY',
     default: 250,
     min: 0,
+    max: 60_000,
     hidden: true,
     helpGroup: 'FORGEJO',
   }),

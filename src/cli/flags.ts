@@ -5,10 +5,10 @@ import * as Flags from '@oclif/core/flags';
 import { etcdFlags } from '../../plugins/etcd/flags';
 import { forgejoFlags } from '../../plugins/forgejo/flags';
 import { redisFlags } from '../../plugins/redis/flags';
-import { positiveNumber } from '../plugin-kit/flags';
+import { timeoutSeconds } from '../plugin-kit/flags';
 import type { ReaperSettings } from '../container';
 import { UsageError } from '../report/errors';
-import { duration } from './duration';
+import { duration, waitDuration } from './duration';
 import { shellQuote } from '../render/shell-quote';
 
 /*
@@ -66,7 +66,7 @@ export const storeFlags = {
     default: 'redis',
     helpGroup: 'STORE',
   }),
-  'store-timeout': positiveNumber({
+  'store-timeout': timeoutSeconds({
     description: 'seconds to wait for the store to connect or answer any one request',
     env: 'REAPER_STORE_TIMEOUT',
     default: 10,
@@ -145,7 +145,7 @@ export function settingsFromFlags(flags: AnyFlags): ReaperSettings {
   }
   if (typeof flags.timeout === 'number') settings.timeout = flags.timeout * 1000;
   if (typeof flags['store-timeout'] === 'number') settings.storeTimeout = flags['store-timeout'] * 1000;
-  const intervalMs = typeof flags.interval === 'string' ? duration(flags.interval, '--interval') : 0;
+  const intervalMs = typeof flags.interval === 'string' ? waitDuration(flags.interval, '--interval') : 0;
   if (typeof flags.grace === 'string') {
     settings.graceMs = duration(flags.grace, '--grace');
     // Marks outlive any pause between runs by far: an expired mark only restarts the clock.

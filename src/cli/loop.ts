@@ -1,5 +1,6 @@
 import { setTimeout as wait } from 'node:timers/promises';
 import type { RunStatus } from '../report/run-status';
+import { LONGEST_WAIT_MS } from './duration';
 
 /** First wait after a failed run; it doubles per failure, up to the interval. */
 export const FAILURE_BACKOFF_MS = 1000;
@@ -33,7 +34,12 @@ export async function runLoop(options: LoopOptions): Promise<void> {
   }
 }
 
-/** Waits `ms`; an abort ends the wait early, and quietly: the loop checks the signal. */
+/**
+ * Waits `ms`, in steps a timer can hold (an interval plus its jitter may be longer); an
+ * abort ends the wait early, and quietly: the loop checks the signal.
+ */
 async function pause(ms: number, signal: AbortSignal): Promise<void> {
-  await wait(ms, undefined, { signal }).catch(() => undefined);
+  for (let left = ms; left > 0 && !signal.aborted; left -= LONGEST_WAIT_MS) {
+    await wait(Math.min(left, LONGEST_WAIT_MS), undefined, { signal }).catch(() => undefined);
+  }
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as Flags from '@oclif/core/flags';
 import { ReaperCommand } from '../cli/base-command';
 import { backupDirFlag, brakeFlags, graceFlag, reportFlags, sourceFlags, storeFlags } from '../cli/flags';
-import { duration } from '../cli/duration';
+import { waitDuration } from '../cli/duration';
 import { dnsFlags } from '../cli/dns-flags';
 import type { WebhookOptions } from '../cli/sidecar';
 import { UsageError } from '../report/errors';
@@ -34,7 +34,7 @@ function webhookRoute(flags: Record<string, unknown>): { path: string; windowMs:
   if (!/^\/[A-Za-z0-9._~/-]*$/.test(path) || RESERVED_PATHS.includes(path)) {
     throw new UsageError(`invalid --webhook-path '${path}': use a path such as /hooks/forgejo, not ${RESERVED_PATHS.join(', ')}`);
   }
-  return { path, windowMs: duration(flags['webhook-window'] as string, '--webhook-window') };
+  return { path, windowMs: waitDuration(flags['webhook-window'] as string, '--webhook-window') };
 }
 
 export default class Reap extends ReaperCommand {
@@ -125,11 +125,11 @@ export default class Reap extends ReaperCommand {
       );
     }
     // The sidecar's settings are checked for a single run too: a bad value is a slip either way.
-    const jitterMs = duration(flags.jitter, '--jitter');
+    const jitterMs = waitDuration(flags.jitter, '--jitter');
     webhookRoute(flags);
     if (!flags.interval) return this.runStage(flags, stage, context);
     const settings = this.settings(flags);
-    const intervalMs = duration(flags.interval, '--interval');
+    const intervalMs = waitDuration(flags.interval, '--interval');
     if (intervalMs < 1000) throw new UsageError(`--interval ${flags.interval} is too short: use 1s or more`);
     const webhook = wantsWebhook ? webhookOptions(flags, secretFile, secretEnv) : undefined;
     // The sidecar (HTTP server, prom-client) is loaded only in --interval mode.

@@ -6,7 +6,7 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
  */
 export function parseDuration(text: string, flag: string): number {
   const trimmed = text.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000;
+  if (/^\d+(\.\d+)?$/.test(trimmed) && Number.isFinite(Number(trimmed))) return Number(trimmed) * 1000;
   const part = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
   let total = 0;
   let end = 0;
@@ -14,7 +14,7 @@ export function parseDuration(text: string, flag: string): number {
     total += Number(match[1]) * UNIT_MS[match[2]];
     end = part.lastIndex;
   }
-  if (trimmed === '' || end !== trimmed.length) {
+  if (trimmed === '' || end !== trimmed.length || !Number.isFinite(total)) {
     throw new Error(`invalid ${flag} '${text}': use a duration such as 90s, 15m, 1h or 1h30m`);
   }
   return total;

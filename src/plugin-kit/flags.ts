@@ -6,7 +6,17 @@ import { UsageError } from '../report/errors';
  * or the package's main module: those load none of the CLI.
  */
 
-/** A number above 0 (seconds, a rate). */
+/** Seconds to wait for one call: above 0, at most an hour (a timer cannot hold much longer than 24 days anyway). */
+export const timeoutSeconds = Flags.custom<number>({
+  parse: async (input) => {
+    const value = Number(input);
+    if (!Number.isFinite(value) || value <= 0 || value > 3600)
+      throw new UsageError(`expected seconds above 0 and at most 3600, got '${input}'`);
+    return value;
+  },
+});
+
+/** A number above 0 (a rate). */
 export const positiveNumber = Flags.custom<number>({
   parse: async (input) => {
     const value = Number(input);

@@ -2,6 +2,7 @@ import { formatDuration, parseDuration } from '../../src/core/duration';
 import { decideGrace, graceMarkKey, type GraceMark } from '../../src/core/grace';
 import { live, stale, unknown } from '../../src/core/verdict';
 import { runLoop } from '../../src/cli/loop';
+import { LONGEST_WAIT_MS, waitDuration } from '../../src/cli/duration';
 import type { RunStatus } from '../../src/report/run-status';
 
 describe('parseDuration', () => {
@@ -19,6 +20,17 @@ describe('parseDuration', () => {
 
   it.each(['', 'h', '1x', '1h 30m', '-1s', 'soon'])('refuses %j with a message naming the flag', (text) => {
     expect(() => parseDuration(text, '--grace')).toThrow(/invalid --grace .*use a duration such as 90s, 15m, 1h/);
+  });
+
+  it('refuses a number too large to be a duration', () => {
+    expect(() => parseDuration(`${'9'.repeat(400)}d`, '--grace')).toThrow(/invalid --grace/);
+    expect(() => parseDuration('9'.repeat(400), '--grace')).toThrow(/invalid --grace/);
+  });
+
+  it('a wait is at most 24 days: a timer cannot hold more, and a longer one fires at once', () => {
+    expect(waitDuration('24d', '--interval')).toBe(LONGEST_WAIT_MS);
+    expect(() => waitDuration('25d', '--interval')).toThrow('--interval 25d is too long: use 24d or less');
+    expect(() => waitDuration('600h', '--webhook-window')).toThrow('--webhook-window 600h is too long: use 24d or less');
   });
 
   it('formats back', () => {
@@ -132,5 +144,23 @@ describe('runLoop', () => {
       },
     });
     expect(starts[1] - starts[0]).toBeGreaterThanOrEqual(240);
+  });
+
+  it('waits an interval plus jitter longer than a timer can hold, instead of running again at once', async () => {
+    const stop = new AbortController();
+    let runs = 0;
+    setTimeout(() => stop.abort(), 300);
+    await runLoop({
+      intervalMs: LONGEST_WAIT_MS,
+      jitterMs: LONGEST_WAIT_MS,
+      random: () => 1,
+      signal: stop.signal,
+      runOnce: async () => {
+        runs++;
+        return status(true);
+      },
+      onStatus: () => undefined,
+    });
+    expect(runs).toBe(1);
   });
 });
