@@ -44,19 +44,33 @@ export function parseDnsServer(input: string): string {
   return port === undefined ? host : `${address}:${port}`;
 }
 
-/** TXT lookups through node:dns (c-ares): bounded by a timeout and DNS_TRIES attempts. */
+/**
+ * TXT lookups through node:dns (c-ares): bounded by a timeout and DNS_TRIES attempts. Each
+ * lookup has a channel of its own: c-ares (1.32 on) adapts a channel's timeout to the
+ * latencies it has seen, so after a run of fast answers a shared channel gave up on a
+ * domain whose server takes 1.5 s after about 1 s, whatever --dns-timeout said, and the
+ * domain stayed unknown run after run. A channel costs about as much as a lookup's own work.
+ */
 export class NodeTxtResolver implements TxtResolver {
-  private readonly resolver: InstanceType<typeof dns.Resolver>;
+  private readonly options: { timeout: number; tries: number };
+  private readonly servers: string[];
+  /** Lookups under way, by their channel: `cancel` ends them all. */
+  private readonly active = new Set<InstanceType<typeof dns.Resolver>>();
   private lookups = 0;
 
   constructor(options: DnsResolverOptions) {
-    this.resolver = new dns.Resolver({ timeout: Math.max(1, Math.round(options.timeoutMs)), tries: DNS_TRIES });
-    const servers = options.servers === undefined ? [] : splitDnsServers(options.servers);
-    if (servers.length > 0) this.resolver.setServers(servers.map(parseDnsServer));
+    this.options = { timeout: Math.max(1, Math.round(options.timeoutMs)), tries: DNS_TRIES };
+    this.servers = (options.servers === undefined ? [] : splitDnsServers(options.servers)).map(parseDnsServer);
+  }
+
+  private channel(): InstanceType<typeof dns.Resolver> {
+    const resolver = new dns.Resolver(this.options);
+    if (this.servers.length > 0) resolver.setServers(this.servers);
+    return resolver;
   }
 
   describe(): string {
-    return this.resolver.getServers().join(', ') || 'no resolver configured';
+    return this.channel().getServers().join(', ') || 'no resolver configured';
   }
 
   lookupCount(): number {
@@ -64,18 +78,22 @@ export class NodeTxtResolver implements TxtResolver {
   }
 
   cancel(): void {
-    this.resolver.cancel();
+    for (const resolver of this.active) resolver.cancel();
   }
 
   async lookup(name: string): Promise<TxtAnswer> {
     this.lookups++;
     // Fully qualified: no search domain from resolv.conf is ever tried after an NXDOMAIN.
     const absolute = name.endsWith('.') ? name : `${name}.`;
+    const resolver = this.channel();
+    this.active.add(resolver);
     try {
-      return { kind: 'records', records: joinTxt(await this.resolver.resolveTxt(absolute)) };
+      return { kind: 'records', records: joinTxt(await resolver.resolveTxt(absolute)) };
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       return answerOfError(code, describeDnsError(code, this.describe()));
+    } finally {
+      this.active.delete(resolver);
     }
   }
 }
