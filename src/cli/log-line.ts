@@ -1,4 +1,3 @@
-import { EXIT } from '../report/exit-codes';
 import { runResult, type RunStatus } from '../report/run-status';
 
 /** json: one JSON object per line (log collectors); human: the report. */
@@ -19,8 +18,8 @@ export function logLine(fields: Record<string, unknown>): void {
 export function runLogFields(status: RunStatus, context: Record<string, unknown> = {}): Record<string, unknown> {
   const result = runResult(status);
   // SIGTERM/SIGINT mid-run (exit 130) is how a sidecar is stopped, not an error.
-  const interrupted = !status.completed && status.exitCode === EXIT.interrupted;
-  const level: LogLevel = result === 'success' ? 'info' : result === 'failed' && !interrupted ? 'error' : 'warn';
+  const interrupted = result === 'interrupted';
+  const level: LogLevel = result === 'success' ? 'info' : result === 'failed' ? 'error' : 'warn';
   const { startedAt, finishedAt, completed, error, reason, ...counts } = status;
   return {
     level,

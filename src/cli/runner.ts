@@ -60,7 +60,8 @@ export class Runner {
       // metrics' last error) carries one line with the settings' secrets scrubbed.
       const said = signal.aborted ? 'interrupted' : scrubSecrets(oneLine(error), secretsOf(this.options.settings));
       const status = statusOfFailure(startedAt, Date.now(), said);
-      return { error, status: signal.aborted ? { ...status, exitCode: EXIT.interrupted } : status };
+      // Stopped by SIGTERM/SIGINT (a rollout): no fatal error to alert on.
+      return { error, status: signal.aborted ? { ...status, exitCode: EXIT.interrupted, errors: {} } : status };
     }
   }
 
@@ -69,7 +70,13 @@ export class Runner {
     const { metrics, metricsFile } = this.options;
     if (!metrics) return;
     metrics.runFinished(status);
-    if (metricsFile) await metrics.writeFile(metricsFile).catch((error: Error) => this.options.onMetricsError?.(error));
+    if (metricsFile) await this.saveMetrics();
+  }
+
+  /** The metrics into their file, when one is asked for: after every run, sweep or triggered. */
+  async saveMetrics(): Promise<void> {
+    const { metrics, metricsFile } = this.options;
+    if (metrics && metricsFile) await metrics.writeFile(metricsFile).catch((error: Error) => this.options.onMetricsError?.(error));
   }
 
   /**

@@ -192,6 +192,7 @@ function webhookTriggers(
     }
     const finishedAt = Date.now();
     for (const item of batch) webhookMetrics.verified(item.receivedAt, finishedAt);
+    await runner.saveMetrics();
   };
   return { queue, verify, endpoint: { path: webhook.path, handler } };
 }

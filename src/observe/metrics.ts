@@ -9,7 +9,7 @@ export const METRIC_PREFIX = 'pages_reaper_';
 
 export { runResult, type RunResult } from '../report/run-status';
 
-const RUN_RESULTS: readonly RunResult[] = ['success', 'partial', 'refused', 'failed'];
+const RUN_RESULTS: readonly RunResult[] = ['success', 'partial', 'refused', 'failed', 'interrupted'];
 const ERROR_KINDS = ['unknown', 'invalid', 'fatal'];
 
 /** Buckets for one Forgejo HTTP request: 1 ms to 30 s. */
@@ -22,7 +22,8 @@ export const RUN_DURATION_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800
  * /readyz and its verdicts feed the gauges. Only exit 0 is a success (`last_success`).
  */
 export function runCompleted(status: RunStatus): boolean {
-  return runResult(status) !== 'failed';
+  const result = runResult(status);
+  return result !== 'failed' && result !== 'interrupted';
 }
 
 export interface ReaperMetricsOptions {
@@ -77,7 +78,7 @@ export class ReaperMetrics implements Telemetry {
     this.domainsPending = gauge('domains_pending_grace', 'Stale domains the last completed run held back by the grace period.');
     this.runsTotal = new Counter({
       name: `${METRIC_PREFIX}runs_total`,
-      help: 'Runs finished, by result: success (exit 0), partial (2), refused (3), failed.',
+      help: 'Runs finished, by result: success (exit 0), partial (2), refused (3), failed, interrupted (SIGTERM/SIGINT, 130).',
       labelNames: ['result'],
       registers,
     });

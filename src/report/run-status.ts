@@ -34,14 +34,14 @@ export interface RunStatus {
   dns?: { proven: number; ownershipLost: number; unknown: number; lookups: number };
 }
 
-export type RunResult = 'success' | 'partial' | 'refused' | 'failed';
+export type RunResult = 'success' | 'partial' | 'refused' | 'failed' | 'interrupted';
 
 /**
  * How a run ended, for `pages_reaper_runs_total{result}` and logs: exit 0 success,
  * 2 partial, 3 refused; a run that did not complete, or any other exit code, failed.
  */
 export function runResult(status: RunStatus): RunResult {
-  if (!status.completed) return 'failed';
+  if (!status.completed) return status.exitCode === EXIT.interrupted ? 'interrupted' : 'failed';
   switch (status.exitCode) {
     case EXIT.ok:
       return 'success';
@@ -105,7 +105,9 @@ export function statusOfRun(report: RunReport, summary: Summary, finishedAt: num
     orphansReaped: summary.orphansCleaned,
     keysDeleted: summary.keysDeleted,
     ...(dryRun ? { dryRun: true as const } : {}),
-    errors: { unknown: summary.unknown, invalid: summary.invalid },
+    // A run stopped early (Forgejo failing every check, the resolver gone) ended fatally
+    // though it completed: errors_total{kind="fatal"} is what an alert on failures watches.
+    errors: { unknown: summary.unknown, invalid: summary.invalid, ...(summary.exitCode === EXIT.fatal ? { fatal: 1 } : {}) },
     backupPath: report.backupPath,
     reason: reasonOfRun(report, summary),
     ...(summary.dns

@@ -169,7 +169,8 @@ describe.each([redisBackend, etcdBackend])('on $name', ({ create }) => {
     const aliceKeys = siteEntries(alice);
     const bobKeys = siteEntries(bob);
     await store.mset({ ...aliceKeys, ...bobKeys, 'alice:site:main:/index.html': '<html>' });
-    const sidecar = await startSidecar();
+    const metricsFile = path.join(cli.home, `metrics-${Date.now()}.prom`);
+    const sidecar = await startSidecar(['--metrics-file', metricsFile]);
     // The first sweep found both sites live.
     await eventually(
       () => sidecar.lines.filter((line) => line.msg === 'run finished'),
@@ -202,6 +203,10 @@ describe.each([redisBackend, etcdBackend])('on $name', ({ create }) => {
     expect(metric(metrics, 'pages_reaper_webhook_deliveries_total{event="repository",outcome="queued"}')).toBe(1);
     expect(metric(metrics, 'pages_reaper_webhook_delivery_to_verified_seconds_count')).toBe(1);
     expect(metric(metrics, 'pages_reaper_domains_reaped_total')).toBe(2);
+    // The textfile tells what /metrics tells, the sweep an hour away.
+    const saved = fs.readFileSync(metricsFile, 'utf8');
+    expect(metric(saved, 'pages_reaper_domains_reaped_total')).toBe(2);
+    expect(metric(saved, 'pages_reaper_keys_deleted_total')).toBe(metric(metrics, 'pages_reaper_keys_deleted_total'));
   }, 60_000);
 
   it('.pages removed by a push: reaped; a push that does not touch .pages verifies nothing', async () => {

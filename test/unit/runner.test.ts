@@ -41,6 +41,6 @@ describe('Runner.once', () => {
     const { status } = await runner.once(aborted.signal);
     expect(status).toMatchObject({ error: 'interrupted', exitCode: 130, completed: false });
     // The sidecar's log: stopping it is no error.
-    expect(runLogFields(status)).toMatchObject({ level: 'warn', msg: 'run interrupted', result: 'failed', exitCode: 130 });
+    expect(runLogFields(status)).toMatchObject({ level: 'warn', msg: 'run interrupted', result: 'interrupted', exitCode: 130 });
   });
 });
