@@ -3,7 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { register as globalRegistry } from 'prom-client';
 import { ReaperMetrics, runCompleted, runResult } from '../../src/observe/metrics';
-import { statusOfFailure, type RunStatus } from '../../src/report/run-status';
+import { statusOfFailure, statusOfRun, type RunStatus } from '../../src/report/run-status';
+import type { RunReport } from '../../src/engine/engine';
+import type { Summary } from '../../src/report/summary';
 
 /** One sample per series: `name{labels}` → value. */
 function parseExposition(text: string): Map<string, number> {
@@ -54,6 +56,8 @@ describe('runResult', () => {
     expect(runResult(run({ exitCode: 3 }))).toBe('refused');
     expect(runResult(run({ exitCode: 1 }))).toBe('failed');
     expect(runResult(run({ exitCode: 0, completed: false }))).toBe('failed');
+    expect(runResult(run({ exitCode: 130, completed: false }))).toBe('interrupted');
+    expect(runCompleted(run({ exitCode: 130, completed: false }))).toBe(false);
     expect(runCompleted(run({ exitCode: 3 }))).toBe(true);
     expect(runCompleted(run({ exitCode: 1 }))).toBe(false);
   });
@@ -213,6 +217,28 @@ describe('ReaperMetrics', () => {
     expect(metrics.lastSuccessAt()).toBeUndefined();
     expect(metrics.lastCompletedAt()).toBeUndefined();
     expect(metrics.lastRun()?.exitCode).toBe(1);
+  });
+
+  it('a run stopped early (Forgejo failing every check) counts one fatal error beside its unknown entries', async () => {
+    const report = { startedAt: T0, stoppedEarly: 'stopped early: the first 10 checks all failed the same way (503)' } as RunReport;
+    const summary = { exitCode: 1, unknown: 10, invalid: 0, errors: 10, refusedByBrake: false } as Summary;
+    const status = statusOfRun(report, summary, T0 + 1000);
+    expect(status.errors).toEqual({ unknown: 10, invalid: 0, fatal: 1 });
+    const metrics = new ReaperMetrics();
+    metrics.runFinished(status);
+    const s = await samples(metrics);
+    expect(s.get('pages_reaper_errors_total{kind="fatal"}')).toBe(1);
+    expect(s.get('pages_reaper_runs_total{result="failed"}')).toBe(1);
+  });
+
+  it('a run interrupted by SIGTERM/SIGINT (a rollout) is interrupted, not failed: no fatal error, gauges kept', async () => {
+    const metrics = new ReaperMetrics();
+    metrics.runFinished(run({ exitCode: 130, completed: false, errors: {} }));
+    const s = await samples(metrics);
+    expect(s.get('pages_reaper_runs_total{result="interrupted"}')).toBe(1);
+    expect(s.get('pages_reaper_runs_total{result="failed"}')).toBe(0);
+    expect(s.get('pages_reaper_errors_total{kind="fatal"}')).toBe(0);
+    expect(metrics.lastCompletedAt()).toBeUndefined();
   });
 
   it('observes API requests by status with buckets from 1 ms to 30 s', async () => {

@@ -39,7 +39,7 @@ describe('Runner.once', () => {
     const aborted = new AbortController();
     aborted.abort();
     const { status } = await runner.once(aborted.signal);
-    expect(status).toMatchObject({ error: 'interrupted', exitCode: 130, completed: false });
+    expect(status).toMatchObject({ error: 'interrupted', exitCode: 130, completed: false, errors: {} });
     // The sidecar's log: stopping it is no error.
     expect(runLogFields(status)).toMatchObject({ level: 'warn', msg: 'run interrupted', result: 'interrupted', exitCode: 130 });
   });
