@@ -414,6 +414,8 @@ describe('environment variables, password-protected redis, token-protected Forge
     const missingFile = path.join(HOME, 'no-such-dir', 'token');
 
     // Each bad invocation and the flag its one line must name.
+    // The sidecar with a webhook, refused before it starts (the secret file is any readable file).
+    const hook = ['reap', '--interval', '1h', '--listen', '127.0.0.1:1', '--webhook-secret-file', tokenFile];
     const cases: Array<[string[], Record<string, string>, RegExp]> = [
       [['reap'], { ...env, REDIS_PORT: closedPort }, /--redis-(host|port)/],
       [['reap', '--redis-url', `redis://:${PASSWORD}@127.0.0.1:${closedPort}/0`], env, /--redis-url/],
@@ -440,11 +442,20 @@ describe('environment variables, password-protected redis, token-protected Forge
       [['reap'], { ...env, FORGEJO_TOKEN_FILE: tokenFile }, /FORGEJO_TOKEN and FORGEJO_TOKEN_FILE are both set/],
       [['reap', '--no-backup', '--backup-dir', HOME], env, /--no-backup and --backup-dir cannot be used together/],
       // The sidecar's settings are checked on a single run too.
-      [['reap', '--jitter', 'x'], env, /invalid --jitter 'x'/],
-      [['reap', '--webhook-path', 'nohash'], env, /invalid --webhook-path 'nohash'/],
+      [['reap', '--interval', '1h', '--jitter', 'x'], env, /invalid --jitter 'x'/],
+      [[...hook, '--webhook-path', 'nohash'], env, /invalid --webhook-path 'nohash'/],
+      // A flag that means nothing without another would be ignored in silence.
+      [['reap', '--jitter', '5m'], env, /--jitter would be ignored here; .*add --interval/],
+      [['reap', '--webhook-path', '/hooks/x'], env, /--webhook-path would be ignored here; .*add --webhook-secret-file/],
+      [['verify', '--dns-server', '127.0.0.1'], env, /--dns-server would be ignored here; .*--verify-dns/],
+      [
+        [...hook.slice(0, -2)],
+        { ...env, REAPER_WEBHOOK_SECRET: 'x', REAPER_WEBHOOK_SECRET_FILE: tokenFile },
+        /REAPER_WEBHOOK_SECRET and REAPER_WEBHOOK_SECRET_FILE are both set/,
+      ],
       // Longer than a timer holds: it would fire at once, and the sidecar would loop without a pause.
       [['reap', '--interval', '25d'], env, /--interval 25d is too long: use 24d or less/],
-      [['reap', '--webhook-window', '30d'], env, /--webhook-window 30d is too long/],
+      [[...hook, '--webhook-window', '30d'], env, /--webhook-window 30d is too long/],
       [['reap', '--timeout', '1e9'], env, /--timeout: expected seconds above 0 and at most 3600/],
       [['scan', '--store-timeout', '4000'], env, /--store-timeout: expected seconds above 0 and at most 3600/],
       // An empty value on the command line (an unset shell variable) is no default.
