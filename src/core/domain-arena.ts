@@ -5,17 +5,25 @@
  * index slots (about 60 bytes), outside V8's heap so the collector never walks it.
  *
  * Entries are appended to chunks as `[flags u8][domain length u16][text length u16]
- * [domain UTF-8][text UTF-8]`; an entry is found by an open-addressing index of its
- * position. Removing an entry clears its flags and leaves its bytes: tables built by a
- * scan seldom remove anything.
+ * [domain][text]`; an entry is found by an open-addressing index of its position. The
+ * domain and the text are each kept six bits a character where their characters allow it
+ * (`packed-text.ts`: a million domains with their `owner:repo` values hold a quarter
+ * less), else as UTF-8; a length counts codes, or bytes. Removing an entry clears its
+ * flags and leaves its bytes: tables built by a scan seldom remove anything.
  */
+
+import { codeCount, pack, packedBytes, packedCharAt, packedEquals, unpack } from './packed-text';
 
 const CHUNK_BYTES = 1 << 20;
 const HEADER_BYTES = 5;
 /** The longest domain or text an entry holds; longer ones are the caller's to keep. */
 export const MAX_ENTRY_TEXT_BYTES = 0xffff;
-/** Flags of an entry in use; an entry whose flags are 0 was removed. */
+/** Flag of an entry in use; an entry without it was removed. */
 export const IN_USE = 1;
+/** The arena's own flags, kept beside the caller's: the domain, the text is packed. */
+const DOMAIN_PACKED = 0x80;
+const TEXT_PACKED = 0x40;
+const STORAGE_FLAGS = DOMAIN_PACKED | TEXT_PACKED;
 const EMPTY_SLOT = 0;
 const COMPACT_AFTER_BYTES = 4 << 20;
 const REMOVED_SLOT = -1;
@@ -26,6 +34,16 @@ const MAX_POSITION = 0x7ffffffe;
  * lookup needs both and a second pass over the domain cost as much as the hash.
  */
 let lastHashedAscii = true;
+
+/**
+ * How a domain or text is kept: its codes when packing takes no more room than its UTF-8
+ * (a domain only without upper-case letters, so packed domains sort by their bytes), else
+ * -1. One answer per text: a lookup compares like with like.
+ */
+function packing(text: string, utf8Bytes: number, allowUpper: boolean): number {
+  const codes = codeCount(text, allowUpper);
+  return codes >= 0 && codes <= MAX_ENTRY_TEXT_BYTES && packedBytes(codes) <= utf8Bytes ? codes : -1;
+}
 
 /** FNV-1a over UTF-16 code units: the same for a string and for the bytes of an ASCII one. */
 function hashText(text: string): number {
@@ -104,15 +122,21 @@ export class DomainArena {
     const domainBytes = Buffer.byteLength(domain, 'utf8');
     const textBytes = Buffer.byteLength(text, 'utf8');
     if (domainBytes > MAX_ENTRY_TEXT_BYTES || textBytes > MAX_ENTRY_TEXT_BYTES) throw new RangeError('entry too long for the arena');
+    const domainCodes = domainBytes === domain.length ? packing(domain, domainBytes, false) : -1;
+    const textCodes = textBytes === text.length ? packing(text, textBytes, true) : -1;
+    const domainStored = domainCodes >= 0 ? packedBytes(domainCodes) : domainBytes;
+    const textStored = textCodes >= 0 ? packedBytes(textCodes) : textBytes;
     if ((this.occupied + 1) * 2 > this.capacity) this.grow();
-    const position = this.reserve(HEADER_BYTES + domainBytes + textBytes);
+    const position = this.reserve(HEADER_BYTES + domainStored + textStored);
     const chunk = this.chunks[position >>> 20];
     const at = position & (CHUNK_BYTES - 1);
-    chunk[at] = flags | IN_USE;
-    chunk.writeUInt16LE(domainBytes, at + 1);
-    chunk.writeUInt16LE(textBytes, at + 3);
-    chunk.write(domain, at + HEADER_BYTES, domainBytes, 'utf8');
-    if (textBytes > 0) chunk.write(text, at + HEADER_BYTES + domainBytes, textBytes, 'utf8');
+    chunk[at] = (flags & ~STORAGE_FLAGS) | IN_USE | (domainCodes >= 0 ? DOMAIN_PACKED : 0) | (textCodes >= 0 ? TEXT_PACKED : 0);
+    chunk.writeUInt16LE(domainCodes >= 0 ? domainCodes : domainBytes, at + 1);
+    chunk.writeUInt16LE(textCodes >= 0 ? textCodes : textBytes, at + 3);
+    if (domainCodes >= 0) pack(domain, chunk, at + HEADER_BYTES);
+    else chunk.write(domain, at + HEADER_BYTES, domainBytes, 'utf8');
+    if (textCodes >= 0) pack(text, chunk, at + HEADER_BYTES + domainStored);
+    else if (textBytes > 0) chunk.write(text, at + HEADER_BYTES + domainStored, textBytes, 'utf8');
     this.place(hashText(domain), position);
     this.count++;
     this.lastDomain = domain;
@@ -127,7 +151,8 @@ export class DomainArena {
     const position = this.index[2 * slot] - 1;
     this.index[2 * slot] = REMOVED_SLOT;
     this.lastDomain = undefined;
-    this.setFlags(position, 0);
+    // The arena's own flags stay: they say how long the entry's bytes are.
+    this.chunks[position >>> 20][position & (CHUNK_BYTES - 1)] &= STORAGE_FLAGS;
     this.deadBytes += this.entryLength(position);
     this.count--;
     return true;
@@ -150,8 +175,8 @@ export class DomainArena {
     this.writtenBytes = 0;
     for (let c = 0; c < chunks.length; c++) {
       for (let at = 0; at < ends[c];) {
-        const length = HEADER_BYTES + chunks[c].readUInt16LE(at + 1) + chunks[c].readUInt16LE(at + 3);
-        if (chunks[c][at] !== 0) {
+        const length = entryLengthIn(chunks[c], at);
+        if (chunks[c][at] & IN_USE) {
           const position = this.reserve(length);
           chunks[c].copy(this.chunks[position >>> 20], position & (CHUNK_BYTES - 1), at, at + length);
           this.place(hashText(this.domainAt(position)), position);
@@ -161,25 +186,33 @@ export class DomainArena {
     }
   }
 
+  /** The caller's flags of an entry (IN_USE among them). */
   flags(position: number): number {
-    return this.chunks[position >>> 20][position & (CHUNK_BYTES - 1)];
+    return this.chunks[position >>> 20][position & (CHUNK_BYTES - 1)] & ~STORAGE_FLAGS;
   }
 
+  /** Sets the caller's flags of an entry in use (IN_USE stays: `remove` is how an entry goes). */
   setFlags(position: number, flags: number): void {
-    this.chunks[position >>> 20][position & (CHUNK_BYTES - 1)] = flags;
+    const chunk = this.chunks[position >>> 20];
+    const at = position & (CHUNK_BYTES - 1);
+    chunk[at] = (flags & ~STORAGE_FLAGS) | IN_USE | (chunk[at] & STORAGE_FLAGS);
   }
 
   domainAt(position: number): string {
     const chunk = this.chunks[position >>> 20];
     const at = position & (CHUNK_BYTES - 1);
-    return chunk.toString('utf8', at + HEADER_BYTES, at + HEADER_BYTES + chunk.readUInt16LE(at + 1));
+    const count = chunk.readUInt16LE(at + 1);
+    if (chunk[at] & DOMAIN_PACKED) return unpack(chunk, at + HEADER_BYTES, count);
+    return chunk.toString('utf8', at + HEADER_BYTES, at + HEADER_BYTES + count);
   }
 
   textAt(position: number): string {
     const chunk = this.chunks[position >>> 20];
     const at = position & (CHUNK_BYTES - 1);
-    const start = at + HEADER_BYTES + chunk.readUInt16LE(at + 1);
-    return chunk.toString('utf8', start, start + chunk.readUInt16LE(at + 3));
+    const start = at + HEADER_BYTES + domainStoredBytes(chunk, at);
+    const count = chunk.readUInt16LE(at + 3);
+    if (chunk[at] & TEXT_PACKED) return unpack(chunk, start, count);
+    return chunk.toString('utf8', start, start + count);
   }
 
   /** Positions of the entries in use, in the order they were added. */
@@ -187,8 +220,8 @@ export class DomainArena {
     for (let c = 0; c < this.chunks.length; c++) {
       const chunk = this.chunks[c];
       for (let at = 0; at < this.chunkEnds[c];) {
-        if (chunk[at] !== 0) yield c * CHUNK_BYTES + at;
-        at += HEADER_BYTES + chunk.readUInt16LE(at + 1) + chunk.readUInt16LE(at + 3);
+        if (chunk[at] & IN_USE) yield c * CHUNK_BYTES + at;
+        at += entryLengthIn(chunk, at);
       }
     }
   }
@@ -217,10 +250,24 @@ export class DomainArena {
     const atB = b & (CHUNK_BYTES - 1);
     const lengthA = chunkA[atA + 1] | (chunkA[atA + 2] << 8);
     const lengthB = chunkB[atB + 1] | (chunkB[atB + 2] << 8);
+    const packedA = (chunkA[atA] & DOMAIN_PACKED) !== 0;
+    const packedB = (chunkB[atB] & DOMAIN_PACKED) !== 0;
+    if (packedA === packedB) {
+      // Packed without escapes (a domain's), codes compare as their characters do, and
+      // zero bits pad the last byte: the bytes, then the lengths, order them.
+      const common = packedA ? Math.min(packedBytes(lengthA), packedBytes(lengthB)) : Math.min(lengthA, lengthB);
+      for (let i = 0; i < common; i++) {
+        const diff = chunkA[atA + HEADER_BYTES + i] - chunkB[atB + HEADER_BYTES + i];
+        if (diff !== 0) return diff;
+      }
+      return lengthA - lengthB;
+    }
+    // One packed (ASCII, so a character is its UTF-8 byte), one not: character by byte.
     const common = Math.min(lengthA, lengthB);
     for (let i = 0; i < common; i++) {
-      const diff = chunkA[atA + HEADER_BYTES + i] - chunkB[atB + HEADER_BYTES + i];
-      if (diff !== 0) return diff;
+      const byteA = packedA ? packedCharAt(chunkA, atA + HEADER_BYTES, i) : chunkA[atA + HEADER_BYTES + i];
+      const byteB = packedB ? packedCharAt(chunkB, atB + HEADER_BYTES, i) : chunkB[atB + HEADER_BYTES + i];
+      if (byteA !== byteB) return byteA - byteB;
     }
     return lengthA - lengthB;
   }
@@ -242,16 +289,17 @@ export class DomainArena {
   }
 
   private entryLength(position: number): number {
-    const chunk = this.chunks[position >>> 20];
-    const at = position & (CHUNK_BYTES - 1);
-    return HEADER_BYTES + chunk.readUInt16LE(at + 1) + chunk.readUInt16LE(at + 3);
+    return entryLengthIn(this.chunks[position >>> 20], position & (CHUNK_BYTES - 1));
   }
 
+  /** Whether the entry at `position` is `domain`'s: `bytes` is its UTF-8 when it is not ASCII. */
   private holds(position: number, domain: string, bytes: Buffer | undefined): boolean {
     const chunk = this.chunks[position >>> 20];
     const at = position & (CHUNK_BYTES - 1);
     const length = chunk[at + 1] | (chunk[at + 2] << 8);
     const start = at + HEADER_BYTES;
+    // A packed domain is ASCII: never one whose UTF-8 differs from its characters.
+    if ((chunk[at] & DOMAIN_PACKED) !== 0) return !bytes && packedEquals(chunk, start, length, domain);
     if (bytes) return length === bytes.length && chunk.compare(bytes, 0, bytes.length, start, start + length) === 0;
     if (length !== domain.length) return false;
     for (let i = 0; i < length; i++) if (chunk[start + i] !== domain.charCodeAt(i)) return false;
@@ -278,6 +326,18 @@ export class DomainArena {
       if (held !== EMPTY_SLOT && held !== REMOVED_SLOT) this.place(index[2 * slot + 1], held - 1);
     }
   }
+}
+
+/** Bytes the domain of the entry at `at` takes. */
+function domainStoredBytes(chunk: Buffer, at: number): number {
+  const count = chunk[at + 1] | (chunk[at + 2] << 8);
+  return chunk[at] & DOMAIN_PACKED ? packedBytes(count) : count;
+}
+
+/** Bytes the entry at `at` takes, header included. */
+function entryLengthIn(chunk: Buffer, at: number): number {
+  const textCount = chunk[at + 3] | (chunk[at + 4] << 8);
+  return HEADER_BYTES + domainStoredBytes(chunk, at) + (chunk[at] & TEXT_PACKED ? packedBytes(textCount) : textCount);
 }
 
 /** A Map of strings to strings in a `DomainArena`, for tables entries pass through. */
