@@ -33,6 +33,9 @@ const OPTIONS = {
   // when it holds any (seed once, run scan/verify/backup again), else it is flushed and seeded.
   'redis-port': { type: 'string' },
   reuse: { type: 'boolean', default: false },
+  // short: site12.example12.com → user12:site12 (the figures below); long: 50-character
+  // domains and 45-character values, for what memory does with longer names.
+  names: { type: 'string', default: 'short' },
   // V8/node flags for the measured reaper processes (e.g. --heap-growing-percent=20), to compare settings.
   'node-flags': { type: 'string', default: '' },
   help: { type: 'boolean', default: false },
@@ -40,6 +43,7 @@ const OPTIONS = {
 const USAGE =
   'usage: node bench/scale.js [--domains 100000] [--stale 0.1] [--redirects 0.1] [--latency-ms 0] [--concurrency 16]\n' +
   '         [--store redis|etcd] [--commands scan,verify,backup,reap] [--slow-us 2000] [--redis-port P [--reuse]]\n' +
+  '         [--names short|long]\n' +
   "         [--node-flags='--flag ...']   (after npm run build)";
 let parsed;
 try {
@@ -65,6 +69,7 @@ check(isCount(args.domains, 1), 'domains', 'a whole number of at least 1');
 check(isFraction(args.stale, Number.MIN_VALUE), 'stale', 'a fraction above 0, at most 1');
 check(isFraction(args.redirects, 0), 'redirects', 'a fraction from 0 to 1');
 check(isCount(args['latency-ms'], 0), 'latency-ms', 'a whole number of milliseconds');
+check(['short', 'long'].includes(args.names), 'names', 'short or long');
 check(isCount(args.concurrency, 1), 'concurrency', 'a whole number of at least 1');
 check(['redis', 'etcd'].includes(args.store), 'store', 'redis or etcd');
 check(
@@ -94,10 +99,11 @@ function slowByKind(entries) {
 }
 
 function site(i) {
+  const long = args.names === 'long';
   return {
-    owner: `user${i % 997}`,
-    repo: `site${i}`,
-    domain: `site${i}.example${i % 50}.com`,
+    owner: long ? `organisation-number-${i % 997}` : `user${i % 997}`,
+    repo: long ? `static-website-project-${i}` : `site${i}`,
+    domain: long ? `www.project-site-${i}.customer-domain-${i % 50}.example.org` : `site${i}.example${i % 50}.com`,
     stale: i % staleEvery === 0,
     redirects: redirectEvery && i % redirectEvery === redirectEvery >> 1 ? 1 : 0,
   };
