@@ -1,5 +1,9 @@
 import { redirectMiddlewareOwner, ROUTER_NAME_PREFIX } from './keys';
 import { flat } from './compact';
+import { DomainArena } from './domain-arena';
+
+/** Interned suffixes a `PrefixedKeyTable` keeps as bits of an arena entry's flags (bit 0 is the arena's IN_USE). */
+const MAX_SUFFIXES = 5;
 
 /** The key names a bitmap over `suffixes` (and a list of other sub-keys) stands for, under `prefix`. */
 function keyNames(prefix: string, suffixes: readonly string[], bits: number, others: readonly string[] = []): string[] {
@@ -13,10 +17,15 @@ function keyNames(prefix: string, suffixes: readonly string[], bits: number, oth
 
 /**
  * Keys under `{root}{name}/`: per name, a bitmap over a table of the suffixes the plugin
- * writes, with a list for any other suffix. Key names are rebuilt on demand.
+ * writes, with a list for any other suffix. Key names are rebuilt on demand. The names are
+ * kept in a `DomainArena` with their bitmap in the entry's flags (a Map of strings held
+ * 100,000 redirect middleware names of a million long-named domains on V8's heap, 12 MB),
+ * so a table has at most MAX_SUFFIXES interned suffixes.
  */
 export class PrefixedKeyTable implements Iterable<[string, string[]]> {
-  private readonly bits = new Map<string, number>();
+  private readonly names = new DomainArena();
+  /** Names too long for the arena (none the plugin writes), with their bitmaps. */
+  private readonly outsized = new Map<string, number>();
   private readonly others = new Map<string, string[]>();
   private readonly suffixBit = new Map<string, number>();
   private keyTotal = 0;
@@ -25,7 +34,7 @@ export class PrefixedKeyTable implements Iterable<[string, string[]]> {
     private readonly root: string,
     private readonly suffixes: readonly string[],
   ) {
-    if (suffixes.length > 30) throw new Error('at most 30 interned suffixes');
+    if (suffixes.length > MAX_SUFFIXES) throw new Error(`at most ${MAX_SUFFIXES} interned suffixes`);
     suffixes.forEach((suffix, i) => this.suffixBit.set(suffix, 1 << i));
   }
 
@@ -37,7 +46,7 @@ export class PrefixedKeyTable implements Iterable<[string, string[]]> {
     if (list?.includes(suffix)) return false;
     if (list) list.push(suffix);
     else this.others.set(flat(name), [suffix]);
-    if (!this.bits.has(name)) this.bits.set(flat(name), 0);
+    this.addBit(name, 0);
     this.keyTotal++;
     return true;
   }
@@ -56,27 +65,41 @@ export class PrefixedKeyTable implements Iterable<[string, string[]]> {
     return this.add(name, key.slice(slash + 1));
   }
 
+  /** Sets `bit` (0: none, the name alone) of `name`; false when it was set already. */
   private addBit(name: string, bit: number): boolean {
-    const now = this.bits.get(name);
-    if (now === undefined) this.bits.set(flat(name), bit);
-    else if (now & bit) return false;
-    else this.bits.set(name, now | bit);
-    this.keyTotal++;
+    const position = this.names.find(name);
+    if (position >= 0) {
+      const flags = this.names.flags(position);
+      if (bit === 0 || flags & (bit << 1)) return false;
+      this.names.setFlags(position, flags | (bit << 1));
+    } else if (DomainArena.fits(name)) {
+      this.names.append(name, bit << 1, '');
+    } else {
+      const now = this.outsized.get(name);
+      if (bit === 0 ? now !== undefined : now !== undefined && now & bit) return false;
+      this.outsized.set(name, (now ?? 0) | bit);
+    }
+    if (bit !== 0) this.keyTotal++;
     return true;
   }
 
+  private bitsOf(name: string): number | undefined {
+    const position = this.names.find(name);
+    return position >= 0 ? this.names.flags(position) >>> 1 : this.outsized.get(name);
+  }
+
   has(name: string): boolean {
-    return this.bits.has(name);
+    return this.bitsOf(name) !== undefined;
   }
 
   /** Every key name under `{root}{name}/`, or undefined when none was recorded. */
   get(name: string): string[] | undefined {
-    const bits = this.bits.get(name);
+    const bits = this.bitsOf(name);
     return bits === undefined ? undefined : keyNames(`${this.root}${name}/`, this.suffixes, bits, this.others.get(name));
   }
 
   get size(): number {
-    return this.bits.size;
+    return this.names.size + this.outsized.size;
   }
 
   /** Key names recorded, over every name. */
@@ -84,12 +107,13 @@ export class PrefixedKeyTable implements Iterable<[string, string[]]> {
     return this.keyTotal;
   }
 
-  keys(): IterableIterator<string> {
-    return this.bits.keys();
+  *keys(): IterableIterator<string> {
+    for (const position of this.names.positions()) yield this.names.domainAt(position);
+    yield* this.outsized.keys();
   }
 
   *[Symbol.iterator](): IterableIterator<[string, string[]]> {
-    for (const name of this.bits.keys()) yield [name, this.get(name)!];
+    for (const name of this.keys()) yield [name, this.get(name)!];
   }
 }
 

@@ -13,8 +13,25 @@ import { inventoryFrom, inventoryOf, middlewareKeys, siteKeys, verdicts } from '
 
 describe('PrefixedKeyTable', () => {
   const root = 'traefik/http/routers/';
+  // Bits of an arena entry's flags: five interned suffixes at most.
+  const SUFFIXES = ROUTER_SUFFIXES.slice(0, 5);
+  it('interns five suffixes at most', () => {
+    expect(() => new PrefixedKeyTable(root, ROUTER_SUFFIXES.slice(0, 6))).toThrow('at most 5 interned suffixes');
+  });
+  it('keeps a name too long for the arena as well, bits and all', () => {
+    const table = new PrefixedKeyTable(root, SUFFIXES);
+    const long = `custom-${'a'.repeat(70_000)}`;
+    expect(table.addKey(`${root}${long}/rule`)).toBe(true);
+    expect(table.addKey(`${root}${long}/rule`)).toBe(false);
+    expect(table.addKey(`${root}${long}/service`)).toBe(true);
+    expect(table.addKey(`${root}custom-b/rule`)).toBe(true);
+    expect(table.get(long)!.sort()).toEqual([`${root}${long}/rule`, `${root}${long}/service`]);
+    expect([...table.keys()]).toEqual(['custom-b', long]);
+    expect(table.size).toBe(2);
+    expect(table.keyCount).toBe(3);
+  });
   it('keeps known sub-keys as bits and others as a list, and rebuilds every key name', () => {
-    const table = new PrefixedKeyTable(root, ROUTER_SUFFIXES);
+    const table = new PrefixedKeyTable(root, SUFFIXES);
     expect(table.addKey(`${root}custom-a-com/rule`)).toBe(true);
     expect(table.addKey(`${root}custom-a-com/entryPoints/0`)).toBe(true);
     expect(table.addKey(`${root}custom-a-com/entrypoints/0`)).toBe(true); // another case: another key
@@ -35,14 +52,14 @@ describe('PrefixedKeyTable', () => {
     expect([...table].map(([name, keys]) => [name, keys.length])).toEqual([['custom-a-com', 4]]);
   });
   it('refuses key names not under its root or without a sub-key', () => {
-    const table = new PrefixedKeyTable(root, ROUTER_SUFFIXES);
+    const table = new PrefixedKeyTable(root, SUFFIXES);
     expect(table.addKey('traefik/http/services/x/y')).toBe(false);
     expect(table.addKey(`${root}custom-a-com/`)).toBe(false);
     expect(table.addKey(`${root}custom-a-com`)).toBe(false);
     expect(table.size).toBe(0);
   });
   it('a name whose only sub-keys are unknown ones is still listed', () => {
-    const table = new PrefixedKeyTable(root, ROUTER_SUFFIXES);
+    const table = new PrefixedKeyTable(root, SUFFIXES);
     table.addKey(`${root}custom-x/odd`);
     expect(table.has('custom-x')).toBe(true);
     expect(table.get('custom-x')).toEqual([`${root}custom-x/odd`]);
