@@ -67,10 +67,10 @@ export class Runner {
 
   /** A run's status into the metrics, and the metrics into their file when one is asked for. */
   async record(status: RunStatus): Promise<void> {
-    const { metrics, metricsFile } = this.options;
+    const { metrics } = this.options;
     if (!metrics) return;
     metrics.runFinished(status);
-    if (metricsFile) await this.saveMetrics();
+    await this.saveMetrics();
   }
 
   /** The metrics into their file, when one is asked for: after every run, sweep or triggered. */

@@ -56,11 +56,13 @@ export class NodeTxtResolver implements TxtResolver {
   private readonly servers: string[];
   /** Lookups under way, by their channel: `cancel` ends them all. */
   private readonly active = new Set<InstanceType<typeof dns.Resolver>>();
+  private readonly description: string;
   private lookups = 0;
 
   constructor(options: DnsResolverOptions) {
     this.options = { timeout: Math.max(1, Math.round(options.timeoutMs)), tries: DNS_TRIES };
     this.servers = (options.servers === undefined ? [] : splitDnsServers(options.servers)).map(parseDnsServer);
+    this.description = this.channel().getServers().join(', ') || 'no resolver configured';
   }
 
   private channel(): InstanceType<typeof dns.Resolver> {
@@ -70,7 +72,7 @@ export class NodeTxtResolver implements TxtResolver {
   }
 
   describe(): string {
-    return this.channel().getServers().join(', ') || 'no resolver configured';
+    return this.description;
   }
 
   lookupCount(): number {

@@ -38,7 +38,8 @@ export type RunResult = 'success' | 'partial' | 'refused' | 'failed' | 'interrup
 
 /**
  * How a run ended, for `pages_reaper_runs_total{result}` and logs: exit 0 success,
- * 2 partial, 3 refused; a run that did not complete, or any other exit code, failed.
+ * 2 partial, 3 refused; a run stopped by SIGTERM/SIGINT (130) interrupted; a run that did
+ * not complete otherwise, or any other exit code, failed.
  */
 export function runResult(status: RunStatus): RunResult {
   if (!status.completed) return status.exitCode === EXIT.interrupted ? 'interrupted' : 'failed';
