@@ -18,9 +18,9 @@ function keyNames(prefix: string, suffixes: readonly string[], bits: number, oth
 /**
  * Keys under `{root}{name}/`: per name, a bitmap over a table of the suffixes the plugin
  * writes, with a list for any other suffix. Key names are rebuilt on demand. The names are
- * kept in a `DomainArena` with their bitmap in the entry's flags (a Map of strings held
- * 100,000 redirect middleware names of a million long-named domains on V8's heap, 12 MB),
- * so a table has at most MAX_SUFFIXES interned suffixes.
+ * kept in a `DomainArena` with their bitmap in the entry's flags (a Map held the redirect
+ * middleware names of a million long-named domains on V8's heap: 7.6 MB of strings beside
+ * the Map itself), so a table has at most MAX_SUFFIXES interned suffixes.
  */
 export class PrefixedKeyTable implements Iterable<[string, string[]]> {
   private readonly names = new DomainArena();
