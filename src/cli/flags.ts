@@ -218,26 +218,23 @@ const CONFLICTS: Array<[string, string, string]> = [
   ['redis-cluster', 'redis-sentinels', 'a store is a cluster or a sentinel-watched master, not both'],
 ];
 
-const hasWebhookSecret = (flags: AnyFlags): boolean =>
+/** Whether a webhook secret is given: by file (flag or its variable), or by REAPER_WEBHOOK_SECRET. */
+export const hasWebhookSecret = (flags: AnyFlags): boolean =>
   flags['webhook-secret-file'] !== undefined || (process.env.REAPER_WEBHOOK_SECRET ?? '') !== '';
+
+const withInterval = (flags: AnyFlags): boolean => flags.interval !== undefined;
+const withDns = (flags: AnyFlags): boolean => flags['verify-dns'] === true;
 
 /**
  * Flags that mean something only beside another setting: given on the command line
  * without it, they would be ignored in silence (from the environment they may be a
- * shared configuration's, and are left alone).
+ * shared configuration's, and are left alone). Each with what it belongs to, and the
+ * flag that gives that.
  */
-const NEEDS: Array<[flag: string, present: (flags: AnyFlags) => boolean, fix: string]> = [
-  [
-    'jitter',
-    (flags) => flags.interval !== undefined,
-    'it spreads the waits of --interval (the sidecar mode): add --interval, or drop --jitter',
-  ],
-  ['webhook-path', hasWebhookSecret, 'it belongs to the webhook endpoint: add --webhook-secret-file, or drop --webhook-path'],
-  ['webhook-window', hasWebhookSecret, 'it belongs to the webhook endpoint: add --webhook-secret-file, or drop --webhook-window'],
-  ['webhook-queue', hasWebhookSecret, 'it belongs to the webhook endpoint: add --webhook-secret-file, or drop --webhook-queue'],
-  ['dns-server', (flags) => flags['verify-dns'] === true, 'DNS is asked only with --verify-dns: add it, or drop --dns-server'],
-  ['dns-timeout', (flags) => flags['verify-dns'] === true, 'DNS is asked only with --verify-dns: add it, or drop --dns-timeout'],
-  ['dns-concurrency', (flags) => flags['verify-dns'] === true, 'DNS is asked only with --verify-dns: add it, or drop --dns-concurrency'],
+const NEEDS: Array<[flags: string[], present: (flags: AnyFlags) => boolean, belongsTo: string, add: string]> = [
+  [['jitter'], withInterval, 'it spreads the waits of --interval (the sidecar mode)', '--interval'],
+  [['webhook-path', 'webhook-window', 'webhook-queue'], hasWebhookSecret, 'it belongs to the webhook endpoint', '--webhook-secret-file'],
+  [['dns-server', 'dns-timeout', 'dns-concurrency'], withDns, 'DNS is asked only with --verify-dns', '--verify-dns'],
 ];
 
 /**
@@ -258,11 +255,13 @@ export function settleFlagSources(flags: AnyFlags, given: (flag: string) => bool
   for (const [one, other, fix] of CONFLICTS) {
     if (given(one) && given(other)) throw new UsageError(`--${one} and --${other} cannot be used together; ${fix}`);
   }
-  for (const [flag, present, fix] of NEEDS) {
-    if (given(flag) && !present(flags)) throw new UsageError(`--${flag} would be ignored here; ${fix}`);
+  for (const [names, present, belongsTo, add] of NEEDS) {
+    const ignored = present(flags) ? undefined : names.find(given);
+    if (ignored) throw new UsageError(`--${ignored} would be ignored here; ${belongsTo}: add ${add}, or drop --${ignored}`);
   }
   // The webhook's secret two ways: the file by flag wins, as the token file does; both from the environment is a guess.
-  if (flags['webhook-secret-file'] !== undefined && (process.env.REAPER_WEBHOOK_SECRET ?? '') !== '' && !given('webhook-secret-file')) {
+  const secretInEnvironment = (process.env.REAPER_WEBHOOK_SECRET ?? '') !== '';
+  if (flags['webhook-secret-file'] !== undefined && secretInEnvironment && !given('webhook-secret-file')) {
     throw new UsageError('REAPER_WEBHOOK_SECRET and REAPER_WEBHOOK_SECRET_FILE are both set; unset one, or give --webhook-secret-file');
   }
   if (flags['forgejo-token'] === undefined || flags['forgejo-token-file'] === undefined) return flags;

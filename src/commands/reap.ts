@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as Flags from '@oclif/core/flags';
 import { ReaperCommand } from '../cli/base-command';
-import { backupDirFlag, brakeFlags, graceFlag, reportFlags, sourceFlags, storeFlags } from '../cli/flags';
+import { backupDirFlag, brakeFlags, graceFlag, hasWebhookSecret, reportFlags, sourceFlags, storeFlags } from '../cli/flags';
 import { waitDuration } from '../cli/duration';
 import { dnsFlags } from '../cli/dns-flags';
 import type { WebhookOptions } from '../cli/sidecar';
@@ -118,7 +118,7 @@ export default class Reap extends ReaperCommand {
     const context = { command: 'reap' as const, dryRun: flags['dry-run'], verbose: flags.verbose, bin: this.bin() };
     const secretFile = flags['webhook-secret-file'];
     const secretEnv = process.env.REAPER_WEBHOOK_SECRET;
-    const wantsWebhook = secretFile !== undefined || (secretEnv !== undefined && secretEnv !== '');
+    const wantsWebhook = hasWebhookSecret(flags);
     if (wantsWebhook && (!flags.interval || !flags.listen)) {
       throw new UsageError(
         'a webhook secret (--webhook-secret-file or REAPER_WEBHOOK_SECRET) needs the sidecar mode: add --interval and --listen',

@@ -74,9 +74,10 @@ export function pack(text: string, target: Uint8Array, at: number): void {
   if (bits > 0) target[out] = pending << (8 - bits);
 }
 
-/** The text of `codes` codes packed at `at`. */
+/** Where `unpack` writes characters before they become a string. */
 let scratch = Buffer.allocUnsafe(256);
 
+/** The text of `codes` codes packed at `at`. */
 export function unpack(source: Uint8Array, at: number, codes: number): string {
   if (scratch.length < codes) scratch = Buffer.allocUnsafe(2 * codes);
   const chars = scratch;
