@@ -1,5 +1,5 @@
 import type { ExpectedKey, KeyGuard, StoredEntry } from '../ports/key-value-store';
-import { reverseKeyOfValue, sanitizedOwners, type Inventory, type KeyValue, type ReverseMapping } from './inventory';
+import { reverseKeyOfValue, sanitizedOwners, type Inventory, type KeyValue, type ReverseMapping, type SanitizedOwners } from './inventory';
 import { forwardValue } from './mapping';
 import { verdictStatus, verdictsToPlan } from './compact';
 import {
@@ -13,6 +13,7 @@ import {
   sanitizeDomain,
 } from './keys';
 import type { Claim, Verdict } from './verdict';
+import { NameCounts } from './traefik-tables';
 
 export type DeletionKind = 'domain' | 'orphan-router' | 'orphan-middleware' | 'orphan-redirects-meta' | 'orphan-reverse';
 
@@ -93,10 +94,23 @@ function forwardGuard(inventory: Inventory, domain: string): KeyGuard {
 /**
  * The forward keys of every domain that would own Traefik objects named after
  * `sanitized` (but `except`), as the scan saw them; undefined when there are too many.
+ * Where the scan saw none of them (`othersScanned` false, known from the name counts) each
+ * expects no mapping without a look-up: up to 2^n of them (n dashes) for every group.
  */
-function registrationGuards(inventory: Inventory, sanitized: string, room: number, except?: string): KeyGuard[] | undefined {
+function registrationGuards(
+  inventory: Inventory,
+  sanitized: string,
+  room: number,
+  othersScanned: boolean,
+  except?: string,
+): KeyGuard[] | undefined {
   const domains = domainsSanitizedAs(sanitized, guardLimit(room, except));
-  return domains?.filter((domain) => domain !== except).map((domain) => forwardGuard(inventory, domain));
+  const guards: KeyGuard[] = [];
+  for (const domain of domains ?? []) {
+    if (domain === except) continue;
+    guards.push(othersScanned ? forwardGuard(inventory, domain) : { key: forwardKey(domain), expected: null });
+  }
+  return domains && guards;
 }
 
 /** Whether `registrationGuards` would find too many domains to guard, without building a guard. */
@@ -167,6 +181,8 @@ const NAMES_ONLY = 4;
  * domain (`?.x.com`, `bücher.de`) is not, so it cannot know.
  */
 const REVERSE_IF_NAMED = 8;
+/** Another domain of the same Traefik name was scanned: its guard expects its mapping. */
+const NAME_SHARED = 16;
 
 /**
  * A stale domain's group, kept as little as a plan of 100,000 of them allows (DESIGN
@@ -265,7 +281,7 @@ class DomainGroup implements DeletionGroup {
     // As when it was planned: key names are counted only where the store bounds a group's size.
     const traefikCount = limits.maxGroupSize === undefined ? 0 : this.#traefikKeys().length;
     const room = (limits.maxGroupSize ?? Infinity) - (traefikCount + 3);
-    return registrationGuards(inventory, sanitizeDomain(this.subject), room, this.subject) ?? [];
+    return registrationGuards(inventory, sanitizeDomain(this.subject), room, (this.#flags & NAME_SHARED) !== 0, this.subject) ?? [];
   }
 }
 
@@ -295,6 +311,8 @@ export function planReap(
   orphanReverseVerdicts: ReadonlyMap<string, Verdict>,
   brakeOptions: BrakeOptions = DEFAULT_BRAKE,
   limits: PlanLimits = {},
+  /** Who gives each Traefik name, when the caller found them already (`ownersInSteps`). */
+  owners: SanitizedOwners = sanitizedOwners(inventory),
 ): Plan {
   const roomBeside = (keys: number) => (limits.maxGroupSize ?? Infinity) - keys;
   const groups: DeletionGroup[] = [];
@@ -314,19 +332,22 @@ export function planReap(
 
   // Routers and redirect middlewares are named after the sanitized domain, so two
   // domains can share them; any domain that stays keeps them.
-  const owners = sanitizedOwners(inventory);
-  const keeperOf = (sanitized: string): string | undefined => {
+  const keeperOf = (sanitized: string, stale: string): string | undefined => {
     let keeper: string | undefined;
-    for (const domain of owners.of(sanitized)) if (!isReaped(domain)) keeper = domain;
+    for (const domain of owners.of(sanitized, stale)) if (!isReaped(domain)) keeper = domain;
     return keeper;
   };
   // A count that overstates (two names of one hash) keeps an orphan: never a wrong delete.
   const produced = (sanitized: string): boolean => owners.count(sanitized) > 0;
-  // Only the middlewares a stale domain may take are listed.
+  // Only the middlewares a stale domain may take are listed: those named after a reaped
+  // domain (every stale domain is), found by a hash of its name, not by asking who owns
+  // each middleware's name. A hash two names share lists one more, which no domain asks for.
+  const reapedNames = new NameCounts();
+  for (const domain of staleDomains) reapedNames.add(domain, true);
   const middlewaresBySanitized = new Map<string, string[]>();
   for (const name of inventory.middlewares.keys()) {
     const sanitized = inventory.middlewares.sanitizedDomainOf(name);
-    if (!owners.of(sanitized).some(isReaped)) continue;
+    if (reapedNames.count(sanitized, true) === 0) continue;
     const names = middlewaresBySanitized.get(sanitized);
     if (names) names.push(name);
     else middlewaresBySanitized.set(sanitized, [name]);
@@ -342,11 +363,11 @@ export function planReap(
     const sanitized = sanitizeDomain(domain);
     let flags = 0;
     let middlewares: string[] | undefined;
-    const keeper = keeperOf(sanitized);
+    const keeper = keeperOf(sanitized, domain);
     if (keeper !== undefined) {
       kept.push({ subject: routerName(domain), reason: `router and redirect middlewares kept: ${keeper} uses the same name` });
     } else if (!sharedNamesTaken.has(sanitized)) {
-      if (owners.of(sanitized).length > 1) sharedNamesTaken.add(sanitized);
+      if (owners.of(sanitized, domain).length > 1) sharedNamesTaken.add(sanitized);
       const names = middlewaresBySanitized.get(sanitized)?.sort() ?? [];
       const router = routerName(domain);
       // Key names are built only where the store bounds a group's size.
@@ -360,6 +381,7 @@ export function planReap(
         kept.push({ subject: routerName(domain), reason: `router and redirect middlewares kept: ${TOO_MANY_OWNERS}` });
       } else {
         flags |= TRAEFIK;
+        if (owners.count(sanitized) > 1) flags |= NAME_SHARED;
         if (names.length > 0) middlewares = names;
       }
     }
@@ -392,7 +414,8 @@ export function planReap(
       name,
       'no forward mapping produces this router',
       byName(keys),
-      registrationGuards(inventory, sanitized, roomBeside(keys.length)),
+      // An orphan's name no scanned domain gives (`produced`): none to look up.
+      registrationGuards(inventory, sanitized, roomBeside(keys.length), false),
     );
   }
   // Orphans are few: listed as they are found, not after a copy of every name (or entry).
@@ -403,7 +426,7 @@ export function planReap(
   for (const name of orphanMiddlewares) {
     const sanitized = inventory.middlewares.sanitizedDomainOf(name);
     const keys = inventory.middlewares.get(name)!;
-    const guards = registrationGuards(inventory, sanitized, roomBeside(keys.length));
+    const guards = registrationGuards(inventory, sanitized, roomBeside(keys.length), false);
     orphan('orphan-middleware', name, 'no forward mapping produces this middleware', byName(keys), guards);
   }
   const orphanMetas: string[] = [];
@@ -479,7 +502,17 @@ export function hydrateGroup(
     }
   }
   if (keys.length === 0) return undefined;
-  return { kind: group.kind, subject: group.subject, reason: group.reason, keys, guards: group.guards };
+  // Guards are built when read: the backup a slice is hydrated for never reads them, and a
+  // domain of eight separators has 255 (the names that could register its router's name).
+  return {
+    kind: group.kind,
+    subject: group.subject,
+    reason: group.reason,
+    keys,
+    get guards() {
+      return group.guards;
+    },
+  };
 }
 
 /** Fills in the values of a whole plan's keys (see `hydrateGroup`). */

@@ -1,4 +1,4 @@
-import { emptyInventory, type ForwardMapping, type Inventory } from '../core/inventory';
+import { emptyInventory, ownersInSteps, type ForwardMapping, type Inventory } from '../core/inventory';
 import { orphanReverseCandidates, planReap, reverseClaim, type BrakeOptions, type Plan } from '../core/planner';
 import { decideGrace, graceMarkKey, type GraceDecision, type GraceMark } from '../core/grace';
 import { invalid, type Claim, type Verdict } from '../core/verdict';
@@ -13,7 +13,7 @@ import type { GroupOutcome } from './applier';
 import { applyFromBackup, applySlice, hydrateInSlices } from './plan-executor';
 import { writePlanBackup } from './transfer';
 import { BackupWriter, timestampedPath } from '../backup/writer';
-import { scanStore } from './scanner';
+import { scanStore, stepThrough } from './scanner';
 import { TaskQueue } from './task-queue';
 import { VerdictMap } from '../core/compact';
 import { Verifier } from './verifier';
@@ -209,7 +209,15 @@ export class ReapEngine {
         // Only a real reap keeps time: verify and --dry-run change nothing.
         if (stage === 'apply') await this.updateGraceMarks(grace);
       }
-      const plan = planReap(inventory, plannable, reverseVerdicts, this.options.brake, { maxGroupSize: this.store.maxGroupSize?.() });
+      const owners = await stepThrough(ownersInSteps(inventory));
+      const plan = planReap(
+        inventory,
+        plannable,
+        reverseVerdicts,
+        this.options.brake,
+        { maxGroupSize: this.store.maxGroupSize?.() },
+        owners,
+      );
       if (scope?.brake) plan.brake = scope.brake(plan);
       report.plan = plan;
       if (stage === 'plan' || stage === 'apply') {

@@ -1,4 +1,12 @@
-import { addEntry, emptyInventory, findCrossAnomalies, needsValue, type ForwardMapping, type Inventory } from '../core/inventory';
+import {
+  addEntry,
+  emptyInventory,
+  findCrossAnomalies,
+  needsValue,
+  ownersInSteps,
+  type ForwardMapping,
+  type Inventory,
+} from '../core/inventory';
 import { keyClassifier, ROUTER_NAME_PREFIX, routerKeySlash, routersRoot, type KeyClass } from '../core/keys';
 import type { KeyValueStore, StoredEntry } from '../ports/key-value-store';
 
@@ -51,6 +59,15 @@ async function readValues(store: KeyValueStore, candidates: string[], classes: K
 /** Lets I/O callbacks that are due (Forgejo answers) run before the scan goes on. */
 function yieldToAnswers(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Runs a computation given in steps, letting the event loop turn (signals, answers) between them. */
+export async function stepThrough<T>(steps: Generator<void, T>): Promise<T> {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await yieldToAnswers();
+  }
 }
 
 /**
@@ -133,7 +150,7 @@ export async function scanStore(
   }
   while (reading.length > 0) await recordOldest();
   await nameOrphanRouters(store, inventory);
-  inventory.anomalies.push(...findCrossAnomalies(inventory));
+  inventory.anomalies.push(...findCrossAnomalies(inventory, await stepThrough(ownersInSteps(inventory))));
   return inventory;
 }
 

@@ -1,6 +1,6 @@
 import { ForwardTable, livePagesReason, ReverseTable, VerdictMap } from '../../src/core/compact';
 import { PrefixedKeyTable, ROUTER_SUFFIXES } from '../../src/core/traefik-tables';
-import { countInventory, findCrossAnomalies, sanitizedOwners } from '../../src/core/inventory';
+import { countInventory, findCrossAnomalies, ownersInSteps, sanitizedOwners } from '../../src/core/inventory';
 import { DEFAULT_BRAKE, planReap } from '../../src/core/planner';
 import { invalid, live, stale, unknown } from '../../src/core/verdict';
 import type { RunReport } from '../../src/engine/engine';
@@ -228,6 +228,27 @@ describe('sanitizedOwners', () => {
     expect(owners.count('plain-example-com')).toBe(1);
     expect(owners.of('other-example-com')).toEqual([]);
     expect(owners.count('other-example-com')).toBe(0);
+    // A dashed domain the caller knows, alone on its name, is its owner: no search.
+    expect(owners.of('my-site-example-com', 'my-site.example.com')).toEqual(['my-site.example.com']);
+    expect([...owners.shared()]).toEqual([['x-y-com', ['x-y.com', 'x.y-com']]]);
+  });
+
+  it('finds the owners in steps a run lets its event loop turn between, with the same answers', () => {
+    const keys: Record<string, string> = { ...siteKeys('o', 'dotted', 'a.b.example.com') };
+    for (let i = 0; i < 30_000; i++) keys[`custom_domain:site-${i}.example.com`] = `o:s${i}`;
+    keys['custom_domain:a-b.example.com'] = 'o:dashed';
+    const inventory = inventoryOf(keys);
+    const steps = ownersInSteps(inventory);
+    let turns = 0;
+    let step = steps.next();
+    for (; !step.done; step = steps.next()) turns++;
+    // Two passes over 30,002 domains, a step every 25,000.
+    expect(turns).toBe(2);
+    const owners = step.value;
+    expect(owners.of('site-29999-example-com')).toEqual(['site-29999.example.com']);
+    expect(owners.of('a-b-example-com').sort()).toEqual(['a-b.example.com', 'a.b.example.com']);
+    expect(owners.count('site-7-example-com')).toBe(1);
+    expect([...owners.shared()]).toEqual([['a-b-example-com', ['a.b.example.com', 'a-b.example.com']]]);
   });
 });
 
