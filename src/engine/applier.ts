@@ -12,6 +12,21 @@ export const APPLY_BATCH = 250;
 export const APPLY_BATCH_WEIGHT = 250;
 
 /**
+ * Guards that must be absent weigh a quarter of a key: the delete script checks a group's
+ * all with one EXISTS (at a million domains 255 of them took Redis 248 µs, where a key
+ * read, compared and deleted takes it about 4 µs). A domain of eight separators has 255
+ * such guards, and weighed as keys it went alone in a call: 100,000 calls for 100,000.
+ */
+const ABSENT_GUARDS_PER_WEIGHT = 4;
+
+/** What a group weighs in a batch (see `APPLY_BATCH_WEIGHT`). */
+export function groupWeight(group: DeletionGroup<PlannedKey>): number {
+  let absent = 0;
+  for (const guard of group.guards) if (guard.expected === null) absent++;
+  return group.keys.length + (group.guards.length - absent) + Math.ceil(absent / ABSENT_GUARDS_PER_WEIGHT);
+}
+
+/**
  * Consecutive groups, in plan order, each run small enough for one store call; made as
  * they are consumed. Each group's keys and guards are read once: a planned stale domain
  * rebuilds them from the inventory at every read (`DomainGroup`), and what a batch holds
@@ -28,7 +43,7 @@ export function* applyBatches<K extends PlannedKey>(groups: Iterable<DeletionGro
       keys: planned.keys,
       guards: planned.guards,
     };
-    const weight = group.keys.length + group.guards.length;
+    const weight = groupWeight(group);
     if (batch.length > 0 && (batch.length >= APPLY_BATCH || batchWeight + weight > APPLY_BATCH_WEIGHT)) {
       yield batch;
       batch = [];

@@ -1,5 +1,5 @@
 import type { DeletionGroup } from '../../src/core/planner';
-import { APPLY_BATCH, APPLY_BATCH_WEIGHT, applyBatches, applyInOrder } from '../../src/engine/applier';
+import { APPLY_BATCH, APPLY_BATCH_WEIGHT, applyBatches, applyInOrder, groupWeight } from '../../src/engine/applier';
 import type { KeyValueStore } from '../../src/ports/key-value-store';
 
 const group = (subject: string, keys: number, guards = 0): DeletionGroup => ({
@@ -9,7 +9,7 @@ const group = (subject: string, keys: number, guards = 0): DeletionGroup => ({
   keys: Array.from({ length: keys }, (_, i) => ({ key: `${subject}/k${i}` })),
   guards: Array.from({ length: guards }, (_, i) => ({ key: `custom_domain:${subject}-${i}`, expected: null })),
 });
-const weightOf = (batch: DeletionGroup[]) => batch.reduce((sum, g) => sum + g.keys.length + g.guards.length, 0);
+const weightOf = (batch: DeletionGroup[]) => batch.reduce((sum, g) => sum + groupWeight(g), 0);
 
 describe('applyBatches', () => {
   it('keeps the plan order and bounds every store call by groups and by keys plus guards', () => {
@@ -21,7 +21,17 @@ describe('applyBatches', () => {
       expect(batch.length).toBeLessThanOrEqual(APPLY_BATCH);
       expect(weightOf(batch)).toBeLessThanOrEqual(APPLY_BATCH_WEIGHT);
     }
-    expect(batches).toHaveLength(Math.ceil(1000 / Math.floor(APPLY_BATCH_WEIGHT / 12)));
+    expect(batches).toHaveLength(Math.ceil(1000 / Math.floor(APPLY_BATCH_WEIGHT / 10)));
+  });
+
+  it('weighs a guard that must be absent a quarter of a key (one EXISTS checks them all), a guard with a value as a key', () => {
+    expect(groupWeight(group('a', 9, 3))).toBe(10);
+    expect(groupWeight(group('a', 10, 255))).toBe(10 + 64);
+    const valued = { ...group('a', 10), guards: [{ key: 'custom_domain:b', expected: Buffer.from('bob:b') }] };
+    expect(groupWeight(valued)).toBe(11);
+    // A domain of eight separators: 255 absent guards. Weighed as keys each went alone in a call.
+    const batches = [...applyBatches(Array.from({ length: 9 }, (_, i) => group(`d${i}`, 10, 255)))];
+    expect(batches.map((batch) => batch.length)).toEqual([3, 3, 3]);
   });
 
   it('stops at APPLY_BATCH groups when the groups are light', () => {
