@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import { humanReport } from '../../src/render/human';
 import { jsonReport } from '../../src/render/json';
 import { joinBatches, writeBatches } from '../../src/render/sink';
-import { inventoryFrom, inventoryOf, middlewareKeys, siteKeys, verdicts } from './fixtures';
+import { inventoryFrom, inventoryOf, middlewareKeys, siteKeys, verdicts, type KeyValues } from './fixtures';
 
 describe('PrefixedKeyTable', () => {
   const root = 'traefik/http/routers/';
@@ -234,7 +234,7 @@ describe('sanitizedOwners', () => {
   });
 
   it('finds the owners in steps a run lets its event loop turn between, with the same answers', () => {
-    const keys: Record<string, string> = { ...siteKeys('o', 'dotted', 'a.b.example.com') };
+    const keys: KeyValues = { ...siteKeys('o', 'dotted', 'a.b.example.com') };
     for (let i = 0; i < 30_000; i++) keys[`custom_domain:site-${i}.example.com`] = `o:s${i}`;
     keys['custom_domain:a-b.example.com'] = 'o:dashed';
     const inventory = inventoryOf(keys);
