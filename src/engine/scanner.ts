@@ -154,6 +154,9 @@ export async function scanStore(
   return inventory;
 }
 
+/** Routers marked by their forward mappings between two turns of the event loop. */
+const MARKS_BETWEEN_TURNS = 25_000;
+
 /**
  * The scan keeps routers by a hash of their name (see `RouterTable`): once it is
  * complete, each forward mapping marks the router it produces, and the routers left
@@ -166,7 +169,12 @@ export async function scanStore(
 export async function nameOrphanRouters(store: KeyValueStore, inventory: Inventory): Promise<void> {
   const routers = inventory.routers;
   if (routers.size === 0) return;
-  for (const domain of inventory.forwards.keys()) routers.markOwner(domain);
+  let marked = 0;
+  for (const domain of inventory.forwards.keys()) {
+    routers.markOwner(domain);
+    // A million take a second or more: signals and answers are not kept waiting meanwhile.
+    if (++marked % MARKS_BETWEEN_TURNS === 0) await yieldToAnswers();
+  }
   if (routers.countUnnamedOrphans() === 0) return;
   for await (const batch of store.scan(`${routersRoot(inventory.rootKey)}${ROUTER_NAME_PREFIX}`)) {
     for (const key of batch) routers.nameOrphan(key);
