@@ -311,31 +311,9 @@ export function planReap(
   orphanReverseVerdicts: ReadonlyMap<string, Verdict>,
   brakeOptions: BrakeOptions = DEFAULT_BRAKE,
   limits: PlanLimits = {},
+  /** Who gives each Traefik name, when the caller found them already (`ownersInSteps`). */
+  owners: SanitizedOwners = sanitizedOwners(inventory),
 ): Plan {
-  const steps = planInSteps(inventory, forwardVerdicts, orphanReverseVerdicts, brakeOptions, limits, sanitizedOwners(inventory));
-  for (;;) {
-    const step = steps.next();
-    if (step.done) return step.value;
-  }
-}
-
-/** Domains or names planned between two steps of `planInSteps`. */
-const PLAN_STEP = 25_000;
-
-/**
- * `planReap` a step at a time, each over at most `PLAN_STEP` domains or names, so a run
- * can let its event loop turn between them (a million domains take seconds to plan), with
- * the owners of the Traefik names found already (`ownersInSteps`).
- */
-export function* planInSteps(
-  inventory: Inventory,
-  forwardVerdicts: ReadonlyMap<string, Verdict>,
-  orphanReverseVerdicts: ReadonlyMap<string, Verdict>,
-  brakeOptions: BrakeOptions,
-  limits: PlanLimits,
-  owners: SanitizedOwners,
-): Generator<void, Plan> {
-  let planned = 0;
   const roomBeside = (keys: number) => (limits.maxGroupSize ?? Infinity) - keys;
   const groups: DeletionGroup[] = [];
   const kept: Plan['kept'] = [];
@@ -348,7 +326,6 @@ export function* planInSteps(
   // Verdicts name only mapped domains; a stale one is kept as its name alone.
   const staleDomains: string[] = [];
   for (const [domain, verdict] of verdictsToPlan(forwardVerdicts)) {
-    if (++planned % PLAN_STEP === 0) yield;
     if (verdict.status === 'stale' && hasTarget(domain)) staleDomains.push(domain);
   }
   staleDomains.sort((a, b) => (a < b ? -1 : 1));
@@ -369,7 +346,6 @@ export function* planInSteps(
   for (const domain of staleDomains) reapedNames.add(domain, true);
   const middlewaresBySanitized = new Map<string, string[]>();
   for (const name of inventory.middlewares.keys()) {
-    if (++planned % PLAN_STEP === 0) yield;
     const sanitized = inventory.middlewares.sanitizedDomainOf(name);
     if (reapedNames.count(sanitized, true) === 0) continue;
     const names = middlewaresBySanitized.get(sanitized);
@@ -384,7 +360,6 @@ export function* planInSteps(
   const reverses = inventory.reverses.findAll(lookedUp);
 
   for (const domain of staleDomains) {
-    if (++planned % PLAN_STEP === 0) yield;
     const sanitized = sanitizeDomain(domain);
     let flags = 0;
     let middlewares: string[] | undefined;
@@ -445,10 +420,8 @@ export function* planInSteps(
   }
   // Orphans are few: listed as they are found, not after a copy of every name (or entry).
   const orphanMiddlewares: string[] = [];
-  for (const name of inventory.middlewares.keys()) {
-    if (++planned % PLAN_STEP === 0) yield;
+  for (const name of inventory.middlewares.keys())
     if (!produced(inventory.middlewares.sanitizedDomainOf(name))) orphanMiddlewares.push(name);
-  }
   orphanMiddlewares.sort();
   for (const name of orphanMiddlewares) {
     const sanitized = inventory.middlewares.sanitizedDomainOf(name);
@@ -457,10 +430,7 @@ export function* planInSteps(
     orphan('orphan-middleware', name, 'no forward mapping produces this middleware', byName(keys), guards);
   }
   const orphanMetas: string[] = [];
-  for (const domain of inventory.redirectsMeta.keys()) {
-    if (++planned % PLAN_STEP === 0) yield;
-    if (!inventory.forwards.has(domain)) orphanMetas.push(domain);
-  }
+  for (const domain of inventory.redirectsMeta.keys()) if (!inventory.forwards.has(domain)) orphanMetas.push(domain);
   for (const domain of orphanMetas.sort((a, b) => (a < b ? -1 : 1))) {
     orphan(
       'orphan-redirects-meta',

@@ -1,5 +1,5 @@
 import { emptyInventory, ownersInSteps, type ForwardMapping, type Inventory } from '../core/inventory';
-import { orphanReverseCandidates, planInSteps, reverseClaim, type BrakeOptions, type Plan } from '../core/planner';
+import { orphanReverseCandidates, planReap, reverseClaim, type BrakeOptions, type Plan } from '../core/planner';
 import { decideGrace, graceMarkKey, type GraceDecision, type GraceMark } from '../core/grace';
 import { invalid, type Claim, type Verdict } from '../core/verdict';
 import { verdictWithDns, type DnsEvidence } from '../core/dns-ownership';
@@ -244,8 +244,8 @@ export class ReapEngine {
   }
 
   /**
-   * Plans in steps, the event loop turning between them (a million domains take seconds),
-   * with the owners of every Traefik name found the same way and let go once planned: kept in the
+   * Plans with the owners of every Traefik name found in steps (seconds at a million
+   * domains, the event loop turning between them) and let go once planned: kept in the
    * run's own frame, their table (18 MB at a million dashed domains) lasted through the
    * backup and the deletes, where a reap's memory peaks.
    */
@@ -255,8 +255,7 @@ export class ReapEngine {
     reverseVerdicts: ReadonlyMap<string, Verdict>,
   ): Promise<Plan> {
     const owners = await stepThrough(ownersInSteps(inventory));
-    const limits = { maxGroupSize: this.store.maxGroupSize?.() };
-    return stepThrough(planInSteps(inventory, verdicts, reverseVerdicts, this.options.brake, limits, owners));
+    return planReap(inventory, verdicts, reverseVerdicts, this.options.brake, { maxGroupSize: this.store.maxGroupSize?.() }, owners);
   }
 
   private async updateGraceMarks(grace: GraceDecision): Promise<void> {
