@@ -3,6 +3,7 @@ import {
   hydratePlan,
   keysToHydrate,
   orphanReverseCandidates,
+  groupIndexByDomain,
   planReap,
   DEFAULT_BRAKE,
   type BrakeOptions,
@@ -673,6 +674,27 @@ describe('planReap: guards against a registration during the run (DESIGN §4.8)'
     expect(reads).toBe(0);
     expect(hydrated.guards.map((g) => g.key).sort()).toEqual(['custom_domain:a-b-com', 'custom_domain:a.b-com', 'custom_domain:a.b.com']);
     expect(reads).toBe(1);
+  });
+
+  it("finds each stale domain's group by its name, in a plan as planned and in any other order", () => {
+    const keys = {
+      ...siteKeys('a', 'a', 'b.com'),
+      ...siteKeys('a', 'b', 'a.com'),
+      ...siteKeys('a', 'c', 'c.com'),
+      ...routerKeys('orphan.com'),
+    };
+    const { 'custom_domain:orphan.com': _none, ...withOrphan } = keys;
+    const plan = planReap(inventoryOf(withOrphan), verdicts({ 'a.com': 'stale', 'b.com': 'stale', 'c.com': 'live' }), NONE);
+    expect(plan.groups.map((g) => g.subject)).toEqual(['a.com', 'b.com', 'custom-orphan-com']);
+    const asPlanned = groupIndexByDomain(plan);
+    expect([asPlanned.get('a.com'), asPlanned.get('b.com'), asPlanned.get('c.com'), asPlanned.get('custom-orphan-com')]).toEqual([
+      0,
+      1,
+      undefined,
+      undefined,
+    ]);
+    const reordered = groupIndexByDomain({ ...plan, groups: [plan.groups[2], plan.groups[1], plan.groups[0]] });
+    expect([reordered.get('a.com'), reordered.get('b.com'), reordered.get('zz.com')]).toEqual([2, 1, undefined]);
   });
 
   it('hydration keeps the guards', () => {
