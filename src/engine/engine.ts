@@ -170,7 +170,7 @@ export class ReapEngine {
     const pace = () => queue.whenBelow(BACKLOG);
     const inventory = scope
       ? await scope.collect(this.store, this.options.rootKey, onForward)
-      : await scanStore(this.store, this.options.rootKey, onForward, onBatch, pace, scanned);
+      : await scanStore(this.store, this.options.rootKey, onForward, onBatch, pace, scanned, signal);
 
     if (verifier) {
       for (const reverse of orphanReverseCandidates(inventory)) {
@@ -209,7 +209,7 @@ export class ReapEngine {
         // Only a real reap keeps time: verify and --dry-run change nothing.
         if (stage === 'apply') await this.updateGraceMarks(grace);
       }
-      const plan = await this.plan(inventory, plannable, reverseVerdicts);
+      const plan = await this.plan(inventory, plannable, reverseVerdicts, signal);
       if (scope?.brake) plan.brake = scope.brake(plan);
       report.plan = plan;
       if (stage === 'plan' || stage === 'apply') {
@@ -253,8 +253,9 @@ export class ReapEngine {
     inventory: Inventory,
     verdicts: ReadonlyMap<string, Verdict>,
     reverseVerdicts: ReadonlyMap<string, Verdict>,
+    signal?: AbortSignal,
   ): Promise<Plan> {
-    const owners = await stepThrough(ownersInSteps(inventory));
+    const owners = await stepThrough(ownersInSteps(inventory), signal);
     return planReap(inventory, verdicts, reverseVerdicts, this.options.brake, { maxGroupSize: this.store.maxGroupSize?.() }, owners);
   }
 

@@ -61,12 +61,17 @@ function yieldToAnswers(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** Runs a computation given in steps, letting the event loop turn (signals, answers) between them. */
-export async function stepThrough<T>(steps: Generator<void, T>): Promise<T> {
+/**
+ * Runs a computation given in steps, letting the event loop turn (signals, answers) between
+ * them, and stops at the first step after `signal` aborts: a run interrupted while a
+ * million domains' owners are found ends then, not once they all are.
+ */
+export async function stepThrough<T>(steps: Generator<void, T>, signal?: AbortSignal): Promise<T> {
   for (;;) {
     const step = steps.next();
     if (step.done) return step.value;
     await yieldToAnswers();
+    signal?.throwIfAborted();
   }
 }
 
@@ -84,6 +89,7 @@ export async function scanStore(
   onBatch: (keysScanned: number) => void = () => {},
   pace: () => Promise<void> | undefined = () => undefined,
   inventory: Inventory = emptyInventory(rootKey),
+  signal?: AbortSignal,
 ): Promise<Inventory> {
   const classifyKey = keyClassifier(rootKey);
   const routers = routersRoot(rootKey);
@@ -149,8 +155,8 @@ export async function scanStore(
     if (waiting) await waiting;
   }
   while (reading.length > 0) await recordOldest();
-  await nameOrphanRouters(store, inventory);
-  inventory.anomalies.push(...findCrossAnomalies(inventory, await stepThrough(ownersInSteps(inventory))));
+  await nameOrphanRouters(store, inventory, signal);
+  inventory.anomalies.push(...findCrossAnomalies(inventory, await stepThrough(ownersInSteps(inventory), signal)));
   return inventory;
 }
 
@@ -166,14 +172,17 @@ const MARKS_BETWEEN_TURNS = 25_000;
  * Two names with one hash share an entry, so an orphan colliding with a produced
  * router looks owned and is kept: a collision only ever makes the plan smaller.
  */
-export async function nameOrphanRouters(store: KeyValueStore, inventory: Inventory): Promise<void> {
+export async function nameOrphanRouters(store: KeyValueStore, inventory: Inventory, signal?: AbortSignal): Promise<void> {
   const routers = inventory.routers;
   if (routers.size === 0) return;
   let marked = 0;
   for (const domain of inventory.forwards.keys()) {
     routers.markOwner(domain);
     // A million take a second or more: signals and answers are not kept waiting meanwhile.
-    if (++marked % MARKS_BETWEEN_TURNS === 0) await yieldToAnswers();
+    if (++marked % MARKS_BETWEEN_TURNS === 0) {
+      await yieldToAnswers();
+      signal?.throwIfAborted();
+    }
   }
   if (routers.countUnnamedOrphans() === 0) return;
   for await (const batch of store.scan(`${routersRoot(inventory.rootKey)}${ROUTER_NAME_PREFIX}`)) {

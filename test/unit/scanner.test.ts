@@ -1,5 +1,5 @@
 import { emptyInventory } from '../../src/core/inventory';
-import { scanStore } from '../../src/engine/scanner';
+import { scanStore, stepThrough } from '../../src/engine/scanner';
 import { scanningStore, siteKeys } from './fixtures';
 
 describe('scanStore shares the event loop with verification', () => {
@@ -96,5 +96,41 @@ describe('scanStore reads the values of a few pages at once', () => {
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+});
+
+describe('stepThrough', () => {
+  function* counting(steps: number, log: number[]): Generator<void, string> {
+    for (let i = 1; i <= steps; i++) {
+      log.push(i);
+      yield;
+    }
+    return 'done';
+  }
+
+  it('runs every step, the event loop turning between them, to the value', async () => {
+    let turned = false;
+    setImmediate(() => (turned = true));
+    const seen: boolean[] = [];
+    function* observing(): Generator<void, string> {
+      for (let i = 0; i < 3; i++) {
+        seen.push(turned);
+        yield;
+      }
+      return 'done';
+    }
+    await expect(stepThrough(observing())).resolves.toBe('done');
+    // The first step runs at once; what was due on the event loop ran before the second.
+    expect(seen).toEqual([false, true, true]);
+  });
+
+  it('stops at the first step after the signal aborts, not once every step is done', async () => {
+    const log: number[] = [];
+    const stop = new AbortController();
+    const steps = counting(1000, log);
+    const running = stepThrough(steps, stop.signal);
+    setImmediate(() => stop.abort(new Error('SIGTERM')));
+    await expect(running).rejects.toThrow('SIGTERM');
+    expect(log.length).toBeLessThan(10);
   });
 });
