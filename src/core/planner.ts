@@ -105,12 +105,13 @@ function registrationGuards(
   except?: string,
 ): KeyGuard[] | undefined {
   const domains = domainsSanitizedAs(sanitized, guardLimit(room, except));
+  if (!domains) return undefined;
   const guards: KeyGuard[] = [];
-  for (const domain of domains ?? []) {
+  for (const domain of domains) {
     if (domain === except) continue;
     guards.push(othersScanned ? forwardGuard(inventory, domain) : { key: forwardKey(domain), expected: null });
   }
-  return domains && guards;
+  return guards;
 }
 
 /** Whether `registrationGuards` would find too many domains to guard, without building a guard. */
@@ -332,11 +333,6 @@ export function planReap(
 
   // Routers and redirect middlewares are named after the sanitized domain, so two
   // domains can share them; any domain that stays keeps them.
-  const keeperOf = (sanitized: string, stale: string): string | undefined => {
-    let keeper: string | undefined;
-    for (const domain of owners.of(sanitized, stale)) if (!isReaped(domain)) keeper = domain;
-    return keeper;
-  };
   // A count that overstates (two names of one hash) keeps an orphan: never a wrong delete.
   const produced = (sanitized: string): boolean => owners.count(sanitized) > 0;
   // Only the middlewares a stale domain may take are listed: those named after a reaped
@@ -363,11 +359,14 @@ export function planReap(
     const sanitized = sanitizeDomain(domain);
     let flags = 0;
     let middlewares: string[] | undefined;
-    const keeper = keeperOf(sanitized, domain);
+    // Every scanned domain of its Traefik name, this one included.
+    const sharing = owners.of(sanitized, domain);
+    let keeper: string | undefined;
+    for (const other of sharing) if (!isReaped(other)) keeper = other;
     if (keeper !== undefined) {
       kept.push({ subject: routerName(domain), reason: `router and redirect middlewares kept: ${keeper} uses the same name` });
     } else if (!sharedNamesTaken.has(sanitized)) {
-      if (owners.of(sanitized, domain).length > 1) sharedNamesTaken.add(sanitized);
+      if (sharing.length > 1) sharedNamesTaken.add(sanitized);
       const names = middlewaresBySanitized.get(sanitized)?.sort() ?? [];
       const router = routerName(domain);
       // Key names are built only where the store bounds a group's size.
@@ -381,7 +380,7 @@ export function planReap(
         kept.push({ subject: routerName(domain), reason: `router and redirect middlewares kept: ${TOO_MANY_OWNERS}` });
       } else {
         flags |= TRAEFIK;
-        if (owners.count(sanitized) > 1) flags |= NAME_SHARED;
+        if (sharing.length > 1) flags |= NAME_SHARED;
         if (names.length > 0) middlewares = names;
       }
     }
@@ -549,7 +548,7 @@ export function groupIndexByDomain(plan: Plan | undefined): { get(domain: string
     if (domains > 0 && !(groups[domains - 1].subject < groups[domains].subject)) break;
     domains++;
   }
-  if (groups.slice(domains).some((group) => group.kind === 'domain')) {
+  if (groups.some((group, i) => i >= domains && group.kind === 'domain')) {
     const index = new Map<string, number>();
     groups.forEach((group, i) => group.kind === 'domain' && index.set(group.subject, i));
     return index;
