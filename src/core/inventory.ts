@@ -262,8 +262,11 @@ export interface SanitizedOwners {
 /** A dashed domain with more separators than this is kept by name (2^n names could give its own). */
 const MAX_SEARCHED_SEPARATORS = 8;
 
-/** Domains looked at between two steps of `ownersInSteps`. */
-const OWNERS_STEP = 25_000;
+/**
+ * Domains a computation over every domain looks at between two steps (`ownersInSteps`, the
+ * scanner's router marks): a run lets its event loop turn between steps.
+ */
+export const DOMAINS_PER_STEP = 25_000;
 
 export function sanitizedOwners(inventory: Pick<Inventory, 'forwards'>): SanitizedOwners {
   const steps = ownersInSteps(inventory);
@@ -274,7 +277,7 @@ export function sanitizedOwners(inventory: Pick<Inventory, 'forwards'>): Sanitiz
 }
 
 /**
- * `sanitizedOwners` a step at a time, each over at most `OWNERS_STEP` domains, so a run
+ * `sanitizedOwners` a step at a time, each over at most `DOMAINS_PER_STEP` domains, so a run
  * can let its event loop turn between them: at a million domains finding the owners takes
  * seconds, and a signal or a health check waits for the thread meanwhile.
  */
@@ -283,7 +286,7 @@ export function* ownersInSteps(inventory: Pick<Inventory, 'forwards'>): Generato
   let dashed = 0;
   let seen = 0;
   for (const domain of inventory.forwards.keys()) {
-    if (++seen % OWNERS_STEP === 0) yield;
+    if (++seen % DOMAINS_PER_STEP === 0) yield;
     if (!domain.includes('-')) continue;
     counts.add(domain, true);
     dashed++;
@@ -291,7 +294,7 @@ export function* ownersInSteps(inventory: Pick<Inventory, 'forwards'>): Generato
   const named = new Map<string, string[]>();
   if (dashed > 0) {
     for (const domain of inventory.forwards.keys()) {
-      if (++seen % OWNERS_STEP === 0) yield;
+      if (++seen % DOMAINS_PER_STEP === 0) yield;
       if (!domain.includes('-')) continue;
       const sanitized = sanitizeDomain(domain);
       const shared = counts.count(domain, true) > 1 || inventory.forwards.has(sanitized.replaceAll('-', '.'));

@@ -1,5 +1,6 @@
 import {
   addEntry,
+  DOMAINS_PER_STEP,
   emptyInventory,
   findCrossAnomalies,
   needsValue,
@@ -160,9 +161,6 @@ export async function scanStore(
   return inventory;
 }
 
-/** Routers marked by their forward mappings between two turns of the event loop. */
-const MARKS_BETWEEN_TURNS = 25_000;
-
 /**
  * The scan keeps routers by a hash of their name (see `RouterTable`): once it is
  * complete, each forward mapping marks the router it produces, and the routers left
@@ -175,19 +173,21 @@ const MARKS_BETWEEN_TURNS = 25_000;
 export async function nameOrphanRouters(store: KeyValueStore, inventory: Inventory, signal?: AbortSignal): Promise<void> {
   const routers = inventory.routers;
   if (routers.size === 0) return;
-  let marked = 0;
-  for (const domain of inventory.forwards.keys()) {
-    routers.markOwner(domain);
-    // A million take a second or more: signals and answers are not kept waiting meanwhile.
-    if (++marked % MARKS_BETWEEN_TURNS === 0) {
-      await yieldToAnswers();
-      signal?.throwIfAborted();
-    }
-  }
+  // A million take a second or more: signals and answers are not kept waiting meanwhile.
+  await stepThrough(markOwners(inventory), signal);
   if (routers.countUnnamedOrphans() === 0) return;
   for await (const batch of store.scan(`${routersRoot(inventory.rootKey)}${ROUTER_NAME_PREFIX}`)) {
     for (const key of batch) routers.nameOrphan(key);
     if (routers.unnamedOrphans === 0) return;
+  }
+}
+
+/** Each forward mapping marks the router it produces, a step at a time. */
+function* markOwners(inventory: Inventory): Generator<void, void> {
+  let marked = 0;
+  for (const domain of inventory.forwards.keys()) {
+    inventory.routers.markOwner(domain);
+    if (++marked % DOMAINS_PER_STEP === 0) yield;
   }
 }
 
