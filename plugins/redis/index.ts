@@ -51,6 +51,17 @@ export function parseRedisUrl(text: string): URL {
   }
   if (!url.hostname) throw new Error(`--redis-url (REDIS_URL) names no host; ${URL_SHAPE}`);
   if (!/^\/?(\d+)?$/.test(url.pathname)) throw new Error(`--redis-url (REDIS_URL): the path must be a database number; ${URL_SHAPE}`);
+  // ioredis decodes the user, the password and the query itself, and a bad %-escape would
+  // end the run with a bare "URI malformed".
+  for (const part of [url.username, url.password, url.search]) {
+    try {
+      decodeURIComponent(part);
+    } catch {
+      throw new Error(
+        '--redis-url (REDIS_URL) holds a malformed %-escape in its user, password or query; write a literal % as %25, or give the password with --redis-password (REDIS_PASSWORD)',
+      );
+    }
+  }
   return url;
 }
 
@@ -124,7 +135,9 @@ export function redisOptions(settings: RedisSettings, hasConnected: () => boolea
       db: settings.redisDb ?? 0,
     };
   }
-  if (settings.redisUrl) return common;
+  // A URL without a password takes --redis-password (REDIS_PASSWORD): the address in a
+  // ConfigMap, the password from a Secret. One in the URL wins, as ioredis reads it first.
+  if (settings.redisUrl) return settings.redisPassword ? { ...common, password: settings.redisPassword } : common;
   return {
     ...common,
     host: settings.redisHost ?? 'localhost',

@@ -18,7 +18,8 @@ import { shellQuote } from '../render/shell-quote';
 
 const ratio = Flags.custom<number>({
   parse: async (input) => {
-    const value = Number(input);
+    // Number('') is 0: a blank ratio would make the brake refuse every stale domain.
+    const value = input.trim() === '' ? NaN : Number(input);
     if (!Number.isFinite(value) || value < 0 || value > 1) throw new UsageError(`expected a ratio between 0 and 1, got '${input}'`);
     return value;
   },
@@ -216,6 +217,10 @@ const CONFLICTS: Array<[string, string, string]> = [
   ['redis-cluster', 'redis-url', 'give the cluster seeds with --redis-cluster alone'],
   ['redis-sentinels', 'redis-url', 'give the sentinels with --redis-sentinels alone'],
   ['redis-cluster', 'redis-sentinels', 'a store is a cluster or a sentinel-watched master, not both'],
+  ['redis-url', 'redis-host', 'give the host in --redis-url, or drop --redis-url'],
+  ['redis-url', 'redis-port', 'give the port in --redis-url, or drop --redis-url'],
+  ['redis-url', 'redis-db', 'give the database as the /N of --redis-url, or drop --redis-url'],
+  ['output', 'backup-dir', '--output names the file itself: give one of them'],
 ];
 
 /** Whether a webhook secret is given: by file (flag or its variable), or by REAPER_WEBHOOK_SECRET. */
@@ -223,6 +228,20 @@ export const hasWebhookSecret = (flags: AnyFlags): boolean =>
   flags['webhook-secret-file'] !== undefined || (process.env.REAPER_WEBHOOK_SECRET ?? '') !== '';
 
 const withInterval = (flags: AnyFlags): boolean => flags.interval !== undefined;
+const ETCD_FLAGS = ['etcd-endpoints', 'etcd-username', 'etcd-password', 'etcd-ca', 'etcd-cert', 'etcd-key'];
+const REDIS_FLAGS = [
+  'redis-host',
+  'redis-port',
+  'redis-password',
+  'redis-db',
+  'redis-url',
+  'redis-cluster',
+  'redis-sentinels',
+  'redis-sentinel-name',
+  'redis-tls-ca',
+  'redis-tls-cert',
+  'redis-tls-key',
+];
 const withDns = (flags: AnyFlags): boolean => flags['verify-dns'] === true;
 
 /**
@@ -235,6 +254,9 @@ const NEEDS: Array<[flags: string[], present: (flags: AnyFlags) => boolean, belo
   [['jitter'], withInterval, 'it spreads the waits of --interval (the sidecar mode)', '--interval'],
   [['webhook-path', 'webhook-window', 'webhook-queue'], hasWebhookSecret, 'it belongs to the webhook endpoint', '--webhook-secret-file'],
   [['dns-server', 'dns-timeout', 'dns-concurrency'], withDns, 'DNS is asked only with --verify-dns', '--verify-dns'],
+  // A store plugin of one's own may read either kind; the built-in two read only their own.
+  [ETCD_FLAGS, (flags) => flags.store !== 'redis', 'the redis store does not read it', '--store etcd'],
+  [REDIS_FLAGS, (flags) => flags.store !== 'etcd', 'the etcd store does not read it', '--store redis'],
 ];
 
 /**

@@ -43,9 +43,22 @@ export class ReaperError extends Error {
     if (error instanceof ReaperError) return error;
     if (error instanceof ExplainedError) return new ReaperError(error.problem, { hint: error.hint, cause: error });
     const message = error instanceof Error ? error.message : String(error);
-    if (error instanceof Error && 'oclif' in error) return new UsageError(message, { cause: error });
+    if (error instanceof Error && 'oclif' in error) return new UsageError(withoutFlagValues(error, message), { cause: error });
     return new ReaperError(message, { cause: error });
   }
+}
+
+/**
+ * oclif names a mistyped flag as it was given, `--redis-pasword=<the password>` included:
+ * only its name is repeated, since the value of a flag nobody knows may be a secret.
+ */
+function withoutFlagValues(error: Error, message: string): string {
+  const flags = (error as Error & { flags?: unknown }).flags;
+  if (!Array.isArray(flags) || !/^Nonexistent flags?:/.test(message)) return message;
+  const lead = `Nonexistent flag${flags.length === 1 ? '' : 's'}: `;
+  const given = lead + flags.join(', ');
+  const names = lead + flags.map((flag) => String(flag).replace(/=[\s\S]*$/, '')).join(', ');
+  return message.startsWith(given) ? names + message.slice(given.length) : names;
 }
 
 /** A flag, argument or setting that cannot work: the operator fixes the command line. */
