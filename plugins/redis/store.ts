@@ -184,6 +184,21 @@ export class RedisStore extends BaseStore {
     return outcomes;
   }
 
+  /** A replica takes no writes (unless configured to, when its writes would not last). */
+  async readOnlyReason(): Promise<string | undefined> {
+    this.ensureOpen();
+    this.trips++;
+    let role: unknown;
+    try {
+      role = await this.client.call('ROLE');
+    } catch {
+      // ROLE withheld (ACL, a proxy): the deletes' own answers tell.
+      return undefined;
+    }
+    if (!Array.isArray(role) || (role[0] !== 'slave' && role[0] !== 'replica')) return undefined;
+    return `it is a replica of ${String(role[1])}:${String(role[2])}`;
+  }
+
   /** Every group of the batch in one script run: atomic on one server. */
   async deleteGroupsIfUnchanged(groups: GuardedGroup[]): Promise<GroupDeleteOutcome[]> {
     this.ensureOpen();

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { constants, promises as fs, createWriteStream } from 'node:fs';
+import { constants, promises as fs, createWriteStream, mkdtempSync, rmdirSync, statSync } from 'node:fs';
 import { dirname, basename, join, resolve } from 'node:path';
 import { createGzip } from 'node:zlib';
 import type { Writable } from 'node:stream';
@@ -179,6 +179,34 @@ async function makeDirectory(dir: string): Promise<void> {
     if (error.code === 'EEXIST' && (await fs.stat(dir)).isDirectory()) return;
     throw error;
   });
+}
+
+/**
+ * Why no backup could be written in `dir`, or undefined when one can: its nearest existing
+ * part must be a directory this process can create an entry in (tried with an empty
+ * directory, removed at once: root passes access(2) where sysfs or a read-only mount then
+ * refuses the write). A reap asks before it reads anything, so a dry run exits as the real
+ * run would, and a real run learns it before a scan of a million keys, not after it.
+ */
+export function backupDirectoryProblem(dir: string): string | undefined {
+  let existing = resolve(dir);
+  for (;;) {
+    try {
+      if (!statSync(existing).isDirectory()) return `cannot write a backup in ${dir}: ${existing} is not a directory`;
+      break;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const parent = dirname(existing);
+      if (code !== 'ENOENT' || parent === existing) return `cannot write a backup in ${dir} (${code})`;
+      existing = parent;
+    }
+  }
+  try {
+    rmdirSync(mkdtempSync(join(existing, '.pages-reaper-check-')));
+    return undefined;
+  } catch (error) {
+    return `cannot write a backup in ${dir} (${(error as NodeJS.ErrnoException).code})`;
+  }
 }
 
 /** `reap-2026-11-25T20-13-00-000Z.jsonl` in `dir`, created (0700) when missing. */

@@ -5,7 +5,10 @@ import { backupDirFlag, brakeFlags, graceFlag, hasWebhookSecret, reportFlags, so
 import { waitDuration } from '../cli/duration';
 import { dnsFlags } from '../cli/dns-flags';
 import type { WebhookOptions } from '../cli/sidecar';
-import { UsageError } from '../report/errors';
+import { ReaperError, UsageError } from '../report/errors';
+import { backupDirectoryProblem } from '../backup/writer';
+import type { ReaperSettings } from '../container';
+import type { AnyFlags } from '../cli/flags';
 
 const RESERVED_PATHS = ['/healthz', '/readyz', '/metrics'];
 
@@ -111,6 +114,18 @@ export default class Reap extends ReaperCommand {
       helpGroup: 'SIDECAR',
     }),
   };
+
+  /** No backup, no reap: a backup directory that cannot be written fails the run (and its dry run) before anything is read. */
+  protected override settings(parsed: AnyFlags): ReaperSettings {
+    const settings = super.settings(parsed);
+    const problem = settings.backupDir === undefined ? undefined : backupDirectoryProblem(settings.backupDir);
+    if (problem !== undefined) {
+      throw new ReaperError(`no backup, no reap: ${problem}; nothing was deleted`, {
+        hint: 'choose a writable --backup-dir (REAPER_BACKUP_DIR)',
+      });
+    }
+    return settings;
+  }
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Reap);

@@ -105,9 +105,11 @@ export class BoundedStore implements KeyValueStore {
     if (signal) setMaxListeners(0, signal);
     if (inner.maxGroupSize) this.maxGroupSize = () => inner.maxGroupSize!();
     if (inner.markReads) this.markReads = () => this.bound('reading', () => inner.markReads!());
+    if (inner.readOnlyReason) this.readOnlyReason = () => this.bound('reading', () => inner.readOnlyReason!());
   }
 
   readonly markReads?: () => Promise<void>;
+  readonly readOnlyReason?: () => Promise<string | undefined>;
 
   describe(): string {
     return this.inner.describe();

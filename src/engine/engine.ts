@@ -117,6 +117,11 @@ export class ReapEngine {
   private async runStages(stage: Stage, signal?: AbortSignal, scope?: RunScope): Promise<RunReport> {
     const startedAt = this.clock.now();
     // Before the first read: a key the run deletes must be unwritten since (where the store can tell).
+    if (stage === 'plan' || stage === 'apply') {
+      const readOnly = await this.store.readOnlyReason?.();
+      if (readOnly !== undefined)
+        throw new ExplainedError(`a reap cannot delete from ${this.store.describe()}: ${readOnly}`, 'point the reaper at the primary');
+    }
     if (stage === 'apply') await this.store.markReads?.();
     // The scan's table keeps the common verdict as a flag of each domain's entry.
     const scanned = scope ? undefined : emptyInventory(this.options.rootKey);

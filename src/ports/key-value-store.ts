@@ -89,6 +89,11 @@ export interface KeyValueStore {
    * (Redis), identical bytes are the same state and the value compare is all there is.
    */
   markReads?(): Promise<void>;
+  /**
+   * Why this store cannot take deletes (a Redis replica), or undefined: asked before a
+   * reap or its dry run reads anything, so both end the same way, at once.
+   */
+  readOnlyReason?(): Promise<string | undefined>;
   /** Keys a scan found but could not hand over as text (names that are not UTF-8), escaped. */
   skippedKeys?(): string[];
   /** Requests sent to the store so far (a pipeline or script run counts once). */
