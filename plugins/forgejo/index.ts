@@ -4,6 +4,9 @@ import { SourceError, type PagesFileLookup, type SourceOfTruth } from '../../src
 import type { PluginSettings, SourcePlugin } from '../../src/ports/plugins';
 import { readFlagFile } from '../../src/plugin-kit';
 import { RequestLimiter, sleep } from './limiter';
+import { strictBase64 } from '../../src/core/strict-base64';
+
+export { strictBase64 };
 
 export interface ForgejoSettings {
   forgejoHost: string;
@@ -158,18 +161,6 @@ export function retryAfterMs(header: string | string[] | undefined, now = Date.n
   if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
-/**
- * The bytes of a base64 text, or undefined when it is not base64: Node's decoder skips
- * what it does not understand, and garbage read as a `.pages` file would look like a
- * changed `custom_domain`. Forgejo may break `content` into lines.
- */
-export function strictBase64(text: string): Buffer | undefined {
-  const compact = text.replace(/\r?\n/g, '');
-  return BASE64.test(compact) ? Buffer.from(compact, 'base64') : undefined;
 }
 
 /** A path segment; `.` and `..` are escaped so that no server reads them as a step up. */

@@ -127,6 +127,11 @@ local function content(key)
   return kind .. redis.call('DUMP', key)
 end
 
+-- Whether a pcall's answer is the error it caught.
+local function refused(answer)
+  return type(answer) == 'table' and answer.err ~= nil
+end
+
 -- Whether an existing non-string key holds what a DUMP payload holds: the payload is
 -- restored under a scratch name, compared and removed within this one atomic script.
 local count = (#ARGV - 1) / 3
@@ -135,7 +140,8 @@ local function holdsDump(key, payload)
   if redis.call('DUMP', key) == payload then return true end
   local scratch = KEYS[count + 1] or (key .. ':pages-reaper-restore-check')
   if redis.call('EXISTS', scratch) == 1 then return false end
-  redis.call('RESTORE', scratch, 0, payload)
+  -- A payload this server refuses (another Redis version's) holds nothing it can compare.
+  if refused(redis.pcall('RESTORE', scratch, 0, payload)) then return false end
   local same = content(key) == content(scratch)
   redis.call('DEL', scratch)
   return same
@@ -160,10 +166,13 @@ for i = 1, count do
   else
     if kind == 's' then
       if ttl > 0 then redis.call('SET', key, payload, 'PX', ttl) else redis.call('SET', key, payload) end
+      out[i] = exists and 'replaced' or 'written'
+    elseif refused(redis.pcall('RESTORE', key, ttl, payload, 'REPLACE')) then
+      -- The server refused the payload (another Redis version's, or damaged): that key is skipped, not the run.
+      out[i] = 'unsupported'
     else
-      redis.call('RESTORE', key, ttl, payload, 'REPLACE')
+      out[i] = exists and 'replaced' or 'written'
     end
-    out[i] = exists and 'replaced' or 'written'
   end
 end
 return out

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash, type Hash } from 'node:crypto';
 import type { StoredEntry } from '../ports/key-value-store';
+import { strictBase64 } from '../core/strict-base64';
 
 /**
  * The backup file (docs/backup-format.md): JSON Lines — a header, one line per key, a
@@ -65,19 +66,32 @@ export function decodeEntry(text: string, lineNumber: number): StoredEntry {
   const bad = (what: string) => new BackupFormatError(`line ${lineNumber}: ${what}`);
   if (typeof line !== 'object' || line === null) throw bad('not an entry');
   if (typeof line.key !== 'string' || line.key === '') throw bad('no key');
-  if (typeof line.type !== 'string') throw bad('no type');
+  if (typeof line.type !== 'string' || line.type === '') throw bad('no type');
   let expiresAt: number | undefined;
   if (line.expiresAt !== null) {
     expiresAt = typeof line.expiresAt === 'string' ? Date.parse(line.expiresAt) : NaN;
     if (Number.isNaN(expiresAt)) throw bad('expiresAt is neither null nor a time');
   }
   const entry: StoredEntry = { key: line.key, type: line.type, expiresAt };
+  // Only what the writer writes is read: one of value or base64 for a string; a dump, or
+  // nothing (a store that cannot serialise the type), for any other; base64 decoding
+  // strictly. Anything else is a damaged or hand-made line, and restore writes nothing.
+  const has = (field: 'value' | 'base64' | 'dump') => line[field] !== undefined;
+  const decoded = (field: 'base64' | 'dump') => {
+    const bytes = typeof line[field] === 'string' ? strictBase64(line[field]) : undefined;
+    if (bytes === undefined) throw bad(`its ${field} is not valid base64`);
+    return bytes;
+  };
   if (line.type === 'string') {
-    if (typeof line.value === 'string') entry.value = Buffer.from(line.value, 'utf8');
-    else if (typeof line.base64 === 'string') entry.value = Buffer.from(line.base64, 'base64');
-    else throw bad('a string entry without value or base64');
-  } else if (typeof line.dump === 'string') {
-    entry.dump = Buffer.from(line.dump, 'base64');
+    if (!has('value') && !has('base64')) throw bad('a string entry without value or base64');
+    if (has('dump') || (has('value') && has('base64'))) throw bad('a string entry holds one of value or base64, and no dump');
+    if (has('value')) {
+      if (typeof line.value !== 'string') throw bad('its value is not text');
+      entry.value = Buffer.from(line.value, 'utf8');
+    } else entry.value = decoded('base64');
+  } else {
+    if (has('value') || has('base64')) throw bad(`a ${line.type} entry holds a dump or nothing, not a value`);
+    if (has('dump')) entry.dump = decoded('dump');
   }
   return entry;
 }

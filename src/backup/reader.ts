@@ -40,11 +40,11 @@ async function openLines(path: string): Promise<OpenLines> {
     throw new BackupFormatError(
       code === 'EACCES' || code === 'EPERM'
         ? `cannot read ${path}: permission denied (${code}); run as a user who may read it, or copy it somewhere readable`
-        : `cannot read ${path}: ${code}`,
+        : `cannot read ${path}: ${code}; give the path of a backup file (the reap prints it, as does backup)`,
     );
   }
   const stat = await fs.stat(path);
-  if (!stat.isFile()) throw new BackupFormatError(`${path} is not a file`);
+  if (!stat.isFile()) throw new BackupFormatError(`${path} is not a file; give the path of a backup file in it, not the directory`);
   const file = createReadStream(path);
   let stream: Readable = file;
   if (await isGzip(path)) {

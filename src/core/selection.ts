@@ -72,3 +72,13 @@ export function isSelected(entry: StoredEntry, selection: Selection, rootKey: st
     }
   }
 }
+
+/**
+ * Whether a key whose name is not UTF-8 (`escaped` as the store reports it) falls in the
+ * selection. The plugin writes every key it owns from text (a domain, a repository), so such
+ * a key is never one of its keys nor one of a domain's: only `all` and a prefix can take it.
+ */
+export function mayHoldUnnamedKey(escaped: string, selection: Selection): boolean {
+  if (selection.kind === 'all') return true;
+  return selection.kind === 'prefixes' && selection.prefixes.some((prefix) => escaped.startsWith(prefix));
+}

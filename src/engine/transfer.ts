@@ -1,6 +1,6 @@
 import { BackupReader } from '../backup/reader';
 import { BackupWriter, type BackupMeta } from '../backup/writer';
-import { isSelected, mayBeSelected, type Selection } from '../core/selection';
+import { isSelected, mayBeSelected, mayHoldUnnamedKey, type Selection } from '../core/selection';
 import type { DeletionGroup } from '../core/planner';
 import type { ExpectedKey, KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../ports/key-value-store';
 import { noProgress, type Progress } from '../ports/progress';
@@ -55,7 +55,9 @@ export async function exportEntries(
       await pages.return?.();
     }
   }
-  for (const name of store.skippedKeys?.() ?? []) unsupported.push(`${name} (its name is not UTF-8)`);
+  for (const name of store.skippedKeys?.() ?? []) {
+    if (mayHoldUnnamedKey(name, selection)) unsupported.push(`${name} (its name is not UTF-8)`);
+  }
   return { written: writer.count, unsupported };
 }
 

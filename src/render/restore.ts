@@ -35,7 +35,7 @@ export function renderRestoreHuman(report: RestoreReport): string {
   out.push(...more(result.written.length, c.written + c.replaced));
   for (const key of result.conflicts) out.push(`⚠️  ${key}: exists with another value; left alone (use --overwrite to replace it)`);
   out.push(...more(result.conflicts.length, c.exists));
-  for (const key of result.unsupported) out.push(`⚠️  ${key}: this store cannot hold its type; skipped`);
+  for (const key of result.unsupported) out.push(`⚠️  ${key}: this store cannot hold it (its type, or a DUMP payload it refuses); skipped`);
   out.push('', RULE, '📊 RESTORE SUMMARY', RULE);
   out.push(`Entries in backup:      ${report.entries}`);
   out.push(`${dryRun ? 'Would write:           ' : 'Written:               '} ${c.written}`);
