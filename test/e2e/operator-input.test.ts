@@ -1,0 +1,274 @@
+/**
+ * What an operator's slips and setups do, the CLI run as a process (found by a black-box
+ * campaign): a mistyped secret flag, a blank ratio, a malformed --redis-url, flags of one
+ * store given to the other, a backup directory or a server (a replica) a reap cannot use,
+ * and backup files written by hand. Each ends in one line and a known exit code; a dry run
+ * ends as the real run would; no secret is printed; nothing changes that should not.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Redis } from 'ioredis';
+import { cliRunner, expectFatal } from '../support/cli-process';
+import { startRedis } from '../support/servers';
+import { pagesFile, siteEntries } from '../support/plugin-writer';
+import { backupText, expectSameState, fullDump, HEADER } from '../support/redis-state';
+import {
+  connectionFlags,
+  resetRedisAndStandin,
+  startRedisAndStandin,
+  stopRedisAndStandin,
+  type RedisServer,
+  type Standin,
+} from '../support/redis-and-standin';
+import type { Site } from '../support/harness';
+
+const cli = cliRunner('operator-input');
+const HOME = cli.home;
+afterAll(() => cli.cleanup());
+
+const LIVE: Site = { owner: 'alice', repo: 'site', domain: 'www.alice.com' };
+const STALE: Site = { owner: 'gone', repo: 'site', domain: 'old.example.com', redirects: 1 };
+
+describe('a slip on the command line', () => {
+  let server: RedisServer;
+  let standin: Standin;
+  let redis: Redis;
+  let flags: string[];
+
+  beforeAll(async () => {
+    ({ server, standin, redis } = await startRedisAndStandin());
+    flags = connectionFlags(server, standin);
+  });
+  afterAll(() => stopRedisAndStandin({ server, standin, redis }));
+  beforeEach(async () => {
+    await resetRedisAndStandin({ standin, redis });
+    standin.setRepo(LIVE.owner, LIVE.repo, { pages: pagesFile({ domain: LIVE.domain }) });
+    await redis.mset(siteEntries(LIVE));
+    await redis.mset(siteEntries(STALE));
+  });
+
+  it('a mistyped secret flag given as --name=value is named without its value, on stderr and in --json', async () => {
+    const before = await fullDump(redis);
+    const [password, token] = await Promise.all([
+      cli.run(['reap', ...flags, '--redis-pasword=S3cr3tRedisPw!']),
+      cli.run(['reap', ...flags, '--forgejo-tokn=TOKEN-S3cr3t value', '--json']),
+    ]);
+
+    expectFatal(password, /^pages-reaper: Nonexistent flag: --redis-pasword; see --help\n$/);
+    expect(token.code).toBe(1);
+    expect(JSON.parse(token.stdout).error.message).toBe('Nonexistent flag: --forgejo-tokn; see --help');
+    for (const result of [password, token]) expect(result.stdout + result.stderr).not.toMatch(/S3cr3t/);
+    expectSameState(await fullDump(redis), before);
+  });
+
+  it('a blank --max-stale-ratio (or REAPER_MAX_STALE_RATIO) is refused, not read as 0', async () => {
+    const before = await fullDump(redis);
+    const results = await Promise.all([
+      cli.run(['reap', '--dry-run', ...flags, '--max-stale-ratio', '']),
+      cli.run(['reap', '--dry-run', ...flags, '--max-stale-ratio', ' ']),
+      cli.run(['reap', ...flags], { REAPER_MAX_STALE_RATIO: ' ' }),
+    ]);
+    for (const result of results)
+      expectFatal(result, /--max-stale-ratio( \(REAPER_MAX_STALE_RATIO\))?: expected a ratio between 0 and 1, got '\s*'/);
+    expectSameState(await fullDump(redis), before);
+  });
+
+  it('a --redis-url with a malformed %-escape is named with the fix, its password never shown', async () => {
+    const url = `redis://:S3cr3t%zzPw@${server.host}:${server.port}/0`;
+    const results = await Promise.all([cli.run(['scan', '--redis-url', url]), cli.run(['scan'], { REDIS_URL: url })]);
+    for (const result of results) {
+      expectFatal(result, /--redis-url \(REDIS_URL\) holds a malformed %-escape.*%25.*--redis-password/);
+      expect(result.stderr).not.toMatch(/S3cr3t|zzPw/);
+    }
+  });
+
+  it('flags of one store given to the other, and --redis-url beside the host, port or database: refused, naming both', async () => {
+    const url = `redis://${server.host}:${server.port}/0`;
+    const cases: Array<[string[], RegExp]> = [
+      [['scan', '--redis-url', url, '--redis-host', 'elsewhere'], /--redis-url and --redis-host cannot be used together/],
+      [['scan', '--redis-url', url, '--redis-port', '6380'], /--redis-url and --redis-port cannot be used together/],
+      [['scan', '--redis-url', url, '--redis-db', '1'], /--redis-url and --redis-db cannot be used together; .*\/N of --redis-url/],
+      [['scan', ...flags.slice(0, 4), '--etcd-endpoints', 'http://127.0.0.1:2379'], /--etcd-endpoints would be ignored here.*--store etcd/],
+      [['scan', '--store', 'etcd', '--redis-host', 'elsewhere'], /--redis-host would be ignored here; the etcd store does not read it/],
+      [
+        ['backup', ...flags.slice(0, 4), '--output', path.join(HOME, 'b.jsonl'), '--backup-dir', HOME],
+        /--output and --backup-dir cannot be used together/,
+      ],
+    ];
+    const results = await Promise.all(cases.map(([args]) => cli.run(args)));
+    results.forEach((result, i) => expectFatal(result, cases[i][1]));
+    expect(fs.existsSync(path.join(HOME, 'b.jsonl'))).toBe(false);
+  });
+});
+
+describe('--redis-url without a password takes --redis-password (REDIS_PASSWORD)', () => {
+  let server: RedisServer;
+
+  beforeAll(async () => {
+    server = await startRedis({ password: 'url-less Secret' });
+  });
+  afterAll(() => server.stop());
+
+  it('the address in REDIS_URL, the password beside it: the scan runs', async () => {
+    const url = `redis://${server.host}:${server.port}/0`;
+    const [byFlag, byEnv] = await Promise.all([
+      cli.run(['scan', '--json', '--redis-url', url, '--redis-password', 'url-less Secret']),
+      cli.run(['scan', '--json'], { REDIS_URL: url, REDIS_PASSWORD: 'url-less Secret' }),
+    ]);
+    for (const result of [byFlag, byEnv]) {
+      expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(JSON.parse(result.stdout).summary).toBeDefined();
+      expect(result.stdout).not.toContain('url-less Secret');
+    }
+  });
+});
+
+describe('a reap that could not delete ends its dry run the same way, before reading anything', () => {
+  let server: RedisServer;
+  let standin: Standin;
+  let redis: Redis;
+  let flags: string[];
+
+  beforeAll(async () => {
+    ({ server, standin, redis } = await startRedisAndStandin());
+    flags = connectionFlags(server, standin);
+  });
+  afterAll(() => stopRedisAndStandin({ server, standin, redis }));
+  beforeEach(() => resetRedisAndStandin({ standin, redis }));
+
+  it('a backup directory that cannot be written: the real run and the dry run exit 1 alike, stale domains or none', async () => {
+    const file = path.join(HOME, 'not-a-directory');
+    fs.writeFileSync(file, 'x');
+    const unwritable = [path.join(file, 'backups'), file, '/proc/nope'];
+    for (const withStale of [false, true]) {
+      await redis.flushall();
+      if (withStale) await redis.mset(siteEntries(STALE));
+      const before = await fullDump(redis);
+      for (const dir of unwritable) {
+        const [real, dry] = await Promise.all([
+          cli.run(['reap', ...flags, '--backup-dir', dir]),
+          cli.run(['reap', '--dry-run', ...flags], { REAPER_BACKUP_DIR: dir }),
+        ]);
+        for (const result of [real, dry]) {
+          expectFatal(
+            result,
+            /^pages-reaper: no backup, no reap: cannot write a backup in .*nothing was deleted; choose a writable --backup-dir/,
+          );
+        }
+      }
+      expectSameState(await fullDump(redis), before);
+      expect(standin.stats().requests).toBe(0);
+    }
+    expect(fs.readdirSync(HOME).filter((name) => name.startsWith('.pages-reaper'))).toEqual([]);
+  });
+
+  it('a replica: the real run and the dry run exit 1 naming its primary; scan and verify still read it', async () => {
+    await redis.mset(siteEntries(STALE));
+    const replica = await startRedis();
+    const client = new Redis({ host: replica.host, port: replica.port, lazyConnect: true });
+    try {
+      await client.connect();
+      await client.call('REPLICAOF', server.host, String(server.port));
+      while (!/master_link_status:up/.test(await client.info('replication'))) await new Promise((resolve) => setTimeout(resolve, 50));
+      const replicaFlags = ['--redis-host', replica.host, '--redis-port', String(replica.port), '--forgejo-host', standin.url];
+      const before = await fullDump(redis);
+      const [real, dry, verify] = await Promise.all([
+        cli.run(['reap', ...replicaFlags, '--backup-dir', path.join(HOME, 'replica-backups')]),
+        cli.run(['reap', '--dry-run', ...replicaFlags]),
+        cli.run(['verify', '--json', ...replicaFlags]),
+      ]);
+      for (const result of [real, dry]) {
+        expectFatal(
+          result,
+          new RegExp(`cannot delete from .*:${replica.port}.*a replica of ${server.host}:${server.port}; point the reaper at the primary`),
+        );
+      }
+      expect(verify.code).toBe(0);
+      expect(JSON.parse(verify.stdout).summary).toMatchObject({ stale: 1 });
+      expectSameState(await fullDump(redis), before);
+      expect(fs.existsSync(path.join(HOME, 'replica-backups'))).toBe(false);
+    } finally {
+      client.disconnect();
+      await replica.stop();
+    }
+  });
+});
+
+describe('backup and restore of what an operator may hand them', () => {
+  let server: RedisServer;
+  let redis: Redis;
+  let store: string[];
+
+  beforeAll(async () => {
+    server = await startRedis();
+    redis = new Redis({ host: server.host, port: server.port, lazyConnect: true });
+    await redis.connect();
+    store = ['--redis-host', server.host, '--redis-port', String(server.port)];
+  });
+  afterAll(async () => {
+    await redis.quit();
+    await server.stop();
+  });
+  beforeEach(() => redis.flushall());
+
+  it('a key whose name is not UTF-8 outside the selection is no warning: the plugin never writes such a name', async () => {
+    await redis.mset(siteEntries(LIVE));
+    await redis.set(Buffer.from([0x63, 0x61, 0x63, 0x68, 0x65, 0x3a, 0xff]), 'v');
+    const out = (name: string) => path.join(HOME, name);
+    const [byDomain, plugin, prefix] = await Promise.all([
+      cli.run(['backup', ...store, '--domain', LIVE.domain, '--output', out('domain.jsonl')]),
+      cli.run(['backup', ...store, '--output', out('plugin.jsonl')]),
+      cli.run(['backup', ...store, '--prefix', 'cache:', '--output', out('cache.jsonl')]),
+    ]);
+    for (const result of [byDomain, plugin]) {
+      expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(result.stdout).not.toMatch(/not UTF-8|⚠️/);
+    }
+    expect(prefix.code).toBe(2);
+    expect(prefix.stdout).toMatch(/cache:\\xff \(its name is not UTF-8\): could not be saved/);
+  });
+
+  it('entries no backup holds (base64 that does not decode, value and base64 both, a value for another type): nothing written', async () => {
+    const written = { key: 'written-first', type: 'string', expiresAt: null, value: 'v' };
+    const damaged: Array<[Record<string, unknown>, RegExp]> = [
+      [{ key: 'k', type: 'string', expiresAt: null, base64: '!!!notb64' }, /line 3: its base64 is not valid base64/],
+      [{ key: 'k', type: 'string', expiresAt: null, value: 'a', base64: 'YQ==' }, /line 3: a string entry holds one of value or base64/],
+      [{ key: 'k', type: 'hash', expiresAt: null, value: 'a' }, /line 3: a hash entry holds a dump or nothing, not a value/],
+      [{ key: 'k', type: 'hash', expiresAt: null, dump: 'not base64!' }, /line 3: its dump is not valid base64/],
+    ];
+    const results = await Promise.all(
+      damaged.map(([entry], i) => {
+        const file = path.join(HOME, `damaged-${i}.jsonl`);
+        fs.writeFileSync(file, backupText(HEADER, [written, entry]));
+        return cli.run(['restore', file, ...store]);
+      }),
+    );
+    results.forEach((result, i) => expectFatal(result, damaged[i][1]));
+    expect(await redis.dbsize()).toBe(0);
+  });
+
+  it('a DUMP payload the server refuses: that key is named and skipped (exit 2), the others restored, no script error', async () => {
+    const file = path.join(HOME, 'refused-dump.jsonl');
+    const entries = [
+      { key: 'refused', type: 'hash', expiresAt: null, dump: 'AAAA' },
+      { key: 'fine', type: 'string', expiresAt: null, value: 'v' },
+    ];
+    fs.writeFileSync(file, backupText(HEADER, entries));
+    await redis.hset('refused-existing', 'f', 'v');
+    fs.writeFileSync(
+      path.join(HOME, 'refused-overwrite.jsonl'),
+      backupText(HEADER, [{ key: 'refused-existing', type: 'hash', expiresAt: null, dump: 'AAAA' }]),
+    );
+
+    const result = await cli.run(['restore', file, ...store]);
+    const overwrite = await cli.run(['restore', path.join(HOME, 'refused-overwrite.jsonl'), '--overwrite', ...store]);
+
+    expect(result.code).toBe(2);
+    expect(result.stdout).toMatch(/⚠️ {2}refused: this store cannot hold it \(its type, or a DUMP payload it refuses\); skipped/);
+    expect(result.stderr).not.toMatch(/script|ERR/);
+    expect(await redis.get('fine')).toBe('v');
+    expect(await redis.exists('refused')).toBe(0);
+    expect(overwrite.code).toBe(2);
+    expect(await redis.hgetall('refused-existing')).toEqual({ f: 'v' });
+  });
+});
