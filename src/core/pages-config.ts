@@ -13,12 +13,26 @@ export interface PagesConfig {
 
 const QUOTES = /^["']+|["']+$/g;
 
+/**
+ * Go's `strings.TrimSpace`, which the plugin trims every line and value with: Unicode
+ * white space as Go's `unicode.IsSpace` has it. JavaScript's `trim()` differs on two
+ * characters, and each difference misread a live file: it keeps U+0085 (NEL), so
+ * `custom_domain: a.com<NEL>` read as another domain, and it drops U+FEFF (a byte-order
+ * mark), so `<BOM>enabled: false` read as disabled where the plugin ignores the line.
+ */
+const GO_SPACE = '\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000';
+const EDGE_SPACE = new RegExp(`^[${GO_SPACE}]+|[${GO_SPACE}]+$`, 'g');
+
+export function trimSpace(text: string): string {
+  return text.replace(EDGE_SPACE, '');
+}
+
 function unquote(value: string): string {
-  return value.trim().replace(QUOTES, '');
+  return trimSpace(value).replace(QUOTES, '');
 }
 
 function valueAfterColon(line: string): string {
-  return line.slice(line.indexOf(':') + 1).trim();
+  return trimSpace(line.slice(line.indexOf(':') + 1));
 }
 
 function parseInlineList(value: string): string[] {
@@ -35,7 +49,7 @@ export function parsePagesConfig(text: string): PagesConfig {
   const config: PagesConfig = { customDomain: '', enabled: true, enableBranches: [] };
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
+    const line = trimSpace(lines[i]);
     if (line.startsWith('custom_domain:')) {
       config.customDomain = unquote(valueAfterColon(line));
     } else if (line.startsWith('enabled:')) {
@@ -49,9 +63,9 @@ export function parsePagesConfig(text: string): PagesConfig {
         continue;
       }
       // A block list appends to what earlier `enable_branches:` lines gave, as in the plugin.
-      while (i + 1 < lines.length && lines[i + 1].trim().startsWith('- ')) {
+      while (i + 1 < lines.length && trimSpace(lines[i + 1]).startsWith('- ')) {
         i++;
-        const item = unquote(lines[i].trim().slice(2));
+        const item = unquote(trimSpace(lines[i]).slice(2));
         if (item !== '') config.enableBranches.push(item);
       }
     }

@@ -180,4 +180,28 @@ describe("parsePagesConfig (the plugin's line-based .pages reader)", () => {
     );
     expect(parsePagesConfig(text)).toEqual({ customDomain: 'www.example.com', enabled: true, enableBranches: ['stage', 'feature/new-ui'] });
   });
+
+  describe("white space as Go's strings.TrimSpace has it, not JavaScript's trim()", () => {
+    const NEL = '\u0085';
+    const BOM = '\ufeff';
+
+    it('U+0085 (NEL) is white space: trimmed from values, lines and list items', () => {
+      expect(parsePagesConfig(lf(`custom_domain: www.nel.com${NEL}`)).customDomain).toBe('www.nel.com');
+      expect(parsePagesConfig(lf(`${NEL}custom_domain: www.nel.com`)).customDomain).toBe('www.nel.com');
+      expect(parsePagesConfig(lf('custom_domain: a.com', `enabled: true${NEL}`)).enabled).toBe(true);
+      expect(parsePagesConfig(lf('enable_branches:', `  - dev${NEL}`, `${NEL}- qa`)).enableBranches).toEqual(['dev', 'qa']);
+      expect(parsePagesConfig(lf(`enable_branches: [dev${NEL}, qa]`)).enableBranches).toEqual(['dev', 'qa']);
+    });
+
+    it('U+FEFF (a byte-order mark) is not: a line starting with one names no key, as in the plugin', () => {
+      expect(parsePagesConfig(lf(`${BOM}enabled: false`, 'custom_domain: a.com'))).toEqual({ ...DEFAULTS, customDomain: 'a.com' });
+      expect(parsePagesConfig(lf(`${BOM}custom_domain: a.com`)).customDomain).toBe('');
+      expect(parsePagesConfig(lf(`custom_domain: a.com${BOM}`)).customDomain).toBe(`a.com${BOM}`);
+    });
+
+    it('the other Unicode spaces Go trims (no-break, em, ideographic, line separator) are trimmed too', () => {
+      for (const space of ['\u00a0', '\u2003', '\u3000', '\u2028', '\u1680', '\u202f'])
+        expect(parsePagesConfig(`custom_domain:${space}a.com${space}`).customDomain).toBe('a.com');
+    });
+  });
 });
