@@ -163,6 +163,26 @@ export function retryAfterMs(header: string | string[] | undefined, now = Date.n
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
+/**
+ * The resource an API path asks for below `/api/v1/repos/{owner}/{repo}` (`contents`,
+ * `.pages`), its segments decoded; undefined for a path outside a repository's API.
+ */
+export function repoResource(pathname: string, basePath: string): string[] | undefined {
+  const prefix = `${basePath}/api/v1/repos/`;
+  if (!pathname.startsWith(prefix)) return undefined;
+  const parts = pathname.slice(prefix.length).split('/');
+  if (parts.length < 3 || parts[0] === '' || parts[1] === '') return undefined;
+  try {
+    return parts.slice(2).map(decodeURIComponent);
+  } catch {
+    return undefined;
+  }
+}
+
+function sameResource(asked: string[] | undefined, given: string[] | undefined): boolean {
+  return asked !== undefined && given !== undefined && asked.length === given.length && asked.every((part, i) => part === given[i]);
+}
+
 /** A path segment; `.` and `..` are escaped so that no server reads them as a step up. */
 function segment(name: string): string {
   return name === '.' || name === '..' ? name.replaceAll('.', '%2E') : encodeURIComponent(name);
@@ -259,7 +279,7 @@ export class ForgejoSource implements SourceOfTruth {
       let failure: SourceError;
       let waitHint: number | undefined;
       try {
-        const answer = await this.limiter.run(() => this.send(path), signal);
+        const answer = await this.limiter.run(() => this.send(path, what), signal);
         if (answer.status === 200 || answer.status === 404) return answer;
         failure = this.statusError(answer.status, what);
         waitHint = answer.retryAfter;
@@ -288,7 +308,7 @@ export class ForgejoSource implements SourceOfTruth {
    * answer 301). Redirects are followed here rather than by undici's interceptor, which
    * costs more per request than the rest of the client; one to another origin fails.
    */
-  private async send(path: string): Promise<Answer & { retryAfter?: number }> {
+  private async send(path: string, what: string): Promise<Answer & { retryAfter?: number }> {
     let target = this.basePath + path;
     for (let redirects = 0; ; redirects++) {
       this.requests++;
@@ -313,6 +333,9 @@ export class ForgejoSource implements SourceOfTruth {
       if (REDIRECT_STATUS.has(answer.status) && answer.location !== undefined && redirects < MAX_REDIRECTS) {
         const next = new URL(answer.location, this.origin + target);
         if (next.origin !== this.origin) throw this.crossOriginError(next);
+        if (!sameResource(repoResource(this.basePath + path, this.basePath), repoResource(next.pathname, this.basePath))) {
+          throw this.elsewhereError(answer.status, next, what);
+        }
         target = next.pathname + next.search;
         continue;
       }
@@ -331,6 +354,21 @@ export class ForgejoSource implements SourceOfTruth {
       `the Forgejo API at ${this.describe()} redirects to another origin, ${next.origin}: answers from there prove nothing (the token is never sent to another origin); set --forgejo-host ${target}`,
       'misconfigured',
       `redirect:${next.origin}`,
+    );
+  }
+
+  /**
+   * A redirect within the origin but away from the repository's resource (a login page in
+   * front of the API, an SSO proxy): what answers there, a 404 included, says nothing of
+   * the repository. Followed, that 404 read as "the .pages file is gone" and live sites
+   * were reaped; a renamed repository redirects to the same resource under its new name.
+   */
+  private elsewhereError(status: number, next: URL, what: string): SourceError {
+    return new SourceError(
+      `Forgejo answered ${status} for ${what} with a redirect to ${next.pathname}, away from the repository API: an answer from there proves nothing (a login page in front of the API?)`,
+      'http',
+      'redirect:elsewhere',
+      status,
     );
   }
 

@@ -6,6 +6,7 @@
 import { startForgejoStandin } from '../support/forgejo-standin';
 import { cliRunner, type CliResult } from '../support/cli-process';
 import { pagesFile, siteEntries } from '../support/plugin-writer';
+import type { Site } from '../support/harness';
 import { BACKENDS, storeArgs } from '../support/store-backend';
 
 type Standin = Awaited<ReturnType<typeof startForgejoStandin>>;
@@ -157,6 +158,23 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
       expect(forgejo.stats().requests).toBe(0);
       expect(front.stats().requests).toBeLessThanOrEqual(10);
     });
+  });
+
+  it('a login page in front of the API (a same-origin redirect that then answers 404) is unknown, never stale', async () => {
+    const behindLogin: Site = { owner: 'dave', repo: 'docs', domain: 'docs.dave.dev', branches: ['dev'] };
+    for (const site of [alice, behindLogin]) {
+      await store.mset(siteEntries(site));
+      forgejo.setRepo(site.owner, site.repo, { pages: pagesFile(site), branches: ['main', ...(site.branches ?? [])] });
+    }
+    // Only dave's requests are sent to the login page, as an SSO proxy would for one repository.
+    forgejo.addFailure({ match: '/repos/dave/docs/', redirectTo: `${forgejo.url}/user/login?redirect_to=`, status: 302, times: 10 });
+    const before = await store.dump();
+
+    const result = await reap();
+
+    expect({ code: result.code, context: context(result) }).toEqual({ code: 2, context: context(result) });
+    expect(result.stdout).toMatch(/docs\.dave\.dev[\s\S]*redirect to \/user\/login/);
+    expect(await store.dump()).toEqual(before);
   });
 
   describe('.pages answers that do not decode strictly are unknown, never stale', () => {

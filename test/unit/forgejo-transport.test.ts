@@ -27,6 +27,11 @@ describe('ForgejoSource transport', () => {
         res.writeHead(301, { Location: '/api/v1/repos/new/site/contents/.pages' }).end();
       } else if (req.url === '/api/v1/repos/away/site/contents/.pages') {
         res.writeHead(302, { Location: 'http://elsewhere.example/api/v1/repos/away/site/contents/.pages' }).end();
+      } else if (req.url?.startsWith('/api/v1/repos/sso/site/')) {
+        // A login page in front of the API, on the same origin; it answers 404 itself.
+        res.writeHead(302, { Location: `/user/login?redirect_to=${encodeURIComponent(req.url)}` }).end();
+      } else if (req.url === '/api/v1/repos/moved/site/contents/.pages') {
+        res.writeHead(301, { Location: '/api/v1/repos/moved/site/raw/.pages' }).end();
       } else if (req.url === '/api/v1/repos/new/site/contents/.pages') {
         res.writeHead(200, { 'content-type': 'application/json' }).end(contents);
       } else {
@@ -60,6 +65,20 @@ describe('ForgejoSource transport', () => {
       expect(seen.at(-1)?.url).toBe('/api/v1/repos/new/site/contents/.pages');
       await expect(source.pagesFile('away', 'site')).rejects.toMatchObject({ kind: 'misconfigured' });
       expect(source.requestCount()).toBe(3);
+    } finally {
+      await source.close();
+    }
+  });
+
+  it('a redirect away from the repository resource asked for (a login page, another resource) proves nothing: not a 404', async () => {
+    const source = new ForgejoSource({ forgejoHost: origin, retries: 0 });
+    try {
+      const away = { kind: 'http', signature: 'redirect:elsewhere', status: 302 };
+      await expect(source.pagesFile('sso', 'site')).rejects.toMatchObject(away);
+      await expect(source.branchExists('sso', 'site', 'dev')).rejects.toMatchObject(away);
+      await expect(source.pagesFile('moved', 'site')).rejects.toMatchObject({ ...away, status: 301 });
+      await expect(source.pagesFile('sso', 'site')).rejects.toThrow(/redirect to \/user\/login, away from the repository API/);
+      expect(seen.filter(({ url }) => url.startsWith('/user/login') || url.includes('/raw/'))).toEqual([]);
     } finally {
       await source.close();
     }
