@@ -62,7 +62,7 @@ export class BackupWriter {
         handle = await fs.open(tempPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
       } catch (error) {
         throw new Error(
-          `cannot write a backup in ${dirname(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; choose a writable --backup-dir or --output`,
+          `cannot write a backup in ${dirname(path)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}; choose a writable --backup-dir (or, for backup, --output)`,
         );
       }
       openTemporaries.add(tempPath);
