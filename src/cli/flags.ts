@@ -76,7 +76,10 @@ export const storeFlags = {
   ...redisFlags,
   ...etcdFlags,
   'root-key': rootKey({ description: "Traefik's KV root key", env: 'TRAEFIK_ROOT_KEY', default: 'traefik', helpGroup: 'STORE' }),
-  json: Flags.boolean({ description: 'print one JSON document instead of the human report (with --interval: one JSON line per event)', default: false }),
+  json: Flags.boolean({
+    description: 'print one JSON document instead of the human report (with --interval: one JSON line per event)',
+    default: false,
+  }),
 };
 
 /** The source plugin's flags (Forgejo, the one built in). */

@@ -2,6 +2,7 @@ import { emptyInventory, ownersInSteps, type ForwardMapping, type Inventory } fr
 import { orphanReverseCandidates, planReap, reverseClaim, type BrakeOptions, type Plan } from '../core/planner';
 import { decideGrace, graceMarkKey, type GraceDecision, type GraceMark } from '../core/grace';
 import { invalid, type Claim, type Verdict } from '../core/verdict';
+import { forwardKey } from '../core/keys';
 import { verdictWithDns, type DnsEvidence } from '../core/dns-ownership';
 import type { Clock } from '../ports/clock';
 import type { KeyValueStore } from '../ports/key-value-store';
@@ -63,6 +64,12 @@ export interface RunReport {
   plan?: Plan;
   /** Outcome per plan group, same index; absent when nothing was applied. */
   outcomes?: GroupOutcome[];
+  /**
+   * Indexes of stale domains' groups that came back changed while their own mapping still
+   * names what was verified stale: a guard of another domain tripped (it took their Traefik
+   * name meanwhile), their keys are left, and the run is partial (exit 2).
+   */
+  stillStale?: Set<number>;
   stoppedEarly?: string;
   /** With --verify-dns: the DNS evidence per forward-mapped domain Forgejo proved live. */
   dns?: Map<string, DnsEvidence>;
@@ -238,6 +245,7 @@ export class ReapEngine {
           );
           if (report.plan.groups.length > 0) report.outcomes = outcomes;
         } else report.plan = await hydrateInSlices(this.store, plan, async () => {}, signal);
+        if (report.outcomes) report.stillStale = await this.stillStale(inventory, report.plan, report.outcomes);
         if (report.grace && report.outcomes) await this.clearGraceMarksOfReaped(inventory, report.plan, report.outcomes);
       }
     }
@@ -273,6 +281,26 @@ export class ReapEngine {
       'overwrite',
     );
     await this.store.deleteGroupsIfUnchanged(grace.marksToClear.map((mark) => ({ keys: [{ key: mark.key, expected: mark.value }] })));
+  }
+
+  /**
+   * A stale domain's group that came back changed was kept whole: re-registered, as a
+   * rule, and then rightly. But the guard that tripped may be another domain's, which took
+   * its Traefik name meanwhile, while its own mapping still names the stale repository:
+   * then its stale keys are still there, and the run says so (exit 2, run again) rather
+   * than exit 0 with keys left that the next run deletes. Only changed groups are read.
+   */
+  private async stillStale(inventory: Inventory, plan: Plan, outcomes: readonly GroupOutcome[]): Promise<Set<number> | undefined> {
+    const changed = plan.groups.flatMap((group, i) => (group.kind === 'domain' && outcomes[i] === 'changed' ? [i] : []));
+    if (changed.length === 0) return undefined;
+    const domains = changed.map((i) => plan.groups[i].subject);
+    const now = await this.store.getMany(domains.map(forwardKey), { withTtl: false });
+    const still = new Set<number>();
+    changed.forEach((index, j) => {
+      const scanned = inventory.forwards.get(domains[j]);
+      if (scanned && now[j]?.value !== undefined && now[j]!.value!.equals(scanned.value)) still.add(index);
+    });
+    return still.size > 0 ? still : undefined;
   }
 
   /** A reaped domain's mark has done its job; a mark written this run is not in the inventory. */

@@ -35,6 +35,10 @@ function groupOutcomeLines(group: DeletionGroup, fate: GroupFate): string[] {
       return [...keys.map((k) => `     ✓ Deleted: ${k}`), `  ✓ Deleted ${keys.length}/${count(keys.length, 'key')}`];
     case 'changed':
       return ['  ⚠️  Changed since it was read (re-registered?): nothing of it was deleted'];
+    case 'changed-still-stale':
+      return [
+        '  ⚠️  Kept: another domain registered its Traefik name meanwhile (or a key of it changed), while its own mapping is still stale; nothing of it was deleted, run again to reap it',
+      ];
     default:
       return [];
   }

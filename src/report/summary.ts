@@ -47,12 +47,13 @@ function summarizeDns(report: RunReport): DnsSummary | undefined {
 }
 
 /** What became of a plan group: refused by the brake, planned in a dry run, or its outcome. */
-export type GroupFate = 'refused' | 'would-delete' | GroupOutcome | undefined;
+/** `changed-still-stale`: kept, its own mapping still naming what was verified stale (`RunReport.stillStale`). */
+export type GroupFate = 'refused' | 'would-delete' | GroupOutcome | 'changed-still-stale' | undefined;
 
 export function groupFate(report: RunReport, dryRun: boolean, refusedByBrake: boolean, index: number): GroupFate {
   if (refusedByBrake) return 'refused';
   if (dryRun) return 'would-delete';
-  return report.outcomes?.[index];
+  return report.stillStale?.has(index) ? 'changed-still-stale' : report.outcomes?.[index];
 }
 
 /** The counts every renderer shows, and the exit code of DESIGN §6 (the same for a dry run). */
@@ -81,7 +82,8 @@ export function summarize(report: RunReport, dryRun: boolean): Summary {
   });
   const unknown = count('unknown');
   const invalid = count('invalid');
-  const errors = unknown + invalid + reverseUnknown;
+  // A stale domain left because another domain took its Traefik name mid-run: a rerun reaps it.
+  const errors = unknown + invalid + reverseUnknown + (report.stillStale?.size ?? 0);
   // A run the breaker stopped could not use its source at all (wrong host, revoked token):
   // fatal, like an unreachable store (DESIGN §6), not "some entries unknown".
   const exitCode = report.stoppedEarly ? EXIT.fatal : refusedByBrake ? EXIT.refused : errors > 0 ? EXIT.partial : EXIT.ok;

@@ -162,7 +162,7 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
 
   it('a login page in front of the API (a same-origin redirect that then answers 404) is unknown, never stale', async () => {
     const behindLogin: Site = { owner: 'dave', repo: 'docs', domain: 'docs.dave.dev', branches: ['dev'] };
-    for (const site of [alice, behindLogin]) {
+    for (const site of [alice, behindLogin] as Site[]) {
       await store.mset(siteEntries(site));
       forgejo.setRepo(site.owner, site.repo, { pages: pagesFile(site), branches: ['main', ...(site.branches ?? [])] });
     }
@@ -175,6 +175,38 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
     expect({ code: result.code, context: context(result) }).toEqual({ code: 2, context: context(result) });
     expect(result.stdout).toMatch(/docs\.dave\.dev[\s\S]*redirect to \/user\/login/);
     expect(await store.dump()).toEqual(before);
+  });
+
+  it('a domain registered mid-run under the same Traefik name keeps the routers; the stale domain is left for a rerun, exit 2, not 0', async () => {
+    const stale: Site = { owner: 'old', repo: 'gone', domain: 'p.q.com', redirects: 1 };
+    const sibling: Site = { owner: 'new', repo: 'site', domain: 'p-q.com' };
+    await store.mset(siteEntries(alice));
+    forgejo.setRepo(alice.owner, alice.repo, { pages: pagesFile(alice) });
+    await store.mset(siteEntries(stale));
+    // While the stale domain is checked, the plugin registers its sibling: the same router name.
+    forgejo.addFailure({
+      match: '/repos/old/gone/contents/.pages',
+      before: async () => {
+        forgejo.setRepo(sibling.owner, sibling.repo, { pages: pagesFile(sibling) });
+        await store.mset(siteEntries(sibling));
+      },
+    });
+
+    const first = await reap();
+
+    expect({ code: first.code, context: context(first) }).toEqual({ code: 2, context: context(first) });
+    expect(first.stdout).toMatch(/Kept: another domain registered its Traefik name meanwhile/);
+    const between = await store.dump();
+    expectHolds(between, siteEntries(sibling));
+    expect(between['custom_domain:p.q.com']).toBe('old:gone');
+
+    const second = await reap();
+
+    expect({ code: second.code, context: context(second) }).toEqual({ code: 0, context: context(second) });
+    const after = await store.dump();
+    expectHolds(after, siteEntries(sibling));
+    expectHolds(after, siteEntries(alice));
+    for (const key of ['custom_domain:p.q.com', 'old:gone']) expect(after).not.toHaveProperty([key]);
   });
 
   describe('.pages answers that do not decode strictly are unknown, never stale', () => {
