@@ -119,7 +119,9 @@ export function redisOptions(settings: RedisSettings, hasConnected: () => boolea
     // A dropped connection is ended, then destroyed after this long: a server that
     // never answers never closes its side either, and the run would wait 2 s for it.
     disconnectTimeout: 200,
-    maxRetriesPerRequest: 2,
+    // Three tries (reconnects 200, 400 and 600 ms apart): a Redis back within about a
+    // second (a restart) serves the call; with two, one back after 0.77 s failed the run.
+    maxRetriesPerRequest: 3,
     retryStrategy: reconnectWithinTimeout(),
     ...(tls ? { tls } : {}),
   };
