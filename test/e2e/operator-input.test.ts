@@ -17,8 +17,8 @@ import {
   resetRedisAndStandin,
   startRedisAndStandin,
   stopRedisAndStandin,
+  type RedisAndStandin,
   type RedisServer,
-  type Standin,
 } from '../support/redis-and-standin';
 import type { Site } from '../support/harness';
 
@@ -26,55 +26,67 @@ const cli = cliRunner('operator-input');
 const HOME = cli.home;
 afterAll(() => cli.cleanup());
 
+/**
+ * A redis-server and a stand-in for one describe block, emptied before each test; read
+ * through functions, as they exist only once beforeAll has run.
+ */
+function redisAndStandinForEach() {
+  let both: RedisAndStandin | undefined;
+  beforeAll(async () => {
+    both = await startRedisAndStandin();
+  });
+  afterAll(() => stopRedisAndStandin(both ?? {}));
+  beforeEach(() => resetRedisAndStandin(both!));
+  return {
+    server: () => both!.server,
+    standin: () => both!.standin,
+    redis: () => both!.redis,
+    flags: () => connectionFlags(both!.server, both!.standin),
+  };
+}
+
 const LIVE: Site = { owner: 'alice', repo: 'site', domain: 'www.alice.com' };
 const STALE: Site = { owner: 'gone', repo: 'site', domain: 'old.example.com', redirects: 1 };
 
 describe('a slip on the command line', () => {
-  let server: RedisServer;
-  let standin: Standin;
-  let redis: Redis;
-  let flags: string[];
+  const env = redisAndStandinForEach();
+  const { server, redis, standin } = env;
+  const flags = env.flags;
 
-  beforeAll(async () => {
-    ({ server, standin, redis } = await startRedisAndStandin());
-    flags = connectionFlags(server, standin);
-  });
-  afterAll(() => stopRedisAndStandin({ server, standin, redis }));
   beforeEach(async () => {
-    await resetRedisAndStandin({ standin, redis });
-    standin.setRepo(LIVE.owner, LIVE.repo, { pages: pagesFile({ domain: LIVE.domain }) });
-    await redis.mset(siteEntries(LIVE));
-    await redis.mset(siteEntries(STALE));
+    standin().setRepo(LIVE.owner, LIVE.repo, { pages: pagesFile({ domain: LIVE.domain }) });
+    await redis().mset(siteEntries(LIVE));
+    await redis().mset(siteEntries(STALE));
   });
 
   it('a mistyped secret flag given as --name=value is named without its value, on stderr and in --json', async () => {
-    const before = await fullDump(redis);
+    const before = await fullDump(redis());
     const [password, token] = await Promise.all([
-      cli.run(['reap', ...flags, '--redis-pasword=S3cr3tRedisPw!']),
-      cli.run(['reap', ...flags, '--forgejo-tokn=TOKEN-S3cr3t value', '--json']),
+      cli.run(['reap', ...flags(), '--redis-pasword=S3cr3tRedisPw!']),
+      cli.run(['reap', ...flags(), '--forgejo-tokn=TOKEN-S3cr3t value', '--json']),
     ]);
 
     expectFatal(password, /^pages-reaper: Nonexistent flag: --redis-pasword; see --help\n$/);
     expect(token.code).toBe(1);
     expect(JSON.parse(token.stdout).error.message).toBe('Nonexistent flag: --forgejo-tokn; see --help');
     for (const result of [password, token]) expect(result.stdout + result.stderr).not.toMatch(/S3cr3t/);
-    expectSameState(await fullDump(redis), before);
+    expectSameState(await fullDump(redis()), before);
   });
 
   it('a blank --max-stale-ratio (or REAPER_MAX_STALE_RATIO) is refused, not read as 0', async () => {
-    const before = await fullDump(redis);
+    const before = await fullDump(redis());
     const results = await Promise.all([
-      cli.run(['reap', '--dry-run', ...flags, '--max-stale-ratio', '']),
-      cli.run(['reap', '--dry-run', ...flags, '--max-stale-ratio', ' ']),
-      cli.run(['reap', ...flags], { REAPER_MAX_STALE_RATIO: ' ' }),
+      cli.run(['reap', '--dry-run', ...flags(), '--max-stale-ratio', '']),
+      cli.run(['reap', '--dry-run', ...flags(), '--max-stale-ratio', ' ']),
+      cli.run(['reap', ...flags()], { REAPER_MAX_STALE_RATIO: ' ' }),
     ]);
     for (const result of results)
       expectFatal(result, /--max-stale-ratio( \(REAPER_MAX_STALE_RATIO\))?: expected a ratio between 0 and 1, got '\s*'/);
-    expectSameState(await fullDump(redis), before);
+    expectSameState(await fullDump(redis()), before);
   });
 
   it('a --redis-url with a malformed %-escape is named with the fix, its password never shown', async () => {
-    const url = `redis://:S3cr3t%zzPw@${server.host}:${server.port}/0`;
+    const url = `redis://:S3cr3t%zzPw@${server().host}:${server().port}/0`;
     const results = await Promise.all([cli.run(['scan', '--redis-url', url]), cli.run(['scan'], { REDIS_URL: url })]);
     for (const result of results) {
       expectFatal(result, /--redis-url \(REDIS_URL\) holds a malformed %-escape.*%25.*--redis-password/);
@@ -83,15 +95,18 @@ describe('a slip on the command line', () => {
   });
 
   it('flags of one store given to the other, and --redis-url beside the host, port or database: refused, naming both', async () => {
-    const url = `redis://${server.host}:${server.port}/0`;
+    const url = `redis://${server().host}:${server().port}/0`;
     const cases: Array<[string[], RegExp]> = [
       [['scan', '--redis-url', url, '--redis-host', 'elsewhere'], /--redis-url and --redis-host cannot be used together/],
       [['scan', '--redis-url', url, '--redis-port', '6380'], /--redis-url and --redis-port cannot be used together/],
       [['scan', '--redis-url', url, '--redis-db', '1'], /--redis-url and --redis-db cannot be used together; .*\/N of --redis-url/],
-      [['scan', ...flags.slice(0, 4), '--etcd-endpoints', 'http://127.0.0.1:2379'], /--etcd-endpoints would be ignored here.*--store etcd/],
+      [
+        ['scan', ...flags().slice(0, 4), '--etcd-endpoints', 'http://127.0.0.1:2379'],
+        /--etcd-endpoints would be ignored here.*--store etcd/,
+      ],
       [['scan', '--store', 'etcd', '--redis-host', 'elsewhere'], /--redis-host would be ignored here; the etcd store does not read it/],
       [
-        ['backup', ...flags.slice(0, 4), '--output', path.join(HOME, 'b.jsonl'), '--backup-dir', HOME],
+        ['backup', ...flags().slice(0, 4), '--output', path.join(HOME, 'b.jsonl'), '--backup-dir', HOME],
         /--output and --backup-dir cannot be used together/,
       ],
     ];
@@ -124,30 +139,22 @@ describe('--redis-url without a password takes --redis-password (REDIS_PASSWORD)
 });
 
 describe('a reap that could not delete ends its dry run the same way, before reading anything', () => {
-  let server: RedisServer;
-  let standin: Standin;
-  let redis: Redis;
-  let flags: string[];
-
-  beforeAll(async () => {
-    ({ server, standin, redis } = await startRedisAndStandin());
-    flags = connectionFlags(server, standin);
-  });
-  afterAll(() => stopRedisAndStandin({ server, standin, redis }));
-  beforeEach(() => resetRedisAndStandin({ standin, redis }));
+  const env = redisAndStandinForEach();
+  const { server, redis, standin } = env;
+  const flags = env.flags;
 
   it('a backup directory that cannot be written: the real run and the dry run exit 1 alike, stale domains or none', async () => {
     const file = path.join(HOME, 'not-a-directory');
     fs.writeFileSync(file, 'x');
     const unwritable = [path.join(file, 'backups'), file, '/proc/nope'];
     for (const withStale of [false, true]) {
-      await redis.flushall();
-      if (withStale) await redis.mset(siteEntries(STALE));
-      const before = await fullDump(redis);
+      await redis().flushall();
+      if (withStale) await redis().mset(siteEntries(STALE));
+      const before = await fullDump(redis());
       for (const dir of unwritable) {
         const [real, dry] = await Promise.all([
-          cli.run(['reap', ...flags, '--backup-dir', dir]),
-          cli.run(['reap', '--dry-run', ...flags], { REAPER_BACKUP_DIR: dir }),
+          cli.run(['reap', ...flags(), '--backup-dir', dir]),
+          cli.run(['reap', '--dry-run', ...flags()], { REAPER_BACKUP_DIR: dir }),
         ]);
         for (const result of [real, dry]) {
           expectFatal(
@@ -156,22 +163,22 @@ describe('a reap that could not delete ends its dry run the same way, before rea
           );
         }
       }
-      expectSameState(await fullDump(redis), before);
-      expect(standin.stats().requests).toBe(0);
+      expectSameState(await fullDump(redis()), before);
+      expect(standin().stats().requests).toBe(0);
     }
     expect(fs.readdirSync(HOME).filter((name) => name.startsWith('.pages-reaper'))).toEqual([]);
   });
 
   it('a replica: the real run and the dry run exit 1 naming its primary; scan and verify still read it', async () => {
-    await redis.mset(siteEntries(STALE));
+    await redis().mset(siteEntries(STALE));
     const replica = await startRedis();
     const client = new Redis({ host: replica.host, port: replica.port, lazyConnect: true });
     try {
       await client.connect();
-      await client.call('REPLICAOF', server.host, String(server.port));
+      await client.call('REPLICAOF', server().host, String(server().port));
       while (!/master_link_status:up/.test(await client.info('replication'))) await new Promise((resolve) => setTimeout(resolve, 50));
-      const replicaFlags = ['--redis-host', replica.host, '--redis-port', String(replica.port), '--forgejo-host', standin.url];
-      const before = await fullDump(redis);
+      const replicaFlags = ['--redis-host', replica.host, '--redis-port', String(replica.port), '--forgejo-host', standin().url];
+      const before = await fullDump(redis());
       const [real, dry, verify] = await Promise.all([
         cli.run(['reap', ...replicaFlags, '--backup-dir', path.join(HOME, 'replica-backups')]),
         cli.run(['reap', '--dry-run', ...replicaFlags]),
@@ -180,12 +187,14 @@ describe('a reap that could not delete ends its dry run the same way, before rea
       for (const result of [real, dry]) {
         expectFatal(
           result,
-          new RegExp(`cannot delete from .*:${replica.port}.*a replica of ${server.host}:${server.port}; point the reaper at the primary`),
+          new RegExp(
+            `cannot delete from .*:${replica.port}.*a replica of ${server().host}:${server().port}; point the reaper at the primary`,
+          ),
         );
       }
       expect(verify.code).toBe(0);
       expect(JSON.parse(verify.stdout).summary).toMatchObject({ stale: 1 });
-      expectSameState(await fullDump(redis), before);
+      expectSameState(await fullDump(redis()), before);
       expect(fs.existsSync(path.join(HOME, 'replica-backups'))).toBe(false);
     } finally {
       client.disconnect();
