@@ -167,7 +167,7 @@ export function retryAfterMs(header: string | string[] | undefined, now = Date.n
  * The resource an API path asks for below `/api/v1/repos/{owner}/{repo}` (`contents`,
  * `.pages`), its segments decoded; undefined for a path outside a repository's API.
  */
-export function repoResource(pathname: string, basePath: string): string[] | undefined {
+function repoResource(pathname: string, basePath: string): string[] | undefined {
   const prefix = `${basePath}/api/v1/repos/`;
   if (!pathname.startsWith(prefix)) return undefined;
   const parts = pathname.slice(prefix.length).split('/');
