@@ -208,6 +208,11 @@ export class EtcdStore extends BaseStore {
     return MAX_TXN_OPS;
   }
 
+  /** A key's value and its mod revision are two compares (a dry run plans as the real run, which marks reads). */
+  checksPerKey(): number {
+    return 2;
+  }
+
   /** The cluster's revision now: every delete from here on compares each key's mod revision with it. */
   async markReads(): Promise<void> {
     const client = this.open();
@@ -395,9 +400,12 @@ export class EtcdStore extends BaseStore {
     this.open();
     if (groups.length === 0) return [];
     for (const { keys, guards = [] } of groups) {
-      if (keys.length + guards.length > MAX_TXN_OPS) {
+      // etcd refuses a transaction of more than MAX_TXN_OPS compares ("too many operations in txn request").
+      const valued = guards.filter((guard) => guard.expected !== null).length;
+      const compares = keys.length + guards.length + (this.unwrittenSince === undefined ? 0 : keys.length + valued);
+      if (compares > MAX_TXN_OPS) {
         throw new Error(
-          `a group of ${keys.length} keys and ${guards.length} guards does not fit one etcd transaction (at most ${MAX_TXN_OPS})`,
+          `a group of ${keys.length} keys and ${guards.length} guards needs ${compares} compares, more than one etcd transaction takes (${MAX_TXN_OPS})`,
         );
       }
     }

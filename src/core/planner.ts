@@ -83,6 +83,19 @@ export const MAX_GUARDED_DOMAINS = 1024;
 export interface PlanLimits {
   /** Keys plus guards of one group; unbounded when undefined. */
   maxGroupSize?: number;
+  /** What a key, or a guard holding a value, takes of `maxGroupSize` (1 when undefined; see `KeyValueStore.checksPerKey`). */
+  checksPerKey?: number;
+}
+
+/**
+ * How many guards fit in one group beside `keys` keys (negative: the keys alone do not).
+ * Guards of a name other scanned domains give may hold values, and are counted as keys.
+ */
+function guardRoom(limits: PlanLimits, keys: number, valuedGuards: boolean): number {
+  if (limits.maxGroupSize === undefined) return Infinity;
+  const perKey = limits.checksPerKey ?? 1;
+  const room = limits.maxGroupSize - perKey * keys;
+  return valuedGuards && room > 0 ? Math.floor(room / perKey) : room;
 }
 
 /** A domain's forward key as the scan saw it: absent, or holding what was read. */
@@ -124,6 +137,16 @@ function guardLimit(room: number, except: string | undefined): number {
 }
 
 const TOO_MANY_OWNERS = 'too many domains could register this name to guard them all in one step; left alone';
+/**
+ * Why a name's keys cannot go in one group, with the figures: its keys alone are more than
+ * one atomic step of the store takes (`room` below 0), or beside them there is no room
+ * for a guard of every domain that could register the name.
+ */
+function unfitReason(sanitized: string, keys: number, room: number): string {
+  if (room < 0) return `its ${keys} keys are more than one atomic step of this store can check and delete; left alone`;
+  const owners = domainCountSanitizedAs(sanitized);
+  return TOO_MANY_OWNERS.replace('; left alone', ` (${owners} could, beside its ${keys} keys); left alone`);
+}
 
 /**
  * Reverse keys whose domain has no forward mapping pointing back at their repository.
@@ -281,8 +304,9 @@ class DomainGroup implements DeletionGroup {
     if (!holdsTraefik && !inventory.redirectsMeta.has(this.subject)) return [];
     // As when it was planned: key names are counted only where the store bounds a group's size.
     const traefikCount = limits.maxGroupSize === undefined ? 0 : this.#traefikKeys().length;
-    const room = (limits.maxGroupSize ?? Infinity) - (traefikCount + 3);
-    return registrationGuards(inventory, sanitizeDomain(this.subject), room, (this.#flags & NAME_SHARED) !== 0, this.subject) ?? [];
+    const shared = (this.#flags & NAME_SHARED) !== 0;
+    const room = guardRoom(limits, traefikCount + 3, shared);
+    return registrationGuards(inventory, sanitizeDomain(this.subject), room, shared, this.subject) ?? [];
   }
 }
 
@@ -315,7 +339,6 @@ export function planReap(
   /** Who gives each Traefik name, when the caller found them already (`ownersInSteps`). */
   owners: SanitizedOwners = sanitizedOwners(inventory),
 ): Plan {
-  const roomBeside = (keys: number) => (limits.maxGroupSize ?? Infinity) - keys;
   const groups: DeletionGroup[] = [];
   const kept: Plan['kept'] = [];
   const source: PlanSource = { inventory, limits };
@@ -375,9 +398,11 @@ export function planReap(
           ? 0
           : (inventory.routers.get(router)?.length ?? 0) + names.reduce((sum, name) => sum + inventory.middlewares.get(name)!.length, 0);
       // The group builds its guards when they are read; here only whether it can have them all.
-      const unguardable = tooManyToGuard(sanitized, roomBeside(traefikCount + 3), domain);
-      if ((inventory.routers.has(router) || names.length > 0) && unguardable) {
-        kept.push({ subject: routerName(domain), reason: `router and redirect middlewares kept: ${TOO_MANY_OWNERS}` });
+      const room = guardRoom(limits, traefikCount + 3, sharing.length > 1);
+      const holdsTraefik = inventory.routers.has(router) || names.length > 0;
+      if (holdsTraefik && tooManyToGuard(sanitized, room, domain)) {
+        const reason = unfitReason(sanitized, traefikCount, room);
+        kept.push({ subject: routerName(domain), reason: `router and redirect middlewares kept: ${reason}` });
       } else {
         flags |= TRAEFIK;
         if (sharing.length > 1) flags |= NAME_SHARED;
@@ -398,9 +423,16 @@ export function planReap(
   }
 
   // An orphan goes only while no domain that would own it is registered (DESIGN §4.8).
-  const orphan = (kind: DeletionKind, subject: string, reason: string, keys: PlannedKey[], guards: KeyGuard[] | undefined) => {
+  const orphan = (
+    kind: DeletionKind,
+    subject: string,
+    reason: string,
+    keys: PlannedKey[],
+    guards: KeyGuard[] | undefined,
+    sanitized = '',
+  ) => {
     if (guards) groups.push({ kind, subject, reason, keys, guards });
-    else kept.push({ subject, reason: TOO_MANY_OWNERS });
+    else kept.push({ subject, reason: unfitReason(sanitized, keys.length, guardRoom(limits, keys.length, false)) });
   };
   // The table knows the names of the routers no forward mapping owned by hash once the
   // scan is complete (a collision looks owned: kept), and of any it was given by name.
@@ -414,7 +446,8 @@ export function planReap(
       'no forward mapping produces this router',
       byName(keys),
       // An orphan's name no scanned domain gives (`produced`): none to look up.
-      registrationGuards(inventory, sanitized, roomBeside(keys.length), false),
+      registrationGuards(inventory, sanitized, guardRoom(limits, keys.length, false), false),
+      sanitized,
     );
   }
   // Orphans are few: listed as they are found, not after a copy of every name (or entry).
@@ -425,8 +458,8 @@ export function planReap(
   for (const name of orphanMiddlewares) {
     const sanitized = inventory.middlewares.sanitizedDomainOf(name);
     const keys = inventory.middlewares.get(name)!;
-    const guards = registrationGuards(inventory, sanitized, roomBeside(keys.length), false);
-    orphan('orphan-middleware', name, 'no forward mapping produces this middleware', byName(keys), guards);
+    const guards = registrationGuards(inventory, sanitized, guardRoom(limits, keys.length, false), false);
+    orphan('orphan-middleware', name, 'no forward mapping produces this middleware', byName(keys), guards, sanitized);
   }
   const orphanMetas: string[] = [];
   for (const domain of inventory.redirectsMeta.keys()) if (!inventory.forwards.has(domain)) orphanMetas.push(domain);

@@ -95,6 +95,7 @@ export function bounded<T>(
 export class BoundedStore implements KeyValueStore {
   /** The inner store's bound on one atomic group, when it has one (etcd). */
   readonly maxGroupSize?: () => number;
+  readonly checksPerKey?: () => number;
 
   constructor(
     private readonly inner: KeyValueStore,
@@ -104,6 +105,7 @@ export class BoundedStore implements KeyValueStore {
     // Every call in flight listens on the one interrupt; a cluster read has many.
     if (signal) setMaxListeners(0, signal);
     if (inner.maxGroupSize) this.maxGroupSize = () => inner.maxGroupSize!();
+    if (inner.checksPerKey) this.checksPerKey = () => inner.checksPerKey!();
     if (inner.markReads) this.markReads = () => this.bound('reading', () => inner.markReads!());
     if (inner.readOnlyReason) this.readOnlyReason = () => this.bound('reading', () => inner.readOnlyReason!());
   }

@@ -269,7 +269,8 @@ export class ReapEngine {
     signal?: AbortSignal,
   ): Promise<Plan> {
     const owners = await stepThrough(ownersInSteps(inventory), signal);
-    return planReap(inventory, verdicts, reverseVerdicts, this.options.brake, { maxGroupSize: this.store.maxGroupSize?.() }, owners);
+    const limits = { maxGroupSize: this.store.maxGroupSize?.(), checksPerKey: this.store.checksPerKey?.() };
+    return planReap(inventory, verdicts, reverseVerdicts, this.options.brake, limits, owners);
   }
 
   private async updateGraceMarks(grace: GraceDecision): Promise<void> {

@@ -82,6 +82,12 @@ export interface KeyValueStore {
    */
   maxGroupSize?(): number;
   /**
+   * What one key (and one guard that holds a value) takes of `maxGroupSize`, 1 when
+   * absent; a guard that must be absent takes 1. etcd compares a key's value and its mod
+   * revision (`markReads`): two of a transaction's compares.
+   */
+  checksPerKey?(): number;
+  /**
    * From this call on, a delete also requires every key (and every guard that holds a
    * value) to be unwritten since the call: a rewrite with the same bytes between a run's
    * first read and its deletes (a site its owner revived, re-registered as it was) is then

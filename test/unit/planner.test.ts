@@ -617,6 +617,33 @@ describe('planReap: guards against a registration during the run (DESIGN §4.8)'
     for (const group of etcdLike.groups) expect(group.keys.length + group.guards.length).toBeLessThanOrEqual(128);
   });
 
+  it('counts a key as two checks where the store compares two things per key (etcd: value and mod revision)', () => {
+    // A router with many sub-keys (a site of many redirect rules): 41 of them, then 71.
+    const withSubKeys = (domain: string, count: number, mapped = true) => {
+      const keys = mapped ? siteKeys('alice', domain.split('.')[0], domain) : routerKeys(domain);
+      for (let i = 0; i < count; i++) keys[`traefik/http/routers/custom-${domain.replaceAll('.', '-')}/extra/${i}`] = 'x';
+      return keys;
+    };
+    const etcd = { maxGroupSize: 128, checksPerKey: 2 };
+    const fits = planReap(inventoryOf(withSubKeys('fits.com', 34)), verdicts({ 'fits.com': 'stale' }), NONE, DEFAULT_BRAKE, etcd);
+    const fitting = groupFor(fits, 'fits.com')!;
+    expect(fitting.keys).toHaveLength(43);
+    expect(2 * fitting.keys.length + fitting.guards.length).toBeLessThanOrEqual(128);
+
+    const big = planReap(inventoryOf(withSubKeys('big.com', 64)), verdicts({ 'big.com': 'stale' }), NONE, DEFAULT_BRAKE, etcd);
+    expect(names(groupFor(big, 'big.com')!)).toEqual(['alice:big', 'custom_domain:big.com']);
+    expect(big.kept).toContainEqual({
+      subject: 'custom-big-com',
+      reason:
+        'router and redirect middlewares kept: its 71 keys are more than one atomic step of this store can check and delete; left alone',
+    });
+    const orphaned = planReap(inventoryOf(withSubKeys('big.com', 64, false)), NONE, NONE, DEFAULT_BRAKE, etcd);
+    expect(orphaned.kept).toContainEqual({
+      subject: 'custom-big-com',
+      reason: 'its 71 keys are more than one atomic step of this store can check and delete; left alone',
+    });
+  });
+
   it("keeps a stale domain's router, but reaps its mapping, when its name cannot be guarded", () => {
     const keys = siteKeys('alice', 'a', 'a-b-c-d-e-f-g.com');
     const plan = planReap(inventoryOf(keys), verdicts({ 'a-b-c-d-e-f-g.com': 'stale' }), NONE, DEFAULT_BRAKE, { maxGroupSize: 128 });
