@@ -1,6 +1,7 @@
 import { setTimeout as wait } from 'node:timers/promises';
 import type { RunStatus } from '../report/run-status';
 import { LONGEST_WAIT_MS } from './duration';
+import { EXIT } from '../report/exit-codes';
 
 /** First wait after a failed run; it doubles per failure, up to the interval. */
 export const FAILURE_BACKOFF_MS = 1000;
@@ -18,6 +19,15 @@ export interface LoopOptions {
 }
 
 /**
+ * Whether the next run comes after a backoff rather than the interval: a run that failed,
+ * and one the breaker stopped (Forgejo unreachable, every check failing alike), which
+ * completed but fatally, as one that could not reach the store.
+ */
+export function retriedSooner(status: RunStatus): boolean {
+  return !status.completed || status.exitCode === EXIT.fatal;
+}
+
+/**
  * Runs forever, one run at a time: after a finished run it waits the interval, after a
  * failed one (store or Forgejo unreachable) it retries sooner with backoff, never exits.
  */
@@ -28,7 +38,7 @@ export async function runLoop(options: LoopOptions): Promise<void> {
     const status = await options.runOnce(options.signal);
     await options.onStatus(status);
     if (options.signal.aborted) break;
-    failures = status.completed ? 0 : failures + 1;
+    failures = retriedSooner(status) ? failures + 1 : 0;
     const base = failures === 0 ? options.intervalMs : Math.min(options.intervalMs, FAILURE_BACKOFF_MS * 2 ** (failures - 1));
     await pause(base + random() * options.jitterMs, options.signal);
   }

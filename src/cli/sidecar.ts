@@ -8,6 +8,7 @@ import { EXIT } from '../report/exit-codes';
 import { humanReport, type RenderContext } from '../render/human';
 import { writeBatches } from '../render/sink';
 import { logLine, runLogFields, type LogFormat } from './log-line';
+import { retriedSooner } from './loop';
 import { Runner } from './runner';
 import { trapSignals } from './signals';
 import { DEFAULT_BRAKE } from '../core/planner';
@@ -86,7 +87,7 @@ export async function runSidecar(options: SidecarOptions): Promise<void> {
       else process.stderr.write(`pages-reaper: run failed: ${status.error}\n`);
       if (!stop.signal.aborted) {
         process.stdout.write(
-          status.completed ? `⏰ Next run in about ${formatDuration(options.intervalMs)}\n` : '⏰ Retrying with backoff\n',
+          retriedSooner(status) ? '⏰ Retrying with backoff\n' : `⏰ Next run in about ${formatDuration(options.intervalMs)}\n`,
         );
       }
       return;

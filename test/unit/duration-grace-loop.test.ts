@@ -127,6 +127,28 @@ describe('runLoop', () => {
     for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(290);
   });
 
+  it('retries a run that completed fatally (its source stopped early) with backoff, not an interval later', async () => {
+    const stop = new AbortController();
+    const starts: number[] = [];
+    const t0 = Date.now();
+    await runLoop({
+      intervalMs: 60_000,
+      jitterMs: 0,
+      signal: stop.signal,
+      runOnce: async () => {
+        starts.push(Date.now() - t0);
+        return { ...status(true), exitCode: 1, errors: { fatal: 1 } };
+      },
+      onStatus: () => {
+        if (starts.length === 2) stop.abort();
+      },
+    });
+    expect(starts).toHaveLength(2);
+    const gap = starts[1] - starts[0];
+    expect(gap).toBeGreaterThanOrEqual(990);
+    expect(gap).toBeLessThan(5_000);
+  });
+
   it('adds jitter to each wait', async () => {
     const stop = new AbortController();
     const starts: number[] = [];
