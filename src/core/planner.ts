@@ -65,8 +65,13 @@ export interface BrakeResult {
 
 export interface Plan<K extends PlannedKey = PlannedKey> {
   groups: Array<DeletionGroup<K>>;
-  /** Keys a stale domain would have lost but keeps, and why. */
-  kept: Array<{ subject: string; reason: string }>;
+  /**
+   * Keys a stale domain would have lost but keeps, and why. `rerun`: kept only because
+   * they do not fit one atomic step beside the domain's mapping, which goes; the next run
+   * reaps them as orphans (each router and middleware in a step of its own), so this run
+   * is partial (exit 2).
+   */
+  kept: Array<{ subject: string; reason: string; rerun?: true }>;
   brake: BrakeResult;
 }
 
@@ -144,6 +149,10 @@ const TOO_MANY_OWNERS = 'too many domains could register this name to guard them
  */
 function unfitReason(sanitized: string, keys: number, room: number): string {
   if (room < 0) return `its ${keys} keys are more than one atomic step of this store can check and delete; left alone`;
+  return ownersReason(sanitized, keys);
+}
+
+function ownersReason(sanitized: string, keys: number): string {
   const owners = domainCountSanitizedAs(sanitized);
   return TOO_MANY_OWNERS.replace('; left alone', ` (${owners} could, beside its ${keys} keys); left alone`);
 }
@@ -401,8 +410,25 @@ export function planReap(
       const room = guardRoom(limits, traefikCount + 3, sharing.length > 1);
       const holdsTraefik = inventory.routers.has(router) || names.length > 0;
       if (holdsTraefik && tooManyToGuard(sanitized, room, domain)) {
-        const reason = unfitReason(sanitized, traefikCount, room);
-        kept.push({ subject: routerName(domain), reason: `router and redirect middlewares kept: ${reason}` });
+        // Beside the mapping they do not fit. Once it is gone they are orphans, the router
+        // and each middleware checked in a step of its own: if the largest of those fits with
+        // a guard for every owner, the next run reaps them, and this run is partial.
+        const largestPiece = Math.max(
+          inventory.routers.get(router)?.length ?? 0,
+          ...names.map((name) => inventory.middlewares.get(name)!.length),
+        );
+        if (!tooManyToGuard(sanitized, guardRoom(limits, largestPiece, false))) {
+          kept.push({
+            subject: routerName(domain),
+            reason: `router and redirect middlewares kept this run: its ${traefikCount} keys and their guards are more than one atomic step of this store can check and delete beside its mapping; the next run reaps them as orphans`,
+            rerun: true,
+          });
+        } else {
+          kept.push({
+            subject: routerName(domain),
+            reason: `router and redirect middlewares kept: ${unfitReason(sanitized, traefikCount, room)}`,
+          });
+        }
       } else {
         flags |= TRAEFIK;
         if (sharing.length > 1) flags |= NAME_SHARED;

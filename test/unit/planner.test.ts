@@ -644,6 +644,22 @@ describe('planReap: guards against a registration during the run (DESIGN §4.8)'
     });
   });
 
+  it('on etcd, routers and middlewares too many for one step beside their mapping are kept for the next run (rerun), which reaps them as orphans', () => {
+    const keys = siteKeys('old', 'rules', 'many.com');
+    for (let n = 0; n < 20; n++) Object.assign(keys, middlewareKeys('many.com', n));
+    const etcd = { maxGroupSize: 128, checksPerKey: 2 };
+    const plan = planReap(inventoryOf(keys), verdicts({ 'many.com': 'stale' }), NONE, DEFAULT_BRAKE, etcd);
+    expect(names(groupFor(plan, 'many.com')!)).toEqual(['old:rules', 'custom_domain:many.com']);
+    expect(plan.kept).toEqual([expect.objectContaining({ subject: 'custom-many-com', rerun: true })]);
+
+    // The next run: no mapping produces the name; the router and each middleware go in a group of their own.
+    const { 'custom_domain:many.com': _forward, 'old:rules': _reverse, ...left } = keys;
+    const next = planReap(inventoryOf(left), NONE, NONE, DEFAULT_BRAKE, etcd);
+    expect(next.kept).toEqual([]);
+    expect(next.groups.map((group) => group.kind)).toEqual(['orphan-router', ...Array(20).fill('orphan-middleware')]);
+    for (const group of next.groups) expect(2 * group.keys.length + group.guards.length).toBeLessThanOrEqual(128);
+  });
+
   it("keeps a stale domain's router, but reaps its mapping, when its name cannot be guarded", () => {
     const keys = siteKeys('alice', 'a', 'a-b-c-d-e-f-g.com');
     const plan = planReap(inventoryOf(keys), verdicts({ 'a-b-c-d-e-f-g.com': 'stale' }), NONE, DEFAULT_BRAKE, { maxGroupSize: 128 });
