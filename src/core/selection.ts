@@ -74,11 +74,12 @@ export function isSelected(entry: StoredEntry, selection: Selection, rootKey: st
 }
 
 /**
- * Whether a key whose name is not UTF-8 (`escaped` as the store reports it) falls in the
+ * Whether a key whose name is not UTF-8, found by the selection's scans, falls in the
  * selection. The plugin writes every key it owns from text (a domain, a repository), so such
- * a key is never one of its keys nor one of a domain's: only `all` and a prefix can take it.
+ * a key is never one of its keys nor one of a domain's; `all` and `prefixes` take every key
+ * their scans find (a prefix scan finds only keys under it; its escaped name would not match
+ * a prefix with a backslash or a byte outside ASCII).
  */
-export function mayHoldUnnamedKey(escaped: string, selection: Selection): boolean {
-  if (selection.kind === 'all') return true;
-  return selection.kind === 'prefixes' && selection.prefixes.some((prefix) => escaped.startsWith(prefix));
+export function mayHoldUnnamedKey(selection: Selection): boolean {
+  return selection.kind === 'all' || selection.kind === 'prefixes';
 }

@@ -55,9 +55,7 @@ export async function exportEntries(
       await pages.return?.();
     }
   }
-  for (const name of store.skippedKeys?.() ?? []) {
-    if (mayHoldUnnamedKey(name, selection)) unsupported.push(`${name} (its name is not UTF-8)`);
-  }
+  if (mayHoldUnnamedKey(selection)) for (const name of store.skippedKeys?.() ?? []) unsupported.push(`${name} (its name is not UTF-8)`);
   return { written: writer.count, unsupported };
 }
 
