@@ -2,7 +2,6 @@ import { emptyInventory, ownersInSteps, type ForwardMapping, type Inventory } fr
 import { orphanReverseCandidates, planReap, reverseClaim, type BrakeOptions, type Plan } from '../core/planner';
 import { decideGrace, graceMarkKey, type GraceDecision, type GraceMark } from '../core/grace';
 import { invalid, type Claim, type Verdict } from '../core/verdict';
-import { forwardKey } from '../core/keys';
 import { verdictWithDns, type DnsEvidence } from '../core/dns-ownership';
 import type { Clock } from '../ports/clock';
 import type { KeyValueStore } from '../ports/key-value-store';
@@ -123,12 +122,13 @@ export class ReapEngine {
 
   private async runStages(stage: Stage, signal?: AbortSignal, scope?: RunScope): Promise<RunReport> {
     const startedAt = this.clock.now();
-    // Before the first read: a key the run deletes must be unwritten since (where the store can tell).
+    // A reap, and its dry run alike, ends before reading anything on a store it cannot delete from.
     if (stage === 'plan' || stage === 'apply') {
       const readOnly = await this.store.readOnlyReason?.();
       if (readOnly !== undefined)
         throw new ExplainedError(`a reap cannot delete from ${this.store.describe()}: ${readOnly}`, 'point the reaper at the primary');
     }
+    // Before the first read: a key the run deletes must be unwritten since (where the store can tell).
     if (stage === 'apply') await this.store.markReads?.();
     // The scan's table keeps the common verdict as a flag of each domain's entry.
     const scanned = scope ? undefined : emptyInventory(this.options.rootKey);
@@ -292,15 +292,17 @@ export class ReapEngine {
    * than exit 0 with keys left that the next run deletes. Only changed groups are read.
    */
   private async stillStale(inventory: Inventory, plan: Plan, outcomes: readonly GroupOutcome[]): Promise<Set<number> | undefined> {
-    const changed = plan.groups.flatMap((group, i) => (group.kind === 'domain' && outcomes[i] === 'changed' ? [i] : []));
-    if (changed.length === 0) return undefined;
-    const domains = changed.map((i) => plan.groups[i].subject);
-    const now = await this.store.getMany(domains.map(forwardKey), { withTtl: false });
-    const still = new Set<number>();
-    changed.forEach((index, j) => {
-      const scanned = inventory.forwards.get(domains[j]);
-      if (scanned && now[j]?.value !== undefined && now[j]!.value!.equals(scanned.value)) still.add(index);
+    const changed = plan.groups.flatMap((group, i) => {
+      const scanned = group.kind === 'domain' && outcomes[i] === 'changed' ? inventory.forwards.get(group.subject) : undefined;
+      return scanned ? [{ index: i, scanned }] : [];
     });
+    if (changed.length === 0) return undefined;
+    const now = await this.store.getMany(
+      changed.map(({ scanned }) => scanned.key),
+      { withTtl: false },
+    );
+    const still = new Set<number>();
+    changed.forEach(({ index, scanned }, j) => now[j]?.value?.equals(scanned.value) && still.add(index));
     return still.size > 0 ? still : undefined;
   }
 
