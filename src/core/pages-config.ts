@@ -2,12 +2,13 @@
  * The `.pages` file as the plugin reads it (`GetPagesConfig` in forgejo_client.go): a
  * line-based reader, not YAML. Liveness means "the plugin would register this again
  * today", so the reaper must read the file exactly as the plugin does — a YAML parser
- * disagrees with it on inline comments (`custom_domain: a.com # x` keeps the comment),
- * on nested keys (the plugin ignores indentation) and on booleans (`True` is false).
+ * disagrees with it on inline comments (`custom_domain: a.com # x` keeps the comment)
+ * and on nested keys (the plugin ignores indentation). The plugin also parses `enabled:`,
+ * but no version of it ever reads the result: it serves and registers a site whatever
+ * `enabled` says, so a site with `enabled: false` is live and that line is not read here.
  */
 export interface PagesConfig {
   customDomain: string;
-  enabled: boolean;
   enableBranches: string[];
 }
 
@@ -16,9 +17,9 @@ const QUOTES = /^["']+|["']+$/g;
 /**
  * Go's `strings.TrimSpace`, which the plugin trims every line and value with: Unicode
  * white space as Go's `unicode.IsSpace` has it. JavaScript's `trim()` differs on two
- * characters, and each difference misread a live file: it keeps U+0085 (NEL), so
- * `custom_domain: a.com<NEL>` read as another domain, and it drops U+FEFF (a byte-order
- * mark), so `<BOM>enabled: false` read as disabled where the plugin ignores the line.
+ * characters: it keeps U+0085 (NEL), so `custom_domain: a.com<NEL>` read as another
+ * domain, and it drops U+FEFF (a byte-order mark), so `<BOM>custom_domain: b.com` read as
+ * naming b.com where the plugin ignores the line.
  */
 const GO_SPACE = '\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000';
 const EDGE_SPACE = new RegExp(`^[${GO_SPACE}]+|[${GO_SPACE}]+$`, 'g');
@@ -46,16 +47,12 @@ function parseInlineList(value: string): string[] {
 }
 
 export function parsePagesConfig(text: string): PagesConfig {
-  const config: PagesConfig = { customDomain: '', enabled: true, enableBranches: [] };
+  const config: PagesConfig = { customDomain: '', enableBranches: [] };
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = trimSpace(lines[i]);
     if (line.startsWith('custom_domain:')) {
       config.customDomain = unquote(valueAfterColon(line));
-    } else if (line.startsWith('enabled:')) {
-      // The plugin compares the raw value: `enabled: "true"` reads as false there too.
-      const value = valueAfterColon(line);
-      config.enabled = value === 'true' || value === 'yes';
     } else if (line.startsWith('enable_branches:')) {
       const value = valueAfterColon(line);
       if (value !== '') {

@@ -35,8 +35,6 @@ export const GONE_REASON = 'repository or its .pages file is gone (404)';
  */
 export function judgeByPages(claim: Claim, config: PagesConfig | undefined): Verdict | 'check-branch' {
   if (config === undefined) return stale(GONE_REASON);
-  // The plugin deregisters a disabled site itself on its next visit: never live again.
-  if (!config.enabled) return stale('.pages disables the site (enabled is not true)');
   if (config.customDomain === '') return stale('.pages no longer names a custom_domain');
   if (claim.branch === undefined) {
     return sameDomain(config.customDomain, claim.domain)

@@ -46,11 +46,6 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
         /changed to new\.bob\.dev/,
       ],
       [
-        'the site is disabled',
-        (f: Harness['forgejo']) => f.setPages('bob', 'blog', 'custom_domain: bob.dev\nenabled: false\n'),
-        /disables/,
-      ],
-      [
         'the repository becomes private (unreadable)',
         (f: Harness['forgejo']) => f.setRepo('bob', 'blog', { pages: 'custom_domain: bob.dev\n', private: true }),
         /gone/,
@@ -64,6 +59,17 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
       expect(summary).toMatchObject({ exitCode: 0, staleDomainsCleaned: 1, keysDeleted: keysOf(bob).length });
       const after = await h.dump();
       expect(keysOf(after)).toEqual(keysOf(aliceKeys));
+    });
+
+    it('keeps every key of a site whose .pages says enabled: false: the plugin serves and registers it whatever that says', async () => {
+      await h.seedSite({ owner: 'gina', repo: 'off', domain: 'gina.dev', redirects: 1 });
+      await h.seedSite(alice);
+      h.forgejo.setPages('gina', 'off', 'custom_domain: gina.dev\nenabled: false\n');
+      const before = await h.dump();
+      const { report, summary } = await h.run('apply');
+      expect(verdictOf(report, 'gina.dev')).toEqual({ status: 'live', reason: '.pages names gina.dev' });
+      expect(summary).toMatchObject({ exitCode: 0, staleDomainsCleaned: 0, keysDeleted: 0 });
+      expect(await h.dump()).toEqual(before);
     });
 
     it('reaps a branch subdomain whose branch left enable_branches, or was deleted, and nothing else', async () => {

@@ -1,6 +1,6 @@
 import { parsePagesConfig, type PagesConfig } from '../../src/core/pages-config';
 
-const DEFAULTS: PagesConfig = { customDomain: '', enabled: true, enableBranches: [] };
+const DEFAULTS: PagesConfig = { customDomain: '', enableBranches: [] };
 
 /** Joins lines with LF; `crlf` gives the same file with Windows line endings. */
 const lf = (...lines: string[]) => lines.join('\n');
@@ -56,43 +56,16 @@ describe("parsePagesConfig (the plugin's line-based .pages reader)", () => {
     });
   });
 
-  describe('enabled (only true and yes are true)', () => {
-    it.each<[string, boolean]>([
-      ['enabled: true', true],
-      ['enabled: yes', true],
-      ['enabled:true', true],
-      ['  enabled:   true  ', true],
-      ['enabled: false', false],
-      ['enabled: no', false],
-      ['enabled: True', false],
-      ['enabled: TRUE', false],
-      ['enabled: Yes', false],
-      ['enabled: on', false],
-      ['enabled: 1', false],
-      ['enabled:', false],
-      ['enabled: true # comment', false],
-    ])('%j → %s', (line, enabled) => {
-      expect(parsePagesConfig(line).enabled).toBe(enabled);
-    });
-
-    // forgejo_client.go GetPagesConfig: `enabled := strings.TrimSpace(parts[1]); config.Enabled = enabled == "true" || enabled == "yes"`
-    // — unlike custom_domain and the branch lists, the plugin does not strip quotes here.
-    it.each<[string, boolean]>([
-      ['enabled: "true"', false],
-      ["enabled: 'yes'", false],
-    ])('does not unquote enabled, as the plugin does not: %j → %s', (line, enabled) => {
-      expect(parsePagesConfig(line).enabled).toBe(enabled);
-    });
-
-    it('is true when the key is absent', () => {
-      expect(parsePagesConfig('custom_domain: example.com').enabled).toBe(true);
-    });
-
-    it('lets the last duplicate win', () => {
-      expect(parsePagesConfig(lf('enabled: false', 'enabled: true')).enabled).toBe(true);
-      expect(parsePagesConfig(lf('enabled: true', 'enabled: false')).enabled).toBe(false);
-    });
-  });
+  // forgejo_client.go parses `enabled:` into Config.Enabled, and no version of the plugin
+  // reads that field: it serves and registers a site whatever the line says (pages.go
+  // registerCustomDomain checks only CustomDomain), so the reaper does not read it either.
+  it.each(['enabled: false', 'enabled: no', 'enabled: true', 'enabled: "true"', 'enabled: on', 'enabled:'])(
+    'reads nothing from %j: a site the plugin serves whatever it says',
+    (line) => {
+      expect(parsePagesConfig(lf(line, 'custom_domain: a.com'))).toEqual({ ...DEFAULTS, customDomain: 'a.com' });
+      expect(parsePagesConfig(lf('custom_domain: a.com', line))).toEqual({ ...DEFAULTS, customDomain: 'a.com' });
+    },
+  );
 
   describe('enable_branches', () => {
     it.each<[string, string[]]>([
@@ -116,7 +89,7 @@ describe("parsePagesConfig (the plugin's line-based .pages reader)", () => {
 
     it('ends a block list at the first line that is not a list item, and still reads that line', () => {
       const text = lf('enable_branches:', '- stage', '- dev', 'custom_domain: example.com', '- not-a-branch');
-      expect(parsePagesConfig(text)).toEqual({ customDomain: 'example.com', enabled: true, enableBranches: ['stage', 'dev'] });
+      expect(parsePagesConfig(text)).toEqual({ customDomain: 'example.com', enableBranches: ['stage', 'dev'] });
     });
 
     it('ends a block list at an empty line', () => {
@@ -152,15 +125,14 @@ describe("parsePagesConfig (the plugin's line-based .pages reader)", () => {
   describe('CRLF files', () => {
     it('reads every key of a CRLF file as of an LF file', () => {
       const lines = ['custom_domain: "example.com"', 'enabled: true', 'enable_branches:', '  - stage', '  - dev', 'other: x'];
-      const expected: PagesConfig = { customDomain: 'example.com', enabled: true, enableBranches: ['stage', 'dev'] };
+      const expected: PagesConfig = { customDomain: 'example.com', enableBranches: ['stage', 'dev'] };
       expect(parsePagesConfig(crlf(...lines))).toEqual(expected);
       expect(parsePagesConfig(lf(...lines))).toEqual(expected);
     });
 
     it.each<[string, Partial<PagesConfig>]>([
       [crlf('custom_domain: example.com', ''), { customDomain: 'example.com' }],
-      [crlf('enabled: yes', ''), { enabled: true }],
-      [crlf('enabled: false', ''), { enabled: false }],
+      [crlf('enable_branches:', '  - stage', ''), { enableBranches: ['stage'] }],
       [crlf('enable_branches: [a, b]', ''), { enableBranches: ['a', 'b'] }],
     ])('no stray \\r in %j', (text, expected) => {
       expect(parsePagesConfig(text)).toMatchObject(expected);
@@ -178,7 +150,7 @@ describe("parsePagesConfig (the plugin's line-based .pages reader)", () => {
       '  - feature/new-ui',
       'redirects: true',
     );
-    expect(parsePagesConfig(text)).toEqual({ customDomain: 'www.example.com', enabled: true, enableBranches: ['stage', 'feature/new-ui'] });
+    expect(parsePagesConfig(text)).toEqual({ customDomain: 'www.example.com', enableBranches: ['stage', 'feature/new-ui'] });
   });
 
   describe("white space as Go's strings.TrimSpace has it, not JavaScript's trim()", () => {
@@ -188,13 +160,13 @@ describe("parsePagesConfig (the plugin's line-based .pages reader)", () => {
     it('U+0085 (NEL) is white space: trimmed from values, lines and list items', () => {
       expect(parsePagesConfig(lf(`custom_domain: www.nel.com${NEL}`)).customDomain).toBe('www.nel.com');
       expect(parsePagesConfig(lf(`${NEL}custom_domain: www.nel.com`)).customDomain).toBe('www.nel.com');
-      expect(parsePagesConfig(lf('custom_domain: a.com', `enabled: true${NEL}`)).enabled).toBe(true);
+      expect(parsePagesConfig(lf(`custom_domain: a.com${NEL}`, 'custom_domain: b.com')).customDomain).toBe('b.com');
       expect(parsePagesConfig(lf('enable_branches:', `  - dev${NEL}`, `${NEL}- qa`)).enableBranches).toEqual(['dev', 'qa']);
       expect(parsePagesConfig(lf(`enable_branches: [dev${NEL}, qa]`)).enableBranches).toEqual(['dev', 'qa']);
     });
 
     it('U+FEFF (a byte-order mark) is not: a line starting with one names no key, as in the plugin', () => {
-      expect(parsePagesConfig(lf(`${BOM}enabled: false`, 'custom_domain: a.com'))).toEqual({ ...DEFAULTS, customDomain: 'a.com' });
+      expect(parsePagesConfig(lf('custom_domain: a.com', `${BOM}custom_domain: b.com`))).toEqual({ ...DEFAULTS, customDomain: 'a.com' });
       expect(parsePagesConfig(lf(`${BOM}custom_domain: a.com`)).customDomain).toBe('');
       expect(parsePagesConfig(lf(`custom_domain: a.com${BOM}`)).customDomain).toBe(`a.com${BOM}`);
     });

@@ -1,9 +1,8 @@
-import type { PagesConfig } from '../../src/core/pages-config';
+import { parsePagesConfig, type PagesConfig } from '../../src/core/pages-config';
 import { judgeByBranch, judgeByPages, live, stale, unknown, invalid, type Claim } from '../../src/core/verdict';
 
 const config = (over: Partial<PagesConfig> = {}): PagesConfig => ({
   customDomain: 'example.com',
-  enabled: true,
   enableBranches: [],
   ...over,
 });
@@ -29,7 +28,6 @@ describe('judgeByPages (DESIGN §3)', () => {
     it.each(
       titled<[string, PagesConfig | undefined, Claim, 'live' | 'stale', RegExp]>([
         ['repository or .pages gone', undefined, site, 'stale', /gone \(404\)/],
-        ['site disabled', config({ enabled: false }), site, 'stale', /disables the site/],
         ['no custom_domain any more', config({ customDomain: '' }), site, 'stale', /no longer names a custom_domain/],
         ['custom_domain changed', config({ customDomain: 'new.example.org' }), site, 'stale', /changed to new\.example\.org/],
         ['custom_domain names the domain', config(), site, 'live', /example\.com/],
@@ -45,14 +43,16 @@ describe('judgeByPages (DESIGN §3)', () => {
       if (verdict !== 'check-branch') expect(verdict.reason).toMatch(reason);
     });
 
-    it('reports a disabled site as disabled, whatever its custom_domain says', () => {
-      expect(judgeByPages(site, config({ enabled: false, customDomain: '' }))).toMatchObject({
+    // The plugin parses `enabled:` and never reads it: it serves and registers the site
+    // whatever the line says, so such a site is live (a reaper that read it reaped live sites).
+    it.each(['enabled: false', 'enabled: no', 'enabled: "true"'])('a .pages with %j is judged by its custom_domain alone', (line) => {
+      expect(judgeByPages(site, parsePagesConfig(`custom_domain: example.com\n${line}\n`))).toMatchObject({ status: 'live' });
+      expect(judgeByPages(site, parsePagesConfig(`${line}\ncustom_domain: other.com\n`))).toMatchObject({
         status: 'stale',
-        reason: expect.stringMatching(/disables/),
+        reason: expect.stringMatching(/changed to other\.com/),
       });
-      expect(judgeByPages(site, config({ enabled: false, customDomain: 'other.com' }))).toMatchObject({
-        reason: expect.stringMatching(/disables/),
-      });
+      const stage = branchClaim('stage', 'stage.example.com');
+      expect(judgeByPages(stage, parsePagesConfig(`custom_domain: example.com\n${line}\nenable_branches: [stage]\n`))).toBe('check-branch');
     });
   });
 
@@ -60,13 +60,6 @@ describe('judgeByPages (DESIGN §3)', () => {
     it.each(
       titled<[string, PagesConfig | undefined, Claim, 'stale' | 'check-branch', RegExp | undefined]>([
         ['repository gone', undefined, branchClaim('stage', 'stage.example.com'), 'stale', /gone/],
-        [
-          'site disabled',
-          config({ enabled: false, enableBranches: ['stage'] }),
-          branchClaim('stage', 'stage.example.com'),
-          'stale',
-          /disables/,
-        ],
         [
           'no custom_domain',
           config({ customDomain: '', enableBranches: ['stage'] }),

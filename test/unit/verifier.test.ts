@@ -87,7 +87,7 @@ describe('Verifier: verdicts', () => {
       ['branch check failed', claim('alice', 'site', 'feature-x.example.com', 'feature/x'), 'unknown', /503 from Forgejo/],
       ['branch not enabled', claim('alice', 'site', 'qa.example.com', 'qa'), 'stale', /no longer in enable_branches/],
       ['domain changed', claim('bob', 'moved', 'old.example.org'), 'stale', /changed to new\.example\.org/],
-      ['site disabled', claim('carol', 'off', 'c.com'), 'stale', /disables/],
+      ['enabled: false (the plugin never reads it)', claim('carol', 'off', 'c.com'), 'live', /\.pages names c\.com/],
       ['repository gone', claim('erin', 'gone', 'e.com'), 'stale', /gone \(404\)/],
       ['pages fetch failed (SourceError)', claim('dave', 'broken', 'd.com'), 'unknown', /401 Unauthorized/],
     ]),
