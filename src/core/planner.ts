@@ -502,7 +502,16 @@ export function planReap(
     const verdict = orphanReverseVerdicts.get(reverse.key);
     if (verdict?.status === 'stale') {
       const reason = `no forward mapping back to it and ${verdict.reason}`;
-      orphan('orphan-reverse', reverse.key, reason, expect([reverse]), [forwardGuard(inventory, reverse.domain)]);
+      // The domain it names may be one this plan reaps: its group goes first (in plan order,
+      // and a store that runs groups side by side chains those that share a key), so this
+      // one is checked against the state that group leaves, no mapping. Checked against the
+      // mapping the scan saw, it found its guard changed by this run's own delete and was
+      // left for the next run; if that group is not applied, the mapping is still there and
+      // this key stays.
+      const guard: KeyGuard = isReaped(reverse.domain)
+        ? { key: forwardKey(reverse.domain), expected: null }
+        : forwardGuard(inventory, reverse.domain);
+      orphan('orphan-reverse', reverse.key, reason, expect([reverse]), [guard]);
     }
   }
 

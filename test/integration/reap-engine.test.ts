@@ -389,6 +389,22 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
       expect(after['frank:site']).toBe('frank.dev');
     });
 
+    it('reaps in one run an orphan reverse key naming a stale domain the same run reaps; a second run changes nothing', async () => {
+      // Written before the plugin refused a domain registered to another repository: alice/a
+      // once claimed x.com, now names y.com, and bob/b (which holds x.com) is deleted.
+      const bob = await h.seedSite({ owner: 'bob', repo: 'b', domain: 'x.com', branches: ['dev'] }, false);
+      await h.store.mset({ 'alice:a': 'x.com', 'alice:a:branch:dev': 'dev.x.com' });
+      h.forgejo.setRepo('alice', 'a', { pages: 'custom_domain: y.com\nenable_branches: [dev]\n', branches: ['main', 'dev'] });
+      await h.seedSite(alice);
+      const { summary } = await h.run('apply');
+      expect(summary).toMatchObject({ exitCode: 0, staleDomainsCleaned: 2, orphansCleaned: 2, changedSinceRead: 0 });
+      const after = await h.dump();
+      for (const key of [...keysOf(bob), 'alice:a', 'alice:a:branch:dev']) expect(after).not.toHaveProperty([key]);
+      const again = await h.run('apply');
+      expect(again.summary).toMatchObject({ exitCode: 0, keysDeleted: 0, changedSinceRead: 0 });
+      expect(await h.dump()).toEqual(after);
+    });
+
     it('refuses with the brake when too many domains look stale, and reaps them with force', async () => {
       for (let i = 0; i < 10; i++) await h.seedSite({ owner: `u${i}`, repo: 'r', domain: `d${i}.example.com` }, i < 6);
       const before = await h.dump();

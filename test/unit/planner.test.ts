@@ -477,6 +477,18 @@ describe('planReap: orphan reverse keys', () => {
     expect(plan.groups).toEqual([]);
   });
 
+  it('guards an orphan reverse key naming a domain the plan reaps by that mapping being gone, and plans it after that domain', () => {
+    const k = { ...siteKeys('bob', 'b', 'x.com'), 'alice:a': 'x.com', 'alice:a:branch:dev': 'x.com' };
+    const plan = planReap(inventoryOf(k), verdicts({ 'x.com': 'stale' }), verdicts({ 'alice:a': 'stale', 'alice:a:branch:dev': 'stale' }));
+    expect(plan.groups.map((g) => g.kind)).toEqual(['domain', 'orphan-reverse', 'orphan-reverse']);
+    for (const group of plan.groups.slice(1)) expect(group.guards).toEqual([{ key: 'custom_domain:x.com', expected: null }]);
+    // A domain the plan keeps keeps the guard on its mapping as scanned.
+    const kept = planReap(inventoryOf(k), verdicts({ 'x.com': 'unknown' }), verdicts({ 'alice:a': 'stale' }));
+    expect(kept.groups.map((g) => [g.kind, g.guards])).toEqual([
+      ['orphan-reverse', [{ key: 'custom_domain:x.com', expected: Buffer.from('bob:b') }]],
+    ]);
+  });
+
   it("never plans a key twice when a stale domain's old reverse key is also an orphan", () => {
     const k = { 'custom_domain:new.com': 'alice:site', 'alice:site': 'old.com' };
     const plan = planReap(inventoryOf(k), verdicts({ 'new.com': 'stale' }), verdicts({ 'alice:site': 'stale' }));
