@@ -2,7 +2,10 @@ import type { StoredEntry } from '../ports/key-value-store';
 import type { GraceMark } from './grace';
 import {
   domainsSanitizedAs,
+  FORWARD_PREFIX,
   isDomainName,
+  REDIRECTS_META_PREFIX,
+  ROUTER_NAME_PREFIX,
   sanitizeDomain,
   middlewaresRoot,
   reverseKey,
@@ -16,8 +19,13 @@ import { MIDDLEWARE_SUFFIXES, MiddlewareTable, NameCounts, ROUTER_SUFFIXES, Rout
 
 export type { ForwardMapping, KeyValue, ReverseMapping } from './mapping';
 
-/** Invalid mapping values are not anomalies: they are mappings with an `invalid` verdict. */
-export type AnomalyKind = 'wrong-type' | 'disagreement' | 'collision';
+/**
+ * Invalid mapping values are not anomalies: they are mappings with an `invalid` verdict.
+ * An `unreadable-name` is a key of the plugin's namespaces whose name is not UTF-8 (the
+ * plugin copies a Latin-1 `.pages` byte for byte into its keys): it can be neither
+ * verified nor deleted, so a run that finds one is partial.
+ */
+export type AnomalyKind = 'wrong-type' | 'disagreement' | 'collision' | 'unreadable-name';
 
 export interface Anomaly {
   kind: AnomalyKind;
@@ -335,4 +343,39 @@ function separators(sanitized: string): number {
   let n = 0;
   for (let i = 0; i < sanitized.length; i++) if (sanitized.charCodeAt(i) === 0x2d) n++;
   return n;
+}
+
+/**
+ * Records the keys a scan found but could not read as text (`KeyValueStore.skippedKeys`,
+ * escaped): each is a key scanned, and one in the plugin's namespaces (a forward mapping,
+ * redirect metadata, a `custom-` router, a `redirects-` middleware) an `unreadable-name`
+ * anomaly. Reverse keys are not among them: an owner or repository name is ASCII.
+ */
+export function noteUnreadableNames(inventory: Inventory, escapedNames: Iterable<string>): void {
+  for (const name of new Set(escapedNames)) {
+    inventory.keysScanned++;
+    if (inPluginNamespace(name, inventory.rootKey)) {
+      inventory.anomalies.push({
+        kind: 'unreadable-name',
+        key: name,
+        detail:
+          'its name is not UTF-8 (shown escaped): it can be neither verified nor deleted here; check it and delete it by hand if it is stale',
+      });
+    }
+  }
+}
+
+/**
+ * Whether a key name (escaped, when it is not UTF-8) is in one of the namespaces the plugin
+ * writes with a domain in the name: a forward mapping, redirect metadata, a `custom-` router
+ * or a `redirects-` middleware. The plugin builds them from `.pages` bytes as they are (a
+ * Latin-1 file gives a name that is not UTF-8); reverse keys hold ASCII names only.
+ */
+export function inPluginNamespace(name: string, rootKey: string): boolean {
+  return (
+    name.startsWith(FORWARD_PREFIX) ||
+    name.startsWith(REDIRECTS_META_PREFIX) ||
+    name.startsWith(routersRoot(rootKey) + ROUTER_NAME_PREFIX) ||
+    name.startsWith(middlewaresRoot(rootKey) + 'redirects-')
+  );
 }

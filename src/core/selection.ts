@@ -1,5 +1,5 @@
 import type { StoredEntry } from '../ports/key-value-store';
-import { isPluginEntry } from './inventory';
+import { inPluginNamespace, isPluginEntry } from './inventory';
 import { classifyKey, forwardKey, type KeyClass, redirectsMetaKey, routerName, routersRoot, sanitizeDomain } from './keys';
 
 /** What `backup` (and `restore --domain`) pick out of a store or a file. */
@@ -74,12 +74,14 @@ export function isSelected(entry: StoredEntry, selection: Selection, rootKey: st
 }
 
 /**
- * Whether a key whose name is not UTF-8, found by the selection's scans, falls in the
- * selection. The plugin writes every key it owns from text (a domain, a repository), so such
- * a key is never one of its keys nor one of a domain's; `all` and `prefixes` take every key
- * their scans find (a prefix scan finds only keys under it; its escaped name would not match
- * a prefix with a backslash or a byte outside ASCII).
+ * Whether a key whose name is not UTF-8 (escaped), found by the selection's scans, falls in
+ * the selection: `all` and `prefixes` take every key their scans find (a prefix scan finds
+ * only keys under it; its escaped name would not match a prefix with a backslash or a byte
+ * outside ASCII); the plugin's keys are those of its namespaces (it copies a Latin-1
+ * `.pages` into a key byte for byte); a domain named on the command line is text, so no
+ * such key is one of its keys.
  */
-export function mayHoldUnnamedKey(selection: Selection): boolean {
+export function mayHoldUnnamedKey(selection: Selection, escapedName: string, rootKey: string): boolean {
+  if (selection.kind === 'plugin') return inPluginNamespace(escapedName, rootKey);
   return selection.kind === 'all' || selection.kind === 'prefixes';
 }

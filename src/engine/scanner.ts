@@ -4,6 +4,7 @@ import {
   emptyInventory,
   findCrossAnomalies,
   needsValue,
+  noteUnreadableNames,
   ownersInSteps,
   type ForwardMapping,
   type Inventory,
@@ -156,6 +157,7 @@ export async function scanStore(
     if (waiting) await waiting;
   }
   while (reading.length > 0) await recordOldest();
+  noteUnreadableNames(inventory, store.skippedKeys?.() ?? []);
   await nameOrphanRouters(store, inventory, signal);
   inventory.anomalies.push(...findCrossAnomalies(inventory, await stepThrough(ownersInSteps(inventory), signal)));
   return inventory;

@@ -55,7 +55,10 @@ export async function exportEntries(
       await pages.return?.();
     }
   }
-  if (mayHoldUnnamedKey(selection)) for (const name of store.skippedKeys?.() ?? []) unsupported.push(`${name} (its name is not UTF-8)`);
+  // SCAN may return a key twice: each is reported once.
+  for (const name of new Set(store.skippedKeys?.() ?? [])) {
+    if (mayHoldUnnamedKey(selection, name, rootKey)) unsupported.push(`${name} (its name is not UTF-8)`);
+  }
   return { written: writer.count, unsupported };
 }
 

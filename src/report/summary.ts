@@ -85,7 +85,9 @@ export function summarize(report: RunReport, dryRun: boolean): Summary {
   // A stale domain left because another domain took its Traefik name mid-run, or routers
   // too large for one step beside their mapping (`Plan['kept']`, `rerun`): a rerun reaps them.
   const rerun = report.stage === 'plan' || report.stage === 'apply' ? (report.plan?.kept.filter((kept) => kept.rerun).length ?? 0) : 0;
-  const errors = unknown + invalid + reverseUnknown + (report.stillStale?.size ?? 0) + rerun;
+  // A key of the plugin's whose name is not UTF-8 can be neither verified nor deleted.
+  const unreadable = report.inventory.anomalies.filter((anomaly) => anomaly.kind === 'unreadable-name').length;
+  const errors = unknown + invalid + reverseUnknown + (report.stillStale?.size ?? 0) + rerun + unreadable;
   // A run the breaker stopped could not use its source at all (wrong host, revoked token):
   // fatal, like an unreachable store (DESIGN §6), not "some entries unknown".
   const exitCode = report.stoppedEarly ? EXIT.fatal : refusedByBrake ? EXIT.refused : errors > 0 ? EXIT.partial : EXIT.ok;

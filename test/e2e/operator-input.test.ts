@@ -73,6 +73,37 @@ describe('a slip on the command line', () => {
     expectSameState(await fullDump(redis()), before);
   });
 
+  it('a plugin key whose name is not UTF-8 (a Latin-1 .pages) is named by every command, which exits 2 and leaves it; the rest is reaped', async () => {
+    // The plugin copies custom_domain's bytes into its keys: `café` in Latin-1 is caf\xe9.
+    const latin1 = (text: string) => Buffer.from(text, 'latin1');
+    await redis().set(latin1('custom_domain:caf\xe9.example'), 'gone:cafe');
+    await redis().set(latin1('traefik/http/routers/custom-caf\xe9-example/rule'), latin1('Host(`caf\xe9.example`)'));
+    await redis().set(Buffer.from([0x63, 0x61, 0x63, 0x68, 0x65, 0x3a, 0xff]), 'not ours');
+    const [scan, verify, backup] = await Promise.all([
+      cli.run(['scan', ...flags().slice(0, 4), '--json']),
+      cli.run(['verify', ...flags(), '--json']),
+      cli.run(['backup', ...flags().slice(0, 4), '--output', path.join(HOME, 'latin1.jsonl')]),
+    ]);
+    const reap = await cli.run(['reap', ...flags(), '--backup-dir', HOME, '--json']);
+    for (const result of [scan, verify, reap]) {
+      expect(result.code).toBe(2);
+      const report = JSON.parse(result.stdout);
+      expect(report.counts.keysScanned).toBe(Object.keys(siteEntries(LIVE)).length + Object.keys(siteEntries(STALE)).length + 3);
+      expect(
+        report.anomalies
+          .filter((a: { kind: string }) => a.kind === 'unreadable-name')
+          .map((a: { key: string }) => a.key)
+          .sort(),
+      ).toEqual(['custom_domain:caf\\xe9.example', 'traefik/http/routers/custom-caf\\xe9-example/rule']);
+    }
+    expect(JSON.parse(reap.stdout).summary).toMatchObject({ staleDomainsCleaned: 1, exitCode: 2 });
+    expect(await redis().getBuffer(latin1('custom_domain:caf\xe9.example'))).toEqual(Buffer.from('gone:cafe'));
+    expect(await redis().exists(latin1('traefik/http/routers/custom-caf\xe9-example/rule'))).toBe(1);
+    expect(backup.code).toBe(2);
+    expect(backup.stdout).toMatch(/custom_domain:caf\\xe9\.example \(its name is not UTF-8\): could not be saved/);
+    expect(backup.stdout).not.toMatch(/cache:/);
+  });
+
   it('a blank --max-stale-ratio (or REAPER_MAX_STALE_RATIO) is refused, not read as 0', async () => {
     const before = await fullDump(redis());
     const results = await Promise.all([
@@ -220,7 +251,7 @@ describe('backup and restore of what an operator may hand them', () => {
   });
   beforeEach(() => redis.flushall());
 
-  it('a key whose name is not UTF-8 outside the selection is no warning: the plugin never writes such a name', async () => {
+  it("a key whose name is not UTF-8 outside the selection and the plugin's namespaces is no warning", async () => {
     await redis.mset(siteEntries(LIVE));
     await redis.set(Buffer.from([0x63, 0x61, 0x63, 0x68, 0x65, 0x3a, 0xff]), 'v');
     const out = (name: string) => path.join(HOME, name);
