@@ -56,6 +56,13 @@ export interface Inventory {
   graceMarks: Map<string, GraceMark>;
   /** Keys of a plugin shape that cannot be handled safely (wrong type and the like). */
   anomalies: Anomaly[];
+  /**
+   * Mapped domains that hold a `/` (a `custom_domain` with a scheme or a path). The plugin
+   * writes their router and middleware keys under the name of the part before the `/`
+   * (`custom-a-com/blog/rule` for `a.com/blog`), where they read as keys of another
+   * router: while such a mapping exists, nothing under that name is reaped.
+   */
+  pathDomains: Set<string>;
 }
 
 export function emptyInventory(rootKey: string): Inventory {
@@ -70,6 +77,7 @@ export function emptyInventory(rootKey: string): Inventory {
     redirectsMeta: new RedirectsMetaTable(),
     graceMarks: new Map(),
     anomalies: [],
+    pathDomains: new Set(),
   };
 }
 
@@ -114,6 +122,10 @@ function ownCopy(value: Buffer): Buffer {
   return copy;
 }
 
+/** Why a mapping whose domain holds a `/` is invalid (see `Inventory.pathDomains`). */
+export const PATH_DOMAIN_REASON =
+  "the domain holds a '/' (a custom_domain with a scheme or a path): no request names it as a host, and the plugin wrote its Traefik keys under the name of the part before the '/'; left alone";
+
 /**
  * Adds one scanned key to the inventory. Returns the forward mapping it created, so the
  * caller can start verifying it while the scan goes on.
@@ -126,6 +138,7 @@ export function addEntry(inventory: Inventory, cls: KeyClass, entry: StoredEntry
     return undefined;
   }
   if (!isPluginEntry(cls, entry)) return undefined;
+  if (cls.kind === 'forward' && cls.domain.includes('/')) inventory.pathDomains.add(flat(cls.domain));
   if (entry.type !== 'string' || entry.value === undefined) {
     inventory.anomalies.push({ kind: 'wrong-type', key, detail: `holds a ${entry.type}, the plugin writes strings; left alone` });
     if (cls.kind === 'forward') {
@@ -147,9 +160,11 @@ export function addEntry(inventory: Inventory, cls: KeyClass, entry: StoredEntry
       // One string for the domain, kept by the forward table and by whoever keys a verdict
       // by it: a name cut from the key would keep the whole key name alive beside it.
       const domain = flat(cls.domain);
-      const mapping: ForwardMapping = parsed.ok
-        ? { domain, key, value, expiresAt, target: parsed.target }
-        : { domain, key, value, expiresAt, invalid: parsed.reason };
+      const mapping: ForwardMapping = !parsed.ok
+        ? { domain, key, value, expiresAt, invalid: parsed.reason }
+        : domain.includes('/')
+          ? { domain, key, value, expiresAt, invalid: PATH_DOMAIN_REASON }
+          : { domain, key, value, expiresAt, target: parsed.target };
       inventory.forwards.set(domain, mapping);
       return mapping;
     }

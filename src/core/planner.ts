@@ -366,7 +366,11 @@ export function planReap(
   // Routers and redirect middlewares are named after the sanitized domain, so two
   // domains can share them; any domain that stays keeps them.
   // A count that overstates (two names of one hash) keeps an orphan: never a wrong delete.
-  const produced = (sanitized: string): boolean => owners.count(sanitized) > 0;
+  // A mapping whose domain holds a '/' keeps every Traefik key under the name of the part
+  // before it: its own keys are there, read as keys of that name (`Inventory.pathDomains`).
+  const pathDomainNames = new Map<string, string>();
+  for (const domain of inventory.pathDomains) pathDomainNames.set(sanitizeDomain(domain.slice(0, domain.indexOf('/'))), domain);
+  const produced = (sanitized: string): boolean => owners.count(sanitized) > 0 || pathDomainNames.has(sanitized);
   // Only the middlewares a stale domain may take are listed: those named after a reaped
   // domain (every stale domain is), found by a hash of its name, not by asking who owns
   // each middleware's name. A hash two names share lists one more, which no domain asks for.
@@ -395,6 +399,7 @@ export function planReap(
     const sharing = owners.of(sanitized, domain);
     let keeper: string | undefined;
     for (const other of sharing) if (!isReaped(other)) keeper = other;
+    keeper ??= pathDomainNames.get(sanitized);
     if (keeper !== undefined) {
       kept.push({ subject: routerName(domain), reason: `router and redirect middlewares kept: ${keeper} uses the same name` });
     } else if (!sharedNamesTaken.has(sanitized)) {

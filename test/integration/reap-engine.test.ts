@@ -405,6 +405,24 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
       expect(await h.dump()).toEqual(after);
     });
 
+    it("keeps a mapping whose domain holds a '/' (invalid, exit 2) and every Traefik key under the name its keys fall under", async () => {
+      // The plugin writes `custom_domain: a.com/blog` as is: its router keys are custom-a-com/blog/…,
+      // which read as keys of the router custom-a-com, a.com's.
+      const path = await h.seedSite({ owner: 'o', repo: 'blog', domain: 'a.com/blog' });
+      const trailing = await h.seedSite({ owner: 'o', repo: 'slash', domain: 'b.com/' });
+      const stale = await h.seedSite({ owner: 'gone', repo: 'site', domain: 'a.com' }, false);
+      await h.seedSite(alice);
+      const { report, summary } = await h.run('apply');
+      for (const domain of ['a.com/blog', 'b.com/'])
+        expect(verdictOf(report, domain)).toMatchObject({ status: 'invalid', reason: expect.stringMatching(/holds a '\/'/) });
+      expect(summary).toMatchObject({ exitCode: 2, invalid: 2, staleDomainsCleaned: 1, orphansCleaned: 0 });
+      const after = await h.dump();
+      for (const key of [...keysOf(path), ...keysOf(trailing)]) expect(after).toHaveProperty([key]);
+      // a.com's own mapping goes; the router name a.com/blog writes under stays whole.
+      expect(after).not.toHaveProperty(['custom_domain:a.com']);
+      for (const key of keysOf(stale).filter((k) => k.startsWith('traefik/'))) expect(after).toHaveProperty([key]);
+    });
+
     it('refuses with the brake when too many domains look stale, and reaps them with force', async () => {
       for (let i = 0; i < 10; i++) await h.seedSite({ owner: `u${i}`, repo: 'r', domain: `d${i}.example.com` }, i < 6);
       const before = await h.dump();
