@@ -35,7 +35,7 @@ export const forgejoFlags = {
     helpGroup: 'FORGEJO',
   }),
   timeout: timeoutSeconds({
-    description: 'seconds to wait for one Forgejo answer',
+    description: 'seconds to wait for one Forgejo answer, whole (headers and body)',
     env: 'REAPER_TIMEOUT',
     default: 10,
     helpGroup: 'FORGEJO',

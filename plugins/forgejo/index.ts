@@ -77,15 +77,28 @@ function rawHeader(raw: Buffer[], name: string): string | undefined {
  * more than the rest of the client per request (bench/scale.js). The body is kept whole,
  * as `body.text()` did; timeouts are undici's (`headersTimeout`, `bodyTimeout`).
  */
-function dispatchGet(pool: Dispatcher, options: Dispatcher.DispatchOptions): Promise<RawAnswer> {
+function dispatchGet(pool: Dispatcher, options: Dispatcher.DispatchOptions, deadlineMs: number): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     let status = 0;
     let location: string | undefined;
     let retryAfter: string | undefined;
     let first: Buffer | undefined;
     let rest: Buffer[] | undefined;
+    let abort: ((reason: Error) => void) | undefined;
+    let late: Error | undefined;
+    // undici's headers and body timeouts are idle timeouts: a server that sends a byte
+    // every second never trips them, and a run waited on it for as long as it dripped.
+    // The whole answer, headers and body, must come within the deadline.
+    const deadline = setTimeout(() => {
+      late = Object.assign(new Error(`no whole answer within ${deadlineMs} ms`), { name: 'TimeoutError' });
+      abort?.(late);
+      reject(late);
+    }, deadlineMs);
     const handler = {
-      onConnect() {},
+      onConnect(abortRequest: (reason: Error) => void) {
+        abort = abortRequest;
+        if (late) abortRequest(late);
+      },
       onHeaders(statusCode: number, raw: Buffer[]) {
         status = statusCode;
         if (statusCode !== 200 && statusCode !== 404) {
@@ -100,10 +113,14 @@ function dispatchGet(pool: Dispatcher, options: Dispatcher.DispatchOptions): Pro
         return true;
       },
       onComplete() {
+        clearTimeout(deadline);
         const bytes = rest ? Buffer.concat(rest) : first;
         resolve({ status, body: bytes ? bytes.toString('utf8') : '', location, retryAfter });
       },
-      onError: reject,
+      onError(error: Error) {
+        clearTimeout(deadline);
+        reject(error);
+      },
     };
     pool.dispatch(options, handler as unknown as Dispatcher.DispatchHandler);
   });
@@ -318,13 +335,11 @@ export class ForgejoSource implements SourceOfTruth {
       // flight end by undici's own timers; `close()` drops them when the run is over.
       let answer: RawAnswer;
       try {
-        answer = await dispatchGet(this.pool, {
-          path: target,
-          method: 'GET',
-          headers: this.headers,
-          headersTimeout: this.timeout,
-          bodyTimeout: this.timeout,
-        });
+        answer = await dispatchGet(
+          this.pool,
+          { path: target, method: 'GET', headers: this.headers, headersTimeout: this.timeout, bodyTimeout: this.timeout },
+          this.timeout,
+        );
       } catch (error) {
         this.telemetry.requestObserved('error', (performance.now() - started) / 1000);
         throw error;

@@ -32,6 +32,19 @@ describe('ForgejoSource transport', () => {
         res.writeHead(302, { Location: `/user/login?redirect_to=${encodeURIComponent(req.url)}` }).end();
       } else if (req.url === '/api/v1/repos/moved/site/contents/.pages') {
         res.writeHead(301, { Location: '/api/v1/repos/moved/site/raw/.pages' }).end();
+      } else if (req.url?.startsWith('/api/v1/repos/drip/')) {
+        // A byte every 100 ms: never idle for long, never done (headers, then the body).
+        const answer = Buffer.from(
+          `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${contents.length}\r\n\r\n${contents}`,
+        );
+        const from = req.url.includes('/body/') ? answer.indexOf('\r\n\r\n') + 4 : 0;
+        res.socket!.write(answer.subarray(0, from));
+        let sent = from;
+        const drip = setInterval(
+          () => (sent < answer.length ? res.socket!.write(answer.subarray(sent, ++sent)) : clearInterval(drip)),
+          100,
+        );
+        res.socket!.on('close', () => clearInterval(drip));
       } else if (req.url === '/api/v1/repos/new/site/contents/.pages') {
         res.writeHead(200, { 'content-type': 'application/json' }).end(contents);
       } else {
@@ -79,6 +92,19 @@ describe('ForgejoSource transport', () => {
       await expect(source.pagesFile('moved', 'site')).rejects.toMatchObject({ ...away, status: 301 });
       await expect(source.pagesFile('sso', 'site')).rejects.toThrow(/redirect to \/user\/login, away from the repository API/);
       expect(seen.filter(({ url }) => url.startsWith('/user/login') || url.includes('/raw/'))).toEqual([]);
+    } finally {
+      await source.close();
+    }
+  });
+
+  it('gives up on an answer that does not come whole within the timeout, however steadily it drips', async () => {
+    const source = new ForgejoSource({ forgejoHost: origin, retries: 0, timeout: 400 });
+    try {
+      for (const path of ['drip/headers', 'drip/body']) {
+        const started = Date.now();
+        await expect(source.pagesFile(path.split('/')[0], path.split('/')[1])).rejects.toMatchObject({ kind: 'timeout' });
+        expect(Date.now() - started).toBeLessThan(3000);
+      }
     } finally {
       await source.close();
     }
