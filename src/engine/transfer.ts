@@ -4,6 +4,7 @@ import { isSelected, mayBeSelected, mayHoldUnnamedKey, type Selection } from '..
 import type { DeletionGroup } from '../core/planner';
 import type { ExpectedKey, KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../ports/key-value-store';
 import { noProgress, type Progress } from '../ports/progress';
+import { ExplainedError } from './explained-error';
 
 export interface ExportResult {
   written: number;
@@ -126,6 +127,10 @@ const LISTED_KEYS = 1000;
  * remaining TTL. A dry run reads the store to say what would happen and writes nothing.
  */
 export async function restoreEntries(store: KeyValueStore, reader: BackupReader, options: RestoreOptions): Promise<RestoreResult> {
+  // A restore, and its dry run alike, ends before reading anything on a store it cannot write to.
+  const readOnly = await store.readOnlyReason?.();
+  if (readOnly !== undefined)
+    throw new ExplainedError(`a restore cannot write to ${store.describe()}: ${readOnly}`, 'point the reaper at the primary');
   const now = options.now ?? Date.now;
   const result: RestoreResult = {
     counts: { written: 0, replaced: 0, same: 0, exists: 0, unsupported: 0, expired: 0 },

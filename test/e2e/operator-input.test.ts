@@ -200,8 +200,10 @@ describe('a reap that could not delete ends its dry run the same way, before rea
     expect(fs.readdirSync(HOME).filter((name) => name.startsWith('.pages-reaper'))).toEqual([]);
   });
 
-  it('a replica: the real run and the dry run exit 1 naming its primary; scan and verify still read it', async () => {
+  it('a replica: the real run and the dry run of reap and restore exit 1 naming its primary; scan and verify still read it', async () => {
     await redis().mset(siteEntries(STALE));
+    const backupFile = path.join(HOME, 'before-replica.jsonl');
+    expect((await cli.run(['backup', ...flags().slice(0, 4), '--output', backupFile])).code).toBe(0);
     const replica = await startRedis();
     const client = new Redis({ host: replica.host, port: replica.port, lazyConnect: true });
     try {
@@ -210,11 +212,21 @@ describe('a reap that could not delete ends its dry run the same way, before rea
       while (!/master_link_status:up/.test(await client.info('replication'))) await new Promise((resolve) => setTimeout(resolve, 50));
       const replicaFlags = ['--redis-host', replica.host, '--redis-port', String(replica.port), '--forgejo-host', standin().url];
       const before = await fullDump(redis());
-      const [real, dry, verify] = await Promise.all([
+      const [real, dry, verify, restore, restoreDry] = await Promise.all([
         cli.run(['reap', ...replicaFlags, '--backup-dir', path.join(HOME, 'replica-backups')]),
         cli.run(['reap', '--dry-run', ...replicaFlags]),
         cli.run(['verify', '--json', ...replicaFlags]),
+        cli.run(['restore', backupFile, ...replicaFlags.slice(0, 4), '--overwrite']),
+        cli.run(['restore', backupFile, ...replicaFlags.slice(0, 4), '--dry-run']),
       ]);
+      for (const result of [restore, restoreDry]) {
+        expectFatal(
+          result,
+          new RegExp(
+            `restore cannot write to .*:${replica.port}.*a replica of ${server().host}:${server().port}; point the reaper at the primary`,
+          ),
+        );
+      }
       for (const result of [real, dry]) {
         expectFatal(
           result,
