@@ -11,7 +11,7 @@ import type { TxtResolver } from '../ports/txt-resolver';
 import { DnsChecker } from './dns-checker';
 import type { GroupOutcome } from './applier';
 import { applyFromBackup, applySlice, hydrateInSlices } from './plan-executor';
-import { writePlanBackup } from './transfer';
+import { refuseReadOnly, writePlanBackup } from './transfer';
 import { BackupWriter, timestampedPath } from '../backup/writer';
 import { scanStore, stepThrough } from './scanner';
 import { TaskQueue } from './task-queue';
@@ -123,11 +123,7 @@ export class ReapEngine {
   private async runStages(stage: Stage, signal?: AbortSignal, scope?: RunScope): Promise<RunReport> {
     const startedAt = this.clock.now();
     // A reap, and its dry run alike, ends before reading anything on a store it cannot delete from.
-    if (stage === 'plan' || stage === 'apply') {
-      const readOnly = await this.store.readOnlyReason?.();
-      if (readOnly !== undefined)
-        throw new ExplainedError(`a reap cannot delete from ${this.store.describe()}: ${readOnly}`, 'point the reaper at the primary');
-    }
+    if (stage === 'plan' || stage === 'apply') await refuseReadOnly(this.store, 'a reap cannot delete from');
     // Before the first read: a key the run deletes must be unwritten since (where the store can tell).
     if (stage === 'apply') await this.store.markReads?.();
     // The scan's table keeps the common verdict as a flag of each domain's entry.

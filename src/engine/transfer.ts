@@ -123,14 +123,21 @@ const RESTORE_BATCH = 500;
 const LISTED_KEYS = 1000;
 
 /**
+ * Throws, naming the primary, when the store takes no writes (a Redis replica): `what`
+ * is the run's own words, such as "a reap cannot delete from".
+ */
+export async function refuseReadOnly(store: KeyValueStore, what: string): Promise<void> {
+  const readOnly = await store.readOnlyReason?.();
+  if (readOnly !== undefined) throw new ExplainedError(`${what} ${store.describe()}: ${readOnly}`, 'point the reaper at the primary');
+}
+
+/**
  * Puts a verified backup back. Expired entries are skipped, the rest get their
  * remaining TTL. A dry run reads the store to say what would happen and writes nothing.
  */
 export async function restoreEntries(store: KeyValueStore, reader: BackupReader, options: RestoreOptions): Promise<RestoreResult> {
   // A restore, and its dry run alike, ends before reading anything on a store it cannot write to.
-  const readOnly = await store.readOnlyReason?.();
-  if (readOnly !== undefined)
-    throw new ExplainedError(`a restore cannot write to ${store.describe()}: ${readOnly}`, 'point the reaper at the primary');
+  await refuseReadOnly(store, 'a restore cannot write to');
   const now = options.now ?? Date.now;
   const result: RestoreResult = {
     counts: { written: 0, replaced: 0, same: 0, exists: 0, unsupported: 0, expired: 0 },
