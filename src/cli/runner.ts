@@ -2,6 +2,7 @@ import { createRuntime, type ReaperSettings } from '../container';
 import type { RunReport, RunScope, Stage } from '../engine/engine';
 import type { ReaperMetrics } from '../observe/metrics';
 import type { RenderContext } from '../render/human';
+import { deletionsOf } from '../engine/explained-error';
 import { EXIT } from '../report/exit-codes';
 import { statusOfFailure, statusOfRun, type RunStatus } from '../report/run-status';
 import { summarize, type Summary } from '../report/summary';
@@ -59,7 +60,7 @@ export class Runner {
       // Every failed run passes here, single or in the sidecar: its status (logged, in the
       // metrics' last error) carries one line with the settings' secrets scrubbed.
       const said = signal.aborted ? 'interrupted' : scrubSecrets(oneLine(error), secretsOf(this.options.settings));
-      const status = statusOfFailure(startedAt, Date.now(), said);
+      const status = statusOfFailure(startedAt, Date.now(), said, deletionsOf(error));
       // Stopped by SIGTERM/SIGINT (a rollout): no fatal error to alert on.
       return { error, status: signal.aborted ? { ...status, exitCode: EXIT.interrupted, errors: {} } : status };
     }

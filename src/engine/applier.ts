@@ -3,6 +3,39 @@ import type { ExpectedKey, KeyValueStore } from '../ports/key-value-store';
 
 export type GroupOutcome = 'deleted' | 'changed';
 
+/**
+ * What a reap's deletes removed so far, counted as each store call answers: a run that
+ * fails or is interrupted midway says it (its error, log line and metrics), where it
+ * said nothing was deleted. The call in flight when it stopped is not counted.
+ */
+export interface DeletedSoFar {
+  groups: number;
+  domains: number;
+  orphans: number;
+  keys: number;
+}
+
+export function nothingDeletedYet(): DeletedSoFar {
+  return { groups: 0, domains: 0, orphans: 0, keys: 0 };
+}
+
+/** A call's answer into `outcomes`, and its deleted groups into `tally`. */
+function recordAnswer(
+  batch: ReadonlyArray<DeletionGroup<PlannedKey>>,
+  answer: readonly GroupOutcome[],
+  outcomes: GroupOutcome[],
+  tally?: DeletedSoFar,
+): void {
+  answer.forEach((outcome, i) => {
+    outcomes.push(outcome);
+    if (outcome !== 'deleted' || !tally) return;
+    tally.groups++;
+    if (batch[i].kind === 'domain') tally.domains++;
+    else tally.orphans++;
+    tally.keys += batch[i].keys.length;
+  });
+}
+
 /** Groups per store call at most: one Redis script run, one etcd transaction batch. */
 export const APPLY_BATCH = 250;
 /**
@@ -77,20 +110,21 @@ export async function applyInOrder(
   signal?: AbortSignal,
   /** Filled as calls answer, so a caller whose run fails midway knows how far it got. */
   outcomes: GroupOutcome[] = [],
+  tally?: DeletedSoFar,
 ): Promise<GroupOutcome[]> {
-  let inFlight: Promise<GroupOutcome[]> | undefined;
+  let inFlight: { batch: Array<DeletionGroup<ExpectedKey>>; answer: Promise<GroupOutcome[]> } | undefined;
   try {
     for await (const batch of batches) {
-      if (inFlight) outcomes.push(...(await inFlight));
-      inFlight = applyBatch(store, batch, signal);
+      if (inFlight) recordAnswer(inFlight.batch, await inFlight.answer, outcomes, tally);
+      inFlight = { batch, answer: applyBatch(store, batch, signal) };
       // Awaited at the next batch or below; until then a rejection is not left unhandled.
-      inFlight.catch(() => {});
+      inFlight.answer.catch(() => {});
     }
   } catch (error) {
-    await inFlight?.catch(() => {});
+    await inFlight?.answer.catch(() => {});
     throw error;
   }
-  if (inFlight) outcomes.push(...(await inFlight));
+  if (inFlight) recordAnswer(inFlight.batch, await inFlight.answer, outcomes, tally);
   return outcomes;
 }
 
@@ -99,6 +133,8 @@ export function applyGroups(
   store: KeyValueStore,
   groups: Array<DeletionGroup<ExpectedKey>>,
   signal?: AbortSignal,
+  outcomes: GroupOutcome[] = [],
+  tally?: DeletedSoFar,
 ): Promise<GroupOutcome[]> {
-  return applyInOrder(store, applyBatches(groups), signal);
+  return applyInOrder(store, applyBatches(groups), signal, outcomes, tally);
 }

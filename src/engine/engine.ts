@@ -9,7 +9,7 @@ import { noProgress, type Progress, type ProgressCounts } from '../ports/progres
 import type { SourceOfTruth } from '../ports/source-of-truth';
 import type { TxtResolver } from '../ports/txt-resolver';
 import { DnsChecker } from './dns-checker';
-import type { GroupOutcome } from './applier';
+import { nothingDeletedYet, type DeletedSoFar, type GroupOutcome } from './applier';
 import { applyFromBackup, applySlice, hydrateInSlices } from './plan-executor';
 import { refuseReadOnly, writePlanBackup } from './transfer';
 import { BackupWriter, timestampedPath } from '../backup/writer';
@@ -17,7 +17,7 @@ import { scanStore, stepThrough } from './scanner';
 import { TaskQueue } from './task-queue';
 import { VerdictMap } from '../core/compact';
 import { Verifier } from './verifier';
-import { ExplainedError, InterruptedDeletes } from './explained-error';
+import { ExplainedError, FailedDeletes, InterruptedDeletes } from './explained-error';
 
 export interface EngineOptions {
   rootKey: string;
@@ -230,14 +230,16 @@ export class ReapEngine {
           if (backupPath !== undefined) {
             report.backupPath = backupPath;
             const outcomes: GroupOutcome[] = [];
-            report.outcomes = await deleting(backedUp.plan, outcomes, signal, backupPath, () =>
-              applyFromBackup(this.store, backedUp.plan, backupPath, signal, outcomes),
+            const tally = nothingDeletedYet();
+            report.outcomes = await deleting(backedUp.plan, tally, signal, backupPath, () =>
+              applyFromBackup(this.store, backedUp.plan, backupPath, signal, outcomes, tally),
             );
           }
         } else if (applying) {
           const outcomes: GroupOutcome[] = [];
-          report.plan = await deleting(plan, outcomes, signal, undefined, () =>
-            hydrateInSlices(this.store, plan, applySlice(this.store, outcomes, signal), signal),
+          const tally = nothingDeletedYet();
+          report.plan = await deleting(plan, tally, signal, undefined, () =>
+            hydrateInSlices(this.store, plan, applySlice(this.store, outcomes, signal, tally), signal),
           );
           if (report.plan.groups.length > 0) report.outcomes = outcomes;
         } else report.plan = await hydrateInSlices(this.store, plan, async () => {}, signal);
@@ -353,7 +355,7 @@ export class ReapEngine {
  */
 async function deleting<T>(
   plan: Plan,
-  outcomes: readonly GroupOutcome[],
+  tally: DeletedSoFar,
   signal: AbortSignal | undefined,
   backupPath: string | undefined,
   work: () => Promise<T>,
@@ -361,21 +363,17 @@ async function deleting<T>(
   try {
     return await work();
   } catch (error) {
-    if (signal?.aborted) throw new InterruptedDeletes(countDeleted(outcomes), plan.groups.length, backupPath, { cause: error });
+    if (signal?.aborted) throw new InterruptedDeletes({ ...tally }, plan.groups.length, backupPath, { cause: error });
     const failure = ExplainedError.partsOf(error);
     const backup = backupPath === undefined ? '' : `; every planned key is in the backup ${backupPath}`;
-    throw new ExplainedError(
-      `${failure.problem}; the reap stopped after ${outcomes.length} of ${plan.groups.length} planned groups (the call in flight may have deleted more, the next run reaps the rest)${backup}`,
+    throw new FailedDeletes(
+      `${failure.problem}; the reap stopped after ${tally.groups} of ${plan.groups.length} planned groups (the call in flight may have deleted more, the next run reaps the rest)${backup}`,
       failure.hint ?? 'run again once the cause is fixed',
+      { ...tally },
+      backupPath,
       { cause: error },
     );
   }
-}
-
-function countDeleted(outcomes: readonly GroupOutcome[]): number {
-  let deleted = 0;
-  for (const outcome of outcomes) if (outcome === 'deleted') deleted++;
-  return deleted;
 }
 
 /** Waits for `work`, or rejects as soon as `signal` aborts (requests still in flight are dropped). */

@@ -24,6 +24,24 @@ export class ExplainedError extends Error {
   }
 }
 
+import type { DeletedSoFar } from './applier';
+
+/**
+ * A reap whose store failed once its deletes may have begun: the problem, and what the
+ * calls that answered had deleted, which the run's status (log line, metrics) counts.
+ */
+export class FailedDeletes extends ExplainedError {
+  constructor(
+    problem: string,
+    hint: string | undefined,
+    readonly deleted: DeletedSoFar,
+    readonly backupPath: string | undefined,
+    options?: ErrorOptions,
+  ) {
+    super(problem, hint, options);
+  }
+}
+
 /**
  * SIGINT/SIGTERM during a reap's deletes: how far they got, and where the backup of every
  * planned key is, so the operator knows what the store holds and how to undo it. Thrown
@@ -31,14 +49,26 @@ export class ExplainedError extends Error {
  */
 export class InterruptedDeletes extends Error {
   constructor(
-    /** Groups whose delete calls answered before the signal. */
-    readonly deletedGroups: number,
+    /** What the delete calls that answered before the signal deleted. */
+    readonly deleted: DeletedSoFar,
     readonly plannedGroups: number,
     /** The backup of every planned key; undefined with --no-backup. */
     readonly backupPath: string | undefined,
     options?: ErrorOptions,
   ) {
-    super(`interrupted after ${deletedGroups} of ${plannedGroups} planned groups were deleted`, options);
+    super(`interrupted after ${deleted.groups} of ${plannedGroups} planned groups were deleted`, options);
     this.name = new.target.name;
   }
+
+  /** Groups whose delete calls answered before the signal. */
+  get deletedGroups(): number {
+    return this.deleted.groups;
+  }
+}
+
+/** What a failed or interrupted run had deleted, when it failed during its deletes. */
+export function deletionsOf(error: unknown): { deleted: DeletedSoFar; backupPath?: string } | undefined {
+  if (error instanceof InterruptedDeletes || error instanceof FailedDeletes)
+    return { deleted: error.deleted, backupPath: error.backupPath };
+  return undefined;
 }

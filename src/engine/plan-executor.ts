@@ -1,7 +1,7 @@
 import { BackupReader } from '../backup/reader';
 import { hydrateGroup, keysIfNamed, withoutValues, type DeletionGroup, type Plan, type PlannedKey } from '../core/planner';
 import type { ExpectedKey, KeyValueStore, StoredEntry } from '../ports/key-value-store';
-import { applyBatches, applyGroups, applyInOrder, type GroupOutcome } from './applier';
+import { applyBatches, applyGroups, applyInOrder, type DeletedSoFar, type GroupOutcome } from './applier';
 
 /** Groups hydrated per step: their values are in memory only while that step runs. */
 export const HYDRATE_SLICE = 500;
@@ -71,9 +71,10 @@ export async function applyFromBackup(
   backupPath: string,
   signal?: AbortSignal,
   outcomes: GroupOutcome[] = [],
+  tally?: DeletedSoFar,
 ): Promise<GroupOutcome[]> {
   const reader = await BackupReader.verify(backupPath);
-  return applyInOrder(store, withBackedUpValues(applyBatches(plan.groups), reader.entries(), backupPath), signal, outcomes);
+  return applyInOrder(store, withBackedUpValues(applyBatches(plan.groups), reader.entries(), backupPath), signal, outcomes, tally);
 }
 
 /** Each batch with its keys' values taken from the backup, in plan order, as it is made. */
@@ -115,9 +116,10 @@ export function applySlice(
   store: KeyValueStore,
   outcomes: GroupOutcome[],
   signal?: AbortSignal,
+  tally?: DeletedSoFar,
 ): (slice: Plan<ExpectedKey>) => Promise<void> {
   return async (slice) => {
-    outcomes.push(...(await applyGroups(store, slice.groups, signal)));
+    await applyGroups(store, slice.groups, signal, outcomes, tally);
   };
 }
 

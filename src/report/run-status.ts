@@ -1,3 +1,4 @@
+import type { DeletedSoFar } from '../engine/applier';
 import type { RunReport } from '../engine/engine';
 import { EXIT } from './exit-codes';
 import type { Summary } from './summary';
@@ -124,7 +125,17 @@ export function statusOfRun(report: RunReport, summary: Summary, finishedAt: num
   };
 }
 
-export function statusOfFailure(startedAt: number, finishedAt: number, error: unknown): RunStatus {
+/**
+ * A run that could not finish. One that failed or was interrupted during its deletes
+ * (`deletions`) counts what the calls that answered deleted, and names its backup: the
+ * metrics' deletion counters and the log line say what the store lost, not zero.
+ */
+export function statusOfFailure(
+  startedAt: number,
+  finishedAt: number,
+  error: unknown,
+  deletions?: { deleted: DeletedSoFar; backupPath?: string },
+): RunStatus {
   return {
     startedAt,
     finishedAt,
@@ -134,10 +145,11 @@ export function statusOfFailure(startedAt: number, finishedAt: number, error: un
     live: 0,
     stale: 0,
     pending: 0,
-    reaped: 0,
-    orphansReaped: 0,
-    keysDeleted: 0,
+    reaped: deletions?.deleted.domains ?? 0,
+    orphansReaped: deletions?.deleted.orphans ?? 0,
+    keysDeleted: deletions?.deleted.keys ?? 0,
     errors: { fatal: 1 },
+    ...(deletions?.backupPath === undefined ? {} : { backupPath: deletions.backupPath }),
     error: error instanceof Error ? error.message : String(error),
   };
 }

@@ -6,6 +6,7 @@ import { BackupWriter } from '../../src/backup/writer';
 import { createRuntime } from '../../src/container';
 import type { Plan } from '../../src/core/planner';
 import { DEFAULT_BRAKE } from '../../src/core/planner';
+import { deletionsOf } from '../../src/engine/explained-error';
 import { applyFromBackup, HYDRATE_SLICE } from '../../src/engine/plan-executor';
 import { Harness, keysOf, type Site } from '../support/harness';
 import { siteEntries } from '../support/plugin-writer';
@@ -227,6 +228,10 @@ describe('a store lost while deleting (single Redis)', () => {
     const done = Number(/stopped after (\d+) of/.exec(problem)![1]);
     expect(done).toBeGreaterThan(0);
     expect(done).toBeLessThan(60);
+    expect(deletionsOf(failure)).toEqual({
+      deleted: { groups: done, domains: done, orphans: 0, keys: (staleKeys / 60) * done },
+      backupPath,
+    });
     const after = await h.dump();
     expect(sites.filter((site) => `custom_domain:${site.domain}` in after)).toHaveLength(60 - done);
     for (const key of Object.keys(live)) expect(after[key]).toBe(live[key]);

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRuntime } from '../../src/container';
-import { InterruptedDeletes } from '../../src/engine/explained-error';
+import { deletionsOf, InterruptedDeletes } from '../../src/engine/explained-error';
 import { BREAKER_THRESHOLD } from '../../src/engine/verifier';
 
 /**
@@ -267,6 +267,11 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
         expect(deletedGroups).toBeLessThan(120);
         expect(fs.readdirSync(backupDir).map((name) => path.join(backupDir, name))).toEqual([backupPath]);
         expect(120 * 9 - Object.keys(await h.dump()).length).toBe(deletedGroups * 9);
+        // What the run's status counts (log line, metrics): the keys the store lost, not zero.
+        expect(deletionsOf(failure)).toEqual({
+          deleted: { groups: deletedGroups, domains: deletedGroups, orphans: 0, keys: deletedGroups * 9 },
+          backupPath,
+        });
       } finally {
         await runtime.close();
         fs.rmSync(backupDir, { recursive: true, force: true });

@@ -195,6 +195,33 @@ describe('ReaperMetrics', () => {
     expect(metrics.lastCompletedAt()).toBe(T0 + 121_000);
   });
 
+  it('counts what a run failed or interrupted during its deletes had deleted, and names its backup', async () => {
+    const metrics = new ReaperMetrics();
+    const deletions = { deleted: { groups: 5, domains: 4, orphans: 1, keys: 37 }, backupPath: '/var/backups/reap-x.jsonl' };
+    const failed = statusOfFailure(T0, T0 + 1000, new Error('lost the store'), deletions);
+    expect(failed).toMatchObject({
+      completed: false,
+      exitCode: 1,
+      reaped: 4,
+      orphansReaped: 1,
+      keysDeleted: 37,
+      backupPath: deletions.backupPath,
+    });
+    metrics.runFinished(failed);
+    metrics.runFinished({
+      ...statusOfFailure(T0, T0 + 2000, 'interrupted', { deleted: { groups: 2, domains: 2, orphans: 0, keys: 18 } }),
+      exitCode: 130,
+    });
+    metrics.runFinished(statusOfFailure(T0, T0 + 3000, new Error('redis unreachable')));
+
+    const s = await samples(metrics);
+    expect(s.get('pages_reaper_runs_total{result="failed"}')).toBe(2);
+    expect(s.get('pages_reaper_runs_total{result="interrupted"}')).toBe(1);
+    expect(s.get('pages_reaper_domains_reaped_total')).toBe(6);
+    expect(s.get('pages_reaper_orphans_reaped_total')).toBe(1);
+    expect(s.get('pages_reaper_keys_deleted_total')).toBe(55);
+  });
+
   it('takes gauges from a later completed run', async () => {
     const metrics = new ReaperMetrics();
     metrics.runFinished(run());
