@@ -99,6 +99,7 @@ export abstract class ReaperCommand extends Command {
         ? {
             deletedGroups: cause.deletedGroups,
             plannedGroups: cause.plannedGroups,
+            keysDeleted: cause.deleted.keys,
             backupPath: cause.backupPath,
             undo: cause.backupPath === undefined ? undefined : undoCommand(this.bin(), cause.backupPath, this.restoreArguments),
           }

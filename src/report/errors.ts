@@ -78,6 +78,8 @@ export class StoreUnreachableError extends ReaperError {
 export interface DeletesSoFar {
   deletedGroups: number;
   plannedGroups: number;
+  /** The keys those groups held. */
+  keysDeleted?: number;
   backupPath?: string;
   /** The command that restores the backup, as the operator can run it. */
   undo?: string;
