@@ -1,5 +1,5 @@
 import type { DeletionGroup, PlannedKey } from '../core/planner';
-import type { ExpectedKey, KeyValueStore } from '../ports/key-value-store';
+import { answeredGroupsOf, type ExpectedKey, type KeyValueStore } from '../ports/key-value-store';
 
 export type GroupOutcome = 'deleted' | 'changed';
 
@@ -28,12 +28,15 @@ function recordAnswer(
 ): void {
   answer.forEach((outcome, i) => {
     outcomes.push(outcome);
-    if (outcome !== 'deleted' || !tally) return;
-    tally.groups++;
-    if (batch[i].kind === 'domain') tally.domains++;
-    else tally.orphans++;
-    tally.keys += batch[i].keys.length;
+    if (outcome === 'deleted' && tally) countDeleted(batch[i], tally);
   });
+}
+
+function countDeleted(group: DeletionGroup<PlannedKey>, tally: DeletedSoFar): void {
+  tally.groups++;
+  if (group.kind === 'domain') tally.domains++;
+  else tally.orphans++;
+  tally.keys += group.keys.length;
 }
 
 /** Groups per store call at most: one Redis script run, one etcd transaction batch. */
@@ -113,18 +116,34 @@ export async function applyInOrder(
   tally?: DeletedSoFar,
 ): Promise<GroupOutcome[]> {
   let inFlight: { batch: Array<DeletionGroup<ExpectedKey>>; answer: Promise<GroupOutcome[]> } | undefined;
+  // A call that failed midway on a store of one atomic step per group: its groups that
+  // were deleted count, the rest are unknown, and the failure goes on.
+  const record = async (call: NonNullable<typeof inFlight>) => {
+    try {
+      recordAnswer(call.batch, await call.answer, outcomes, tally);
+    } catch (error) {
+      const answered = answeredGroupsOf(error);
+      if (answered && tally) call.batch.forEach((group, i) => answered[i] === 'deleted' && countDeleted(group, tally));
+      throw error;
+    }
+  };
   try {
     for await (const batch of batches) {
-      if (inFlight) recordAnswer(inFlight.batch, await inFlight.answer, outcomes, tally);
+      if (inFlight) {
+        const answering = inFlight;
+        inFlight = undefined;
+        await record(answering);
+      }
       inFlight = { batch, answer: applyBatch(store, batch, signal) };
       // Awaited at the next batch or below; until then a rejection is not left unhandled.
       inFlight.answer.catch(() => {});
     }
   } catch (error) {
-    await inFlight?.answer.catch(() => {});
+    // Making the next batch failed: the call in flight is waited for, and what it deleted counts.
+    if (inFlight) await record(inFlight).catch(() => {});
     throw error;
   }
-  if (inFlight) recordAnswer(inFlight.batch, await inFlight.answer, outcomes, tally);
+  if (inFlight) await record(inFlight);
   return outcomes;
 }
 

@@ -1,5 +1,14 @@
 import { setMaxListeners } from 'node:events';
-import type { GroupDeleteOutcome, KeyValueStore, PutMode, PutOutcome, StoredEntry, ReadOptions } from '../ports/key-value-store';
+import {
+  answeredGroupsOf,
+  withAnsweredGroups,
+  type GroupDeleteOutcome,
+  type KeyValueStore,
+  type PutMode,
+  type PutOutcome,
+  type StoredEntry,
+  type ReadOptions,
+} from '../ports/key-value-store';
 import { ExplainedError } from './explained-error';
 import { connectionLossDetail } from '../core/connection-loss';
 
@@ -172,9 +181,12 @@ export class BoundedStore implements KeyValueStore {
     } catch (error) {
       if (this.signal?.aborted) throw this.signal.reason;
       if (!(error instanceof Error) || error instanceof ExplainedError) throw error;
-      if (CLIENT_TIMEOUT.test(error.message) && !error.message.includes('--store-timeout')) throw timeout();
+      // The groups a failed delete call had deleted go with the error that says it.
+      const answered = answeredGroupsOf(error);
+      const carrying = (said: Error) => (answered ? withAnsweredGroups(said, answered) : said);
+      if (CLIENT_TIMEOUT.test(error.message) && !error.message.includes('--store-timeout')) throw carrying(timeout());
       const lost = connectionLossDetail(error.message);
-      if (lost !== undefined) throw new StoreLostError(this.describe(), doing, lost, error);
+      if (lost !== undefined) throw carrying(new StoreLostError(this.describe(), doing, lost, error));
       throw error;
     }
   }

@@ -1,4 +1,4 @@
-import type { GroupDeleteOutcome, GuardedGroup } from '../ports/key-value-store';
+import { withAnsweredGroups, type GroupDeleteOutcome, type GuardedGroup } from '../ports/key-value-store';
 import { mapLimited } from './map-limited';
 
 /**
@@ -46,9 +46,21 @@ export async function deleteInChains(
   concurrency: number,
   deleteGroup: (group: GuardedGroup) => Promise<GroupDeleteOutcome>,
 ): Promise<GroupDeleteOutcome[]> {
-  const outcomes: GroupDeleteOutcome[] = groups.map(() => 'changed');
+  const outcomes: Array<GroupDeleteOutcome | undefined> = groups.map(() => undefined);
+  // Once a step fails no other starts, and the call fails only once those in flight have
+  // answered: the other lanes went on deleting after the run had said how far it got.
+  let failure: { error: unknown } | undefined;
   await mapLimited(chainsSharingKeys(groups), concurrency, async (chain) => {
-    for (const g of chain) outcomes[g] = await deleteGroup(groups[g]);
+    for (const g of chain) {
+      if (failure) return;
+      try {
+        outcomes[g] = await deleteGroup(groups[g]);
+      } catch (error) {
+        failure ??= { error };
+        return;
+      }
+    }
   });
-  return outcomes;
+  if (failure) throw withAnsweredGroups(failure.error, outcomes);
+  return outcomes as GroupDeleteOutcome[];
 }

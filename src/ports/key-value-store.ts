@@ -45,6 +45,25 @@ export type PutMode = 'if-absent' | 'overwrite';
  */
 export type GroupDeleteOutcome = 'deleted' | 'changed';
 
+const ANSWERED_BEFORE_FAILURE = Symbol.for('pages-reaper.answeredBeforeFailure');
+
+/**
+ * Marks the error of a `deleteGroupsIfUnchanged` call that failed midway, on a store whose
+ * groups are separate atomic steps (an etcd transaction, a Redis Cluster group each), with
+ * what its groups' steps answered (undefined: failed or never sent), so that the run counts
+ * the groups that were deleted before it stopped. Returns the error.
+ */
+export function withAnsweredGroups(error: unknown, outcomes: ReadonlyArray<GroupDeleteOutcome | undefined>): unknown {
+  if (error !== null && typeof error === 'object') Object.defineProperty(error, ANSWERED_BEFORE_FAILURE, { value: outcomes });
+  return error;
+}
+
+/** What `withAnsweredGroups` marked on `error`, if anything. */
+export function answeredGroupsOf(error: unknown): ReadonlyArray<GroupDeleteOutcome | undefined> | undefined {
+  if (error === null || typeof error !== 'object') return undefined;
+  return (error as { [ANSWERED_BEFORE_FAILURE]?: ReadonlyArray<GroupDeleteOutcome | undefined> })[ANSWERED_BEFORE_FAILURE];
+}
+
 export interface ReadOptions {
   /** Non-string keys carry the store's own serialisation (`dump`). */
   withDump?: boolean;

@@ -1,6 +1,7 @@
 import type { DeletionGroup } from '../../src/core/planner';
-import { APPLY_BATCH, APPLY_BATCH_WEIGHT, applyBatches, applyInOrder, groupWeight } from '../../src/engine/applier';
-import type { KeyValueStore } from '../../src/ports/key-value-store';
+import { APPLY_BATCH, APPLY_BATCH_WEIGHT, applyBatches, applyInOrder, groupWeight, nothingDeletedYet } from '../../src/engine/applier';
+import { deleteInChains } from '../../src/plugin-kit';
+import { answeredGroupsOf, withAnsweredGroups, type KeyValueStore } from '../../src/ports/key-value-store';
 
 const group = (subject: string, keys: number, guards = 0): DeletionGroup => ({
   kind: 'domain',
@@ -129,6 +130,31 @@ describe('applyInOrder', () => {
     expect(events).toEqual(['make a', 'call a (1 in flight)', 'make b', 'answer a']);
   });
 
+  it('counts what the calls that answered deleted, and what the call in flight deleted when making the next batch failed', async () => {
+    const events: string[] = [];
+    const { store, answerNext } = steppedStore(events);
+    const tally = nothingDeletedYet();
+    const applied = applyInOrder(store, made(events, ['a', 'b', 'c'], 'c'), undefined, [], tally);
+    await answerNext();
+    await answerNext();
+    await expect(applied).rejects.toThrow('cannot make c');
+    expect(tally).toEqual({ groups: 2, domains: 2, orphans: 0, keys: 2 });
+  });
+
+  it('counts the groups a call that failed midway had deleted, on a store of one atomic step per group', async () => {
+    const tally = nothingDeletedYet();
+    const batch = [
+      { ...group('a', 3), keys: group('a', 3).keys.map((k) => ({ ...k, expected: Buffer.from('v') })) },
+      { ...group('b', 2), kind: 'orphan-router' as const, keys: group('b', 2).keys.map((k) => ({ ...k, expected: Buffer.from('v') })) },
+      { ...group('c', 4), keys: group('c', 4).keys.map((k) => ({ ...k, expected: Buffer.from('v') })) },
+    ];
+    const store = {
+      deleteGroupsIfUnchanged: () => Promise.reject(withAnsweredGroups(new Error('lost'), ['deleted', 'deleted', undefined])),
+    } as unknown as KeyValueStore;
+    await expect(applyInOrder(store, [batch], undefined, [], tally)).rejects.toThrow('lost');
+    expect(tally).toEqual({ groups: 2, domains: 1, orphans: 1, keys: 5 });
+  });
+
   it('checks the signal before each call', async () => {
     const events: string[] = [];
     const { store, answerNext } = steppedStore(events);
@@ -139,5 +165,48 @@ describe('applyInOrder', () => {
     await answerNext();
     await expect(applied).rejects.toThrow('interrupted');
     expect(events.filter((event) => event.startsWith('call'))).toEqual(['call a (1 in flight)']);
+  });
+});
+
+describe('deleteInChains', () => {
+  const guarded = (key: string) => ({ keys: [{ key, expected: Buffer.from('v') }] });
+
+  it('starts no step once one failed, waits for those in flight, and marks the error with what each group answered', async () => {
+    const started: string[] = [];
+    let finishSlow: () => void = () => {};
+    const slowDone = new Promise<void>((resolve) => (finishSlow = resolve));
+    let slowAnswered = false;
+    const groups = ['slow', 'fails', 'c', 'd', 'e'].map(guarded);
+    const failed = deleteInChains(groups, 2, async (group) => {
+      const key = group.keys[0].key;
+      started.push(key);
+      if (key === 'fails') throw new Error('lost the store');
+      if (key === 'slow') {
+        await slowDone;
+        slowAnswered = true;
+      }
+      return 'deleted';
+    });
+    let settled = false;
+    failed.catch(() => (settled = true));
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    // The failure waits for the step in flight; no other step starts.
+    expect(settled).toBe(false);
+    expect(started).toEqual(['slow', 'fails']);
+    finishSlow();
+    const error = await failed.catch((e: unknown) => e);
+    expect(slowAnswered).toBe(true);
+    expect((error as Error).message).toBe('lost the store');
+    expect(answeredGroupsOf(error)).toEqual(['deleted', undefined, undefined, undefined, undefined]);
+    expect(started).toEqual(['slow', 'fails']);
+  });
+
+  it('answers every group when every step answers', async () => {
+    const groups = ['a', 'b', 'c'].map(guarded);
+    expect(await deleteInChains(groups, 2, async (group) => (group.keys[0].key === 'b' ? 'changed' : 'deleted'))).toEqual([
+      'deleted',
+      'changed',
+      'deleted',
+    ]);
   });
 });
