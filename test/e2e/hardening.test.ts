@@ -502,6 +502,58 @@ describe('signals at the edges of a run: Ctrl-C on a terminal, SIGTERM while the
     }
   }, 60_000);
 
+  it('SIGTERM while a delete call hangs on a frozen store: exit 130 within seconds, saying how far the deletes got and where the backup is; the metrics count them', async () => {
+    await resetRedisAndStandin({ standin, redis });
+    const sites = Array.from({ length: 3000 }, (_, i): Site => ({ owner: 'gone', repo: `f${i}`, domain: `frozen${i}.example.com` }));
+    await redis.mset(Object.assign({}, ...sites.map((site) => siteEntries(site))));
+    const keysPerSite = Object.keys(siteEntries(sites[0])).length;
+    const before = await redis.dbsize();
+    const pid = Number(/process_id:(\d+)/.exec(await redis.info('server'))![1]);
+    const metricsFile = path.join(HOME, 'frozen.prom');
+    const backupDir = path.join(HOME, 'frozen-backups');
+    const { child, done } = cli.start([
+      'reap',
+      ...connectionFlags(server, standin),
+      '--force',
+      '--backup-dir',
+      backupDir,
+      '--metrics-file',
+      metricsFile,
+    ]);
+    let frozen = false;
+    try {
+      // The server is frozen (SIGSTOP) once the deletes have begun: the call in flight hangs.
+      const deadline = Date.now() + 20_000;
+      while ((await redis.dbsize()) === before && child.exitCode === null && Date.now() < deadline);
+      process.kill(pid, 'SIGSTOP');
+      frozen = true;
+      const signalledAt = Date.now();
+      child.kill('SIGTERM');
+      const result = await done;
+      const took = Date.now() - signalledAt;
+      process.kill(pid, 'SIGCONT');
+      frozen = false;
+
+      expect({ code: result.code, stdout: result.stdout }).toEqual({ code: 130, stdout: '' });
+      expect(took).toBeLessThan(5000);
+      // Said before the watchdog's exit: how far the deletes got, the backup and its undo.
+      const deleted = Number(/Interrupted after (\d+) of 3000 planned groups were deleted/.exec(result.stderr)?.[1]);
+      expect(deleted).toBeGreaterThan(0);
+      expect(result.stderr).toMatch(
+        new RegExp(`Backup of every planned key: ${backupDir}/reap-[^\\n]+\\.jsonl\\n\\s+Undo with: .* restore `),
+      );
+      const metrics = fs.readFileSync(metricsFile, 'utf8');
+      expect(metrics).toMatch(/^pages_reaper_runs_total\{result="interrupted"\} 1$/m);
+      expect(metrics).toContain(`\npages_reaper_domains_reaped_total ${deleted}\n`);
+      expect(metrics).toContain(`\npages_reaper_keys_deleted_total ${deleted * keysPerSite}\n`);
+      // The call that hung may have gone through as well; nothing else was deleted.
+      expect(before - (await redis.dbsize())).toBeGreaterThanOrEqual(deleted * keysPerSite);
+    } finally {
+      if (frozen) process.kill(pid, 'SIGCONT');
+      child.kill('SIGKILL');
+    }
+  }, 60_000);
+
   /**
    * A reap of 1,500 stale sites whose report goes into a named pipe nobody reads yet (its
    * writer waits once the pipe is full); SIGTERM half a second after the last delete, then
