@@ -87,6 +87,18 @@ describe('BoundedStore', () => {
     await expect(store.close()).resolves.toBeUndefined();
   });
 
+  it('an interrupted run closes without waiting for the store: its close is started, never awaited', async () => {
+    let closing = false;
+    const interrupt = new AbortController();
+    const store = new BoundedStore(silentStore({ close: () => ((closing = true), never()) }), 60_000, interrupt.signal);
+    interrupt.abort(new Error('SIGTERM'));
+    const started = Date.now();
+    await expect(store.close()).resolves.toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(100);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(closing).toBe(true);
+  });
+
   it.each([
     [
       'ioredis, once its retries are spent',
