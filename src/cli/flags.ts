@@ -262,6 +262,9 @@ const NEEDS: Array<[flags: string[], present: (flags: AnyFlags) => boolean, belo
   [REDIS_FLAGS, (flags) => flags.store !== 'etcd', 'the etcd store does not read it', '--store redis'],
 ];
 
+/** The Python reaper's flags whose empty value meant "none" there (see `settleFlagSources`). */
+const EMPTY_MEANS_NONE = ['redis-password', 'forgejo-token'];
+
 /**
  * Where two flags say one thing, the command line wins over the environment, and both on
  * the command line are refused: a token file given by flag is used even when FORGEJO_TOKEN
@@ -269,9 +272,15 @@ const NEEDS: Array<[flags: string[], present: (flags: AnyFlags) => boolean, belo
  * FORGEJO_TOKEN_FILE alone is refused rather than one picked in silence. `given` says
  * whether a flag is on the command line.
  */
-export function settleFlagSources(flags: AnyFlags, given: (flag: string) => boolean): AnyFlags {
-  // An empty value on the command line is a slip (an unset shell variable): it would fall
-  // back to a default, or match everything (`backup --prefix ''`). From the environment
+export function settleFlagSources(parsed: AnyFlags, given: (flag: string) => boolean): AnyFlags {
+  // reaper.py's secrets given empty mean none, as they did there: its wrapper and cron lines
+  // pass `--redis-password "$REDIS_PASSWORD" --forgejo-token "$FORGEJO_TOKEN"` whatever the
+  // variables hold (redis-py sends no AUTH for "", the script no token header), and such a
+  // line must keep working with only the program's name changed (DESIGN §6).
+  const flags = { ...parsed };
+  for (const name of EMPTY_MEANS_NONE) if (flags[name] === '' && given(name)) flags[name] = undefined;
+  // Any other empty value on the command line is a slip (an unset shell variable): it would
+  // fall back to a default, or match everything (`backup --prefix ''`). From the environment
   // it means unset, as Kubernetes and compose files write it.
   for (const [name, value] of Object.entries(flags)) {
     const empty = value === '' || (Array.isArray(value) && value.includes(''));

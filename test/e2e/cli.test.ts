@@ -245,6 +245,22 @@ describe('seed-era flags: --redis-host --redis-port --forgejo-host --dry-run', (
     expect(version.stdout).toMatch(/^pages-reaper\/\d+\.\d+\.\d+ /);
   });
 
+  it('reaper.py\'s wrapper line with its secrets\' variables empty (--redis-password "" --forgejo-token "") means none, as it did there', async () => {
+    await seedMixed(redis, standin);
+    const before = await dump(redis);
+    const wrapper = [...flags, '--redis-password', '', '--forgejo-token', ''];
+
+    const preview = await runCli([...wrapper, '--dry-run']);
+    expect({ code: preview.code, stderr: preview.stderr }).toEqual({ code: 0, stderr: '' });
+    expect([...listedKeys(preview.stdout)].sort()).toEqual([...keysOf(STALE)].sort());
+    expect(await dump(redis)).toEqual(before);
+
+    const real = await runCli(wrapper);
+    expect({ code: real.code, stderr: real.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(real.stdout).toMatch(/^Stale domains cleaned:\s+1$/m);
+    expect(await dump(redis)).toEqual(without(before, keysOf(STALE)));
+  });
+
   it('a real run deletes exactly the stale site keys; a second run deletes nothing', async () => {
     await seedMixed(redis, standin);
     const before = await dump(redis);
