@@ -244,7 +244,9 @@ export class ReapEngine {
           if (report.plan.groups.length > 0) report.outcomes = outcomes;
         } else report.plan = await hydrateInSlices(this.store, plan, async () => {}, signal);
         if (report.outcomes) report.stillStale = await this.stillStale(inventory, report.plan, report.outcomes);
-        if (report.grace && report.outcomes) await this.clearGraceMarksOfReaped(inventory, report.plan, report.outcomes);
+        // Every reap, with a grace period or not: a mark a --grace sidecar left of a domain a
+        // plain reap deleted outlived it, and timed the grace of whoever registered it next.
+        if (report.outcomes && inventory.graceMarks.size > 0) await this.clearGraceMarksOfReaped(inventory, report.plan, report.outcomes);
       }
     }
     report.requests = this.source?.requestCount() ?? 0;

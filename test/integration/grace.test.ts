@@ -47,6 +47,25 @@ describe('grace period (--grace)', () => {
     expect(await h.redis.exists('custom_domain:bob.dev')).toBe(1);
   });
 
+  it("a reap without a grace period that deletes a marked domain deletes its mark: the next owner's grace starts when theirs does", async () => {
+    const first = { owner: 'alice', repo: 'old', domain: 'handover.dev' };
+    await h.seedSite(first, false);
+    await h.run('apply', GRACE);
+    expect(await h.redis.exists(graceMarkKey(first.domain))).toBe(1);
+
+    // A one-off reap beside a --grace sidecar reaps it at once.
+    const plain = await h.run('apply');
+    expect(plain.summary).toMatchObject({ exitCode: 0, staleDomainsCleaned: 1 });
+    expect(await h.redis.exists(graceMarkKey(first.domain))).toBe(0);
+
+    // The domain's next owner registers it, and their repository goes away later.
+    await new Promise((resolve) => setTimeout(resolve, 1600));
+    await h.seedSite({ owner: 'carol', repo: 'new', domain: first.domain }, false);
+    const next = await h.run('apply', GRACE);
+    expect(next.summary).toMatchObject({ pending: 1, staleDomainsCleaned: 0 });
+    expect(await h.redis.exists(`custom_domain:${first.domain}`)).toBe(1);
+  });
+
   it('verify and a dry run show the stale-since time and write no mark', async () => {
     await h.seedSite(site, false);
     const verified = await h.run('verify', GRACE);
