@@ -101,8 +101,10 @@ export async function collectTargets(
   const domains = new Set<string>();
   const reverseNames: string[] = [];
   for (const target of targets) {
-    if (target.branches === undefined) reverseNames.push(reverseKey(target.owner, target.repo));
-    else for (const branch of target.branches) reverseNames.push(reverseKey(target.owner, target.repo, branch));
+    for (const [owner, repo] of spellings(target.owner, target.repo)) {
+      if (target.branches === undefined) reverseNames.push(reverseKey(owner, repo));
+      else for (const branch of target.branches) reverseNames.push(reverseKey(owner, repo, branch));
+    }
     for (const domain of index.domains(target.owner, target.repo, target.branches ?? undefined)) domains.add(domain);
   }
   // A branch delivery re-verifies only that branch: a reverse key of another branch is
@@ -157,6 +159,21 @@ export async function collectTargets(
     if (claims(mapping)) onForward(mapping);
   }
   return inventory;
+}
+
+/**
+ * How the plugin may have spelled a repository in its reverse key: the owner comes from
+ * the host name, which browsers send lower-cased, and the repository from the path as it
+ * was typed; a delivery names both as Forgejo spells them (`Late/Site` for `late:site`).
+ * Forgejo's names are case-insensitive, so each spelling is the same repository.
+ */
+function spellings(owner: string, repo: string): Array<[string, string]> {
+  const all: Array<[string, string]> = [
+    [owner, repo],
+    [owner.toLowerCase(), repo],
+    [owner.toLowerCase(), repo.toLowerCase()],
+  ];
+  return all.filter(([o, r], i) => all.findIndex(([o2, r2]) => o2 === o && r2 === r) === i);
 }
 
 function redirectCount(value: Buffer | undefined): number {

@@ -215,6 +215,21 @@ describe('collectTargets', () => {
     expect(inventory.forwards.size).toBe(0);
   });
 
+  it('a delivery spelling the repository as Forgejo does finds the reverse key the plugin spelled from a lower-cased host', async () => {
+    const written = {
+      'custom_domain:late.test': 'late:site',
+      'late:site': 'late.test',
+      'custom_domain:typed.test': 'late:Site',
+      'late:Site': 'typed.test',
+    };
+    const verified: string[] = [];
+    const store = readOnlyStore(written);
+    // Registered since the last sweep: the index does not know them.
+    await collectTargets(store, 'traefik', [{ owner: 'Late', repo: 'Site' }], new RepoIndex(), (m) => verified.push(m.domain));
+    expect(verified.sort()).toEqual(['late.test', 'typed.test']);
+    expect(store.reads).toEqual(expect.arrayContaining(['Late:Site', 'late:Site', 'late:site']));
+  });
+
   it('the brake measures against the whole store and counts what triggers reaped since the sweep', () => {
     const index = new RepoIndex();
     index.rebuild(inventoryOf(Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`custom_domain:s${i}.example.com`, `o:r${i}`]))));
