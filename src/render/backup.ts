@@ -1,4 +1,5 @@
 import type { Selection } from '../core/selection';
+import { escapeControls } from './escape';
 
 /** What `backup` did: its result, rendered as a line or a JSON document. */
 export interface BackupReport {
@@ -18,5 +19,5 @@ export function renderBackup(report: BackupReport, json: boolean): string {
     `💾 Backed up ${report.entries} keys from ${report.store} to ${report.path} in ${(report.durationMs / 1000).toFixed(2)} seconds`,
   ];
   for (const key of report.unsupported) lines.push(`⚠️  ${key}: could not be saved; not in the backup`);
-  return lines.join('\n') + '\n';
+  return lines.map(escapeControls).join('\n') + '\n';
 }

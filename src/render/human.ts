@@ -5,6 +5,7 @@ import { countInventory, type ForwardMapping } from '../core/inventory';
 import { formatTarget } from '../core/mapping';
 import type { Verdict } from '../core/verdict';
 import { verdictsToPlan } from '../core/compact';
+import { escapeControls } from './escape';
 import { shellQuote } from './shell-quote';
 import { LINES_PER_BATCH } from './sink';
 
@@ -56,9 +57,16 @@ function* notLiveDomains(verdicts: ReadonlyMap<string, Verdict>): IterableIterat
 /**
  * The report operators know from the old script, with the reasons it never gave, as
  * batches of lines produced as they are written (see `writeBatches`; `joinBatches` gives
- * the whole text).
+ * the whole text); no line holds a control character (`escapeControls`).
  */
 export function* humanReport(report: RunReport, summary: Summary, ctx: RenderContext): Generator<string[]> {
+  for (const batch of reportLines(report, summary, ctx)) {
+    for (let i = 0; i < batch.length; i++) batch[i] = escapeControls(batch[i]);
+    yield batch;
+  }
+}
+
+function* reportLines(report: RunReport, summary: Summary, ctx: RenderContext): Generator<string[]> {
   const out: string[] = [];
   out.push(`🔍 Scanning ${ctx.store}`);
   if (ctx.source) out.push(`🌐 Forgejo API: ${ctx.source}`);

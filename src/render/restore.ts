@@ -1,5 +1,6 @@
 import type { BackupHeader } from '../backup/format';
 import type { RestoreResult } from '../engine/transfer';
+import { escapeControls } from './escape';
 
 const RULE = '='.repeat(60);
 
@@ -47,5 +48,5 @@ export function renderRestoreHuman(report: RestoreReport): string {
   out.push(`Duration:               ${(report.durationMs / 1000).toFixed(2)} seconds`);
   if (dryRun) out.push('', '🔍 DRY RUN - No actual changes were made');
   out.push(RULE, '');
-  return out.join('\n');
+  return out.map(escapeControls).join('\n');
 }

@@ -104,6 +104,24 @@ describe('a slip on the command line', () => {
     expect(backup.stdout).not.toMatch(/cache:/);
   });
 
+  it('a domain holding control characters (a terminal escape sequence from a .pages file) is written escaped in the human report', async () => {
+    // ESC [3A ESC [J CR: up three lines, erase to the end, back to the line's start.
+    const hostile = 'x\u001b[3A\u001b[J\rhidden.test';
+    await redis().mset(siteEntries({ owner: 'zz', repo: 's', domain: hostile }));
+    // eslint-disable-next-line no-control-regex -- any control character but the newline
+    const rawControl = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
+    const verify = await cli.run(['verify', ...flags(), '--verbose']);
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).not.toMatch(rawControl);
+    expect(verify.stdout).toContain('📋 x\\x1b[3A\\x1b[J\\x0dhidden.test -> zz/s');
+    expect(verify.stdout).toContain(`📋 ${STALE.domain} -> ${STALE.owner}/${STALE.repo}`);
+    const reap = await cli.run(['reap', ...flags(), '--backup-dir', HOME]);
+    expect(reap.code).toBe(0);
+    expect(reap.stdout).not.toMatch(rawControl);
+    expect(reap.stdout).toContain('✓ Deleted: custom_domain:x\\x1b[3A\\x1b[J\\x0dhidden.test');
+    expect(await redis().exists(`custom_domain:${hostile}`)).toBe(0);
+  });
+
   it('a blank --max-stale-ratio (or REAPER_MAX_STALE_RATIO) is refused, not read as 0', async () => {
     const before = await fullDump(redis());
     const results = await Promise.all([
