@@ -1,10 +1,12 @@
+import { escapeControls } from '../render/escape';
 import { scrubSecrets } from '../core/secrets';
 import { ReaperError } from '../report/errors';
 
 /** One line on stderr, no stack: what went wrong and how to fix it. */
 export function oneLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return (
+  // A key name in a message may hold a terminal's escape sequence (see `escapeControls`).
+  return escapeControls(
     message
       .split('\n')
       .map((line) => line.trim())
@@ -14,7 +16,7 @@ export function oneLine(error: unknown): string {
       // a reason that names the flag itself is not prefixed with it again.
       .replace(/^Parsing (--[\w-]+) (?=\1[\s(:])/, '')
       .replace(/^Parsing (--[\w-]+) /, '$1: ')
-      .replace(/ See more help with --help\.?$/, '; see --help')
+      .replace(/ See more help with --help\.?$/, '; see --help'),
   );
 }
 
