@@ -84,7 +84,7 @@ export async function runSidecar(options: SidecarOptions): Promise<void> {
   const log = async (status: RunStatus, report?: Iterable<string[]>) => {
     if (options.logFormat === 'human') {
       if (report) await writeBatches(report, process.stdout);
-      else process.stderr.write(`pages-reaper: run failed: ${status.error}\n`);
+      else process.stderr.write(`pages-reaper: run failed: ${status.error}${deletedBeforeFailure(status)}\n`);
       if (!stop.signal.aborted) {
         process.stdout.write(
           retriedSooner(status) ? '⏰ Retrying with backoff\n' : `⏰ Next run in about ${formatDuration(options.intervalMs)}\n`,
@@ -196,4 +196,11 @@ function webhookTriggers(
     await runner.saveMetrics();
   };
   return { queue, verify, endpoint: { path: webhook.path, handler } };
+}
+
+/** What a run that failed or was interrupted during its deletes had deleted, for its one human line. */
+function deletedBeforeFailure(status: RunStatus): string {
+  if (status.keysDeleted === 0) return '';
+  const backup = status.backupPath === undefined ? '' : `; every planned key is in the backup ${status.backupPath}`;
+  return ` (${status.keysDeleted} keys of ${status.reaped} stale domains and ${status.orphansReaped} orphan groups were deleted before it stopped${backup})`;
 }
