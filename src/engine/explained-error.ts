@@ -1,3 +1,5 @@
+import type { DeletedSoFar } from './applier';
+
 /**
  * A failure the engine explains: the problem, and how to fix it when it knows, kept apart
  * so that the CLI prints them as one line and a `--json` document as its `message` and
@@ -23,8 +25,6 @@ export class ExplainedError extends Error {
     return { problem: error instanceof Error ? error.message : String(error) };
   }
 }
-
-import type { DeletedSoFar } from './applier';
 
 /**
  * A reap whose store failed once its deletes may have begun: the problem, and what the
