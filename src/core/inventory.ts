@@ -98,12 +98,20 @@ export function addTraefikKey(inventory: Inventory, cls: KeyClass, key: string):
   return false;
 }
 
+/** What the plugin writes into `redirects_meta:{domain}` (redirects.go: `count=%d`). */
+const REDIRECT_COUNT = /^count=\d+$/;
+
 /**
  * Whether a key whose name looks like the plugin's really is: reverse keys share their
- * shape with cache entries and password hashes, which carry a TTL or no domain name.
+ * shape with cache entries and password hashes, which carry a TTL or no domain name, and
+ * a `redirects_meta:` string is the plugin's only as `count=N` (another application's
+ * `redirects_meta:report` was reaped as an orphan). A string of another type stays the
+ * plugin's, to be reported as of the wrong type.
  */
 export function isPluginEntry(cls: KeyClass, entry: StoredEntry): boolean {
   if (cls.kind === 'foreign' || cls.kind === 'grace-mark') return false;
+  if (cls.kind === 'redirects-meta')
+    return entry.type !== 'string' || (entry.value !== undefined && REDIRECT_COUNT.test(entry.value.toString('latin1')));
   if (cls.kind !== 'reverse') return true;
   return (
     entry.type === 'string' && entry.value !== undefined && entry.expiresAt === undefined && isDomainName(entry.value.toString('utf8'))

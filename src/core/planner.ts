@@ -61,6 +61,14 @@ export interface BrakeResult {
    * the sweep refused whole must not go piecemeal, one delivery at a time.
    */
   sweepRefused?: true;
+  /**
+   * Present when the orphan reverse keys to reap are over the limit: at least `minDomains`
+   * of them and more than `maxStaleRatio` of them and the mapped domains together. A reverse
+   * key has no namespace (`{owner}:{repo}` → a host name), so another application's keys of
+   * that shape (`tenant:acme` → `acme.example.com`) pass for the plugin's, and Forgejo has
+   * no such repository: a run against the wrong Redis reaped every one of them.
+   */
+  orphanReverse?: { reaped: number; ratio: number };
 }
 
 export interface Plan<K extends PlannedKey = PlannedKey> {
@@ -523,6 +531,10 @@ export function planReap(
   const mappedDomains = inventory.forwards.size;
   const ratio = mappedDomains === 0 ? 0 : staleDomains.length / mappedDomains;
   const overLimit = mappedDomains >= brakeOptions.minDomains && ratio > brakeOptions.maxStaleRatio;
+  let reverseReaped = 0;
+  for (const group of groups) if (group.kind === 'orphan-reverse') reverseReaped++;
+  const reverseRatio = reverseReaped === 0 ? 0 : reverseReaped / (mappedDomains + reverseReaped);
+  const reverseOverLimit = reverseReaped >= brakeOptions.minDomains && reverseRatio > brakeOptions.maxStaleRatio;
   return {
     groups,
     kept,
@@ -533,9 +545,15 @@ export function planReap(
       maxStaleRatio: brakeOptions.maxStaleRatio,
       minDomains: brakeOptions.minDomains,
       forced: brakeOptions.force,
-      tripped: overLimit && !brakeOptions.force,
+      tripped: (overLimit || reverseOverLimit) && !brakeOptions.force,
+      ...(reverseOverLimit ? { orphanReverse: { reaped: reverseReaped, ratio: reverseRatio } } : {}),
     },
   };
+}
+
+/** Whether the brake's limit on stale domains is what it is over (else its `orphanReverse`, or a refused sweep). */
+export function overDomainLimit(brake: BrakeResult): boolean {
+  return brake.mappedDomains >= brake.minDomains && brake.ratio > brake.maxStaleRatio;
 }
 
 /**
@@ -574,6 +592,11 @@ export function hydrateGroup(
     }
   }
   if (keys.length === 0) return undefined;
+  const foreign = group.kind === 'orphan-router' ? notThePluginsRouter(group.subject, keys) : undefined;
+  if (foreign !== undefined) {
+    kept.push({ subject: group.subject, reason: `${foreign}: not a router the plugin wrote; left alone` });
+    return undefined;
+  }
   // Guards are built when read: the backup a slice is hydrated for never reads them, and a
   // domain of eight separators has 255 (the names that could register its router's name).
   return {
@@ -585,6 +608,32 @@ export function hydrateGroup(
       return group.guards;
     },
   };
+}
+
+/** The plugin's `rule` (`Host(\`{domain}\`)`) and `service` (registerTraefikRouter). */
+const HOST_RULE = /^Host\(`([^`]+)`\)$/;
+const PLUGIN_SERVICE = 'noop@internal';
+
+/**
+ * Why a router no mapping produces is not the plugin's, if its values say so: the plugin
+ * names a router after the domain of its `rule` and always routes to `noop@internal`. An
+ * operator's own `custom-dashboard` (`Host(\`traefik.example.com\`)`, `api@internal`) was
+ * reaped as an orphan. A router missing those keys (what the old script left: entry points
+ * and the certificate resolver) is still the plugin's leftover.
+ */
+function notThePluginsRouter(router: string, keys: readonly ExpectedKey[]): string | undefined {
+  for (const { key, expected } of keys) {
+    const shown = (value: string) => (value.length > 80 ? `${value.slice(0, 80)}…` : value);
+    if (key.endsWith(`/${router}/rule`)) {
+      const rule = expected.toString('utf8');
+      const domain = HOST_RULE.exec(rule)?.[1];
+      if (domain === undefined || routerName(domain) !== router) return `its rule is ${shown(rule)}`;
+    } else if (key.endsWith(`/${router}/service`)) {
+      const service = expected.toString('utf8');
+      if (service !== PLUGIN_SERVICE) return `its service is ${shown(service)}`;
+    }
+  }
+  return undefined;
 }
 
 /** Fills in the values of a whole plan's keys (see `hydrateGroup`). */

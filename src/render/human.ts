@@ -1,6 +1,6 @@
 import type { RunReport } from '../engine/engine';
 import { groupFate, type GroupFate, type Summary } from '../report/summary';
-import { groupIndexByDomain, type DeletionGroup } from '../core/planner';
+import { groupIndexByDomain, overDomainLimit, type DeletionGroup } from '../core/planner';
 import { countInventory, type ForwardMapping } from '../core/inventory';
 import { formatTarget } from '../core/mapping';
 import type { Verdict } from '../core/verdict';
@@ -159,6 +159,13 @@ function* reportLines(report: RunReport, summary: Summary, ctx: RenderContext): 
         '',
         '🛑 Refused: the last sweep was refused by the brake, and until a sweep is allowed a triggered run deletes nothing. ' +
           'Check --forgejo-host and --forgejo-token, or pass --force if this is intended.',
+      );
+    else if (b.orphanReverse && !overDomainLimit(b))
+      out.push(
+        '',
+        `🛑 Refused: ${b.orphanReverse.reaped} reverse keys with no mapping back would be reaped, ${percent(b.orphanReverse.ratio)} of them and the ` +
+          `${b.mappedDomains} mapped domains, above the ${percent(b.maxStaleRatio)} limit. Keys of that shape ({owner}:{repo} -> a host name) may be ` +
+          "another application's. Nothing was deleted. Check that this is the plugin's store and --forgejo-host, or pass --force if this is intended.",
       );
     else
       out.push(

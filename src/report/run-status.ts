@@ -1,5 +1,6 @@
 import type { DeletedSoFar } from '../engine/applier';
 import type { RunReport } from '../engine/engine';
+import { overDomainLimit } from '../core/planner';
 import { EXIT } from './exit-codes';
 import type { Summary } from './summary';
 
@@ -64,6 +65,12 @@ export function reasonOfRun(report: RunReport, summary: Summary): string | undef
       return (
         'refused by the brake: the last sweep was refused, and until a sweep is allowed a triggered run deletes nothing ' +
         '(check --forgejo-host and --forgejo-token, or pass --force)'
+      );
+    if (b.orphanReverse && !overDomainLimit(b))
+      return (
+        `refused by the brake: ${b.orphanReverse.reaped} reverse keys with no mapping back would be reaped, ${percent(b.orphanReverse.ratio)} ` +
+        `of them and the ${b.mappedDomains} mapped domains, above the ${percent(b.maxStaleRatio)} limit; keys of that shape ({owner}:{repo} -> a host name) ` +
+        `may be another application's; nothing was deleted (check that this is the plugin's store, and --forgejo-host, or pass --force)`
       );
     return (
       `refused by the brake: ${b.staleDomains} of ${b.mappedDomains} mapped domains (${percent(b.ratio)}) would be reaped, ` +

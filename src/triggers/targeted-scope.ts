@@ -65,7 +65,19 @@ export function targetedScope(options: {
       const staleDomains = plan.brake.staleDomains + options.reapedSinceSweep;
       const ratio = mappedDomains === 0 ? 0 : staleDomains / mappedDomains;
       const overLimit = mappedDomains >= options.brake.minDomains && ratio > options.brake.maxStaleRatio;
-      const result = { ...plan.brake, mappedDomains, staleDomains, ratio, tripped: overLimit && !options.brake.force };
+      // Orphan reverse keys too, against the whole store, not the few domains collected.
+      const reverseReaped = plan.groups.filter((group) => group.kind === 'orphan-reverse').length;
+      const reverseRatio = reverseReaped === 0 ? 0 : reverseReaped / (mappedDomains + reverseReaped);
+      const reverseOverLimit = reverseReaped >= options.brake.minDomains && reverseRatio > options.brake.maxStaleRatio;
+      const { orphanReverse: _onTheCollected, ...brake } = plan.brake;
+      const result = {
+        ...brake,
+        mappedDomains,
+        staleDomains,
+        ratio,
+        tripped: (overLimit || reverseOverLimit) && !options.brake.force,
+        ...(reverseOverLimit ? { orphanReverse: { reaped: reverseReaped, ratio: reverseRatio } } : {}),
+      };
       if (options.sweepRefused && !options.brake.force && plan.groups.length > 0) return { ...result, tripped: true, sweepRefused: true };
       return result;
     },

@@ -122,6 +122,42 @@ describe('a slip on the command line', () => {
     expect(await redis().exists(`custom_domain:${hostile}`)).toBe(0);
   });
 
+  it("another application's keys in the plugin's database: its {a}:{b} -> host keys are braked, its redirects_meta and its custom- router never touched", async () => {
+    const foreign: Record<string, string> = {
+      'redirects_meta:report': '{"a":1}',
+      'traefik/http/routers/custom-dashboard/rule': 'Host(`traefik.example.com`)',
+      'traefik/http/routers/custom-dashboard/service': 'api@internal',
+      'traefik/http/routers/custom-dashboard/entryPoints/0': 'websecure',
+    };
+    for (let i = 0; i < 12; i++) foreign[`tenant${i}:acme`] = `acme${i}.example.com`;
+    await redis().mset(foreign);
+    const before = await fullDump(redis());
+
+    const [dry, real] = [
+      await cli.run(['reap', ...flags(), '--backup-dir', HOME, '--dry-run']),
+      await cli.run(['reap', ...flags(), '--backup-dir', HOME]),
+    ];
+    for (const result of [dry, real]) {
+      expect(result.code).toBe(3);
+      expect(result.stdout).toMatch(
+        /🛑 Refused: 12 reverse keys with no mapping back would be reaped, 85\.7% of them and the 2 mapped domains/,
+      );
+    }
+    expect(await fullDump(redis())).toEqual(before);
+
+    const forced = await cli.run(['reap', ...flags(), '--backup-dir', HOME, '--force', '--json']);
+    expect(forced.code).toBe(0);
+    const kept = JSON.parse(forced.stdout).kept.map((k: { subject: string }) => k.subject);
+    expect(kept).toContain('custom-dashboard');
+    for (const key of [
+      'redirects_meta:report',
+      'traefik/http/routers/custom-dashboard/rule',
+      'traefik/http/routers/custom-dashboard/service',
+    ])
+      expect(await redis().get(key)).toBe(foreign[key]);
+    expect(await redis().exists('tenant0:acme')).toBe(0);
+  });
+
   it('a blank --max-stale-ratio (or REAPER_MAX_STALE_RATIO) is refused, not read as 0', async () => {
     const before = await fullDump(redis());
     const results = await Promise.all([

@@ -355,6 +355,15 @@ describe('planReap: orphans (DESIGN §4.8)', () => {
     ]);
   });
 
+  it("a redirects_meta key that does not hold the plugin's count=N is another application's: never planned", () => {
+    const foreign = planReap(
+      inventoryOf({ 'redirects_meta:report': '{"a":1}', 'redirects_meta:x.com': 'hello', 'redirects_meta:y.com': 'count=3' }),
+      NONE,
+      NONE,
+    );
+    expect(shape(foreign).map((group) => group.subject)).toEqual(['redirects_meta:y.com']);
+  });
+
   it('gives orphans a reason and the bytes read', () => {
     expect(groupFor(plan, 'custom-gone-com')?.reason).toBe('no forward mapping produces this router');
     expect(groupFor(plan, 'redirects-gone-com-0')?.reason).toBe('no forward mapping produces this middleware');
@@ -572,6 +581,40 @@ describe('planReap: the brake (DESIGN §4.6)', () => {
   });
 });
 
+describe('planReap: the brake on orphan reverse keys', () => {
+  /** `live` live sites and `orphans` keys of the reverse shape no mapping names, all judged stale. */
+  function store(live: number, orphans: number) {
+    const keys: KeyValues = {};
+    const statuses: Record<string, VerdictStatus> = {};
+    const reverse: Record<string, VerdictStatus> = {};
+    for (let i = 0; i < live; i++) {
+      Object.assign(keys, siteKeys('owner', `repo${i}`, `site${i}.example.com`));
+      statuses[`site${i}.example.com`] = 'live';
+    }
+    for (let i = 0; i < orphans; i++) {
+      keys[`tenant${i}:acme`] = `acme${i}.example.com`;
+      reverse[`tenant${i}:acme`] = 'stale';
+    }
+    return planReap(inventoryOf(keys), verdicts(statuses), verdicts(reverse));
+  }
+
+  it.each<[number, number, boolean]>([
+    // live sites, orphan reverse keys, tripped
+    [0, 50, true], // a cron line pointed at another application's Redis
+    [12, 500, true],
+    [100, 12, false],
+    [20, 9, false], // fewer than 10 never trips
+    [20, 10, true], // 10 of 30
+    [30, 12, false], // 12 of 42: under 30%
+  ])('%i live sites, %i orphan reverse keys → tripped %s', (live, orphans, tripped) => {
+    const { brake } = store(live, orphans);
+    expect(brake.tripped).toBe(tripped);
+    expect(brake.staleDomains).toBe(0);
+    if (tripped) expect(brake.orphanReverse).toEqual({ reaped: orphans, ratio: orphans / (live + orphans) });
+    else expect(brake).not.toHaveProperty('orphanReverse');
+  });
+});
+
 describe('planReap: guards against a registration during the run (DESIGN §4.8)', () => {
   const guardsOf = (plan: Plan, subject: string) => groupFor(plan, subject)!.guards.map((g) => [g.key, g.expected?.toString() ?? null]);
 
@@ -753,8 +796,38 @@ describe('planReap: guards against a registration during the run (DESIGN §4.8)'
   });
 
   it('hydration keeps the guards', () => {
-    const plan = planReap(inventoryOf(routerKeys('x.com')), NONE, NONE);
-    const read = new Map(keysToHydrate(plan).map((key): [string, StoredEntry] => [key, { key, type: 'string', value: Buffer.from('v') }]));
+    const keys = routerKeys('x.com');
+    const plan = planReap(inventoryOf(keys), NONE, NONE);
+    const read = new Map(
+      keysToHydrate(plan).map((key): [string, StoredEntry] => [key, { key, type: 'string', value: Buffer.from(keys[key]) }]),
+    );
     expect(hydratePlan(plan, read).groups[0].guards).toEqual(plan.groups[0].guards);
+  });
+
+  it("an orphan router whose rule or service the plugin never writes is not the plugin's: kept, said why", () => {
+    const operators = {
+      ...routerKeys('traefik.example.com'),
+      'traefik/http/routers/custom-traefik-example-com/service': 'api@internal',
+    };
+    const renamed = Object.fromEntries(
+      Object.entries(operators).map(([key, value]) => [key.replace('custom-traefik-example-com', 'custom-dashboard'), value]),
+    );
+    const leftover = routerKeys('gone.example.com');
+    // What the old script left of a router: no rule, no service.
+    delete leftover['traefik/http/routers/custom-gone-example-com/rule'];
+    delete leftover['traefik/http/routers/custom-gone-example-com/service'];
+    const all: Record<string, string> = { ...renamed, ...operators, ...leftover };
+    const plan = planReap(inventoryOf(all), NONE, NONE);
+    const read = new Map(
+      keysToHydrate(plan).map((key): [string, StoredEntry] => [key, { key, type: 'string', value: Buffer.from(all[key]) }]),
+    );
+    const hydrated = hydratePlan(plan, read);
+    expect(hydrated.groups.map((group) => group.subject)).toEqual(['custom-gone-example-com']);
+    expect(hydrated.kept).toEqual(
+      expect.arrayContaining([
+        { subject: 'custom-dashboard', reason: 'its rule is Host(`traefik.example.com`): not a router the plugin wrote; left alone' },
+        { subject: 'custom-traefik-example-com', reason: 'its service is api@internal: not a router the plugin wrote; left alone' },
+      ]),
+    );
   });
 });
