@@ -1,3 +1,4 @@
+import { domainToASCII } from 'node:url';
 import { branchLabel } from './keys';
 import type { RepoTarget } from './mapping';
 import type { PagesConfig } from './pages-config';
@@ -20,9 +21,16 @@ export const stale = (reason: string): Verdict => ({ status: 'stale', reason });
 export const unknown = (reason: string): Verdict => ({ status: 'unknown', reason });
 export const invalid = (reason: string): Verdict => ({ status: 'invalid', reason });
 
-/** Domains are case-insensitive; a difference in case alone never makes a site stale. */
+/**
+ * One DNS name, however written: a difference in case alone never makes a site stale, nor
+ * the A-label and U-label spellings of one internationalized name (`xn--bcher-kva.test`,
+ * `bücher.test`), which browsers send as the A-label: a site registered under it whose
+ * `.pages` was rewritten in Unicode was reaped, and its domain answered 404.
+ */
 function sameDomain(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase();
+  if (a.toLowerCase() === b.toLowerCase()) return true;
+  const ascii = domainToASCII(a);
+  return ascii !== '' && ascii === domainToASCII(b);
 }
 
 /** Why a mapping is stale when its repository or `.pages` file answers 404: the usual stale verdict. */

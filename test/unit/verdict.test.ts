@@ -34,6 +34,27 @@ describe('judgeByPages (DESIGN §3)', () => {
         ['case-only difference (config upper)', config({ customDomain: 'Example.COM' }), site, 'live', /Example\.COM/],
         ['case-only difference (claim upper)', config(), { ...site, domain: 'EXAMPLE.com' }, 'live', /example\.com/],
         ['a subdomain is not the domain', config({ customDomain: 'www.example.com' }), site, 'stale', /changed to www\.example\.com/],
+        [
+          'an IDN: .pages in Unicode, the mapping the A-label',
+          config({ customDomain: 'bücher.test' }),
+          { ...site, domain: 'xn--bcher-kva.test' },
+          'live',
+          /bücher/,
+        ],
+        [
+          'an IDN: .pages the A-label, the mapping in Unicode',
+          config({ customDomain: 'xn--bcher-kva.test' }),
+          { ...site, domain: 'Bücher.test' },
+          'live',
+          /xn--/,
+        ],
+        [
+          'another IDN is another domain',
+          config({ customDomain: 'bucher.test' }),
+          { ...site, domain: 'xn--bcher-kva.test' },
+          'stale',
+          /changed to bucher/,
+        ],
         ['enabled branches do not matter for the main domain', config({ enableBranches: ['stage'] }), site, 'live', /example\.com/],
       ]),
     )('%s', (_name, pages, claim, status, reason) => {
