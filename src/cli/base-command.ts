@@ -12,6 +12,7 @@ import { keepHeapNearLive } from './heap-policy';
 import { invocationName } from './invocation';
 import { logLine, runLogFields } from './log-line';
 import { Runner, type RunOutcome } from './runner';
+import type { RunStatus } from '../report/run-status';
 import { sayInterrupted, trapSignals, type Interrupt } from './signals';
 import { humanReport, undoCommand, type RenderContext } from '../render/human';
 import { jsonReport } from '../render/json';
@@ -25,6 +26,18 @@ function interruptedDeletesText({ deletedGroups, plannedGroups, backupPath, undo
     `\n⚠️  Interrupted after ${deletedGroups} of ${plannedGroups} planned groups were deleted (a delete in flight may have gone` +
     ` through too): nothing is left half-deleted; run again to finish.\n${backup}`
   );
+}
+
+/** What a run that was done had done, for an interruption while its report was held. */
+function doneRunText(status: RunStatus, bin: string, restore?: { args: string; withheld: string[] }): string {
+  const deleted = status.dryRun
+    ? 'a dry run, it deleted nothing'
+    : `it deleted ${status.keysDeleted} keys (${status.reaped} stale domains, ${status.orphansReaped} orphan groups)`;
+  const backup =
+    status.backupPath === undefined
+      ? ''
+      : `💾 Backup of every deleted key: ${status.backupPath}\n   Undo with: ${undoCommand(bin, status.backupPath, restore)}\n`;
+  return `\n⚠️  Interrupted while its report was written (the reader did not take it): the run itself was done, its result exit ${status.exitCode}; ${deleted}.\n${backup}`;
 }
 
 /** How long an interrupted run may take to unwind before the process is ended anyway. */
@@ -48,6 +61,12 @@ export abstract class ReaperCommand extends Command {
   /** Set once a run's report has begun to go out on stdout. */
   private reportStarted = false;
   private interruptedDocumentWritten = false;
+  /**
+   * Once the run itself is done: what the watchdog says if the report is still held (a
+   * reader that stopped reading) when it ends the process. "Run again to finish" was wrong
+   * there, and the deletes, their backup and its undo were said nowhere.
+   */
+  private doneRunText?: string;
   /** With --log-format json (and no --json): the fields of the run's one log line. */
   private logLineFields?: { command: string; dryRun: boolean };
 
@@ -148,7 +167,7 @@ export abstract class ReaperCommand extends Command {
       onSignal: () =>
         setTimeout(() => {
           this.writeInterruptedDocument();
-          sayInterrupted();
+          sayInterrupted(this.doneRunText);
           process.exit(EXIT.interrupted);
         }, INTERRUPT_GRACE_MS).unref(),
     }));
@@ -180,6 +199,7 @@ export abstract class ReaperCommand extends Command {
       await runner.record(outcome.status);
       if (!outcome.run) throw outcome.error;
       const { report, summary, context: fullContext } = outcome.run;
+      this.doneRunText = doneRunText(outcome.status, this.bin(), this.restoreArguments);
       if (flags['log-format'] === 'json' && !flags.json)
         logLine(runLogFields(outcome.status, { command: context.command, dryRun: context.dryRun }));
       else {

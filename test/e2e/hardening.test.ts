@@ -596,6 +596,44 @@ describe('signals at the edges of a run: Ctrl-C on a terminal, SIGTERM while the
     return { code, signal, stdout, stderr, exitedBeforeSignal, signalSent };
   }
 
+  it('SIGTERM after the deletes, while a reader that stopped reading holds the report: exit 130 saying what the done run deleted, and its backup', async () => {
+    await resetRedisAndStandin({ standin, redis });
+    const sites = Array.from({ length: 1_500 }, (_, i): Site => ({ owner: 'gone', repo: `s${i}`, domain: `stuck${i}.example.com` }));
+    await redis.mset(Object.assign({}, ...sites.map((site) => siteEntries(site))));
+    const keys = await redis.dbsize();
+    const forwardKeys = sites.map((site) => `custom_domain:${site.domain}`);
+    const fifo = path.join(HOME, 'stuck-report.fifo');
+    execFileSync('mkfifo', [fifo]);
+    // Held open and never read: the report fills the pipe and waits.
+    const fd = fs.openSync(fifo, 'r+');
+    const child = spawn(
+      process.execPath,
+      [BIN, 'reap', ...connectionFlags(server, standin), '--force', '--verbose', '--backup-dir', path.join(HOME, 'stuck-backups')],
+      { cwd: HOME, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME }, stdio: ['ignore', fd, 'pipe'] },
+    );
+    const killer = setTimeout(() => child.kill('SIGKILL'), 25_000);
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 20_000;
+      while ((await redis.exists(...forwardKeys)) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      child.kill('SIGTERM');
+      expect(await closed).toBe(130);
+      expect(keys - (await redis.dbsize())).toBe(sites.length * Object.keys(siteEntries(sites[0])).length);
+      expect(stderr).toContain(
+        `Interrupted while its report was written (the reader did not take it): the run itself was done, its result exit 0; it deleted ${keys} keys (1500 stale domains, 0 orphan groups).`,
+      );
+      expect(stderr).toMatch(/Backup of every deleted key: .*stuck-backups\/reap-[^\n]+\.jsonl\n\s+Undo with: .* restore /);
+      expect(stderr).not.toContain('run again to finish');
+    } finally {
+      clearTimeout(killer);
+      child.kill('SIGKILL');
+      fs.closeSync(fd);
+    }
+  }, 60_000);
+
   it('SIGTERM after the deletes, while a slow reader holds the report back: the whole report, then exit 130', async () => {
     let run = await reapWithHeldReport(1);
     if (run.exitedBeforeSignal) {
