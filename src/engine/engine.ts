@@ -1,5 +1,6 @@
 import { emptyInventory, ownersInSteps, type ForwardMapping, type Inventory } from '../core/inventory';
 import { orphanReverseCandidates, planReap, reverseClaim, type BrakeOptions, type Plan } from '../core/planner';
+import { reverseKey } from '../core/keys';
 import { decideGrace, graceMarkKey, type GraceDecision, type GraceMark } from '../core/grace';
 import { invalid, type Claim, type Verdict } from '../core/verdict';
 import { verdictWithDns, type DnsEvidence } from '../core/dns-ownership';
@@ -244,6 +245,7 @@ export class ReapEngine {
           if (report.plan.groups.length > 0) report.outcomes = outcomes;
         } else report.plan = await hydrateInSlices(this.store, plan, async () => {}, signal);
         if (report.outcomes) report.stillStale = await this.stillStale(inventory, report.plan, report.outcomes);
+        if (report.outcomes) await this.noteLeftReverses(inventory, report);
         // Every reap, with a grace period or not: a mark a --grace sidecar left of a domain a
         // plain reap deleted outlived it, and timed the grace of whoever registered it next.
         if (report.outcomes && inventory.graceMarks.size > 0) await this.clearGraceMarksOfReaped(inventory, report.plan, report.outcomes);
@@ -304,6 +306,46 @@ export class ReapEngine {
     const still = new Set<number>();
     changed.forEach(({ index, scanned }, j) => now[j]?.value?.equals(scanned.value) && still.add(index));
     return still.size > 0 ? still : undefined;
+  }
+
+  /**
+   * A stale domain's group that came back changed because the plugin registered the domain
+   * for another repository meanwhile (or its mapping went) was rightly kept whole, but its
+   * reverse key still names the domain for the repository verified not to claim it: an
+   * orphan now (DESIGN §4.8), which the run left with exit 0 for the next run to reap. It is
+   * listed as kept for a rerun, and the run is partial (exit 2). Reaping it here would need a
+   * guard of the mapping as it is now, which etcd counts as changed by that very registration.
+   */
+  private async noteLeftReverses(inventory: Inventory, report: RunReport): Promise<void> {
+    const plan = report.plan!;
+    const outcomes = report.outcomes!;
+    const left = plan.groups.flatMap((group, i) => {
+      if (group.kind !== 'domain' || outcomes[i] !== 'changed' || report.stillStale?.has(i)) return [];
+      const scanned = inventory.forwards.get(group.subject);
+      if (!scanned?.target) return [];
+      const reverse = reverseKey(scanned.target.owner, scanned.target.repo, scanned.target.branch);
+      return group.keys.some((k) => k.key === reverse) ? [{ scanned, reverse }] : [];
+    });
+    if (left.length === 0) return;
+    const now = await this.store.getMany(
+      left.flatMap(({ scanned, reverse }) => [scanned.key, reverse]),
+      { withTtl: false },
+    );
+    left.forEach(({ scanned, reverse }, j) => {
+      const [mapping, reverseNow] = [now[2 * j], now[2 * j + 1]];
+      if (reverseNow?.type !== 'string' || reverseNow.value?.toString('utf8') !== scanned.domain) return;
+      if (mapping !== undefined && (mapping.type !== 'string' || mapping.value === undefined || mapping.value.equals(scanned.value)))
+        return;
+      const { domain } = scanned;
+      const target = scanned.target!;
+      const became =
+        mapping === undefined ? `${domain}'s mapping was deleted` : `${domain} was registered for ${mapping.value!.toString('utf8')}`;
+      plan.kept.push({
+        subject: reverse,
+        reason: `${became} during this run, while this reverse key still names it for ${target.owner}/${target.repo}, verified stale; the next run reaps it`,
+        rerun: true,
+      });
+    });
   }
 
   /** A reaped domain's mark has done its job; a mark written this run is not in the inventory. */

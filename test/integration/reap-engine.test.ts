@@ -207,6 +207,36 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
       expect(after['custom_domain:bob.dev']).toBe('eve:newsite');
     });
 
+    it('a stale domain registered for another repository mid-run: every key kept, its old reverse key left for a rerun (exit 2), which reaps it', async () => {
+      const gone = { owner: 'rex', repo: 'gone', domain: 'moved.rex.dev' };
+      await h.seedSite(gone, false);
+      h.forgejo.setRepo('carol', 'moved', { pages: pagesFile({ domain: gone.domain }) });
+      const first = await h.run('apply', {}, (store) => {
+        const original = store.deleteGroupsIfUnchanged.bind(store);
+        store.deleteGroupsIfUnchanged = async (groups) => {
+          await h.store.mset({ 'custom_domain:moved.rex.dev': 'carol:moved', 'carol:moved': 'moved.rex.dev' });
+          return original(groups);
+        };
+      });
+      expect(first.summary).toMatchObject({ staleDomainsCleaned: 0, changedSinceRead: 1, exitCode: 2 });
+      expect(first.report.plan!.kept).toContainEqual({
+        subject: 'rex:gone',
+        reason: expect.stringMatching(
+          /^moved\.rex\.dev was registered for carol:moved during this run, .* rex\/gone, verified stale; the next run reaps it$/,
+        ),
+        rerun: true,
+      });
+      expect(await h.store.get('rex:gone')).toBe('moved.rex.dev');
+
+      const second = await h.run('apply');
+      expect(second.summary).toMatchObject({ staleDomainsCleaned: 0, orphansCleaned: 1, keysDeleted: 1, exitCode: 0 });
+      expect(await h.store.exists('rex:gone')).toBe(false);
+      expect(await h.store.get('custom_domain:moved.rex.dev')).toBe('carol:moved');
+      expect(await h.store.get('carol:moved')).toBe('moved.rex.dev');
+      const third = await h.run('apply');
+      expect(third.summary).toMatchObject({ keysDeleted: 0, exitCode: 0 });
+    });
+
     it('changes nothing the second time, and a dry run never changes anything', async () => {
       await h.seedSite(alice);
       await h.seedSite({ owner: 'bob', repo: 'blog', domain: 'bob.dev', redirects: 3 }, false);
