@@ -531,10 +531,7 @@ export function planReap(
   const mappedDomains = inventory.forwards.size;
   const ratio = mappedDomains === 0 ? 0 : staleDomains.length / mappedDomains;
   const overLimit = mappedDomains >= brakeOptions.minDomains && ratio > brakeOptions.maxStaleRatio;
-  let reverseReaped = 0;
-  for (const group of groups) if (group.kind === 'orphan-reverse') reverseReaped++;
-  const reverseRatio = reverseReaped === 0 ? 0 : reverseReaped / (mappedDomains + reverseReaped);
-  const reverseOverLimit = reverseReaped >= brakeOptions.minDomains && reverseRatio > brakeOptions.maxStaleRatio;
+  const orphanReverse = orphanReverseOverLimit(groups, mappedDomains, brakeOptions);
   return {
     groups,
     kept,
@@ -545,10 +542,22 @@ export function planReap(
       maxStaleRatio: brakeOptions.maxStaleRatio,
       minDomains: brakeOptions.minDomains,
       forced: brakeOptions.force,
-      tripped: (overLimit || reverseOverLimit) && !brakeOptions.force,
-      ...(reverseOverLimit ? { orphanReverse: { reaped: reverseReaped, ratio: reverseRatio } } : {}),
+      tripped: (overLimit || orphanReverse !== undefined) && !brakeOptions.force,
+      ...(orphanReverse ? { orphanReverse } : {}),
     },
   };
+}
+
+/** The brake's measure of orphan reverse keys (see `BrakeResult.orphanReverse`): undefined within the limit. */
+export function orphanReverseOverLimit(
+  groups: ReadonlyArray<Pick<DeletionGroup, 'kind'>>,
+  mappedDomains: number,
+  options: BrakeOptions,
+): BrakeResult['orphanReverse'] {
+  let reaped = 0;
+  for (const group of groups) if (group.kind === 'orphan-reverse') reaped++;
+  const ratio = reaped === 0 ? 0 : reaped / (mappedDomains + reaped);
+  return reaped >= options.minDomains && ratio > options.maxStaleRatio ? { reaped, ratio } : undefined;
 }
 
 /** Whether the brake's limit on stale domains is what it is over (else its `orphanReverse`, or a refused sweep). */

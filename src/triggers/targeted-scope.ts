@@ -11,7 +11,7 @@ import {
   routersRoot,
   sanitizeDomain,
 } from '../core/keys';
-import type { BrakeOptions, Plan } from '../core/planner';
+import { orphanReverseOverLimit, type BrakeOptions, type Plan } from '../core/planner';
 import type { RunScope } from '../engine/engine';
 import type { KeyValueStore, StoredEntry } from '../ports/key-value-store';
 import type { RepoIndex } from './repo-index';
@@ -66,17 +66,15 @@ export function targetedScope(options: {
       const ratio = mappedDomains === 0 ? 0 : staleDomains / mappedDomains;
       const overLimit = mappedDomains >= options.brake.minDomains && ratio > options.brake.maxStaleRatio;
       // Orphan reverse keys too, against the whole store, not the few domains collected.
-      const reverseReaped = plan.groups.filter((group) => group.kind === 'orphan-reverse').length;
-      const reverseRatio = reverseReaped === 0 ? 0 : reverseReaped / (mappedDomains + reverseReaped);
-      const reverseOverLimit = reverseReaped >= options.brake.minDomains && reverseRatio > options.brake.maxStaleRatio;
+      const orphanReverse = orphanReverseOverLimit(plan.groups, mappedDomains, options.brake);
       const { orphanReverse: _onTheCollected, ...brake } = plan.brake;
       const result = {
         ...brake,
         mappedDomains,
         staleDomains,
         ratio,
-        tripped: (overLimit || reverseOverLimit) && !options.brake.force,
-        ...(reverseOverLimit ? { orphanReverse: { reaped: reverseReaped, ratio: reverseRatio } } : {}),
+        tripped: (overLimit || orphanReverse !== undefined) && !options.brake.force,
+        ...(orphanReverse ? { orphanReverse } : {}),
       };
       if (options.sweepRefused && !options.brake.force && plan.groups.length > 0) return { ...result, tripped: true, sweepRefused: true };
       return result;
