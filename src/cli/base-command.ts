@@ -197,7 +197,11 @@ export abstract class ReaperCommand extends Command {
     try {
       const outcome: RunOutcome = await runner.once(interrupt.signal);
       await runner.record(outcome.status);
-      if (!outcome.run) throw outcome.error;
+      if (!outcome.run) {
+        // --log-format json: a run that could not finish has its one line too, as one the breaker stopped does.
+        if (this.logLineFields && !interrupt.signal.aborted) logLine(runLogFields(outcome.status, this.logLineFields));
+        throw outcome.error;
+      }
       const { report, summary, context: fullContext } = outcome.run;
       this.doneRunText = doneRunText(outcome.status, this.bin(), this.restoreArguments);
       if (flags['log-format'] === 'json' && !flags.json)

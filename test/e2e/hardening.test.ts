@@ -237,6 +237,24 @@ describe('every store call is bounded (--store-timeout) and a signal ends any ru
       error: 'interrupted by SIGINT/SIGTERM: nothing is left half-deleted',
     });
   });
+
+  it('with --log-format json, a run that cannot reach its store prints its one log line too: run failed, exit code 1', async () => {
+    const port = await freePort();
+    const result = await cli.run(['scan', '--log-format', 'json', '--redis-host', '127.0.0.1', '--redis-port', String(port)]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^pages-reaper: cannot reach Redis at /);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0])).toMatchObject({
+      level: 'error',
+      msg: 'run failed',
+      command: 'scan',
+      result: 'failed',
+      exitCode: 1,
+      completed: false,
+      error: expect.stringMatching(/^cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+\/0: connect ECONNREFUSED/),
+    });
+  });
 });
 
 describe('an unwritable --backup-dir', () => {
