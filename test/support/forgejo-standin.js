@@ -841,15 +841,31 @@ async function startForgejoStandin(options = {}) {
  * `node test/support/forgejo-standin.js [--port P] [--latency-ms L] [--seed FILE] [--token T]`
  * prints `{"url": ...}` once listening and serves until SIGTERM or SIGINT.
  */
+const USAGE =
+  'usage: node test/support/forgejo-standin.js [--port P] [--latency-ms L] [--seed FILE] [--token T]\n' +
+  '  --seed: a JSON array of { owner, repo, pages?, branches?, private? }; prints {"url": ...} once listening.\n' +
+  '  Answers and failures on demand are set through startForgejoStandin() (module use).\n';
+
 async function main() {
-  const { values } = parseArgs({
-    options: {
-      port: { type: 'string', default: '0' },
-      'latency-ms': { type: 'string', default: '0' },
-      seed: { type: 'string' },
-      token: { type: 'string' },
-    },
-  });
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        port: { type: 'string', default: '0' },
+        'latency-ms': { type: 'string', default: '0' },
+        seed: { type: 'string' },
+        token: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (error) {
+    process.stderr.write(`forgejo-standin: ${error.message}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const port = Number(values.port);
   const latencyMs = Number(values['latency-ms']);
   if (!Number.isInteger(port) || !(latencyMs >= 0)) throw new Error('--port and --latency-ms take numbers');
