@@ -244,8 +244,7 @@ export class ReapEngine {
           );
           if (report.plan.groups.length > 0) report.outcomes = outcomes;
         } else report.plan = await hydrateInSlices(this.store, plan, async () => {}, signal);
-        if (report.outcomes) report.stillStale = await this.stillStale(inventory, report.plan, report.outcomes);
-        if (report.outcomes) await this.noteLeftReverses(inventory, report);
+        if (report.outcomes) await this.settleChangedGroups(inventory, report);
         // Every reap, with a grace period or not: a mark a --grace sidecar left of a domain a
         // plain reap deleted outlived it, and timed the grace of whoever registered it next.
         if (report.outcomes && inventory.graceMarks.size > 0) await this.clearGraceMarksOfReaped(inventory, report.plan, report.outcomes);
@@ -288,64 +287,51 @@ export class ReapEngine {
 
   /**
    * A stale domain's group that came back changed was kept whole: re-registered, as a
-   * rule, and then rightly. But the guard that tripped may be another domain's, which took
-   * its Traefik name meanwhile, while its own mapping still names the stale repository:
-   * then its stale keys are still there, and the run says so (exit 2, run again) rather
-   * than exit 0 with keys left that the next run deletes. Only changed groups are read.
+   * rule, and then rightly. Its mapping and its reverse key are read once more (only
+   * changed groups are), and the run says what is still stale (exit 2, run again) rather
+   * than exit 0 with keys left that the next run deletes:
+   * - the mapping still names the stale repository: the guard that tripped was another
+   *   domain's, which took its Traefik name meanwhile; its stale keys are all still there
+   *   (`stillStale`);
+   * - the mapping now names another repository (or is gone) while the reverse key still
+   *   names the domain for the repository verified stale: that key is an orphan now
+   *   (DESIGN §4.8), listed as kept for a rerun. It is not reaped here: its guard would be
+   *   the mapping as it is now, which etcd counts as changed by that very registration.
    */
-  private async stillStale(inventory: Inventory, plan: Plan, outcomes: readonly GroupOutcome[]): Promise<Set<number> | undefined> {
-    const changed = plan.groups.flatMap((group, i) => {
-      const scanned = group.kind === 'domain' && outcomes[i] === 'changed' ? inventory.forwards.get(group.subject) : undefined;
-      return scanned ? [{ index: i, scanned }] : [];
-    });
-    if (changed.length === 0) return undefined;
-    const now = await this.store.getMany(
-      changed.map(({ scanned }) => scanned.key),
-      { withTtl: false },
-    );
-    const still = new Set<number>();
-    changed.forEach(({ index, scanned }, j) => now[j]?.value?.equals(scanned.value) && still.add(index));
-    return still.size > 0 ? still : undefined;
-  }
-
-  /**
-   * A stale domain's group that came back changed because the plugin registered the domain
-   * for another repository meanwhile (or its mapping went) was rightly kept whole, but its
-   * reverse key still names the domain for the repository verified not to claim it: an
-   * orphan now (DESIGN §4.8), which the run left with exit 0 for the next run to reap. It is
-   * listed as kept for a rerun, and the run is partial (exit 2). Reaping it here would need a
-   * guard of the mapping as it is now, which etcd counts as changed by that very registration.
-   */
-  private async noteLeftReverses(inventory: Inventory, report: RunReport): Promise<void> {
+  private async settleChangedGroups(inventory: Inventory, report: RunReport): Promise<void> {
     const plan = report.plan!;
     const outcomes = report.outcomes!;
-    const left = plan.groups.flatMap((group, i) => {
-      if (group.kind !== 'domain' || outcomes[i] !== 'changed' || report.stillStale?.has(i)) return [];
-      const scanned = inventory.forwards.get(group.subject);
+    const changed = plan.groups.flatMap((group, index) => {
+      const scanned = group.kind === 'domain' && outcomes[index] === 'changed' ? inventory.forwards.get(group.subject) : undefined;
       if (!scanned?.target) return [];
       const reverse = reverseKey(scanned.target.owner, scanned.target.repo, scanned.target.branch);
-      return group.keys.some((k) => k.key === reverse) ? [{ scanned, reverse }] : [];
+      return [{ index, scanned, target: scanned.target, reverse: group.keys.some((k) => k.key === reverse) ? reverse : undefined }];
     });
-    if (left.length === 0) return;
+    if (changed.length === 0) return;
     const now = await this.store.getMany(
-      left.flatMap(({ scanned, reverse }) => [scanned.key, reverse]),
+      changed.flatMap(({ scanned, reverse }) => (reverse === undefined ? [scanned.key] : [scanned.key, reverse])),
       { withTtl: false },
     );
-    left.forEach(({ scanned, reverse }, j) => {
-      const [mapping, reverseNow] = [now[2 * j], now[2 * j + 1]];
-      if (reverseNow?.type !== 'string' || reverseNow.value?.toString('utf8') !== scanned.domain) return;
-      if (mapping !== undefined && (mapping.type !== 'string' || mapping.value === undefined || mapping.value.equals(scanned.value)))
-        return;
-      const { domain } = scanned;
-      const target = scanned.target!;
+    let at = 0;
+    for (const { index, scanned, target, reverse } of changed) {
+      const mapping = now[at++];
+      const reverseNow = reverse === undefined ? undefined : now[at++];
+      if (mapping?.value?.equals(scanned.value)) {
+        (report.stillStale ??= new Set()).add(index);
+        continue;
+      }
+      if (reverse === undefined || reverseNow?.type !== 'string' || reverseNow.value?.toString('utf8') !== scanned.domain) continue;
+      if (mapping !== undefined && (mapping.type !== 'string' || mapping.value === undefined)) continue;
       const became =
-        mapping === undefined ? `${domain}'s mapping was deleted` : `${domain} was registered for ${mapping.value!.toString('utf8')}`;
+        mapping === undefined
+          ? `${scanned.domain}'s mapping was deleted`
+          : `${scanned.domain} was registered for ${mapping.value!.toString('utf8')}`;
       plan.kept.push({
         subject: reverse,
         reason: `${became} during this run, while this reverse key still names it for ${target.owner}/${target.repo}, verified stale; the next run reaps it`,
         rerun: true,
       });
-    });
+    }
   }
 
   /** A reaped domain's mark has done its job; a mark written this run is not in the inventory. */
