@@ -14,14 +14,14 @@ import { logLine, runLogFields } from './log-line';
 import { Runner, type RunOutcome } from './runner';
 import type { RunStatus } from '../report/run-status';
 import { sayInterrupted, trapSignals, type Interrupt } from './signals';
-import { humanReport, undoCommand, type RenderContext } from '../render/human';
+import { backupLines, humanReport, undoCommand, type RenderContext } from '../render/human';
 import { jsonReport } from '../render/json';
 import { writeBatches } from '../render/sink';
 import { checkMetricsFile, settingsFromFlags, settleFlagSources, storeArguments, type AnyFlags } from './flags';
 
 /** What stderr says when SIGINT/SIGTERM came during a reap's deletes: as far as they got, and the undo, as a report says it. */
 function interruptedDeletesText({ deletedGroups, plannedGroups, backupPath, undo }: DeletesSoFar): string {
-  const backup = backupPath === undefined ? '' : `💾 Backup of every planned key: ${backupPath}\n   Undo with: ${undo}\n`;
+  const backup = backupPath === undefined || undo === undefined ? '' : `${backupLines('planned', backupPath, undo).join('\n')}\n`;
   return (
     `\n⚠️  Interrupted after ${deletedGroups} of ${plannedGroups} planned groups were deleted (a delete in flight may have gone` +
     ` through too): nothing is left half-deleted; run again to finish.\n${backup}`
@@ -36,7 +36,7 @@ function doneRunText(status: RunStatus, bin: string, restore?: { args: string; w
   const backup =
     status.backupPath === undefined
       ? ''
-      : `💾 Backup of every deleted key: ${status.backupPath}\n   Undo with: ${undoCommand(bin, status.backupPath, restore)}\n`;
+      : `${backupLines('deleted', status.backupPath, undoCommand(bin, status.backupPath, restore)).join('\n')}\n`;
   return `\n⚠️  Interrupted while its report was written (the reader did not take it): the run itself was done, its result exit ${status.exitCode}; ${deleted}.\n${backup}`;
 }
 

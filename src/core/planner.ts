@@ -631,8 +631,8 @@ const PLUGIN_SERVICE = 'noop@internal';
  * and the certificate resolver) is still the plugin's leftover.
  */
 function notThePluginsRouter(router: string, keys: readonly ExpectedKey[]): string | undefined {
+  const shown = (value: string) => (value.length > 80 ? `${value.slice(0, 80)}…` : value);
   for (const { key, expected } of keys) {
-    const shown = (value: string) => (value.length > 80 ? `${value.slice(0, 80)}…` : value);
     if (key.endsWith(`/${router}/rule`)) {
       const rule = expected.toString('utf8');
       const domain = HOST_RULE.exec(rule)?.[1];

@@ -145,11 +145,7 @@ function* reportLines(report: RunReport, summary: Summary, ctx: RenderContext): 
     for (const anomaly of report.inventory.anomalies) out.push(`  ⚠️  ${anomaly.kind} ${anomaly.key}: ${anomaly.detail}`);
   }
   if (report.backupPath) {
-    out.push(
-      '',
-      `💾 Backup of every deleted key: ${report.backupPath}`,
-      `   Undo with: ${undoCommand(ctx.bin ?? 'pages-reaper', report.backupPath, ctx.restore)}`,
-    );
+    out.push('', ...backupLines('deleted', report.backupPath, undoCommand(ctx.bin ?? 'pages-reaper', report.backupPath, ctx.restore)));
   }
   if (report.stoppedEarly) out.push('', `🛑 ${capitalize(report.stoppedEarly)}. Nothing was deleted.`);
   if (refused) {
@@ -215,6 +211,11 @@ function capitalize(text: string): string {
  * `BIN restore PATH STORE-FLAGS`, as the operator can run it; secrets left out are named
  * in a shell comment, so the line still runs when pasted whole.
  */
+/** Where the backup is and the command that undoes the run: the two lines every report and message says them in. */
+export function backupLines(keys: 'deleted' | 'planned', backupPath: string, undo: string): [string, string] {
+  return [`💾 Backup of every ${keys} key: ${backupPath}`, `   Undo with: ${undo}`];
+}
+
 export function undoCommand(bin: string, backupPath: string, restore?: { args: string; withheld: string[] }): string {
   const command = [bin, 'restore', shellQuote(backupPath), restore?.args].filter(Boolean).join(' ');
   return restore && restore.withheld.length > 0 ? `${command}  # give ${restore.withheld.join(' and ')} as for this run` : command;
