@@ -1,5 +1,5 @@
 import type { StoredEntry } from '../ports/key-value-store';
-import type { GraceMark } from './grace';
+import { readGraceMark, type GraceMark } from './grace';
 import {
   domainsSanitizedAs,
   FORWARD_PREFIX,
@@ -142,7 +142,7 @@ export function addEntry(inventory: Inventory, cls: KeyClass, entry: StoredEntry
   const { key, expiresAt } = entry;
   if (cls.kind === 'grace-mark') {
     if (entry.value !== undefined)
-      inventory.graceMarks.set(cls.domain, { key, value: ownCopy(entry.value), since: Date.parse(entry.value.toString('utf8')) });
+      inventory.graceMarks.set(cls.domain, readGraceMark(key, ownCopy(entry.value)));
     return undefined;
   }
   if (!isPluginEntry(cls, entry)) return undefined;

@@ -1,7 +1,7 @@
 import { emptyInventory, ownersInSteps, type ForwardMapping, type Inventory } from '../core/inventory';
 import { orphanReverseCandidates, planReap, reverseClaim, type BrakeOptions, type Plan } from '../core/planner';
 import { reverseKey } from '../core/keys';
-import { decideGrace, graceMarkKey, type GraceDecision, type GraceMark } from '../core/grace';
+import { decideGrace, graceMarkKey, graceMarkValue, type GraceDecision, type GraceMark } from '../core/grace';
 import { invalid, type Claim, type Verdict } from '../core/verdict';
 import { verdictWithDns, type DnsEvidence } from '../core/dns-ownership';
 import type { Clock } from '../ports/clock';
@@ -211,12 +211,14 @@ export class ReapEngine {
       let plannable: ReadonlyMap<string, Verdict> = forwardVerdicts;
       const graceMs = this.options.graceMs ?? 0;
       if (graceMs > 0 && stage !== 'scan') {
-        const grace = decideGrace(inventory.forwards.values(), forwardVerdicts, inventory.graceMarks, this.clock.now(), graceMs);
+        const grace = decideGrace(inventory.forwards.values(), forwardVerdicts, inventory.graceMarks, this.clock.now(), graceMs, (domain) =>
+          inventory.forwards.has(domain),
+        );
         report.grace = grace;
         // The planner acts on stale verdicts alone: those due are all it needs, not a copy of every verdict.
         plannable = new Map([...grace.due].map((domain) => [domain, forwardVerdicts.get(domain)!]));
         // Only a real reap keeps time: verify and --dry-run change nothing.
-        if (stage === 'apply') await this.updateGraceMarks(grace);
+        if (stage === 'apply') await this.updateGraceMarks(grace, inventory);
       }
       const plan = await this.plan(inventory, plannable, reverseVerdicts, signal);
       if (scope?.brake) plan.brake = scope.brake(plan);
@@ -274,12 +276,17 @@ export class ReapEngine {
     return planReap(inventory, verdicts, reverseVerdicts, this.options.brake, limits, owners);
   }
 
-  private async updateGraceMarks(grace: GraceDecision): Promise<void> {
+  private async updateGraceMarks(grace: GraceDecision, inventory: Inventory): Promise<void> {
     const now = this.clock.now();
-    const stamp = Buffer.from(new Date(now).toISOString());
     const ttl = this.options.graceMarkTtlMs ?? 7 * 86_400_000;
     await this.store.putMany(
-      grace.marksToWrite.map((domain) => ({ key: graceMarkKey(domain), type: 'string', value: stamp, expiresAt: now + ttl })),
+      grace.marksToWrite.map((domain) => ({
+        key: graceMarkKey(domain),
+        type: 'string',
+        // Only a stale verdict writes a mark, and only a mapping with a target is judged.
+        value: graceMarkValue(now, inventory.forwards.get(domain)!.target!),
+        expiresAt: now + ttl,
+      })),
       'overwrite',
     );
     await this.store.deleteGroupsIfUnchanged(grace.marksToClear.map((mark) => ({ keys: [{ key: mark.key, expected: mark.value }] })));

@@ -1,5 +1,5 @@
 import { formatDuration, parseDuration } from '../../src/core/duration';
-import { decideGrace, graceMarkKey, type GraceMark } from '../../src/core/grace';
+import { decideGrace, graceMarkKey, graceMarkValue, readGraceMark, type GraceMark } from '../../src/core/grace';
 import { live, stale, unknown } from '../../src/core/verdict';
 import { runLoop } from '../../src/cli/loop';
 import { LONGEST_WAIT_MS, waitDuration } from '../../src/cli/duration';
@@ -45,6 +45,7 @@ describe('decideGrace', () => {
     domain,
     key: `custom_domain:${domain}`,
     value: Buffer.from('o:r'),
+    target: { owner: 'o', repo: 'r' },
   }));
   const mark = (domain: string, since: number | string): GraceMark => ({
     key: graceMarkKey(domain),
@@ -71,6 +72,37 @@ describe('decideGrace', () => {
     expect([...decision.due]).toEqual(['b.com']);
     expect(decision.staleSince.get('b.com')).toBe(now - 10_000);
     expect(decision.marksToClear.map((m) => m.key)).toEqual([graceMarkKey('c.com')]);
+  });
+
+  it("times a registration, not a domain: a mark of another repository's mapping starts the clock again", () => {
+    const verdicts = new Map([
+      ['a.com', stale('gone')],
+      ['b.com', stale('gone')],
+      ['c.com', stale('gone')],
+    ]);
+    const long = now - 10_000;
+    const marks = new Map([
+      ['a.com', readGraceMark(graceMarkKey('a.com'), graceMarkValue(long, { owner: 'x', repo: 'y' }))],
+      // Forgejo's names are case-insensitive: the same registration.
+      ['b.com', readGraceMark(graceMarkKey('b.com'), graceMarkValue(long, { owner: 'O', repo: 'R' }))],
+      ['c.com', readGraceMark(graceMarkKey('c.com'), graceMarkValue(long, { owner: 'o', repo: 'r', branch: 'dev' }))],
+    ]);
+    const decision = decideGrace(forwards, verdicts, marks, now, 5_000);
+    expect(decision.marksToWrite.sort()).toEqual(['a.com', 'c.com']);
+    expect([...decision.due]).toEqual(['b.com']);
+    expect(graceMarkValue(long, { owner: 'o', repo: 'r', branch: 'dev' }).toString()).toBe(`${new Date(long).toISOString()} o:r:dev`);
+    expect(readGraceMark('k', Buffer.from(`${new Date(long).toISOString()} not a mapping`)).since).toBeNaN();
+  });
+
+  it('clears the marks of domains no longer mapped when told which are', () => {
+    const marks = new Map([
+      ['a.com', mark('a.com', now - 10_000)],
+      ['gone.com', mark('gone.com', now - 10_000)],
+    ]);
+    const mapped = new Set(forwards.map((f) => f.domain));
+    const decision = decideGrace(forwards, new Map(), marks, now, 5_000, (domain) => mapped.has(domain));
+    expect(decision.marksToClear.map((m) => m.key)).toEqual([graceMarkKey('gone.com')]);
+    expect(decideGrace(forwards, new Map(), marks, now, 5_000).marksToClear).toEqual([]);
   });
 
   it('rewrites a mark that is not a time, or lies in the future', () => {
