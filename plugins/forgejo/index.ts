@@ -129,6 +129,21 @@ function dispatchGet(pool: Dispatcher, options: Dispatcher.DispatchOptions, dead
 /** A bare host name means HTTPS, as every Forgejo served to the plugin is. */
 export function parseForgejoHost(host: string): URL {
   const example = 'give a URL such as https://git.example.com';
+  // Credentials in the URL (user:token@host, ?token=…) would never be sent: every request
+  // names its path itself, and undici sends no userinfo. Without them a private
+  // repository answers 404, as a deleted one does, and its live site would be reaped.
+  // They are refused before any message repeats the URL, so no secret is echoed.
+  const authority = /^(?:[^:/?#]*:\/\/)?([^/?#]*)/.exec(host)![1];
+  const tokenHint = 'give the token with --forgejo-token or --forgejo-token-file (FORGEJO_TOKEN, FORGEJO_TOKEN_FILE)';
+  if (authority.includes('@'))
+    throw new Error(
+      `invalid --forgejo-host: it holds credentials (user:token@) that would never be sent; ${tokenHint}, and the URL without them`,
+    );
+  const query = /[?#]/.exec(host);
+  if (query)
+    throw new Error(
+      `invalid --forgejo-host '${host.slice(0, query.index)}': it holds a query or fragment (${query[0]}…) that would never be sent; ${tokenHint}, and the URL without it`,
+    );
   // URL() quietly percent-encodes spaces and takes `ht!tp://x` for a host named `ht!tp`.
   // eslint-disable-next-line no-control-regex -- control characters are what this refuses
   if (/[\s\u0000-\u001f\u007f]/.test(host))

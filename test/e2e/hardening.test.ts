@@ -375,6 +375,26 @@ describe('a Forgejo that cannot be used at all, or a malformed --forgejo-host', 
     expect(standin.stats().requests).toBe(0);
     expect(await dump(redis)).toEqual(before);
   });
+
+  it('a --forgejo-host holding credentials or a query is refused without echoing them: they would never be sent, and a private site would look gone', async () => {
+    await redis.mset(siteEntries(STALE));
+    const before = await dump(redis);
+    const origin = new URL(standin.url);
+    const hosts = [
+      `http://reaper:hunter2secret@${origin.host}`,
+      `hunter2secret@${origin.host}`,
+      `${standin.url}/?token=hunter2secret`,
+      `${standin.url}/#hunter2secret`,
+    ];
+    const results = await Promise.all(hosts.map((host) => cli.run(['reap', ...flags, '--forgejo-host', host, '--force'])));
+
+    for (const result of results) {
+      expectFatal(result, /invalid --forgejo-host.*would never be sent; give the token with --forgejo-token/);
+      expect(result.stdout + result.stderr).not.toContain('hunter2secret');
+    }
+    expect(standin.stats().requests).toBe(0);
+    expect(await dump(redis)).toEqual(before);
+  });
 });
 
 describe.each([redisBackend, etcdBackend])('a store that goes away mid-run, on $name', ({ create }) => {
