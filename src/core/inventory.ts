@@ -141,8 +141,7 @@ export const PATH_DOMAIN_REASON =
 export function addEntry(inventory: Inventory, cls: KeyClass, entry: StoredEntry): ForwardMapping | undefined {
   const { key, expiresAt } = entry;
   if (cls.kind === 'grace-mark') {
-    if (entry.value !== undefined)
-      inventory.graceMarks.set(cls.domain, readGraceMark(key, ownCopy(entry.value)));
+    if (entry.value !== undefined) inventory.graceMarks.set(cls.domain, readGraceMark(key, ownCopy(entry.value)));
     return undefined;
   }
   if (!isPluginEntry(cls, entry)) return undefined;
