@@ -56,7 +56,7 @@ export default class Restore extends ReaperCommand {
     }
     progress?.stop();
     await runtime.close();
-    const incomplete = result.counts.exists + result.counts.unsupported;
+    const incomplete = result.counts.exists + result.counts.unsupported + result.counts.taken;
     const report: RestoreReport = {
       command: 'restore',
       file: args.file,

@@ -1,6 +1,15 @@
 import type { StoredEntry } from '../ports/key-value-store';
 import { inPluginNamespace, isPluginEntry } from './inventory';
-import { classifyKey, forwardKey, type KeyClass, redirectsMetaKey, routerName, routersRoot, sanitizeDomain } from './keys';
+import {
+  classifyKey,
+  forwardKey,
+  type KeyClass,
+  redirectsMetaKey,
+  ROUTER_NAME_PREFIX,
+  routerName,
+  routersRoot,
+  sanitizeDomain,
+} from './keys';
 
 /** What `backup` (and `restore --domain`) pick out of a store or a file. */
 export type Selection =
@@ -84,4 +93,29 @@ export function isSelected(entry: StoredEntry, selection: Selection, rootKey: st
 export function mayHoldUnnamedKey(selection: Selection, escapedName: string, rootKey: string): boolean {
   if (selection.kind === 'plugin') return inPluginNamespace(escapedName, rootKey);
   return selection.kind === 'all' || selection.kind === 'prefixes';
+}
+
+/**
+ * The registration a plugin key of a backup belongs to, for a restore that keeps each
+ * registration's keys together: the sanitized name its Traefik router is named by, which
+ * its forward mapping, `redirects_meta`, reverse key (by the domain it names), router and
+ * redirect middlewares share (as do the keys of any domain of the same sanitized name).
+ * Undefined for a key that is not the plugin's, restored on its own.
+ */
+export function registrationOf(entry: StoredEntry, rootKey: string): string | undefined {
+  const cls = classifyKey(entry.key, rootKey);
+  if (!isPluginEntry(cls, entry)) return undefined;
+  switch (cls.kind) {
+    case 'forward':
+    case 'redirects-meta':
+      return sanitizeDomain(cls.domain);
+    case 'router':
+      return cls.name.startsWith(ROUTER_NAME_PREFIX) ? cls.name.slice(ROUTER_NAME_PREFIX.length) : undefined;
+    case 'middleware':
+      return cls.sanitizedDomain;
+    case 'reverse':
+      return sanitizeDomain(entry.value!.toString('utf8'));
+    default:
+      return undefined;
+  }
 }

@@ -1,6 +1,6 @@
 import { BackupReader } from '../backup/reader';
 import { BackupWriter, type BackupMeta } from '../backup/writer';
-import { isSelected, mayBeSelected, mayHoldUnnamedKey, type Selection } from '../core/selection';
+import { isSelected, mayBeSelected, mayHoldUnnamedKey, registrationOf, type Selection } from '../core/selection';
 import type { DeletionGroup } from '../core/planner';
 import type { ExpectedKey, KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../ports/key-value-store';
 import { noProgress, type Progress } from '../ports/progress';
@@ -106,12 +106,15 @@ export interface RestoreOptions {
   progress?: Progress;
 }
 
-export type RestoreOutcome = PutOutcome | 'expired';
+/** `taken`: left alone with the rest of its registration, which the store holds for someone else now. */
+export type RestoreOutcome = PutOutcome | 'expired' | 'taken';
 
 export interface RestoreResult {
   counts: Record<RestoreOutcome, number>;
   /** Keys left alone because they hold another value (without --overwrite). */
   conflicts: string[];
+  /** Keys left alone because another key of their registration holds another value (without --overwrite). */
+  taken: string[];
   /** Keys written (or, in a dry run, that would be). */
   written: string[];
   unsupported: string[];
@@ -140,13 +143,21 @@ export async function restoreEntries(store: KeyValueStore, reader: BackupReader,
   await refuseReadOnly(store, 'a restore cannot write to');
   const now = options.now ?? Date.now;
   const result: RestoreResult = {
-    counts: { written: 0, replaced: 0, same: 0, exists: 0, unsupported: 0, expired: 0 },
+    counts: { written: 0, replaced: 0, same: 0, exists: 0, unsupported: 0, expired: 0, taken: 0 },
     conflicts: [],
+    taken: [],
     written: [],
     unsupported: [],
     notSelected: 0,
   };
   const selection: Selection | undefined = options.domains?.length ? { kind: 'domains', domains: options.domains } : undefined;
+  const rootKey = reader.header.rootKey;
+  const restorable = (entry: StoredEntry) =>
+    (!selection || isSelected(entry, selection, rootKey)) && (entry.expiresAt === undefined || entry.expiresAt > now());
+  const { taken, conflicting } =
+    options.mode === 'if-absent'
+      ? await registrationsTaken(store, reader, restorable)
+      : { taken: new Set<string>(), conflicting: new Set<string>() };
   let batch: StoredEntry[] = [];
   let done = 0;
   const flush = async () => {
@@ -176,11 +187,64 @@ export async function restoreEntries(store: KeyValueStore, reader: BackupReader,
       result.counts.expired++;
       continue;
     }
+    if (taken.size > 0) {
+      const registration = registrationOf(entry, rootKey);
+      if (registration !== undefined && taken.has(registration)) {
+        // The keys that hold another value are named as such; the others are held with them.
+        const [outcome, list] = conflicting.has(entry.key) ? (['exists', result.conflicts] as const) : (['taken', result.taken] as const);
+        result.counts[outcome]++;
+        if (list.length < LISTED_KEYS) list.push(entry.key);
+        continue;
+      }
+    }
     batch.push(entry);
     if (batch.length >= RESTORE_BATCH) await flush();
   }
   if (batch.length > 0) await flush();
   return result;
+}
+
+/**
+ * The registrations (`registrationOf`) of which some key the backup would restore holds
+ * another value in the store: the domain was registered again since, for someone else
+ * (its forward mapping names another repository) or under a name that shares its router.
+ * Without --overwrite none of their keys is written, not even those the store lacks: a
+ * redirect middleware or router sub-key that the new registration has no use for would
+ * put the old owner's redirects on the new owner's live site. Read before the first
+ * write; a registration the plugin makes between this read and the writes still keeps
+ * every key it wrote (absent keys only are written), but may gain the old one's others.
+ */
+async function registrationsTaken(
+  store: KeyValueStore,
+  reader: BackupReader,
+  restorable: (entry: StoredEntry) => boolean,
+): Promise<{ taken: Set<string>; conflicting: Set<string> }> {
+  const taken = new Set<string>();
+  const conflicting = new Set<string>();
+  const rootKey = reader.header.rootKey;
+  let batch: Array<{ entry: StoredEntry; registration: string }> = [];
+  const check = async () => {
+    const current = await store.getMany(
+      batch.map(({ entry }) => entry.key),
+      { withTtl: false },
+    );
+    batch.forEach(({ entry, registration }, i) => {
+      const existing = current[i];
+      if (existing && !(existing.type === 'string' && entry.type === 'string' && existing.value!.equals(entry.value!))) {
+        taken.add(registration);
+        conflicting.add(entry.key);
+      }
+    });
+    batch = [];
+  };
+  for await (const entry of reader.entries()) {
+    const registration = registrationOf(entry, rootKey);
+    if (registration === undefined || !restorable(entry)) continue;
+    batch.push({ entry, registration });
+    if (batch.length >= RESTORE_BATCH) await check();
+  }
+  if (batch.length > 0) await check();
+  return { taken, conflicting };
 }
 
 /** What `putMany` would answer, from a read: for dry runs. */

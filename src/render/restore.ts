@@ -36,6 +36,11 @@ export function renderRestoreHuman(report: RestoreReport): string {
   out.push(...more(result.written.length, c.written + c.replaced));
   for (const key of result.conflicts) out.push(`⚠️  ${key}: exists with another value; left alone (use --overwrite to replace it)`);
   out.push(...more(result.conflicts.length, c.exists));
+  for (const key of result.taken)
+    out.push(
+      `⚠️  ${key}: left alone with its registration, another key of which holds another value (the domain was registered again); use --overwrite to replace them`,
+    );
+  out.push(...more(result.taken.length, c.taken));
   for (const key of result.unsupported) out.push(`⚠️  ${key}: this store cannot hold it (its type, or a DUMP payload it refuses); skipped`);
   out.push('', RULE, '📊 RESTORE SUMMARY', RULE);
   out.push(`Entries in backup:      ${report.entries}`);
@@ -43,6 +48,7 @@ export function renderRestoreHuman(report: RestoreReport): string {
   out.push(`${dryRun ? 'Would replace:         ' : 'Replaced:              '} ${c.replaced}`);
   out.push(`Already identical:      ${c.same}`);
   out.push(`Skipped, other value:   ${c.exists}`);
+  if (c.taken > 0) out.push(`Skipped, registered again: ${c.taken}`);
   out.push(`Skipped, expired:       ${c.expired}`);
   if (result.notSelected > 0) out.push(`Not selected (--domain): ${result.notSelected}`);
   out.push(`Duration:               ${(report.durationMs / 1000).toFixed(2)} seconds`);

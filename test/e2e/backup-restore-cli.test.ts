@@ -636,6 +636,21 @@ describe('restore: absent keys only unless --overwrite, --domain, expiry, --dry-
 
   const CONFLICTS = ['custom_domain:blog.example.org', 'unrelated'];
   const IDENTICAL = 'custom_domain:docs.example.net';
+  /**
+   * The rest of blog.example.org's registration, which mallory's mapping takes: held back
+   * with it, since its router and middlewares would otherwise serve alice's redirects and
+   * certificates for mallory's site.
+   */
+  const held = () =>
+    Object.keys(full).filter(
+      (key) =>
+        key.startsWith('traefik/http/routers/custom-blog-example-org/') ||
+        key.startsWith('traefik/http/middlewares/redirects-blog-example-org-') ||
+        key === 'redirects_meta:blog.example.org' ||
+        (full[key].type === 'string' &&
+          !key.startsWith('custom_domain:') &&
+          Buffer.from(full[key].content, 'base64').toString() === 'blog.example.org'),
+    );
 
   /** Two keys that hold other values and one that holds the same value as the backup. */
   async function seedConflicts(): Promise<void> {
@@ -653,15 +668,20 @@ describe('restore: absent keys only unless --overwrite, --domain, expiry, --dry-
     for (const key of CONFLICTS)
       expect(result.stdout).toContain(`⚠️  ${key}: exists with another value; left alone (use --overwrite to replace it)`);
     expect(result.stdout).not.toContain(`⚠️  ${IDENTICAL}`);
+    const heldKeys = held();
+    expect(heldKeys.length).toBeGreaterThanOrEqual(5);
+    for (const key of heldKeys) expect(result.stdout).toContain(`⚠️  ${key}: left alone with its registration`);
     expect(stat(result, 'Entries in backup')).toBe(total);
-    expect(stat(result, 'Written')).toBe(total - 3);
+    expect(stat(result, 'Written')).toBe(total - 3 - heldKeys.length);
     expect(stat(result, 'Already identical')).toBe(1);
     expect(stat(result, 'Skipped, other value')).toBe(2);
-    expect(result.stdout).toContain(`Wrote ${total - 3} keys:`);
+    expect(stat(result, 'Skipped, registered again')).toBe(heldKeys.length);
+    expect(result.stdout).toContain(`Wrote ${total - 3 - heldKeys.length} keys:`);
     const after = await fullDump(redis);
     expect(await redis.get('custom_domain:blog.example.org')).toBe('mallory:blog');
     expect(await redis.get('unrelated')).toBe('changed since');
-    expectSameState(withoutKeys(after, CONFLICTS), withoutKeys(full, CONFLICTS));
+    for (const key of heldKeys) expect(after[key]).toBeUndefined();
+    expectSameState(withoutKeys(after, CONFLICTS), withoutKeys(full, [...CONFLICTS, ...heldKeys]));
   });
 
   it('--overwrite replaces them and exits 0; --json prints one document', async () => {
@@ -697,7 +717,8 @@ describe('restore: absent keys only unless --overwrite, --domain, expiry, --dry-
     const doc = jsonOf(result);
     expect(doc.exitCode).toBe(2);
     expect([...doc.conflicts].sort()).toEqual(CONFLICTS);
-    expect(doc.counts).toMatchObject({ written: total - 3, same: 1, exists: 2 });
+    expect([...doc.taken].sort()).toEqual(held().sort());
+    expect(doc.counts).toMatchObject({ written: total - 3 - held().length, same: 1, exists: 2, taken: held().length });
   });
 
   it('a key of any type that already holds the same content counts as "already identical" (restore twice: exit 0)', async () => {
@@ -762,7 +783,8 @@ describe('restore: absent keys only unless --overwrite, --domain, expiry, --dry-
 
     expect({ code: dry.code, stderr: dry.stderr }).toEqual({ code: 2, stderr: '' });
     expect(dry.stdout).toContain('DRY RUN');
-    expect(dry.stdout).toContain(`Would write ${total - 3} keys:`);
+    const heldKeys = held();
+    expect(dry.stdout).toContain(`Would write ${total - 3 - heldKeys.length} keys:`);
     const listed = dry.stdout
       .split('\n')
       .filter((line) => line.startsWith('   - '))
@@ -770,11 +792,12 @@ describe('restore: absent keys only unless --overwrite, --domain, expiry, --dry-
       .sort();
     expect(listed).toEqual(
       Object.keys(full)
-        .filter((key) => ![...CONFLICTS, IDENTICAL].includes(key))
+        .filter((key) => ![...CONFLICTS, IDENTICAL, ...heldKeys].includes(key))
         .sort(),
     );
     for (const key of CONFLICTS) expect(dry.stdout).toContain(`⚠️  ${key}: exists with another value`);
-    expect(stat(dry, 'Would write')).toBe(total - 3);
+    for (const key of heldKeys) expect(dry.stdout).toContain(`⚠️  ${key}: left alone with its registration`);
+    expect(stat(dry, 'Would write')).toBe(total - 3 - heldKeys.length);
 
     expectOk(dryOverwrite);
     expect(stat(dryOverwrite, 'Would replace')).toBe(2);

@@ -74,7 +74,7 @@ describe('exportEntries → BackupWriter → BackupReader → restoreEntries', (
     expect(reader.count).toBe(Object.keys(before).length);
     expect(reader.header).toMatchObject({ format: 'pages-reaper-backup', version: 1, ...META });
     const result = await restoreEntries(kv, reader, { mode: 'if-absent', dryRun: false });
-    expect(result.counts).toEqual({ written: reader.count, replaced: 0, same: 0, exists: 0, unsupported: 0, expired: 0 });
+    expect(result.counts).toEqual({ written: reader.count, replaced: 0, same: 0, exists: 0, unsupported: 0, expired: 0, taken: 0 });
     expectSameState(await fullDump(h.redis), before);
   });
 
@@ -138,7 +138,7 @@ describe('restoreEntries, more cases', () => {
     expect(parsed.lines).toHaveLength(2);
     expect(parsed.trailer).toEqual({ trailer: true, count: 0, sha256: parsed.recomputedSha256 });
     const result = await restoreEntries(kv, await BackupReader.verify(file), { mode: 'if-absent', dryRun: false });
-    expect(result.counts).toEqual({ written: 0, replaced: 0, same: 0, exists: 0, unsupported: 0, expired: 0 });
+    expect(result.counts).toEqual({ written: 0, replaced: 0, same: 0, exists: 0, unsupported: 0, expired: 0, taken: 0 });
   });
 
   it('with --overwrite, a dry run predicts the same outcome as the real run for a key whose value is the same but whose TTL differs', async () => {
@@ -319,6 +319,67 @@ describe('the reap backup (DESIGN §4.7: no backup, no reap)', () => {
     const result = await restoreEntries(kv, await BackupReader.verify(report.backupPath!), { mode: 'if-absent', dryRun: false });
     expect(result.counts).toMatchObject({ written: reaped.length, exists: 0, expired: 0 });
     expectSameState(await fullDump(h.redis), before);
+  });
+
+  it("undoing a reap leaves a domain registered again since alone, whole: the old owner's redirects never land on the new owner's site", async () => {
+    const old = { owner: 'bob', repo: 'gone', domain: 'x.shared.test', redirects: 2 };
+    const kept = { owner: 'carol', repo: 'site', domain: 'kept.test' };
+    await h.seedSite(old, false);
+    await h.seedSite({ owner: 'dan', repo: 'gone', domain: 'back.test', redirects: 1 }, false);
+    await h.seedSite(kept);
+    const { report } = await h.run('apply', { backupDir: freshDir() });
+    expect(report.plan!.groups.map((g) => g.subject).sort()).toEqual(['back.test', 'x.shared.test']);
+
+    // eve registers the domain (no redirects), and one of her keys differs from bob's.
+    const eve = siteEntries({ owner: 'eve', repo: 'new', domain: old.domain });
+    await h.redis.mset(eve);
+    const before = await fullDump(h.redis);
+
+    const kv = await store();
+    const reader = await BackupReader.verify(report.backupPath!);
+    const dry = await restoreEntries(kv, reader, { mode: 'if-absent', dryRun: true });
+    const result = await restoreEntries(kv, reader, { mode: 'if-absent', dryRun: false });
+    expect(dry.counts).toEqual(result.counts);
+
+    const bobs = parseBackupText(fs.readFileSync(report.backupPath!, 'utf8')).entries.filter(
+      (e) => e.key.includes('x-shared-test') || e.key.includes('x.shared.test') || e.key === 'bob:gone',
+    );
+    expect(bobs.length).toBeGreaterThan(10);
+    const after = await fullDump(h.redis);
+    // Nothing of bob's registration was written, not even the keys eve's lacks.
+    for (const { key } of bobs) expect(after[key]).toEqual(before[key]);
+    expect(Object.fromEntries(Object.keys(eve).map((key) => [key, after[key]]))).toEqual(
+      Object.fromEntries(Object.keys(eve).map((key) => [key, before[key]])),
+    );
+    expect(result.counts.taken + result.counts.same + result.counts.exists).toBe(bobs.length);
+    expect(result.conflicts).toContain(`custom_domain:${old.domain}`);
+    expect(result.counts.taken).toBeGreaterThan(0);
+    expect(result.taken).toContain('traefik/http/routers/custom-x-shared-test/middlewares/1');
+    // The other domain, which nobody took, comes back whole.
+    expect(after['custom_domain:back.test']).toBeDefined();
+    expect(after['dan:gone']).toBeDefined();
+
+    // --overwrite is the operator's word to put bob's back.
+    const forced = await restoreEntries(kv, reader, { mode: 'overwrite', dryRun: false });
+    expect(forced.counts.taken).toBe(0);
+    const overwritten = await fullDump(h.redis);
+    for (const { key } of bobs) expect(overwritten[key]).toBeDefined();
+  });
+
+  it('a restore leaves alone the registration of another domain that shares the router name', async () => {
+    await h.seedSite({ owner: 'bob', repo: 'gone', domain: 'a.b.test', redirects: 1 }, false);
+    const { report } = await h.run('apply', { backupDir: freshDir() });
+    expect(report.plan!.groups).toHaveLength(1);
+    // a-b.test is registered meanwhile: same router, custom-a-b-test.
+    await h.seedSite({ owner: 'eve', repo: 'new', domain: 'a-b.test' });
+    const before = await fullDump(h.redis);
+
+    const kv = await store();
+    const result = await restoreEntries(kv, await BackupReader.verify(report.backupPath!), { mode: 'if-absent', dryRun: false });
+
+    expect(result.counts.written).toBe(0);
+    expect(result.counts.taken).toBeGreaterThan(0);
+    expect(await fullDump(h.redis)).toEqual(before);
   });
 
   it('deletes nothing when the backup cannot be written', async () => {
