@@ -213,6 +213,9 @@ export function storeArguments(flags: AnyFlags): { args: string; withheld: strin
   return { args: args.join(' '), withheld };
 }
 
+/** Flags that say where a Redis store is, as `--redis-url` does. */
+const STORE_ADDRESS_FLAGS = ['redis-host', 'redis-port', 'redis-db', 'redis-cluster', 'redis-sentinels'];
+
 /** Flags that say one thing two ways: given both on the command line, which one is meant is a guess. */
 const CONFLICTS: Array<[string, string, string]> = [
   ['forgejo-token', 'forgejo-token-file', 'give the token one way'],
@@ -289,6 +292,10 @@ export function settleFlagSources(parsed: AnyFlags, given: (flag: string) => boo
   for (const [one, other, fix] of CONFLICTS) {
     if (given(one) && given(other)) throw new UsageError(`--${one} and --${other} cannot be used together; ${fix}`);
   }
+  // A store named on the command line wins over REDIS_URL from the environment (a shared
+  // one, a sidecar's): before, the variable won, a cron line's reap went to the other store,
+  // and the undo line it printed named both and was refused.
+  if (flags['redis-url'] !== undefined && !given('redis-url') && STORE_ADDRESS_FLAGS.some(given)) flags['redis-url'] = undefined;
   for (const [names, present, belongsTo, add] of NEEDS) {
     const ignored = present(flags) ? undefined : names.find(given);
     if (ignored) throw new UsageError(`--${ignored} would be ignored here; ${belongsTo}: add ${add}, or drop --${ignored}`);

@@ -201,6 +201,32 @@ describe('a slip on the command line', () => {
   });
 });
 
+describe('a store named on the command line wins over REDIS_URL from the environment', () => {
+  let named: RedisServer;
+  let other: RedisServer;
+  beforeAll(async () => {
+    [named, other] = await Promise.all([startRedis(), startRedis()]);
+  });
+  afterAll(() => Promise.all([named.stop(), other.stop()]));
+
+  it('--redis-port and --redis-db pick the store, however REDIS_URL is set: the run reads that store', async () => {
+    const client = new Redis({ host: named.host, port: named.port, db: 6, lazyConnect: true });
+    await client.connect();
+    try {
+      await client.set('custom_domain:cli.test', 'nobody:here');
+      const result = await cli.run(['scan', '--json', '--redis-host', named.host, '--redis-port', String(named.port), '--redis-db', '6'], {
+        REDIS_URL: `redis://${other.host}:${other.port}/0`,
+      });
+      expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+      const doc = JSON.parse(result.stdout);
+      expect(doc.store).toBe(`redis://${named.host}:${named.port}/6`);
+      expect(doc.summary.domainsScanned).toBe(1);
+    } finally {
+      await client.quit();
+    }
+  });
+});
+
 describe('--redis-url without a password takes --redis-password (REDIS_PASSWORD)', () => {
   let server: RedisServer;
 
