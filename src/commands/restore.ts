@@ -55,6 +55,7 @@ export default class Restore extends ReaperCommand {
       await interrupt.release();
     }
     progress?.stop();
+    const store = runtime.store.describe();
     await runtime.close();
     const incomplete = result.counts.exists + result.counts.unsupported + result.counts.taken;
     const report: RestoreReport = {
@@ -62,6 +63,7 @@ export default class Restore extends ReaperCommand {
       file: args.file,
       path: reader.path,
       header: reader.header,
+      store,
       entries: reader.count,
       dryRun: flags['dry-run'],
       result,

@@ -11,6 +11,8 @@ export interface RestoreReport {
   /** The backup's own path, as the reader opened it. */
   path: string;
   header: BackupHeader;
+  /** The store written to (the header names the one the backup was taken from). */
+  store: string;
   /** Entries in the backup. */
   entries: number;
   dryRun: boolean;
@@ -20,14 +22,16 @@ export interface RestoreReport {
 }
 
 export function renderRestoreJson(report: RestoreReport): string {
-  const { command, file, header, entries, dryRun, result, durationMs, exitCode } = report;
-  return JSON.stringify({ command, file, header, entries, dryRun, ...result, durationMs, exitCode }, null, 2) + '\n';
+  const { command, file, store, header, entries, dryRun, result, durationMs, exitCode } = report;
+  return JSON.stringify({ command, file, store, header, entries, dryRun, ...result, durationMs, exitCode }, null, 2) + '\n';
 }
 
 export function renderRestoreHuman(report: RestoreReport): string {
   const { header, result, dryRun } = report;
   const c = result.counts;
-  const out = [`♻️  Restoring ${report.path}: ${report.entries} entries from ${header.store}, ${header.createdAt} (${header.reason})`];
+  const out = [
+    `♻️  Restoring ${report.path} into ${report.store}: ${report.entries} entries from ${header.store}, ${header.createdAt} (${header.reason})`,
+  ];
   if (dryRun) out.push('🔍 DRY RUN MODE - No changes will be made');
   out.push('');
   const verb = dryRun ? 'Would write' : 'Wrote';

@@ -665,6 +665,8 @@ describe('restore: absent keys only unless --overwrite, --domain, expiry, --dry-
     const result = await runCli(['restore', file, ...flags]);
 
     expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 2, stderr: '' });
+    // The store written to is named, not only the one the backup came from.
+    expect(result.stdout.split('\n')[0]).toContain(` into redis://127.0.0.1:${server.port}/0: ${total} entries from `);
     for (const key of CONFLICTS)
       expect(result.stdout).toContain(`⚠️  ${key}: exists with another value; left alone (use --overwrite to replace it)`);
     expect(result.stdout).not.toContain(`⚠️  ${IDENTICAL}`);
@@ -716,6 +718,7 @@ describe('restore: absent keys only unless --overwrite, --domain, expiry, --dry-
     expect(result.stderr).toBe('');
     const doc = jsonOf(result);
     expect(doc.exitCode).toBe(2);
+    expect(doc.store).toBe(`redis://127.0.0.1:${server.port}/0`);
     expect([...doc.conflicts].sort()).toEqual(CONFLICTS);
     expect([...doc.taken].sort()).toEqual(held().sort());
     expect(doc.counts).toMatchObject({ written: total - 3 - held().length, same: 1, exists: 2, taken: held().length });
