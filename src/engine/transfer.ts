@@ -28,6 +28,11 @@ export async function exportEntries(
   const write = async (entries: Array<StoredEntry | undefined>) => {
     for (const entry of entries) {
       if (!entry || !isSelected(entry, selection, rootKey)) continue;
+      // Redis takes an empty key name; a backup line must name its key (and etcd has no such key).
+      if (entry.key === '') {
+        unsupported.push('"" (an empty key name)');
+        continue;
+      }
       if (entry.type !== 'string' && entry.dump === undefined) {
         unsupported.push(entry.key);
         continue;

@@ -222,6 +222,18 @@ describe('backup → FLUSHALL → restore round trip', () => {
       expect(backup.stdout + backup.stderr).toMatch(/key/i);
     }
   });
+
+  it('a key with an empty name, which no backup line can hold, is named as not saved (exit 2); the backup of the rest restores', async () => {
+    await redis.set('', 'empty-named');
+    const file = path.join(freshDir(), 'empty-key.jsonl');
+    const backup = await runCli(['backup', ...flags, '--all', '--output', file]);
+    expect({ code: backup.code, stderr: backup.stderr }).toEqual({ code: 2, stderr: '' });
+    expect(backup.stdout).toContain('⚠️  "" (an empty key name): could not be saved; not in the backup');
+    const saved = withoutKeys(await fullDump(redis), ['']);
+    await redis.flushall();
+    expectOk(await runCli(['restore', file, ...flags]));
+    expectSameState(await fullDump(redis), saved);
+  });
 });
 
 describe("what a backup selects: the plugin's keys by default, --domain, --prefix, --output -", () => {
