@@ -141,6 +141,9 @@ export const graceFlag = {
 
 export type AnyFlags = Record<string, unknown>;
 
+/** The longest --grace: ten years. */
+export const LONGEST_GRACE_MS = 3650 * 86_400_000;
+
 /** Flag names → plugin settings (`redis-host` → `redisHost`), with derived units. */
 export function settingsFromFlags(flags: AnyFlags): ReaperSettings {
   const settings: Record<string, unknown> = {};
@@ -152,6 +155,9 @@ export function settingsFromFlags(flags: AnyFlags): ReaperSettings {
   const intervalMs = typeof flags.interval === 'string' ? waitDuration(flags.interval, '--interval') : 0;
   if (typeof flags.grace === 'string') {
     settings.graceMs = duration(flags.grace, '--grace');
+    // Its marks' TTL (three graces) and due times must stay dates and whole milliseconds.
+    if ((settings.graceMs as number) > LONGEST_GRACE_MS)
+      throw new UsageError(`invalid --grace '${flags.grace}': at most 3650d (ten years); give a shorter grace`);
     // Marks outlive any pause between runs by far: an expired mark only restarts the clock.
     settings.graceMarkTtlMs = Math.max(7 * 86_400_000, 3 * (settings.graceMs as number)) + 2 * intervalMs;
   }

@@ -158,6 +158,18 @@ describe('a slip on the command line', () => {
     expect(await redis().exists('tenant0:acme')).toBe(0);
   });
 
+  it('a --grace too long to be a date (or REAPER_GRACE) is refused in one line naming the flag, before anything is read', async () => {
+    const before = await fullDump(redis());
+    const results = await Promise.all([
+      cli.run(['reap', ...flags(), '--grace', '99999999999h']),
+      cli.run(['reap', '--dry-run', ...flags(), '--grace', '3651d']),
+      cli.run(['verify', ...flags()], { REAPER_GRACE: '99999999999h' }),
+    ]);
+    for (const result of results) expectFatal(result, /invalid --grace '\d+[hd]': at most 3650d \(ten years\); give a shorter grace/);
+    expect((await cli.run(['reap', '--dry-run', ...flags(), '--grace', '3650d'])).stderr).not.toMatch(/--grace/);
+    expectSameState(await fullDump(redis()), before);
+  });
+
   it('a blank --max-stale-ratio (or REAPER_MAX_STALE_RATIO) is refused, not read as 0', async () => {
     const before = await fullDump(redis());
     const results = await Promise.all([
