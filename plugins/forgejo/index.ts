@@ -178,12 +178,27 @@ export function parseForgejoHost(host: string): URL {
 }
 
 export function resolveToken(settings: Pick<ForgejoSettings, 'forgejoToken' | 'forgejoTokenFile'>): string | undefined {
-  if (settings.forgejoToken) return settings.forgejoToken;
+  if (settings.forgejoToken) return headerSafeToken(settings.forgejoToken, '--forgejo-token (FORGEJO_TOKEN)');
   if (!settings.forgejoTokenFile) return undefined;
   const what = `--forgejo-token-file ${settings.forgejoTokenFile}`;
-  return readFlagFile(settings.forgejoTokenFile, what, { hint: 'give a readable file holding the token', requireText: true })
+  const token = readFlagFile(settings.forgejoTokenFile, what, { hint: 'give a readable file holding the token', requireText: true })
     .toString('utf8')
     .trim();
+  return headerSafeToken(token, what);
+}
+
+/**
+ * A token goes into a header, which cannot carry a line break or another control
+ * character: undici refuses such a request before sending it, and every check of the run
+ * failed as if Forgejo could not be reached. Said once, up front, without the token.
+ */
+function headerSafeToken(token: string, what: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what this refuses
+  if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(token))
+    throw new Error(
+      `the Forgejo token of ${what} holds a line break or another control character, which no HTTP header can carry; give the token alone, on one line`,
+    );
+  return token;
 }
 
 /** Retry-After in ms: delta-seconds or an HTTP date. */

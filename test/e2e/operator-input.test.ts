@@ -170,6 +170,25 @@ describe('a slip on the command line', () => {
     expectSameState(await fullDump(redis()), before);
   });
 
+  it('a Forgejo token holding a line break (flag, variable or file) is refused up front in one line, never shown', async () => {
+    const before = await fullDump(redis());
+    const file = path.join(HOME, 'two-line-token');
+    fs.writeFileSync(file, 'tokenpartone\ntokenparttwo\n');
+    const results = await Promise.all([
+      cli.run(['reap', ...flags(), '--forgejo-token', 'tokenpartone\ntokenparttwo']),
+      cli.run(['reap', ...flags()], { FORGEJO_TOKEN: 'tokenpartone\rtokenparttwo' }),
+      cli.run(['reap', ...flags(), '--forgejo-token-file', file]),
+    ]);
+    for (const result of results) {
+      expectFatal(
+        result,
+        /the Forgejo token of --forgejo-token.* holds a line break or another control character.*give the token alone, on one line/,
+      );
+      expect(result.stdout + result.stderr).not.toMatch(/tokenpart/);
+    }
+    expectSameState(await fullDump(redis()), before);
+  });
+
   it('a blank --max-stale-ratio (or REAPER_MAX_STALE_RATIO) is refused, not read as 0', async () => {
     const before = await fullDump(redis());
     const results = await Promise.all([
