@@ -1,4 +1,4 @@
-import { constants as fsConstants, createReadStream, promises as fs } from 'node:fs';
+import { constants as fsConstants, promises as fs } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
@@ -15,27 +15,31 @@ import {
 
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
 
-async function isGzip(path: string): Promise<boolean> {
-  const handle = await fs.open(path, 'r');
-  try {
-    const { bytesRead, buffer } = await handle.read(Buffer.alloc(2), 0, 2, 0);
-    return bytesRead === 2 && buffer.equals(GZIP_MAGIC);
-  } finally {
-    await handle.close();
-  }
+/** Which file a path named when it was opened: the same one, unchanged, or not. */
+interface FileIdentity {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
 }
 
 /** A backup file's lines, and a way to let go of the file that resolves once it is closed. */
 interface OpenLines {
   lines: AsyncIterable<string>;
+  identity: FileIdentity;
   close: () => Promise<void>;
 }
 
 async function openLines(path: string): Promise<OpenLines> {
+  let handle: fs.FileHandle;
   try {
-    // Readable, not merely there: a stream that fails to open emits an error no reader hears.
     await fs.access(path, fsConstants.R_OK);
+    // Opening a FIFO would wait for a writer: anything but a file is refused first, by its name.
+    if (!(await fs.stat(path)).isFile())
+      throw new BackupFormatError(`${path} is not a file; give the path of a backup file in it, not the directory`);
+    handle = await fs.open(path, fsConstants.O_RDONLY);
   } catch (error) {
+    if (error instanceof BackupFormatError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     throw new BackupFormatError(
       code === 'EACCES' || code === 'EPERM'
@@ -43,11 +47,23 @@ async function openLines(path: string): Promise<OpenLines> {
         : `cannot read ${path}: ${code}; give the path of a backup file (the reap prints it, as does backup)`,
     );
   }
-  const stat = await fs.stat(path);
-  if (!stat.isFile()) throw new BackupFormatError(`${path} is not a file; give the path of a backup file in it, not the directory`);
-  const file = createReadStream(path);
+  let file: ReturnType<fs.FileHandle['createReadStream']>;
+  let identity: FileIdentity;
+  let gzip: boolean;
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new BackupFormatError(`${path} is not a file; give the path of a backup file in it, not the directory`);
+    identity = { dev: stat.dev, ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs };
+    const { bytesRead, buffer } = await handle.read(Buffer.alloc(2), 0, 2, 0);
+    gzip = bytesRead === 2 && buffer.equals(GZIP_MAGIC);
+    // From the handle opened here: the file read is the file checked, whatever the path names meanwhile.
+    file = handle.createReadStream({ start: 0 });
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
   let stream: Readable = file;
-  if (await isGzip(path)) {
+  if (gzip) {
     const gunzip = createGunzip();
     stream.on('error', (error) => gunzip.destroy(error));
     stream = stream.pipe(gunzip);
@@ -63,8 +79,10 @@ async function openLines(path: string): Promise<OpenLines> {
       file.once('close', () => resolve());
       file.destroy();
     });
-  return { lines, close };
+  return { lines, identity, close };
 }
+
+const sameFile = (a: FileIdentity, b: FileIdentity) => a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
 
 function parseHeader(text: string | undefined, path: string): BackupHeader {
   if (text === undefined) throw new BackupFormatError(`${path} is empty`);
@@ -99,6 +117,8 @@ export class BackupReader {
     readonly path: string,
     readonly header: BackupHeader,
     readonly count: number,
+    private readonly checksum: string,
+    private readonly identity: FileIdentity,
   ) {}
 
   static async verify(path: string): Promise<BackupReader> {
@@ -106,7 +126,7 @@ export class BackupReader {
     let header: BackupHeader | undefined;
     let trailer: BackupTrailer | undefined;
     let lineNumber = 0;
-    const { lines, close } = await openLines(path);
+    const { lines, identity, close } = await openLines(path);
     try {
       for await (const line of lines) {
         lineNumber++;
@@ -135,21 +155,39 @@ export class BackupReader {
     if (trailer.count !== digest.count)
       throw new BackupFormatError(`${path} is damaged: the trailer counts ${trailer.count} entries, the file holds ${digest.count}`);
     if (trailer.sha256 !== digest.hex()) throw new BackupFormatError(`${path} is damaged: its checksum does not match the trailer`);
-    return new BackupReader(path, header, trailer.count);
+    return new BackupReader(path, header, trailer.count, trailer.sha256, identity);
   }
 
-  /** The entries, streamed; only call after `verify()` succeeded. */
+  /**
+   * The entries, streamed; only call after `verify()` succeeded. The file must be the one
+   * verified, unchanged (swapped for another, appended to or rewritten since, it is
+   * refused before its first entry), and its entries are summed again as they are read:
+   * a file changed while they are, fails at its end.
+   */
   async *entries(): AsyncIterable<StoredEntry> {
     let lineNumber = 0;
-    const { lines, close } = await openLines(this.path);
+    const { lines, identity, close } = await openLines(this.path);
+    const changed = (how: string) =>
+      new BackupFormatError(`${this.path} changed since it was verified (${how}); verify the file and run again`);
+    const digest = new EntryDigest();
+    let trailerSeen = false;
     try {
+      if (!sameFile(identity, this.identity)) throw changed('another file, or other contents');
       for await (const line of lines) {
         lineNumber++;
-        if (lineNumber === 1 || asTrailer(line)) continue;
+        if (lineNumber === 1) continue;
+        if (trailerSeen) throw changed(`data after its trailer, line ${lineNumber}`);
+        if (asTrailer(line)) {
+          trailerSeen = true;
+          continue;
+        }
+        digest.add(line);
         yield decodeEntry(line, lineNumber);
       }
     } finally {
       await close();
     }
+    if (!trailerSeen || digest.count !== this.count || digest.hex() !== this.checksum)
+      throw changed('its entries differ from those verified');
   }
 }
