@@ -208,6 +208,11 @@ export class EtcdStore extends BaseStore {
     return MAX_TXN_OPS;
   }
 
+  /** etcd keeps bytes under a key: Redis's other types, as a backup of Redis holds them, have no place here. */
+  holdsOnlyStrings(): boolean {
+    return true;
+  }
+
   /** A key's value and its mod revision are two compares (a dry run plans as the real run, which marks reads). */
   checksPerKey(): number {
     return 2;

@@ -105,6 +105,7 @@ export class BoundedStore implements KeyValueStore {
   /** The inner store's bound on one atomic group, when it has one (etcd). */
   readonly maxGroupSize?: () => number;
   readonly checksPerKey?: () => number;
+  readonly holdsOnlyStrings?: () => boolean;
 
   constructor(
     private readonly inner: KeyValueStore,
@@ -115,6 +116,7 @@ export class BoundedStore implements KeyValueStore {
     if (signal) setMaxListeners(0, signal);
     if (inner.maxGroupSize) this.maxGroupSize = () => inner.maxGroupSize!();
     if (inner.checksPerKey) this.checksPerKey = () => inner.checksPerKey!();
+    if (inner.holdsOnlyStrings) this.holdsOnlyStrings = () => inner.holdsOnlyStrings!();
     if (inner.markReads) this.markReads = () => this.bound('reading', () => inner.markReads!());
     if (inner.readOnlyReason) this.readOnlyReason = () => this.bound('reading', () => inner.readOnlyReason!());
   }

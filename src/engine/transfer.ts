@@ -260,7 +260,7 @@ async function predictPuts(store: KeyValueStore, entries: StoredEntry[], mode: P
   );
   return entries.map((entry, i) => {
     const existing = current[i];
-    if (entry.type !== 'string' && entry.dump === undefined) return 'unsupported';
+    if (entry.type !== 'string' && (entry.dump === undefined || store.holdsOnlyStrings?.())) return 'unsupported';
     if (!existing) return 'written';
     const same =
       entry.type === 'string'

@@ -107,6 +107,11 @@ export interface KeyValueStore {
    */
   checksPerKey?(): number;
   /**
+   * True for a store that holds strings only (etcd): `putMany` answers `unsupported` for
+   * an entry of another type, and a dry run of a restore must say the same.
+   */
+  holdsOnlyStrings?(): boolean;
+  /**
    * From this call on, a delete also requires every key (and every guard that holds a
    * value) to be unwritten since the call: a rewrite with the same bytes between a run's
    * first read and its deletes (a site its owner revived, re-registered as it was) is then

@@ -48,14 +48,39 @@ describe('a backup taken from Redis restores into etcd and back', () => {
     }
   }
 
-  async function restore(settings: ReaperSettings, file: string) {
+  async function restore(settings: ReaperSettings, file: string, dryRun = false) {
     const runtime = await createRuntime(settings);
     try {
-      return await restoreEntries(runtime.store, await BackupReader.verify(file), { mode: 'if-absent', dryRun: false });
+      return await restoreEntries(runtime.store, await BackupReader.verify(file), { mode: 'if-absent', dryRun });
     } finally {
       await runtime.close();
     }
   }
+
+  it("a Redis backup's hashes, lists and sets have no place in etcd: the dry run says so, as the real run does", async () => {
+    await redis.flushall();
+    await etcd.delete().all();
+    await redis.mset(siteEntries({ owner: 'carol', repo: 'site', domain: 'carol.example.com' }));
+    await redis.hset('h:profile', { name: 'Carol' });
+    await redis.rpush('l:queue', 'one', 'two');
+    const file = path.join(dir, 'typed.jsonl');
+    const runtime = await createRuntime(redisSettings());
+    try {
+      const writer = await BackupWriter.open(file, { store: runtime.store.describe(), rootKey: 'traefik', reason: 'test' });
+      await exportEntries(runtime.store, 'traefik', { kind: 'all' }, writer);
+      await writer.finish();
+    } finally {
+      await runtime.close();
+    }
+
+    const dry = await restore(etcdSettings(), file, true);
+    const real = await restore(etcdSettings(), file);
+    expect(real.counts.unsupported).toBe(2);
+    expect(dry.counts).toEqual(real.counts);
+    expect([...dry.unsupported].sort()).toEqual(['h:profile', 'l:queue']);
+    await redis.flushall();
+    await etcd.delete().all();
+  });
 
   it('moves every plugin key, byte for byte', async () => {
     const entries = {
