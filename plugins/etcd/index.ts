@@ -190,6 +190,15 @@ class Slots {
   }
 }
 
+/**
+ * An answer that refuses one entry, not the store: a request over etcd's size limit
+ * (`--max-request-bytes`, 1.5 MiB by default), or a lease longer than etcd grants.
+ */
+function refusedEntry(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  return /RESOURCE_EXHAUSTED|request is too large|larger than max|too large lease TTL|OUT_OF_RANGE/i.test(message);
+}
+
 export class EtcdStore extends BaseStore {
   private readonly slots = new Slots(PARALLEL);
   /** The store's revision at `markReads`: a key deleted must not have been written after it. */
@@ -361,44 +370,63 @@ export class EtcdStore extends BaseStore {
     const leaseOf = new Map<number, string>();
     await this.each(distinctTtls, async (ttl) => {
       this.trips++;
-      const grant = await client.leaseClient.leaseGrant({ TTL: ttl });
-      leaseOf.set(ttl, grant.ID);
+      try {
+        const grant = await client.leaseClient.leaseGrant({ TTL: ttl });
+        leaseOf.set(ttl, grant.ID);
+      } catch (error) {
+        // A TTL beyond etcd's longest lease (Redis takes any): its entries are unsupported.
+        if (!refusedEntry(error)) throw error;
+      }
     });
     await this.each(writable, async (index) => {
-      const entry = entries[index];
-      const key = Buffer.from(entry.key, 'utf8');
-      const value = entry.value!;
-      const ttl = ttls[index];
-      const put = { request_put: { key, value, lease: ttl === undefined ? 0 : leaseOf.get(ttl)!, prev_kv: true } };
-      this.trips++;
-      if (mode === 'if-absent') {
-        const reply = await client.kv.txn({
-          compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
-          success: [put],
-          failure: [{ request_range: { key } }],
-        });
-        if (reply.succeeded) outcomes[index] = 'written';
-        else outcomes[index] = reply.responses[0].response_range.kvs[0]?.value?.equals(value) ? 'same' : 'exists';
-        return;
+      try {
+        outcomes[index] = await this.putOne(client, entries[index], ttls[index], leaseOf, mode);
+      } catch (error) {
+        // One entry etcd cannot take (a value over its request limit) is skipped, not the run.
+        if (!refusedEntry(error)) throw error;
+        outcomes[index] = 'unsupported';
       }
-      if (ttl === undefined) {
-        // Already this value and no lease: leave it (a missing key fails the value compare).
-        const reply = await client.kv.txn({
-          compare: [
-            { key, target: 'Value', result: 'Equal', value },
-            { key, target: 'Lease', result: 'Equal', lease: 0 },
-          ],
-          success: [],
-          failure: [put],
-        });
-        if (reply.succeeded) outcomes[index] = 'same';
-        else outcomes[index] = reply.responses[0].response_put.prev_kv ? 'replaced' : 'written';
-        return;
-      }
-      const reply = await client.kv.put({ key, value, lease: leaseOf.get(ttl)!, prev_kv: true });
-      outcomes[index] = reply.prev_kv ? 'replaced' : 'written';
     });
     return outcomes;
+  }
+
+  /** One entry, in its own transaction; `unsupported` when its TTL got no lease. */
+  private async putOne(
+    client: Etcd3,
+    entry: StoredEntry,
+    ttl: number | undefined,
+    leaseOf: Map<number, string>,
+    mode: PutMode,
+  ): Promise<PutOutcome> {
+    if (ttl !== undefined && !leaseOf.has(ttl)) return 'unsupported';
+    const key = Buffer.from(entry.key, 'utf8');
+    const value = entry.value!;
+    const put = { request_put: { key, value, lease: ttl === undefined ? 0 : leaseOf.get(ttl)!, prev_kv: true } };
+    this.trips++;
+    if (mode === 'if-absent') {
+      const reply = await client.kv.txn({
+        compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
+        success: [put],
+        failure: [{ request_range: { key } }],
+      });
+      if (reply.succeeded) return 'written';
+      return reply.responses[0].response_range.kvs[0]?.value?.equals(value) ? 'same' : 'exists';
+    }
+    if (ttl === undefined) {
+      // Already this value and no lease: leave it (a missing key fails the value compare).
+      const reply = await client.kv.txn({
+        compare: [
+          { key, target: 'Value', result: 'Equal', value },
+          { key, target: 'Lease', result: 'Equal', lease: 0 },
+        ],
+        success: [],
+        failure: [put],
+      });
+      if (reply.succeeded) return 'same';
+      return reply.responses[0].response_put.prev_kv ? 'replaced' : 'written';
+    }
+    const reply = await client.kv.put({ key, value, lease: leaseOf.get(ttl)!, prev_kv: true });
+    return reply.prev_kv ? 'replaced' : 'written';
   }
 
   async deleteGroupsIfUnchanged(groups: GuardedGroup[]): Promise<GroupDeleteOutcome[]> {

@@ -82,6 +82,22 @@ describe('a backup taken from Redis restores into etcd and back', () => {
     await etcd.delete().all();
   });
 
+  it('an entry etcd cannot take (a value over its request limit, an expiry beyond its longest lease) is skipped and named, not the run', async () => {
+    await etcd.delete().all();
+    const file = path.join(dir, 'outsized.jsonl');
+    const writer = await BackupWriter.open(file, { store: 'redis://elsewhere', rootKey: 'traefik', reason: 'test' });
+    await writer.add({ key: 'big', type: 'string', value: Buffer.alloc(2 * 1024 * 1024, 0x61) });
+    await writer.add({ key: 'far', type: 'string', value: Buffer.from('v'), expiresAt: Date.now() + 300 * 365 * 86_400_000 });
+    for (let i = 0; i < 5; i++) await writer.add({ key: `small${i}`, type: 'string', value: Buffer.from(`v${i}`) });
+    await writer.finish();
+
+    const result = await restore(etcdSettings(), file);
+    expect(result.counts).toMatchObject({ written: 5, unsupported: 2 });
+    expect([...result.unsupported].sort()).toEqual(['big', 'far']);
+    expect(Object.keys(await etcd.getAll().strings()).sort()).toEqual(['small0', 'small1', 'small2', 'small3', 'small4']);
+    await etcd.delete().all();
+  });
+
   it('moves every plugin key, byte for byte', async () => {
     const entries = {
       ...siteEntries({ owner: 'alice', repo: 'blog', domain: 'blog.example.org', branches: ['stage'], redirects: 2 }),
