@@ -56,7 +56,7 @@ export default class Backup extends ReaperCommand {
       } finally {
         await runtime.close();
       }
-      const { path, written: entries, unsupported } = result;
+      const { path, written: entries, unsupported, unmapped } = result;
       report = {
         command: 'backup',
         path,
@@ -64,6 +64,7 @@ export default class Backup extends ReaperCommand {
         selection,
         entries,
         unsupported,
+        unmapped,
         durationMs: Date.now() - started,
       };
     } finally {
@@ -71,6 +72,6 @@ export default class Backup extends ReaperCommand {
     }
     // With the backup on stdout, the report goes to stderr.
     (report.path === '-' ? process.stderr : process.stdout).write(renderBackup(report, flags.json));
-    if (report.unsupported.length > 0) return this.exit(EXIT.partial);
+    if (report.unsupported.length > 0 || report.unmapped.length > 0) return this.exit(EXIT.partial);
   }
 }

@@ -57,7 +57,7 @@ export default class Restore extends ReaperCommand {
     progress?.stop();
     const store = runtime.store.describe();
     await runtime.close();
-    const incomplete = result.counts.exists + result.counts.unsupported + result.counts.taken;
+    const incomplete = result.counts.exists + result.counts.unsupported + result.counts.taken + result.unmapped.length;
     const report: RestoreReport = {
       command: 'restore',
       file: args.file,

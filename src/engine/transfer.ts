@@ -1,5 +1,6 @@
 import { BackupReader } from '../backup/reader';
 import { BackupWriter, type BackupMeta } from '../backup/writer';
+import { FORWARD_PREFIX } from '../core/keys';
 import { isSelected, mayBeSelected, mayHoldUnnamedKey, registrationOf, type Selection } from '../core/selection';
 import type { DeletionGroup } from '../core/planner';
 import type { ExpectedKey, KeyValueStore, PutMode, PutOutcome, StoredEntry } from '../ports/key-value-store';
@@ -10,6 +11,8 @@ export interface ExportResult {
   written: number;
   /** Keys of types this store cannot serialise: reported, never silently dropped. */
   unsupported: string[];
+  /** Domains of a `--domain` selection with no forward mapping in the store (spelled otherwise, or gone). */
+  unmapped: string[];
 }
 
 /**
@@ -25,9 +28,11 @@ export async function exportEntries(
   progress: Progress = noProgress,
 ): Promise<ExportResult> {
   const unsupported: string[] = [];
+  const mapped = new Set<string>();
   const write = async (entries: Array<StoredEntry | undefined>) => {
     for (const entry of entries) {
       if (!entry || !isSelected(entry, selection, rootKey)) continue;
+      if (selection.kind === 'domains' && entry.key.startsWith(FORWARD_PREFIX)) mapped.add(entry.key.slice(FORWARD_PREFIX.length));
       // Redis takes an empty key name; a backup line must name its key (and etcd has no such key).
       if (entry.key === '') {
         unsupported.push('"" (an empty key name)');
@@ -65,7 +70,8 @@ export async function exportEntries(
   for (const name of new Set(store.skippedKeys?.() ?? [])) {
     if (mayHoldUnnamedKey(selection, name, rootKey)) unsupported.push(`${name} (its name is not UTF-8)`);
   }
-  return { written: writer.count, unsupported };
+  const unmapped = selection.kind === 'domains' ? selection.domains.filter((domain) => !mapped.has(domain)) : [];
+  return { written: writer.count, unsupported, unmapped };
 }
 
 export interface BackupResult extends ExportResult {
@@ -125,6 +131,8 @@ export interface RestoreResult {
   unsupported: string[];
   /** Entries in the file that the --domain selection left out. */
   notSelected: number;
+  /** Domains given with --domain whose forward mapping the backup does not hold (spelled otherwise, or not in it). */
+  unmapped: string[];
 }
 
 const RESTORE_BATCH = 500;
@@ -154,7 +162,9 @@ export async function restoreEntries(store: KeyValueStore, reader: BackupReader,
     written: [],
     unsupported: [],
     notSelected: 0,
+    unmapped: [],
   };
+  const mapped = new Set<string>();
   const selection: Selection | undefined = options.domains?.length ? { kind: 'domains', domains: options.domains } : undefined;
   const rootKey = reader.header.rootKey;
   const restorable = (entry: StoredEntry) =>
@@ -188,6 +198,7 @@ export async function restoreEntries(store: KeyValueStore, reader: BackupReader,
       result.notSelected++;
       continue;
     }
+    if (selection && entry.key.startsWith(FORWARD_PREFIX)) mapped.add(entry.key.slice(FORWARD_PREFIX.length));
     if (entry.expiresAt !== undefined && entry.expiresAt <= now()) {
       result.counts.expired++;
       continue;
@@ -206,6 +217,7 @@ export async function restoreEntries(store: KeyValueStore, reader: BackupReader,
     if (batch.length >= RESTORE_BATCH) await flush();
   }
   if (batch.length > 0) await flush();
+  result.unmapped = options.domains?.filter((domain) => !mapped.has(domain)) ?? [];
   return result;
 }
 

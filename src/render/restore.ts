@@ -45,6 +45,10 @@ export function renderRestoreHuman(report: RestoreReport): string {
       `⚠️  ${key}: left alone with its registration, another key of which holds another value (the domain was registered again); use --overwrite to replace them`,
     );
   out.push(...more(result.taken.length, c.taken));
+  for (const domain of result.unmapped)
+    out.push(
+      `⚠️  ${domain}: the backup holds no forward mapping of it (custom_domain:${domain}); names are matched as written, case included`,
+    );
   for (const key of result.unsupported) out.push(`⚠️  ${key}: this store cannot hold it (its type, or a DUMP payload it refuses); skipped`);
   out.push('', RULE, '📊 RESTORE SUMMARY', RULE);
   out.push(`Entries in backup:      ${report.entries}`);

@@ -744,6 +744,22 @@ describe('restore: absent keys only unless --overwrite, --domain, expiry, --dry-
     expectSameState(await fullDump(redis), full);
   });
 
+  it('a --domain that names no mapping (another spelling, or not there) is said, and backup and restore exit 2', async () => {
+    const wrong = ALICE.domain.toUpperCase();
+    expectOk(await runCli(['restore', file, ...flags]));
+    const out = path.join(freshDir(), 'wrong-case.jsonl');
+    const backup = await runCli(['backup', ...flags, '--domain', wrong, '--domain', BOB.domain, '--output', out]);
+    expect({ code: backup.code, stderr: backup.stderr }).toEqual({ code: 2, stderr: '' });
+    expect(backup.stdout).toContain(`⚠️  ${wrong}: no forward mapping (custom_domain:${wrong}) in the store`);
+    expect(backup.stdout).not.toContain(`⚠️  ${BOB.domain}`);
+
+    const restore = await runCli(['restore', file, ...flags, '--domain', wrong, '--json']);
+    expect(restore.code).toBe(2);
+    const doc = jsonOf(restore);
+    expect(doc).toMatchObject({ unmapped: [wrong], exitCode: 2 });
+    expect(doc.counts.written).toBe(0);
+  });
+
   it("--domain restores only those domains' keys", async () => {
     const result = await runCli(['restore', file, ...flags, '--domain', ALICE.domain, '--domain', BOB.domain]);
     expectOk(result);

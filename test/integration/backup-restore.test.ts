@@ -67,7 +67,7 @@ describe('exportEntries → BackupWriter → BackupReader → restoreEntries', (
     const writer = await BackupWriter.open(file, META);
     const exported = await exportEntries(kv, 'traefik', { kind: 'all' }, writer);
     expect(await writer.finish()).toBe(file);
-    expect(exported).toEqual({ written: Object.keys(before).length, unsupported: [] });
+    expect(exported).toEqual({ written: Object.keys(before).length, unsupported: [], unmapped: [] });
 
     await h.redis.flushall();
     const reader = await BackupReader.verify(file);
@@ -132,6 +132,7 @@ describe('restoreEntries, more cases', () => {
     expect(await exportEntries(kv, 'traefik', { kind: 'domains', domains: ['nothing.example.com'] }, writer)).toEqual({
       written: 0,
       unsupported: [],
+      unmapped: ['nothing.example.com'],
     });
     await writer.finish();
     const parsed = parseBackupText(fs.readFileSync(file, 'utf8'));
