@@ -12,6 +12,7 @@ import {
   scrubSecrets,
   secretsOf,
   StoreUnreachableError,
+  UsageError,
   withoutUserinfo,
 } from '../../src/plugin-kit';
 import { CallsInFlight } from './calls-in-flight';
@@ -83,7 +84,11 @@ interface Endpoint {
   hostPort: string;
 }
 
-/** Parses `--etcd-endpoints`; userinfo in a URL is dropped, never shown or used. */
+/**
+ * Parses `--etcd-endpoints`. Credentials or a path in an endpoint would never be used
+ * (etcd authenticates with --etcd-username and --etcd-password; gRPC has no path): they
+ * are refused, and the credentials never shown.
+ */
 export function parseEndpoints(value: string | undefined): Endpoint[] {
   const raw = (value ?? '')
     .split(',')
@@ -95,10 +100,18 @@ export function parseEndpoints(value: string | undefined): Endpoint[] {
     try {
       url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`);
     } catch {
-      throw new Error(`invalid etcd endpoint '${withoutUserinfo(text)}': expected http://host:port; check --etcd-endpoints`);
+      throw new UsageError(`invalid --etcd-endpoints entry '${withoutUserinfo(text)}': expected http://host:port`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new Error(`invalid etcd endpoint '${url.host}': use http:// or https://; check --etcd-endpoints`);
+      throw new UsageError(`invalid --etcd-endpoints entry '${url.host}': use http:// or https://`);
+    }
+    if (url.username !== '' || url.password !== '') {
+      throw new UsageError(
+        `invalid --etcd-endpoints entry '${url.protocol}//${url.host}': it holds credentials that would never be used; give them with --etcd-username and --etcd-password`,
+      );
+    }
+    if ((url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '') {
+      throw new UsageError(`invalid --etcd-endpoints entry '${withoutUserinfo(text)}': etcd is reached at host:port alone; drop the path`);
     }
     const port = url.port || '2379';
     const hostPort = `${url.hostname}:${port}`;
@@ -153,10 +166,12 @@ export function etcdOptions(settings: EtcdSettings, hasConnected: () => boolean,
       context.isStream ? { interceptors: [calls.interceptor] } : { deadline: Date.now() + timeout, interceptors: [calls.interceptor] },
     faultHandling: faultHandling(hasConnected, calls),
   };
+  if (settings.etcdPassword && !settings.etcdUsername)
+    throw new UsageError('--etcd-password without --etcd-username would never be used; give the user with --etcd-username (ETCD_USERNAME)');
   if (settings.etcdUsername) options.auth = { username: settings.etcdUsername, password: settings.etcdPassword ?? '' };
   if (settings.etcdCa || settings.etcdCert || settings.etcdKey) {
     if (Boolean(settings.etcdCert) !== Boolean(settings.etcdKey)) {
-      throw new Error('--etcd-cert and --etcd-key go together: give both or neither');
+      throw new UsageError('--etcd-cert and --etcd-key go together: give both or neither');
     }
     options.credentials = {
       // Without --etcd-ca grpc trusts the system's roots.
@@ -549,8 +564,9 @@ export const storePlugin: StorePlugin = {
     try {
       return await connectEtcd(etcd);
     } catch (error) {
-      // connectEtcd's own errors are already sanitized, with their hint apart.
-      if (error instanceof StoreUnreachableError) throw error;
+      // connectEtcd's own errors are already sanitized, with their hint apart; a setting
+      // refused before any connection is said as it is.
+      if (error instanceof StoreUnreachableError || error instanceof UsageError) throw error;
       const message = sanitize((error as Error).message, etcd);
       throw new Error(`cannot reach etcd at ${safeDescribe(etcd)}: ${message}; check ${FLAGS_TO_CHECK}`);
     }

@@ -232,6 +232,30 @@ describe('a slip on the command line', () => {
   });
 });
 
+describe('etcd settings that would never be used are refused in one line, before connecting', () => {
+  it('credentials or a path in --etcd-endpoints, --etcd-password without a user: named, the password never shown', async () => {
+    const cases: Array<[string[], Record<string, string>, RegExp]> = [
+      [
+        ['--etcd-endpoints', 'http://root:etcdS3cret@127.0.0.1:2379'],
+        {},
+        /^pages-reaper: invalid --etcd-endpoints entry 'http:\/\/127\.0\.0\.1:2379': it holds credentials that would never be used; give them with --etcd-username and --etcd-password\n$/,
+      ],
+      [
+        ['--etcd-endpoints', 'http://127.0.0.1:2379/v3'],
+        {},
+        /invalid --etcd-endpoints entry 'http:\/\/127\.0\.0\.1:2379\/v3': .*drop the path/,
+      ],
+      [['--etcd-password', 'etcdS3cret'], {}, /--etcd-password without --etcd-username would never be used/],
+      [[], { ETCD_PASSWORD: 'etcdS3cret' }, /--etcd-password without --etcd-username would never be used/],
+    ];
+    const results = await Promise.all(cases.map(([args, env]) => cli.run(['scan', '--store', 'etcd', ...args], env)));
+    results.forEach((result, i) => {
+      expectFatal(result, cases[i][2]);
+      expect(result.stdout + result.stderr).not.toContain('etcdS3cret');
+    });
+  });
+});
+
 describe('a store named on the command line wins over REDIS_URL from the environment', () => {
   let named: RedisServer;
   let other: RedisServer;
