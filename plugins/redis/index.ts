@@ -208,8 +208,12 @@ async function connectCluster(settings: RedisSettings, description: string): Pro
  */
 async function connectOrExplain(client: Redis | Cluster, description: string, settings: RedisSettings): Promise<void> {
   let lastError: Error | undefined;
+  // An answer that is not RESP (an HTTP server on the port) is followed by the broken
+  // connection's own errors: the first says what is there.
+  let notRedis: Error | undefined;
   client.on('error', (error: Error) => {
     lastError = error;
+    if (/Unknown RESP type|Protocol error/i.test(error.message)) notRedis ??= error;
   });
   const timeout = settings.storeTimeout ?? 10_000;
   let timedOut = false;
@@ -233,9 +237,18 @@ async function connectOrExplain(client: Redis | Cluster, description: string, se
         hint: `check ${connectionFlags(settings)}, or raise --store-timeout (REAPER_STORE_TIMEOUT)`,
       });
     }
-    const cause = scrub((lastError ?? (error as Error)).message, settings);
+    const cause = scrub((notRedis ?? lastError ?? (error as Error)).message, settings);
     const refused = authRefusal(cause, settings);
     if (refused) throw new StoreUnreachableError(`cannot reach Redis at ${description}: ${refused.problem}`, { hint: refused.hint });
+    // ioredis's words for an answer that is not RESP at all: another service on that port.
+    if (/Unknown RESP type|Protocol error/i.test(cause)) {
+      throw new StoreUnreachableError(
+        `${description} does not answer as Redis does (${cause.replace(/\.? ?Please report this\.?/i, '')}): another service listens there`,
+        {
+          hint: `check ${connectionFlags(settings)}`,
+        },
+      );
+    }
     throw new StoreUnreachableError(`cannot reach Redis at ${description}: ${cause}`, { hint: `check ${connectionFlags(settings)}` });
   } finally {
     clearTimeout(timer);

@@ -232,6 +232,27 @@ describe('a slip on the command line', () => {
   });
 });
 
+describe('a --redis-port where another service listens', () => {
+  it('is said to be not Redis, in one line naming the flags', async () => {
+    const net = await import('node:net');
+    const http = net.createServer((socket) =>
+      socket.on('data', () => socket.write('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n')),
+    );
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (http.address() as { port: number }).port;
+      const result = await cli.run(['scan', '--redis-host', '127.0.0.1', '--redis-port', String(port)]);
+      expectFatal(
+        result,
+        /^pages-reaper: redis:\/\/127\.0\.0\.1:\d+\/0 does not answer as Redis does \(.*\): another service listens there; check --redis-host, --redis-port/,
+      );
+      expect(result.stderr).not.toMatch(/Please report this/);
+    } finally {
+      http.close();
+    }
+  });
+});
+
 describe('etcd settings that would never be used are refused in one line, before connecting', () => {
   it('credentials or a path in --etcd-endpoints, --etcd-password without a user: named, the password never shown', async () => {
     const cases: Array<[string[], Record<string, string>, RegExp]> = [
