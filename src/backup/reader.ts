@@ -152,6 +152,8 @@ export class BackupReader {
     }
     if (!header) throw new BackupFormatError(`${path} is empty`);
     if (!trailer) throw new BackupFormatError(`${path} is truncated: it has no trailer`);
+    if (typeof trailer.count !== 'number' || typeof trailer.sha256 !== 'string')
+      throw new BackupFormatError(`${path} is damaged: its trailer's count is not a number, or its checksum not text`);
     if (trailer.count !== digest.count)
       throw new BackupFormatError(`${path} is damaged: the trailer counts ${trailer.count} entries, the file holds ${digest.count}`);
     if (trailer.sha256 !== digest.hex()) throw new BackupFormatError(`${path} is damaged: its checksum does not match the trailer`);

@@ -925,6 +925,11 @@ describe('bad input: exit 1, one line on stderr, the store untouched', () => {
         new RegExp(`count\\.jsonl is damaged: the trailer counts ${trailer.count + 1} entries, the file holds ${trailer.count}`),
       ],
       [
+        'a trailer whose count is text',
+        variant('count-text.jsonl', withTrailer({ count: String(trailer.count) })),
+        /count-text\.jsonl is damaged: its trailer's count is not a number, or its checksum not text/,
+      ],
+      [
         'a trailer whose checksum disagrees',
         variant('sum.jsonl', withTrailer({ sha256: '0'.repeat(64) })),
         /sum\.jsonl is damaged: its checksum does not match the trailer/,
