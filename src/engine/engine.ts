@@ -14,6 +14,7 @@ import { nothingDeletedYet, type DeletedSoFar, type GroupOutcome } from './appli
 import { applyFromBackup, applySlice, hydrateInSlices } from './plan-executor';
 import { refuseReadOnly, writePlanBackup } from './transfer';
 import { BackupWriter, timestampedPath } from '../backup/writer';
+import { untilDoneOrAborted } from './abortable';
 import { scanStore, stepThrough } from './scanner';
 import { TaskQueue } from './task-queue';
 import { VerdictMap } from '../core/compact';
@@ -411,15 +412,4 @@ async function deleting<T>(
       { cause: error },
     );
   }
-}
-
-/** Waits for `work`, or rejects as soon as `signal` aborts (requests still in flight are dropped). */
-function untilDoneOrAborted<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return work;
-  signal.throwIfAborted();
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }

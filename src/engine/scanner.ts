@@ -11,6 +11,7 @@ import {
 } from '../core/inventory';
 import { keyClassifier, ROUTER_NAME_PREFIX, routerKeySlash, routersRoot, type KeyClass } from '../core/keys';
 import type { KeyValueStore, StoredEntry } from '../ports/key-value-store';
+import { untilDoneOrAborted } from './abortable';
 
 /**
  * Keys classified between two turns of the event loop. Verification runs beside the scan
@@ -153,8 +154,10 @@ export async function scanStore(
     // Values of a few pages are read while the next pages are classified, so neither
     // the store nor this thread waits for the other; pages are recorded in SCAN order.
     while (reading.length >= PAGES_READ_AT_ONCE) await recordOldest();
+    // Held back while verification catches up, which a hung Forgejo keeps from happening
+    // until its requests time out: a signal ends the wait at once.
     const waiting = pace();
-    if (waiting) await waiting;
+    if (waiting) await untilDoneOrAborted(waiting, signal);
   }
   while (reading.length > 0) await recordOldest();
   noteUnreadableNames(inventory, store.skippedKeys?.() ?? []);

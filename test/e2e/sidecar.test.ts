@@ -256,3 +256,34 @@ it('a refused run is a warning with its reason, does not move last_success, and 
     await stopRedisAndStandin(pair);
   }
 }, 30_000);
+
+it('SIGTERM ends a sweep held back behind a Forgejo that hangs within seconds, not once its requests time out', async () => {
+  const pair = await startRedisAndStandin();
+  const { server, standin, redis } = pair;
+  // More mappings than the scan lets wait for verification (4,000): the scan is held back.
+  const sites = Array.from({ length: 4_500 }, (_, i) => ({ owner: `user${i % 97}`, repo: `site${i}`, domain: `site${i}.example.com` }));
+  const entries: Record<string, string> = {};
+  for (const site of sites) Object.assign(entries, siteEntries(site));
+  await redis.mset(entries);
+  standin.addFailure({ match: '/contents/', hang: true });
+  const { child, done } = cli.start(['reap', '--interval', '30s', '--timeout', '60', ...connectionFlags(server, standin)]);
+  try {
+    await eventually(
+      async () => standin.stats().inFlight,
+      (inFlight) => inFlight > 0,
+      15_000,
+    );
+    // The scan runs on until 4,000 claims wait, then waits itself.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const stopping = Date.now();
+    child.kill('SIGTERM');
+    const result = await done;
+    expect(Date.now() - stopping).toBeLessThan(5_000);
+    expect(result.code).toBe(0);
+    expect(logLines(result.stdout).at(-1)).toMatchObject({ msg: 'sidecar stopped' });
+    expect(await redis.dbsize()).toBe(Object.keys(entries).length);
+  } finally {
+    child.kill('SIGKILL');
+    await stopRedisAndStandin(pair);
+  }
+}, 60_000);
