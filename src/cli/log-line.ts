@@ -21,13 +21,16 @@ export function runLogFields(status: RunStatus, context: Record<string, unknown>
   const interrupted = result === 'interrupted';
   const level: LogLevel = result === 'success' ? 'info' : result === 'failed' ? 'error' : 'warn';
   const { startedAt, finishedAt, completed, error, reason, ...counts } = status;
+  // A run that went through to its end but failed (its source stopped answering) is a
+  // failed run to whoever alerts on `run failed`, and its reason is its error.
+  const failedError = error ?? (result === 'failed' ? reason : undefined);
   return {
     level,
-    msg: completed ? 'run finished' : interrupted ? 'run interrupted' : 'run failed',
+    msg: result === 'failed' ? 'run failed' : completed ? 'run finished' : interrupted ? 'run interrupted' : 'run failed',
     ...context,
     result,
     ...(reason ? { reason } : {}),
-    ...(error ? { error } : {}),
+    ...(failedError ? { error: failedError } : {}),
     durationMs: finishedAt - startedAt,
     completed,
     ...counts,

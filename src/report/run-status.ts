@@ -2,7 +2,7 @@ import type { DeletedSoFar } from '../engine/applier';
 import type { RunReport } from '../engine/engine';
 import { overDomainLimit } from '../core/planner';
 import { EXIT } from './exit-codes';
-import type { Summary } from './summary';
+import { undecidedOf, type Summary } from './summary';
 
 /**
  * The outcome of one run as the sidecar loop, the metrics and the health endpoints see it.
@@ -79,12 +79,16 @@ export function reasonOfRun(report: RunReport, summary: Summary): string | undef
   }
   const parts: string[] = [];
   if (report.stoppedEarly) parts.push(report.stoppedEarly);
-  const reverse = summary.errors - summary.unknown - summary.invalid;
+  // Entries neither unknown nor invalid: said by why they were left.
+  const others = summary.errors - summary.unknown - summary.invalid;
+  const { reverseUnknown, rerun, unreadable } = others > 0 ? undecidedOf(report) : { reverseUnknown: 0, rerun: 0, unreadable: 0 };
   if (summary.errors > 0) {
     const kinds = [
       summary.unknown > 0 ? `${summary.unknown} unknown` : '',
       summary.invalid > 0 ? `${summary.invalid} invalid` : '',
-      reverse > 0 ? `${reverse} reverse ${reverse === 1 ? 'key' : 'keys'} unchecked` : '',
+      reverseUnknown > 0 ? `${reverseUnknown} reverse ${reverseUnknown === 1 ? 'key' : 'keys'} unchecked` : '',
+      rerun > 0 ? `${rerun} changed during the run, left for the next` : '',
+      unreadable > 0 ? `${unreadable} ${unreadable === 1 ? 'name' : 'names'} not UTF-8` : '',
     ].filter(Boolean);
     parts.push(`${summary.errors} ${summary.errors === 1 ? 'entry' : 'entries'} kept, not decided (${kinds.join(', ')})`);
   }

@@ -57,6 +57,29 @@ export function groupFate(report: RunReport, dryRun: boolean, refusedByBrake: bo
 }
 
 /** The counts every renderer shows, and the exit code of DESIGN §6 (the same for a dry run). */
+/** What a run left undecided besides its unknown and invalid mappings, by why. */
+export interface Undecided {
+  /** Orphan reverse keys whose repository could not be asked. */
+  reverseUnknown: number;
+  /**
+   * Groups a rerun reaps: a stale domain left because another domain took its Traefik name
+   * mid-run (`stillStale`), a reverse key whose domain was registered during the run, or
+   * routers too large for one step beside their mapping (`Plan['kept']`, `rerun`).
+   */
+  rerun: number;
+  /** Keys of the plugin's whose names are not UTF-8: neither verified nor deleted. */
+  unreadable: number;
+}
+
+export function undecidedOf(report: RunReport): Undecided {
+  const planned = report.stage === 'plan' || report.stage === 'apply';
+  return {
+    reverseUnknown: [...report.reverseVerdicts.values()].filter((v) => v.status === 'unknown').length,
+    rerun: (report.stillStale?.size ?? 0) + (planned ? (report.plan?.kept.filter((kept) => kept.rerun).length ?? 0) : 0),
+    unreadable: report.inventory.anomalies.filter((anomaly) => anomaly.kind === 'unreadable-name').length,
+  };
+}
+
 export function summarize(report: RunReport, dryRun: boolean): Summary {
   // Counted in one pass: a million verdicts are never copied into an array, and the common
   // live ones kept as flags are counted, not built.
@@ -64,7 +87,7 @@ export function summarize(report: RunReport, dryRun: boolean): Summary {
   for (const [, verdict] of verdictsToPlan(report.forwardVerdicts)) statuses.set(verdict.status, (statuses.get(verdict.status) ?? 0) + 1);
   statuses.set('live', (statuses.get('live') ?? 0) + liveVerdictFlags(report.forwardVerdicts));
   const count = (status: string) => statuses.get(status) ?? 0;
-  const reverseUnknown = [...report.reverseVerdicts.values()].filter((v) => v.status === 'unknown').length;
+  const { reverseUnknown, rerun, unreadable } = undecidedOf(report);
   const groups = report.plan?.groups ?? [];
   const refusedByBrake = report.stage === 'apply' || report.stage === 'plan' ? (report.plan?.brake.tripped ?? false) : false;
   const done = (index: number) => {
@@ -82,12 +105,7 @@ export function summarize(report: RunReport, dryRun: boolean): Summary {
   });
   const unknown = count('unknown');
   const invalid = count('invalid');
-  // A stale domain left because another domain took its Traefik name mid-run, or routers
-  // too large for one step beside their mapping (`Plan['kept']`, `rerun`): a rerun reaps them.
-  const rerun = report.stage === 'plan' || report.stage === 'apply' ? (report.plan?.kept.filter((kept) => kept.rerun).length ?? 0) : 0;
-  // A key of the plugin's whose name is not UTF-8 can be neither verified nor deleted.
-  const unreadable = report.inventory.anomalies.filter((anomaly) => anomaly.kind === 'unreadable-name').length;
-  const errors = unknown + invalid + reverseUnknown + (report.stillStale?.size ?? 0) + rerun + unreadable;
+  const errors = unknown + invalid + reverseUnknown + rerun + unreadable;
   // A run the breaker stopped could not use its source at all (wrong host, revoked token):
   // fatal, like an unreachable store (DESIGN §6), not "some entries unknown".
   const exitCode = report.stoppedEarly ? EXIT.fatal : refusedByBrake ? EXIT.refused : errors > 0 ? EXIT.partial : EXIT.ok;

@@ -258,6 +258,21 @@ describe('ReaperMetrics', () => {
     expect(s.get('pages_reaper_runs_total{result="failed"}')).toBe(1);
   });
 
+  it("a run's reason names what it left for the next run as such, not as reverse keys unchecked", () => {
+    const report = {
+      startedAt: T0,
+      stage: 'apply',
+      reverseVerdicts: new Map([['o:r', { status: 'unknown', reason: '500' }]]),
+      stillStale: new Set([3]),
+      plan: { kept: [{ subject: 'u1:site1', reason: 'registered during this run', rerun: true }], brake: { tripped: false } },
+      inventory: { anomalies: [] },
+    } as unknown as RunReport;
+    const summary = { exitCode: 2, unknown: 1, invalid: 0, errors: 4, refusedByBrake: false } as Summary;
+    expect(statusOfRun(report, summary, T0 + 1000).reason).toBe(
+      '4 entries kept, not decided (1 unknown, 1 reverse key unchecked, 2 changed during the run, left for the next)',
+    );
+  });
+
   it('a run interrupted by SIGTERM/SIGINT (a rollout) is interrupted, not failed: no fatal error, gauges kept', async () => {
     const metrics = new ReaperMetrics();
     metrics.runFinished(run({ exitCode: 130, completed: false, errors: {} }));
