@@ -172,7 +172,7 @@ function webhookTriggers(
       deliveries: batch.reduce((sum, item) => sum + item.deliveries, 0),
     };
     const scope = targetedScope({
-      targets: batch.map((item) => ({ owner: item.owner, repo: item.repo, branches: item.branches })),
+      targets: batch.map((item) => ({ owner: item.owner, repo: item.repo, branches: item.branches, pagesWritten: item.pagesWritten })),
       index,
       brake: options.settings.brake ?? DEFAULT_BRAKE,
       reapedSinceSweep: sweep.reapedSince,

@@ -2,7 +2,7 @@ import { emptyInventory, ownersInSteps, type ForwardMapping, type Inventory } fr
 import { orphanReverseCandidates, planReap, reverseClaim, type BrakeOptions, type Plan } from '../core/planner';
 import { reverseKey } from '../core/keys';
 import { decideGrace, graceMarkKey, graceMarkValue, type GraceDecision, type GraceMark } from '../core/grace';
-import { invalid, type Claim, type Verdict } from '../core/verdict';
+import { invalid, unknown, type Claim, type Verdict } from '../core/verdict';
 import { verdictWithDns, type DnsEvidence } from '../core/dns-ownership';
 import type { Clock } from '../ports/clock';
 import type { KeyValueStore } from '../ports/key-value-store';
@@ -45,6 +45,8 @@ export const ENGINE_OPTIONS = Symbol.for('pages-reaper.EngineOptions');
  */
 export interface RunScope {
   collect(store: KeyValueStore, rootKey: string, onForward: (mapping: ForwardMapping) => void): Promise<Inventory>;
+  /** Why what triggered the run says a verdict cannot be right (then it is unknown), if it does. */
+  contradicts?(claim: Claim, verdict: Verdict): string | undefined;
   /** The brake measured against the whole store, not the few domains collected. */
   brake?(plan: Plan): Plan['brake'];
 }
@@ -170,7 +172,15 @@ export class ReapEngine {
         return;
       }
       if (!verifier) return;
-      verify({ ...mapping.target, domain: mapping.domain }, (verdict) => forwardVerdicts.set(mapping.domain, verdict), true);
+      const claim = { ...mapping.target, domain: mapping.domain };
+      verify(
+        claim,
+        (verdict) => {
+          const contradiction = scope?.contradicts?.(claim, verdict);
+          forwardVerdicts.set(mapping.domain, contradiction === undefined ? verdict : unknown(contradiction));
+        },
+        true,
+      );
     };
     const onBatch = (keysScanned: number) => {
       counts.keysScanned = keysScanned;

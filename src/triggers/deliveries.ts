@@ -10,6 +10,12 @@ export interface TriggerTarget {
   repo: string;
   /** Undefined: every mapping of the repository; otherwise only these branches' mappings. */
   branches?: string[];
+  /**
+   * The delivery shows `.pages` on the default branch as its last commit left it: written
+   * (added or modified), so a 404 for it now contradicts the delivery. Undefined when it
+   * does not say.
+   */
+  pagesWritten?: boolean;
 }
 
 export type Interpretation =
@@ -61,10 +67,19 @@ function branchOfRef(ref: string): string | undefined {
 }
 
 function touchesPages(commits: unknown[]): boolean {
-  return commits.some((commit) => {
+  return commits.some((commit) => lastPagesChange([commit]) !== undefined);
+}
+
+/** What the last of `commits` that touches `.pages` did to it: wrote it, removed it, or none touched it. */
+function lastPagesChange(commits: unknown[]): 'written' | 'removed' | undefined {
+  let change: 'written' | 'removed' | undefined;
+  for (const commit of commits) {
     const c = object(commit);
-    return ['added', 'removed', 'modified'].some((field) => Array.isArray(c?.[field]) && (c![field] as unknown[]).includes(PAGES_FILE));
-  });
+    const has = (field: string) => Array.isArray(c?.[field]) && (c![field] as unknown[]).includes(PAGES_FILE);
+    if (has('removed')) change = 'removed';
+    if (has('added') || has('modified')) change = 'written';
+  }
+  return change;
 }
 
 /** Reads a parsed, signed delivery of a supported event. */
@@ -104,7 +119,10 @@ export function interpretDelivery(event: SupportedEvent, body: unknown): Interpr
       const unsure = total > commits.length || (commits.length === 0 && !ZERO_SHA.test(before) && before !== after);
       const pagesTouched = deleted || unsure || touchesPages(commits);
       if (!pagesTouched) return { kind: 'ignored', reason: 'no commit touches .pages' };
-      if (defaultBranch === undefined || branch === defaultBranch) return { kind: 'trigger', target: { owner, repo } };
+      if (defaultBranch === undefined || branch === defaultBranch) {
+        const written = !deleted && !unsure && defaultBranch !== undefined && lastPagesChange(commits) === 'written';
+        return { kind: 'trigger', target: written ? { owner, repo, pagesWritten: true } : { owner, repo } };
+      }
       return { kind: 'trigger', target: { owner, repo, branches: [branch] } };
     }
   }

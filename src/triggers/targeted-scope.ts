@@ -16,12 +16,15 @@ import type { RunScope } from '../engine/engine';
 import type { KeyValueStore, StoredEntry } from '../ports/key-value-store';
 import type { RepoIndex } from './repo-index';
 import { repoId } from '../core/mapping';
+import { GONE_REASON } from '../core/verdict';
 
 /** A repository to re-verify: all its mappings, or those of some branches. */
 export interface ScopeTarget {
   owner: string;
   repo: string;
   branches?: ReadonlySet<string>;
+  /** The delivery showed `.pages` written on the default branch: Forgejo answering it is gone contradicts it. */
+  pagesWritten?: boolean;
 }
 
 /**
@@ -58,8 +61,17 @@ export function targetedScope(options: {
   /** The last sweep was refused by the brake: a triggered run deletes nothing either (unless forced). */
   sweepRefused?: boolean;
 }): RunScope {
+  const written = new Set(options.targets.filter((t) => t.pagesWritten).map((t) => repoId(t.owner, t.repo)));
   return {
     collect: (store, rootKey, onForward) => collectTargets(store, rootKey, options.targets, options.index, onForward),
+    // A push that just wrote `.pages`, answered 404 for it: the answer is wrong (another
+    // Forgejo at --forgejo-host, a token that lost access), not the site. Each such run
+    // would reap up to the brake's share before anything stopped it; it is left to the
+    // sweep, whose brake sees the whole store.
+    contradicts: (claim, verdict) =>
+      verdict.status === 'stale' && verdict.reason === GONE_REASON && written.has(repoId(claim.owner, claim.repo))
+        ? `Forgejo answered that ${claim.owner}/${claim.repo}'s .pages is gone (404), but the push that triggered this run wrote it; left for the next sweep (check --forgejo-host and --forgejo-token)`
+        : undefined,
     brake: (plan: Plan) => {
       const mappedDomains = Math.max(options.index.mappedDomains(), plan.brake.mappedDomains);
       const staleDomains = plan.brake.staleDomains + options.reapedSinceSweep;

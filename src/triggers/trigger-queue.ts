@@ -7,6 +7,8 @@ export interface PendingTrigger {
   repo: string;
   /** Undefined: the whole repository; otherwise only these branches. */
   branches?: Set<string>;
+  /** The latest delivery showed `.pages` written on the default branch (`TriggerTarget.pagesWritten`). */
+  pagesWritten?: boolean;
   /** When the deliveries merged here arrived (ms), the first few: for the latency histogram. */
   receivedAt: number[];
   deliveries: number;
@@ -58,6 +60,8 @@ export class TriggerQueue {
     if (existing) {
       if (target.branches === undefined) existing.branches = undefined;
       else if (existing.branches) for (const branch of target.branches) existing.branches.add(branch);
+      // The latest delivery says what `.pages` is now: one that does not say clears it.
+      existing.pagesWritten = target.pagesWritten;
       existing.deliveries++;
       if (existing.receivedAt.length < MAX_TIMES) existing.receivedAt.push(receivedAt);
       return 'deduplicated';
@@ -68,6 +72,7 @@ export class TriggerQueue {
       owner: target.owner,
       repo: target.repo,
       branches: target.branches ? new Set(target.branches) : undefined,
+      pagesWritten: target.pagesWritten,
       receivedAt: [receivedAt],
       deliveries: 1,
       notBefore: lastStart === undefined ? receivedAt : Math.max(receivedAt, lastStart + this.options.windowMs),

@@ -226,6 +226,23 @@ describe.each([redisBackend, etcdBackend])('on $name', ({ create }) => {
     expect(await loggedRuns(sidecar)).toHaveLength(1);
   }, 60_000);
 
+  it('a push that wrote .pages, answered 404 for it (another Forgejo, a token that lost access): nothing is reaped, left to the sweep', async () => {
+    forgejo.setRepo(bob.owner, bob.repo, { pages: pagesFile(bob) });
+    const bobKeys = siteEntries(bob);
+    await store.mset(bobKeys);
+    const sidecar = await startSidecar();
+    forgejo.addFailure({ match: '/contents/.pages', status: 404 });
+    try {
+      const [push] = await forgejo.pushPagesAndNotify(bob.owner, bob.repo, pagesFile(bob));
+      expect(push.status).toBe(202);
+      const [run] = await loggedRuns(sidecar);
+      expect(run).toMatchObject({ reaped: 0, result: 'partial', reason: expect.stringMatching(/1 unknown/) });
+      expect(await store.dump()).toEqual(bobKeys);
+    } finally {
+      forgejo.clearFailures();
+    }
+  }, 60_000);
+
   it('custom_domain changed by a push: the old domain (known from the sweep) is reaped, the new one kept', async () => {
     const old = { owner: 'carol', repo: 'www', domain: 'old.carol.dev' };
     const renamed = { ...old, domain: 'new.carol.dev' };

@@ -56,13 +56,33 @@ describe('interpretDelivery', () => {
     });
   });
   it('a push to the default branch counts only when a commit touches .pages, or the list may hide one', () => {
-    expect(push('refs/heads/main', [{ modified: ['.pages'] }])).toEqual({ kind: 'trigger', target: { owner: 'alice', repo: 'site' } });
+    expect(push('refs/heads/main', [{ modified: ['.pages'] }])).toEqual({
+      kind: 'trigger',
+      target: { owner: 'alice', repo: 'site', pagesWritten: true },
+    });
     expect(push('refs/heads/main', [{ removed: ['.pages'] }])).toMatchObject({ kind: 'trigger' });
     expect(push('refs/heads/main', [{ added: ['docs/.pages'], modified: ['index.html'] }])).toMatchObject({ kind: 'ignored' });
     expect(push('refs/heads/main', [{ modified: ['index.html'] }], { total_commits: 30 })).toMatchObject({ kind: 'trigger' });
     expect(push('refs/heads/main', [])).toMatchObject({ kind: 'trigger' }); // a force push
     expect(push('refs/tags/v1', [{ modified: ['.pages'] }])).toMatchObject({ kind: 'ignored' });
   });
+  it('a push to the default branch says whether its last commit touching .pages wrote it', () => {
+    const written = (commits: object[], extra: object = {}) => {
+      const interpretation = push('refs/heads/main', commits, extra);
+      return interpretation.kind === 'trigger' ? interpretation.target.pagesWritten : 'not a trigger';
+    };
+    expect(written([{ added: ['.pages'] }])).toBe(true);
+    expect(written([{ modified: ['.pages'] }, { modified: ['index.html'] }])).toBe(true);
+    expect(written([{ removed: ['.pages'] }, { added: ['.pages'] }])).toBe(true);
+    expect(written([{ added: ['.pages'] }, { removed: ['.pages'] }])).toBeUndefined();
+    // A list cut short, or a force push: it does not say.
+    expect(written([{ modified: ['.pages'] }], { total_commits: 30 })).toBeUndefined();
+    expect(written([])).toBeUndefined();
+    // Another branch's .pages is not the one the reaper reads.
+    const other = push('refs/heads/dev', [{ added: ['.pages'] }]);
+    expect(other.kind === 'trigger' && other.target.pagesWritten).toBeFalsy();
+  });
+
   it('a push to another branch, or its deletion, names that branch only', () => {
     expect(push('refs/heads/dev', [{ added: ['.pages'] }])).toEqual({
       kind: 'trigger',
