@@ -45,6 +45,9 @@ const PARALLEL = 16;
 const DEFAULT_TIMEOUT_MS = 10_000;
 
 const DEFAULT_ENDPOINT = 'http://127.0.0.1:2379';
+/** A setting refused before connecting (malformed, or never used): said as it is, not as "cannot reach". */
+class RefusedSetting extends UsageError {}
+
 const FLAGS_TO_CHECK = '--etcd-endpoints, --etcd-username, --etcd-password, --etcd-ca, --etcd-cert or --etcd-key';
 
 export interface EtcdSettings {
@@ -85,9 +88,9 @@ interface Endpoint {
 }
 
 /**
- * Parses `--etcd-endpoints`. Credentials or a path in an endpoint would never be used
- * (etcd authenticates with --etcd-username and --etcd-password; gRPC has no path): they
- * are refused, and the credentials never shown.
+ * Parses `--etcd-endpoints`; userinfo in a URL is dropped, never shown or used (etcd
+ * authenticates with --etcd-username and --etcd-password). A path would never be used
+ * either (gRPC has none): it is refused.
  */
 export function parseEndpoints(value: string | undefined): Endpoint[] {
   const raw = (value ?? '')
@@ -100,18 +103,15 @@ export function parseEndpoints(value: string | undefined): Endpoint[] {
     try {
       url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`);
     } catch {
-      throw new UsageError(`invalid --etcd-endpoints entry '${withoutUserinfo(text)}': expected http://host:port`);
+      throw new RefusedSetting(`invalid --etcd-endpoints entry '${withoutUserinfo(text)}': expected http://host:port`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new UsageError(`invalid --etcd-endpoints entry '${url.host}': use http:// or https://`);
-    }
-    if (url.username !== '' || url.password !== '') {
-      throw new UsageError(
-        `invalid --etcd-endpoints entry '${url.protocol}//${url.host}': it holds credentials that would never be used; give them with --etcd-username and --etcd-password`,
-      );
+      throw new RefusedSetting(`invalid --etcd-endpoints entry '${url.host}': use http:// or https://`);
     }
     if ((url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '') {
-      throw new UsageError(`invalid --etcd-endpoints entry '${withoutUserinfo(text)}': etcd is reached at host:port alone; drop the path`);
+      throw new RefusedSetting(
+        `invalid --etcd-endpoints entry '${withoutUserinfo(text)}': etcd is reached at host:port alone; drop the path`,
+      );
     }
     const port = url.port || '2379';
     const hostPort = `${url.hostname}:${port}`;
@@ -167,11 +167,13 @@ export function etcdOptions(settings: EtcdSettings, hasConnected: () => boolean,
     faultHandling: faultHandling(hasConnected, calls),
   };
   if (settings.etcdPassword && !settings.etcdUsername)
-    throw new UsageError('--etcd-password without --etcd-username would never be used; give the user with --etcd-username (ETCD_USERNAME)');
+    throw new RefusedSetting(
+      '--etcd-password without --etcd-username would never be used; give the user with --etcd-username (ETCD_USERNAME)',
+    );
   if (settings.etcdUsername) options.auth = { username: settings.etcdUsername, password: settings.etcdPassword ?? '' };
   if (settings.etcdCa || settings.etcdCert || settings.etcdKey) {
     if (Boolean(settings.etcdCert) !== Boolean(settings.etcdKey)) {
-      throw new UsageError('--etcd-cert and --etcd-key go together: give both or neither');
+      throw new Error('--etcd-cert and --etcd-key go together: give both or neither');
     }
     options.credentials = {
       // Without --etcd-ca grpc trusts the system's roots.
@@ -566,7 +568,7 @@ export const storePlugin: StorePlugin = {
     } catch (error) {
       // connectEtcd's own errors are already sanitized, with their hint apart; a setting
       // refused before any connection is said as it is.
-      if (error instanceof StoreUnreachableError || error instanceof UsageError) throw error;
+      if (error instanceof StoreUnreachableError || error instanceof RefusedSetting) throw error;
       const message = sanitize((error as Error).message, etcd);
       throw new Error(`cannot reach etcd at ${safeDescribe(etcd)}: ${message}; check ${FLAGS_TO_CHECK}`);
     }

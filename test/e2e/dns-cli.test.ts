@@ -170,14 +170,17 @@ for (const makeStore of [() => new RedisBackend(), () => new EtcdBackend()]) {
       expect(first.summary).toMatchObject({ exitCode: 0, stale: 1, pending: 1, staleDomainsCleaned: 0 });
       const markKey = 'pages-reaper:stale-since:wrong.test';
       const mark = await store.get(markKey);
-      expect(Date.parse(mark!)).not.toBeNaN();
+      // The time it was first seen stale, and the mapping that was.
+      const [since, staleFor] = mark!.split(' ');
+      expect(Date.parse(since)).not.toBeNaN();
+      expect(staleFor).toMatch(/^\S+:\S+$/);
       const second = parseJson(await cli.run(args));
       expect(second.summary).toMatchObject({ pending: 1, staleDomainsCleaned: 0 });
       expect(await store.get(markKey)).toBe(mark);
       for (const key of Object.keys(before)) expect(await store.exists(key)).toBe(true);
 
       // An hour passes (the mark says so; no clock in a test waits for it).
-      await store.set(markKey, new Date(Date.parse(mark!) - 3_600_000).toISOString(), { ttlSeconds: 86_400 });
+      await store.set(markKey, `${new Date(Date.parse(since) - 3_600_000).toISOString()} ${staleFor}`, { ttlSeconds: 86_400 });
       const third = parseJson(await cli.run(args));
       expect(third.summary).toMatchObject({ exitCode: 0, pending: 0, staleDomainsCleaned: 1 });
       const expected = { ...before };
