@@ -7,6 +7,7 @@ import { BackupReader } from '../../src/backup/reader';
 import { BackupWriter } from '../../src/backup/writer';
 import { createRuntime, type ReaperSettings } from '../../src/container';
 import { exportEntries, restoreEntries } from '../../src/engine/transfer';
+import type { Selection } from '../../src/core/selection';
 import { siteEntries } from '../support/plugin-writer';
 import { startEtcd, startRedis } from '../support/servers';
 
@@ -37,11 +38,11 @@ describe('a backup taken from Redis restores into etcd and back', () => {
   });
   const etcdSettings = (): ReaperSettings => ({ store: 'etcd', rootKey: 'traefik', etcdEndpoints: etcdServer.endpoint });
 
-  async function backup(settings: ReaperSettings, file: string): Promise<void> {
+  async function backup(settings: ReaperSettings, file: string, selection: Selection = { kind: 'plugin' }): Promise<void> {
     const runtime = await createRuntime(settings);
     try {
       const writer = await BackupWriter.open(file, { store: runtime.store.describe(), rootKey: 'traefik', reason: 'test' });
-      await exportEntries(runtime.store, 'traefik', { kind: 'plugin' }, writer);
+      await exportEntries(runtime.store, 'traefik', selection, writer);
       await writer.finish();
     } finally {
       await runtime.close();
@@ -64,14 +65,7 @@ describe('a backup taken from Redis restores into etcd and back', () => {
     await redis.hset('h:profile', { name: 'Carol' });
     await redis.rpush('l:queue', 'one', 'two');
     const file = path.join(dir, 'typed.jsonl');
-    const runtime = await createRuntime(redisSettings());
-    try {
-      const writer = await BackupWriter.open(file, { store: runtime.store.describe(), rootKey: 'traefik', reason: 'test' });
-      await exportEntries(runtime.store, 'traefik', { kind: 'all' }, writer);
-      await writer.finish();
-    } finally {
-      await runtime.close();
-    }
+    await backup(redisSettings(), file, { kind: 'all' });
 
     const dry = await restore(etcdSettings(), file, true);
     const real = await restore(etcdSettings(), file);
