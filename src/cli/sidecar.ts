@@ -84,6 +84,8 @@ export async function runSidecar(options: SidecarOptions): Promise<void> {
   const log = async (status: RunStatus, report?: Iterable<string[]>) => {
     if (options.logFormat === 'human') {
       if (report) await writeBatches(report, process.stdout);
+      // Stopped by SIGTERM/SIGINT (a rollout): said as what it is, not as a failure.
+      else if (status.exitCode === EXIT.interrupted) process.stderr.write(`pages-reaper: run interrupted${deletedBeforeFailure(status)}\n`);
       else process.stderr.write(`pages-reaper: run failed: ${status.error}${deletedBeforeFailure(status)}\n`);
       if (!stop.signal.aborted) {
         process.stdout.write(

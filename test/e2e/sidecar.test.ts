@@ -287,3 +287,26 @@ it('SIGTERM ends a sweep held back behind a Forgejo that hangs within seconds, n
     await stopRedisAndStandin(pair);
   }
 }, 60_000);
+
+it('with --log-format human, a run ended by SIGTERM is said to be interrupted, not failed', async () => {
+  const pair = await startRedisAndStandin();
+  const { server, standin, redis } = pair;
+  await redis.mset(siteEntries({ owner: 'alice', repo: 'blog', domain: 'blog.example.org' }));
+  standin.addFailure({ match: '/contents/', hang: true });
+  const { child, done } = cli.start(['reap', '--interval', '30s', '--log-format', 'human', ...connectionFlags(server, standin)]);
+  try {
+    await eventually(
+      async () => standin.stats().inFlight,
+      (inFlight) => inFlight > 0,
+      15_000,
+    );
+    child.kill('SIGTERM');
+    const result = await done;
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('pages-reaper: run interrupted');
+    expect(result.stderr).not.toContain('run failed');
+  } finally {
+    child.kill('SIGKILL');
+    await stopRedisAndStandin(pair);
+  }
+}, 30_000);
