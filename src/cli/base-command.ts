@@ -69,6 +69,8 @@ export abstract class ReaperCommand extends Command {
   private doneRunText?: string;
   /** With --log-format json (and no --json): the fields of the run's one log line. */
   private logLineFields?: { command: string; dryRun: boolean };
+  /** What an interruption leaves, for a command that deletes nothing (backup, restore). */
+  protected interruptionLeaves?: { problem: string; hint: string };
 
   /** The heap policy is the process's, not the engine's: a program embedding the engine keeps its own. */
   override async init(): Promise<void> {
@@ -124,7 +126,11 @@ export abstract class ReaperCommand extends Command {
           }
         : undefined;
     if (message === undefined) this.writeInterruptedDocument(deletes);
-    sayInterrupted(message ?? (deletes ? interruptedDeletesText(deletes) : undefined));
+    const leaves = this.interruptionLeaves;
+    sayInterrupted(
+      message ??
+        (deletes ? interruptedDeletesText(deletes) : leaves ? `\n⚠️  Interrupted: ${leaves.problem}; ${leaves.hint}.\n` : undefined),
+    );
     return this.exit(EXIT.interrupted);
   }
 
@@ -138,7 +144,7 @@ export abstract class ReaperCommand extends Command {
     if (this.logLineFields) {
       // --log-format json: the run's one line says it was interrupted, as a finished run's says how it ended.
       this.interruptedDocumentWritten = true;
-      const { problem, hint } = new InterruptedError(deletes);
+      const { problem, hint } = new InterruptedError(deletes, this.interruptionLeaves);
       logLine({
         level: 'warn',
         msg: 'run interrupted',
@@ -153,7 +159,7 @@ export abstract class ReaperCommand extends Command {
     }
     if (!this.argv.includes('--json')) return;
     this.interruptedDocumentWritten = true;
-    writeErrorDocument(new InterruptedError(deletes), this.jsonErrors, { command: this.id });
+    writeErrorDocument(new InterruptedError(deletes, this.interruptionLeaves), this.jsonErrors, { command: this.id });
   }
 
   /**

@@ -44,6 +44,10 @@ export default class Backup extends ReaperCommand {
     const settings = this.settings(flags);
     // With the backup on stdout, a --json error document goes to stderr.
     if (flags.output === '-') this.jsonErrors = process.stderr;
+    this.interruptionLeaves = {
+      problem: 'no backup was written (the unfinished file is removed), and nothing in the store was changed',
+      hint: 'run it again',
+    };
     const interrupt = this.trapInterrupt();
     let report: BackupReport;
     try {

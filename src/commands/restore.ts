@@ -29,6 +29,10 @@ export default class Restore extends ReaperCommand {
     const { args, flags } = await this.parse(Restore);
     const started = Date.now();
     // From here on, SIGINT/SIGTERM end the run with 130 (verifying a large file takes a while).
+    this.interruptionLeaves = {
+      problem: 'the entries written so far are in the store, the others are not',
+      hint: 'run the same restore again to finish (what it wrote then counts as already identical)',
+    };
     const interrupt = this.trapInterrupt();
     let reader: BackupReader;
     try {

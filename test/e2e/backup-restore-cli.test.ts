@@ -992,3 +992,54 @@ describe('bad input: exit 1, one line on stderr, the store untouched', () => {
 });
 
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+describe('SIGTERM during backup and restore', () => {
+  let server: RedisServer;
+  let redis: Redis;
+  beforeAll(async () => {
+    server = await startRedis();
+    redis = await connect(server);
+  });
+  afterAll(async () => {
+    await redis.quit();
+    await server.stop();
+  });
+
+  it('says what each leaves: no backup file and an unchanged store; the entries restored so far, and to run it again', async () => {
+    const flags = storeFlags(server);
+    const pairs: string[] = [];
+    for (let i = 0; i < 150_000; i++) pairs.push(`k${i}`, `v${i}`);
+    for (let i = 0; i < pairs.length; i += 20_000) await redis.mset(...pairs.slice(i, i + 20_000));
+    const file = path.join(freshDir(), 'all.jsonl');
+    expectOk(await runCli(['backup', ...flags, '--all', '--output', file]));
+
+    const dir = freshDir();
+    const partial = path.join(dir, 'interrupted.jsonl');
+    const backup = cli.start(['backup', ...flags, '--all', '--output', partial]);
+    // Signalled once its temporary file is being written.
+    for (let waited = 0; fs.readdirSync(dir).length === 0 && waited < 20_000; waited += 5)
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    backup.child.kill('SIGTERM');
+    const backedUp = await backup.done;
+    expect(backedUp.code).toBe(130);
+    expect(backedUp.stderr).toContain(
+      'Interrupted: no backup was written (the unfinished file is removed), and nothing in the store was changed; run it again.',
+    );
+    expect(fs.existsSync(partial)).toBe(false);
+
+    await redis.flushall();
+    const restore = cli.start(['restore', file, ...flags]);
+    for (let waited = 0; (await redis.dbsize()) === 0 && waited < 20_000; waited += 20)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    restore.child.kill('SIGTERM');
+    const restored = await restore.done;
+    expect(restored.code).toBe(130);
+    expect(restored.stderr).toContain(
+      'Interrupted: the entries written so far are in the store, the others are not; run the same restore again to finish',
+    );
+    expect(restored.stderr).not.toContain('half-deleted');
+    const written = await redis.dbsize();
+    expect(written).toBeGreaterThan(0);
+    expect(written).toBeLessThan(150_000);
+  }, 60_000);
+});
