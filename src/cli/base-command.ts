@@ -236,7 +236,7 @@ export abstract class ReaperCommand extends Command {
   }
 
   /** Whether a flag is on the command line (by its name or its letter), not only in the environment. */
-  private givenOnCommandLine(name: string): boolean {
+  protected givenOnCommandLine(name: string): boolean {
     const char = (this.ctor.flags?.[name] as { char?: string } | undefined)?.char;
     return this.argv.some(
       (arg) =>

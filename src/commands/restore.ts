@@ -4,6 +4,7 @@ import { BackupReader } from '../backup/reader';
 import { ReaperCommand } from '../cli/base-command';
 import { domainName, storeFlags } from '../cli/flags';
 import { EXIT } from '../report/exit-codes';
+import { UsageError } from '../report/errors';
 import { restoreEntries, type RestoreResult } from '../engine/transfer';
 import { progressFor } from '../render/progress-bar';
 import { renderRestoreHuman, renderRestoreJson, type RestoreReport } from '../render/restore';
@@ -40,6 +41,13 @@ export default class Restore extends ReaperCommand {
     } catch (error) {
       await interrupt.release();
       throw error;
+    }
+    // The keys are named in the file; its header says under which root (the --domain selection and the registrations follow it).
+    if (this.givenOnCommandLine('root-key') && flags['root-key'] !== reader.header.rootKey) {
+      await interrupt.release();
+      throw new UsageError(
+        `--root-key ${flags['root-key']} would be ignored: the backup's keys are named under its root key ${reader.header.rootKey}; drop --root-key`,
+      );
     }
     const runtime = await this.openRuntime(this.settings(flags), false, interrupt);
     let result: RestoreResult;

@@ -760,6 +760,16 @@ describe('restore: absent keys only unless --overwrite, --domain, expiry, --dry-
     expect(doc.counts.written).toBe(0);
   });
 
+  it("--root-key other than the backup's is refused in one line, nothing written; the same one is fine", async () => {
+    const refused = await runCli(['restore', file, ...flags, '--root-key', 'elsewhere']);
+    expectFatal(
+      refused,
+      /^pages-reaper: --root-key elsewhere would be ignored: the backup's keys are named under its root key traefik; drop --root-key/,
+    );
+    expect(await redis.dbsize()).toBe(0);
+    expectOk(await runCli(['restore', file, ...flags, '--root-key', 'traefik', '--dry-run']));
+  });
+
   it("--domain restores only those domains' keys", async () => {
     const result = await runCli(['restore', file, ...flags, '--domain', ALICE.domain, '--domain', BOB.domain]);
     expectOk(result);
