@@ -38,7 +38,7 @@ function groupOutcomeLines(group: DeletionGroup, fate: GroupFate): string[] {
       return ['  ⚠️  Changed since it was read (re-registered?): nothing of it was deleted'];
     case 'changed-still-stale':
       return [
-        '  ⚠️  Kept: another domain registered its Traefik name meanwhile (or a key of it changed), while its own mapping is still stale; nothing of it was deleted, run again to reap it',
+        '  ⚠️  Kept: another domain registered its Traefik name meanwhile, or a key of it was rewritten (on etcd a re-registration with the same values is one); its mapping still holds what was verified stale, nothing of it was deleted, and the next run verifies it again',
       ];
     default:
       return [];
