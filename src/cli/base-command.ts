@@ -69,7 +69,10 @@ export abstract class ReaperCommand extends Command {
   private doneRunText?: string;
   /** With --log-format json (and no --json): the fields of the run's one log line. */
   private logLineFields?: { command: string; dryRun: boolean };
-  /** What an interruption leaves, for a command that deletes nothing (backup, restore). */
+  /**
+   * What an interruption leaves, for a command that deletes nothing (backup, restore): its
+   * line on stderr. The `--json` document keeps the one shape every command's has.
+   */
   protected interruptionLeaves?: { problem: string; hint: string };
 
   /** The heap policy is the process's, not the engine's: a program embedding the engine keeps its own. */
@@ -144,7 +147,7 @@ export abstract class ReaperCommand extends Command {
     if (this.logLineFields) {
       // --log-format json: the run's one line says it was interrupted, as a finished run's says how it ended.
       this.interruptedDocumentWritten = true;
-      const { problem, hint } = new InterruptedError(deletes, this.interruptionLeaves);
+      const { problem, hint } = new InterruptedError(deletes);
       logLine({
         level: 'warn',
         msg: 'run interrupted',
@@ -159,7 +162,7 @@ export abstract class ReaperCommand extends Command {
     }
     if (!this.argv.includes('--json')) return;
     this.interruptedDocumentWritten = true;
-    writeErrorDocument(new InterruptedError(deletes, this.interruptionLeaves), this.jsonErrors, { command: this.id });
+    writeErrorDocument(new InterruptedError(deletes), this.jsonErrors, { command: this.id });
   }
 
   /**

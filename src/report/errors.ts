@@ -89,13 +89,9 @@ export interface DeletesSoFar {
 export class InterruptedError extends ReaperError {
   override readonly kind: ErrorKind = 'interrupted';
 
-  /** `said`: what a command that deletes nothing (backup, restore) says instead. */
-  constructor(deletes?: DeletesSoFar, said?: { problem: string; hint: string }) {
+  constructor(deletes?: DeletesSoFar) {
     if (!deletes) {
-      super(`interrupted by SIGINT/SIGTERM: ${said?.problem ?? 'nothing is left half-deleted'}`, {
-        hint: said?.hint ?? 'run again to finish',
-        exitCode: EXIT.interrupted,
-      });
+      super('interrupted by SIGINT/SIGTERM: nothing is left half-deleted', { hint: 'run again to finish', exitCode: EXIT.interrupted });
       return;
     }
     const { deletedGroups, plannedGroups, backupPath, undo } = deletes;
