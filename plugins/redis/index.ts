@@ -73,9 +73,12 @@ export function describeRedis(settings: RedisSettings): string {
     return `redis-sentinel://${sentinels}/${settings.redisSentinelName || 'mymaster'}/${settings.redisDb ?? 0}`;
   }
   if (settings.redisUrl) {
-    // ioredis also takes the password from `?password=`: drop the whole query.
+    // ioredis also takes the password from `?password=`: drop the whole query. It takes the
+    // database from `?db=` too when the path names none: that one is kept, as the path.
     const url = parseRedisUrl(settings.redisUrl);
+    const db = url.searchParams.get('db');
     url.search = '';
+    if (db !== null && (url.pathname === '' || url.pathname === '/')) url.pathname = `/${db}`;
     return withoutUserinfo(url.toString()).replace(/\/$/, '');
   }
   return `redis://${settings.redisHost ?? 'localhost'}:${settings.redisPort ?? 6379}/${settings.redisDb ?? 0}`;

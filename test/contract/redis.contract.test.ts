@@ -228,6 +228,13 @@ describe('connectRedis', () => {
     }
   });
 
+  it('names the database of ?db= (which ioredis reads when the path names none), and nothing else of the query', () => {
+    expect(describeRedis({ redisUrl: `redis://${server.host}:${server.port}?db=3&password=s3cr3t` })).toBe(
+      `redis://${server.host}:${server.port}/3`,
+    );
+    expect(describeRedis({ redisUrl: `redis://${server.host}:${server.port}/2?db=3` })).toBe(`redis://${server.host}:${server.port}/2`);
+  });
+
   it('never shows a password written in the user name place (redis://PASSWORD@host)', async () => {
     const secret = 'Us3rname-s3cr3t';
     expect(describeRedis({ redisUrl: `redis://${secret}@${server.host}:${server.port}/0` })).toBe(
