@@ -42,7 +42,13 @@ export async function exportEntries(
         unsupported.push(entry.key);
         continue;
       }
-      await writer.add(entry);
+      try {
+        await writer.add(entry);
+      } catch (error) {
+        // A value no line of text can hold (its base64 past V8's longest string, about 400 MB): named, not the run's end.
+        if (!(error instanceof RangeError)) throw error;
+        unsupported.push(`${entry.key} (its value is too large for a backup line)`);
+      }
     }
     progress.entries(writer.count);
   };
