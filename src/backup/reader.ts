@@ -30,13 +30,14 @@ interface OpenLines {
   close: () => Promise<void>;
 }
 
+const notAFile = (path: string) => new BackupFormatError(`${path} is not a file; give the path of a backup file in it, not the directory`);
+
 async function openLines(path: string): Promise<OpenLines> {
   let handle: fs.FileHandle;
   try {
     await fs.access(path, fsConstants.R_OK);
     // Opening a FIFO would wait for a writer: anything but a file is refused first, by its name.
-    if (!(await fs.stat(path)).isFile())
-      throw new BackupFormatError(`${path} is not a file; give the path of a backup file in it, not the directory`);
+    if (!(await fs.stat(path)).isFile()) throw notAFile(path);
     handle = await fs.open(path, fsConstants.O_RDONLY);
   } catch (error) {
     if (error instanceof BackupFormatError) throw error;
@@ -52,7 +53,8 @@ async function openLines(path: string): Promise<OpenLines> {
   let gzip: boolean;
   try {
     const stat = await handle.stat();
-    if (!stat.isFile()) throw new BackupFormatError(`${path} is not a file; give the path of a backup file in it, not the directory`);
+    // And by the handle: the name may have been given to something else in between.
+    if (!stat.isFile()) throw notAFile(path);
     identity = { dev: stat.dev, ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs };
     const { bytesRead, buffer } = await handle.read(Buffer.alloc(2), 0, 2, 0);
     gzip = bytesRead === 2 && buffer.equals(GZIP_MAGIC);
