@@ -1,6 +1,7 @@
 import type { RunReport } from '../engine/engine';
 import { groupFate, type GroupFate, type Summary } from '../report/summary';
-import { groupIndexByDomain, overDomainLimit, type DeletionGroup } from '../core/planner';
+import { overTheLimit, refusedForOrphanReverse } from '../report/run-status';
+import { groupIndexByDomain, type DeletionGroup } from '../core/planner';
 import { countInventory, type ForwardMapping } from '../core/inventory';
 import { formatTarget } from '../core/mapping';
 import type { Verdict } from '../core/verdict';
@@ -156,17 +157,16 @@ function* reportLines(report: RunReport, summary: Summary, ctx: RenderContext): 
         '🛑 Refused: the last sweep was refused by the brake, and until a sweep is allowed a triggered run deletes nothing. ' +
           'Check --forgejo-host and --forgejo-token, or pass --force if this is intended.',
       );
-    else if (b.orphanReverse && !overDomainLimit(b))
+    else if (refusedForOrphanReverse(b))
       out.push(
         '',
-        `🛑 Refused: ${b.orphanReverse.reaped} reverse keys with no mapping back would be reaped, ${percent(b.orphanReverse.ratio)} of them and the ` +
-          `${b.mappedDomains} mapped domains, above the ${percent(b.maxStaleRatio)} limit. Keys of that shape ({owner}:{repo} -> a host name) may be ` +
-          "another application's. Nothing was deleted. Check that this is the plugin's store and --forgejo-host, or pass --force if this is intended.",
+        `🛑 Refused: ${overTheLimit(b)}. Keys of that shape ({owner}:{repo} -> a host name) may be another application's. ` +
+          "Nothing was deleted. Check that this is the plugin's store and --forgejo-host, or pass --force if this is intended.",
       );
     else
       out.push(
         '',
-        `🛑 Refused: ${b.staleDomains} of ${b.mappedDomains} mapped domains (${percent(b.ratio)}) would be reaped, above the ${percent(b.maxStaleRatio)} limit. ` +
+        `🛑 Refused: ${overTheLimit(b)}. ` +
           'Nothing was deleted. Check --forgejo-host and --forgejo-token, or pass --force (or raise --max-stale-ratio) if this is intended.',
       );
   }
@@ -197,10 +197,6 @@ function* reportLines(report: RunReport, summary: Summary, ctx: RenderContext): 
 /** `1 group`, `2 groups`. */
 function count(n: number, noun: string): string {
   return `${n} ${n === 1 ? noun : `${noun}s`}`;
-}
-
-function percent(ratio: number): string {
-  return `${Math.round(ratio * 1000) / 10}%`;
 }
 
 function capitalize(text: string): string {

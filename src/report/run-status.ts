@@ -1,6 +1,6 @@
 import type { DeletedSoFar } from '../engine/applier';
 import type { RunReport } from '../engine/engine';
-import { overDomainLimit } from '../core/planner';
+import { overDomainLimit, type BrakeResult } from '../core/planner';
 import { EXIT } from './exit-codes';
 import { undecidedOf, type Summary } from './summary';
 
@@ -66,16 +66,12 @@ export function reasonOfRun(report: RunReport, summary: Summary): string | undef
         'refused by the brake: the last sweep was refused, and until a sweep is allowed a triggered run deletes nothing ' +
         '(check --forgejo-host and --forgejo-token, or pass --force)'
       );
-    if (b.orphanReverse && !overDomainLimit(b))
+    if (refusedForOrphanReverse(b))
       return (
-        `refused by the brake: ${b.orphanReverse.reaped} reverse keys with no mapping back would be reaped, ${percent(b.orphanReverse.ratio)} ` +
-        `of them and the ${b.mappedDomains} mapped domains, above the ${percent(b.maxStaleRatio)} limit; keys of that shape ({owner}:{repo} -> a host name) ` +
+        `refused by the brake: ${overTheLimit(b)}; keys of that shape ({owner}:{repo} -> a host name) ` +
         `may be another application's; nothing was deleted (check that this is the plugin's store, and --forgejo-host, or pass --force)`
       );
-    return (
-      `refused by the brake: ${b.staleDomains} of ${b.mappedDomains} mapped domains (${percent(b.ratio)}) would be reaped, ` +
-      `above the ${percent(b.maxStaleRatio)} limit; nothing was deleted (check --forgejo-host and --forgejo-token, or pass --force)`
-    );
+    return `refused by the brake: ${overTheLimit(b)}; nothing was deleted (check --forgejo-host and --forgejo-token, or pass --force)`;
   }
   const parts: string[] = [];
   if (report.stoppedEarly) parts.push(report.stoppedEarly);
@@ -93,6 +89,19 @@ export function reasonOfRun(report: RunReport, summary: Summary): string | undef
     parts.push(`${summary.errors} ${summary.errors === 1 ? 'entry' : 'entries'} kept, not decided (${kinds.join(', ')})`);
   }
   return parts.length > 0 ? parts.join('; ') : undefined;
+}
+
+/** Whether a brake that tripped was over its limit on orphan reverse keys alone (not on stale domains). */
+export function refusedForOrphanReverse(b: BrakeResult): boolean {
+  return b.orphanReverse !== undefined && !overDomainLimit(b);
+}
+
+/** What a tripped brake was over, in the words of the report and of the log line alike. */
+export function overTheLimit(b: BrakeResult): string {
+  const limit = `above the ${percent(b.maxStaleRatio)} limit`;
+  if (refusedForOrphanReverse(b))
+    return `${b.orphanReverse!.reaped} reverse keys with no mapping back would be reaped, ${percent(b.orphanReverse!.ratio)} of them and the ${b.mappedDomains} mapped domains, ${limit}`;
+  return `${b.staleDomains} of ${b.mappedDomains} mapped domains (${percent(b.ratio)}) would be reaped, ${limit}`;
 }
 
 function percent(ratio: number): string {
