@@ -12,6 +12,7 @@
  * flags and leaves its bytes: tables built by a scan seldom remove anything.
  */
 
+import { homeSlot, isFull, mix32, nextSlot, rebuiltCapacity } from './open-addressing';
 import { codeCount, pack, packedBytes, packedCharAt, packedEquals, unpack } from './packed-text';
 
 const CHUNK_BYTES = 1 << 20;
@@ -26,6 +27,7 @@ const TEXT_PACKED = 0x40;
 const STORAGE_FLAGS = DOMAIN_PACKED | TEXT_PACKED;
 const EMPTY_SLOT = 0;
 const COMPACT_AFTER_BYTES = 4 << 20;
+const LEAST_CAPACITY = 1024;
 const REMOVED_SLOT = -1;
 const MAX_POSITION = 0x7ffffffe;
 
@@ -67,8 +69,8 @@ export class DomainArena {
    * Two words per slot, side by side (one cache miss per probe at a million entries, not
    * two): the entry's position + 1 (0 empty, -1 removed) and the domain's hash.
    */
-  private index = new Int32Array(2 * 1024);
-  private capacity = 1024;
+  private index = new Int32Array(2 * LEAST_CAPACITY);
+  private capacity = LEAST_CAPACITY;
   private occupied = 0;
   private count = 0;
   /** Bytes of removed entries, left in their chunks until `compactIfSparse`. */
@@ -108,9 +110,9 @@ export class DomainArena {
   /** The index slot holding a domain's entry, or -1. */
   private slotOf(domain: string): number {
     const hash = hashText(domain);
-    const mask = this.capacity - 1;
+    const capacity = this.capacity;
     const bytes = lastHashedAscii ? undefined : Buffer.from(domain, 'utf8');
-    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+    for (let slot = homeSlot(mix32(hash), capacity); ; slot = nextSlot(slot, capacity)) {
       const held = this.index[2 * slot];
       if (held === EMPTY_SLOT) return -1;
       if (held !== REMOVED_SLOT && this.index[2 * slot + 1] === hash && this.holds(held - 1, domain, bytes)) return slot;
@@ -126,7 +128,7 @@ export class DomainArena {
     const textCodes = textBytes === text.length ? packing(text, textBytes, true) : -1;
     const domainStored = domainCodes >= 0 ? packedBytes(domainCodes) : domainBytes;
     const textStored = textCodes >= 0 ? packedBytes(textCodes) : textBytes;
-    if ((this.occupied + 1) * 2 > this.capacity) this.grow();
+    if (isFull(this.occupied + 1, this.capacity)) this.grow();
     const position = this.reserve(HEADER_BYTES + domainStored + textStored);
     const chunk = this.chunks[position >>> 20];
     const at = position & (CHUNK_BYTES - 1);
@@ -307,18 +309,18 @@ export class DomainArena {
   }
 
   private place(hash: number, position: number): void {
-    const mask = this.capacity - 1;
-    let slot = hash & mask;
-    while (this.index[2 * slot] !== EMPTY_SLOT && this.index[2 * slot] !== REMOVED_SLOT) slot = (slot + 1) & mask;
+    const capacity = this.capacity;
+    let slot = homeSlot(mix32(hash), capacity);
+    while (this.index[2 * slot] !== EMPTY_SLOT && this.index[2 * slot] !== REMOVED_SLOT) slot = nextSlot(slot, capacity);
     if (this.index[2 * slot] === EMPTY_SLOT) this.occupied++;
     this.index[2 * slot] = position + 1;
     this.index[2 * slot + 1] = hash;
   }
 
-  /** Doubles the index (or rebuilds it at its size when removals left it full of marks). */
+  /** Rebuilds the index for the entries in use, without the marks removals left. */
   private grow(): void {
     const { index, capacity } = this;
-    this.capacity = this.count * 4 > capacity ? capacity * 2 : capacity;
+    this.capacity = rebuiltCapacity(this.count + 1, LEAST_CAPACITY);
     this.index = new Int32Array(2 * this.capacity);
     this.occupied = 0;
     for (let slot = 0; slot < capacity; slot++) {

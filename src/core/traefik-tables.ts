@@ -1,6 +1,7 @@
 import { redirectMiddlewareOwner, ROUTER_NAME_PREFIX } from './keys';
 import { flat } from './compact';
 import { DomainArena } from './domain-arena';
+import { homeSlot, isFull, mix32, nextSlot, rebuiltCapacity } from './open-addressing';
 
 /** Interned suffixes a `PrefixedKeyTable` keeps as bits of an arena entry's flags (bit 0 is the arena's IN_USE). */
 const MAX_SUFFIXES = 5;
@@ -144,13 +145,6 @@ export class MiddlewareTable extends PrefixedKeyTable {
  */
 export type NameHash = (text: string, start: number, end: number, dotsAsDashes: boolean, out: Uint32Array) => void;
 
-/** Murmur3's finalizer: spreads every input bit over the word. */
-function mix32(h: number): number {
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
 /**
  * Two FNV-1a variants over the UTF-16 code units, read in place (no substring): the
  * classic one, and one with another basis, another odd multiplier and a rotation per
@@ -181,6 +175,7 @@ const OWNED = 1 << 30;
 /** Set in every recorded router's bitmap: a slot whose bitmap word is 0 is empty. */
 const PRESENT = 1 << 31;
 const EMPTY = -1;
+const LEAST_CAPACITY = 64;
 
 /**
  * The `custom-…` routers under `{root}`, without their names: per router, a 64-bit hash
@@ -212,8 +207,8 @@ export class RouterTable {
    * random router: a slot array beside the records cost two cache misses a key, three
    * arrays four. A router's entry is its slot, until the table grows.
    */
-  private records = new Uint32Array(64 * RECORD);
-  private capacity = 64;
+  private records = new Uint32Array(LEAST_CAPACITY * RECORD);
+  private capacity = LEAST_CAPACITY;
   private entries = 0;
   private keyTotal = 0;
   /** Entry (slot) → router name, for the entries whose name is known. */
@@ -366,8 +361,8 @@ export class RouterTable {
 
   /** The slot holding this hash, or the empty slot where it would go (as `-2 - slot`). */
   private probe(high: number, low: number): number {
-    const mask = this.capacity - 1;
-    for (let slot = low & mask; ; slot = (slot + 1) & mask) {
+    const capacity = this.capacity;
+    for (let slot = homeSlot(low, capacity); ; slot = nextSlot(slot, capacity)) {
       const at = slot * RECORD;
       if (this.records[at + BITS] === 0) return -2 - slot;
       if (this.records[at + LOW] === low && this.records[at + HIGH] === high) return slot;
@@ -390,8 +385,8 @@ export class RouterTable {
     this.records[at + LOW] = low;
     this.records[at + BITS] = PRESENT;
     this.entries++;
-    // Load at most 1/2: linear probes stay short. Growing moves every router to a new slot.
-    if (this.entries * 2 <= this.capacity) return -2 - found;
+    // Growing moves every router to a new slot.
+    if (!isFull(this.entries, this.capacity)) return -2 - found;
     this.grow();
     return this.probe(high, low);
   }
@@ -399,7 +394,7 @@ export class RouterTable {
   private grow(): void {
     const old = this.records;
     const oldCapacity = this.capacity;
-    this.capacity *= 2;
+    this.capacity = rebuiltCapacity(this.entries, LEAST_CAPACITY);
     this.records = new Uint32Array(this.capacity * RECORD);
     const moved = new Map<number, number>();
     for (let slot = 0; slot < oldCapacity; slot++) {
@@ -423,16 +418,18 @@ export class RouterTable {
  * dashes when asked), in typed arrays: a count per name without keeping the name. A count
  * saturates at 255; two names of one hash count together, which only ever overstates.
  */
+const LEAST_COUNTED = 1024;
+
 export class NameCounts {
-  private high = new Uint32Array(1024);
-  private low = new Uint32Array(1024);
+  private high = new Uint32Array(LEAST_COUNTED);
+  private low = new Uint32Array(LEAST_COUNTED);
   /** 0: an empty slot. */
-  private counts = new Uint8Array(1024);
+  private counts = new Uint8Array(LEAST_COUNTED);
   private used = 0;
   private readonly out = new Uint32Array(2);
 
   add(text: string, dotsAsDashes: boolean): void {
-    if ((this.used + 1) * 2 > this.counts.length) this.grow();
+    if (isFull(this.used + 1, this.counts.length)) this.grow();
     fnv1a64(text, 0, text.length, dotsAsDashes, this.out);
     const slot = this.slotOf(this.out[0], this.out[1]);
     if (this.counts[slot] === 0) {
@@ -450,17 +447,18 @@ export class NameCounts {
 
   /** The slot holding this hash, or the empty slot where it would go. */
   private slotOf(high: number, low: number): number {
-    const mask = this.counts.length - 1;
-    let slot = (high ^ low) & mask;
-    while (this.counts[slot] !== 0 && (this.high[slot] !== high || this.low[slot] !== low)) slot = (slot + 1) & mask;
+    const capacity = this.counts.length;
+    let slot = homeSlot(high ^ low, capacity);
+    while (this.counts[slot] !== 0 && (this.high[slot] !== high || this.low[slot] !== low)) slot = nextSlot(slot, capacity);
     return slot;
   }
 
   private grow(): void {
     const { high, low, counts } = this;
-    this.high = new Uint32Array(counts.length * 2);
-    this.low = new Uint32Array(counts.length * 2);
-    this.counts = new Uint8Array(counts.length * 2);
+    const capacity = rebuiltCapacity(this.used + 1, LEAST_COUNTED);
+    this.high = new Uint32Array(capacity);
+    this.low = new Uint32Array(capacity);
+    this.counts = new Uint8Array(capacity);
     for (let i = 0; i < counts.length; i++) {
       if (counts[i] === 0) continue;
       const slot = this.slotOf(high[i], low[i]);

@@ -56,7 +56,7 @@ describe('RouterTable', () => {
     expect(table.keyCount).toBe(0);
   });
 
-  it('grows by doubling and finds every router again', () => {
+  it('grows and finds every router again', () => {
     const table = new RouterTable(root, ROUTER_SUFFIXES);
     const n = 20_000;
     for (let i = 0; i < n; i++) {
