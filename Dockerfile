@@ -29,8 +29,14 @@ RUN npm run build && npm prune --omit=dev
 
 # ---- runtime: only what `pages-reaper` needs to run
 FROM ${NODE_IMAGE} AS runtime
+# MALLOC_MMAP_THRESHOLD_: glibc serves every allocation of 128 KiB or more by mmap and gives
+# it back when freed. By default it raises that threshold to the largest block freed, so
+# once a table has grown, its later arrays come from the heap and the old ones stay
+# resident: 22 MB at a million domains (`scan --json` peak RSS 191 -> 169 MB; README,
+# "Scale"), for a sidecar whose memory limit is what a sweep can take.
 ENV NODE_ENV=production \
-    REAPER_BACKUP_DIR=/var/lib/pages-reaper/backups
+    REAPER_BACKUP_DIR=/var/lib/pages-reaper/backups \
+    MALLOC_MMAP_THRESHOLD_=131072
 # A fixed, non-root uid/gid (10001) that owns the backup directory. Plain appends to
 # /etc/passwd and /etc/group work in any base image that has a shell.
 RUN echo 'reaper:x:10001:10001:pages-reaper:/nonexistent:/usr/sbin/nologin' >> /etc/passwd \
