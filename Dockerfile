@@ -29,11 +29,11 @@ RUN npm run build && npm prune --omit=dev
 
 # ---- runtime: only what `pages-reaper` needs to run
 FROM ${NODE_IMAGE} AS runtime
-# MALLOC_MMAP_THRESHOLD_: glibc serves every allocation of 128 KiB or more by mmap and gives
-# it back when freed. By default it raises that threshold to the largest block freed, so
-# once a table has grown, its later arrays come from the heap and the old ones stay
-# resident: 22 MB at a million domains (`scan --json` peak RSS 191 -> 169 MB; README,
-# "Scale"), for a sidecar whose memory limit is what a sweep can take.
+# MALLOC_MMAP_THRESHOLD_ fixed: glibc then serves every allocation of 128 KiB or more by
+# mmap and gives it back when freed. By default it raises that threshold to the largest
+# block freed, so once a table of the scan has grown, its later arrays come from the heap
+# and the freed ones stay resident, against a sidecar's memory limit (figures in the
+# README, "Scale: a million domains").
 ENV NODE_ENV=production \
     REAPER_BACKUP_DIR=/var/lib/pages-reaper/backups \
     MALLOC_MMAP_THRESHOLD_=131072
