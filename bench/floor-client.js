@@ -4,7 +4,8 @@
 // else: no verification, no store. It uses the lean path the reaper uses (undici's Pool
 // loaded by its file, a bare dispatch handler reading the body whole), so the floor is
 // never slower than the client it measures.
-// Usage: node bench/floor-client.js URL CONCURRENCY REPOS_FILE (one owner/repo a line)
+// Usage: node bench/floor-client.js URL CONCURRENCY REPOS_FILE (one `owner/repo` a line for
+// its `.pages`; `owner/repo branch` for a branch, as a branch subdomain's check asks it)
 'use strict';
 const fs = require('node:fs');
 // The reaper keeps WebAssembly (undici's llhttp) at V8's baseline compiler (src/cli/heap-policy.ts):
@@ -50,8 +51,13 @@ async function main() {
   let ok = 0;
   async function worker() {
     while (next < repos.length) {
-      const [owner, repo] = repos[next++].split('/');
-      const { status } = await get(pool, `${prefix}/api/v1/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}/contents/.pages`);
+      const [name, branch] = repos[next++].split(' ');
+      const [owner, repo] = name.split('/');
+      const repoPath = `${prefix}/api/v1/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}`;
+      const { status } = await get(
+        pool,
+        branch === undefined ? `${repoPath}/contents/.pages` : `${repoPath}/branches/${encodeURIComponent(branch)}`,
+      );
       if (status === 200 || status === 404) ok++;
     }
   }

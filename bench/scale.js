@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Scale benchmark (issue 11): seeds N domains as the pages plugin writes them (10% stale,
-// 10% with a redirect middleware, one TTL'd content-cache key per site) into a real
+// 10% with a redirect middleware, optionally a share with a branch subdomain, one TTL'd
+// content-cache key per site) into a real
 // redis-server (redis-cli --pipe) or etcd (transactions of 128 puts, 16 in flight), serves
 // a Forgejo stand-in, and runs each command as its own process: wall time and peak RSS of
 // each, against floors measured in the same run (a bare SCAN COUNT 1000 loop, on etcd the
@@ -24,6 +25,9 @@ const OPTIONS = {
   domains: { type: 'string', default: '100000' },
   stale: { type: 'string', default: '0.1' },
   redirects: { type: 'string', default: '0.1' },
+  // Share of (live) sites that also serve one branch subdomain (`dev.{domain}`), as
+  // enable_branches writes it: a second mapping, reverse key and router per such site.
+  branches: { type: 'string', default: '0' },
   'latency-ms': { type: 'string', default: '0' },
   concurrency: { type: 'string', default: '16' },
   store: { type: 'string', default: 'redis' },
@@ -41,7 +45,8 @@ const OPTIONS = {
   help: { type: 'boolean', default: false },
 };
 const USAGE =
-  'usage: node bench/scale.js [--domains 100000] [--stale 0.1] [--redirects 0.1] [--latency-ms 0] [--concurrency 16]\n' +
+  'usage: node bench/scale.js [--domains 100000] [--stale 0.1] [--redirects 0.1] [--branches 0] [--latency-ms 0]\n' +
+  '         [--concurrency 16]\n' +
   '         [--store redis|etcd] [--commands scan,verify,backup,reap] [--slow-us 2000] [--redis-port P [--reuse]]\n' +
   '         [--names short|long]\n' +
   "         [--node-flags='--flag ...']   (after npm run build)";
@@ -68,6 +73,7 @@ const isFraction = (text, min) => /^\d*\.?\d+$/.test(text) && Number(text) >= mi
 check(isCount(args.domains, 1), 'domains', 'a whole number of at least 1');
 check(isFraction(args.stale, Number.MIN_VALUE), 'stale', 'a fraction above 0, at most 1');
 check(isFraction(args.redirects, 0), 'redirects', 'a fraction from 0 to 1');
+check(isFraction(args.branches, 0), 'branches', 'a fraction from 0 to 1');
 check(isCount(args['latency-ms'], 0), 'latency-ms', 'a whole number of milliseconds');
 check(['short', 'long'].includes(args.names), 'names', 'short or long');
 check(isCount(args.concurrency, 1), 'concurrency', 'a whole number of at least 1');
@@ -82,6 +88,7 @@ check(args['redis-port'] === undefined || isCount(args['redis-port'], 1), 'redis
 const N = Number(args.domains);
 const staleEvery = Math.round(1 / Number(args.stale));
 const redirectEvery = Number(args.redirects) > 0 ? Math.round(1 / Number(args.redirects)) : 0;
+const branchEvery = Number(args.branches) > 0 ? Math.round(1 / Number(args.branches)) : 0;
 const latencyMs = Number(args['latency-ms']);
 const concurrency = Number(args.concurrency);
 const commands = args.commands.split(',').filter(Boolean);
@@ -106,6 +113,8 @@ function site(i) {
     domain: long ? `www.project-site-${i}.customer-domain-${i % 50}.example.org` : `site${i}.example${i % 50}.com`,
     stale: i % staleEvery === 0,
     redirects: redirectEvery && i % redirectEvery === redirectEvery >> 1 ? 1 : 0,
+    // Never a stale site (i % staleEvery === 0): a live repository with the branch.
+    branches: branchEvery && i % branchEvery === Math.min(1, branchEvery - 1) && i % staleEvery !== 0 ? ['dev'] : undefined,
   };
 }
 
@@ -267,7 +276,7 @@ async function main() {
       : await startEtcd();
   const redis = isRedis ? new Redis({ host: server.host, port: server.port }) : undefined;
   const rows = [];
-  const report = { domains: N, store: args.store, latencyMs, concurrency, rows };
+  const report = { domains: N, branches: Number(args.branches), store: args.store, latencyMs, concurrency, rows };
   try {
     let t = Date.now();
     if (isRedis && args.reuse && (await redis.dbsize()) > 0) process.stderr.write('reusing the data in the store\n');
@@ -290,8 +299,10 @@ async function main() {
     for (let i = 0; i < N; i++) {
       const s = site(i);
       reposOut.write(`${s.owner}/${s.repo}\n`);
+      for (const branch of s.branches ?? []) reposOut.write(`${s.owner}/${s.repo} ${branch}\n`);
       if (s.stale) continue;
-      seedOut.write((first ? '' : ',') + JSON.stringify({ owner: s.owner, repo: s.repo, pages: pagesFile(s), branches: ['main'] }));
+      const branches = ['main', ...(s.branches ?? [])];
+      seedOut.write((first ? '' : ',') + JSON.stringify({ owner: s.owner, repo: s.repo, pages: pagesFile(s), branches }));
       first = false;
     }
     seedOut.end(']');
