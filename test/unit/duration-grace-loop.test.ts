@@ -4,6 +4,7 @@ import { live, stale, unknown } from '../../src/core/verdict';
 import { runLoop } from '../../src/cli/loop';
 import { LONGEST_WAIT_MS, waitDuration } from '../../src/cli/duration';
 import type { RunStatus } from '../../src/report/run-status';
+import { runStatus } from './fixtures';
 
 describe('parseDuration', () => {
   it.each([
@@ -121,20 +122,7 @@ describe('decideGrace', () => {
 });
 
 describe('runLoop', () => {
-  const status = (completed: boolean): RunStatus => ({
-    startedAt: 0,
-    finishedAt: 0,
-    completed,
-    exitCode: completed ? 0 : 1,
-    domainsScanned: 0,
-    live: 0,
-    stale: 0,
-    pending: 0,
-    reaped: 0,
-    orphansReaped: 0,
-    keysDeleted: 0,
-    errors: {},
-  });
+  const status = (completed: boolean): RunStatus => runStatus({ completed, exitCode: completed ? 0 : 1 });
 
   it('runs one at a time, retries failures sooner than the interval, and stops on the signal', async () => {
     const stop = new AbortController();

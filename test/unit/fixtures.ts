@@ -1,15 +1,35 @@
 /**
- * Hand-built inventories, verdict maps and a scanning store for the pure tests.
+ * Hand-built inventories, verdict maps, run statuses and a scanning store for the pure tests.
  * Not a test file itself (jest only runs `*.test.ts`).
  */
 import { addEntry, emptyInventory, type Inventory } from '../../src/core/inventory';
 import { classifyKey } from '../../src/core/keys';
 import { invalid, live, stale, unknown, type Verdict, type VerdictStatus } from '../../src/core/verdict';
 import type { KeyValueStore, StoredEntry } from '../../src/ports/key-value-store';
+import type { RunStatus } from '../../src/report/run-status';
 
 export type KeyValues = Record<string, string | Buffer>;
 
 const bytes = (value: string | Buffer): Buffer => (Buffer.isBuffer(value) ? value : Buffer.from(value, 'utf8'));
+
+/** A run that completed with nothing counted, but what `overrides` sets. */
+export function runStatus(overrides: Partial<RunStatus> = {}): RunStatus {
+  return {
+    startedAt: 0,
+    finishedAt: 0,
+    completed: true,
+    exitCode: 0,
+    domainsScanned: 0,
+    live: 0,
+    stale: 0,
+    pending: 0,
+    reaped: 0,
+    orphansReaped: 0,
+    keysDeleted: 0,
+    errors: {},
+    ...overrides,
+  };
+}
 
 /** The inventory a scan of exactly these string keys would build. */
 export function inventoryOf(keyValues: KeyValues, rootKey = 'traefik'): Inventory {

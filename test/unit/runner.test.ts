@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Runner } from '../../src/cli/runner';
 import { runLogFields } from '../../src/cli/log-line';
+import { runStatus } from './fixtures';
 
 describe('Runner.once', () => {
   let dir: string;
@@ -48,21 +49,9 @@ describe('Runner.once', () => {
 describe('runLogFields', () => {
   it('a run that went to its end with its source failing (stopped early) is logged as run failed, its reason as its error', () => {
     const reason = 'stopped early: the first 10 Forgejo checks all failed the same way (HTTP 503)';
-    const fields = runLogFields({
-      startedAt: 0,
-      finishedAt: 1000,
-      completed: true,
-      exitCode: 1,
-      domainsScanned: 40,
-      live: 0,
-      stale: 0,
-      pending: 0,
-      reaped: 0,
-      orphansReaped: 0,
-      keysDeleted: 0,
-      errors: { unknown: 40, invalid: 0, fatal: 1 },
-      reason,
-    });
+    const fields = runLogFields(
+      runStatus({ finishedAt: 1000, exitCode: 1, domainsScanned: 40, errors: { unknown: 40, invalid: 0, fatal: 1 }, reason }),
+    );
     expect(fields).toMatchObject({ level: 'error', msg: 'run failed', result: 'failed', error: reason, reason, completed: true });
   });
 });
