@@ -160,6 +160,7 @@ export async function scanStore(
     if (waiting) await untilDoneOrAborted(waiting, signal);
   }
   while (reading.length > 0) await recordOldest();
+  inventory.reverses.releaseIfAllPaired();
   noteUnreadableNames(inventory, store.skippedKeys?.() ?? []);
   await nameOrphanRouters(store, inventory, signal);
   inventory.anomalies.push(...findCrossAnomalies(inventory, await stepThrough(ownersInSteps(inventory), signal)));

@@ -162,6 +162,25 @@ describe('forward and reverse pairs', () => {
     expect(found.get('o:c')?.domain).toBe('elsewhere.com');
     expect(found.has('o:zzz')).toBe(false);
   });
+  it('lets the unpaired table go once every reverse key that waited in it has paired, and only then', () => {
+    const forwards = new ForwardTable();
+    const reverses = new ReverseTable(forwards);
+    const unpairedBytes = () => (reverses as unknown as { unpaired: { bytesHeld: number } }).unpaired.bytesHeld;
+    for (let i = 0; i < 3_000; i++) reverses.add(`o:s${i}`, `s${i}.com`); // before their forwards
+    reverses.add('o:lone', 'lone.com');
+    for (let i = 0; i < 3_000; i++) forwards.set(`s${i}.com`, forward(`s${i}.com`, `o:s${i}`));
+    expect(forwards.pairedCount).toBe(3_000);
+    reverses.releaseIfAllPaired(); // one still waits: kept
+    expect([...reverses.unpairedKeys()]).toEqual(['o:lone']);
+    forwards.set('lone.com', forward('lone.com', 'o:lone'));
+    expect(unpairedBytes()).toBeGreaterThan(0);
+    reverses.releaseIfAllPaired();
+    expect(unpairedBytes()).toBe(0);
+    expect(reverses.size).toBe(3_001);
+    reverses.add('o:late', 'late.com'); // still records what comes after
+    expect([...reverses.unpairedKeys()]).toEqual(['o:late']);
+    expect(reverses.domainOf('o:late')).toBe('late.com');
+  });
   it('does not pair a reverse key that names another domain, and unpairs when the forward mapping is replaced', () => {
     const forwards = new ForwardTable();
     const reverses = new ReverseTable(forwards);
