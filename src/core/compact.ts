@@ -50,6 +50,7 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
   private pairedTotal = 0;
   private liveMarks = 0;
   private goneMarks = 0;
+  private dashedSets = 0;
   private onVerdictMarkDropped?: (domain: string, mark: VerdictMark) => void;
 
   /** Called by the reverse table that pairs with this one. */
@@ -66,11 +67,20 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
     return this.arena.size + this.outsized.size;
   }
 
+  /**
+   * At least as many as the domains held with a dash (each set of one counts): what the
+   * count of their Traefik names is sized by (`ownersInSteps`), so that it never grows.
+   */
+  get dashedAtMost(): number {
+    return this.dashedSets;
+  }
+
   has(domain: string): boolean {
     return this.arena.find(domain) >= 0 || this.outsized.has(domain);
   }
 
   set(domain: string, mapping: ForwardMapping): this {
+    if (domain.includes('-')) this.dashedSets++;
     const previous = this.arena.find(domain);
     const carried = previous >= 0 ? ((this.arena.flags(previous) & VERDICT_MARKS) as VerdictMark | 0) : 0;
     if (previous >= 0) this.forget(domain, previous, false);
@@ -377,6 +387,15 @@ export class ReverseTable implements Iterable<ReverseMapping> {
     return true;
   }
 
+  /**
+   * Once the scan is done: the unpaired table is let go whole when every entry that passed
+   * through it has paired. Mid-scan a quarter of a million-domain store's reverse keys wait
+   * there for their forward mapping, and its arena kept that size, 6–7 MB, to the end.
+   */
+  releaseIfAllPaired(): void {
+    if (this.unpaired.size === 0) this.unpaired = new ArenaTextMap();
+  }
+
   /** For the forward table: a reverse key whose forward mapping was replaced stands alone again. */
   restore(key: string, domain: string): void {
     this.unpaired.set(key, domain);
@@ -385,15 +404,6 @@ export class ReverseTable implements Iterable<ReverseMapping> {
   /** Whether a reverse key without a forward mapping naming it back is recorded. */
   has(key: string): boolean {
     return this.unpaired.has(key);
-  }
-
-  /**
-   * Once the scan is done: the unpaired table is let go whole when every entry that passed
-   * through it has paired. Mid-scan a quarter of a million-domain store's reverse keys wait
-   * there for their forward mapping, and its arena kept that size, 6–7 MB, to the end.
-   */
-  releaseIfAllPaired(): void {
-    if (this.unpaired.size === 0) this.unpaired = new ArenaTextMap();
   }
 
   /** The domain an unpaired reverse key names. */

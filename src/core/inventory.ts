@@ -312,7 +312,9 @@ export function sanitizedOwners(inventory: Pick<Inventory, 'forwards'>): Sanitiz
  * seconds, and a signal or a health check waits for the thread meanwhile.
  */
 export function* ownersInSteps(inventory: Pick<Inventory, 'forwards'>): Generator<void, SanitizedOwners> {
-  const counts = new NameCounts();
+  // Sized once: grown as it fills, the old and the new arrays of a million dashed domains'
+  // counts were held together, and the memory they took stayed with the process.
+  const counts = new NameCounts(inventory.forwards.dashedAtMost);
   let dashed = 0;
   let seen = 0;
   for (const domain of inventory.forwards.keys()) {

@@ -26,6 +26,15 @@ export function rebuiltCapacity(entries: number, least: number): number {
 }
 
 /**
+ * The capacity of a table built for at most `entries` entries, known before the first one
+ * is added: they all fit without growing (no old and new array held together), never fewer
+ * than `least` slots.
+ */
+export function capacityFor(entries: number, least: number): number {
+  return Math.max(least, Math.floor(entries / MAX_LOAD) + 1);
+}
+
+/**
  * The first slot to probe for a 32-bit hash: its high bits scaled to the capacity (a
  * multiply instead of a modulo), so every slot is reachable whatever the capacity. Exact in
  * a double: the product stays under 2^32 · capacity, and the division is by a power of two.

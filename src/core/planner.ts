@@ -382,7 +382,7 @@ export function planReap(
   // Only the middlewares a stale domain may take are listed: those named after a reaped
   // domain (every stale domain is), found by a hash of its name, not by asking who owns
   // each middleware's name. A hash two names share lists one more, which no domain asks for.
-  const reapedNames = new NameCounts();
+  const reapedNames = new NameCounts(staleDomains.length);
   for (const domain of staleDomains) reapedNames.add(domain, true);
   const middlewaresBySanitized = new Map<string, string[]>();
   for (const name of inventory.middlewares.keys()) {

@@ -1,7 +1,7 @@
 import { redirectMiddlewareOwner, ROUTER_NAME_PREFIX } from './keys';
 import { flat } from './compact';
 import { DomainArena } from './domain-arena';
-import { homeSlot, isFull, mix32, nextSlot, rebuiltCapacity } from './open-addressing';
+import { capacityFor, homeSlot, isFull, mix32, nextSlot, rebuiltCapacity } from './open-addressing';
 
 /** Interned suffixes a `PrefixedKeyTable` keeps as bits of an arena entry's flags (bit 0 is the arena's IN_USE). */
 const MAX_SUFFIXES = 5;
@@ -421,12 +421,20 @@ export class RouterTable {
 const LEAST_COUNTED = 1024;
 
 export class NameCounts {
-  private high = new Uint32Array(LEAST_COUNTED);
-  private low = new Uint32Array(LEAST_COUNTED);
+  private high: Uint32Array;
+  private low: Uint32Array;
   /** 0: an empty slot. */
-  private counts = new Uint8Array(LEAST_COUNTED);
+  private counts: Uint8Array;
   private used = 0;
   private readonly out = new Uint32Array(2);
+
+  /** `expected`: how many names will be added at most, when the caller knows (it then never grows). */
+  constructor(expected = 0) {
+    const capacity = capacityFor(expected, LEAST_COUNTED);
+    this.high = new Uint32Array(capacity);
+    this.low = new Uint32Array(capacity);
+    this.counts = new Uint8Array(capacity);
+  }
 
   add(text: string, dotsAsDashes: boolean): void {
     if (isFull(this.used + 1, this.counts.length)) this.grow();

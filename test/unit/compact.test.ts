@@ -181,6 +181,11 @@ describe('forward and reverse pairs', () => {
     expect([...reverses.unpairedKeys()]).toEqual(['o:late']);
     expect(reverses.domainOf('o:late')).toBe('late.com');
   });
+  it('counts at least the dashed domains it holds', () => {
+    const forwards = new ForwardTable();
+    for (const domain of ['a-b.com', 'x.com', 'c-d.example.com', 'y.z.com']) forwards.set(domain, forward(domain, 'o:r'));
+    expect(forwards.dashedAtMost).toBe(2);
+  });
   it('does not pair a reverse key that names another domain, and unpairs when the forward mapping is replaced', () => {
     const forwards = new ForwardTable();
     const reverses = new ReverseTable(forwards);

@@ -1,4 +1,4 @@
-import { homeSlot, isFull, nextSlot, rebuiltCapacity } from '../../src/core/open-addressing';
+import { capacityFor, homeSlot, isFull, nextSlot, rebuiltCapacity } from '../../src/core/open-addressing';
 import { DomainArena } from '../../src/core/domain-arena';
 import { NameCounts } from '../../src/core/traefik-tables';
 
@@ -30,6 +30,17 @@ describe('open addressing', () => {
     expect(rebuiltCapacity(3, 64)).toBe(64);
   });
 
+  it('sizes a table for a number of entries known ahead so that they all fit without growing', () => {
+    for (const entries of [1, 3, 48, 49, 750, 1_000, 1_000_000]) {
+      const capacity = capacityFor(entries, 64);
+      expect(isFull(entries, capacity)).toBe(false);
+      // Not much more than that: two slots fewer would not do (above the least capacity).
+      if (capacity > 64) expect(isFull(entries, capacity - 2)).toBe(true);
+    }
+    expect(capacityFor(0, 64)).toBe(64);
+    expect(capacityFor(1_000, 64)).toBe(1_334);
+  });
+
   it('lets an arena that entries pass through keep finding exactly what it holds', () => {
     const arena = new DomainArena();
     for (let round = 0; round < 4; round++) {
@@ -44,6 +55,19 @@ describe('open addressing', () => {
         else expect(position).toBe(-1);
       }
     }
+  });
+
+  it('counts as many names as it was sized for in the arrays it started with', () => {
+    const counts = new NameCounts(5_000);
+    const arrays = () => (counts as unknown as { counts: Uint8Array }).counts;
+    const first = arrays();
+    for (let i = 0; i < 5_000; i++) counts.add(`name${i}.example`, false);
+    expect(arrays()).toBe(first);
+    for (let i = 0; i < 5_000; i += 7) expect(counts.count(`name${i}.example`, false)).toBe(1);
+    counts.add('one-more.example', false); // past what it was sized for, it grows as before
+    expect(arrays()).not.toBe(first);
+    expect(counts.count('one-more.example', false)).toBe(1);
+    expect(counts.count('name4999.example', false)).toBe(1);
   });
 
   it('counts names through growth past non-power-of-two sizes', () => {
