@@ -31,9 +31,10 @@ RUN npm run build && npm prune --omit=dev
 FROM ${NODE_IMAGE} AS runtime
 # MALLOC_MMAP_THRESHOLD_ fixed: glibc then serves every allocation of 128 KiB or more by
 # mmap and gives it back when freed. By default it raises that threshold to the largest
-# block freed, so once a table of the scan has grown, its later arrays come from the heap
-# and the freed ones stay resident, against a sidecar's memory limit (figures in the
-# README, "Scale: a million domains").
+# block freed, and later blocks freed from its heap stay resident, against a sidecar's
+# memory limit. The scan's large tables are mapped outside malloc anyway; this keeps the
+# rest (buffers, arena chunks) from staying too (figures in the README, "Scale: a million
+# domains").
 ENV NODE_ENV=production \
     REAPER_BACKUP_DIR=/var/lib/pages-reaper/backups \
     MALLOC_MMAP_THRESHOLD_=131072
