@@ -349,10 +349,6 @@ export class ReapEngine {
   }
 
   /**
-   * Hydrates the plan slice by slice into a backup; the plan returned keeps key names only.
-   * No file is written when every planned key vanished before it was read.
-   */
-  /**
    * No backup, no reap (DESIGN §4.7): the backup is finished and read back before the
    * first delete. What the deletes keep is the plan the backup returns (its keys' names);
    * the plan as planned goes once it is backed up. Held in a local of the run, it kept a
@@ -372,6 +368,10 @@ export class ReapEngine {
     );
   }
 
+  /**
+   * Hydrates the plan slice by slice into a backup; the plan returned keeps key names only.
+   * No file is written when every planned key vanished before it was read.
+   */
   private async backUp(plan: Plan, signal?: AbortSignal): Promise<{ plan: Plan; path?: string }> {
     let writer: BackupWriter | undefined;
     try {
