@@ -14,7 +14,7 @@
 
 import { homeSlot, isFull, mix32, nextSlot, rebuiltCapacity } from './open-addressing';
 import { codeCount, pack, packedBytes, packedCharAt, packedEquals, unpack } from './packed-text';
-import { mappedInt32Array, mappedUint32Array } from './mapped-arrays';
+import { mappedArray } from './mapped-arrays';
 
 const CHUNK_BYTES = 1 << 20;
 const HEADER_BYTES = 5;
@@ -234,7 +234,7 @@ export class DomainArena {
    * strings for ASCII ones, which is what a domain name is), without building a string.
    */
   sortedPositions(): Uint32Array {
-    const order = mappedUint32Array(this.count);
+    const order = mappedArray(Uint32Array, this.count);
     let n = 0;
     for (const position of this.positions()) order[n++] = position;
     return this.sortPositions(order);
@@ -322,7 +322,7 @@ export class DomainArena {
   private grow(): void {
     const { index, capacity } = this;
     this.capacity = rebuiltCapacity(this.count + 1, LEAST_CAPACITY);
-    this.index = mappedInt32Array(2 * this.capacity);
+    this.index = mappedArray(Int32Array, 2 * this.capacity);
     this.occupied = 0;
     for (let slot = 0; slot < capacity; slot++) {
       const held = index[2 * slot];

@@ -31,17 +31,15 @@ function mappedBuffer(bytes: number): ArrayBuffer | undefined {
   }
 }
 
-export function mappedInt32Array(length: number): Int32Array<ArrayBuffer> {
-  const buffer = mappedBuffer(length * 4);
-  return buffer ? new Int32Array(buffer, 0, length) : new Int32Array(length);
+/** The typed arrays the tables use: made by length, or as a view of a buffer. */
+interface TypedArrayKind<T> {
+  new (length: number): T;
+  new (buffer: ArrayBuffer, byteOffset: number, length: number): T;
+  readonly BYTES_PER_ELEMENT: number;
 }
 
-export function mappedUint32Array(length: number): Uint32Array<ArrayBuffer> {
-  const buffer = mappedBuffer(length * 4);
-  return buffer ? new Uint32Array(buffer, 0, length) : new Uint32Array(length);
-}
-
-export function mappedUint8Array(length: number): Uint8Array<ArrayBuffer> {
-  const buffer = mappedBuffer(length);
-  return buffer ? new Uint8Array(buffer, 0, length) : new Uint8Array(length);
+/** A zeroed `Kind` of `length` elements, mapped when large (see above). */
+export function mappedArray<T>(Kind: TypedArrayKind<T>, length: number): T {
+  const buffer = mappedBuffer(length * Kind.BYTES_PER_ELEMENT);
+  return buffer ? new Kind(buffer, 0, length) : new Kind(length);
 }

@@ -1,7 +1,7 @@
 import { redirectMiddlewareOwner, ROUTER_NAME_PREFIX } from './keys';
 import { flat } from './compact';
 import { DomainArena } from './domain-arena';
-import { mappedUint32Array, mappedUint8Array } from './mapped-arrays';
+import { mappedArray } from './mapped-arrays';
 import { capacityFor, homeSlot, isFull, mix32, nextSlot, rebuiltCapacity } from './open-addressing';
 
 /** Interned suffixes a `PrefixedKeyTable` keeps as bits of an arena entry's flags (bit 0 is the arena's IN_USE). */
@@ -396,7 +396,7 @@ export class RouterTable {
     const old = this.records;
     const oldCapacity = this.capacity;
     this.capacity = rebuiltCapacity(this.entries, LEAST_CAPACITY);
-    this.records = mappedUint32Array(this.capacity * RECORD);
+    this.records = mappedArray(Uint32Array, this.capacity * RECORD);
     const moved = new Map<number, number>();
     for (let slot = 0; slot < oldCapacity; slot++) {
       const from = slot * RECORD;
@@ -432,9 +432,9 @@ export class NameCounts {
   /** `expected`: how many names will be added at most, when the caller knows (it then never grows). */
   constructor(expected = 0) {
     const capacity = capacityFor(expected, LEAST_COUNTED);
-    this.high = mappedUint32Array(capacity);
-    this.low = mappedUint32Array(capacity);
-    this.counts = mappedUint8Array(capacity);
+    this.high = mappedArray(Uint32Array, capacity);
+    this.low = mappedArray(Uint32Array, capacity);
+    this.counts = mappedArray(Uint8Array, capacity);
   }
 
   add(text: string, dotsAsDashes: boolean): void {
@@ -465,9 +465,9 @@ export class NameCounts {
   private grow(): void {
     const { high, low, counts } = this;
     const capacity = rebuiltCapacity(this.used + 1, LEAST_COUNTED);
-    this.high = mappedUint32Array(capacity);
-    this.low = mappedUint32Array(capacity);
-    this.counts = mappedUint8Array(capacity);
+    this.high = mappedArray(Uint32Array, capacity);
+    this.low = mappedArray(Uint32Array, capacity);
+    this.counts = mappedArray(Uint8Array, capacity);
     for (let i = 0; i < counts.length; i++) {
       if (counts[i] === 0) continue;
       const slot = this.slotOf(high[i], low[i]);

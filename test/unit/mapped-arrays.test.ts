@@ -1,8 +1,8 @@
-import { MAPPED_FROM_BYTES, mappedInt32Array, mappedUint32Array, mappedUint8Array } from '../../src/core/mapped-arrays';
+import { MAPPED_FROM_BYTES, mappedArray } from '../../src/core/mapped-arrays';
 
 describe('mapped arrays', () => {
   it('gives zeroed arrays of the length asked, large ones in memory of their own, small ones as usual', () => {
-    const large = mappedUint32Array(MAPPED_FROM_BYTES / 4 + 3);
+    const large = mappedArray(Uint32Array, MAPPED_FROM_BYTES / 4 + 3);
     expect(large.length).toBe(MAPPED_FROM_BYTES / 4 + 3);
     expect(large.every((word) => word === 0)).toBe(true);
     // A memory of whole 64 KiB pages, the view at its start.
@@ -12,23 +12,23 @@ describe('mapped arrays', () => {
     large[large.length - 1] = 0xffffffff;
     expect(large[large.length - 1]).toBe(0xffffffff);
 
-    const words = mappedInt32Array(MAPPED_FROM_BYTES);
+    const words = mappedArray(Int32Array, MAPPED_FROM_BYTES);
     words[0] = -1;
     expect(words[0]).toBe(-1);
     expect(words.length).toBe(MAPPED_FROM_BYTES);
 
-    const bytes = mappedUint8Array(MAPPED_FROM_BYTES + 1);
+    const bytes = mappedArray(Uint8Array, MAPPED_FROM_BYTES + 1);
     bytes[MAPPED_FROM_BYTES] = 255;
     expect(bytes[MAPPED_FROM_BYTES]).toBe(255);
 
-    const small = mappedUint32Array(16);
+    const small = mappedArray(Uint32Array, 16);
     expect(small.buffer.byteLength).toBe(64);
   });
 
   it('keeps giving arrays while many large ones wait to be collected', () => {
     const kept: Uint32Array[] = [];
     for (let i = 0; i < 300; i++) {
-      const words = mappedUint32Array(300_000);
+      const words = mappedArray(Uint32Array, 300_000);
       words[299_999] = i;
       if (i % 3 === 0) kept.push(words);
     }
@@ -47,7 +47,7 @@ describe('mapped arrays', () => {
     try {
       jest.isolateModules(() => {
         const isolated = jest.requireActual<typeof import('../../src/core/mapped-arrays')>('../../src/core/mapped-arrays');
-        const words = isolated.mappedInt32Array(MAPPED_FROM_BYTES);
+        const words = isolated.mappedArray(Int32Array, MAPPED_FROM_BYTES);
         expect(words.length).toBe(MAPPED_FROM_BYTES);
         expect(words.buffer.byteLength).toBe(4 * MAPPED_FROM_BYTES);
         words[5] = 7;
