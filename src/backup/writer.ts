@@ -82,11 +82,17 @@ export class BackupWriter {
     return this.digest.count + this.pending.length;
   }
 
-  async add(entry: StoredEntry): Promise<void> {
+  /**
+   * Adds an entry's line. A promise only when a chunk of lines is written out, to be
+   * awaited before the next entry: a backup adds millions of entries, and an async
+   * function's promise and await for each made 330 MB of the 1.98 GB a 100,000-domain
+   * backup allocated.
+   */
+  add(entry: StoredEntry): Promise<void> | undefined {
     const line = encodeEntry(entry);
     this.pending.push(line);
     this.pendingBytes += line.length + 1;
-    if (this.pendingBytes >= CHUNK_BYTES) await this.flush();
+    return this.pendingBytes >= CHUNK_BYTES ? this.flush() : undefined;
   }
 
   /** Writes the trailer, makes the file durable and gives it its name. */

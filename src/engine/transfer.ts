@@ -43,7 +43,8 @@ export async function exportEntries(
         continue;
       }
       try {
-        await writer.add(entry);
+        const flushing = writer.add(entry);
+        if (flushing) await flushing;
       } catch (error) {
         // A value no line of text can hold (its base64 past V8's longest string, about 400 MB): named, not the run's end.
         if (!(error instanceof RangeError)) throw error;
@@ -110,7 +111,10 @@ export async function backupToFile(
 /** The entries a reap is about to delete, with the values it verified. */
 export async function writePlanBackup(groups: Array<DeletionGroup<ExpectedKey>>, writer: BackupWriter): Promise<void> {
   for (const group of groups) {
-    for (const { key, expected, expiresAt } of group.keys) await writer.add({ key, type: 'string', value: expected, expiresAt });
+    for (const { key, expected, expiresAt } of group.keys) {
+      const flushing = writer.add({ key, type: 'string', value: expected, expiresAt });
+      if (flushing) await flushing;
+    }
   }
 }
 
