@@ -13,6 +13,12 @@ export class TaskQueue {
 
   constructor(private readonly parallel: number) {}
 
+  /** A task's end, failed or not: one function for every task, and one promise each (a run pushes one a mapping). */
+  private readonly finished = (): void => {
+    this.active--;
+    this.pump();
+  };
+
   push(task: () => Promise<void>): void {
     this.tasks.push(task);
     this.pump();
@@ -43,12 +49,7 @@ export class TaskQueue {
       const task = this.tasks[this.next]!;
       this.tasks[this.next++] = undefined;
       this.active++;
-      task()
-        .catch(() => {})
-        .finally(() => {
-          this.active--;
-          this.pump();
-        });
+      task().then(this.finished, this.finished);
     }
     // Started tasks leave the array now and then, so it holds only what waits.
     if (this.next > 1024 && this.next * 2 > this.tasks.length) {
