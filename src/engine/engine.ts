@@ -51,8 +51,15 @@ export interface RunScope {
   brake?(plan: Plan): Plan['brake'];
 }
 
-/** Claims queued for verification at most before the scan waits. */
-const BACKLOG = 4_000;
+/**
+ * Claims queued for verification at most before the scan waits. The scan outpaces
+ * verification (at 100,000 domains and no latency, about 22,000 claims a second against
+ * 8,000), so the queue sits at this size for most of a run and what waits in it (a claim,
+ * its closures) outlives the young generation: 4,000 held a 100,000-domain `verify` at
+ * 113 MB of peak RSS, 1,000 at 108 MB for the same time (whole-process medians of four
+ * runs each). A page of the scan adds a few hundred claims, so verification never runs dry.
+ */
+const BACKLOG = 1_000;
 
 /** How far along the flow of DESIGN §5 a command goes. */
 export type Stage = 'scan' | 'verify' | 'plan' | 'apply';

@@ -260,7 +260,7 @@ it('a refused run is a warning with its reason, does not move last_success, and 
 it('SIGTERM ends a sweep held back behind a Forgejo that hangs within seconds, not once its requests time out', async () => {
   const pair = await startRedisAndStandin();
   const { server, standin, redis } = pair;
-  // More mappings than the scan lets wait for verification (4,000): the scan is held back.
+  // More mappings than the scan lets wait for verification (1,000): the scan is held back.
   const sites = Array.from({ length: 4_500 }, (_, i) => ({ owner: `user${i % 97}`, repo: `site${i}`, domain: `site${i}.example.com` }));
   const entries: Record<string, string> = {};
   for (const site of sites) Object.assign(entries, siteEntries(site));
@@ -273,7 +273,7 @@ it('SIGTERM ends a sweep held back behind a Forgejo that hangs within seconds, n
       (inFlight) => inFlight > 0,
       15_000,
     );
-    // The scan runs on until 4,000 claims wait, then waits itself.
+    // The scan runs on until 1,000 claims wait, then waits itself.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const stopping = Date.now();
     child.kill('SIGTERM');
