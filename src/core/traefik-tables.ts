@@ -422,16 +422,20 @@ export class RouterTable {
 const LEAST_COUNTED = 1024;
 
 export class NameCounts {
-  private high: Uint32Array;
-  private low: Uint32Array;
+  private high!: Uint32Array;
+  private low!: Uint32Array;
   /** 0: an empty slot. */
-  private counts: Uint8Array;
+  private counts!: Uint8Array;
   private used = 0;
   private readonly out = new Uint32Array(2);
 
   /** `expected`: how many names will be added at most, when the caller knows (it then never grows). */
   constructor(expected = 0) {
-    const capacity = capacityFor(expected, LEAST_COUNTED);
+    this.allocate(capacityFor(expected, LEAST_COUNTED));
+  }
+
+  /** Empty arrays of `capacity` slots, in place of the ones held. */
+  private allocate(capacity: number): void {
     this.high = mappedArray(Uint32Array, capacity);
     this.low = mappedArray(Uint32Array, capacity);
     this.counts = mappedArray(Uint8Array, capacity);
@@ -464,10 +468,7 @@ export class NameCounts {
 
   private grow(): void {
     const { high, low, counts } = this;
-    const capacity = rebuiltCapacity(this.used + 1, LEAST_COUNTED);
-    this.high = mappedArray(Uint32Array, capacity);
-    this.low = mappedArray(Uint32Array, capacity);
-    this.counts = mappedArray(Uint8Array, capacity);
+    this.allocate(rebuiltCapacity(this.used + 1, LEAST_COUNTED));
     for (let i = 0; i < counts.length; i++) {
       if (counts[i] === 0) continue;
       const slot = this.slotOf(high[i], low[i]);
