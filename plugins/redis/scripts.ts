@@ -70,8 +70,7 @@ local withDump = ARGV[1] == '1'
 local withTtl = ARGV[2] ~= '0'
 local values = redis.call('MGET', unpack(KEYS))
 local out = {}
-local count = #KEYS
-local tail = count
+local tail = #KEYS
 for i, key in ipairs(KEYS) do
   local value = values[i]
   local kind = 'string'
