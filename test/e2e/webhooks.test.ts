@@ -203,8 +203,13 @@ describe.each([redisBackend, etcdBackend])('on $name', ({ create }) => {
     expect(metric(metrics, 'pages_reaper_webhook_deliveries_total{event="repository",outcome="queued"}')).toBe(1);
     expect(metric(metrics, 'pages_reaper_webhook_delivery_to_verified_seconds_count')).toBe(1);
     expect(metric(metrics, 'pages_reaper_domains_reaped_total')).toBe(2);
-    // The textfile tells what /metrics tells, the sweep an hour away.
-    const saved = fs.readFileSync(metricsFile, 'utf8');
+    // The textfile tells what /metrics tells, the sweep an hour away. It is rewritten after
+    // the run is counted (a write and a rename): until then it holds the first sweep's 0.
+    const saved = await eventually(
+      () => fs.readFileSync(metricsFile, 'utf8'),
+      (text) => metric(text, 'pages_reaper_domains_reaped_total') !== 0,
+      5_000,
+    );
     expect(metric(saved, 'pages_reaper_domains_reaped_total')).toBe(2);
     expect(metric(saved, 'pages_reaper_keys_deleted_total')).toBe(metric(metrics, 'pages_reaper_keys_deleted_total'));
   }, 60_000);
