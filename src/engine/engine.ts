@@ -24,7 +24,7 @@ import { ExplainedError, FailedDeletes, InterruptedDeletes } from './explained-e
 export interface EngineOptions {
   rootKey: string;
   brake: BrakeOptions;
-  /** Claims being verified at once; enough to keep the source's connections busy. */
+  /** Claims being verified at once: the CLI gives the requests in flight (`--concurrency`). */
   verifyParallelism?: number;
   /** Where a reap writes the backup of what it deletes; undefined only with --no-backup. */
   backupDir?: string;
