@@ -194,12 +194,37 @@ export function isBranchName(name: string): boolean {
  */
 export function isDomainName(value: string): boolean {
   if (value.length === 0 || value.length > 253) return false;
-  const labels = value.split('.');
-  return (
-    labels.length >= 2 &&
-    !/^\d+$/.test(labels[labels.length - 1]) &&
-    labels.every((label) => /^(?:\*|[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)$/.test(label))
-  );
+  // Label by label in place: it runs on every reverse key's value a scan reads, and a
+  // split with a pattern per label allocated more than the rest of the check.
+  for (let start = 0, labels = 1; ; labels++) {
+    const dot = value.indexOf('.', start);
+    const end = dot < 0 ? value.length : dot;
+    if (!isHostLabel(value, start, end)) return false;
+    if (dot < 0) return labels >= 2 && !isAllDigits(value, start, end);
+    start = dot + 1;
+  }
+}
+
+/** `*`, or 1–63 of `A-Za-z0-9_-` neither starting nor ending with `-`: a label of `isDomainName`. */
+function isHostLabel(text: string, start: number, end: number): boolean {
+  const length = end - start;
+  if (length === 1 && text.charCodeAt(start) === 0x2a) return true;
+  if (length < 1 || length > 63 || text.charCodeAt(start) === 0x2d || text.charCodeAt(end - 1) === 0x2d) return false;
+  for (let i = start; i < end; i++) {
+    const code = text.charCodeAt(i);
+    const isLabelChar =
+      (code >= 0x61 && code <= 0x7a) || (code >= 0x30 && code <= 0x39) || code === 0x2d || (code >= 0x41 && code <= 0x5a) || code === 0x5f;
+    if (!isLabelChar) return false;
+  }
+  return true;
+}
+
+function isAllDigits(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x30 || code > 0x39) return false;
+  }
+  return end > start;
 }
 
 /**

@@ -36,11 +36,15 @@ export type ParsedTarget = { ok: true; target: RepoTarget } | { ok: false; reaso
  * `resolveCustomDomain` does, and refuses names that could not reach Forgejo safely.
  */
 export function parseForwardValue(value: string): ParsedTarget {
-  const parts = value.split(':');
-  if (parts.length !== 2 && parts.length !== 3) {
+  // By position: a scan reads every forward value, and an array of parts for each was garbage.
+  const first = value.indexOf(':');
+  const second = first < 0 ? -1 : value.indexOf(':', first + 1);
+  if (first < 0 || (second >= 0 && value.indexOf(':', second + 1) >= 0)) {
     return { ok: false, reason: `Invalid mapping format '${value}' (expected owner:repo or owner:repo:branch)` };
   }
-  const [owner, repo, branch] = parts;
+  const owner = value.slice(0, first);
+  const repo = second < 0 ? value.slice(first + 1) : value.slice(first + 1, second);
+  const branch = second < 0 ? undefined : value.slice(second + 1);
   if (!isRepoPart(owner)) return { ok: false, reason: `Invalid owner name '${owner}' in '${value}'` };
   if (!isRepoPart(repo)) return { ok: false, reason: `Invalid repository name '${repo}' in '${value}'` };
   if (branch === undefined) return { ok: true, target: { owner, repo } };
