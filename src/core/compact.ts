@@ -126,6 +126,18 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
     return this.arena.flags(position) & WHOLE ? this.whole.get(domain) : expand(domain, this.arena.textAt(position));
   }
 
+  /**
+   * A mapping's key and target, as `get(domain)` has them, without the rest: a report asks
+   * them of every domain, and each mapping built holds a copy of its value.
+   */
+  keyAndTarget(domain: string): Pick<ForwardMapping, 'key' | 'target'> | undefined {
+    const position = this.arena.find(domain);
+    const kept = position < 0 ? this.outsized.get(domain) : this.arena.flags(position) & WHOLE ? this.whole.get(domain) : undefined;
+    if (position < 0 || kept) return kept && { key: kept.key, target: kept.target };
+    const parsed = parseForwardValue(this.arena.textAt(position));
+    return { key: FORWARD_PREFIX + domain, target: parsed.ok ? parsed.target : undefined };
+  }
+
   /** The value as text without building the mapping; undefined for a mapping kept whole. */
   valueText(domain: string): string | undefined {
     const position = this.arena.find(domain);

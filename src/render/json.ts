@@ -29,6 +29,20 @@ function memberValueText(value: unknown): string {
   return JSON.stringify(value, null, 2).replaceAll('\n', '\n' + MEMBER_INDENT);
 }
 
+/** Each member name's line start, first in its entry and after a comma: a dozen names, in every entry. */
+const memberPrefixes = new Map<string, [first: string, next: string]>();
+const MEMBER_NAMES_KEPT = 64;
+
+function memberPrefix(name: string, first: boolean): string {
+  let prefixes = memberPrefixes.get(name);
+  if (prefixes === undefined) {
+    const start = MEMBER_INDENT + JSON.stringify(name) + ': ';
+    prefixes = ['\n' + start, ',\n' + start];
+    if (memberPrefixes.size < MEMBER_NAMES_KEPT) memberPrefixes.set(name, prefixes);
+  }
+  return prefixes[first ? 0 : 1];
+}
+
 /**
  * `'    ' + JSON.stringify(entry, null, 2)` re-indented by four spaces, the text of one
  * entry of the domains array, written member by member: through the generic indenting
@@ -42,7 +56,7 @@ export function entryText(entry: object): string {
   for (const name of Object.keys(entry)) {
     const value = (entry as Record<string, unknown>)[name];
     if (value === undefined || typeof value === 'function' || typeof value === 'symbol') continue;
-    text += (first ? '\n' : ',\n') + MEMBER_INDENT + JSON.stringify(name) + ': ' + memberValueText(value);
+    text += memberPrefix(name, first) + memberValueText(value);
     first = false;
   }
   return first ? text + '}' : text + '\n' + ENTRY_INDENT + '}';
@@ -59,11 +73,11 @@ export function* jsonReport(report: RunReport, summary: Summary, ctx: RenderCont
   const fateOf = (index: number | undefined) =>
     index === undefined ? undefined : groupFate(report, ctx.dryRun, summary.refusedByBrake, index);
   const domainEntry = (domain: string) => {
-    const mapping = report.inventory.forwards.get(domain)!;
+    const mapping = report.inventory.forwards.keyAndTarget(domain)!;
     const verdict = report.forwardVerdicts.get(domain);
     const index = domainGroup.get(domain);
     return {
-      domain: mapping.domain,
+      domain,
       key: mapping.key,
       owner: mapping.target?.owner,
       repo: mapping.target?.repo,

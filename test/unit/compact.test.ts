@@ -104,6 +104,25 @@ describe('ForwardTable', () => {
     expect(table.get('d.com')).toBe(invalid);
     expect(table.size).toBe(3);
   });
+  it('gives the key and target a report needs as get() has them, for every way a mapping is kept', () => {
+    const table = new ForwardTable();
+    const long = `${'a'.repeat(70_000)}.com`;
+    const mappings = [
+      {
+        domain: 'a.com',
+        key: 'custom_domain:a.com',
+        value: Buffer.from('alice:site:dev'),
+        target: { owner: 'alice', repo: 'site', branch: 'dev' },
+      },
+      { domain: 'c.com', key: 'custom_domain:c.com', value: Buffer.from('a:b'), expiresAt: 5, target: { owner: 'a', repo: 'b' } },
+      { domain: 'd.com', key: 'custom_domain:d.com', value: Buffer.from('nope'), invalid: 'Invalid mapping format' },
+      { domain: long, key: `custom_domain:${long}`, value: Buffer.from('o:r'), target: { owner: 'o', repo: 'r' } },
+    ];
+    for (const m of mappings) table.set(m.domain, m);
+    for (const m of mappings) expect(table.keyAndTarget(m.domain)).toEqual({ key: m.key, target: m.target });
+    expect(table.keyAndTarget('a.com')!.target).toEqual(table.get('a.com')!.target);
+    expect(table.keyAndTarget('e.com')).toBeUndefined();
+  });
 });
 
 describe('ReverseTable', () => {
