@@ -23,7 +23,8 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', ignoreRestSiblings: true },
       ],
       // Lazy loads: a module a run may never need (prom-client, node:dns, the sidecar, a
-      // store's client, inversify for a caller that configures the runtime's parts) is
+      // store's client, inversify for a caller that configures the runtime's parts, the
+      // progress bar of a run at a terminal) is
       // required where it is first used, so a single run starts fast.
       '@typescript-eslint/no-require-imports': [
         'error',
@@ -35,6 +36,7 @@ export default tseslint.config(
             '^\\.\\./plugins/\\w+$',
             '^inversify$',
             '^reflect-metadata$',
+            '^cli-progress$',
           ],
         },
       ],
