@@ -104,11 +104,10 @@ function cliParts(settings: ReaperSettings, options: RuntimeOptions): Part[] {
       value: {
         rootKey: settings.rootKey,
         brake: settings.brake ?? DEFAULT_BRAKE,
-        // As many claims at once as requests in flight: four times as many (as before) kept
-        // three claims in four parked at the source's limiter, each with its chain of
-        // promises, which the young generation copied until they were promoted. A reap of
-        // 10,000 domains at 5 ms latency, 64 in flight: 2.52 s and 2.34 s of CPU against
-        // 2.71 s and 2.67 s. Claims that share a repository share its one request.
+        // As many claims at once as requests in flight, more only while some are held up
+        // (the engine's queue lends their places): four times as many kept three claims in
+        // four parked at the source's limiter, each with its chain of promises, which the
+        // young generation copied until they were promoted.
         verifyParallelism: typeof settings.concurrency === 'number' ? settings.concurrency : 16,
         backupDir: settings.backupDir,
         graceMs: settings.graceMs,

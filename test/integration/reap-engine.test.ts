@@ -145,6 +145,21 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
       expect(h.forgejo.stats().byPath['/api/v1/repos/bob/blog/contents/.pages']).toBe(2);
     });
 
+    it('goes on with other claims while one waits out a retry (one request in flight)', async () => {
+      const owners = ['ann', 'ben', 'cat', 'dan'];
+      for (const owner of owners) {
+        await h.seedSite({ owner, repo: 'site', domain: `${owner}.dev` });
+        h.forgejo.addFailure({ match: `/repos/${owner}/site/`, status: 503, retryAfter: 1, times: 1 });
+      }
+      const { report } = await h.run('verify', { concurrency: 1 });
+      expect(owners.map((owner) => verdictOf(report, `${owner}.dev`)?.status)).toEqual(['live', 'live', 'live', 'live']);
+      // Each first answer says to come back in a second: the three other repositories are
+      // asked meanwhile, not one repository's two requests after the other.
+      const asked = h.forgejo.requestLog.map((entry) => entry.path.split('/')[4]);
+      expect(new Set(asked.slice(0, 4)).size).toBe(4);
+      expect(asked).toHaveLength(8);
+    });
+
     it('never sends invalid values to the API and never deletes them', async () => {
       await h.store.mset({
         'custom_domain:x.com': 'not-a-mapping',
