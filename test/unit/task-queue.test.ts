@@ -15,6 +15,15 @@ function gate(running: { now: number; most: number }) {
   };
 }
 
+/** `count` gated tasks pushed onto `queue`, in order. */
+function pushGates(queue: TaskQueue, count: number, running: { now: number; most: number }) {
+  return Array.from({ length: count }, () => {
+    const g = gate(running);
+    queue.push(g.task);
+    return g;
+  });
+}
+
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 const waitMs = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -72,11 +81,7 @@ describe('TaskQueue', () => {
       let now = 0;
       const queue = new TaskQueue(2, { afterMs: 10, most: 3, now: () => now });
       const running = { now: 0, most: 0 };
-      const gates = [0, 1, 2, 3, 4].map(() => {
-        const g = gate(running);
-        queue.push(g.task);
-        return g;
-      });
+      const gates = pushGates(queue, 5, running);
       await turn();
       expect(running.now).toBe(2);
       now = 11; // both held up: places are lent, but no more than `most` run
@@ -92,11 +97,7 @@ describe('TaskQueue', () => {
       let now = 0;
       const queue = new TaskQueue(2, { afterMs: 10, most: 8, now: () => now });
       const running = { now: 0, most: 0 };
-      const gates = [0, 1, 2, 3].map(() => {
-        const g = gate(running);
-        queue.push(g.task);
-        return g;
-      });
+      const gates = pushGates(queue, 4, running);
       now = 9;
       await waitMs(50);
       expect(running.now).toBe(2);
@@ -111,11 +112,7 @@ describe('TaskQueue', () => {
       const running = { now: 0, most: 0 };
       const slow = gate(running);
       queue.push(slow.task);
-      const quick = [0, 1, 2, 3, 4].map(() => {
-        const g = gate(running);
-        queue.push(g.task);
-        return g;
-      });
+      const quick = pushGates(queue, 5, running);
       await turn();
       now = 11; // the first is held up: one place lent
       await waitMs(50);
