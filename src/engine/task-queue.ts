@@ -17,7 +17,7 @@ export interface Lending {
  * up to `lending.most` in all: verification runs as many claims as requests may be in
  * flight, and a claim whose request waits out a retry's backoff would otherwise hold its
  * place idle (with 5% of answers a 503, a 10,000-domain `verify` took 10.5 s instead of
- * 4.1 s). Started ahead of need, claims wait at the source's limiter with their chains of
+ * about 4 s). Started ahead of need, claims wait at the source's limiter with their chains of
  * promises, which the young generation copies until it promotes them: four times as many
  * as requests in flight cost a reap at 64 in flight 12–14% more CPU.
  */
