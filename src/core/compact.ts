@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { FORWARD_PREFIX, REDIRECTS_META_PREFIX, reverseKey } from './keys';
 import { parseForwardValue } from './mapping';
-import type { ForwardMapping, KeyValue, ReverseMapping } from './mapping';
+import type { ForwardMapping, KeyValue, RepoTarget, ReverseMapping } from './mapping';
 import { GONE_REASON, type Verdict } from './verdict';
 import { ArenaTextMap, DomainArena } from './domain-arena';
 
@@ -132,10 +132,11 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
    */
   keyAndTarget(domain: string): Pick<ForwardMapping, 'key' | 'target'> | undefined {
     const position = this.arena.find(domain);
-    const kept = position < 0 ? this.outsized.get(domain) : this.arena.flags(position) & WHOLE ? this.whole.get(domain) : undefined;
-    if (position < 0 || kept) return kept && { key: kept.key, target: kept.target };
-    const parsed = parseForwardValue(this.arena.textAt(position));
-    return { key: FORWARD_PREFIX + domain, target: parsed.ok ? parsed.target : undefined };
+    if (position >= 0 && !(this.arena.flags(position) & WHOLE)) {
+      return { key: FORWARD_PREFIX + domain, target: targetOf(this.arena.textAt(position)) };
+    }
+    const kept = this.get(domain);
+    return kept && { key: kept.key, target: kept.target };
   }
 
   /** The value as text without building the mapping; undefined for a mapping kept whole. */
@@ -357,9 +358,13 @@ export class RedirectsMetaTable implements Iterable<[string, KeyValue]> {
 }
 
 function expand(domain: string, text: string): ForwardMapping {
+  return { domain, key: FORWARD_PREFIX + domain, value: Buffer.from(text, 'utf8'), target: targetOf(text) };
+}
+
+/** The target of a value kept as text: only values that parsed were kept so. */
+function targetOf(text: string): RepoTarget | undefined {
   const parsed = parseForwardValue(text);
-  // Only values that parsed were kept as text.
-  return { domain, key: FORWARD_PREFIX + domain, value: Buffer.from(text, 'utf8'), target: parsed.ok ? parsed.target : undefined };
+  return parsed.ok ? parsed.target : undefined;
 }
 
 /** The reverse key of a forward value text that parses (`owner:repo` or `owner:repo:branch`). */

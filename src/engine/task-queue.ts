@@ -33,11 +33,13 @@ export class TaskQueue {
   private readonly freePlaces: number[] = [];
   private lent = 0;
   private lendingCheck: ReturnType<typeof setInterval> | undefined;
+  private readonly now: () => number;
 
   constructor(
     private readonly parallel: number,
     private readonly lending?: Lending,
   ) {
+    this.now = lending?.now ?? (() => performance.now());
     if (lending) {
       this.startedAt = new Float64Array(Math.max(parallel, lending.most)).fill(NaN);
       for (let place = this.startedAt.length - 1; place >= 0; place--) this.freePlaces.push(place);
@@ -120,9 +122,5 @@ export class TaskQueue {
     for (const started of this.startedAt!) if (started <= since) heldUp++;
     this.lent = Math.max(0, Math.min(heldUp, this.lending!.most - this.parallel));
     this.pump();
-  }
-
-  private now(): number {
-    return this.lending?.now ? this.lending.now() : performance.now();
   }
 }
