@@ -24,6 +24,13 @@ function pushGates(queue: TaskQueue, count: number, running: { now: number; most
   });
 }
 
+/** A lending queue on a clock the test sets, and the count of its tasks running. */
+function lendingQueue(parallel: number, most: number) {
+  const clock = { now: 0 };
+  const queue = new TaskQueue(parallel, { afterMs: 10, most, now: () => clock.now });
+  return { clock, queue, running: { now: 0, most: 0 } };
+}
+
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 const waitMs = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -78,13 +85,11 @@ describe('TaskQueue', () => {
 
   describe('lending', () => {
     it('lets one more start for each task held up longer than afterMs, within most', async () => {
-      let now = 0;
-      const queue = new TaskQueue(2, { afterMs: 10, most: 3, now: () => now });
-      const running = { now: 0, most: 0 };
+      const { clock, queue, running } = lendingQueue(2, 3);
       const gates = pushGates(queue, 5, running);
       await turn();
       expect(running.now).toBe(2);
-      now = 11; // both held up: places are lent, but no more than `most` run
+      clock.now = 11; // both held up: places are lent, but no more than `most` run
       await waitMs(50);
       expect(running.now).toBe(3);
       expect(queue.queued).toBe(2);
@@ -94,11 +99,9 @@ describe('TaskQueue', () => {
     });
 
     it('lends nothing while tasks end within afterMs', async () => {
-      let now = 0;
-      const queue = new TaskQueue(2, { afterMs: 10, most: 8, now: () => now });
-      const running = { now: 0, most: 0 };
+      const { clock, queue, running } = lendingQueue(2, 8);
       const gates = pushGates(queue, 4, running);
-      now = 9;
+      clock.now = 9;
       await waitMs(50);
       expect(running.now).toBe(2);
       for (const g of gates) g.finish();
@@ -107,14 +110,12 @@ describe('TaskQueue', () => {
     });
 
     it('takes lent places back once the held-up tasks end', async () => {
-      let now = 0;
-      const queue = new TaskQueue(1, { afterMs: 10, most: 4, now: () => now });
-      const running = { now: 0, most: 0 };
+      const { clock, queue, running } = lendingQueue(1, 4);
       const slow = gate(running);
       queue.push(slow.task);
       const quick = pushGates(queue, 5, running);
       await turn();
-      now = 11; // the first is held up: one place lent
+      clock.now = 11; // the first is held up: one place lent
       await waitMs(50);
       expect(running.now).toBe(2);
       slow.finish(); // its place goes to the next while the loan stands
