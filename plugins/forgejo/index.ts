@@ -50,6 +50,8 @@ interface Answer {
 interface RawAnswer extends Answer {
   location?: string;
   retryAfter?: string;
+  /** A 404's Content-Type: the API's own answers are JSON. */
+  contentType?: string;
 }
 
 /**
@@ -82,6 +84,7 @@ function dispatchGet(pool: Dispatcher, options: Dispatcher.DispatchOptions, dead
     let status = 0;
     let location: string | undefined;
     let retryAfter: string | undefined;
+    let contentType: string | undefined;
     let first: Buffer | undefined;
     let rest: Buffer[] | undefined;
     let abort: ((reason: Error) => void) | undefined;
@@ -101,7 +104,8 @@ function dispatchGet(pool: Dispatcher, options: Dispatcher.DispatchOptions, dead
       },
       onHeaders(statusCode: number, raw: Buffer[]) {
         status = statusCode;
-        if (statusCode !== 200 && statusCode !== 404) {
+        if (statusCode === 404) contentType = rawHeader(raw, 'content-type');
+        else if (statusCode !== 200) {
           location = rawHeader(raw, 'location');
           retryAfter = rawHeader(raw, 'retry-after');
         }
@@ -115,7 +119,7 @@ function dispatchGet(pool: Dispatcher, options: Dispatcher.DispatchOptions, dead
       onComplete() {
         clearTimeout(deadline);
         const bytes = rest ? Buffer.concat(rest) : first;
-        resolve({ status, body: bytes ? bytes.toString('utf8') : '', location, retryAfter });
+        resolve({ status, body: bytes ? bytes.toString('utf8') : '', location, retryAfter, contentType });
       },
       onError(error: Error) {
         clearTimeout(deadline);
@@ -124,6 +128,25 @@ function dispatchGet(pool: Dispatcher, options: Dispatcher.DispatchOptions, dead
     };
     pool.dispatch(options, handler as unknown as Dispatcher.DispatchHandler);
   });
+}
+
+/** What `/api/v1/version` said: Forgejo's API answers there, something else does, or no answer came. */
+type ApiProbe = 'there' | 'absent' | 'unknown';
+
+/** Whether a body starts as a JSON object does (the API answers objects). */
+function looksLikeJson(body: string): boolean {
+  return /^\s*\{/.test(body);
+}
+
+/**
+ * Whether a 404 is the API's own "not found": Forgejo answers JSON there. A web page
+ * (HTML, a proxy's text) is not: it comes from outside the API. A bare 404, with no body
+ * and no type, is taken as the API's.
+ */
+function isApiNotFound(answer: Answer & { contentType?: string }): boolean {
+  if (answer.contentType !== undefined && /json/i.test(answer.contentType)) return true;
+  if (looksLikeJson(answer.body)) return true;
+  return answer.contentType === undefined && answer.body.trim() === '';
 }
 
 /** A bare host name means HTTPS, as every Forgejo served to the plugin is. */
@@ -243,6 +266,9 @@ export class ForgejoSource implements SourceOfTruth {
   private readonly basePath: string;
   private readonly headers: string[];
   private requests = 0;
+  /** An answer of the API itself (JSON with a 200) has come: the configured path is the API's. */
+  private apiAnswered = false;
+  private apiProbe: Promise<ApiProbe> | undefined;
   private readonly timeout: number;
   private readonly retries: number;
   private readonly retryDelay: number;
@@ -327,7 +353,16 @@ export class ForgejoSource implements SourceOfTruth {
       let waitHint: number | undefined;
       try {
         const answer = await this.limiter.run(() => this.send(path, what), signal);
-        if (answer.status === 200 || answer.status === 404) return answer;
+        if (answer.status === 200) {
+          if (looksLikeJson(answer.body)) this.apiAnswered = true;
+          return answer;
+        }
+        if (answer.status === 404) {
+          if (isApiNotFound(answer) || this.apiAnswered) return answer;
+          const api = await this.apiAtHost();
+          if (api === 'there') return answer;
+          throw this.notApiError(answer, what, api);
+        }
         failure = this.statusError(answer.status, what);
         waitHint = answer.retryAfter;
         if (!RETRYABLE_STATUS.has(answer.status)) throw failure;
@@ -355,7 +390,7 @@ export class ForgejoSource implements SourceOfTruth {
    * answer 301). Redirects are followed here rather than by undici's interceptor, which
    * costs more per request than the rest of the client; one to another origin fails.
    */
-  private async send(path: string, what: string): Promise<Answer & { retryAfter?: number }> {
+  private async send(path: string, what: string): Promise<Answer & { retryAfter?: number; contentType?: string }> {
     let target = this.basePath + path;
     for (let redirects = 0; ; redirects++) {
       this.requests++;
@@ -384,7 +419,7 @@ export class ForgejoSource implements SourceOfTruth {
         target = next.pathname + next.search;
         continue;
       }
-      return { status: answer.status, body: answer.body, retryAfter: retryAfterMs(answer.retryAfter) };
+      return { status: answer.status, body: answer.body, retryAfter: retryAfterMs(answer.retryAfter), contentType: answer.contentType };
     }
   }
 
@@ -414,6 +449,39 @@ export class ForgejoSource implements SourceOfTruth {
       'http',
       'redirect:elsewhere',
       status,
+    );
+  }
+
+  /**
+   * Whether Forgejo's API answers at the configured URL: asked once, and only when a 404
+   * does not look like the API's own (a web page). Such a 404 comes from outside the API
+   * when --forgejo-host names the wrong path (a prefix Forgejo is not served under, a
+   * proxy's own page): every repository then answers 404, and every site would look gone.
+   */
+  private apiAtHost(): Promise<ApiProbe> {
+    this.apiProbe ??= this.send('/api/v1/version', 'the API version').then(
+      (answer) =>
+        answer.status === 200 && looksLikeJson(answer.body)
+          ? 'there'
+          : answer.status === 200 || answer.status === 404
+            ? 'absent'
+            : 'unknown',
+      () => 'unknown',
+    );
+    return this.apiProbe;
+  }
+
+  private notApiError(answer: { contentType?: string }, what: string, api: ApiProbe): SourceError {
+    const page = answer.contentType ? `a ${answer.contentType.split(';')[0].trim()} page` : 'a page';
+    const said = `Forgejo answered 404 for ${what} with ${page}, not the API's JSON: a 404 from outside the API proves nothing`;
+    if (api === 'unknown')
+      return new SourceError(`${said} (and ${this.describe()}/api/v1/version did not answer)`, 'http', 'http:404-page', 404);
+    return new SourceError(
+      `${said}, and ${this.describe()}/api/v1/version is not Forgejo's API either; check that --forgejo-host is the URL Forgejo is served at`,
+      'misconfigured',
+      'http:404-outside-api',
+      404,
+      true,
     );
   }
 

@@ -302,7 +302,16 @@ async function startForgejoStandin(options = {}) {
     const targetNotFound = () => sendJson(res, entry, 404, { errors: [], message: "The target couldn't be found.", url: swaggerUrl });
 
     const raw = path.split('/');
-    if (req.method !== 'GET' || raw.length < 6 || raw[1] !== 'api' || raw[2] !== 'v1' || raw[3] !== 'repos') {
+    if (req.method === 'GET' && path === '/api/v1/version') {
+      sendJson(res, entry, 200, { version: '11.0.0+standin' });
+      return;
+    }
+    if (raw[1] !== 'api') {
+      // Outside the API Forgejo serves its web pages: a path it does not know is an HTML page.
+      send(res, entry, 404, { 'content-type': 'text/html; charset=utf-8' }, '<!DOCTYPE html><html><body>Page Not Found</body></html>');
+      return;
+    }
+    if (req.method !== 'GET' || raw.length < 6 || raw[2] !== 'v1' || raw[3] !== 'repos') {
       notFound();
       return;
     }

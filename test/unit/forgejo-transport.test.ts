@@ -17,7 +17,19 @@ describe('ForgejoSource transport', () => {
   beforeAll(async () => {
     server = http.createServer((req, res) => {
       seen.push({ url: req.url ?? '', authorization: req.headers.authorization });
-      if (req.url === '/api/v1/repos/chunked/site/contents/.pages') {
+      const page404 = () => res.writeHead(404, { 'content-type': 'text/html; charset=utf-8' }).end('<html>Page Not Found</html>');
+      if (req.url?.startsWith('/web/')) {
+        // Forgejo's web pages, not its API: --forgejo-host with a path it is not served under.
+        page404();
+      } else if (req.url?.startsWith('/pages404/')) {
+        // An API whose 404s are pages (a proxy's), but which answers as Forgejo's API.
+        if (req.url === '/pages404/api/v1/version') res.writeHead(200, { 'content-type': 'application/json' }).end('{"version":"11.0.0"}');
+        else if (req.url === '/pages404/api/v1/repos/new/site/contents/.pages') res.writeHead(200).end(contents);
+        else page404();
+      } else if (req.url?.startsWith('/busy/')) {
+        if (req.url === '/busy/api/v1/version') res.writeHead(503).end();
+        else page404();
+      } else if (req.url === '/api/v1/repos/chunked/site/contents/.pages') {
         // The body in several writes, a multi-byte character cut between two of them.
         const body = Buffer.from(JSON.stringify({ type: 'file', content: Buffer.from('é'.repeat(5000)).toString('base64') }));
         res.writeHead(200, { 'content-type': 'application/json' });
@@ -107,6 +119,41 @@ describe('ForgejoSource transport', () => {
       }
     } finally {
       await source.close();
+    }
+  });
+
+  it("a 404 that is a web page, not the API's JSON, proves nothing unless Forgejo's API answers at the configured URL", async () => {
+    const wrongPath = new ForgejoSource({ forgejoHost: `${origin}/web`, retries: 0 });
+    try {
+      const outside = { kind: 'misconfigured', signature: 'http:404-outside-api', status: 404, ofSetup: true };
+      await expect(wrongPath.pagesFile('gone', 'site')).rejects.toMatchObject(outside);
+      await expect(wrongPath.branchExists('gone', 'site', 'dev')).rejects.toThrow(/with a text\/html page, not the API's JSON/);
+      expect(seen.filter(({ url }) => url === '/web/api/v1/version')).toHaveLength(1);
+    } finally {
+      await wrongPath.close();
+    }
+    const proxied = new ForgejoSource({ forgejoHost: `${origin}/pages404`, retries: 0 });
+    try {
+      expect(await proxied.pagesFile('gone', 'site')).toEqual({ found: false });
+      expect(await proxied.branchExists('gone', 'site', 'dev')).toBe(false);
+    } finally {
+      await proxied.close();
+    }
+    // Once the API has answered a request with JSON, the path is the API's: no question asked.
+    const answered = new ForgejoSource({ forgejoHost: `${origin}/pages404`, retries: 0 });
+    try {
+      expect(await answered.pagesFile('new', 'site')).toEqual({ found: true, text: pages });
+      const asked = seen.length;
+      expect(await answered.pagesFile('gone', 'site')).toEqual({ found: false });
+      expect(seen.slice(asked).map(({ url }) => url)).toEqual(['/pages404/api/v1/repos/gone/site/contents/.pages']);
+    } finally {
+      await answered.close();
+    }
+    const busy = new ForgejoSource({ forgejoHost: `${origin}/busy`, retries: 0 });
+    try {
+      await expect(busy.pagesFile('gone', 'site')).rejects.toMatchObject({ kind: 'http', signature: 'http:404-page', ofSetup: false });
+    } finally {
+      await busy.close();
     }
   });
 
