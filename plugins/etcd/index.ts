@@ -97,13 +97,23 @@ export function parseEndpoints(value: string | undefined): Endpoint[] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  if (raw.length === 0) raw.push(DEFAULT_ENDPOINT);
+  if (raw.length === 0) {
+    // Given, but naming no endpoint (`,`): never the default's etcd in its place.
+    if (value !== undefined && value.trim() !== '')
+      throw new RefusedSetting(
+        `invalid --etcd-endpoints '${withoutUserinfo(value)}': it names no endpoint; give host:port or http://host:port, comma-separated`,
+      );
+    raw.push(DEFAULT_ENDPOINT);
+  }
   return raw.map((text) => {
     let url: URL;
     try {
       url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`);
     } catch {
-      throw new RefusedSetting(`invalid --etcd-endpoints entry '${withoutUserinfo(text)}': expected http://host:port`);
+      const credentials = text.includes('@')
+        ? ' (its user:password@ not shown): expected http://host:port, with the credentials in --etcd-username and --etcd-password'
+        : ': expected http://host:port';
+      throw new RefusedSetting(`invalid --etcd-endpoints entry '${withoutUserinfo(text)}'${credentials}`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new RefusedSetting(`invalid --etcd-endpoints entry '${url.host}': use http:// or https://`);

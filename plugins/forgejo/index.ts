@@ -156,9 +156,9 @@ export function parseForgejoHost(host: string): URL {
   // names its path itself, and undici sends no userinfo. Without them a private
   // repository answers 404, as a deleted one does, and its live site would be reaped.
   // They are refused before any message repeats the URL, so no secret is echoed.
-  const authority = /^(?:[^:/?#]*:\/\/)?([^/?#]*)/.exec(host)![1];
+  // Any `@` counts: a token may hold a `/`, `?` or `#`, which would end the authority early.
   const tokenHint = 'give the token with --forgejo-token or --forgejo-token-file (FORGEJO_TOKEN, FORGEJO_TOKEN_FILE)';
-  if (authority.includes('@'))
+  if (host.includes('@'))
     throw new Error(
       `invalid --forgejo-host: it holds credentials (user:token@) that would never be sent; ${tokenHint}, and the URL without them`,
     );

@@ -1,5 +1,5 @@
 import { escapeControls } from '../render/escape';
-import { scrubSecrets } from '../core/secrets';
+import { scrubSecrets, secretsOfCommandLine } from '../core/secrets';
 import { ReaperError } from '../report/errors';
 
 /** One line on stderr, no stack: what went wrong and how to fix it. */
@@ -37,8 +37,13 @@ export interface FailureOutput {
  */
 export function reportFailure(error: unknown, output: FailureOutput = {}): number {
   const failure = ReaperError.from(error);
-  const line = scrubSecrets(oneLine(failure), output.secrets ?? []);
-  if (output.json) writeErrorDocument(failure, output.json, output);
+  // A failure before the settings were read (a parse error) knows no secret yet: those of
+  // the command line and the environment are kept out all the same.
+  const secrets = [...(output.secrets ?? []), ...secretsOfCommandLine(process.argv.slice(2), process.env)].sort(
+    (a, b) => b.length - a.length,
+  );
+  const line = scrubSecrets(oneLine(failure), secrets);
+  if (output.json) writeErrorDocument(failure, output.json, { ...output, secrets });
   process.stderr.write(`pages-reaper: ${line}\n`);
   return failure.exitCode;
 }

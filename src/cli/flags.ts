@@ -6,6 +6,7 @@ import { etcdFlags } from '../../plugins/etcd/flags';
 import { forgejoFlags } from '../../plugins/forgejo/flags';
 import { redisFlags } from '../../plugins/redis/flags';
 import { timeoutSeconds } from '../plugin-kit/flags';
+import { withoutUserinfo } from '../plugin-kit/settings';
 import type { ReaperSettings } from '../container';
 import { UsageError } from '../report/errors';
 import { duration, waitDuration } from './duration';
@@ -179,12 +180,18 @@ function withoutPasswords(text: string): { text: string; hadPassword: boolean } 
   const parts = text.split(',').map((part) => {
     try {
       const url = new URL(part.trim());
-      if (url.password === '') return part.trim();
+      // ioredis also takes the password as a query parameter (`?password=`).
+      const queryPassword = [...url.searchParams.keys()].filter((name) => name.toLowerCase() === 'password');
+      if (url.password === '' && queryPassword.length === 0) return part.trim();
       hadPassword = true;
       url.password = '';
+      for (const name of queryPassword) url.searchParams.delete(name);
       return url.toString().replace(/\/$/, '');
     } catch {
-      return part.trim();
+      // Not a URL to the parser (a `/` in its password, say): what comes before its last `@` goes.
+      if (!part.includes('@')) return part.trim();
+      hadPassword = true;
+      return withoutUserinfo(part.trim());
     }
   });
   return { text: parts.join(','), hadPassword };

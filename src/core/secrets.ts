@@ -17,19 +17,77 @@ export function secretsOf(settings: Record<string, unknown>): string[] {
     }
   };
   for (const name of ['redisPassword', 'etcdPassword', 'forgejoToken']) add(settings[name]);
-  for (const name of ['redisUrl', 'etcdEndpoints', 'forgejoHost']) {
+  for (const name of ['redisUrl', 'etcdEndpoints', 'forgejoHost', 'redisCluster', 'redisSentinels']) {
     const text = settings[name];
-    if (typeof text !== 'string') continue;
-    for (const userinfo of text.matchAll(/\/\/([^@/\s]*)@/g)) for (const part of userinfo[1].split(':')) add(part);
-    for (const password of text.matchAll(/[?&]password=([^&#\s]*)/gi)) add(password[1]);
+    if (typeof text === 'string') for (const secret of secretsInAddresses(text)) add(secret);
   }
-  // Shorter than 3 characters would blank out digits of ports and counts.
+  return ordered(secrets);
+}
+
+/** Shorter than 3 characters would blank out digits of ports and counts; the longest go first. */
+function ordered(secrets: Iterable<string>): string[] {
   return [...secrets].filter((secret) => secret.length >= 3).sort((a, b) => b.length - a.length);
+}
+
+/**
+ * The user names and passwords a URL or a list of addresses holds, with or without a
+ * scheme: everything before an entry's last `@` is userinfo, a `/` in a password included
+ * (`http://root:pa/ss@host`), and so is a `?password=` parameter.
+ */
+function secretsInAddresses(text: string): string[] {
+  const found: string[] = [];
+  for (const entry of text.split(',')) {
+    const at = entry.lastIndexOf('@');
+    if (at !== -1) {
+      const userinfo = entry.slice(0, at).replace(/^\s*[a-z][a-z0-9+.-]*:\/\//i, '');
+      const colon = userinfo.indexOf(':');
+      found.push(...(colon === -1 ? [userinfo] : [userinfo.slice(0, colon), userinfo.slice(colon + 1)]));
+    }
+    for (const password of entry.matchAll(/[?&]password=([^&#\s]*)/gi)) found.push(password[1]);
+  }
+  return found;
+}
+
+/** Flags whose value is a secret, and flags whose value may hold one (userinfo). */
+const SECRET_FLAGS = new Set(['--redis-password', '--etcd-password', '--forgejo-token']);
+const ADDRESS_FLAGS = new Set(['--redis-url', '--etcd-endpoints', '--forgejo-host', '--redis-cluster', '--redis-sentinels']);
+const SECRET_ENV = ['REDIS_PASSWORD', 'ETCD_PASSWORD', 'FORGEJO_TOKEN'];
+const ADDRESS_ENV = ['REDIS_URL', 'ETCD_ENDPOINTS', 'FORGEJO_HOST', 'REDIS_CLUSTER', 'REDIS_SENTINELS'];
+
+/**
+ * The secrets a command line and its environment hold, for a failure that comes before
+ * any setting is read (oclif's parse errors: `Unexpected argument: …`). The words right
+ * after a secret flag's value count too: an unquoted password with a space in a cron line
+ * (`--redis-password pa ss`) reaches the parser as a stray argument.
+ */
+export function secretsOfCommandLine(argv: readonly string[], env: Record<string, string | undefined>): string[] {
+  const secrets = new Set<string>();
+  const add = (value: string | undefined) => value && secrets.add(value);
+  for (const name of SECRET_ENV) add(env[name]);
+  for (const name of ADDRESS_ENV) if (env[name]) secretsInAddresses(env[name]!).forEach(add);
+  for (let i = 0; i < argv.length; i++) {
+    const equals = argv[i].indexOf('=');
+    const flag = argv[i].startsWith('--') && equals !== -1 ? argv[i].slice(0, equals) : argv[i];
+    if (!SECRET_FLAGS.has(flag) && !ADDRESS_FLAGS.has(flag)) continue;
+    let value = equals !== -1 && flag !== argv[i] ? argv[i].slice(equals + 1) : argv[++i];
+    if (value === undefined) break;
+    if (ADDRESS_FLAGS.has(flag)) {
+      secretsInAddresses(value).forEach(add);
+      continue;
+    }
+    add(value);
+    for (; i + 1 < argv.length && !argv[i + 1].startsWith('-'); i++) {
+      value = argv[i + 1];
+      add(value);
+    }
+  }
+  return ordered(secrets);
 }
 
 /** A message with every known secret, and any URL userinfo, taken out. */
 export function scrubSecrets(message: string, secrets: readonly string[]): string {
-  let text = message.replace(/\/\/[^@/\s[\]]*@/g, '//');
+  // Userinfo runs from `//` to the last `@` of the address: a password may hold a `/`.
+  let text = message.replace(/\/\/[^\s'"`,@[\]]*@/g, '//');
   for (const secret of secrets) text = text.split(secret).join('***');
   return text;
 }

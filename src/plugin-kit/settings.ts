@@ -44,6 +44,8 @@ export function parseHostPorts(list: string, flag: string): HostPort[] {
     .map((item) => item.trim())
     .filter(Boolean)
     .map((item) => {
+      if (item.includes('@'))
+        throw new Error(`${flag}: expected host:port, got an address with user:password@ in it; give the password with its own flag`);
       const match = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(item);
       const port = match ? Number(match[3]) : 0;
       if (!match || port < 1 || port > 65535) throw new Error(`${flag}: expected host:port, got '${item}'`);
@@ -59,9 +61,10 @@ export function formatHostPorts(addresses: HostPort[]): string {
 }
 
 /**
- * A URL's text without the user name and password between `//` and `@`: the user name
- * goes too, since `redis://s3cr3t@host` is a password written in its place.
+ * A URL's text without the user name and password before its last `@` (after the scheme,
+ * if it has one): the user name goes too, since `redis://s3cr3t@host` is a password
+ * written in its place, and a `/` in a password does not end it.
  */
 export function withoutUserinfo(text: string): string {
-  return text.replace(/\/\/[^@/]*@/, '//');
+  return text.replace(/^((?:[a-z][a-z0-9+.-]*:)?\/\/)?[^]*@/i, '$1');
 }

@@ -57,7 +57,16 @@ function withoutFlagValues(error: Error, message: string): string {
   if (!Array.isArray(flags) || !/^Nonexistent flags?:/.test(message)) return message;
   const lead = `Nonexistent flag${flags.length === 1 ? '' : 's'}: `;
   const given = lead + flags.join(', ');
-  const names = lead + flags.map((flag) => String(flag).replace(/=[\s\S]*$/, '')).join(', ');
+  // `--name=value` keeps its name; `-xvalue`, a short flag with its value attached, its letter.
+  const names =
+    lead +
+    flags
+      .map((flag) =>
+        String(flag)
+          .replace(/=[\s\S]*$/, '')
+          .replace(/^(-[^-])[\s\S]+$/, '$1'),
+      )
+      .join(', ');
   return message.startsWith(given) ? names + message.slice(given.length) : names;
 }
 

@@ -73,6 +73,33 @@ describe('a slip on the command line', () => {
     expectSameState(await fullDump(redis()), before);
   });
 
+  it('a secret is never repeated by a failure that comes before the settings are read, nor from userinfo holding a `/`', async () => {
+    const before = await fullDump(redis());
+    const runs = await Promise.all([
+      // The password given twice, and an unquoted password with a space: stray arguments to the parser.
+      cli.run(['scan', ...flags(), '--redis-password', 'S3cr3tPw', 'S3cr3tPw']),
+      cli.run(['scan', ...flags(), '--redis-password', 'pa', 'S3cr3tHalf', '--json']),
+      cli.run(['scan', ...flags(), '-pS3cr3tShort']),
+      cli.run(['scan', '--redis-cluster', 'u:S3cr3tCluster@127.0.0.1:1']),
+      cli.run(['scan', '--store', 'etcd', '--etcd-endpoints', 'http://root:Etcd/S3cr3tEtcd@127.0.0.1:1']),
+      cli.run([
+        'verify',
+        ...flags().filter((flag, i, all) => flag !== '--forgejo-host' && all[i - 1] !== '--forgejo-host'),
+        '--forgejo-host',
+        'http://u:Tok/S3cr3tTok@127.0.0.1:1',
+      ]),
+    ]);
+    for (const result of runs) {
+      expect(result.code).toBe(1);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stdout + result.stderr).not.toMatch(/S3cr3t/);
+    }
+    expect(runs[0].stderr).toBe('pages-reaper: Unexpected argument: ***; see --help\n');
+    expect(JSON.parse(runs[1].stdout).error.message).toBe('Unexpected argument: ***; see --help');
+    expect(runs[2].stderr).toBe('pages-reaper: Nonexistent flag: -p; see --help\n');
+    expectSameState(await fullDump(redis()), before);
+  });
+
   it('a plugin key whose name is not UTF-8 (a Latin-1 .pages) is named by every command, which exits 2 and leaves it; the rest is reaped', async () => {
     // The plugin copies custom_domain's bytes into its keys: `café` in Latin-1 is caf\xe9.
     const latin1 = (text: string) => Buffer.from(text, 'latin1');

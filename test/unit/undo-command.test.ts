@@ -42,4 +42,14 @@ describe('storeArguments and undoCommand', () => {
         '  # give --redis-password (REDIS_PASSWORD) and the password in --redis-url and the password in --etcd-endpoints and --etcd-password (ETCD_PASSWORD) as for this run',
     );
   });
+
+  it('never print a password given as a query parameter, or one holding a `/`', () => {
+    const restore = storeArguments({ ...DEFAULTS, 'redis-url': 'redis://127.0.0.1:7651/0?password=qu3ryPw' });
+    expect(restore).toEqual({ args: '--redis-url redis://127.0.0.1:7651/0', withheld: ['the password in --redis-url'] });
+    const slashed = storeArguments({ ...DEFAULTS, store: 'etcd', 'etcd-endpoints': 'http://root:Etcd/sl4sh@127.0.0.1:7660' });
+    expect(slashed).toEqual({
+      args: '--store etcd --etcd-endpoints http://127.0.0.1:7660',
+      withheld: ['the password in --etcd-endpoints'],
+    });
+  });
 });
