@@ -54,8 +54,17 @@ export class BackupWriter {
     if (path === '-') {
       writer = new BackupWriter(path, process.stdout);
     } else {
-      const existing = await fs.stat(path).catch(() => undefined);
+      // The backup is renamed over its name: whatever is there is replaced, so only a file may be.
+      const existing = await fs.lstat(path).catch(() => undefined);
       if (existing?.isDirectory()) throw new Error(`cannot write the backup to ${path}: it is a directory; give a file name`);
+      if (existing?.isSymbolicLink())
+        throw new Error(
+          `cannot write the backup to ${path}: it is a symbolic link, which the backup would replace; give the file it points to, or a new name`,
+        );
+      if (existing && !existing.isFile())
+        throw new Error(
+          `cannot write the backup to ${path}: it is not a regular file (a device, a pipe or a socket); give a file name, or - for standard output`,
+        );
       const tempPath = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
       let handle: fs.FileHandle;
       try {
