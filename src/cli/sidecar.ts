@@ -1,10 +1,11 @@
 import { formatDuration } from '../core/duration';
-import type { ReaperSettings } from '../container';
+import { createRuntime, type ReaperSettings } from '../container';
 import type { Stage } from '../engine/engine';
 import { startHealthServer } from '../observe/health-server';
 import { ReaperMetrics } from '../observe/metrics';
 import { runResult, type RunStatus } from '../report/run-status';
 import { EXIT } from '../report/exit-codes';
+import { StoreUnreachableError } from '../report/errors';
 import { humanReport, type RenderContext } from '../render/human';
 import { writeBatches } from '../render/sink';
 import { logLine, runLogFields, type LogFormat } from './log-line';
@@ -52,6 +53,7 @@ export interface SidecarOptions {
  * backup: an interrupted backup is removed), then the process exits 0.
  */
 export async function runSidecar(options: SidecarOptions): Promise<void> {
+  await checkSetup(options);
   // A long-lived process: its CPU, memory and event loop are worth scraping too.
   const metrics = new ReaperMetrics({ processMetrics: true, version: options.version });
   const runner = new Runner({
@@ -135,6 +137,22 @@ export async function runSidecar(options: SidecarOptions): Promise<void> {
     await server?.close();
   }
   if (options.logFormat === 'json') logLine({ level: 'info', msg: 'sidecar stopped' });
+}
+
+/**
+ * The settings, read once before the loop as every run reads them: a slip (no
+ * --forgejo-host, a token file that is not one line, a store plugin that does not load, a
+ * database the server refuses) ends the sidecar with exit 1 and its one line, where the
+ * loop would retry it forever. A store that cannot be reached (yet) is no slip: the loop
+ * retries it, as it would mid-life.
+ */
+async function checkSetup(options: SidecarOptions): Promise<void> {
+  try {
+    const runtime = await createRuntime(options.settings, { needsSource: options.stage !== 'scan' });
+    await runtime.close();
+  } catch (error) {
+    if (!(error instanceof StoreUnreachableError)) throw error;
+  }
 }
 
 /**

@@ -178,6 +178,49 @@ it('a --metrics-file that cannot be written is refused before the run: exit 1, o
   }
 });
 
+it('a slip in the settings ends the sidecar at once (exit 1, one line); a store not reachable yet is retried', async () => {
+  const pair = await startRedisAndStandin();
+  const { server, standin, redis } = pair;
+  try {
+    await redis.mset(siteEntries({ owner: 'gone', repo: 'site', domain: 'old.example.com' }));
+    const tokenFile = `${cli.home}/two-line-token`;
+    fs.writeFileSync(tokenFile, 'abc\ndef\n');
+    const sidecar = ['reap', '--interval', '1h'];
+    const withoutHost = connectionFlags(server, standin).filter(
+      (flag, i, all) => flag !== '--forgejo-host' && all[i - 1] !== '--forgejo-host',
+    );
+    const results = await Promise.all([
+      cli.run([...sidecar, ...withoutHost]),
+      cli.run([...sidecar, ...connectionFlags(server, standin), '--forgejo-token-file', tokenFile]),
+      cli.run([...sidecar, ...connectionFlags(server, standin), '--redis-db', '99']),
+    ]);
+    expectFatal(results[0], /^pages-reaper: missing --forgejo-host/);
+    expectFatal(results[1], /^pages-reaper: the Forgejo token of --forgejo-token-file .* holds a line break/);
+    expectFatal(results[2], /^pages-reaper: Redis at .* refuses database 99/);
+    expect(standin.stats().requests).toBe(0);
+    expect(await redis.exists('custom_domain:old.example.com')).toBe(1);
+
+    // No store yet (a pod whose Redis starts after it): the loop retries, as it would mid-life.
+    const nothingThere = String(await freePort());
+    const unreachable = connectionFlags(server, standin).map((flag, i, all) => (all[i - 1] === '--redis-port' ? nothingThere : flag));
+    const { child, done } = cli.start([...sidecar, ...unreachable, '--log-format', 'json']);
+    let said = '';
+    child.stdout!.on('data', (chunk: Buffer | string) => (said += chunk.toString()));
+    try {
+      await eventually(
+        async () => said,
+        (text) => /"msg":"run failed"/.test(text),
+        10_000,
+      );
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect((await done).code).toBe(0);
+  } finally {
+    await stopRedisAndStandin(pair);
+  }
+});
+
 it('a dry-run sidecar deletes nothing and counts no deletion; its log says dryRun with what the real run would delete', async () => {
   const pair = await startRedisAndStandin();
   const { server, standin, redis } = pair;
