@@ -1,5 +1,5 @@
 import * as Flags from '@oclif/core/flags';
-import { positiveNumber, timeoutSeconds } from '../../src/plugin-kit/flags';
+import { requestRate, timeoutSeconds } from '../../src/plugin-kit/flags';
 
 /**
  * The Forgejo source's flags; each reaches `ForgejoSettings` camel-cased, with seconds
@@ -29,7 +29,7 @@ export const forgejoFlags = {
     max: 256,
     helpGroup: 'FORGEJO',
   }),
-  'rate-limit': positiveNumber({
+  'rate-limit': requestRate({
     description: 'Forgejo requests per second at most (default: no limit)',
     env: 'REAPER_RATE_LIMIT',
     helpGroup: 'FORGEJO',

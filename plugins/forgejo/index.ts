@@ -221,6 +221,10 @@ function headerSafeToken(token: string, what: string): string {
     throw new Error(
       `the Forgejo token of ${what} holds a line break or another control character, which no HTTP header can carry; give the token alone, on one line`,
     );
+  if (/[\u0100-\uffff]/.test(token))
+    throw new Error(
+      `the Forgejo token of ${what} holds a character beyond Latin-1 (such as €), which no HTTP header can carry; give the token as Forgejo issued it`,
+    );
   return token;
 }
 

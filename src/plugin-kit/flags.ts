@@ -24,3 +24,16 @@ export const positiveNumber = Flags.custom<number>({
     return value;
   },
 });
+
+/** The fewest requests a second a limit may allow: one every 100 s (a timer holds at most about 24 days). */
+const LEAST_RATE = 0.01;
+
+/** Requests per second, a decimal number from 0.01 (one every 100 s) up. */
+export const requestRate = Flags.custom<number>({
+  parse: async (input) => {
+    const value = /^\s*(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?\s*$/i.test(input) ? Number(input) : NaN;
+    if (!Number.isFinite(value) || value < LEAST_RATE)
+      throw new UsageError(`expected requests per second, a decimal number of at least ${LEAST_RATE}, got '${input}'`);
+    return value;
+  },
+});

@@ -100,6 +100,22 @@ describe('a slip on the command line', () => {
     expectSameState(await fullDump(redis()), before);
   });
 
+  it('a rate no timer can wait out and a token no header can carry are refused before anything is asked', async () => {
+    const before = await fullDump(redis());
+    const tokenFile = path.join(HOME, 'euro-token');
+    fs.writeFileSync(tokenFile, 'tok€n\n');
+    const [rate, hex, token] = await Promise.all([
+      cli.run(['verify', ...flags(), '--rate-limit', '1e-300']),
+      cli.run(['verify', ...flags(), '--rate-limit', '0x10']),
+      cli.run(['verify', ...flags(), '--forgejo-token-file', tokenFile]),
+    ]);
+    expectFatal(rate, /^pages-reaper: --rate-limit: expected requests per second, a decimal number of at least 0\.01, got '1e-300'/);
+    expectFatal(hex, /^pages-reaper: --rate-limit: expected requests per second/);
+    expectFatal(token, /^pages-reaper: the Forgejo token of --forgejo-token-file .* holds a character beyond Latin-1/);
+    expect(standin().stats().requests).toBe(0);
+    expectSameState(await fullDump(redis()), before);
+  });
+
   it('a plugin key whose name is not UTF-8 (a Latin-1 .pages) is named by every command, which exits 2 and leaves it; the rest is reaped', async () => {
     // The plugin copies custom_domain's bytes into its keys: `café` in Latin-1 is caf\xe9.
     const latin1 = (text: string) => Buffer.from(text, 'latin1');
