@@ -23,6 +23,8 @@ const { flush } = require('@oclif/core/flush');
 // `--dry-run` previewed. So flags with no command before them run `reap`, and a cron line
 // of the old script works with only the program's name changed. Help and version stay.
 const argv = process.argv.slice(2);
+// `-v` is the version, as `-h` is the help: oclif knows only `--version`.
+if (argv[0] === '-v') argv[0] = '--version';
 if (argv.length > 0 && argv[0].startsWith('-') && !['-h', '--help', '-v', '--version'].includes(argv[0])) argv.unshift('reap');
 
 run(argv, __dirname)

@@ -240,9 +240,10 @@ describe('seed-era flags: --redis-host --redis-port --forgejo-host --dry-run', (
     expect(await dump(redis)).toEqual(without(before, keysOf(STALE)));
 
     // Help and the version are what they were.
-    const [help, version] = await Promise.all([runCli(['--help']), runCli(['--version'])]);
+    const [help, version, short] = await Promise.all([runCli(['--help']), runCli(['--version']), runCli(['-v'])]);
     expect(help.stdout).toContain('COMMANDS');
     expect(version.stdout).toMatch(/^pages-reaper\/\d+\.\d+\.\d+ /);
+    expect(short).toEqual(version);
   });
 
   it('reaper.py\'s wrapper line with its secrets\' variables empty (--redis-password "" --forgejo-token "") means none, as it did there', async () => {
