@@ -51,7 +51,7 @@ describe('Forgejo stand-in', () => {
     expect(Buffer.from(body.content, 'base64').toString('utf8')).toBe(PAGES);
   });
 
-  it('answers both Forgejo 404 bodies', async () => {
+  it("answers both Forgejo 404 bodies, its web pages' 404 and the API version", async () => {
     const noRepo = await get('/api/v1/repos/alice/nope/contents/.pages');
     expect(noRepo.status).toBe(404);
     expect(await noRepo.json()).toEqual({
@@ -68,9 +68,18 @@ describe('Forgejo stand-in', () => {
       url: `${standin.url}/api/swagger`,
     });
 
-    const other = await get('/api/v1/version');
+    const other = await get('/api/v1/settings/api');
     expect(other.status).toBe(404);
     expect(await other.json()).toEqual({ message: 'not found' });
+
+    // Outside the API, Forgejo's web pages: a path it does not know is an HTML page.
+    const page = await get('/sub/path/api/v1/repos/alice/bare/contents/.pages');
+    expect(page.status).toBe(404);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+
+    const version = await get('/api/v1/version');
+    expect(version.status).toBe(200);
+    expect(await version.json()).toEqual({ version: expect.any(String) });
   });
 
   it('follows setPages and deleteRepo', async () => {
