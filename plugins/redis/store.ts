@@ -57,15 +57,30 @@ function reconnections(node: Redis): number {
   return counter.count;
 }
 
+/**
+ * The scripts' first line, for a database other than 0: each run selects it itself. ioredis
+ * selects it again on every reconnection, but a server that then refuses it (restarted
+ * with fewer databases) only makes it emit an error, and the commands after run in
+ * database 0: a delete guarded by the values it read there would have gone through in a
+ * database the run was never pointed at. Selected in the script, a refused database fails
+ * the run, atomically with what the script would do.
+ */
+function inDatabase(client: Redis | Cluster): string {
+  // A cluster has database 0 alone.
+  const db = client.isCluster ? 0 : Number((client as Redis).options.db ?? 0);
+  return db === 0 ? '' : `redis.call('SELECT', ${db})\n`;
+}
+
 export class RedisStore extends BaseStore {
   protected readonly client: ScriptedClient;
 
   constructor(client: Redis | Cluster, description: string) {
     super(description);
-    client.defineCommand('reaperReadEntries', { lua: READ_ENTRIES_LUA });
-    client.defineCommand('reaperPutEntries', { lua: PUT_ENTRIES_LUA });
-    client.defineCommand('reaperDeleteGroups', { lua: DELETE_GROUPS_LUA });
-    client.defineCommand('reaperDeleteIfEqual', { lua: DELETE_IF_EQUAL_LUA });
+    const selected = inDatabase(client);
+    client.defineCommand('reaperReadEntries', { lua: selected + READ_ENTRIES_LUA });
+    client.defineCommand('reaperPutEntries', { lua: selected + PUT_ENTRIES_LUA });
+    client.defineCommand('reaperDeleteGroups', { lua: selected + DELETE_GROUPS_LUA });
+    client.defineCommand('reaperDeleteIfEqual', { lua: selected + DELETE_IF_EQUAL_LUA });
     this.client = client as ScriptedClient;
   }
 

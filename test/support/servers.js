@@ -218,13 +218,14 @@ function pingRedis({ host = HOST, port, password, tls }) {
 }
 
 /**
- * @param {{ password?: string, port?: number }} [options] `port`: reuse one (a restart)
+ * @param {{ password?: string, port?: number, databases?: number }} [options] `port`: reuse one (a restart); `databases`: how many the server has
  */
-async function startRedis({ password, port: wanted } = {}) {
+async function startRedis({ password, port: wanted, databases } = {}) {
   return launch('redis-server', async (dir) => {
     const port = wanted ?? (await freePort());
     const args = ['--bind', HOST, '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir];
     if (password !== undefined) args.push('--requirepass', password);
+    if (databases !== undefined) args.push('--databases', String(databases));
     const auth = password === undefined ? '' : `:${encodeURIComponent(password)}@`;
     return {
       args,
