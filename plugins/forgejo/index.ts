@@ -270,8 +270,6 @@ export class ForgejoSource implements SourceOfTruth {
   private readonly basePath: string;
   private readonly headers: string[];
   private requests = 0;
-  /** An answer of the API itself (JSON with a 200) has come: the configured path is the API's. */
-  private apiAnswered = false;
   private apiProbe: Promise<ApiProbe> | undefined;
   private readonly timeout: number;
   private readonly retries: number;
@@ -357,15 +355,10 @@ export class ForgejoSource implements SourceOfTruth {
       let waitHint: number | undefined;
       try {
         const answer = await this.limiter.run(() => this.send(path, what), signal);
-        if (answer.status === 200) {
-          if (looksLikeJson(answer.body)) this.apiAnswered = true;
-          return answer;
-        }
+        if (answer.status === 200) return answer;
         if (answer.status === 404) {
-          if (isApiNotFound(answer) || this.apiAnswered) return answer;
-          const api = await this.apiAtHost();
-          if (api === 'there') return answer;
-          throw this.notApiError(answer, what, api);
+          if (isApiNotFound(answer)) return answer;
+          throw this.notApiError(answer, what, await this.apiAtHost());
         }
         failure = this.statusError(answer.status, what);
         waitHint = answer.retryAfter;
@@ -458,9 +451,11 @@ export class ForgejoSource implements SourceOfTruth {
 
   /**
    * Whether Forgejo's API answers at the configured URL: asked once, and only when a 404
-   * does not look like the API's own (a web page). Such a 404 comes from outside the API
-   * when --forgejo-host names the wrong path (a prefix Forgejo is not served under, a
-   * proxy's own page): every repository then answers 404, and every site would look gone.
+   * does not look like the API's own (a web page), to say why. A 404 page comes from
+   * outside the API: from Forgejo's web pages when --forgejo-host names a path it is not
+   * served under (every repository answers so, and every site would look gone), or from a
+   * proxy in front of it while Forgejo is away (Traefik's `404 page not found` when no
+   * router matches: a live site among the others would look gone).
    */
   private apiAtHost(): Promise<ApiProbe> {
     this.apiProbe ??= this.send('/api/v1/version', 'the API version').then(
@@ -478,6 +473,8 @@ export class ForgejoSource implements SourceOfTruth {
   private notApiError(answer: { contentType?: string }, what: string, api: ApiProbe): SourceError {
     const page = answer.contentType ? `a ${answer.contentType.split(';')[0].trim()} page` : 'a page';
     const said = `Forgejo answered 404 for ${what} with ${page}, not the API's JSON: a 404 from outside the API proves nothing`;
+    if (api === 'there')
+      return new SourceError(`${said} (a proxy in front of Forgejo, while Forgejo is away?)`, 'http', 'http:404-page', 404);
     if (api === 'unknown')
       return new SourceError(`${said} (and ${this.describe()}/api/v1/version did not answer)`, 'http', 'http:404-page', 404);
     return new SourceError(

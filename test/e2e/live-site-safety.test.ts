@@ -177,6 +177,35 @@ describe.each(BACKENDS)('on $name', ({ create }) => {
     expect(await store.dump()).toEqual(before);
   });
 
+  it("a proxy's 404 page for a live site (Traefik's, while Forgejo restarts) is unknown, never stale; a wrong path in --forgejo-host stops the run", async () => {
+    const restarting: Site = { owner: 'erin', repo: 'www', domain: 'www.erin.net' };
+    for (const site of [alice, restarting] as Site[]) {
+      await store.mset(siteEntries(site));
+      forgejo.setRepo(site.owner, site.repo, { pages: pagesFile(site) });
+    }
+    forgejo.addFailure({
+      match: '/repos/erin/www/',
+      status: 404,
+      contentType: 'text/plain; charset=utf-8',
+      body: '404 page not found\n',
+      times: 10,
+    });
+    const before = await store.dump();
+
+    const result = await reap();
+
+    expect({ code: result.code, context: context(result) }).toEqual({ code: 2, context: context(result) });
+    expect(result.stdout).toMatch(/www\.erin\.net[\s\S]*404 .*text\/plain page, not the API's JSON/);
+    expect(await store.dump()).toEqual(before);
+
+    const wrongPath = await cli.run(['reap', ...storeArgs(store), '--forgejo-host', `${forgejo.url}/forgejo`, '--retries', '1']);
+    expect(wrongPath.code).toBe(1);
+    expect(wrongPath.stderr).toMatch(
+      /\/forgejo\/api\/v1\/version is not Forgejo's API either; check that --forgejo-host is the URL Forgejo is served at/,
+    );
+    expect(await store.dump()).toEqual(before);
+  });
+
   it('a domain registered mid-run under the same Traefik name keeps the routers; the stale domain is left for a rerun, exit 2, not 0', async () => {
     const stale: Site = { owner: 'old', repo: 'gone', domain: 'p.q.com', redirects: 1 };
     const sibling: Site = { owner: 'new', repo: 'site', domain: 'p-q.com' };

@@ -35,6 +35,7 @@ const { parseArgs } = require('node:util');
  * @property {number} [times] how many requests it applies to
  * @property {number | string} [retryAfter] sent as `Retry-After`
  * @property {string} [body] replaces the default Forgejo-like JSON error body
+ * @property {string} [contentType] its Content-Type (a proxy's `text/plain` page), JSON unless given
  * @property {boolean} [hang] never answer
  * @property {number} [delayMs] extra latency before answering
  * @property {boolean} [malformed] answer 200 with a truncated JSON body
@@ -253,7 +254,7 @@ async function startForgejoStandin(options = {}) {
       return;
     }
     /** @type {Record<string, string | number>} */
-    const headers = { 'Content-Type': JSON_TYPE };
+    const headers = { 'Content-Type': rule.contentType ?? JSON_TYPE };
     if (rule.retryAfter !== undefined) headers['Retry-After'] = rule.retryAfter;
     if (rule.malformed) {
       send(res, entry, 200, headers, '{"id":1,"name":"pages","full_name":"owner/pa');

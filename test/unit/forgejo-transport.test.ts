@@ -25,6 +25,8 @@ describe('ForgejoSource transport', () => {
         // An API whose 404s are pages (a proxy's), but which answers as Forgejo's API.
         if (req.url === '/pages404/api/v1/version') res.writeHead(200, { 'content-type': 'application/json' }).end('{"version":"11.0.0"}');
         else if (req.url === '/pages404/api/v1/repos/new/site/contents/.pages') res.writeHead(200).end(contents);
+        else if (req.url.startsWith('/pages404/api/v1/repos/traefik/'))
+          res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('404 page not found\n');
         else page404();
       } else if (req.url?.startsWith('/busy/')) {
         if (req.url === '/busy/api/v1/version') res.writeHead(503).end();
@@ -122,7 +124,7 @@ describe('ForgejoSource transport', () => {
     }
   });
 
-  it("a 404 that is a web page, not the API's JSON, proves nothing unless Forgejo's API answers at the configured URL", async () => {
+  it("a 404 that is a page, not the API's JSON, proves nothing: a wrong path stops the run, a proxy's page is unknown", async () => {
     const wrongPath = new ForgejoSource({ forgejoHost: `${origin}/web`, retries: 0 });
     try {
       const outside = { kind: 'misconfigured', signature: 'http:404-outside-api', status: 404, ofSetup: true };
@@ -132,22 +134,20 @@ describe('ForgejoSource transport', () => {
     } finally {
       await wrongPath.close();
     }
+    // Forgejo's API answers, a live repository among them; a proxy's page for one of them
+    // (Traefik's text while Forgejo restarts) is still no proof that it is gone.
     const proxied = new ForgejoSource({ forgejoHost: `${origin}/pages404`, retries: 0 });
     try {
-      expect(await proxied.pagesFile('gone', 'site')).toEqual({ found: false });
-      expect(await proxied.branchExists('gone', 'site', 'dev')).toBe(false);
+      expect(await proxied.pagesFile('new', 'site')).toEqual({ found: true, text: pages });
+      const page = { kind: 'http', signature: 'http:404-page', status: 404, ofSetup: false };
+      await expect(proxied.pagesFile('gone', 'site')).rejects.toMatchObject(page);
+      await expect(proxied.pagesFile('traefik', 'site')).rejects.toThrow(
+        /with a text\/plain page, not the API's JSON: .*a proxy in front of Forgejo/,
+      );
+      await expect(proxied.branchExists('gone', 'site', 'dev')).rejects.toMatchObject(page);
+      expect(seen.filter(({ url }) => url === '/pages404/api/v1/version')).toHaveLength(1);
     } finally {
       await proxied.close();
-    }
-    // Once the API has answered a request with JSON, the path is the API's: no question asked.
-    const answered = new ForgejoSource({ forgejoHost: `${origin}/pages404`, retries: 0 });
-    try {
-      expect(await answered.pagesFile('new', 'site')).toEqual({ found: true, text: pages });
-      const asked = seen.length;
-      expect(await answered.pagesFile('gone', 'site')).toEqual({ found: false });
-      expect(seen.slice(asked).map(({ url }) => url)).toEqual(['/pages404/api/v1/repos/gone/site/contents/.pages']);
-    } finally {
-      await answered.close();
     }
     const busy = new ForgejoSource({ forgejoHost: `${origin}/busy`, retries: 0 });
     try {
