@@ -1,10 +1,11 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { BackupReader } from '../backup/reader';
+import { BackupFormatError } from '../backup/format';
 import { ReaperCommand } from '../cli/base-command';
 import { domainName, storeFlags } from '../cli/flags';
 import { EXIT } from '../report/exit-codes';
-import { UsageError } from '../report/errors';
+import { ReaperError, UsageError } from '../report/errors';
 import { restoreEntries, type RestoreResult } from '../engine/transfer';
 import { progressFor } from '../render/progress-bar';
 import { renderRestoreHuman, renderRestoreJson, type RestoreReport } from '../render/restore';
@@ -40,6 +41,12 @@ export default class Restore extends ReaperCommand {
       reader = await BackupReader.verify(args.file);
     } catch (error) {
       await interrupt.release();
+      // The file is not a whole backup: said with what to give instead, nothing restored.
+      if (error instanceof BackupFormatError && !/; /.test(error.message)) {
+        throw new ReaperError(`${error.message}; nothing was restored`, {
+          hint: 'give a whole backup file as pages-reaper backup or reap wrote it (docs/backup-format.md)',
+        });
+      }
       throw error;
     }
     // The keys are named in the file; its header says under which root (the --domain selection and the registrations follow it).

@@ -962,6 +962,11 @@ describe('bad input: exit 1, one line on stderr, the store untouched', () => {
       cases.map(([name], i) => ({ name, code: 1, stdout: '', lines: 1, prefixed: true, mentions: true, stderr: results[i].stderr })),
     );
     for (const result of results) expectFatal(result, /^pages-reaper: /);
+    // Each says what to give instead.
+    for (const result of results)
+      expect(result.stderr).toMatch(
+        /; (nothing was restored; give a whole backup file as pages-reaper backup or reap wrote it|this pages-reaper reads version|give the path of a backup file)/,
+      );
     expectSameState(await fullDump(redis), before);
   });
 
