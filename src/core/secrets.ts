@@ -56,11 +56,12 @@ const ADDRESS_ENV = ['REDIS_URL', 'ETCD_ENDPOINTS', 'FORGEJO_HOST', 'REDIS_CLUST
 
 /**
  * The secrets a command line and its environment hold, for a failure that comes before
- * any setting is read (oclif's parse errors: `Unexpected argument: …`). The words right
- * after a secret flag's value count too: an unquoted password with a space in a cron line
- * (`--redis-password pa ss`) reaches the parser as a stray argument.
+ * any setting is read (oclif's parse errors: `Unexpected argument: …`). With `strayWords`
+ * (a parse error), the words right after a secret flag's value count too: an unquoted
+ * password with a space in a cron line (`--redis-password pa ss`) reaches the parser as a
+ * stray argument. Otherwise they are arguments (restore's FILE), and are named.
  */
-export function secretsOfCommandLine(argv: readonly string[], env: Record<string, string | undefined>): string[] {
+export function secretsOfCommandLine(argv: readonly string[], env: Record<string, string | undefined>, strayWords = false): string[] {
   const secrets = new Set<string>();
   const add = (value: string | undefined) => value && secrets.add(value);
   for (const name of SECRET_ENV) add(env[name]);
@@ -76,7 +77,7 @@ export function secretsOfCommandLine(argv: readonly string[], env: Record<string
       continue;
     }
     add(value);
-    for (; i + 1 < argv.length && !argv[i + 1].startsWith('-'); i++) {
+    for (; strayWords && i + 1 < argv.length && !argv[i + 1].startsWith('-'); i++) {
       value = argv[i + 1];
       add(value);
     }
