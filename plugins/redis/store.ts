@@ -67,7 +67,7 @@ function reconnections(node: Redis): number {
  */
 function inDatabase(client: Redis | Cluster): string {
   // A cluster has database 0 alone.
-  const db = client.isCluster ? 0 : Number((client as Redis).options.db ?? 0);
+  const db = client.isCluster ? 0 : Number((client as Partial<Redis>).options?.db ?? 0);
   return db === 0 ? '' : `redis.call('SELECT', ${db})\n`;
 }
 
