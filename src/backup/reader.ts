@@ -30,6 +30,13 @@ interface OpenLines {
   close: () => Promise<void>;
 }
 
+/**
+ * The file opened, but what it holds is not a whole backup (empty, cut short, damaged,
+ * another format): a caller says what to give instead. The other format errors carry their
+ * own fix in their words (a path that is no file, a version this build cannot read).
+ */
+export class NotWholeBackupError extends BackupFormatError {}
+
 const notAFile = (path: string) => new BackupFormatError(`${path} is not a file; give the path of a backup file in it, not the directory`);
 
 async function openLines(path: string): Promise<OpenLines> {
@@ -87,14 +94,15 @@ async function openLines(path: string): Promise<OpenLines> {
 const sameFile = (a: FileIdentity, b: FileIdentity) => a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
 
 function parseHeader(text: string | undefined, path: string): BackupHeader {
-  if (text === undefined) throw new BackupFormatError(`${path} is empty`);
+  if (text === undefined) throw new NotWholeBackupError(`${path} is empty`);
   let header: Partial<BackupHeader>;
   try {
     header = JSON.parse(text);
   } catch {
-    throw new BackupFormatError(`${path} does not start with a backup header`);
+    throw new NotWholeBackupError(`${path} does not start with a backup header`);
   }
-  if (header?.format !== BACKUP_FORMAT) throw new BackupFormatError(`${path} is not a ${BACKUP_FORMAT} file (format '${header?.format}')`);
+  if (header?.format !== BACKUP_FORMAT)
+    throw new NotWholeBackupError(`${path} is not a ${BACKUP_FORMAT} file (format '${header?.format}')`);
   if (header.version !== BACKUP_VERSION)
     throw new BackupFormatError(`${path} has format version ${header.version}; this pages-reaper reads version ${BACKUP_VERSION}`);
   return header as BackupHeader;
@@ -136,29 +144,29 @@ export class BackupReader {
           header = parseHeader(line, path);
           continue;
         }
-        if (trailer) throw new BackupFormatError(`${path} has data after its trailer (line ${lineNumber})`);
+        if (trailer) throw new NotWholeBackupError(`${path} has data after its trailer (line ${lineNumber})`);
         trailer = asTrailer(line);
         if (trailer) continue;
         try {
           decodeEntry(line, lineNumber);
         } catch (error) {
-          throw new BackupFormatError(`${path} is damaged: ${(error as Error).message}`);
+          throw new NotWholeBackupError(`${path} is damaged: ${(error as Error).message}`);
         }
         digest.add(line);
       }
     } catch (error) {
       if (error instanceof BackupFormatError) throw error;
-      throw new BackupFormatError(`${path} is damaged: ${(error as Error).message}`);
+      throw new NotWholeBackupError(`${path} is damaged: ${(error as Error).message}`);
     } finally {
       await close();
     }
-    if (!header) throw new BackupFormatError(`${path} is empty`);
-    if (!trailer) throw new BackupFormatError(`${path} is truncated: it has no trailer`);
+    if (!header) throw new NotWholeBackupError(`${path} is empty`);
+    if (!trailer) throw new NotWholeBackupError(`${path} is truncated: it has no trailer`);
     if (typeof trailer.count !== 'number' || typeof trailer.sha256 !== 'string')
-      throw new BackupFormatError(`${path} is damaged: its trailer's count is not a number, or its checksum not text`);
+      throw new NotWholeBackupError(`${path} is damaged: its trailer's count is not a number, or its checksum not text`);
     if (trailer.count !== digest.count)
-      throw new BackupFormatError(`${path} is damaged: the trailer counts ${trailer.count} entries, the file holds ${digest.count}`);
-    if (trailer.sha256 !== digest.hex()) throw new BackupFormatError(`${path} is damaged: its checksum does not match the trailer`);
+      throw new NotWholeBackupError(`${path} is damaged: the trailer counts ${trailer.count} entries, the file holds ${digest.count}`);
+    if (trailer.sha256 !== digest.hex()) throw new NotWholeBackupError(`${path} is damaged: its checksum does not match the trailer`);
     return new BackupReader(path, header, trailer.count, trailer.sha256, identity);
   }
 

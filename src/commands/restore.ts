@@ -1,7 +1,6 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
-import { BackupReader } from '../backup/reader';
-import { BackupFormatError } from '../backup/format';
+import { BackupReader, NotWholeBackupError } from '../backup/reader';
 import { ReaperCommand } from '../cli/base-command';
 import { domainName, storeFlags } from '../cli/flags';
 import { EXIT } from '../report/exit-codes';
@@ -41,8 +40,7 @@ export default class Restore extends ReaperCommand {
       reader = await BackupReader.verify(args.file);
     } catch (error) {
       await interrupt.release();
-      // The file is not a whole backup: said with what to give instead, nothing restored.
-      if (error instanceof BackupFormatError && !/; /.test(error.message)) {
+      if (error instanceof NotWholeBackupError) {
         throw new ReaperError(`${error.message}; nothing was restored`, {
           hint: 'give a whole backup file as pages-reaper backup or reap wrote it (docs/backup-format.md)',
         });
