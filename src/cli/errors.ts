@@ -1,6 +1,6 @@
 import { escapeControls } from '../render/escape';
-import { scrubSecrets, secretsOfCommandLine } from '../core/secrets';
-import { ReaperError } from '../report/errors';
+import { ordered, scrubSecrets, secretsOfCommandLine } from '../core/secrets';
+import { isParseError, ReaperError } from '../report/errors';
 
 /** One line on stderr, no stack: what went wrong and how to fix it. */
 export function oneLine(error: unknown): string {
@@ -39,18 +39,11 @@ export function reportFailure(error: unknown, output: FailureOutput = {}): numbe
   const failure = ReaperError.from(error);
   // A failure before the settings were read (a parse error) knows no secret yet: those of
   // the command line and the environment are kept out all the same.
-  const secrets = [...(output.secrets ?? []), ...secretsOfCommandLine(process.argv.slice(2), process.env, isParseError(error))].sort(
-    (a, b) => b.length - a.length,
-  );
+  const secrets = ordered([...(output.secrets ?? []), ...secretsOfCommandLine(process.argv.slice(2), process.env, isParseError(error))]);
   const line = scrubSecrets(oneLine(failure), secrets);
   if (output.json) writeErrorDocument(failure, output.json, { ...output, secrets });
   process.stderr.write(`pages-reaper: ${line}\n`);
   return failure.exitCode;
-}
-
-/** oclif's own errors: the command line did not parse. */
-function isParseError(error: unknown): boolean {
-  return error instanceof Error && 'oclif' in error;
 }
 
 /** `{ "command", "error": { kind, message, hint, exitCode } }`, what `--json` prints for a run that has no report. */

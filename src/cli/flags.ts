@@ -6,7 +6,7 @@ import { etcdFlags } from '../../plugins/etcd/flags';
 import { forgejoFlags } from '../../plugins/forgejo/flags';
 import { redisFlags } from '../../plugins/redis/flags';
 import { timeoutSeconds } from '../plugin-kit/flags';
-import { withoutUserinfo } from '../plugin-kit/settings';
+import { withoutUserinfo } from '../core/secrets';
 import type { ReaperSettings } from '../container';
 import { UsageError } from '../report/errors';
 import { duration, waitDuration } from './duration';

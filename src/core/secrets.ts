@@ -24,22 +24,37 @@ export function secretsOf(settings: Record<string, unknown>): string[] {
   return ordered(secrets);
 }
 
-/** Shorter than 3 characters would blank out digits of ports and counts; the longest go first. */
-function ordered(secrets: Iterable<string>): string[] {
+/**
+ * Secrets as `scrubSecrets` takes them: shorter than 3 characters would blank out digits of
+ * ports and counts, and the longest go first (one may hold another).
+ */
+export function ordered(secrets: Iterable<string>): string[] {
   return [...secrets].filter((secret) => secret.length >= 3).sort((a, b) => b.length - a.length);
 }
 
 /**
+ * An address's userinfo: everything before its last `@`, after the scheme if it has one,
+ * so that a `/` in a password (`http://root:pa/ss@host`) does not end it.
+ */
+const USERINFO = /^((?:[a-z][a-z0-9+.-]*:)?\/\/)?([^]*)@/i;
+
+/**
+ * A URL's text without its user name and password: the user name goes too, since
+ * `redis://s3cr3t@host` is a password written in its place.
+ */
+export function withoutUserinfo(text: string): string {
+  return text.replace(USERINFO, '$1');
+}
+
+/**
  * The user names and passwords a URL or a list of addresses holds, with or without a
- * scheme: everything before an entry's last `@` is userinfo, a `/` in a password included
- * (`http://root:pa/ss@host`), and so is a `?password=` parameter.
+ * scheme (see `USERINFO`), and any `?password=` parameter.
  */
 function secretsInAddresses(text: string): string[] {
   const found: string[] = [];
   for (const entry of text.split(',')) {
-    const at = entry.lastIndexOf('@');
-    if (at !== -1) {
-      const userinfo = entry.slice(0, at).replace(/^\s*[a-z][a-z0-9+.-]*:\/\//i, '');
+    const userinfo = USERINFO.exec(entry.trim())?.[2];
+    if (userinfo !== undefined) {
       const colon = userinfo.indexOf(':');
       found.push(...(colon === -1 ? [userinfo] : [userinfo.slice(0, colon), userinfo.slice(colon + 1)]));
     }

@@ -60,11 +60,4 @@ export function formatHostPorts(addresses: HostPort[]): string {
   return addresses.map(({ host, port }) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`)).join(',');
 }
 
-/**
- * A URL's text without the user name and password before its last `@` (after the scheme,
- * if it has one): the user name goes too, since `redis://s3cr3t@host` is a password
- * written in its place, and a `/` in a password does not end it.
- */
-export function withoutUserinfo(text: string): string {
-  return text.replace(/^((?:[a-z][a-z0-9+.-]*:)?\/\/)?[^]*@/i, '$1');
-}
+export { withoutUserinfo } from '../core/secrets';

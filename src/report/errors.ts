@@ -43,9 +43,14 @@ export class ReaperError extends Error {
     if (error instanceof ReaperError) return error;
     if (error instanceof ExplainedError) return new ReaperError(error.problem, { hint: error.hint, cause: error });
     const message = error instanceof Error ? error.message : String(error);
-    if (error instanceof Error && 'oclif' in error) return new UsageError(withoutFlagValues(error, message), { cause: error });
+    if (isParseError(error)) return new UsageError(withoutFlagValues(error, message), { cause: error });
     return new ReaperError(message, { cause: error });
   }
+}
+
+/** oclif's own errors: the command line did not parse (a flag, a stray argument). */
+export function isParseError(error: unknown): error is Error {
+  return error instanceof Error && 'oclif' in error;
 }
 
 /**
