@@ -94,6 +94,11 @@ export class Runner {
   }
 }
 
+/** A run's parts: the store, and the Forgejo source unless the stage only scans. */
+export function openRuntime(settings: ReaperSettings, stage: Stage, signal?: AbortSignal) {
+  return createRuntime(settings, { needsSource: stage !== 'scan', signal });
+}
+
 /** One run with its own runtime; throws when the run cannot finish. */
 export async function runOnce(
   settings: ReaperSettings,
@@ -102,7 +107,7 @@ export async function runOnce(
   signal: AbortSignal,
   scope?: RunScope,
 ): Promise<CompletedRun> {
-  const runtime = await createRuntime(settings, { needsSource: stage !== 'scan', signal });
+  const runtime = await openRuntime(settings, stage, signal);
   try {
     const report = await runtime.engine.run(stage, signal, scope);
     return {

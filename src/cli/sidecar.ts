@@ -1,5 +1,5 @@
 import { formatDuration } from '../core/duration';
-import { createRuntime, type ReaperSettings } from '../container';
+import type { ReaperSettings } from '../container';
 import type { Stage } from '../engine/engine';
 import { startHealthServer } from '../observe/health-server';
 import { ReaperMetrics } from '../observe/metrics';
@@ -10,7 +10,7 @@ import { humanReport, type RenderContext } from '../render/human';
 import { writeBatches } from '../render/sink';
 import { logLine, runLogFields, type LogFormat } from './log-line';
 import { retriedSooner } from './loop';
-import { Runner } from './runner';
+import { openRuntime, Runner } from './runner';
 import { trapSignals } from './signals';
 import { DEFAULT_BRAKE } from '../core/planner';
 import { WebhookMetrics } from '../observe/webhook-metrics';
@@ -148,7 +148,7 @@ export async function runSidecar(options: SidecarOptions): Promise<void> {
  */
 async function checkSetup(options: SidecarOptions): Promise<void> {
   try {
-    const runtime = await createRuntime(options.settings, { needsSource: options.stage !== 'scan' });
+    const runtime = await openRuntime(options.settings, options.stage);
     await runtime.close();
   } catch (error) {
     if (!(error instanceof StoreUnreachableError)) throw error;
