@@ -130,8 +130,16 @@ function dispatchGet(pool: Dispatcher, options: Dispatcher.DispatchOptions, dead
   });
 }
 
+/** What `send` gives back: the retry hint in ms, and a 404's type. */
+type SentAnswer = Answer & { retryAfter?: number; contentType?: string };
+
 /** What `/api/v1/version` said: Forgejo's API answers there, something else does, or no answer came. */
 type ApiProbe = 'there' | 'absent' | 'unknown';
+
+function apiProbeOf(answer: Answer): ApiProbe {
+  if (answer.status === 200 && looksLikeJson(answer.body)) return 'there';
+  return answer.status === 200 || answer.status === 404 ? 'absent' : 'unknown';
+}
 
 /** Whether a body starts as a JSON object does (the API answers objects). */
 function looksLikeJson(body: string): boolean {
@@ -143,7 +151,7 @@ function looksLikeJson(body: string): boolean {
  * (HTML, a proxy's text) is not: it comes from outside the API. A bare 404, with no body
  * and no type, is taken as the API's.
  */
-function isApiNotFound(answer: Answer & { contentType?: string }): boolean {
+function isApiNotFound(answer: SentAnswer): boolean {
   if (answer.contentType !== undefined && /json/i.test(answer.contentType)) return true;
   if (looksLikeJson(answer.body)) return true;
   return answer.contentType === undefined && answer.body.trim() === '';
@@ -387,7 +395,7 @@ export class ForgejoSource implements SourceOfTruth {
    * answer 301). Redirects are followed here rather than by undici's interceptor, which
    * costs more per request than the rest of the client; one to another origin fails.
    */
-  private async send(path: string, what: string): Promise<Answer & { retryAfter?: number; contentType?: string }> {
+  private async send(path: string, what: string): Promise<SentAnswer> {
     let target = this.basePath + path;
     for (let redirects = 0; ; redirects++) {
       this.requests++;
@@ -458,19 +466,11 @@ export class ForgejoSource implements SourceOfTruth {
    * router matches: a live site among the others would look gone).
    */
   private apiAtHost(): Promise<ApiProbe> {
-    this.apiProbe ??= this.send('/api/v1/version', 'the API version').then(
-      (answer) =>
-        answer.status === 200 && looksLikeJson(answer.body)
-          ? 'there'
-          : answer.status === 200 || answer.status === 404
-            ? 'absent'
-            : 'unknown',
-      () => 'unknown',
-    );
+    this.apiProbe ??= this.send('/api/v1/version', 'the API version').then(apiProbeOf, () => 'unknown' as const);
     return this.apiProbe;
   }
 
-  private notApiError(answer: { contentType?: string }, what: string, api: ApiProbe): SourceError {
+  private notApiError(answer: SentAnswer, what: string, api: ApiProbe): SourceError {
     const page = answer.contentType ? `a ${answer.contentType.split(';')[0].trim()} page` : 'a page';
     const said = `Forgejo answered 404 for ${what} with ${page}, not the API's JSON: a 404 from outside the API proves nothing`;
     if (api === 'there')
