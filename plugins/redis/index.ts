@@ -8,6 +8,7 @@ import {
   scrubSecrets,
   secretsOf,
   StoreUnreachableError,
+  UsageError,
   withoutUserinfo,
 } from '../../src/plugin-kit';
 import { RedisClusterStore } from './cluster';
@@ -81,7 +82,22 @@ export function describeRedis(settings: RedisSettings): string {
     if (db !== null && (url.pathname === '' || url.pathname === '/')) url.pathname = `/${db}`;
     return withoutUserinfo(url.toString()).replace(/\/$/, '');
   }
-  return `redis://${settings.redisHost ?? 'localhost'}:${settings.redisPort ?? 6379}/${settings.redisDb ?? 0}`;
+  return `redis://${redisHost(settings)}:${settings.redisPort ?? 6379}/${settings.redisDb ?? 0}`;
+}
+
+/**
+ * `--redis-host` as ioredis takes it. One holding `user:password@` would be looked up as a
+ * host name, and the lookup's error would repeat the password: refused, without echoing it.
+ * Any `@` counts, as in `parseHostPorts`: a password may hold a `:` or a `/`.
+ */
+function redisHost(settings: RedisSettings): string {
+  const host = settings.redisHost ?? 'localhost';
+  if (host.includes('@')) {
+    throw new UsageError('--redis-host (REDIS_HOST): expected a host name, got one with user:password@ in it', {
+      hint: 'give the host alone and the password with --redis-password (REDIS_PASSWORD); with a user name, give the whole address as --redis-url (REDIS_URL)',
+    });
+  }
+  return host;
 }
 
 /** TLS options from the --redis-tls-* files; undefined when none is given. */

@@ -17,7 +17,7 @@ export function secretsOf(settings: Record<string, unknown>): string[] {
     }
   };
   for (const name of ['redisPassword', 'etcdPassword', 'forgejoToken']) add(settings[name]);
-  for (const name of ['redisUrl', 'etcdEndpoints', 'forgejoHost', 'redisCluster', 'redisSentinels']) {
+  for (const name of ['redisUrl', 'redisHost', 'etcdEndpoints', 'forgejoHost', 'redisCluster', 'redisSentinels']) {
     const text = settings[name];
     if (typeof text === 'string') for (const secret of secretsInAddresses(text)) add(secret);
   }
@@ -65,9 +65,16 @@ function secretsInAddresses(text: string): string[] {
 
 /** Flags whose value is a secret, and flags whose value may hold one (userinfo). */
 const SECRET_FLAGS = new Set(['--redis-password', '--etcd-password', '--forgejo-token']);
-const ADDRESS_FLAGS = new Set(['--redis-url', '--etcd-endpoints', '--forgejo-host', '--redis-cluster', '--redis-sentinels']);
+const ADDRESS_FLAGS = new Set([
+  '--redis-url',
+  '--redis-host',
+  '--etcd-endpoints',
+  '--forgejo-host',
+  '--redis-cluster',
+  '--redis-sentinels',
+]);
 const SECRET_ENV = ['REDIS_PASSWORD', 'ETCD_PASSWORD', 'FORGEJO_TOKEN'];
-const ADDRESS_ENV = ['REDIS_URL', 'ETCD_ENDPOINTS', 'FORGEJO_HOST', 'REDIS_CLUSTER', 'REDIS_SENTINELS'];
+const ADDRESS_ENV = ['REDIS_URL', 'REDIS_HOST', 'ETCD_ENDPOINTS', 'FORGEJO_HOST', 'REDIS_CLUSTER', 'REDIS_SENTINELS'];
 
 /**
  * The secrets a command line and its environment hold, for a failure that comes before

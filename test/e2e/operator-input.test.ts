@@ -100,6 +100,28 @@ describe('a slip on the command line', () => {
     expectSameState(await fullDump(redis()), before);
   });
 
+  it('a --redis-host (or REDIS_HOST) holding user:password@ is refused as a usage error, the password never shown', async () => {
+    const before = await fullDump(redis());
+    const host = `u:S3cr3tHostPw@${server().host}`;
+    const port = ['--redis-port', String(server().port)];
+    const [json, ...results] = await Promise.all([
+      cli.run(['scan', ...port, '--json'], { REDIS_HOST: host }),
+      cli.run(['scan', '--redis-host', host, ...port]),
+      cli.run(['scan', ...port], { REDIS_HOST: host }),
+      cli.run(['reap', '--redis-host', host, ...port, '--forgejo-host', standin().url, '--backup-dir', HOME]),
+    ]);
+    for (const result of results) {
+      expectFatal(
+        result,
+        /^pages-reaper: --redis-host \(REDIS_HOST\): expected a host name, got one with user:password@ in it; give the host alone and the password with --redis-password \(REDIS_PASSWORD\); with a user name, give the whole address as --redis-url \(REDIS_URL\)\n$/,
+      );
+    }
+    expect(JSON.parse(json.stdout).error).toMatchObject({ kind: 'usage', exitCode: 1, message: results[0].stderr.slice(14).trimEnd() });
+    for (const result of [json, ...results]) expect(result.stdout + result.stderr).not.toMatch(/S3cr3t/);
+    expect(standin().stats().requests).toBe(0);
+    expectSameState(await fullDump(redis()), before);
+  });
+
   it('a rate no timer can wait out and a token no header can carry are refused before anything is asked', async () => {
     const before = await fullDump(redis());
     const tokenFile = path.join(HOME, 'euro-token');

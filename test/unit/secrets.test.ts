@@ -13,6 +13,11 @@ describe('secrets', () => {
       expect.arrayContaining(['Etcd/sl4sh', 'n0scheme', 'root', 'us3r']),
     );
     expect(secretsOf({ forgejoHost: 'http://u:Tok/s3cret@git.example' })).toContain('Tok/s3cret');
+    // A password written into --redis-host is refused, and never repeated meanwhile.
+    expect(secretsOf({ redisHost: 'u:h0st/Pw@cache' })).toContain('h0st/Pw');
+    expect(secretsOfCommandLine(['scan', '--redis-host', 'u:h0stPw@cache'], { REDIS_HOST: 'u:envH0st@cache' })).toEqual(
+      expect.arrayContaining(['h0stPw', 'envH0st']),
+    );
     expect(scrubSecrets("invalid entry 'http://root:Etcd/sl4sh@127.0.0.1:7660': drop the path", [])).toBe(
       "invalid entry 'http://127.0.0.1:7660': drop the path",
     );
