@@ -276,6 +276,7 @@ const NEEDS: Array<[flags: string[], present: (flags: AnyFlags) => boolean, belo
   // A store plugin of one's own may read either kind; the built-in two read only their own.
   [ETCD_FLAGS, (flags) => flags.store !== 'redis', 'the redis store does not read it', '--store etcd'],
   [REDIS_FLAGS, (flags) => flags.store !== 'etcd', 'the etcd store does not read it', '--store redis'],
+  [['redis-sentinel-name'], (flags) => Boolean(flags['redis-sentinels']), 'it names the master the sentinels watch', '--redis-sentinels'],
 ];
 
 /** The Python reaper's flags whose empty value meant "none" there (see `settleFlagSources`). */

@@ -287,6 +287,10 @@ describe('a slip on the command line', () => {
       ],
       [['scan', '--store', 'etcd', '--redis-host', 'elsewhere'], /--redis-host would be ignored here; the etcd store does not read it/],
       [
+        ['scan', ...flags().slice(0, 4), '--redis-sentinel-name', 'cache'],
+        /^pages-reaper: --redis-sentinel-name would be ignored here; it names the master the sentinels watch: add --redis-sentinels, or drop --redis-sentinel-name\n$/,
+      ],
+      [
         ['backup', ...flags().slice(0, 4), '--output', path.join(HOME, 'b.jsonl'), '--backup-dir', HOME],
         /--output and --backup-dir cannot be used together/,
       ],

@@ -26,3 +26,14 @@ describe('settleFlagSources: empty values', () => {
     expect(settleFlagSources({ 'redis-host': '' }, onCommandLine())).toEqual({ 'redis-host': '' });
   });
 });
+
+describe('settleFlagSources: flags that mean something only beside another', () => {
+  it('--redis-sentinel-name without --redis-sentinels is refused, naming both; with them, or from the environment, it stands', () => {
+    expect(() => settleFlagSources({ 'redis-sentinel-name': 'cache' }, onCommandLine('redis-sentinel-name'))).toThrow(
+      '--redis-sentinel-name would be ignored here; it names the master the sentinels watch: add --redis-sentinels, or drop --redis-sentinel-name',
+    );
+    const withSentinels = { 'redis-sentinel-name': 'cache', 'redis-sentinels': 's1:26379' };
+    expect(settleFlagSources(withSentinels, onCommandLine('redis-sentinel-name'))).toEqual(withSentinels);
+    expect(settleFlagSources({ 'redis-sentinel-name': 'cache' }, onCommandLine())).toEqual({ 'redis-sentinel-name': 'cache' });
+  });
+});
