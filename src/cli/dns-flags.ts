@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags';
 import { parseDnsServer, splitDnsServers } from '../engine/node-txt-resolver';
-import { UsageError } from '../report/errors';
+import { timeoutSecondsUpTo } from '../plugin-kit/flags';
 
 const dnsServer = Flags.custom<string>({
   // Comma-separated lists too: an environment variable gives one string for every server.
@@ -10,13 +10,7 @@ const dnsServer = Flags.custom<string>({
   },
 });
 
-const seconds = Flags.custom<number>({
-  parse: async (input) => {
-    const value = Number(input);
-    if (!Number.isFinite(value) || value <= 0 || value > 60) throw new UsageError(`expected seconds between 0 and 60, got '${input}'`);
-    return value;
-  },
-});
+const seconds = timeoutSecondsUpTo(60);
 
 /** --verify-dns and its settings (verify, reap): the plugin's TXT ownership record, re-checked. */
 export const dnsFlags = {

@@ -5,7 +5,7 @@ import * as Flags from '@oclif/core/flags';
 import { etcdFlags } from '../../plugins/etcd/flags';
 import { forgejoFlags } from '../../plugins/forgejo/flags';
 import { redisFlags } from '../../plugins/redis/flags';
-import { timeoutSeconds } from '../plugin-kit/flags';
+import { decimalNumber, timeoutSeconds } from '../plugin-kit/flags';
 import { withoutUserinfo } from '../core/secrets';
 import type { ReaperSettings } from '../container';
 import { UsageError } from '../report/errors';
@@ -17,14 +17,8 @@ import { shellQuote } from '../render/shell-quote';
  * and how flags become settings. A flag of one command is declared in that command's file.
  */
 
-const ratio = Flags.custom<number>({
-  parse: async (input) => {
-    // Number('') is 0: a blank ratio would make the brake refuse every stale domain.
-    const value = input.trim() === '' ? NaN : Number(input);
-    if (!Number.isFinite(value) || value < 0 || value > 1) throw new UsageError(`expected a ratio between 0 and 1, got '${input}'`);
-    return value;
-  },
-});
+// A plain decimal: Number('') is 0, and a blank ratio would make the brake refuse every stale domain.
+const ratio = Flags.custom<number>({ parse: async (input) => decimalNumber(input, 'a ratio between 0 and 1', '0.3', 0, 1) });
 
 /**
  * A domain as `backup`/`restore --domain` take it. Names outside ASCII pass (the plugin
@@ -151,8 +145,9 @@ export function settingsFromFlags(flags: AnyFlags): ReaperSettings {
   for (const [name, value] of Object.entries(flags)) {
     settings[name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = value;
   }
-  if (typeof flags.timeout === 'number') settings.timeout = flags.timeout * 1000;
-  if (typeof flags['store-timeout'] === 'number') settings.storeTimeout = flags['store-timeout'] * 1000;
+  // Whole ms, as timers count them: 0.07 s is 70 ms, not 70.00000000000001.
+  if (typeof flags.timeout === 'number') settings.timeout = Math.round(flags.timeout * 1000);
+  if (typeof flags['store-timeout'] === 'number') settings.storeTimeout = Math.round(flags['store-timeout'] * 1000);
   const intervalMs = typeof flags.interval === 'string' ? waitDuration(flags.interval, '--interval') : 0;
   if (typeof flags.grace === 'string') {
     settings.graceMs = duration(flags.grace, '--grace');

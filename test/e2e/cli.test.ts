@@ -473,8 +473,8 @@ describe('environment variables, password-protected redis, token-protected Forge
       // Longer than a timer holds: it would fire at once, and the sidecar would loop without a pause.
       [['reap', '--interval', '25d'], env, /--interval 25d is too long: use 24d or less/],
       [[...hook, '--webhook-window', '30d'], env, /--webhook-window 30d is too long/],
-      [['reap', '--timeout', '1e9'], env, /--timeout: expected seconds above 0 and at most 3600/],
-      [['scan', '--store-timeout', '4000'], env, /--store-timeout: expected seconds above 0 and at most 3600/],
+      [['reap', '--timeout', '1e9'], env, /--timeout: expected seconds from 0\.01 to 3600, got '1e9'; write a plain decimal/],
+      [['scan', '--store-timeout', '4000'], env, /--store-timeout: expected seconds from 0\.01 to 3600, got '4000'/],
       // An empty value on the command line (an unset shell variable) is no default.
       [['reap', '--redis-host', ''], env, /--redis-host is empty/],
       [['backup', '-o', ''], env, /--output is empty/],

@@ -138,6 +138,68 @@ describe('a slip on the command line', () => {
     expectSameState(await fullDump(redis()), before);
   });
 
+  it('a number flag takes plain decimals only (no hex, exponent, sign or Infinity), and a timeout no answer can meet is refused', async () => {
+    const before = await fullDump(redis());
+    const store = flags().slice(0, 4);
+    const cases: Array<[string[], Record<string, string>, RegExp]> = [
+      [
+        ['verify', ...flags(), '--timeout', '0x10'],
+        {},
+        /^pages-reaper: --timeout: expected seconds from 0\.01 to 3600, got '0x10'; write a plain decimal, such as 10 or 2\.5/,
+      ],
+      [
+        ['verify', ...flags()],
+        { REAPER_TIMEOUT: '1e1' },
+        /^pages-reaper: --timeout \(REAPER_TIMEOUT\): expected seconds .*, got '1e1'; write a plain decimal/,
+      ],
+      [
+        ['scan', ...store, '--store-timeout', '1e-9'],
+        {},
+        /^pages-reaper: --store-timeout: expected seconds .*, got '1e-9'; write a plain decimal/,
+      ],
+      [
+        ['scan', ...store, '--store-timeout', '0.001'],
+        {},
+        /^pages-reaper: --store-timeout: 0\.001 s is too short for any answer to arrive; give at least 0\.01 \(10 ms\)/,
+      ],
+      [
+        ['backup', ...store, '--store-timeout', 'Infinity', '--output', path.join(HOME, 'n.jsonl')],
+        {},
+        /--store-timeout: expected seconds .*'Infinity'/,
+      ],
+      [
+        ['reap', '--dry-run', ...flags(), '--max-stale-ratio', '0x0'],
+        {},
+        /^pages-reaper: --max-stale-ratio: expected a ratio between 0 and 1, got '0x0'; write a plain decimal, such as 0\.3/,
+      ],
+      [
+        ['reap', ...flags(), '--backup-dir', HOME, '--max-stale-ratio', '-0'],
+        {},
+        /--max-stale-ratio: expected a ratio between 0 and 1, got '-0'/,
+      ],
+      [
+        ['verify', ...flags(), '--rate-limit', '1e2'],
+        {},
+        /^pages-reaper: --rate-limit: expected requests per second, .*got '1e2'; write a plain decimal/,
+      ],
+      [
+        ['verify', ...flags(), '--verify-dns', '--dns-timeout', '1e-9'],
+        {},
+        /^pages-reaper: --dns-timeout: expected seconds from 0\.01 to 60, got '1e-9'/,
+      ],
+      [
+        ['reap', ...flags(), '--backup-dir', HOME, '--verify-dns', '--dns-timeout', '0'],
+        {},
+        /--dns-timeout: 0 s is too short for any answer/,
+      ],
+    ];
+    const results = await Promise.all(cases.map(([args, env]) => cli.run(args, env)));
+    results.forEach((result, i) => expectFatal(result, cases[i][2]));
+    expect(standin().stats().requests).toBe(0);
+    expect(fs.existsSync(path.join(HOME, 'n.jsonl'))).toBe(false);
+    expectSameState(await fullDump(redis()), before);
+  });
+
   it('a plugin key whose name is not UTF-8 (a Latin-1 .pages) is named by every command, which exits 2 and leaves it; the rest is reaped', async () => {
     // The plugin copies custom_domain's bytes into its keys: `café` in Latin-1 is caf\xe9.
     const latin1 = (text: string) => Buffer.from(text, 'latin1');

@@ -1,4 +1,4 @@
-import { settleFlagSources } from '../../src/cli/flags';
+import { settingsFromFlags, settleFlagSources } from '../../src/cli/flags';
 
 const onCommandLine =
   (...names: string[]) =>
@@ -35,5 +35,12 @@ describe('settleFlagSources: flags that mean something only beside another', () 
     const withSentinels = { 'redis-sentinel-name': 'cache', 'redis-sentinels': 's1:26379' };
     expect(settleFlagSources(withSentinels, onCommandLine('redis-sentinel-name'))).toEqual(withSentinels);
     expect(settleFlagSources({ 'redis-sentinel-name': 'cache' }, onCommandLine())).toEqual({ 'redis-sentinel-name': 'cache' });
+  });
+});
+
+describe('settingsFromFlags: units', () => {
+  it('turns seconds into whole ms, as timers count them: 0.07 s is 70 ms, said back as 0.07 s', () => {
+    const settings = settingsFromFlags({ timeout: 0.07, 'store-timeout': 0.29 });
+    expect({ timeout: settings.timeout, storeTimeout: settings.storeTimeout }).toEqual({ timeout: 70, storeTimeout: 290 });
   });
 });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BaseStore, chunks, formatHostPorts, mapLimited, parseHostPorts, readFlagFile, UsageError, withoutUserinfo } from '../../src';
 import type { GroupDeleteOutcome, PutOutcome, StoredEntry } from '../../src/ports/key-value-store';
+import { decimalNumber } from '../../src/plugin-kit/flags';
 
 /** The smallest store on the base: one scan page of the names it is given. */
 class PageStore extends BaseStore {
@@ -81,6 +82,16 @@ describe('flag values', () => {
     expect(() => parseHostPorts('a.example', '--x-nodes')).toThrow("--x-nodes: expected host:port, got 'a.example'");
     expect(() => parseHostPorts('a:70000', '--x-nodes')).toThrow("--x-nodes: expected host:port, got 'a:70000'");
     expect(() => parseHostPorts(' , ', '--x-nodes')).toThrow('--x-nodes: expected at least one host:port');
+  });
+
+  it('reads a number flag as a plain decimal only: no hex, exponent, sign, Infinity or blank', () => {
+    const seconds = (input: string) => decimalNumber(input, 'seconds from 0.01 to 3600', '10 or 2.5', 0.01, 3600);
+    expect([' 10 ', '2.5', '.5', '3600', '0.01', '1.'].map(seconds)).toEqual([10, 2.5, 0.5, 3600, 0.01, 1]);
+    for (const input of ['0x10', '1e1', '1e-9', '-1', '+1', 'Infinity', 'NaN', '', ' ', '0b1', '1_000', '1,5']) {
+      expect(() => seconds(input)).toThrow(`expected seconds from 0.01 to 3600, got '${input}'; write a plain decimal, such as 10 or 2.5`);
+      expect(() => seconds(input)).toThrow(UsageError);
+    }
+    for (const input of ['0.001', '3600.5', '9'.repeat(400)]) expect(() => seconds(input)).toThrow(new RegExp(`got '${input}'$`));
   });
 
   it('drops the user name and password of a URL', () => {
