@@ -2,7 +2,7 @@ import type { Dispatcher, Pool } from 'undici';
 import { noTelemetry, type Telemetry } from '../../src/ports/telemetry';
 import { SourceError, type PagesFileLookup, type SourceOfTruth } from '../../src/ports/source-of-truth';
 import type { PluginSettings, SourcePlugin } from '../../src/ports/plugins';
-import { readFlagFile } from '../../src/plugin-kit';
+import { readFlagFile, UsageError } from '../../src/plugin-kit';
 import { RequestLimiter, sleep } from './limiter';
 import { strictBase64 } from '../../src/core/strict-base64';
 
@@ -167,41 +167,41 @@ export function parseForgejoHost(host: string): URL {
   // Any `@` counts: a token may hold a `/`, `?` or `#`, which would end the authority early.
   const tokenHint = 'give the token with --forgejo-token or --forgejo-token-file (FORGEJO_TOKEN, FORGEJO_TOKEN_FILE)';
   if (host.includes('@'))
-    throw new Error(
+    throw new UsageError(
       `invalid --forgejo-host: it holds credentials (user:token@) that would never be sent; ${tokenHint}, and the URL without them`,
     );
   const query = /[?#]/.exec(host);
   if (query)
-    throw new Error(
+    throw new UsageError(
       `invalid --forgejo-host '${host.slice(0, query.index)}': it holds a query or fragment (${query[0]}…) that would never be sent; ${tokenHint}, and the URL without it`,
     );
   // URL() quietly percent-encodes spaces and takes `ht!tp://x` for a host named `ht!tp`.
   // eslint-disable-next-line no-control-regex -- control characters are what this refuses
   if (/[\s\u0000-\u001f\u007f]/.test(host))
-    throw new Error(`invalid --forgejo-host '${host.trim()}': it contains spaces or control characters; ${example}`);
+    throw new UsageError(`invalid --forgejo-host '${host.trim()}': it contains spaces or control characters; ${example}`);
   const scheme = /^([^:/?#]*):\/\//.exec(host)?.[1];
   if (scheme !== undefined && !/^[a-z][a-z0-9+.-]*$/i.test(scheme))
-    throw new Error(`invalid --forgejo-host '${host}': '${scheme}' is not a URL scheme; ${example}`);
+    throw new UsageError(`invalid --forgejo-host '${host}': '${scheme}' is not a URL scheme; ${example}`);
   const withScheme = scheme !== undefined ? host : `https://${host}`;
   let url: URL;
   try {
     url = new URL(withScheme);
   } catch {
-    throw new Error(`invalid --forgejo-host '${host}': ${example}`);
+    throw new UsageError(`invalid --forgejo-host '${host}': ${example}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new Error(`invalid --forgejo-host '${host}': only http:// and https:// are supported`);
+    throw new UsageError(`invalid --forgejo-host '${host}': only http:// and https:// are supported`);
   }
   // Letters, digits, dots and dashes (IDNs arrive as punycode), or an IPv6 literal.
   if (!/^(?:[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?\.?)+$|^\[[0-9a-f:.]+\]$/i.test(url.hostname)) {
-    throw new Error(`invalid --forgejo-host '${host}': '${url.hostname}' is not a host name; ${example}`);
+    throw new UsageError(`invalid --forgejo-host '${host}': '${url.hostname}' is not a host name; ${example}`);
   }
   // The API path is the reaper's to add: given with it, every request would go to
   // /api/v1/api/v1/…, which Forgejo answers 404, and every site would look gone.
   const apiPath = /\/api\/v1\/*$/i.exec(url.pathname);
   if (apiPath) {
     const root = url.origin + url.pathname.slice(0, apiPath.index);
-    throw new Error(
+    throw new UsageError(
       `invalid --forgejo-host '${host}': give Forgejo's own URL, without /api/v1 (the reaper adds it): --forgejo-host ${root}`,
     );
   }
@@ -226,11 +226,11 @@ export function resolveToken(settings: Pick<ForgejoSettings, 'forgejoToken' | 'f
 function headerSafeToken(token: string, what: string): string {
   // eslint-disable-next-line no-control-regex -- control characters are what this refuses
   if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(token))
-    throw new Error(
+    throw new UsageError(
       `the Forgejo token of ${what} holds a line break or another control character, which no HTTP header can carry; give the token alone, on one line`,
     );
   if (/[\u0100-\uffff]/.test(token))
-    throw new Error(
+    throw new UsageError(
       `the Forgejo token of ${what} holds a character beyond Latin-1 (such as €), which no HTTP header can carry; give the token as Forgejo issued it`,
     );
   return token;

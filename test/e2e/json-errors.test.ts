@@ -82,6 +82,24 @@ it('a missing setting, and an unknown command outside any command', async () => 
   expect(typo.error.message).toMatch(/Did you mean scan\?/);
 });
 
+it('a --forgejo-host (or token) the Forgejo source cannot use is a bad flag: kind usage, exit 1, before the store is asked', async () => {
+  const port = String(await freePort());
+  const cases: Array<[string[], RegExp]> = [
+    [['--forgejo-host', 'not a url'], /^invalid --forgejo-host 'not a url': it contains spaces/],
+    [['--forgejo-host', 'ftp://x'], /^invalid --forgejo-host 'ftp:\/\/x': only http:\/\/ and https:\/\/ are supported/],
+    [['--forgejo-host', 'https://u:S3cr3tTok@git.example'], /^invalid --forgejo-host: it holds credentials/],
+    [['--forgejo-host', 'https://git.example/api/v1'], /without \/api\/v1/],
+    [['--forgejo-host', 'https://git.example', '--forgejo-token', 'S3cr3t\nTok'], /holds a line break/],
+  ];
+  const results = await Promise.all(cases.map(([flags]) => cli.run(['verify', '--json', '--redis-port', port, ...flags])));
+  results.forEach((result, i) => {
+    const doc = errorDoc(result);
+    expect(doc).toMatchObject({ command: 'verify', error: { kind: 'usage', exitCode: 1 } });
+    expect(doc.error.message).toMatch(cases[i][1]);
+    expect(result.stdout + result.stderr).not.toMatch(/S3cr3t/);
+  });
+});
+
 it('backup --output - keeps stdout for the backup: the JSON error goes to stderr', async () => {
   const port = await freePort();
   const result = await cli.run(['backup', '--json', '--output', '-', '--redis-port', String(port), '--store-timeout', '2']);
