@@ -183,7 +183,7 @@ export function etcdOptions(settings: EtcdSettings, hasConnected: () => boolean,
   if (settings.etcdUsername) options.auth = { username: settings.etcdUsername, password: settings.etcdPassword ?? '' };
   if (settings.etcdCa || settings.etcdCert || settings.etcdKey) {
     if (Boolean(settings.etcdCert) !== Boolean(settings.etcdKey)) {
-      throw new Error('--etcd-cert and --etcd-key go together: give both or neither');
+      throw new RefusedSetting('--etcd-cert and --etcd-key go together: give both or neither');
     }
     options.credentials = {
       // Without --etcd-ca grpc trusts the system's roots.

@@ -45,20 +45,20 @@ export function parseRedisUrl(text: string): URL {
   try {
     url = new URL(text);
   } catch {
-    throw new Error(`--redis-url (REDIS_URL) is not a valid URL; ${URL_SHAPE}`);
+    throw new UsageError(`--redis-url (REDIS_URL) is not a valid URL; ${URL_SHAPE}`);
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new Error(`--redis-url (REDIS_URL) must start with redis:// or rediss://, not ${url.protocol}//; ${URL_SHAPE}`);
+    throw new UsageError(`--redis-url (REDIS_URL) must start with redis:// or rediss://, not ${url.protocol}//; ${URL_SHAPE}`);
   }
-  if (!url.hostname) throw new Error(`--redis-url (REDIS_URL) names no host; ${URL_SHAPE}`);
-  if (!/^\/?(\d+)?$/.test(url.pathname)) throw new Error(`--redis-url (REDIS_URL): the path must be a database number; ${URL_SHAPE}`);
+  if (!url.hostname) throw new UsageError(`--redis-url (REDIS_URL) names no host; ${URL_SHAPE}`);
+  if (!/^\/?(\d+)?$/.test(url.pathname)) throw new UsageError(`--redis-url (REDIS_URL): the path must be a database number; ${URL_SHAPE}`);
   // ioredis decodes the user, the password and the query itself, and a bad %-escape would
   // end the run with a bare "URI malformed".
   for (const part of [url.username, url.password, url.search]) {
     try {
       decodeURIComponent(part);
     } catch {
-      throw new Error(
+      throw new UsageError(
         '--redis-url (REDIS_URL) holds a malformed %-escape in its user, password or query; write a literal % as %25, or give the password with --redis-password (REDIS_PASSWORD)',
       );
     }
@@ -198,7 +198,7 @@ function scrub(message: string, settings: RedisSettings): string {
 async function connectCluster(settings: RedisSettings, description: string): Promise<RedisClusterStore> {
   const seeds = parseHostPorts(settings.redisCluster!, '--redis-cluster');
   if (settings.redisDb) {
-    throw new Error(
+    throw new UsageError(
       `--redis-db ${settings.redisDb} (REDIS_DB) cannot be used with --redis-cluster: a Redis Cluster has database 0 only; drop --redis-db or set it to 0`,
     );
   }

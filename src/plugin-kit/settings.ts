@@ -37,7 +37,7 @@ export interface HostPort {
   port: number;
 }
 
-/** `host:port,host:port` (IPv6 as `[::1]:port`) → addresses; a bad entry names its flag. */
+/** `host:port,host:port` (IPv6 as `[::1]:port`) → addresses; a bad entry is a usage error naming its flag. */
 export function parseHostPorts(list: string, flag: string): HostPort[] {
   const addresses = list
     .split(',')
@@ -45,13 +45,13 @@ export function parseHostPorts(list: string, flag: string): HostPort[] {
     .filter(Boolean)
     .map((item) => {
       if (item.includes('@'))
-        throw new Error(`${flag}: expected host:port, got an address with user:password@ in it; give the password with its own flag`);
+        throw new UsageError(`${flag}: expected host:port, got an address with user:password@ in it; give the password with its own flag`);
       const match = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(item);
       const port = match ? Number(match[3]) : 0;
-      if (!match || port < 1 || port > 65535) throw new Error(`${flag}: expected host:port, got '${item}'`);
+      if (!match || port < 1 || port > 65535) throw new UsageError(`${flag}: expected host:port, got '${item}'`);
       return { host: match[1] ?? match[2], port };
     });
-  if (addresses.length === 0) throw new Error(`${flag}: expected at least one host:port`);
+  if (addresses.length === 0) throw new UsageError(`${flag}: expected at least one host:port`);
   return addresses;
 }
 

@@ -100,6 +100,27 @@ it('a --forgejo-host (or token) the Forgejo source cannot use is a bad flag: kin
   });
 });
 
+it('a store address or setting the store plugin cannot use is a bad flag too: kind usage, before connecting', async () => {
+  const port = String(await freePort());
+  const cases: Array<[string[], RegExp]> = [
+    [['--redis-sentinels', 'u:S3cr3tPw@127.0.0.1:1'], /^--redis-sentinels: expected host:port, got an address with user:password@/],
+    [['--redis-cluster', 'no-port'], /^--redis-cluster: expected host:port, got 'no-port'/],
+    [['--redis-cluster', `127.0.0.1:${port}`, '--redis-db', '3'], /^--redis-db 3 \(REDIS_DB\) cannot be used with --redis-cluster/],
+    [['--redis-url', 'http://:S3cr3tPw@127.0.0.1:1'], /^--redis-url \(REDIS_URL\) must start with redis:\/\/ or rediss:\/\//],
+    [
+      ['--store', 'etcd', '--etcd-endpoints', `http://127.0.0.1:${port}`, '--etcd-cert', 'c.pem'],
+      /^--etcd-cert and --etcd-key go together/,
+    ],
+  ];
+  const results = await Promise.all(cases.map(([flags]) => cli.run(['scan', '--json', '--store-timeout', '2', ...flags])));
+  results.forEach((result, i) => {
+    const doc = errorDoc(result);
+    expect(doc).toMatchObject({ command: 'scan', error: { kind: 'usage', exitCode: 1 } });
+    expect(doc.error.message).toMatch(cases[i][1]);
+    expect(result.stdout + result.stderr).not.toMatch(/S3cr3t/);
+  });
+});
+
 it('backup --output - keeps stdout for the backup: the JSON error goes to stderr', async () => {
   const port = await freePort();
   const result = await cli.run(['backup', '--json', '--output', '-', '--redis-port', String(port), '--store-timeout', '2']);

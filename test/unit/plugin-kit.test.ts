@@ -82,6 +82,7 @@ describe('flag values', () => {
     expect(() => parseHostPorts('a.example', '--x-nodes')).toThrow("--x-nodes: expected host:port, got 'a.example'");
     expect(() => parseHostPorts('a:70000', '--x-nodes')).toThrow("--x-nodes: expected host:port, got 'a:70000'");
     expect(() => parseHostPorts(' , ', '--x-nodes')).toThrow('--x-nodes: expected at least one host:port');
+    expect(() => parseHostPorts('u:pw@a:1', '--x-nodes')).toThrow(UsageError);
   });
 
   it('reads a number flag as a plain decimal only: no hex, exponent, sign, Infinity or blank', () => {
