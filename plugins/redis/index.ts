@@ -12,7 +12,7 @@ import {
   withoutUserinfo,
 } from '../../src/plugin-kit';
 import { RedisClusterStore } from './cluster';
-import { RedisStore } from './store';
+import { DATABASE_FLAG, RedisStore, refusedDatabase } from './store';
 
 export { RedisStore } from './store';
 
@@ -286,11 +286,13 @@ async function selectOrExplain(client: Redis, description: string, settings: Red
     await client.select(db);
   } catch (error) {
     client.disconnect();
-    const flag = settings.redisUrl && !settings.redisSentinels ? 'the /N of --redis-url (REDIS_URL)' : '--redis-db (REDIS_DB)';
-    throw new Error(
-      `Redis at ${description} refuses database ${db} (${scrub((error as Error).message, settings)}); choose a database the server has with ${flag}`,
-    );
+    throw refusedDatabase(description, db, databaseFlag(settings), scrub((error as Error).message, settings));
   }
+}
+
+/** Where this run's database was set. */
+function databaseFlag(settings: RedisSettings): string {
+  return settings.redisUrl && !settings.redisSentinels ? 'the /N of --redis-url (REDIS_URL)' : DATABASE_FLAG;
 }
 
 export async function connectRedis(settings: RedisSettings): Promise<KeyValueStore> {
@@ -302,7 +304,7 @@ export async function connectRedis(settings: RedisSettings): Promise<KeyValueSto
   await connectOrExplain(redis, description, settings);
   await selectOrExplain(redis, description, settings);
   connected = true;
-  return new RedisStore(redis, description);
+  return new RedisStore(redis, description, databaseFlag(settings));
 }
 
 export const storePlugin: StorePlugin = {

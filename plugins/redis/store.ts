@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { GroupDeleteOutcome, GuardedGroup, PutMode, PutOutcome, ReadOptions, StoredEntry } from '../../src/ports/key-value-store';
-import { BaseStore, escapeGlob } from '../../src/plugin-kit';
+import { BaseStore, escapeGlob, ReaperError } from '../../src/plugin-kit';
 import {
   decodeReadEntries,
   DELETE_GROUPS_LUA,
@@ -65,23 +65,64 @@ function reconnections(node: Redis): number {
  * database the run was never pointed at. Selected in the script, a refused database fails
  * the run, atomically with what the script would do.
  */
-function inDatabase(client: Redis | Cluster): string {
-  // A cluster has database 0 alone.
-  const db = client.isCluster ? 0 : Number((client as Partial<Redis>).options?.db ?? 0);
+function inDatabase(db: number): string {
   return db === 0 ? '' : `redis.call('SELECT', ${db})\n`;
+}
+
+/** The database a client was given; a cluster has database 0 alone. */
+function databaseOf(client: Redis | Cluster): number {
+  return client.isCluster ? 0 : Number((client as Partial<Redis>).options?.db ?? 0);
+}
+
+/** Where the database is set unless a `--redis-url` names it (`/N`). */
+export const DATABASE_FLAG = '--redis-db (REDIS_DB)';
+
+/**
+ * A SELECT the server refused, as the problem and the setting to fix: the server's words
+ * (`ERR DB index is out of range`, inside a script's error) say what, not where to look.
+ * Fatal (exit 1), not a usage error: the same setting worked until the server changed.
+ */
+export function refusedDatabase(description: string, db: number, flag: string, cause: string, error?: unknown): ReaperError {
+  const reason = /DB index is out of range/i.test(cause) ? 'the server has fewer databases' : cause;
+  return new ReaperError(`Redis at ${description} refuses database ${db} (${reason})`, {
+    hint: `choose a database the server has with ${flag}`,
+    cause: error,
+  });
 }
 
 export class RedisStore extends BaseStore {
   protected readonly client: ScriptedClient;
+  /** The database every script selects (0: none). */
+  private readonly db: number;
 
-  constructor(client: Redis | Cluster, description: string) {
+  /** `databaseFlag`: where the operator set the database, for the line that says the server refused it. */
+  constructor(
+    client: Redis | Cluster,
+    description: string,
+    private readonly databaseFlag = DATABASE_FLAG,
+  ) {
     super(description);
-    const selected = inDatabase(client);
+    this.db = databaseOf(client);
+    const selected = inDatabase(this.db);
     client.defineCommand('reaperReadEntries', { lua: selected + READ_ENTRIES_LUA });
     client.defineCommand('reaperPutEntries', { lua: selected + PUT_ENTRIES_LUA });
     client.defineCommand('reaperDeleteGroups', { lua: selected + DELETE_GROUPS_LUA });
     client.defineCommand('reaperDeleteIfEqual', { lua: selected + DELETE_IF_EQUAL_LUA });
     this.client = client as ScriptedClient;
+  }
+
+  /**
+   * A script's run. Its SELECT fails where the server was restarted with fewer databases
+   * since the connect: said as the connect says it, naming the setting, not in the
+   * script's words.
+   */
+  private async inScript<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (this.db === 0 || !(error instanceof Error) || !/DB index is out of range/i.test(error.message)) throw error;
+      throw refusedDatabase(this.description, this.db, this.databaseFlag, error.message, error);
+    }
   }
 
   /** ioredis's own words for a call on a closed client. */
@@ -167,7 +208,7 @@ export class RedisStore extends BaseStore {
       this.batches(keys).map(async ({ indexes }) => {
         this.trips++;
         const batchKeys = indexes.map((i) => keys[i]);
-        const reply = await this.client.reaperReadEntriesBuffer(batchKeys.length, ...batchKeys, ...flags);
+        const reply = await this.inScript(() => this.client.reaperReadEntriesBuffer(batchKeys.length, ...batchKeys, ...flags));
         decodeReadEntries(batchKeys, reply, Date.now()).forEach((entry, j) => (result[indexes[j]] = entry));
       }),
     );
@@ -189,10 +230,11 @@ export class RedisStore extends BaseStore {
         const args = batch.indexes.flatMap((p) => writable[p].args);
         const scratch = this.scratchKey(batch);
         this.trips++;
-        const reply =
+        const reply = await this.inScript(() =>
           scratch === undefined
-            ? await this.client.reaperPutEntries(keys.length, ...keys, mode, ...args)
-            : await this.client.reaperPutEntries(keys.length + 1, ...keys, scratch, mode, ...args);
+            ? this.client.reaperPutEntries(keys.length, ...keys, mode, ...args)
+            : this.client.reaperPutEntries(keys.length + 1, ...keys, scratch, mode, ...args),
+        );
         batch.indexes.forEach((p, j) => (outcomes[writable[p].i] = reply[j] as PutOutcome));
       }),
     );
@@ -220,7 +262,7 @@ export class RedisStore extends BaseStore {
     if (groups.length === 0) return [];
     const { keys, args } = deleteGroupsArgs(groups);
     this.trips++;
-    const outcome = await this.client.reaperDeleteGroups(keys.length, ...keys, ...args);
+    const outcome = await this.inScript(() => this.client.reaperDeleteGroups(keys.length, ...keys, ...args));
     return outcome.map((deleted) => (deleted === 1 ? 'deleted' : 'changed'));
   }
 

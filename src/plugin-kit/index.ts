@@ -15,5 +15,9 @@ export { formatHostPorts, parseHostPorts, readFlagFile, withoutUserinfo, type Fl
 export { escapeGlob, textKeyNames } from '../core/keys';
 /** Keeping passwords and tokens out of a client's error messages. */
 export { scrubSecrets, secretsOf } from '../core/secrets';
-/** Errors a plugin throws: `StoreUnreachableError` from `create` when the store cannot be reached. */
-export { StoreUnreachableError, UsageError } from '../report/errors';
+/**
+ * Errors a plugin throws: `StoreUnreachableError` from `create` when the store cannot be
+ * reached, `UsageError` for a setting that cannot work, `ReaperError` (fatal) for another
+ * failure the plugin can explain, its problem and hint apart.
+ */
+export { ReaperError, StoreUnreachableError, UsageError } from '../report/errors';

@@ -363,6 +363,44 @@ describe('a slip on the command line', () => {
   });
 });
 
+describe('a --redis-db the server does not have', () => {
+  it("is refused at connect in one line naming the setting, not in the server's words; nothing is read or written", async () => {
+    const server = await startRedis({ databases: 1 });
+    const client = new Redis({ host: server.host, port: server.port, lazyConnect: true });
+    try {
+      await client.connect();
+      await client.mset(siteEntries(STALE));
+      const before = await fullDump(client);
+      const store = ['--redis-host', server.host, '--redis-port', String(server.port)];
+      const address = `${server.host}:${server.port}`;
+      const backupFile = path.join(HOME, 'db-refused.jsonl');
+      fs.writeFileSync(backupFile, backupText(HEADER, [{ key: 'k', type: 'string', expiresAt: null, value: 'v' }]));
+      const [scan, byEnv, url, restore] = await Promise.all([
+        cli.run(['scan', ...store, '--redis-db', '5']),
+        cli.run(['reap', ...store, '--forgejo-host', 'http://127.0.0.1:1', '--backup-dir', HOME], { REDIS_DB: '5' }),
+        cli.run(['scan', '--redis-url', `redis://${address}/5`]),
+        cli.run(['restore', backupFile, ...store, '--redis-db', '5']),
+      ]);
+      for (const result of [scan, byEnv, restore]) {
+        expectFatal(
+          result,
+          new RegExp(
+            `^pages-reaper: Redis at redis://${address}/5 refuses database 5 \\(the server has fewer databases\\); choose a database the server has with --redis-db \\(REDIS_DB\\)\n$`,
+          ),
+        );
+      }
+      expectFatal(
+        url,
+        /refuses database 5 \(the server has fewer databases\); choose a database the server has with the \/N of --redis-url/,
+      );
+      expectSameState(await fullDump(client), before);
+    } finally {
+      client.disconnect();
+      await server.stop();
+    }
+  });
+});
+
 describe('a --redis-port where another service listens', () => {
   it('is said to be not Redis, in one line naming the flags', async () => {
     const net = await import('node:net');
