@@ -234,6 +234,10 @@ const CONFLICTS: Array<[string, string, string]> = [
   ['redis-url', 'redis-host', 'give the host in --redis-url, or drop --redis-url'],
   ['redis-url', 'redis-port', 'give the port in --redis-url, or drop --redis-url'],
   ['redis-url', 'redis-db', 'give the database as the /N of --redis-url, or drop --redis-url'],
+  ['redis-cluster', 'redis-host', 'give the cluster seeds with --redis-cluster alone'],
+  ['redis-cluster', 'redis-port', 'give the cluster seeds with --redis-cluster alone'],
+  ['redis-sentinels', 'redis-host', 'the sentinels name the master: give --redis-sentinels and --redis-sentinel-name alone'],
+  ['redis-sentinels', 'redis-port', 'the sentinels name the master: give --redis-sentinels and --redis-sentinel-name alone'],
   ['output', 'backup-dir', '--output names the file itself: give one of them'],
 ];
 
