@@ -1,6 +1,6 @@
 import calculateSlot from 'cluster-key-slot';
 import type { Cluster, Redis } from 'ioredis';
-import type { GroupDeleteOutcome, GuardedGroup } from '../../src/ports/key-value-store';
+import type { ExpectedKey, GroupDeleteOutcome, GuardedGroup, KeyGuard, StoredEntry } from '../../src/ports/key-value-store';
 import { deleteInChains, groupIndexes } from '../../src/plugin-kit';
 import { RedisStore, type KeyBatch } from './store';
 
@@ -33,8 +33,9 @@ export function slotTag(slot: number): string {
  * run one script per hash slot; a domain's keys live in different slots, so its delete
  * cannot be one atomic step (DESIGN §4.1): every key is re-checked right before the
  * deletes, then the keys are removed one by one with compare-and-delete in the group's
- * order, the guard (forward key, last) last. A key that changes midway stops the group:
- * what is left, the guard included, is found again by the next run.
+ * order, the guard (forward key, last) last, and the guards are read once more. A key or
+ * a guard that changed midway stops the group, and the keys it had deleted are written
+ * back where still absent: the group stays whole, as one atomic step would keep it.
  */
 export class RedisClusterStore extends RedisStore {
   constructor(
@@ -74,21 +75,46 @@ export class RedisClusterStore extends RedisStore {
     // Values only: a delete compares bytes, never expiries.
     const current = await this.getMany([...keys.map((k) => k.key), ...guards.map((g) => g.key)], { withTtl: false });
     const keysUnchanged = keys.every(({ expected }, i) => current[i]?.type === 'string' && current[i]!.value!.equals(expected));
-    const guardsUnchanged = guards.every(({ expected }, i) => {
-      const entry = current[keys.length + i];
-      return expected === null ? entry === undefined : entry?.type === 'string' && entry.value!.equals(expected);
-    });
     // Every key gone already: an earlier delete of this group went through (its answer lost).
     if (keys.every((_, i) => current[i] === undefined)) return 'deleted';
-    if (!keysUnchanged || !guardsUnchanged) return 'changed';
-    const deleted = new Set<string>();
-    for (const { key, expected } of keys) {
-      if (deleted.has(key)) continue; // a key listed twice was checked and deleted once
-      deleted.add(key);
+    if (!keysUnchanged || !this.guardsHold(guards, current.slice(keys.length))) return 'changed';
+    const removed: ExpectedKey[] = [];
+    const seen = new Set<string>();
+    for (const item of keys) {
+      if (seen.has(item.key)) continue; // a key listed twice was checked and deleted once
+      seen.add(item.key);
       this.ensureOpen();
       this.trips++;
-      if ((await this.client.reaperDeleteIfEqual(1, key, expected)) !== 1) return 'changed';
+      if ((await this.client.reaperDeleteIfEqual(1, item.key, item.expected)) !== 1) return this.putBack(removed);
+      removed.push(item);
     }
+    // The plugin writes a registration's forward key (a guard) before its router keys, so a
+    // router key it rewrote with the same bytes before one of the deletes above shows here
+    // as a guard that changed: the group is put back as it was, as one atomic step keeps it.
+    if (guards.length > 0 && !this.guardsHold(guards, await this.getMany(guards.map((g) => g.key), { withTtl: false })))
+      return this.putBack(removed);
     return 'deleted';
+  }
+
+  private guardsHold(guards: KeyGuard[], current: Array<StoredEntry | undefined>): boolean {
+    return guards.every(({ expected }, i) => {
+      const entry = current[i];
+      return expected === null ? entry === undefined : entry?.type === 'string' && entry.value!.equals(expected);
+    });
+  }
+
+  /**
+   * Writes back, where they are still absent, the keys a group had deleted when a key or a
+   * guard was found changed midway (a registration came): deleted one by one, a group's
+   * keys cannot be checked in one step with its guards, and a key the plugin had just
+   * rewritten with the bytes it held would otherwise stay deleted under a live name.
+   */
+  private async putBack(removed: ExpectedKey[]): Promise<GroupDeleteOutcome> {
+    for (const { key, expected } of removed) {
+      this.ensureOpen();
+      this.trips++;
+      await this.client.set(key, expected, 'NX');
+    }
+    return 'changed';
   }
 }

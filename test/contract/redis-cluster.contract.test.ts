@@ -130,7 +130,20 @@ describe('Redis Cluster specifics', () => {
     expect((await harness.read('custom_domain:a.example.com'))?.toString()).toBe('o:r');
   });
 
-  it('stops a group when a key changes midway, leaving the rest (guard included) for the next run', async () => {
+  /** Runs `before` ahead of the store's n-th compare-and-delete (1-based), counting every call. */
+  const beforeDelete = (store: KeyValueStore, n: number, before: () => Promise<void>) => {
+    const scripted = (store as unknown as { cluster: { reaperDeleteIfEqual: (...args: unknown[]) => Promise<number> } }).cluster;
+    const original = scripted.reaperDeleteIfEqual.bind(scripted);
+    const calls = { count: 0 };
+    scripted.reaperDeleteIfEqual = async (...args: unknown[]) => {
+      if (++calls.count === n) await before();
+      return original(...args);
+    };
+    return calls;
+  };
+  const expectedKeys = (group: Array<{ key: string; value: string }>) => group.map(({ key, value }) => ({ key, expected: Buffer.from(value) }));
+
+  it('stops a group when a key changes midway, and writes back what it had deleted: the group stays whole', async () => {
     const group = [
       { key: 'traefik/http/routers/custom-a-example-com/rule', value: 'Host(`a.example.com`)' },
       { key: 'owner:repo', value: 'a.example.com' },
@@ -139,22 +152,97 @@ describe('Redis Cluster specifics', () => {
     await harness.seed(group);
     const store = await open();
     // The plugin re-registers the domain right after the first delete.
-    const scripted = (store as unknown as { cluster: { reaperDeleteIfEqual: (...args: unknown[]) => Promise<number> } }).cluster;
-    const original = scripted.reaperDeleteIfEqual.bind(scripted);
-    let calls = 0;
-    scripted.reaperDeleteIfEqual = async (...args: unknown[]) => {
-      const result = await original(...args);
-      if (++calls === 1) await harness.seed([{ key: 'owner:repo', value: 'b.example.com' }]);
-      return result;
-    };
+    const calls = beforeDelete(store, 2, () => harness.seed([{ key: 'owner:repo', value: 'b.example.com' }]));
 
-    const outcome = await store.deleteGroupsIfUnchanged([{ keys: group.map(({ key, value }) => ({ key, expected: Buffer.from(value) })) }]);
+    const outcome = await store.deleteGroupsIfUnchanged([{ keys: expectedKeys(group) }]);
 
     expect(outcome).toEqual(['changed']);
-    expect(calls).toBe(2);
-    expect(await harness.read(group[0].key)).toBeUndefined();
+    expect(calls.count).toBe(2);
+    expect((await harness.read(group[0].key))?.toString()).toBe('Host(`a.example.com`)');
     expect((await harness.read('owner:repo'))?.toString()).toBe('b.example.com');
     expect((await harness.read('custom_domain:a.example.com'))?.toString()).toBe('owner:repo');
+  });
+
+  it('keeps the router keys a re-registration rewrote with the same bytes before they were deleted', async () => {
+    const router = 'traefik/http/routers/custom-shop-example-com/';
+    const group = [
+      { key: `${router}entryPoints/0`, value: 'websecure' },
+      { key: `${router}service`, value: 'noop@internal' },
+      { key: 'old:site', value: 'shop.example.com' },
+      { key: 'custom_domain:shop.example.com', value: 'old:site' },
+    ];
+    await harness.seed(group);
+    const store = await open();
+    // Another repository takes the domain over after the check, in the plugin's order:
+    // the forward key first, then its reverse key and the router, whose values are the same.
+    const calls = beforeDelete(store, 1, () =>
+      harness.seed([
+        { key: 'custom_domain:shop.example.com', value: 'new:site' },
+        { key: 'new:site', value: 'shop.example.com' },
+        { key: `${router}entryPoints/0`, value: 'websecure' },
+        { key: `${router}service`, value: 'noop@internal' },
+      ]),
+    );
+
+    expect(await store.deleteGroupsIfUnchanged([{ keys: expectedKeys(group) }])).toEqual(['changed']);
+    expect(calls.count).toBe(4); // the routers and the old reverse key went, the forward key's check failed
+    expect((await harness.read(`${router}entryPoints/0`))?.toString()).toBe('websecure');
+    expect((await harness.read(`${router}service`))?.toString()).toBe('noop@internal');
+    expect((await harness.read('custom_domain:shop.example.com'))?.toString()).toBe('new:site');
+    expect((await harness.read('old:site'))?.toString()).toBe('shop.example.com');
+  });
+
+  it('reads the guards again after the deletes: a domain registered on the same router name meanwhile keeps its keys', async () => {
+    // a.b.example.com is stale; a-b.example.com registers during the deletes, on the same
+    // Traefik name, writing its forward key (the group's guard) and then a router key with
+    // the bytes the stale one held: every compare-and-delete passes.
+    const router = 'traefik/http/routers/custom-a-b-example-com/';
+    const group = [
+      { key: `${router}entryPoints/0`, value: 'websecure' },
+      { key: 'old:ab', value: 'a.b.example.com' },
+      { key: 'custom_domain:a.b.example.com', value: 'old:ab' },
+    ];
+    await harness.seed(group);
+    const store = await open();
+    beforeDelete(store, 1, () =>
+      harness.seed([
+        { key: 'custom_domain:a-b.example.com', value: 'new:ab' },
+        { key: `${router}entryPoints/0`, value: 'websecure' },
+      ]),
+    );
+
+    const outcome = await store.deleteGroupsIfUnchanged([
+      { keys: expectedKeys(group), guards: [{ key: 'custom_domain:a-b.example.com', expected: null }] },
+    ]);
+
+    expect(outcome).toEqual(['changed']);
+    expect((await harness.read(`${router}entryPoints/0`))?.toString()).toBe('websecure');
+    // Put back whole, as one atomic step would have kept it: the next run decides again.
+    expect((await harness.read('custom_domain:a.b.example.com'))?.toString()).toBe('old:ab');
+    expect((await harness.read('old:ab'))?.toString()).toBe('a.b.example.com');
+  });
+
+  it('writes back nothing the plugin wrote anew: a key rewritten with other bytes stays as written', async () => {
+    const router = 'traefik/http/routers/custom-c-example-com/';
+    const group = [
+      { key: `${router}rule`, value: 'Host(`c.example.com`)' },
+      { key: `${router}priority`, value: '10' },
+      { key: 'custom_domain:c.example.com', value: 'o:c' },
+    ];
+    await harness.seed(group);
+    const store = await open();
+    // After the rule went: the plugin writes the forward key, then a new priority and the rule.
+    beforeDelete(store, 2, () =>
+      harness.seed([
+        { key: 'custom_domain:c.example.com', value: 'p:c' },
+        { key: `${router}priority`, value: '20' },
+      ]),
+    );
+
+    expect(await store.deleteGroupsIfUnchanged([{ keys: expectedKeys(group) }])).toEqual(['changed']);
+    expect((await harness.read(`${router}priority`))?.toString()).toBe('20');
+    expect((await harness.read(`${router}rule`))?.toString()).toBe('Host(`c.example.com`)');
+    expect((await harness.read('custom_domain:c.example.com'))?.toString()).toBe('p:c');
   });
 
   it('deletes the guard last', async () => {
