@@ -141,7 +141,8 @@ describe('Redis Cluster specifics', () => {
     };
     return calls;
   };
-  const expectedKeys = (group: Array<{ key: string; value: string }>) => group.map(({ key, value }) => ({ key, expected: Buffer.from(value) }));
+  const expectedKeys = (group: Array<{ key: string; value: string }>) =>
+    group.map(({ key, value }) => ({ key, expected: Buffer.from(value) }));
 
   it('stops a group when a key changes midway, and writes back what it had deleted: the group stays whole', async () => {
     const group = [
