@@ -91,17 +91,14 @@ export class RedisClusterStore extends RedisStore {
     // The plugin writes a registration's forward key (a guard) before its router keys, so a
     // router key it rewrote with the same bytes before one of the deletes above shows here
     // as a guard that changed: the group is put back as it was, as one atomic step keeps it.
-    if (
-      guards.length > 0 &&
-      !this.guardsHold(
-        guards,
-        await this.getMany(
-          guards.map((g) => g.key),
-          { withTtl: false },
-        ),
-      )
-    )
-      return this.putBack(removed);
+    const guardsNow =
+      guards.length > 0
+        ? await this.getMany(
+            guards.map((g) => g.key),
+            { withTtl: false },
+          )
+        : [];
+    if (!this.guardsHold(guards, guardsNow)) return this.putBack(removed);
     return 'deleted';
   }
 

@@ -343,8 +343,14 @@ describe('a slip on the command line', () => {
       [['scan', '--redis-url', url, '--redis-host', 'elsewhere'], /--redis-url and --redis-host cannot be used together/],
       [['scan', '--redis-url', url, '--redis-port', '6380'], /--redis-url and --redis-port cannot be used together/],
       [['scan', '--redis-url', url, '--redis-db', '1'], /--redis-url and --redis-db cannot be used together; .*\/N of --redis-url/],
-      [['scan', '--redis-cluster', '127.0.0.1:7000', '--redis-host', 'elsewhere'], /--redis-cluster and --redis-host cannot be used together/],
-      [['scan', '--redis-sentinels', '127.0.0.1:26379', '--redis-port', '6380'], /--redis-sentinels and --redis-port cannot be used together/],
+      [
+        ['scan', '--redis-cluster', '127.0.0.1:7000', '--redis-host', 'elsewhere'],
+        /--redis-cluster and --redis-host cannot be used together/,
+      ],
+      [
+        ['scan', '--redis-sentinels', '127.0.0.1:26379', '--redis-port', '6380'],
+        /--redis-sentinels and --redis-port cannot be used together/,
+      ],
       [
         ['scan', ...flags().slice(0, 4), '--etcd-endpoints', 'http://127.0.0.1:2379'],
         /--etcd-endpoints would be ignored here.*--store etcd/,
