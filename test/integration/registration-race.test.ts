@@ -2,14 +2,15 @@
  * The safety property of DESIGN §4.1 and §4.8, tried at random: while a reap runs, the
  * plugin registers domains (new ones, leftovers, orphans, names shared through the
  * sanitized router name, stale domains taken over by another repository), writing its
- * keys in its own order and sometimes in two parts around a step of the reap. Whatever
+ * keys in its own order and sometimes in two parts around a step of the reap (on a Redis
+ * Cluster, also between two of a group's key-by-key deletes). Whatever
  * the interleaving, no key a registration wrote is deleted. Seeded, so a failure
  * replays; bounded in rounds and size.
  */
 import type { KeyValueStore } from '../../src/ports/key-value-store';
 import { Harness } from '../support/harness';
 import { pagesFile, siteEntries } from '../support/plugin-writer';
-import { etcdBackend, redisBackend } from '../support/store-backend';
+import { etcdBackend, redisBackend, redisClusterBackend } from '../support/store-backend';
 
 const ROUNDS = 40;
 const PAIRS = 6;
@@ -28,9 +29,21 @@ function generator(seed: number): () => number {
 
 type Initial = 'live' | 'stale' | 'leftovers' | 'orphan-reverse' | 'absent';
 const INITIALS: Initial[] = ['live', 'stale', 'leftovers', 'orphan-reverse', 'absent'];
-/** Where a part of a registration is written: before a Forgejo answer, a store read, the deletes, or after the run. */
-type Moment = 'verify' | 'read' | 'apply' | 'after';
+/**
+ * Where a part of a registration is written: before a Forgejo answer, a store read, the
+ * deletes, between two of a group's deletes (a Redis Cluster deletes key by key), or
+ * after the run.
+ */
+type Moment = 'verify' | 'read' | 'apply' | 'delete' | 'after';
 const MOMENTS: Moment[] = ['verify', 'read', 'apply', 'after'];
+const CLUSTER_MOMENTS: Moment[] = ['verify', 'read', 'apply', 'delete', 'after'];
+
+/** The compare-and-delete a Redis Cluster store sends per key, under the engine's bounds; undefined elsewhere. */
+type PerKeyDeletes = { reaperDeleteIfEqual: (...args: unknown[]) => Promise<number> };
+function perKeyDeletes(store: KeyValueStore): PerKeyDeletes | undefined {
+  const inner = (store as unknown as { inner?: unknown }).inner ?? store;
+  return (inner as { cluster?: PerKeyDeletes }).cluster;
+}
 
 interface Part {
   moment: Moment;
@@ -39,9 +52,11 @@ interface Part {
   previous?: Part;
 }
 
-describe.each([redisBackend, etcdBackend])('on $name: the plugin registering at random moments of a reap', ({ create }) => {
+const RACED = [redisBackend, etcdBackend, redisClusterBackend];
+
+describe.each(RACED)('on $name: the plugin registering at random moments of a reap', ({ name, create }) => {
   const h = new Harness(create());
-  const totals = { deleted: 0, changed: 0, registrations: 0 };
+  const totals = { deleted: 0, changed: 0, registrations: 0, betweenDeletes: 0 };
 
   beforeAll(() => h.start(), 120_000);
   afterAll(() => h.stop());
@@ -50,6 +65,7 @@ describe.each([redisBackend, etcdBackend])('on $name: the plugin registering at 
     await h.reset();
     const random = generator(seed * 7919);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
+    const moments = name === redisClusterBackend.name ? CLUSTER_MOMENTS : MOMENTS;
     const shuffle = <T>(items: T[]): T[] =>
       items
         .map((item) => [random(), item] as const)
@@ -95,7 +111,7 @@ describe.each([redisBackend, etcdBackend])('on $name: the plugin registering at 
       // The plugin writes the mappings, then the Traefik keys (a Go map: any order).
       const order = [forward, reverse, ...shuffle(Object.keys(all).filter((k) => k !== forward && k !== reverse))];
       const split = 1 + Math.floor(random() * order.length);
-      const [first, second] = [pick(MOMENTS), pick(MOMENTS)].sort((a, b) => MOMENTS.indexOf(a) - MOMENTS.indexOf(b));
+      const [first, second] = [pick(moments), pick(moments)].sort((a, b) => moments.indexOf(a) - moments.indexOf(b));
       const head: Part = { moment: first, entries: Object.fromEntries(order.slice(0, split).map((k) => [k, all[k]])) };
       parts.push(head);
       if (split < order.length)
@@ -119,6 +135,7 @@ describe.each([redisBackend, etcdBackend])('on $name: the plugin registering at 
     h.forgejo.failNext({ match: `/repos/${anchor.owner}/`, before: () => write('verify') });
     let reads = 0;
     const readAt = 1 + Math.floor(random() * 3);
+    const deleteAt = moments === CLUSTER_MOMENTS ? 1 + Math.floor(random() * 8) : 0;
     const wrap = (store: KeyValueStore) => {
       const getMany = store.getMany.bind(store);
       store.getMany = async (keys, options) => {
@@ -132,11 +149,24 @@ describe.each([redisBackend, etcdBackend])('on $name: the plugin registering at 
         first = false;
         return deleteGroups(groups);
       };
+      const perKey = perKeyDeletes(store);
+      if (perKey) {
+        const deleteIfEqual = perKey.reaperDeleteIfEqual.bind(perKey);
+        let deletes = 0;
+        perKey.reaperDeleteIfEqual = async (...args: unknown[]) => {
+          if (++deletes === deleteAt) {
+            const before = done.size;
+            await write('delete');
+            if (done.size > before) totals.betweenDeletes++;
+          }
+          return deleteIfEqual(...args);
+        };
+      }
     };
 
     const { report } = await h.run('apply', { brake: { maxStaleRatio: 1, minDomains: 0, force: true } }, wrap);
     // A moment the run never reached (nothing to delete, say) comes after it, in order.
-    for (const moment of MOMENTS) await write(moment);
+    for (const moment of moments) await write(moment);
 
     const after = await h.dump();
     const lost = Object.entries(written).filter(([key, value]) => after[key] !== value);
@@ -148,5 +178,7 @@ describe.each([redisBackend, etcdBackend])('on $name: the plugin registering at 
     expect(totals.registrations).toBeGreaterThan(0);
     expect(totals.deleted).toBeGreaterThan(0);
     expect(totals.changed).toBeGreaterThan(0);
+    // On a Redis Cluster, registrations also came between two of a group's deletes.
+    if (name === redisClusterBackend.name) expect(totals.betweenDeletes).toBeGreaterThan(0);
   });
 });
