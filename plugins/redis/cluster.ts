@@ -28,6 +28,16 @@ export function slotTag(slot: number): string {
   return tags[slot];
 }
 
+/** Whether a key holds exactly these bytes, as a string. */
+function holds(entry: StoredEntry | undefined, expected: Buffer): boolean {
+  return entry?.type === 'string' && entry.value!.equals(expected);
+}
+
+/** Whether every guard is as expected: absent (`null`) or holding its bytes; `current` in the guards' order. */
+function guardsHold(guards: KeyGuard[], current: Array<StoredEntry | undefined>): boolean {
+  return guards.every(({ expected }, i) => (expected === null ? current[i] === undefined : holds(current[i], expected)));
+}
+
 /**
  * The store on a Redis Cluster: `RedisStore`'s code over every master. Reads and writes
  * run one script per hash slot; a domain's keys live in different slots, so its delete
@@ -70,14 +80,15 @@ export class RedisClusterStore extends RedisStore {
 
   private async deleteGroup({ keys, guards = [] }: GuardedGroup): Promise<GroupDeleteOutcome> {
     if (keys.length === 0) return 'deleted';
+    const guardKeys = guards.map((g) => g.key);
     // Every key, the forward key (last) included, still holds what was read, and every
     // guard is as the scan saw it: else touch nothing.
     // Values only: a delete compares bytes, never expiries.
-    const current = await this.getMany([...keys.map((k) => k.key), ...guards.map((g) => g.key)], { withTtl: false });
-    const keysUnchanged = keys.every(({ expected }, i) => current[i]?.type === 'string' && current[i]!.value!.equals(expected));
+    const current = await this.getMany([...keys.map((k) => k.key), ...guardKeys], { withTtl: false });
     // Every key gone already: an earlier delete of this group went through (its answer lost).
     if (keys.every((_, i) => current[i] === undefined)) return 'deleted';
-    if (!keysUnchanged || !this.guardsHold(guards, current.slice(keys.length))) return 'changed';
+    const keysUnchanged = keys.every(({ expected }, i) => holds(current[i], expected));
+    if (!keysUnchanged || !guardsHold(guards, current.slice(keys.length))) return 'changed';
     const removed: ExpectedKey[] = [];
     const seen = new Set<string>();
     for (const item of keys) {
@@ -91,22 +102,8 @@ export class RedisClusterStore extends RedisStore {
     // The plugin writes a registration's forward key (a guard) before its router keys, so a
     // router key it rewrote with the same bytes before one of the deletes above shows here
     // as a guard that changed: the group is put back as it was, as one atomic step keeps it.
-    const guardsNow =
-      guards.length > 0
-        ? await this.getMany(
-            guards.map((g) => g.key),
-            { withTtl: false },
-          )
-        : [];
-    if (!this.guardsHold(guards, guardsNow)) return this.putBack(removed);
+    if (!guardsHold(guards, await this.getMany(guardKeys, { withTtl: false }))) return this.putBack(removed);
     return 'deleted';
-  }
-
-  private guardsHold(guards: KeyGuard[], current: Array<StoredEntry | undefined>): boolean {
-    return guards.every(({ expected }, i) => {
-      const entry = current[i];
-      return expected === null ? entry === undefined : entry?.type === 'string' && entry.value!.equals(expected);
-    });
   }
 
   /**

@@ -161,7 +161,7 @@ export function redisOptions(settings: RedisSettings, hasConnected: () => boolea
   if (settings.redisUrl) return settings.redisPassword ? { ...common, password: settings.redisPassword } : common;
   return {
     ...common,
-    host: settings.redisHost ?? 'localhost',
+    host: redisHost(settings),
     port: settings.redisPort ?? 6379,
     password: settings.redisPassword || undefined,
     db: settings.redisDb ?? 0,

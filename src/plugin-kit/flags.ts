@@ -44,11 +44,7 @@ export const timeoutSeconds = timeoutSecondsUpTo(3600);
 
 /** A number above 0 (a rate), a plain decimal. */
 export const positiveNumber = Flags.custom<number>({
-  parse: async (input) => {
-    const value = decimalNumber(input, 'a positive number', '5 or 0.5', 0);
-    if (value === 0) throw new UsageError(`expected a positive number, got '${input}'`);
-    return value;
-  },
+  parse: async (input) => decimalNumber(input, 'a positive number', '5 or 0.5', Number.MIN_VALUE),
 });
 
 /** The fewest requests a second a limit may allow: one every 100 s (a timer holds at most about 24 days). */
