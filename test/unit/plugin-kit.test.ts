@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BaseStore, chunks, formatHostPorts, mapLimited, parseHostPorts, readFlagFile, UsageError, withoutUserinfo } from '../../src';
 import type { GroupDeleteOutcome, PutOutcome, StoredEntry } from '../../src/ports/key-value-store';
-import { decimalNumber } from '../../src/plugin-kit/flags';
+import { decimalNumber, positiveNumber } from '../../src/plugin-kit/flags';
 
 /** The smallest store on the base: one scan page of the names it is given. */
 class PageStore extends BaseStore {
@@ -93,6 +93,13 @@ describe('flag values', () => {
       expect(() => seconds(input)).toThrow(UsageError);
     }
     for (const input of ['0.001', '3600.5', '9'.repeat(400)]) expect(() => seconds(input)).toThrow(new RegExp(`got '${input}'$`));
+  });
+
+  it('takes a positive number as a plain decimal, never 0', async () => {
+    const parse = (input: string) => positiveNumber().parse!(input, {} as never, {} as never);
+    await expect(parse('0.5')).resolves.toBe(0.5);
+    await expect(parse('0')).rejects.toThrow("expected a positive number, got '0'");
+    await expect(parse('1e2')).rejects.toThrow(UsageError);
   });
 
   it('drops the user name and password of a URL', () => {
