@@ -1,7 +1,8 @@
-// Preloaded into the measured process: writes its peak resident set size (KiB) to
-// BENCH_RSS_FILE on exit, so the benchmark reads the process's own accounting.
+// Preloaded into every measured process: writes its peak resident set size (KiB) and the
+// CPU it used (user + system, every thread of it) to BENCH_RSS_FILE on exit, so the
+// benchmark reads the process's own accounting.
 //
-// On Linux the figure is VmHWM, the high-water mark of this program's own memory.
+// On Linux the peak is VmHWM, the high-water mark of this program's own memory.
 // getrusage's maxRSS is not: the kernel carries into it, at exec, the peak of the
 // forked copy of the parent, so a reaper started by a benchmark that has just seeded a
 // million domains would report the benchmark's size whenever its own is smaller.
@@ -19,5 +20,7 @@ function peakKib() {
 }
 
 process.on('exit', () => {
-  if (process.env.BENCH_RSS_FILE) fs.writeFileSync(process.env.BENCH_RSS_FILE, String(peakKib()));
+  if (!process.env.BENCH_RSS_FILE) return;
+  const { user, system } = process.cpuUsage();
+  fs.writeFileSync(process.env.BENCH_RSS_FILE, JSON.stringify({ peakKib: peakKib(), cpuSeconds: (user + system) / 1e6 }));
 });

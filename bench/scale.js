@@ -3,8 +3,8 @@
 // 10% with a redirect middleware, optionally a share with a branch subdomain, one TTL'd
 // content-cache key per site) into a real
 // redis-server (redis-cli --pipe) or etcd (transactions of 128 puts, 16 in flight), serves
-// a Forgejo stand-in, and runs each command as its own process: wall time and peak RSS of
-// each, against floors measured in the same run (a bare SCAN COUNT 1000 loop, on etcd the
+// a Forgejo stand-in, and runs each command as its own process: wall time, peak RSS and CPU
+// of each (and the stand-in's and redis-server's CPU meanwhile), against floors measured in the same run (a bare SCAN COUNT 1000 loop, on etcd the
 // plugin's bare windowed range loop; a bare keep-alive HTTP client sending the
 // same .pages requests at the same concurrency), with Redis INFO commandstats and
 // used_cpu deltas, and the SLOWLOG entries over 2 ms (a script or command holding the
@@ -246,6 +246,16 @@ async function redisCounters(redis) {
   return { calls, usecPerCall, cpu: used('used_cpu_user') + used('used_cpu_sys'), p999 };
 }
 
+/**
+ * The CPU a row's processes used together (the measured one, the stand-in, redis-server) per
+ * second of its wall time: how many of the machine's cores the run kept busy. A run that
+ * needs more CPU than its floor cannot come within a ratio of it once this reaches the
+ * cores there are (`os.availableParallelism()`, printed with the table).
+ */
+function busyCores(row) {
+  return ((row.cpu ?? 0) + (row.standinCpu ?? 0) + (row.redis?.cpu ?? 0)) / row.wall;
+}
+
 function delta(before, after) {
   const calls = {};
   let total = 0;
@@ -328,15 +338,20 @@ async function main() {
       const rssFile = path.join(tmp, `rss-${name}`);
       const stdoutFile = path.join(tmp, `out-${name}`);
       const measured = command === 'node-reaper';
+      // Floors too: what the CPU budget of a run is compared with is theirs.
       const result = await run(
         process.execPath,
-        measured ? [...args['node-flags'].split(' ').filter(Boolean), '--require', './bench/peak-rss.js', 'bin/run.js', ...argv] : argv,
+        measured
+          ? [...args['node-flags'].split(' ').filter(Boolean), '--require', './bench/peak-rss.js', 'bin/run.js', ...argv]
+          : ['--require', './bench/peak-rss.js', ...argv],
         { stdoutFile, env: { BENCH_RSS_FILE: rssFile } },
       );
       const after = isRedis ? await redisCounters(redis) : undefined;
       const slow = isRedis ? await redis.slowlog('GET', SLOWLOG_KEPT) : [];
       const row = { name, wall: result.wall, code: result.code };
-      if (measured) row.rssMb = Number(fs.readFileSync(rssFile, 'utf8')) / 1024;
+      const own = JSON.parse(fs.readFileSync(rssFile, 'utf8'));
+      if (measured) row.rssMb = own.peakKib / 1024;
+      row.cpu = own.cpuSeconds;
       if (before) Object.assign(row, { redis: delta(before, after) });
       if (isRedis) row.slowOver2ms = slow.length;
       if (isRedis) row.slowByKind = slowByKind(slow);
@@ -403,16 +418,16 @@ async function main() {
   const scanFloor = rows.find((r) => r.name.startsWith('floor: bare SCAN') || r.name.startsWith('floor: bare etcd'))?.wall;
   const httpFloor = rows.find((r) => r.name.startsWith('floor: bare keep-alive'))?.wall;
   console.log(
-    `\n${N} domains${report.keys ? `, ${report.keys} keys` : ''}, ${args.store}, latency ${latencyMs} ms, concurrency ${concurrency}\n`,
+    `\n${N} domains${report.keys ? `, ${report.keys} keys` : ''}, ${args.store}, latency ${latencyMs} ms, concurrency ${concurrency}, ${os.availableParallelism()} cores\n`,
   );
   console.log(
-    '| command | wall s | floor s | ratio | peak RSS MB | Redis calls | calls/domain | Redis CPU s | slowlog > 2 ms: scripts / SCAN / other | mean µs script / SCAN | p99.9 µs script / SCAN |',
+    '| command | wall s | floor s | ratio | peak RSS MB | CPU s: itself / stand-in / Redis | cores busy | Redis calls | calls/domain | slowlog > 2 ms: scripts / SCAN / other | mean µs script / SCAN | p99.9 µs script / SCAN |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const floor = r.name.startsWith('floor') ? undefined : /scan|backup/.test(r.name) ? scanFloor : httpFloor;
     console.log(
-      `| ${r.name} | ${fmt(r.wall)} | ${fmt(floor)} | ${floor ? fmt(r.wall / floor) : ''} | ${fmt(r.rssMb, 0)} | ${r.redis?.total ?? ''} | ${r.redis ? fmt(r.redis.total / N) : ''} | ${r.redis ? fmt(r.redis.cpu) : ''} | ${r.slowByKind ? [r.slowByKind.scripts, r.slowByKind.scan, r.slowByKind.other].join(' / ') : ''} | ${r.redis ? ['evalsha', 'scan'].map((c) => r.redis.usecPerCall[c] ?? '-').join(' / ') : ''} | ${r.redis ? ['evalsha', 'scan'].map((c) => r.redis.p999UsecByCommand[c] ?? '-').join(' / ') : ''} |`,
+      `| ${r.name} | ${fmt(r.wall)} | ${fmt(floor)} | ${floor ? fmt(r.wall / floor) : ''} | ${fmt(r.rssMb, 0)} | ${[r.cpu, r.standinCpu, r.redis?.cpu].map((c) => fmt(c)).join(' / ')} | ${fmt(busyCores(r))} | ${r.redis?.total ?? ''} | ${r.redis ? fmt(r.redis.total / N) : ''} | ${r.slowByKind ? [r.slowByKind.scripts, r.slowByKind.scan, r.slowByKind.other].join(' / ') : ''} | ${r.redis ? ['evalsha', 'scan'].map((c) => r.redis.usecPerCall[c] ?? '-').join(' / ') : ''} | ${r.redis ? ['evalsha', 'scan'].map((c) => r.redis.p999UsecByCommand[c] ?? '-').join(' / ') : ''} |`,
     );
   }
   console.log(`\n${JSON.stringify(report)}`);
