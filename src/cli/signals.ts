@@ -35,6 +35,28 @@ export function sayInterrupted(message = INTERRUPTED_MESSAGE): void {
 }
 
 let untrapped: (() => void) | undefined;
+/** Whether a command has trapped the signals yet: before, no report or document has gone out. */
+let everTrapped = false;
+
+/**
+ * With `--json`, the document a run interrupted before it began prints (kind `interrupted`):
+ * stdout then carries one document, as from a run stopped later. Loaded only when a signal
+ * comes, so that start-up does not pay for it.
+ */
+function writeInterruptedDocument(): void {
+  const argv = process.argv.slice(2);
+  if (!argv.includes('--json')) return;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { writeErrorDocument } = require('./errors') as typeof import('./errors');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { InterruptedError } = require('../report/errors') as typeof import('../report/errors');
+  writeErrorDocument(new InterruptedError(), stdoutCarriesData(argv) ? process.stderr : process.stdout);
+}
+
+/** `backup --output -`: stdout is the backup's, and documents go to stderr (as `backup` sends them). */
+function stdoutCarriesData(argv: string[]): boolean {
+  return argv.some((arg, i) => arg === '--output=-' || arg === '-o=-' || ((arg === '--output' || arg === '-o') && argv[i + 1] === '-'));
+}
 
 /**
  * Whenever no command has them trapped — from the process's first line (bin/run.js) until a
@@ -45,7 +67,9 @@ let untrapped: (() => void) | undefined;
  */
 export function exitOnSignalUntilTrapped(): void {
   if (untrapped) return;
+  const starting = !everTrapped;
   untrapped = () => {
+    if (starting) writeInterruptedDocument();
     sayInterrupted();
     process.exit(EXIT.interrupted);
   };
@@ -59,6 +83,7 @@ export function exitOnSignalUntilTrapped(): void {
  * signals are trapped, for a single run and for the sidecar alike.
  */
 export function trapSignals(options: TrapOptions = {}): Interrupt {
+  everTrapped = true;
   const controller = new AbortController();
   const handler = (name: 'SIGINT' | 'SIGTERM') => () => {
     if (controller.signal.aborted) return;

@@ -45,6 +45,50 @@ describe('signals before and after a command traps them', () => {
     expect(result.stderr.match(/Interrupted: nothing is left half-deleted/g)).toHaveLength(1);
   });
 
+  describe('with --json, before a command traps them: the interrupted document, as a later signal gives', () => {
+    const argvOf = (args: string[]) => `process.argv = [process.argv[0], 'bin/run.js', ...${JSON.stringify(args)}];`;
+
+    it('on stdout', () => {
+      const result = runScript(
+        `${argvOf(['scan', '--json'])} s.exitOnSignalUntilTrapped(); process.kill(process.pid, 'SIGTERM'); setTimeout(() => {}, 5000);`,
+      );
+      expect(result.status).toBe(130);
+      expect(JSON.parse(result.stdout)).toEqual({
+        error: {
+          kind: 'interrupted',
+          message: 'interrupted by SIGINT/SIGTERM: nothing is left half-deleted; run again to finish',
+          hint: 'run again to finish',
+          exitCode: 130,
+        },
+      });
+      expect(result.stderr).toContain('Interrupted: nothing is left half-deleted');
+    });
+
+    it('on stderr when stdout carries a backup (backup --output -)', () => {
+      for (const output of [['--output', '-'], ['-o', '-'], ['--output=-']]) {
+        const result = runScript(
+          `${argvOf(['backup', '--json', ...output])} s.exitOnSignalUntilTrapped(); process.kill(process.pid, 'SIGINT'); setTimeout(() => {}, 5000);`,
+        );
+        expect({ status: result.status, stdout: result.stdout }).toEqual({ status: 130, stdout: '' });
+        expect(result.stderr).toContain('"kind": "interrupted"');
+      }
+    });
+
+    it('not once a run has let them go (its report is out), nor without --json', () => {
+      const released = runScript(
+        `${argvOf(['scan', '--json'])} s.exitOnSignalUntilTrapped();
+         const trap = s.trapSignals();
+         trap.release().then(() => process.kill(process.pid, 'SIGTERM'));
+         setTimeout(() => {}, 5000);`,
+      );
+      expect({ status: released.status, stdout: released.stdout }).toEqual({ status: 130, stdout: '' });
+      const human = runScript(
+        `${argvOf(['scan'])} s.exitOnSignalUntilTrapped(); process.kill(process.pid, 'SIGTERM'); setTimeout(() => {}, 5000);`,
+      );
+      expect({ status: human.status, stdout: human.stdout }).toEqual({ status: 130, stdout: '' });
+    });
+  });
+
   it('says it was interrupted once, however many signals come', () => {
     const result = runScript(
       `s.sayInterrupted('\\nfirst\\n');
