@@ -153,6 +153,10 @@ export class Verifier {
       call,
       (_, error) => {
         if (error === undefined) return undefined;
+        // Ended by the run's own stop (an interruption, the DNS breaker, this breaker): not
+        // an answer of Forgejo's, and counted as one it tripped the lost streak and named
+        // Forgejo as the cause of a stop that was the resolver's.
+        if (this.abort.signal.aborted) return undefined;
         if (error instanceof SourceError && error.kind === 'misconfigured') {
           this.breaker.stop(`stopped: ${error.message}`);
           return undefined;

@@ -205,6 +205,22 @@ for (const makeStore of [() => new RedisBackend(), () => new EtcdBackend()]) {
       expect(await store.dump()).toEqual(before);
     });
 
+    it('the same line when more than 100 Forgejo checks are still to come as the lookups stop the run (they are not failures of Forgejo)', async () => {
+      const many = Array.from({ length: 150 }, (_, i): Site => ({ owner: `many${i}`, repo: 'site', domain: `m${i}.test` }));
+      await seed(many);
+      const before = await store.dump();
+      const nobody = await freeUdpPort();
+      const result = await cli.run(['reap', ...common(), '--verify-dns', '--dns-server', `127.0.0.1:${nobody}`, '--json']);
+      expect(result.code).toBe(1);
+      expect(result.stderr.trimEnd().split('\n')).toEqual([
+        `pages-reaper: stopped early: the first 10 DNS lookups all failed the same way (connection refused by 127.0.0.1:${nobody}); check --dns-server and the resolver`,
+      ]);
+      expect(parseJson(result).stoppedEarly).toBe(
+        `stopped early: the first 10 DNS lookups all failed the same way (connection refused by 127.0.0.1:${nobody}); check --dns-server and the resolver`,
+      );
+      expect(await store.dump()).toEqual(before);
+    });
+
     it('REAPER_VERIFY_DNS and REAPER_DNS_SERVER (comma-separated; a dead first server falls through to the next)', async () => {
       await seed([PROVEN, NXDOMAIN]);
       const nobody = await freeUdpPort();

@@ -271,6 +271,30 @@ describe('Verifier: the breaker (DESIGN §3, stop early)', () => {
     expect(verdicts.slice(20).every((v) => v.status === 'unknown')).toBe(true);
   });
 
+  it('counts no check that the run itself stopped (the DNS breaker, an interruption) as a failure of Forgejo', async () => {
+    // Every check after the first waits until the run's signal aborts it, as one queued
+    // behind a limiter or in flight does: its rejection is the run's reason, not an answer.
+    const stop = new AbortController();
+    const fake = new FakeSource((_owner, _repo, call) =>
+      call === 1
+        ? 'custom_domain: d0.com\n'
+        : (signal) =>
+            new Promise((_, reject) => {
+              if (signal?.aborted) return reject(signal.reason);
+              signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+            }),
+    );
+    const verifier = new Verifier(fake, stop.signal);
+    expect(await verifier.verify(claim('owner', 'repo0', 'd0.com'))).toMatchObject({ status: 'live' });
+    const pending = repos(LOST_SOURCE_STREAK + 20)
+      .slice(1)
+      .map((c) => verifier.verify(c));
+    stop.abort(new Error('stopped early: the first 10 DNS lookups all failed the same way'));
+    const verdicts = await Promise.all(pending);
+    expect(verdicts.every((v) => v.status === 'unknown')).toBe(true);
+    expect(verifier.stoppedEarly).toBeUndefined();
+  });
+
   it('keeps asking through long runs of failures that a success or another failure breaks', async () => {
     const fake = new FakeSource((_owner, repo, call) =>
       // 149 failures between two successes, never more than 75 of one kind in a row.
