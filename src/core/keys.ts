@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { domainToASCII } from 'node:url';
 
 /**
  * The key model of the pages plugin (DESIGN §2). Every key name the reaper reads or
@@ -203,6 +204,18 @@ export function isDomainName(value: string): boolean {
     if (dot < 0) return labels >= 2 && !isAllDigits(value, start, end);
     start = dot + 1;
   }
+}
+
+/**
+ * A host name with a label outside ASCII (`bücher.test`), one `isDomainName` takes once in
+ * its ASCII form. The scan never takes a reverse key naming one as the plugin's (an orphan
+ * of that shape stays); a stale domain's group deletes the one its mapping names when its
+ * value names the domain back (`REVERSE_IF_NAMED`), so a restore must put it back with
+ * that registration, not on its own.
+ */
+export function isInternationalDomainName(value: string): boolean {
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 0x7f) return isDomainName(domainToASCII(value));
+  return false;
 }
 
 /** `*`, or 1–63 of `A-Za-z0-9_-` neither starting nor ending with `-`: a label of `isDomainName`. */

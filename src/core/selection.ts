@@ -3,6 +3,7 @@ import { inPluginNamespace, isPluginEntry } from './inventory';
 import {
   classifyKey,
   forwardKey,
+  isInternationalDomainName,
   type KeyClass,
   redirectsMetaKey,
   ROUTER_NAME_PREFIX,
@@ -55,7 +56,21 @@ function mayBelongToDomain(key: string, names: DomainKeyNames, cls: KeyClass): b
 /** Whether a key belongs to a domain's key set: `mayBelongToDomain`, and a reverse key naming the domain. */
 function belongsToDomain(entry: StoredEntry, names: DomainKeyNames, cls: KeyClass): boolean {
   if (!mayBelongToDomain(entry.key, names, cls)) return false;
-  return cls.kind !== 'reverse' || (isPluginEntry(cls, entry) && entry.value!.toString('utf8') === names.domain);
+  if (cls.kind !== 'reverse') return true;
+  const named = reverseNamedDomain(cls, entry);
+  return named !== undefined && named === names.domain;
+}
+
+/**
+ * The domain a reverse key names, when it is one the plugin can have written: as the scan
+ * takes them (`isPluginEntry`), or naming a domain outside ASCII (`isInternationalDomainName`),
+ * which a stale domain's group deletes with it.
+ */
+function reverseNamedDomain(cls: KeyClass, entry: StoredEntry): string | undefined {
+  if (isPluginEntry(cls, entry)) return entry.value!.toString('utf8');
+  if (entry.type !== 'string' || entry.value === undefined || entry.expiresAt !== undefined) return undefined;
+  const value = entry.value.toString('utf8');
+  return isInternationalDomainName(value) ? value : undefined;
 }
 
 /** Whether a key (name only) could be selected; values are read only for these. */
@@ -73,8 +88,10 @@ export function isSelected(entry: StoredEntry, selection: Selection, rootKey: st
       return true;
     case 'prefixes':
       return selection.prefixes.some((prefix) => entry.key.startsWith(prefix));
-    case 'plugin':
-      return isPluginEntry(classifyKey(entry.key, rootKey), entry);
+    case 'plugin': {
+      const cls = classifyKey(entry.key, rootKey);
+      return isPluginEntry(cls, entry) || (cls.kind === 'reverse' && reverseNamedDomain(cls, entry) !== undefined);
+    }
     case 'domains': {
       const cls = classifyKey(entry.key, rootKey);
       return domainKeyNames(selection, rootKey).some((names) => belongsToDomain(entry, names, cls));
@@ -104,6 +121,10 @@ export function mayHoldUnnamedKey(selection: Selection, escapedName: string, roo
  */
 export function registrationOf(entry: StoredEntry, rootKey: string): string | undefined {
   const cls = classifyKey(entry.key, rootKey);
+  if (cls.kind === 'reverse') {
+    const named = reverseNamedDomain(cls, entry);
+    return named === undefined ? undefined : sanitizeDomain(named);
+  }
   if (!isPluginEntry(cls, entry)) return undefined;
   switch (cls.kind) {
     case 'forward':
@@ -113,8 +134,6 @@ export function registrationOf(entry: StoredEntry, rootKey: string): string | un
       return cls.name.startsWith(ROUTER_NAME_PREFIX) ? cls.name.slice(ROUTER_NAME_PREFIX.length) : undefined;
     case 'middleware':
       return cls.sanitizedDomain;
-    case 'reverse':
-      return sanitizeDomain(entry.value!.toString('utf8'));
     default:
       return undefined;
   }

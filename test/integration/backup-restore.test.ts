@@ -408,6 +408,22 @@ describe('the reap backup (DESIGN §4.7: no backup, no reap)', () => {
     expect(await fullDump(h.redis)).toEqual(before);
   });
 
+  it('a domain outside ASCII: its reverse key, reaped with it, stays out with it when the domain is registered again since', async () => {
+    await h.seedSite({ owner: 'alice', repo: 'old', domain: 'bücher.test' }, false);
+    const { report } = await h.run('apply', { backupDir: freshDir() });
+    const backedUp = parseBackupText(fs.readFileSync(report.backupPath!, 'utf8')).entries.map((e) => e.key);
+    expect(backedUp).toContain('alice:old');
+    await h.seedSite({ owner: 'bob', repo: 'new', domain: 'bücher.test' });
+    const before = await fullDump(h.redis);
+
+    const kv = await store();
+    const result = await restoreEntries(kv, await BackupReader.verify(report.backupPath!), { mode: 'if-absent', dryRun: false });
+
+    expect(result.counts.written).toBe(0);
+    expect(result.taken).toContain('alice:old');
+    expect(await fullDump(h.redis)).toEqual(before);
+  });
+
   it('deletes nothing when the backup cannot be written', async () => {
     await seedReapable();
     const before = await fullDump(h.redis);

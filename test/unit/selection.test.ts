@@ -1,6 +1,6 @@
 import { GRACE_MARK_PREFIX } from '../../src/core/keys';
 import type { StoredEntry } from '../../src/ports/key-value-store';
-import { isSelected, mayBeSelected, type Selection } from '../../src/core/selection';
+import { isSelected, mayBeSelected, registrationOf, type Selection } from '../../src/core/selection';
 import { middlewareKeys, routerKeys, siteKeys, type KeyValues } from './fixtures';
 
 const entry = (key: string, value: string | Buffer): StoredEntry => ({ key, type: 'string', value: Buffer.from(value) });
@@ -80,5 +80,29 @@ describe('selecting a domain’s key set', () => {
       Object.keys(keys).filter((key) => mayBeSelected(key, selection, rootKey) && isSelected(entry(key, keys[key]), selection, rootKey));
     expect(chosen('edge').sort()).toEqual(Object.keys(keys).sort());
     expect(chosen('traefik').sort()).toEqual(['custom_domain:a.example.com', 'o:r']);
+  });
+});
+
+describe('a domain outside ASCII (bücher.test): its reverse key goes with it', () => {
+  const keys: KeyValues = { ...siteKeys('alice', 'old', 'bücher.test'), 'app:greeting': 'hello wörld', 'app:host': 'ünïcode' };
+
+  it('in a backup of the domain, and of the plugin keys', () => {
+    const chosen = (selection: Selection) =>
+      Object.keys(keys)
+        .filter((key) => mayBeSelected(key, selection, 'traefik') && isSelected(entry(key, keys[key]), selection, 'traefik'))
+        .sort();
+    const own = names(siteKeys('alice', 'old', 'bücher.test')).sort();
+    expect(own).toContain('alice:old');
+    expect(chosen({ kind: 'domains', domains: ['bücher.test'] })).toEqual(own);
+    // Values that are no host name, in any script, are not the plugin's.
+    expect(chosen({ kind: 'plugin' })).toEqual(own);
+  });
+
+  it('in a restore: the registration of its router name, so a registration taken since keeps it out too', () => {
+    const registrations = Object.keys(keys).map((key) => [key, registrationOf(entry(key, keys[key]), 'traefik')]);
+    for (const [key, registration] of registrations) {
+      if (key.startsWith('app:')) expect(registration).toBeUndefined();
+      else expect([key, registration]).toEqual([key, 'bücher-test']);
+    }
   });
 });
