@@ -238,6 +238,22 @@ export abstract class ReaperCommand extends Command {
     if (exitCode !== EXIT.ok) return this.exit(exitCode);
   }
 
+  /**
+   * A finished `backup` or `restore` writes its report with the signals still trapped, then
+   * lets them go, as a run does: one that came while the store closed or the report went
+   * out ends the process 130 once the report is whole. Let go before, such a signal ended
+   * the process at once, with no report and no `--json` document, or went unsaid (exit 0).
+   */
+  protected async reportThenRelease(interrupt: Interrupt, stream: NodeJS.WritableStream, text: string): Promise<void> {
+    this.reportStarted = true;
+    try {
+      await writeBatches([[text]], stream);
+    } finally {
+      await interrupt.release();
+    }
+    if (interrupt.signal.aborted) this.interrupted(INTERRUPTED_AFTER_RUN_MESSAGE);
+  }
+
   /** Whether a flag is on the command line (by its name or its letter), not only in the environment. */
   protected givenOnCommandLine(name: string): boolean {
     const char = (this.ctor.flags?.[name] as { char?: string } | undefined)?.char;

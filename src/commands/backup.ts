@@ -71,11 +71,12 @@ export default class Backup extends ReaperCommand {
         unmapped,
         durationMs: Date.now() - started,
       };
-    } finally {
+    } catch (error) {
       await interrupt.release();
+      throw error;
     }
     // With the backup on stdout, the report goes to stderr.
-    (report.path === '-' ? process.stderr : process.stdout).write(renderBackup(report, flags.json));
+    await this.reportThenRelease(interrupt, report.path === '-' ? process.stderr : process.stdout, renderBackup(report, flags.json));
     if (report.unsupported.length > 0 || report.unmapped.length > 0) return this.exit(EXIT.partial);
   }
 }

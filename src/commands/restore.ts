@@ -67,9 +67,8 @@ export default class Restore extends ReaperCommand {
     } catch (error) {
       progress?.stop();
       await runtime.close();
-      throw error;
-    } finally {
       await interrupt.release();
+      throw error;
     }
     progress?.stop();
     const store = runtime.store.describe();
@@ -87,7 +86,7 @@ export default class Restore extends ReaperCommand {
       durationMs: Date.now() - started,
       exitCode: incomplete > 0 ? EXIT.partial : EXIT.ok,
     };
-    process.stdout.write(flags.json ? renderRestoreJson(report) : renderRestoreHuman(report));
+    await this.reportThenRelease(interrupt, process.stdout, flags.json ? renderRestoreJson(report) : renderRestoreHuman(report));
     if (report.exitCode !== EXIT.ok) return this.exit(report.exitCode);
   }
 }

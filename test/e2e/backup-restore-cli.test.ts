@@ -1057,4 +1057,33 @@ describe('SIGTERM during backup and restore', () => {
     expect(written).toBeGreaterThan(0);
     expect(written).toBeLessThan(150_000);
   }, 60_000);
+
+  it('a signal once every entry is written, before the report: the report whole (--json: one document), then 130', async () => {
+    const flags = storeFlags(server);
+    await redis.flushall();
+    await redis.mset(siteEntries({ owner: 'alice', repo: 'site', domain: 'www.alice.test' }));
+    const file = path.join(freshDir(), 'site.jsonl');
+    expectOk(await runCli(['backup', ...flags, '--output', file]));
+    const total = await redis.dbsize();
+    await redis.flushall();
+    const serverPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))![1]);
+    const watcher = await connect(server);
+    const restore = cli.start(['restore', file, ...flags, '--json']);
+    try {
+      // Back to back: the restore's goodbye follows its last write within a millisecond.
+      const deadline = Date.now() + 20_000;
+      while ((await watcher.dbsize()) < total && Date.now() < deadline);
+      // Frozen, the server holds the restore's goodbye (QUIT) for up to a second: the signal comes then.
+      process.kill(serverPid, 'SIGSTOP');
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      restore.child.kill('SIGTERM');
+      const result = await restore.done;
+      expect(result.code).toBe(130);
+      expect(JSON.parse(result.stdout)).toMatchObject({ command: 'restore', counts: { written: total }, exitCode: 0 });
+      expect(result.stderr).toBe('\n⚠️  Interrupted once the run was done: its report above is complete.\n');
+    } finally {
+      process.kill(serverPid, 'SIGCONT');
+      watcher.disconnect();
+    }
+  }, 60_000);
 });
