@@ -27,6 +27,8 @@ interface FileIdentity {
 interface OpenLines {
   lines: AsyncIterable<string>;
   identity: FileIdentity;
+  /** The file's identity now, by the handle read from (undefined once it is closed). */
+  identityNow: () => Promise<FileIdentity | undefined>;
   close: () => Promise<void>;
 }
 
@@ -88,7 +90,17 @@ async function openLines(path: string): Promise<OpenLines> {
       file.once('close', () => resolve());
       file.destroy();
     });
-  return { lines, identity, close };
+  const identityNow = async () => {
+    if (file.closed) return undefined;
+    try {
+      const now = await handle.stat();
+      return { dev: now.dev, ino: now.ino, size: now.size, mtimeMs: now.mtimeMs };
+    } catch {
+      // Closed meanwhile: read to its end, the file's entries were summed.
+      return undefined;
+    }
+  };
+  return { lines, identity, identityNow, close };
 }
 
 const sameFile = (a: FileIdentity, b: FileIdentity) => a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
@@ -130,6 +142,24 @@ export class BackupReader {
     private readonly checksum: string,
     private readonly identity: FileIdentity,
   ) {}
+
+  /** While `entries()` reads: whether the file is still as verified (see `unchangedSoFar`). */
+  private identityNow?: () => Promise<FileIdentity | undefined>;
+
+  /**
+   * Throws when the file being read by `entries()` was written to since it was verified (its
+   * size or modification time changed): a caller about to apply the entries read so far
+   * asks first, and applies nothing of a file rewritten meanwhile. The digest summed while
+   * reading says the same only at the file's end, once every batch before was applied.
+   */
+  async unchangedSoFar(): Promise<void> {
+    const now = await this.identityNow?.();
+    if (now !== undefined && !sameFile(now, this.identity)) throw this.changed('written to while it was read');
+  }
+
+  private changed(how: string): BackupFormatError {
+    return new BackupFormatError(`${this.path} changed since it was verified (${how}); verify the file and run again`);
+  }
 
   static async verify(path: string): Promise<BackupReader> {
     const digest = new EntryDigest();
@@ -178,11 +208,11 @@ export class BackupReader {
    */
   async *entries(): AsyncIterable<StoredEntry> {
     let lineNumber = 0;
-    const { lines, identity, close } = await openLines(this.path);
-    const changed = (how: string) =>
-      new BackupFormatError(`${this.path} changed since it was verified (${how}); verify the file and run again`);
+    const { lines, identity, identityNow, close } = await openLines(this.path);
+    const changed = (how: string) => this.changed(how);
     const digest = new EntryDigest();
     let trailerSeen = false;
+    this.identityNow = identityNow;
     try {
       if (!sameFile(identity, this.identity)) throw changed('another file, or other contents');
       for await (const line of lines) {
@@ -197,6 +227,7 @@ export class BackupReader {
         yield decodeEntry(line, lineNumber);
       }
     } finally {
+      this.identityNow = undefined;
       await close();
     }
     if (!trailerSeen || digest.count !== this.count || digest.hex() !== this.checksum)

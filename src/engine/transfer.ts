@@ -186,6 +186,8 @@ export async function restoreEntries(store: KeyValueStore, reader: BackupReader,
   let batch: StoredEntry[] = [];
   let done = 0;
   const flush = async () => {
+    // A file written to while it is read applies nothing more: its digest would say so only at its end.
+    await reader.unchangedSoFar();
     const outcomes = options.dryRun ? await predictPuts(store, batch, options.mode) : await store.putMany(batch, options.mode);
     outcomes.forEach((outcome, i) => {
       result.counts[outcome]++;

@@ -167,6 +167,46 @@ describe('restoreEntries, more cases', () => {
     expect(result.counts).toEqual({ written: 0, replaced: 0, same: 0, exists: 0, unsupported: 0, expired: 0, taken: 0 });
   });
 
+  it('a file written to while its entries are applied: nothing more is applied, not even the batch read meanwhile', async () => {
+    const pairs: string[] = [];
+    for (let i = 0; i < 20_000; i++) pairs.push(`k${String(i).padStart(5, '0')}`, `value-${String(i).padStart(5, '0')}`);
+    await h.redis.mset(...pairs);
+    const kv = await store();
+    const file = path.join(freshDir(), 'all.jsonl');
+    const writer = await BackupWriter.open(file, META);
+    await exportEntries(kv, 'traefik', { kind: 'all' }, writer);
+    await writer.finish();
+    // Verified with a modification time well in the past, so that the rewrite below moves it.
+    const past = new Date(Date.now() - 60_000);
+    fs.utimesSync(file, past, past);
+    const reader = await BackupReader.verify(file);
+    await h.redis.flushall();
+    const text = fs.readFileSync(file, 'utf8');
+    const last = text.lastIndexOf('"k19999"');
+    const lastLine = text.slice(text.lastIndexOf('\n', last) + 1, text.indexOf('\n', last));
+    const tampered = lastLine.replace('value-19999', 'TAMPER19999');
+    expect(tampered).not.toBe(lastLine);
+    // The first batch's write rewrites the file's last entry in place, bytes for bytes.
+    const writing: typeof kv = Object.create(kv);
+    let rewritten = false;
+    writing.putMany = async (entries, mode) => {
+      if (!rewritten) {
+        rewritten = true;
+        const handle = fs.openSync(file, 'r+');
+        fs.writeSync(handle, tampered, Buffer.byteLength(text.slice(0, text.indexOf(lastLine))));
+        fs.closeSync(handle);
+      }
+      return kv.putMany(entries, mode);
+    };
+
+    await expect(restoreEntries(writing, reader, { mode: 'if-absent', dryRun: false })).rejects.toThrow(
+      `${file} changed since it was verified (written to while it was read); verify the file and run again`,
+    );
+    expect(rewritten).toBe(true);
+    expect(await h.redis.dbsize()).toBe(500);
+    expect(await h.redis.get('k19999')).toBeNull();
+  });
+
   it('with --overwrite, a dry run predicts the same outcome as the real run for a key whose value is the same but whose TTL differs', async () => {
     await h.redis.set('k', 'v', 'EX', 300);
     const kv = await store();
