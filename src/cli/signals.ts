@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { EXIT } from '../report/exit-codes';
 
 /** What SIGINT/SIGTERM do to a run: abort its signal, until released. */
@@ -50,7 +51,24 @@ function writeInterruptedDocument(): void {
   const { writeErrorDocument } = require('./errors') as typeof import('./errors');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { InterruptedError } = require('../report/errors') as typeof import('../report/errors');
-  writeErrorDocument(new InterruptedError(), stdoutCarriesData(argv) ? process.stderr : process.stdout);
+  writeErrorDocument(new InterruptedError(), stdoutCarriesData(argv) ? process.stderr : process.stdout, { command: commandOf(argv) });
+}
+
+/**
+ * The command the arguments run, as bin/run.js reads them (flags first run `reap`), for the
+ * document's `command`; undefined for a name that is no command (oclif says so, later).
+ */
+function commandOf(argv: string[]): string | undefined {
+  const first = argv[0];
+  if (first === undefined) return undefined;
+  if (first.startsWith('-')) return 'reap';
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const manifest = require(path.join(__dirname, '..', '..', '..', 'oclif.manifest.json')) as { commands: Record<string, unknown> };
+    return Object.hasOwn(manifest.commands, first) ? first : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `backup --output -`: stdout is the backup's, and documents go to stderr (as `backup` sends them). */

@@ -54,6 +54,7 @@ describe('signals before and after a command traps them', () => {
       );
       expect(result.status).toBe(130);
       expect(JSON.parse(result.stdout)).toEqual({
+        command: 'scan',
         error: {
           kind: 'interrupted',
           message: 'interrupted by SIGINT/SIGTERM: nothing is left half-deleted; run again to finish',
@@ -62,6 +63,17 @@ describe('signals before and after a command traps them', () => {
         },
       });
       expect(result.stderr).toContain('Interrupted: nothing is left half-deleted');
+    });
+
+    it('its command as bin/run.js reads the arguments: flags first run reap; a name that is no command names none', () => {
+      const commandFor = (args: string[]) =>
+        JSON.parse(
+          runScript(`${argvOf(args)} s.exitOnSignalUntilTrapped(); process.kill(process.pid, 'SIGTERM'); setTimeout(() => {}, 5000);`)
+            .stdout,
+        ).command;
+      expect(commandFor(['--redis-host', 'r', '--json'])).toBe('reap');
+      expect(commandFor(['restore', 'f.jsonl', '--json'])).toBe('restore');
+      expect(commandFor(['reep', '--json'])).toBeUndefined();
     });
 
     it('on stderr when stdout carries a backup (backup --output -)', () => {
