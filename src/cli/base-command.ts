@@ -147,7 +147,7 @@ export abstract class ReaperCommand extends Command {
     if (this.logLineFields) {
       // --log-format json: the run's one line says it was interrupted, as a finished run's says how it ended.
       this.interruptedDocumentWritten = true;
-      const { problem, hint } = new InterruptedError(deletes, this.interruptionLeaves);
+      const { problem, hint } = new InterruptedError(deletes);
       logLine({
         level: 'warn',
         msg: 'run interrupted',
@@ -162,7 +162,7 @@ export abstract class ReaperCommand extends Command {
     }
     if (!this.argv.includes('--json')) return;
     this.interruptedDocumentWritten = true;
-    writeErrorDocument(new InterruptedError(deletes, this.interruptionLeaves), this.jsonErrors, { command: this.id });
+    writeErrorDocument(new InterruptedError(deletes), this.jsonErrors, { command: this.id });
   }
 
   /**

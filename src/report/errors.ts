@@ -103,13 +103,9 @@ export interface DeletesSoFar {
 export class InterruptedError extends ReaperError {
   override readonly kind: ErrorKind = 'interrupted';
 
-  /** `leaves`: what a command that deletes nothing leaves when stopped (`backup`, `restore`), said instead. */
-  constructor(deletes?: DeletesSoFar, leaves?: { problem: string; hint: string }) {
+  constructor(deletes?: DeletesSoFar) {
     if (!deletes) {
-      super(`interrupted by SIGINT/SIGTERM: ${leaves?.problem ?? 'nothing is left half-deleted'}`, {
-        hint: leaves?.hint ?? 'run again to finish',
-        exitCode: EXIT.interrupted,
-      });
+      super('interrupted by SIGINT/SIGTERM: nothing is left half-deleted', { hint: 'run again to finish', exitCode: EXIT.interrupted });
       return;
     }
     const { deletedGroups, plannedGroups, backupPath, undo } = deletes;
