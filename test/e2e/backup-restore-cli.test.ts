@@ -1079,8 +1079,13 @@ describe('SIGTERM during backup and restore', () => {
       restore.child.kill('SIGTERM');
       const result = await restore.done;
       expect(result.code).toBe(130);
-      expect(JSON.parse(result.stdout)).toMatchObject({ command: 'restore', counts: { written: total }, exitCode: 0 });
-      expect(result.stderr).toBe('\n⚠️  Interrupted once the run was done: its report above is complete.\n');
+      // As a rule the signal comes during the goodbye: the report, whole. On a loaded machine it
+      // can come before the last write's answer is read: the interrupted document. Never nothing.
+      const document = JSON.parse(result.stdout);
+      if (document.error === undefined) {
+        expect(document).toMatchObject({ command: 'restore', counts: { written: total }, exitCode: 0 });
+        expect(result.stderr).toBe('\n⚠️  Interrupted once the run was done: its report above is complete.\n');
+      } else expect(document).toMatchObject({ command: 'restore', error: { kind: 'interrupted', exitCode: 130 } });
     } finally {
       process.kill(serverPid, 'SIGCONT');
       watcher.disconnect();
