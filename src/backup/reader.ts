@@ -23,6 +23,9 @@ interface FileIdentity {
   mtimeMs: number;
 }
 
+/** Of a stat, the fields `sameFile` compares. */
+const identityOf = ({ dev, ino, size, mtimeMs }: FileIdentity): FileIdentity => ({ dev, ino, size, mtimeMs });
+
 /** A backup file's lines, and a way to let go of the file that resolves once it is closed. */
 interface OpenLines {
   lines: AsyncIterable<string>;
@@ -64,7 +67,7 @@ async function openLines(path: string): Promise<OpenLines> {
     const stat = await handle.stat();
     // And by the handle: the name may have been given to something else in between.
     if (!stat.isFile()) throw notAFile(path);
-    identity = { dev: stat.dev, ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs };
+    identity = identityOf(stat);
     const { bytesRead, buffer } = await handle.read(Buffer.alloc(2), 0, 2, 0);
     gzip = bytesRead === 2 && buffer.equals(GZIP_MAGIC);
     // From the handle opened here: the file read is the file checked, whatever the path names meanwhile.
@@ -93,8 +96,7 @@ async function openLines(path: string): Promise<OpenLines> {
   const identityNow = async () => {
     if (file.closed) return undefined;
     try {
-      const now = await handle.stat();
-      return { dev: now.dev, ino: now.ino, size: now.size, mtimeMs: now.mtimeMs };
+      return identityOf(await handle.stat());
     } catch {
       // Closed meanwhile: read to its end, the file's entries were summed.
       return undefined;
@@ -209,16 +211,15 @@ export class BackupReader {
   async *entries(): AsyncIterable<StoredEntry> {
     let lineNumber = 0;
     const { lines, identity, identityNow, close } = await openLines(this.path);
-    const changed = (how: string) => this.changed(how);
     const digest = new EntryDigest();
     let trailerSeen = false;
     this.identityNow = identityNow;
     try {
-      if (!sameFile(identity, this.identity)) throw changed('another file, or other contents');
+      if (!sameFile(identity, this.identity)) throw this.changed('another file, or other contents');
       for await (const line of lines) {
         lineNumber++;
         if (lineNumber === 1) continue;
-        if (trailerSeen) throw changed(`data after its trailer, line ${lineNumber}`);
+        if (trailerSeen) throw this.changed(`data after its trailer, line ${lineNumber}`);
         if (asTrailer(line)) {
           trailerSeen = true;
           continue;
@@ -231,6 +232,6 @@ export class BackupReader {
       await close();
     }
     if (!trailerSeen || digest.count !== this.count || digest.hex() !== this.checksum)
-      throw changed('its entries differ from those verified');
+      throw this.changed('its entries differ from those verified');
   }
 }
