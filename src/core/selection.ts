@@ -90,7 +90,7 @@ export function isSelected(entry: StoredEntry, selection: Selection, rootKey: st
       return selection.prefixes.some((prefix) => entry.key.startsWith(prefix));
     case 'plugin': {
       const cls = classifyKey(entry.key, rootKey);
-      return isPluginEntry(cls, entry) || (cls.kind === 'reverse' && reverseNamedDomain(cls, entry) !== undefined);
+      return cls.kind === 'reverse' ? reverseNamedDomain(cls, entry) !== undefined : isPluginEntry(cls, entry);
     }
     case 'domains': {
       const cls = classifyKey(entry.key, rootKey);
