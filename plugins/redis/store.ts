@@ -74,6 +74,9 @@ function databaseOf(client: Redis | Cluster): number {
   return client.isCluster ? 0 : Number((client as Partial<Redis>).options?.db ?? 0);
 }
 
+/** The server's words for a SELECT of a database it does not have. */
+const DATABASE_OUT_OF_RANGE = /DB index is out of range/i;
+
 /** Where the database is set unless a `--redis-url` names it (`/N`). */
 export const DATABASE_FLAG = '--redis-db (REDIS_DB)';
 
@@ -83,7 +86,7 @@ export const DATABASE_FLAG = '--redis-db (REDIS_DB)';
  * Fatal (exit 1), not a usage error: the same setting worked until the server changed.
  */
 export function refusedDatabase(description: string, db: number, flag: string, cause: string, error?: unknown): ReaperError {
-  const reason = /DB index is out of range/i.test(cause) ? 'the server has fewer databases' : cause;
+  const reason = DATABASE_OUT_OF_RANGE.test(cause) ? 'the server has fewer databases' : cause;
   return new ReaperError(`Redis at ${description} refuses database ${db} (${reason})`, {
     hint: `choose a database the server has with ${flag}`,
     cause: error,
@@ -120,7 +123,7 @@ export class RedisStore extends BaseStore {
     try {
       return await run();
     } catch (error) {
-      if (this.db === 0 || !(error instanceof Error) || !/DB index is out of range/i.test(error.message)) throw error;
+      if (this.db === 0 || !(error instanceof Error) || !DATABASE_OUT_OF_RANGE.test(error.message)) throw error;
       throw refusedDatabase(this.description, this.db, this.databaseFlag, error.message, error);
     }
   }
