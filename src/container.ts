@@ -36,6 +36,8 @@ export interface ReaperSettings extends PluginSettings {
   /** --dns-timeout, in seconds: the wait for a lookup's first attempt. */
   dnsTimeout?: number;
   dnsConcurrency?: number;
+  /** Bytes of forward mappings a full scan keeps in memory before the rest go to TMPDIR (no flag: the default suits every size). */
+  forwardsInMemoryBytes?: number;
 }
 
 /** The wired application: the engine and the ports it runs on, closed together. */
@@ -113,6 +115,7 @@ function cliParts(settings: ReaperSettings, options: RuntimeOptions): Part[] {
         graceMs: settings.graceMs,
         graceMarkTtlMs: settings.graceMarkTtlMs,
         dnsConcurrency: settings.dnsConcurrency,
+        forwardsInMemoryBytes: settings.forwardsInMemoryBytes,
       } satisfies EngineOptions,
     },
     { token: CLOCK, value: systemClock satisfies Clock },

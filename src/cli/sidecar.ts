@@ -127,6 +127,8 @@ export async function runSidecar(options: SidecarOptions): Promise<void> {
             if (!sweep.refused) sweep.reapedSince = 0;
           }
           await log(status, run && options.logFormat === 'human' ? humanReport(run.report, run.summary, run.context) : undefined);
+          // The next run scans anew: this one's overflow file goes now, not when it is collected.
+          run?.report.inventory.forwards.release();
           return status;
         }),
     });

@@ -3,7 +3,7 @@ import { FORWARD_PREFIX, REDIRECTS_META_PREFIX, reverseKey } from './keys';
 import { parseForwardValue } from './mapping';
 import type { ForwardMapping, KeyValue, RepoTarget, ReverseMapping } from './mapping';
 import { GONE_REASON, type Verdict } from './verdict';
-import { ArenaTextMap, DomainArena } from './domain-arena';
+import { ArenaTextMap, DomainArena, type ChunkSpill } from './domain-arena';
 
 /**
  * Compact per-domain state (DESIGN §4.11): what a scan of a million domains keeps is a
@@ -33,6 +33,12 @@ export type VerdictMark = typeof LIVE_BY_PAGES | typeof GONE;
 const VERDICT_MARKS = LIVE_BY_PAGES | GONE;
 
 /**
+ * Bytes of forward entries kept in memory before they spill (about 350,000 domains with
+ * names like the bench's): a scan below it reads nothing back from a file.
+ */
+export const FORWARDS_IN_MEMORY_BYTES = 16 << 20;
+
+/**
  * Forward mappings by domain, in a `DomainArena`. A mapping whose value is UTF-8 text,
  * parses as a target and never expires (what the plugin writes) is kept as its domain
  * and value bytes alone; anything else is kept whole beside them. Reads like a Map of
@@ -41,7 +47,7 @@ const VERDICT_MARKS = LIVE_BY_PAGES | GONE;
  * name and value follow from the forward's. The two common verdicts are flags of the entry.
  */
 export class ForwardTable implements Iterable<[string, ForwardMapping]> {
-  private readonly arena = new DomainArena();
+  private readonly arena: DomainArena;
   /** Mappings kept whole whose domain has an arena entry (flagged WHOLE). */
   private readonly whole = new Map<string, ForwardMapping>();
   /** Mappings whose domain is too long for the arena. */
@@ -52,6 +58,25 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
   private goneMarks = 0;
   private dashedSets = 0;
   private onVerdictMarkDropped?: (domain: string, mark: VerdictMark) => void;
+
+  /**
+   * With `openSpill`, the names and values of more than `FORWARDS_IN_MEMORY_BYTES` of
+   * domains go to a file as the scan reads them (`DomainArena`): what a million domains
+   * hold in memory is then their index and flags, not their text.
+   */
+  constructor(options: { openSpill?: () => ChunkSpill; spillAfterBytes?: number } = {}) {
+    this.arena = new DomainArena({ openSpill: options.openSpill, spillAfterBytes: options.spillAfterBytes ?? FORWARDS_IN_MEMORY_BYTES });
+  }
+
+  /** Whether some names and values are in the spill. */
+  get spilled(): boolean {
+    return this.arena.spilled;
+  }
+
+  /** Closes the spill, if any: the table must not be read after this. */
+  release(): void {
+    this.arena.release();
+  }
 
   /** Called by the reverse table that pairs with this one. */
   pairWith(reverses: ReverseTable): void {
@@ -242,7 +267,7 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
    * and a million domain strings built at once would cost more than the table itself.
    */
   *sortedKeys(): IterableIterator<string> {
-    for (const position of this.arena.sortedPositions()) yield this.arena.domainAt(position);
+    for (const position of this.arena.inDomainOrder()) yield this.arena.domainAt(position);
     yield* [...this.outsized.keys()].sort();
   }
 

@@ -10,13 +10,39 @@
  * (`packed-text.ts`: a million domains with their `owner:repo` values hold a quarter
  * less), else as UTF-8; a length counts codes, or bytes. Removing an entry clears its
  * flags and leaves its bytes: tables built by a scan seldom remove anything.
+ *
+ * Given a `ChunkSpill`, an arena past `spillAfterBytes` keeps only the chunk it writes to
+ * in memory: the full ones are in the spill, read back an entry at a time for a look-up,
+ * a chunk at a time for a pass in order, and through an external merge for a sort.
  */
 
 import { homeSlot, isFull, mix32, nextSlot, rebuiltCapacity } from './open-addressing';
 import { codeCount, pack, packedBytes, packedCharAt, packedEquals, unpack } from './packed-text';
 import { mappedArray } from './mapped-arrays';
 
-const CHUNK_BYTES = 1 << 20;
+/**
+ * Where an arena's full chunks go once it holds more than its `spillAfterBytes` (a file,
+ * `engine/spill-file.ts`): the chunks of a million domains' names and values are read
+ * seldom after the scan wrote them, and in memory they were half of what grew with the
+ * domains. Each call reads or writes all it is asked, or throws.
+ */
+export interface ChunkSpill {
+  write(source: Uint8Array, length: number, offset: number): void;
+  read(target: Uint8Array, at: number, length: number, offset: number): void;
+  close(): void;
+}
+
+export interface DomainArenaOptions {
+  /** Opens the spill, the first time the arena holds `spillAfterBytes` of chunks. */
+  openSpill?: () => ChunkSpill;
+  spillAfterBytes?: number;
+}
+
+const CHUNK_BITS = 20;
+const CHUNK_BYTES = 1 << CHUNK_BITS;
+const CHUNK_MASK = CHUNK_BYTES - 1;
+/** Bytes read for an entry of a spilled chunk: nearly every entry's whole, in one read. */
+const ENTRY_READ_BYTES = 256;
 const HEADER_BYTES = 5;
 /** The longest domain or text an entry holds; longer ones are the caller's to keep. */
 export const MAX_ENTRY_TEXT_BYTES = 0xffff;
@@ -61,8 +87,65 @@ function hashText(text: string): number {
   return hash | 0;
 }
 
+/** An entry's bytes read from the spill, at offset 0 of `buffer`. */
+class EntryCopy {
+  buffer = Buffer.allocUnsafe(ENTRY_READ_BYTES);
+  position = -1;
+  /** The arena's count of flags written to the spill when this copy was read. */
+  flagWritesSeen = 0;
+}
+
+/** Where a sort's runs go in the spill: the k-th sort's at k × this, past every chunk (2 GiB at most). */
+const SORT_REGION_BYTES = 2 ** 31;
+/** The block a sort's run is written and read back in. */
+const RUN_BLOCK_BYTES = 16 * 1024;
+
+/** Reads one sorted run's entries back from the spill in order, a block at a time. */
+class RunReader {
+  private buffer = Buffer.allocUnsafe(RUN_BLOCK_BYTES);
+  private at = 0;
+  private filled = 0;
+  private read = 0;
+
+  constructor(
+    private readonly spill: ChunkSpill,
+    private readonly offset: number,
+    private readonly bytes: number,
+    /** The arena's count of flags written to the spill when the run was written. */
+    private readonly flagWritesSeen: number,
+  ) {}
+
+  /** Copies the run's next entry, that of `position`, to `head`. */
+  next(position: number, head: EntryCopy): void {
+    this.ensure(HEADER_BYTES);
+    const length = entryLengthIn(this.buffer, this.at);
+    this.ensure(length);
+    if (head.buffer.length < length) head.buffer = Buffer.allocUnsafe(length);
+    this.buffer.copy(head.buffer, 0, this.at, this.at + length);
+    this.at += length;
+    head.position = position;
+    head.flagWritesSeen = this.flagWritesSeen;
+  }
+
+  /** Makes `length` bytes from `at` available, reading the next block (and growing the buffer) as needed. */
+  private ensure(length: number): void {
+    if (this.filled - this.at >= length) return;
+    const kept = this.filled - this.at;
+    const buffer = length > this.buffer.length ? Buffer.allocUnsafe(length) : this.buffer;
+    this.buffer.copy(buffer, 0, this.at, this.filled);
+    this.buffer = buffer;
+    const more = Math.min(this.buffer.length - kept, this.bytes - this.read);
+    if (kept + more < length) throw new RangeError('a sorted run ended inside an entry');
+    this.spill.read(this.buffer, kept, more, this.offset + this.read);
+    this.read += more;
+    this.at = 0;
+    this.filled = kept + more;
+  }
+}
+
 export class DomainArena {
-  private readonly chunks: Buffer[] = [];
+  /** The chunks in memory; a spilled one is undefined here and read from `spill`. */
+  private readonly chunks: (Buffer | undefined)[] = [];
   /** Bytes written in each chunk. */
   private readonly chunkEnds: number[] = [];
   private used = CHUNK_BYTES;
@@ -84,14 +167,46 @@ export class DomainArena {
    */
   private lastDomain: string | undefined;
   private lastPosition = -1;
+  private openSpill?: () => ChunkSpill;
+  private readonly spillAfterBytes: number;
+  /** Why the arena stopped spilling (the spill could not be opened or written): it keeps its chunks in memory since. */
+  private spillStopped?: unknown;
+  private spill?: ChunkSpill;
+  /** One spilled chunk read back whole, for a pass over the entries in order. */
+  private window?: Buffer;
+  private windowChunk = -1;
+  /** The last entry of a spilled chunk read alone (a look-up reads its flags, domain and text in turn). */
+  private readonly copy = new EntryCopy();
+  /** Where, in the buffer `locate` returned, the entry starts. */
+  private located = 0;
+  private readonly flagsByte = Buffer.alloc(1);
+  /** Flags bytes written to the spill: a copy read before the last of them may hold old flags. */
+  private spilledFlagWrites = 0;
+  /** Sorts that wrote their runs to the spill, each to a region of its own. */
+  private sortRegions = 0;
+
+  constructor(options: DomainArenaOptions = {}) {
+    this.openSpill = options.openSpill;
+    this.spillAfterBytes = options.spillAfterBytes ?? 0;
+  }
 
   get size(): number {
     return this.count;
   }
 
-  /** Bytes of the chunks held. */
+  /** Bytes of the chunks held in memory. */
   get bytesHeld(): number {
-    return this.chunks.length * CHUNK_BYTES;
+    return this.chunks.reduce((bytes, chunk) => bytes + (chunk ? CHUNK_BYTES : 0), 0);
+  }
+
+  /** Whether some chunks are in the spill. */
+  get spilled(): boolean {
+    return this.spill !== undefined;
+  }
+
+  /** Closes the spill: the arena must not be read after this. */
+  release(): void {
+    this.spill?.close();
   }
 
   /** Whether a domain fits in an entry (its UTF-8 length). */
@@ -131,8 +246,9 @@ export class DomainArena {
     const textStored = textCodes >= 0 ? packedBytes(textCodes) : textBytes;
     if (isFull(this.occupied + 1, this.capacity)) this.grow();
     const position = this.reserve(HEADER_BYTES + domainStored + textStored);
-    const chunk = this.chunks[position >>> 20];
-    const at = position & (CHUNK_BYTES - 1);
+    // The chunk written to is always in memory: only full chunks are spilled.
+    const chunk = this.chunks[position >>> CHUNK_BITS]!;
+    const at = position & CHUNK_MASK;
     chunk[at] = (flags & ~STORAGE_FLAGS) | IN_USE | (domainCodes >= 0 ? DOMAIN_PACKED : 0) | (textCodes >= 0 ? TEXT_PACKED : 0);
     chunk.writeUInt16LE(domainCodes >= 0 ? domainCodes : domainBytes, at + 1);
     chunk.writeUInt16LE(textCodes >= 0 ? textCodes : textBytes, at + 3);
@@ -155,7 +271,8 @@ export class DomainArena {
     this.index[2 * slot] = REMOVED_SLOT;
     this.lastDomain = undefined;
     // The arena's own flags stay: they say how long the entry's bytes are.
-    this.chunks[position >>> 20][position & (CHUNK_BYTES - 1)] &= STORAGE_FLAGS;
+    const chunk = this.locate(position);
+    this.writeFlagsByte(position, chunk[this.located] & STORAGE_FLAGS);
     this.deadBytes += this.entryLength(position);
     this.count--;
     return true;
@@ -164,12 +281,13 @@ export class DomainArena {
   /**
    * Copies the entries in use into new chunks once removed ones take more room than they
    * do (and a few MB): for a table that entries pass through. Positions change, so no
-   * caller may hold one (or be iterating) across this call.
+   * caller may hold one (or be iterating) across this call. An arena that spills never
+   * compacts: its removed entries stay in the spill.
    */
   compactIfSparse(): void {
-    if (this.deadBytes < COMPACT_AFTER_BYTES || this.deadBytes * 2 < this.writtenBytes) return;
+    if (this.openSpill || this.spill || this.deadBytes < COMPACT_AFTER_BYTES || this.deadBytes * 2 < this.writtenBytes) return;
     this.lastDomain = undefined;
-    const chunks = this.chunks.splice(0);
+    const chunks = this.chunks.splice(0) as Buffer[];
     const ends = this.chunkEnds.splice(0);
     this.used = CHUNK_BYTES;
     this.index.fill(EMPTY_SLOT);
@@ -181,7 +299,7 @@ export class DomainArena {
         const length = entryLengthIn(chunks[c], at);
         if (chunks[c][at] & IN_USE) {
           const position = this.reserve(length);
-          chunks[c].copy(this.chunks[position >>> 20], position & (CHUNK_BYTES - 1), at, at + length);
+          chunks[c].copy(this.chunks[position >>> CHUNK_BITS]!, position & CHUNK_MASK, at, at + length);
           this.place(hashText(this.domainAt(position)), position);
         }
         at += length;
@@ -191,40 +309,42 @@ export class DomainArena {
 
   /** The caller's flags of an entry (IN_USE among them). */
   flags(position: number): number {
-    return this.chunks[position >>> 20][position & (CHUNK_BYTES - 1)] & ~STORAGE_FLAGS;
+    const chunk = this.locate(position);
+    return chunk[this.located] & ~STORAGE_FLAGS;
   }
 
   /** Sets the caller's flags of an entry in use (IN_USE stays: `remove` is how an entry goes). */
   setFlags(position: number, flags: number): void {
-    const chunk = this.chunks[position >>> 20];
-    const at = position & (CHUNK_BYTES - 1);
-    chunk[at] = (flags & ~STORAGE_FLAGS) | IN_USE | (chunk[at] & STORAGE_FLAGS);
+    const chunk = this.locate(position);
+    this.writeFlagsByte(position, (flags & ~STORAGE_FLAGS) | IN_USE | (chunk[this.located] & STORAGE_FLAGS));
   }
 
   domainAt(position: number): string {
-    const chunk = this.chunks[position >>> 20];
-    const at = position & (CHUNK_BYTES - 1);
+    const chunk = this.locate(position);
+    const at = this.located;
     const count = chunk.readUInt16LE(at + 1);
     if (chunk[at] & DOMAIN_PACKED) return unpack(chunk, at + HEADER_BYTES, count);
     return chunk.toString('utf8', at + HEADER_BYTES, at + HEADER_BYTES + count);
   }
 
   textAt(position: number): string {
-    const chunk = this.chunks[position >>> 20];
-    const at = position & (CHUNK_BYTES - 1);
+    const chunk = this.locate(position);
+    const at = this.located;
     const start = at + HEADER_BYTES + domainStoredBytes(chunk, at);
     const count = chunk.readUInt16LE(at + 3);
     if (chunk[at] & TEXT_PACKED) return unpack(chunk, start, count);
     return chunk.toString('utf8', start, start + count);
   }
 
-  /** Positions of the entries in use, in the order they were added. */
+  /**
+   * Positions of the entries in use, in the order they were added. A spilled chunk is read
+   * back whole as the pass reaches it (and again if another pass took the window meanwhile).
+   */
   *positions(): IterableIterator<number> {
     for (let c = 0; c < this.chunks.length; c++) {
-      const chunk = this.chunks[c];
       for (let at = 0; at < this.chunkEnds[c];) {
-        if (chunk[at] & IN_USE) yield c * CHUNK_BYTES + at;
-        at += entryLengthIn(chunk, at);
+        if (this.chunkToRead(c)[at] & IN_USE) yield c * CHUNK_BYTES + at;
+        at += entryLengthIn(this.chunkToRead(c), at);
       }
     }
   }
@@ -240,47 +360,172 @@ export class DomainArena {
     return this.sortPositions(order);
   }
 
-  /** Sorts positions of entries in use in place, in the order `sortedPositions` gives them. */
+  /**
+   * Positions of entries in use in the order `sortedPositions` gives them: sorted in place
+   * in memory, or, once chunks are spilled, chunk by chunk and then merged into a new array.
+   */
   sortPositions(positions: Uint32Array): Uint32Array {
-    sortInPlace(positions, (a, b) => this.compareDomains(a, b));
+    if (this.spill) return this.sortAcrossChunks(positions);
+    sortInPlace(positions, (a, b) =>
+      compareEntries(this.chunks[a >>> CHUNK_BITS]!, a & CHUNK_MASK, this.chunks[b >>> CHUNK_BITS]!, b & CHUNK_MASK),
+    );
     return positions;
   }
 
-  private compareDomains(a: number, b: number): number {
-    const chunkA = this.chunks[a >>> 20];
-    const chunkB = this.chunks[b >>> 20];
-    const atA = a & (CHUNK_BYTES - 1);
-    const atB = b & (CHUNK_BYTES - 1);
-    const lengthA = chunkA[atA + 1] | (chunkA[atA + 2] << 8);
-    const lengthB = chunkB[atB + 1] | (chunkB[atB + 2] << 8);
-    const packedA = (chunkA[atA] & DOMAIN_PACKED) !== 0;
-    const packedB = (chunkB[atB] & DOMAIN_PACKED) !== 0;
-    if (packedA === packedB) {
-      // Packed without escapes (a domain's), codes compare as their characters do, and
-      // zero bits pad the last byte: the bytes, then the lengths, order them.
-      const common = packedA ? Math.min(packedBytes(lengthA), packedBytes(lengthB)) : Math.min(lengthA, lengthB);
-      for (let i = 0; i < common; i++) {
-        const diff = chunkA[atA + HEADER_BYTES + i] - chunkB[atB + HEADER_BYTES + i];
-        if (diff !== 0) return diff;
+  /**
+   * Positions of the entries in use in the order of `sortedPositions`, one at a time: once
+   * chunks are spilled, each comes from the merge with its entry already read, so that
+   * reading its domain, text or flags next reads nothing more from the spill.
+   */
+  *inDomainOrder(): IterableIterator<number> {
+    if (!this.spill) {
+      yield* this.sortedPositions();
+      return;
+    }
+    const order = mappedArray(Uint32Array, this.count);
+    let n = 0;
+    for (const position of this.positions()) order[n++] = position;
+    yield* this.mergedRuns(order, true);
+  }
+
+  /** `mergedRuns` collected into a new array. */
+  private sortAcrossChunks(positions: Uint32Array): Uint32Array {
+    const merged = mappedArray(Uint32Array, positions.length);
+    let out = 0;
+    for (const position of this.mergedRuns(positions, false)) merged[out++] = position;
+    return merged;
+  }
+
+  /**
+   * An external merge sort: each chunk's positions are sorted with the chunk in memory
+   * (read back whole if spilled), then the runs are merged (`sortRuns`), so that no more
+   * than a chunk, and then a block a run, are in memory at a time. With `primeCopy`, each
+   * position is yielded with its entry in the arena's entry copy.
+   */
+  private *mergedRuns(positions: Uint32Array, primeCopy: boolean): IterableIterator<number> {
+    positions.sort();
+    const runStarts: number[] = [];
+    for (let i = 0; i < positions.length; i++) {
+      if (i === 0 || positions[i] >>> CHUNK_BITS !== positions[i - 1] >>> CHUNK_BITS) runStarts.push(i);
+    }
+    const runs = runStarts.length;
+    runStarts.push(positions.length);
+    const readers = this.sortRuns(positions, runStarts);
+    const next = runStarts.slice(0, runs);
+    const heads = Array.from({ length: runs }, () => new EntryCopy());
+    const before = (x: number, y: number) => {
+      const order = compareEntries(heads[x].buffer, 0, heads[y].buffer, 0);
+      return order < 0 || (order === 0 && heads[x].position < heads[y].position);
+    };
+    const readHead = (r: number) => {
+      if (readers) readers[r].next(positions[next[r]], heads[r]);
+      else this.readEntry(positions[next[r]], heads[r]);
+    };
+    const heap: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      readHead(r);
+      heap.push(r);
+      for (let i = heap.length - 1; i > 0 && before(heap[i], heap[(i - 1) >> 1]); i = (i - 1) >> 1) {
+        [heap[i], heap[(i - 1) >> 1]] = [heap[(i - 1) >> 1], heap[i]];
       }
-      return lengthA - lengthB;
     }
-    // One packed (ASCII, so a character is its UTF-8 byte), one not: character by byte.
-    const common = Math.min(lengthA, lengthB);
-    for (let i = 0; i < common; i++) {
-      const byteA = packedA ? packedCharAt(chunkA, atA + HEADER_BYTES, i) : chunkA[atA + HEADER_BYTES + i];
-      const byteB = packedB ? packedCharAt(chunkB, atB + HEADER_BYTES, i) : chunkB[atB + HEADER_BYTES + i];
-      if (byteA !== byteB) return byteA - byteB;
+    while (heap.length > 0) {
+      const r = heap[0];
+      const position = positions[next[r]];
+      if (primeCopy) this.primeCopy(heads[r]);
+      yield position;
+      if (++next[r] < runStarts[r + 1]) readHead(r);
+      else {
+        // The run is done: the heap's last run takes its place, and is sifted down.
+        const last = heap.pop()!;
+        if (heap.length === 0) break;
+        heap[0] = last;
+      }
+      for (let i = 0; ;) {
+        const left = 2 * i + 1;
+        if (left >= heap.length) break;
+        const child = left + 1 < heap.length && before(heap[left + 1], heap[left]) ? left + 1 : left;
+        if (!before(heap[child], heap[i])) break;
+        [heap[i], heap[child]] = [heap[child], heap[i]];
+        i = child;
+      }
     }
-    return lengthA - lengthB;
+  }
+
+  /**
+   * Sorts each run (one chunk's positions) with its chunk in memory and, where the spill
+   * takes it, writes the run's entries in that order to a region of the spill of their
+   * own, so that the merge reads each run in order, a block at a time (a read an entry cost
+   * a million `pread`s at a million domains). Returns a reader per run, or undefined when
+   * the spill cannot be written: the merge then reads each entry from its chunk.
+   */
+  private sortRuns(positions: Uint32Array, runStarts: number[]): RunReader[] | undefined {
+    const runs = runStarts.length - 1;
+    // Past every chunk's offset, and past the regions of earlier sorts (a pass may still read one).
+    const base = ++this.sortRegions * SORT_REGION_BYTES;
+    let readers: RunReader[] | undefined = [];
+    const staging = Buffer.allocUnsafe(RUN_BLOCK_BYTES);
+    let offset = base;
+    for (let r = 0; r < runs; r++) {
+      const chunk = this.chunkToRead(positions[runStarts[r]] >>> CHUNK_BITS);
+      const run = positions.subarray(runStarts[r], runStarts[r + 1]);
+      sortInPlace(run, (a, b) => compareEntries(chunk, a & CHUNK_MASK, chunk, b & CHUNK_MASK));
+      if (!readers) continue;
+      const start = offset;
+      let staged = 0;
+      try {
+        for (let i = 0; i < run.length; i++) {
+          const at = run[i] & CHUNK_MASK;
+          const length = entryLengthIn(chunk, at);
+          if (staged + length > staging.length) {
+            this.spill!.write(staging, staged, offset);
+            offset += staged;
+            staged = 0;
+          }
+          if (length > staging.length) {
+            this.spill!.write(chunk.subarray(at, at + length), length, offset);
+            offset += length;
+          } else {
+            chunk.copy(staging, staged, at, at + length);
+            staged += length;
+          }
+        }
+        if (staged > 0) this.spill!.write(staging, staged, offset);
+        offset += staged;
+        readers.push(new RunReader(this.spill!, start, offset - start, this.spilledFlagWrites));
+      } catch {
+        readers = undefined;
+      }
+    }
+    return readers;
+  }
+
+  /**
+   * Makes a merge head's entry the arena's entry copy; read again if some flags were
+   * written to the spill since the head was read (a domain's text never changes, its flags may).
+   */
+  private primeCopy(head: EntryCopy): void {
+    if (head.flagWritesSeen !== this.spilledFlagWrites) {
+      this.readEntry(head.position, this.copy);
+      return;
+    }
+    const length = entryLengthIn(head.buffer, 0);
+    if (this.copy.buffer.length < length) this.copy.buffer = Buffer.allocUnsafe(length);
+    head.buffer.copy(this.copy.buffer, 0, 0, length);
+    this.copy.position = head.position;
+    this.copy.flagWritesSeen = head.flagWritesSeen;
+    const c = head.position >>> CHUNK_BITS;
+    // An entry of the chunk written to: its flags there are the ones that count.
+    const inMemory = this.chunks[c];
+    if (inMemory) this.copy.buffer[0] = inMemory[head.position & CHUNK_MASK];
   }
 
   /** Room for an entry of `length` bytes at the end of the last chunk (or a new one); its position. */
   private reserve(length: number): number {
     if (this.used + length > CHUNK_BYTES) {
       if (this.chunks.length * CHUNK_BYTES >= MAX_POSITION - CHUNK_BYTES) throw new RangeError('domain arena full (2 GiB)');
-      // Not from the shared pool: each chunk is kept for the run.
-      this.chunks.push(Buffer.allocUnsafeSlow(CHUNK_BYTES));
+      // Not from the shared pool: each chunk is kept for the run (or reused once spilled).
+      this.chunks.push(this.spillFullChunks() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES));
       this.chunkEnds.push(0);
       this.used = 0;
     }
@@ -291,14 +536,116 @@ export class DomainArena {
     return position;
   }
 
+  /** Why spilling stopped, if it did: the spill could not be opened or written (a full or read-only TMPDIR). */
+  get spillStoppedBy(): unknown {
+    return this.spillStopped;
+  }
+
+  /**
+   * Once the arena holds `spillAfterBytes`, writes every full chunk in memory to the spill
+   * and lets it go; one of them is returned to be the next chunk. The spill only saves
+   * memory: when it cannot be opened or written, the arena keeps its chunks in memory from
+   * then on, as an arena without one does (a chunk is let go only once written).
+   */
+  private spillFullChunks(): Buffer | undefined {
+    if (!this.openSpill || this.chunks.length * CHUNK_BYTES < this.spillAfterBytes || this.chunks.length === 0) return undefined;
+    let reusable: Buffer | undefined;
+    try {
+      this.spill ??= this.openSpill();
+      for (let c = 0; c < this.chunks.length; c++) {
+        const chunk = this.chunks[c];
+        if (!chunk) continue;
+        this.spill.write(chunk, this.chunkEnds[c], c * CHUNK_BYTES);
+        this.chunks[c] = undefined;
+        reusable = chunk;
+      }
+    } catch (error) {
+      this.spillStopped = error;
+      this.openSpill = undefined;
+    }
+    return reusable;
+  }
+
+  /** The buffer holding the entry at `position`; the entry starts at `this.located` in it. */
+  private locate(position: number): Buffer {
+    const c = position >>> CHUNK_BITS;
+    const inMemory = this.chunks[c];
+    if (inMemory) {
+      this.located = position & CHUNK_MASK;
+      return inMemory;
+    }
+    if (c === this.windowChunk) {
+      this.located = position & CHUNK_MASK;
+      return this.window!;
+    }
+    if (this.copy.position !== position) this.readEntry(position, this.copy);
+    this.located = 0;
+    return this.copy.buffer;
+  }
+
+  /** A chunk whole: in memory, or read back from the spill into the window. */
+  private chunkToRead(c: number): Buffer {
+    const inMemory = this.chunks[c];
+    if (inMemory) return inMemory;
+    if (c !== this.windowChunk) {
+      this.window ??= Buffer.allocUnsafeSlow(CHUNK_BYTES);
+      this.windowChunk = -1;
+      this.spill!.read(this.window, 0, this.chunkEnds[c], c * CHUNK_BYTES);
+      this.windowChunk = c;
+    }
+    return this.window!;
+  }
+
+  /** Copies the entry at `position` (in memory or spilled) to offset 0 of `copy`. */
+  private readEntry(position: number, copy: EntryCopy): void {
+    const c = position >>> CHUNK_BITS;
+    const at = position & CHUNK_MASK;
+    const inMemory = this.chunks[c] ?? (c === this.windowChunk ? this.window : undefined);
+    copy.position = -1;
+    if (inMemory) {
+      const length = entryLengthIn(inMemory, at);
+      if (copy.buffer.length < length) copy.buffer = Buffer.allocUnsafe(length);
+      inMemory.copy(copy.buffer, 0, at, at + length);
+    } else {
+      const offset = c * CHUNK_BYTES + at;
+      const first = Math.min(this.chunkEnds[c] - at, Math.max(ENTRY_READ_BYTES, copy.buffer.length));
+      if (copy.buffer.length < first) copy.buffer = Buffer.allocUnsafe(first);
+      this.spill!.read(copy.buffer, 0, first, offset);
+      const length = entryLengthIn(copy.buffer, 0);
+      if (length > first) {
+        copy.buffer = Buffer.allocUnsafe(length);
+        this.spill!.read(copy.buffer, 0, length, offset);
+      }
+    }
+    copy.position = position;
+    copy.flagWritesSeen = this.spilledFlagWrites;
+  }
+
+  /** Writes an entry's flags byte wherever the entry is: its chunk, or the spill and the copies read from it. */
+  private writeFlagsByte(position: number, byte: number): void {
+    const c = position >>> CHUNK_BITS;
+    const at = position & CHUNK_MASK;
+    const inMemory = this.chunks[c];
+    if (inMemory) {
+      inMemory[at] = byte;
+      return;
+    }
+    this.flagsByte[0] = byte;
+    this.spill!.write(this.flagsByte, 1, c * CHUNK_BYTES + at);
+    this.spilledFlagWrites++;
+    if (c === this.windowChunk) this.window![at] = byte;
+    if (this.copy.position === position) this.copy.buffer[0] = byte;
+  }
+
   private entryLength(position: number): number {
-    return entryLengthIn(this.chunks[position >>> 20], position & (CHUNK_BYTES - 1));
+    const chunk = this.locate(position);
+    return entryLengthIn(chunk, this.located);
   }
 
   /** Whether the entry at `position` is `domain`'s: `bytes` is its UTF-8 when it is not ASCII. */
   private holds(position: number, domain: string, bytes: Buffer | undefined): boolean {
-    const chunk = this.chunks[position >>> 20];
-    const at = position & (CHUNK_BYTES - 1);
+    const chunk = this.locate(position);
+    const at = this.located;
     const length = chunk[at + 1] | (chunk[at + 2] << 8);
     const start = at + HEADER_BYTES;
     // A packed domain is ASCII: never one whose UTF-8 differs from its characters.
@@ -335,6 +682,34 @@ export class DomainArena {
 function domainStoredBytes(chunk: Buffer, at: number): number {
   const count = chunk[at + 1] | (chunk[at + 2] << 8);
   return chunk[at] & DOMAIN_PACKED ? packedBytes(count) : count;
+}
+
+/**
+ * The order of two entries' domains by their bytes. Packed without escapes (a domain's),
+ * codes compare as their characters do, and zero bits pad the last byte: the bytes, then
+ * the lengths, order them; one packed (ASCII, so a character is its UTF-8 byte) and one
+ * not compare character by byte.
+ */
+function compareEntries(chunkA: Buffer, atA: number, chunkB: Buffer, atB: number): number {
+  const lengthA = chunkA[atA + 1] | (chunkA[atA + 2] << 8);
+  const lengthB = chunkB[atB + 1] | (chunkB[atB + 2] << 8);
+  const packedA = (chunkA[atA] & DOMAIN_PACKED) !== 0;
+  const packedB = (chunkB[atB] & DOMAIN_PACKED) !== 0;
+  if (packedA === packedB) {
+    const common = packedA ? Math.min(packedBytes(lengthA), packedBytes(lengthB)) : Math.min(lengthA, lengthB);
+    for (let i = 0; i < common; i++) {
+      const diff = chunkA[atA + HEADER_BYTES + i] - chunkB[atB + HEADER_BYTES + i];
+      if (diff !== 0) return diff;
+    }
+    return lengthA - lengthB;
+  }
+  const common = Math.min(lengthA, lengthB);
+  for (let i = 0; i < common; i++) {
+    const byteA = packedA ? packedCharAt(chunkA, atA + HEADER_BYTES, i) : chunkA[atA + HEADER_BYTES + i];
+    const byteB = packedB ? packedCharAt(chunkB, atB + HEADER_BYTES, i) : chunkB[atB + HEADER_BYTES + i];
+    if (byteA !== byteB) return byteA - byteB;
+  }
+  return lengthA - lengthB;
 }
 
 /** Bytes the entry at `at` takes, header included. */

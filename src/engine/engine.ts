@@ -17,6 +17,7 @@ import { BackupWriter, timestampedPath } from '../backup/writer';
 import { untilDoneOrAborted } from './abortable';
 import { scanStore, stepThrough } from './scanner';
 import { TaskQueue } from './task-queue';
+import { SpillFile } from './spill-file';
 import { VerdictMap } from '../core/compact';
 import { Verifier } from './verifier';
 import { ExplainedError, FailedDeletes, InterruptedDeletes } from './explained-error';
@@ -34,6 +35,8 @@ export interface EngineOptions {
   graceMarkTtlMs?: number;
   /** With --verify-dns: TXT lookups in flight at most. */
   dnsConcurrency?: number;
+  /** Bytes of forward mappings a full scan keeps in memory before the rest go to a file (`FORWARDS_IN_MEMORY_BYTES`). */
+  forwardsInMemoryBytes?: number;
 }
 
 export const ENGINE_OPTIONS = Symbol.for('pages-reaper.EngineOptions');
@@ -149,7 +152,9 @@ export class ReapEngine {
     // Before the first read: a key the run deletes must be unwritten since (where the store can tell).
     if (stage === 'apply') await this.store.markReads?.();
     // The scan's table keeps the common verdict as a flag of each domain's entry.
-    const scanned = scope ? undefined : emptyInventory(this.options.rootKey);
+    const scanned = scope
+      ? undefined
+      : emptyInventory(this.options.rootKey, { openSpill: () => SpillFile.open(), spillAfterBytes: this.options.forwardsInMemoryBytes });
     const forwardVerdicts = new VerdictMap(scanned?.forwards);
     const reverseVerdicts = new Map<string, Verdict>();
     const parallelism = this.options.verifyParallelism ?? 64;

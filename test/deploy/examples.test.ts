@@ -599,6 +599,16 @@ describe('Kubernetes examples: restricted Pod Security, tokens from files, own v
     }
   });
 
+  it("both give the reaper a writable /tmp on the node's disk for a large scan's overflow file (the root is read-only)", () => {
+    for (const resource of workloads()) {
+      const mount = reaperOf(resource).volumeMounts.find((m: any) => m.mountPath === '/tmp');
+      expect([resource.kind, mount?.readOnly]).toEqual([resource.kind, undefined]);
+      const volume = podSpec(resource).volumes.find((v: any) => v.name === mount.name);
+      // Not `medium: Memory`: a tmpfs would hold the file in the pod's memory, which is what it saves.
+      expect([resource.kind, volume.emptyDir]).toEqual([resource.kind, {}]);
+    }
+  });
+
   it('the CronJob reads the token from a mounted Secret file, as the Deployment does', () => {
     for (const resource of workloads()) {
       const spec = podSpec(resource);
