@@ -1065,19 +1065,31 @@ describe('SIGTERM during backup and restore', () => {
     const file = path.join(freshDir(), 'site.jsonl');
     expectOk(await runCli(['backup', ...flags, '--output', file]));
     const total = await redis.dbsize();
-    await redis.flushall();
     const serverPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))![1]);
     const watcher = await connect(server);
-    const restore = cli.start(['restore', file, ...flags, '--json']);
+    // Under load the restore may say goodbye before the server is frozen: the window was
+    // missed (it exits 0 with no signal sent), and the scenario is tried again.
+    const signalledRestore = async () => {
+      await redis.flushall();
+      const restore = cli.start(['restore', file, ...flags, '--json']);
+      try {
+        // Back to back: the restore's goodbye follows its last write within a millisecond.
+        const deadline = Date.now() + 20_000;
+        while ((await watcher.dbsize()) < total && Date.now() < deadline);
+        // Frozen, the server holds the restore's goodbye (QUIT) for up to a second: the signal comes then.
+        process.kill(serverPid, 'SIGSTOP');
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        const missed = restore.child.exitCode !== null;
+        if (!missed) restore.child.kill('SIGTERM');
+        return { missed, result: await restore.done };
+      } finally {
+        process.kill(serverPid, 'SIGCONT');
+      }
+    };
     try {
-      // Back to back: the restore's goodbye follows its last write within a millisecond.
-      const deadline = Date.now() + 20_000;
-      while ((await watcher.dbsize()) < total && Date.now() < deadline);
-      // Frozen, the server holds the restore's goodbye (QUIT) for up to a second: the signal comes then.
-      process.kill(serverPid, 'SIGSTOP');
-      await new Promise((resolve) => setTimeout(resolve, 150));
-      restore.child.kill('SIGTERM');
-      const result = await restore.done;
+      let attempt = await signalledRestore();
+      for (let tries = 1; attempt.missed && tries < 5; tries++) attempt = await signalledRestore();
+      const { result } = attempt;
       expect(result.code).toBe(130);
       // As a rule the signal comes during the goodbye: the report, whole. On a loaded machine it
       // can come before the last write's answer is read: the interrupted document. Never nothing.
@@ -1087,8 +1099,7 @@ describe('SIGTERM during backup and restore', () => {
         expect(result.stderr).toBe('\n⚠️  Interrupted once the run was done: its report above is complete.\n');
       } else expect(document).toMatchObject({ command: 'restore', error: { kind: 'interrupted', exitCode: 130 } });
     } finally {
-      process.kill(serverPid, 'SIGCONT');
       watcher.disconnect();
     }
-  }, 60_000);
+  }, 120_000);
 });
