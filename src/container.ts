@@ -38,6 +38,8 @@ export interface ReaperSettings extends PluginSettings {
   dnsConcurrency?: number;
   /** Bytes of forward mappings a full scan keeps in memory before the rest go to TMPDIR (no flag: the default suits every size). */
   forwardsInMemoryBytes?: number;
+  /** Where the scan's overflow file goes (no flag: TMPDIR says it). */
+  overflowDirectory?: string;
 }
 
 /** The wired application: the engine and the ports it runs on, closed together. */
@@ -116,6 +118,7 @@ function cliParts(settings: ReaperSettings, options: RuntimeOptions): Part[] {
         graceMarkTtlMs: settings.graceMarkTtlMs,
         dnsConcurrency: settings.dnsConcurrency,
         forwardsInMemoryBytes: settings.forwardsInMemoryBytes,
+        overflowDirectory: settings.overflowDirectory,
       } satisfies EngineOptions,
     },
     { token: CLOCK, value: systemClock satisfies Clock },

@@ -197,6 +197,7 @@ export abstract class ReaperCommand extends Command {
       metricsFile: settings.metricsFile,
       // For node_exporter's textfile collector (cron use): a failure to write is said, not fatal.
       onMetricsError: (error) => process.stderr.write(`pages-reaper: ${oneLine(error)}\n`),
+      onWarning: (message) => process.stderr.write(`pages-reaper: ${message}\n`),
     });
     // The signals stay trapped until the report has reached its reader: one that comes
     // while it is written (a slow pipe) ends the process 130 once the report is out, or

@@ -2,7 +2,7 @@ import { createRuntime, type ReaperSettings } from '../container';
 import type { RunReport, RunScope, Stage } from '../engine/engine';
 import type { ReaperMetrics } from '../observe/metrics';
 import type { RenderContext } from '../render/human';
-import { deletionsOf } from '../engine/explained-error';
+import { deletionsOf, ExplainedError } from '../engine/explained-error';
 import { EXIT } from '../report/exit-codes';
 import { statusOfFailure, statusOfRun, type RunStatus } from '../report/run-status';
 import { summarize, type Summary } from '../report/summary';
@@ -33,6 +33,17 @@ export interface RunnerOptions {
   metricsFile?: string;
   /** A metrics file that cannot be written is said, never fatal. */
   onMetricsError?(error: Error): void;
+  /** Something the run worked around and the operator should fix (a TMPDIR it could not use). */
+  onWarning?(message: string): void;
+}
+
+/**
+ * Why a run's scan kept all its forward mappings in memory: its overflow file could not be
+ * used. The run itself is whole; a sidecar with a memory limit may not be.
+ */
+export function overflowWarning(stoppedBy: unknown): string {
+  const { problem, hint } = ExplainedError.partsOf(stoppedBy);
+  return `${problem}: the scan kept its forward mappings in memory instead${hint ? `; ${hint}` : ''}`;
 }
 
 /**
@@ -55,6 +66,8 @@ export class Runner {
         signal,
         scope,
       );
+      const stoppedBy = run.report.inventory.forwards.spillStoppedBy;
+      if (stoppedBy !== undefined) this.options.onWarning?.(overflowWarning(stoppedBy));
       return { run, status: statusOfRun(run.report, run.summary, Date.now(), run.context.dryRun) };
     } catch (error) {
       // Every failed run passes here, single or in the sidecar: its status (logged, in the

@@ -63,6 +63,7 @@ export async function runSidecar(options: SidecarOptions): Promise<void> {
     metrics,
     metricsFile: options.metricsFile,
     onMetricsError: (error) => logLine({ level: 'error', msg: error.message }),
+    onWarning: (message) => logLine({ level: 'warn', msg: message }),
   });
   // The sweep and the triggered runs take turns: a triggered run never overlaps a sweep.
   const serial = new Serial();

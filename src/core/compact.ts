@@ -73,6 +73,11 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
     return this.arena.spilled;
   }
 
+  /** Why the table stopped spilling (its file could not be opened or written), if it did: it kept its mappings in memory since. */
+  get spillStoppedBy(): unknown {
+    return this.arena.spillStoppedBy;
+  }
+
   /** Closes the spill, if any: the table must not be read after this. */
   release(): void {
     this.arena.release();

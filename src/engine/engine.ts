@@ -37,6 +37,8 @@ export interface EngineOptions {
   dnsConcurrency?: number;
   /** Bytes of forward mappings a full scan keeps in memory before the rest go to a file (`FORWARDS_IN_MEMORY_BYTES`). */
   forwardsInMemoryBytes?: number;
+  /** Where that file goes; by default the temporary directory (TMPDIR). */
+  overflowDirectory?: string;
 }
 
 export const ENGINE_OPTIONS = Symbol.for('pages-reaper.EngineOptions');
@@ -154,7 +156,10 @@ export class ReapEngine {
     // The scan's table keeps the common verdict as a flag of each domain's entry.
     const scanned = scope
       ? undefined
-      : emptyInventory(this.options.rootKey, { openSpill: () => SpillFile.open(), spillAfterBytes: this.options.forwardsInMemoryBytes });
+      : emptyInventory(this.options.rootKey, {
+          openSpill: () => SpillFile.open(this.options.overflowDirectory),
+          spillAfterBytes: this.options.forwardsInMemoryBytes,
+        });
     const forwardVerdicts = new VerdictMap(scanned?.forwards);
     const reverseVerdicts = new Map<string, Verdict>();
     const parallelism = this.options.verifyParallelism ?? 64;

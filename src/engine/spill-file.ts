@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ChunkSpill } from '../core/domain-arena';
 import { ExplainedError } from './explained-error';
 
-const HINT = 'free space there, or set TMPDIR to a directory with room (a few tens of MB for a million domains)';
+const HINT = 'set TMPDIR to a writable directory on disk with room for it (a few tens of MB for a million domains)';
 
 /** A file left open by a table nobody closed: closed once the table is collected. */
 const closeWhenCollected = new FinalizationRegistry<number>((fd) => {

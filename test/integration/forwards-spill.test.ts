@@ -1,6 +1,7 @@
 import { Harness } from '../support/harness';
 import { siteEntries } from '../support/plugin-writer';
 import { BACKENDS } from '../support/store-backend';
+import { Runner } from '../../src/cli/runner';
 
 /**
  * A scan whose forward mappings outgrow their memory budget spills them to TMPDIR
@@ -16,7 +17,8 @@ describe.each(BACKENDS.slice(0, 1))('on $name, with the forward mappings spilled
   afterAll(() => h.stop());
   beforeEach(() => h.reset());
 
-  it('reaps exactly the stale sites, and keeps every key of the live ones', async () => {
+  /** Seeds the sites (one in ten stale) and answers the keys of the live ones, sorted. */
+  async function seed(): Promise<string[]> {
     const liveKeys: string[] = [];
     let batch: Record<string, string> = {};
     for (let i = 0; i < SITES; i++) {
@@ -38,6 +40,11 @@ describe.each(BACKENDS.slice(0, 1))('on $name, with the forward mappings spilled
         batch = {};
       }
     }
+    return liveKeys.sort();
+  }
+
+  it('reaps exactly the stale sites, and keeps every key of the live ones', async () => {
+    const liveKeys = await seed();
     const { report, summary } = await h.run('apply', { concurrency: 64, forwardsInMemoryBytes: 0 });
     expect(report.inventory.forwards.spilled).toBe(true);
     expect(summary).toMatchObject({
@@ -48,6 +55,24 @@ describe.each(BACKENDS.slice(0, 1))('on $name, with the forward mappings spilled
       staleDomainsCleaned: SITES / 10,
       orphansCleaned: 0,
     });
-    expect(await h.store.keys('')).toEqual(liveKeys.sort());
+    expect(await h.store.keys('')).toEqual(liveKeys);
+  }, 120_000);
+
+  it('keeps the mappings in memory when its directory cannot be written, reaps the same, and says why in one line', async () => {
+    const liveKeys = await seed();
+    const warnings: string[] = [];
+    const runner = new Runner({
+      settings: h.settings({ concurrency: 64, forwardsInMemoryBytes: 0, overflowDirectory: '/nonexistent/pages-reaper-tmp' }),
+      stage: 'apply',
+      context: { command: 'reap', dryRun: false },
+      onWarning: (message) => warnings.push(message),
+    });
+    const { run, status } = await runner.once(new AbortController().signal);
+    expect(status).toMatchObject({ exitCode: 0, completed: true });
+    expect(run!.report.inventory.forwards.spilled).toBe(false);
+    expect(warnings).toEqual([
+      "could not create the scan's overflow file in /nonexistent/pages-reaper-tmp (ENOENT: no such file or directory): the scan kept its forward mappings in memory instead; set TMPDIR to a writable directory on disk with room for it (a few tens of MB for a million domains)",
+    ]);
+    expect(await h.store.keys('')).toEqual(liveKeys);
   }, 120_000);
 });

@@ -244,7 +244,7 @@ describe('SpillFile', () => {
   it('refuses a directory it cannot write in, in one line naming it and the fix', () => {
     expect(() => SpillFile.open('/nonexistent/pages-reaper')).toThrow(ExplainedError);
     expect(() => SpillFile.open('/nonexistent/pages-reaper')).toThrow(
-      /^could not create the scan's overflow file in \/nonexistent\/pages-reaper \(ENOENT: no such file or directory\); free space there, or set TMPDIR/,
+      /^could not create the scan's overflow file in \/nonexistent\/pages-reaper \(ENOENT: no such file or directory\); set TMPDIR to a writable directory on disk/,
     );
   });
 
