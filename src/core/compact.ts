@@ -3,7 +3,7 @@ import { FORWARD_PREFIX, REDIRECTS_META_PREFIX, reverseKey } from './keys';
 import { parseForwardValue } from './mapping';
 import type { ForwardMapping, KeyValue, RepoTarget, ReverseMapping } from './mapping';
 import { GONE_REASON, type Verdict } from './verdict';
-import { ArenaTextMap, DomainArena, type ChunkSpill } from './domain-arena';
+import { ArenaTextMap, DomainArena, type DomainArenaOptions } from './domain-arena';
 
 /**
  * Compact per-domain state (DESIGN §4.11): what a scan of a million domains keeps is a
@@ -64,7 +64,7 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
    * domains go to a file as the scan reads them (`DomainArena`): what a million domains
    * hold in memory is then their index and flags, not their text.
    */
-  constructor(options: { openSpill?: () => ChunkSpill; spillAfterBytes?: number } = {}) {
+  constructor(options: DomainArenaOptions = {}) {
     this.arena = new DomainArena({ openSpill: options.openSpill, spillAfterBytes: options.spillAfterBytes ?? FORWARDS_IN_MEMORY_BYTES });
   }
 

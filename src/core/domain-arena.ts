@@ -93,6 +93,16 @@ class EntryCopy {
   position = -1;
   /** The arena's count of flags written to the spill when this copy was read. */
   flagWritesSeen = 0;
+
+  /** Copies the entry at `at` of `source`, that of `position`; returns its length. */
+  take(source: Buffer, at: number, position: number, flagWritesSeen: number): number {
+    const length = entryLengthIn(source, at);
+    if (this.buffer.length < length) this.buffer = Buffer.allocUnsafe(length);
+    source.copy(this.buffer, 0, at, at + length);
+    this.position = position;
+    this.flagWritesSeen = flagWritesSeen;
+    return length;
+  }
 }
 
 /** Where a sort's runs go in the spill: the k-th sort's at k × this, past every chunk (2 GiB at most). */
@@ -118,13 +128,8 @@ class RunReader {
   /** Copies the run's next entry, that of `position`, to `head`. */
   next(position: number, head: EntryCopy): void {
     this.ensure(HEADER_BYTES);
-    const length = entryLengthIn(this.buffer, this.at);
-    this.ensure(length);
-    if (head.buffer.length < length) head.buffer = Buffer.allocUnsafe(length);
-    this.buffer.copy(head.buffer, 0, this.at, this.at + length);
-    this.at += length;
-    head.position = position;
-    head.flagWritesSeen = this.flagWritesSeen;
+    this.ensure(entryLengthIn(this.buffer, this.at));
+    this.at += head.take(this.buffer, this.at, position, this.flagWritesSeen);
   }
 
   /** Makes `length` bytes from `at` available, reading the next block (and growing the buffer) as needed. */
@@ -343,8 +348,13 @@ export class DomainArena {
   *positions(): IterableIterator<number> {
     for (let c = 0; c < this.chunks.length; c++) {
       for (let at = 0; at < this.chunkEnds[c];) {
-        if (this.chunkToRead(c)[at] & IN_USE) yield c * CHUNK_BYTES + at;
-        at += entryLengthIn(this.chunkToRead(c), at);
+        let chunk = this.chunkToRead(c);
+        if (chunk[at] & IN_USE) {
+          yield c * CHUNK_BYTES + at;
+          // The caller may have taken the window, or the chunk may have been spilled, meanwhile.
+          chunk = this.chunkToRead(c);
+        }
+        at += entryLengthIn(chunk, at);
       }
     }
   }
@@ -354,10 +364,15 @@ export class DomainArena {
    * strings for ASCII ones, which is what a domain name is), without building a string.
    */
   sortedPositions(): Uint32Array {
+    return this.sortPositions(this.positionsArray());
+  }
+
+  /** `positions()` in an array of their own. */
+  private positionsArray(): Uint32Array {
     const order = mappedArray(Uint32Array, this.count);
     let n = 0;
     for (const position of this.positions()) order[n++] = position;
-    return this.sortPositions(order);
+    return order;
   }
 
   /**
@@ -378,14 +393,7 @@ export class DomainArena {
    * reading its domain, text or flags next reads nothing more from the spill.
    */
   *inDomainOrder(): IterableIterator<number> {
-    if (!this.spill) {
-      yield* this.sortedPositions();
-      return;
-    }
-    const order = mappedArray(Uint32Array, this.count);
-    let n = 0;
-    for (const position of this.positions()) order[n++] = position;
-    yield* this.mergedRuns(order, true);
+    yield* this.spill ? this.mergedRuns(this.positionsArray(), true) : this.sortedPositions();
   }
 
   /** `mergedRuns` collected into a new array. */
@@ -509,11 +517,7 @@ export class DomainArena {
       this.readEntry(head.position, this.copy);
       return;
     }
-    const length = entryLengthIn(head.buffer, 0);
-    if (this.copy.buffer.length < length) this.copy.buffer = Buffer.allocUnsafe(length);
-    head.buffer.copy(this.copy.buffer, 0, 0, length);
-    this.copy.position = head.position;
-    this.copy.flagWritesSeen = head.flagWritesSeen;
+    this.copy.take(head.buffer, 0, head.position, head.flagWritesSeen);
     const c = head.position >>> CHUNK_BITS;
     // An entry of the chunk written to: its flags there are the ones that count.
     const inMemory = this.chunks[c];
@@ -568,54 +572,50 @@ export class DomainArena {
 
   /** The buffer holding the entry at `position`; the entry starts at `this.located` in it. */
   private locate(position: number): Buffer {
-    const c = position >>> CHUNK_BITS;
-    const inMemory = this.chunks[c];
-    if (inMemory) {
+    const held = this.heldChunk(position >>> CHUNK_BITS);
+    if (held) {
       this.located = position & CHUNK_MASK;
-      return inMemory;
-    }
-    if (c === this.windowChunk) {
-      this.located = position & CHUNK_MASK;
-      return this.window!;
+      return held;
     }
     if (this.copy.position !== position) this.readEntry(position, this.copy);
     this.located = 0;
     return this.copy.buffer;
   }
 
-  /** A chunk whole: in memory, or read back from the spill into the window. */
+  /** A chunk whole when it is at hand: in memory, or the spilled one read back into the window. */
+  private heldChunk(c: number): Buffer | undefined {
+    return this.chunks[c] ?? (c === this.windowChunk ? this.window : undefined);
+  }
+
+  /** A chunk whole: at hand, or read back from the spill into the window. */
   private chunkToRead(c: number): Buffer {
-    const inMemory = this.chunks[c];
-    if (inMemory) return inMemory;
-    if (c !== this.windowChunk) {
-      this.window ??= Buffer.allocUnsafeSlow(CHUNK_BYTES);
-      this.windowChunk = -1;
-      this.spill!.read(this.window, 0, this.chunkEnds[c], c * CHUNK_BYTES);
-      this.windowChunk = c;
-    }
-    return this.window!;
+    const held = this.heldChunk(c);
+    if (held) return held;
+    this.window ??= Buffer.allocUnsafeSlow(CHUNK_BYTES);
+    this.windowChunk = -1;
+    this.spill!.read(this.window, 0, this.chunkEnds[c], c * CHUNK_BYTES);
+    this.windowChunk = c;
+    return this.window;
   }
 
   /** Copies the entry at `position` (in memory or spilled) to offset 0 of `copy`. */
   private readEntry(position: number, copy: EntryCopy): void {
     const c = position >>> CHUNK_BITS;
     const at = position & CHUNK_MASK;
-    const inMemory = this.chunks[c] ?? (c === this.windowChunk ? this.window : undefined);
+    const held = this.heldChunk(c);
+    if (held) {
+      copy.take(held, at, position, this.spilledFlagWrites);
+      return;
+    }
     copy.position = -1;
-    if (inMemory) {
-      const length = entryLengthIn(inMemory, at);
-      if (copy.buffer.length < length) copy.buffer = Buffer.allocUnsafe(length);
-      inMemory.copy(copy.buffer, 0, at, at + length);
-    } else {
-      const offset = c * CHUNK_BYTES + at;
-      const first = Math.min(this.chunkEnds[c] - at, Math.max(ENTRY_READ_BYTES, copy.buffer.length));
-      if (copy.buffer.length < first) copy.buffer = Buffer.allocUnsafe(first);
-      this.spill!.read(copy.buffer, 0, first, offset);
-      const length = entryLengthIn(copy.buffer, 0);
-      if (length > first) {
-        copy.buffer = Buffer.allocUnsafe(length);
-        this.spill!.read(copy.buffer, 0, length, offset);
-      }
+    const offset = c * CHUNK_BYTES + at;
+    const first = Math.min(this.chunkEnds[c] - at, Math.max(ENTRY_READ_BYTES, copy.buffer.length));
+    if (copy.buffer.length < first) copy.buffer = Buffer.allocUnsafe(first);
+    this.spill!.read(copy.buffer, 0, first, offset);
+    const length = entryLengthIn(copy.buffer, 0);
+    if (length > first) {
+      copy.buffer = Buffer.allocUnsafe(length);
+      this.spill!.read(copy.buffer, 0, length, offset);
     }
     copy.position = position;
     copy.flagWritesSeen = this.spilledFlagWrites;

@@ -15,7 +15,7 @@ import {
 } from './keys';
 import { parseForwardValue, type ForwardMapping } from './mapping';
 import { flat, ForwardTable, RedirectsMetaTable, reverseKeyOfValue, ReverseTable } from './compact';
-import type { ChunkSpill } from './domain-arena';
+import type { DomainArenaOptions } from './domain-arena';
 import { MIDDLEWARE_SUFFIXES, MiddlewareTable, NameCounts, ROUTER_SUFFIXES, RouterTable } from './traefik-tables';
 
 export type { ForwardMapping, KeyValue, ReverseMapping } from './mapping';
@@ -67,7 +67,7 @@ export interface Inventory {
 }
 
 /** With `openSpill`, the forward table spills what it holds past its memory budget (`ForwardTable`). */
-export function emptyInventory(rootKey: string, options: { openSpill?: () => ChunkSpill; spillAfterBytes?: number } = {}): Inventory {
+export function emptyInventory(rootKey: string, options: DomainArenaOptions = {}): Inventory {
   const forwards = new ForwardTable(options);
   return {
     rootKey,

@@ -56,9 +56,7 @@ function mayBelongToDomain(key: string, names: DomainKeyNames, cls: KeyClass): b
 /** Whether a key belongs to a domain's key set: `mayBelongToDomain`, and a reverse key naming the domain. */
 function belongsToDomain(entry: StoredEntry, names: DomainKeyNames, cls: KeyClass): boolean {
   if (!mayBelongToDomain(entry.key, names, cls)) return false;
-  if (cls.kind !== 'reverse') return true;
-  const named = reverseNamedDomain(cls, entry);
-  return named !== undefined && named === names.domain;
+  return cls.kind !== 'reverse' || reverseNamedDomain(cls, entry) === names.domain;
 }
 
 /**
