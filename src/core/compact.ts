@@ -28,6 +28,11 @@ const WHOLE = 4;
 const LIVE_BY_PAGES = 8;
 /** The domain's verdict is the usual stale one: its repository or `.pages` is gone (see `VerdictMap`). */
 const GONE = 16;
+/**
+ * The entry is a reverse key waiting for its domain's forward mapping, not a mapping: its
+ * text is the forward value that would pair with it (see `holdWaiting`).
+ */
+const WAITING = 32;
 /** A verdict kept as a flag of the domain's entry instead of an object of its own. */
 export type VerdictMark = typeof LIVE_BY_PAGES | typeof GONE;
 const VERDICT_MARKS = LIVE_BY_PAGES | GONE;
@@ -45,6 +50,13 @@ export const FORWARDS_IN_MEMORY_BYTES = 16 << 20;
  * full `ForwardMapping`s, built when asked for. When the reverse key the plugin wrote
  * with it names it back (nearly always), the pair is one entry here: the reverse key's
  * name and value follow from the forward's. The two common verdicts are flags of the entry.
+ *
+ * While a scan runs, a reverse key read before its forward mapping waits here too, as an
+ * entry of the domain it names (`WAITING`), so that the pair becomes one entry in place
+ * when the mapping comes: half a store's reverse keys come first, and held apart they
+ * were the largest thing a scan of a million domains kept for a while (a quarter of a
+ * million entries, 13–16 MB and their compactions). A waiting entry is no mapping: every
+ * read here skips it.
  */
 export class ForwardTable implements Iterable<[string, ForwardMapping]> {
   private readonly arena: DomainArena;
@@ -54,6 +66,7 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
   private readonly outsized = new Map<string, ForwardMapping>();
   private reverses?: ReverseTable;
   private pairedTotal = 0;
+  private waitingTotal = 0;
   private liveMarks = 0;
   private goneMarks = 0;
   private dashedSets = 0;
@@ -94,7 +107,7 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
   }
 
   get size(): number {
-    return this.arena.size + this.outsized.size;
+    return this.arena.size - this.waitingTotal + this.outsized.size;
   }
 
   /**
@@ -106,12 +119,25 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
   }
 
   has(domain: string): boolean {
-    return this.arena.find(domain) >= 0 || this.outsized.has(domain);
+    return this.mappingAt(domain) >= 0 || this.outsized.has(domain);
   }
 
   set(domain: string, mapping: ForwardMapping): this {
     if (domain.includes('-')) this.dashedSets++;
-    const previous = this.arena.find(domain);
+    let previous = this.arena.find(domain);
+    if (previous >= 0 && this.arena.flags(previous) & WAITING) {
+      const waitingText = this.arena.textAt(previous);
+      this.waitingTotal--;
+      if (compactText(domain, mapping) === waitingText) {
+        // The very entry the pair would be: domain and text are the same bytes.
+        this.arena.setFlags(previous, PAIRED);
+        this.pairedTotal++;
+        return this;
+      }
+      this.arena.remove(domain);
+      this.reverses?.restore(reverseKeyOfValue(waitingText), domain);
+      previous = -1;
+    }
     const carried = previous >= 0 ? ((this.arena.flags(previous) & VERDICT_MARKS) as VerdictMark | 0) : 0;
     if (previous >= 0) this.forget(domain, previous, false);
     else this.outsized.delete(domain);
@@ -122,14 +148,8 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
     }
     // The verdict is the domain's, whatever its mapping: the mark goes to the new entry.
     if (carried) this.countMark(carried, 1);
-    const text = mapping.value.toString('utf8');
-    const compact =
-      mapping.target !== undefined &&
-      mapping.expiresAt === undefined &&
-      mapping.key === FORWARD_PREFIX + domain &&
-      isUtf8(mapping.value) &&
-      DomainArena.fits(domain, text);
-    if (!compact) {
+    const text = compactText(domain, mapping);
+    if (text === undefined) {
       this.arena.append(domain, WHOLE | carried, '');
       this.whole.set(domain, mapping);
       return this;
@@ -144,14 +164,14 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
   }
 
   delete(domain: string): boolean {
-    const position = this.arena.find(domain);
+    const position = this.mappingAt(domain);
     if (position < 0) return this.outsized.delete(domain);
     this.forget(domain, position, true);
     return true;
   }
 
   get(domain: string): ForwardMapping | undefined {
-    const position = this.arena.find(domain);
+    const position = this.mappingAt(domain);
     if (position < 0) return this.outsized.get(domain);
     return this.arena.flags(position) & WHOLE ? this.whole.get(domain) : expand(domain, this.arena.textAt(position));
   }
@@ -161,7 +181,7 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
    * them of every domain, and each mapping built holds a copy of its value.
    */
   keyAndTarget(domain: string): Pick<ForwardMapping, 'key' | 'target'> | undefined {
-    const position = this.arena.find(domain);
+    const position = this.mappingAt(domain);
     if (position >= 0 && !(this.arena.flags(position) & WHOLE)) {
       return { key: FORWARD_PREFIX + domain, target: targetOf(this.arena.textAt(position)) };
     }
@@ -171,27 +191,29 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
 
   /** The value as text without building the mapping; undefined for a mapping kept whole. */
   valueText(domain: string): string | undefined {
-    const position = this.arena.find(domain);
+    const position = this.mappingAt(domain);
     return position < 0 || this.arena.flags(position) & WHOLE ? undefined : this.arena.textAt(position);
   }
 
   /** Each mapping's value as text, or the mapping itself where it is kept whole, in no set order. */
   *valueTexts(): IterableIterator<string | ForwardMapping> {
     for (const position of this.arena.positions()) {
-      yield this.arena.flags(position) & WHOLE ? this.whole.get(this.arena.domainAt(position))! : this.arena.textAt(position);
+      const flags = this.arena.flags(position);
+      if (flags & WAITING) continue;
+      yield flags & WHOLE ? this.whole.get(this.arena.domainAt(position))! : this.arena.textAt(position);
     }
     yield* this.outsized.values();
   }
 
   /** Whether this domain's reverse key was scanned and names it. */
   isPaired(domain: string): boolean {
-    const position = this.arena.find(domain);
+    const position = this.mappingAt(domain);
     return position >= 0 && (this.arena.flags(position) & PAIRED) !== 0;
   }
 
   /** Pairs a compact mapping with its reverse key; false when it cannot be paired. */
   pair(domain: string, reverseKeyName: string): boolean {
-    const position = this.arena.find(domain);
+    const position = this.mappingAt(domain);
     if (position < 0) return false;
     const flags = this.arena.flags(position);
     if (flags & WHOLE || reverseKeyOfValue(this.arena.textAt(position)) !== reverseKeyName) return false;
@@ -205,6 +227,40 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
     return this.pairedTotal;
   }
 
+  /** Reverse keys waiting here for their forward mapping (see `holdWaiting`). */
+  get waitingCount(): number {
+    return this.waitingTotal;
+  }
+
+  /**
+   * For the reverse table: keeps a reverse key read before the forward mapping of the
+   * domain it names, as that domain's entry, until the mapping comes (`set`) or the scan
+   * is done (`releaseWaiting`). True when the key waits here (or already did); false when
+   * the domain has an entry already (a mapping that did not pair, another key waiting) or
+   * the key cannot be a plugin value's: the reverse table keeps it then.
+   */
+  holdWaiting(domain: string, reverseKeyName: string): boolean {
+    const text = valueTextOfReverseKey(reverseKeyName);
+    if (text === undefined || !DomainArena.fits(domain, text) || this.outsized.has(domain)) return false;
+    const position = this.arena.find(domain);
+    if (position >= 0) return (this.arena.flags(position) & WAITING) !== 0 && this.arena.textAt(position) === text;
+    this.arena.append(domain, WAITING, text);
+    this.waitingTotal++;
+    return true;
+  }
+
+  /** Hands every reverse key still waiting to `take` (as its name and domain) and lets its entry go. */
+  releaseWaiting(take: (reverseKeyName: string, domain: string) => void): void {
+    if (this.waitingTotal === 0) return;
+    for (const position of this.arena.positions()) {
+      if (!(this.arena.flags(position) & WAITING)) continue;
+      const domain = this.arena.domainAt(position);
+      take(reverseKeyOfValue(this.arena.textAt(position)), domain);
+      this.arena.remove(domain);
+      this.waitingTotal--;
+    }
+  }
+
   /** Domains whose reverse key is paired with them, each with its value text (read in place, not looked up again). */
   *paired(): IterableIterator<[domain: string, valueText: string]> {
     for (const position of this.arena.positions()) {
@@ -214,7 +270,7 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
 
   /** Keeps a mapped domain's verdict as `mark`, in place of any other; false when the domain is not here. */
   markVerdict(domain: string, mark: VerdictMark): boolean {
-    const position = this.arena.find(domain);
+    const position = this.mappingAt(domain);
     if (position < 0) return false;
     const flags = this.arena.flags(position);
     const had = (flags & VERDICT_MARKS) as VerdictMark | 0;
@@ -227,7 +283,7 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
 
   /** Clears a domain's verdict mark; the mark it had, or 0. */
   clearVerdictMark(domain: string): VerdictMark | 0 {
-    const position = this.arena.find(domain);
+    const position = this.mappingAt(domain);
     if (position < 0) return 0;
     const flags = this.arena.flags(position);
     const had = (flags & VERDICT_MARKS) as VerdictMark | 0;
@@ -239,7 +295,7 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
 
   /** The domain's verdict mark, or 0 when it has none (or is not here). */
   verdictMark(domain: string): VerdictMark | 0 {
-    const position = this.arena.find(domain);
+    const position = this.mappingAt(domain);
     return position < 0 ? 0 : ((this.arena.flags(position) & VERDICT_MARKS) as VerdictMark | 0);
   }
 
@@ -263,7 +319,7 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
   }
 
   *keys(): IterableIterator<string> {
-    for (const position of this.arena.positions()) yield this.arena.domainAt(position);
+    for (const position of this.arena.positions()) if (!(this.arena.flags(position) & WAITING)) yield this.arena.domainAt(position);
     yield* this.outsized.keys();
   }
 
@@ -272,7 +328,7 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
    * and a million domain strings built at once would cost more than the table itself.
    */
   *sortedKeys(): IterableIterator<string> {
-    for (const position of this.arena.inDomainOrder()) yield this.arena.domainAt(position);
+    for (const position of this.arena.inDomainOrder()) if (!(this.arena.flags(position) & WAITING)) yield this.arena.domainAt(position);
     yield* [...this.outsized.keys()].sort();
   }
 
@@ -281,7 +337,7 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
     const positions: number[] = [];
     const outsized: string[] = [];
     for (const domain of domains) {
-      const position = this.arena.find(domain);
+      const position = this.mappingAt(domain);
       if (position >= 0) positions.push(position);
       else if (this.outsized.has(domain)) outsized.push(domain);
     }
@@ -307,6 +363,12 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
 
   forEach(callback: (value: ForwardMapping, key: string) => void): void {
     for (const [domain, mapping] of this.entries()) callback(mapping, domain);
+  }
+
+  /** The position of a domain's mapping, or -1 (a reverse key waiting for one is none). */
+  private mappingAt(domain: string): number {
+    const position = this.arena.find(domain);
+    return position >= 0 && this.arena.flags(position) & WAITING ? -1 : position;
   }
 
   private forget(domain: string, position: number, dropVerdict: boolean): void {
@@ -398,6 +460,30 @@ function targetOf(text: string): RepoTarget | undefined {
 }
 
 /** The reverse key of a forward value text that parses (`owner:repo` or `owner:repo:branch`). */
+/**
+ * A mapping's value text when it is kept as text (what the plugin writes: a target, no
+ * expiry, UTF-8 that fits an entry), else undefined: the mapping is then kept whole.
+ */
+function compactText(domain: string, mapping: ForwardMapping): string | undefined {
+  if (mapping.target === undefined || mapping.expiresAt !== undefined || mapping.key !== FORWARD_PREFIX + domain || !isUtf8(mapping.value))
+    return undefined;
+  const text = mapping.value.toString('utf8');
+  return DomainArena.fits(domain, text) ? text : undefined;
+}
+
+/**
+ * The forward value whose reverse key is `reverseKeyName` (`owner:repo`, or
+ * `owner:repo:branch` for `owner:repo:branch:{branch}`), or undefined for a name that no
+ * value gives back exactly.
+ */
+function valueTextOfReverseKey(reverseKeyName: string): string | undefined {
+  const first = reverseKeyName.indexOf(':');
+  const second = reverseKeyName.indexOf(':', first + 1);
+  const text =
+    second < 0 ? reverseKeyName : reverseKeyName.slice(0, second + 1) + reverseKeyName.slice(reverseKeyName.lastIndexOf(':') + 1);
+  return first > 0 && reverseKeyOfValue(text) === reverseKeyName ? text : undefined;
+}
+
 export function reverseKeyOfValue(text: string): string {
   const first = text.indexOf(':');
   const second = text.indexOf(':', first + 1);
@@ -409,10 +495,13 @@ export function reverseKeyOfValue(text: string): string {
  * reverse key holds a domain name (ASCII) and never expires, so its name and its value
  * text are all there is to keep — and nothing at all when the forward mapping of that
  * domain names it back (see `ForwardTable`): only reverse keys without such a forward
- * mapping are kept here, as name → domain.
+ * mapping are kept here, as name → domain. One read before its forward mapping waits in
+ * the forward table (`ForwardTable.holdWaiting`) until the mapping comes or the scan is
+ * done; while it waits, `has` does not find it by name (no more than a paired one), and
+ * any other read here first takes back every key still waiting.
  */
 export class ReverseTable implements Iterable<ReverseMapping> {
-  /** Entries pass through while a scan has not yet read their forward mapping. */
+  /** Reverse keys without a forward mapping naming them back, by name. */
   private unpaired = new ArenaTextMap();
 
   constructor(private readonly forwards: ForwardTable = new ForwardTable()) {
@@ -424,6 +513,8 @@ export class ReverseTable implements Iterable<ReverseMapping> {
       this.unpaired.delete(key);
       return;
     }
+    // A key read again (SCAN repeats keys) keeps its place; a new one waits for its mapping.
+    if (!this.unpaired.has(key) && this.forwards.holdWaiting(domain, key)) return;
     this.unpaired.set(key, domain);
   }
 
@@ -440,7 +531,13 @@ export class ReverseTable implements Iterable<ReverseMapping> {
    * there for their forward mapping, and its arena kept that size, 6–7 MB, to the end.
    */
   releaseIfAllPaired(): void {
+    this.takeBackWaiting();
     if (this.unpaired.size === 0) this.unpaired = new ArenaTextMap();
+  }
+
+  /** Keys still waiting in the forward table are kept here, by name, from now on. */
+  private takeBackWaiting(): void {
+    this.forwards.releaseWaiting((key, domain) => this.unpaired.set(key, domain));
   }
 
   /** For the forward table: a reverse key whose forward mapping was replaced stands alone again. */
@@ -448,18 +545,23 @@ export class ReverseTable implements Iterable<ReverseMapping> {
     this.unpaired.set(key, domain);
   }
 
-  /** Whether a reverse key without a forward mapping naming it back is recorded. */
+  /**
+   * Whether a reverse key without a forward mapping naming it back is recorded by name
+   * (the scan asks it of every reverse key it sees: one still waiting is not found).
+   */
   has(key: string): boolean {
     return this.unpaired.has(key);
   }
 
   /** The domain an unpaired reverse key names. */
   domainOf(key: string): string | undefined {
+    this.takeBackWaiting();
     return this.unpaired.get(key);
   }
 
   /** A reverse key without a forward mapping naming it back. */
   get(key: string): ReverseMapping | undefined {
+    this.takeBackWaiting();
     const domain = this.unpaired.get(key);
     return domain === undefined ? undefined : reverseMapping(key, domain);
   }
@@ -471,6 +573,7 @@ export class ReverseTable implements Iterable<ReverseMapping> {
   findAll(keys: ReadonlySet<string>): Map<string, ReverseMapping> {
     const found = new Map<string, ReverseMapping>();
     if (keys.size === 0) return found;
+    this.takeBackWaiting();
     for (const key of keys) {
       const reverse = this.get(key);
       if (reverse) found.set(key, reverse);
@@ -484,21 +587,24 @@ export class ReverseTable implements Iterable<ReverseMapping> {
   }
 
   get size(): number {
-    return this.unpaired.size + this.forwards.pairedCount;
+    return this.unpaired.size + this.forwards.pairedCount + this.forwards.waitingCount;
   }
 
   /** Every reverse key: those paired with their forward mapping, then the others. */
   *keys(): IterableIterator<string> {
+    this.takeBackWaiting();
     for (const [, text] of this.forwards.paired()) yield reverseKeyOfValue(text);
     yield* this.unpaired.keys();
   }
 
   /** Reverse keys without a forward mapping naming them back: the only orphan candidates. */
   unpairedKeys(): IterableIterator<string> {
+    this.takeBackWaiting();
     return this.unpaired.keys();
   }
 
   *[Symbol.iterator](): IterableIterator<ReverseMapping> {
+    this.takeBackWaiting();
     for (const [domain, text] of this.forwards.paired()) yield reverseMapping(reverseKeyOfValue(text), domain);
     for (const [key, domain] of this.unpaired) yield reverseMapping(key, domain);
   }

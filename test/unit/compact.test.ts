@@ -220,6 +220,81 @@ describe('forward and reverse pairs', () => {
     reverses.add('o:a', 'new.com'); // SCAN repeats: still unpaired, recorded once
     expect(reverses.size).toBe(1);
   });
+  it('pairs and keeps reverse keys as a map of them would, in any order of reads, repeats, replacements and removals', () => {
+    // A reverse key read before its forward mapping waits as the domain's forward entry:
+    // the same end state whichever came first, whenever the table is read meanwhile.
+    const keyOf = (text: string) => {
+      const [owner, repo, branch] = text.split(':');
+      return branch === undefined ? `${owner}:${repo}` : `${owner}:${repo}:branch:${branch}`;
+    };
+    for (let seed = 1; seed <= 60; seed++) {
+      let state = seed;
+      const random = (n: number) => {
+        state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
+        return (state >>> 8) % n;
+      };
+      const texts = Array.from({ length: 12 }, (_, i) => (i % 3 === 2 ? `o:r${i}:dev` : `o:r${i}`));
+      const domains = Array.from({ length: 10 }, (_, i) => `d${i}.com`);
+      const namedBy = new Map(texts.map((text) => [keyOf(text), domains[random(domains.length)]]));
+      const forwards = new ForwardTable();
+      const reverses = new ReverseTable(forwards);
+      const expectedForwards = new Map<string, { text: string; compact: boolean }>();
+      const added = new Set<string>();
+      for (let step = 0; step < 80; step++) {
+        const domain = domains[random(domains.length)];
+        const text = texts[random(texts.length)];
+        switch (random(6)) {
+          case 0:
+          case 1: {
+            const key = keyOf(text);
+            reverses.add(key, namedBy.get(key)!);
+            added.add(key);
+            break;
+          }
+          case 2:
+            forwards.set(domain, forward(domain, text));
+            expectedForwards.set(domain, { text, compact: true });
+            break;
+          case 3: {
+            // An expiring mapping is kept whole: it never pairs.
+            forwards.set(domain, { ...forward(domain, text), expiresAt: 9_999_999_999_999 });
+            expectedForwards.set(domain, { text, compact: false });
+            break;
+          }
+          case 4:
+            forwards.delete(domain);
+            expectedForwards.delete(domain);
+            break;
+          case 5:
+            if (random(4) === 0) reverses.domainOf(keyOf(text)); // a read meanwhile takes back the waiting keys
+            break;
+        }
+      }
+      if (seed % 2 === 0) reverses.releaseIfAllPaired(); // as a scan ends
+      const pairedWith = (key: string) => {
+        const mapped = expectedForwards.get(namedBy.get(key)!);
+        return mapped !== undefined && mapped.compact && keyOf(mapped.text) === key;
+      };
+      const expectedUnpaired = [...added].filter((key) => !pairedWith(key)).sort();
+      const expectedPaired = [...expectedForwards].filter(
+        ([domain, { text, compact }]) => compact && added.has(keyOf(text)) && namedBy.get(keyOf(text)) === domain,
+      );
+      expect(forwards.size).toBe(expectedForwards.size);
+      expect([...forwards.keys()].sort()).toEqual([...expectedForwards.keys()].sort());
+      expect(forwards.pairedCount).toBe(expectedPaired.length);
+      for (const domain of domains) {
+        expect(forwards.has(domain)).toBe(expectedForwards.has(domain));
+        expect(forwards.isPaired(domain)).toBe(expectedPaired.some(([paired]) => paired === domain));
+        const mapped = expectedForwards.get(domain);
+        expect(forwards.get(domain)?.value.toString()).toBe(mapped?.text);
+      }
+      expect([...reverses.unpairedKeys()].sort()).toEqual(expectedUnpaired);
+      expect(reverses.size).toBe(added.size);
+      expect([...reverses.keys()].sort()).toEqual([...added].sort());
+      for (const key of expectedUnpaired) expect(reverses.get(key)?.domain).toBe(namedBy.get(key));
+      expect(forwards.waitingCount).toBe(0);
+    }
+  });
 });
 
 describe('VerdictMap', () => {
