@@ -12,7 +12,9 @@ const READ_BATCH = 1000;
  * Hydrates a plan a slice of groups at a time (DESIGN §4.11 in docs/architecture.md):
  * `each` gets a slice with the values it read, and what is kept afterwards is the plan
  * with its key names only. A plan of 100,000 stale domains thus never holds a million
- * values at once: a slice's values are dropped once `each` is done with them.
+ * values at once: a slice's values are dropped once `each` is done with them. The plan
+ * given is spent: a stale domain's group, once hydrated, is the returned plan's too, and
+ * reads its keys without values (`withoutValues`).
  */
 export async function hydrateInSlices(
   store: KeyValueStore,
