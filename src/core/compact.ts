@@ -459,7 +459,6 @@ function targetOf(text: string): RepoTarget | undefined {
   return parsed.ok ? parsed.target : undefined;
 }
 
-/** The reverse key of a forward value text that parses (`owner:repo` or `owner:repo:branch`). */
 /**
  * A mapping's value text when it is kept as text (what the plugin writes: a target, no
  * expiry, UTF-8 that fits an entry), else undefined: the mapping is then kept whole.
@@ -484,6 +483,7 @@ function valueTextOfReverseKey(reverseKeyName: string): string | undefined {
   return first > 0 && reverseKeyOfValue(text) === reverseKeyName ? text : undefined;
 }
 
+/** The reverse key of a forward value text that parses (`owner:repo` or `owner:repo:branch`). */
 export function reverseKeyOfValue(text: string): string {
   const first = text.indexOf(':');
   const second = text.indexOf(':', first + 1);
@@ -526,9 +526,10 @@ export class ReverseTable implements Iterable<ReverseMapping> {
   }
 
   /**
-   * Once the scan is done: the unpaired table is let go whole when every entry that passed
-   * through it has paired. Mid-scan a quarter of a million-domain store's reverse keys wait
-   * there for their forward mapping, and its arena kept that size, 6–7 MB, to the end.
+   * Once the scan is done: the keys still waiting in the forward table come here, and the
+   * unpaired table is let go whole when every entry that passed through it has paired (a
+   * key that did not pair at first, its mapping replaced later in the scan): an arena keeps
+   * its largest size to the end.
    */
   releaseIfAllPaired(): void {
     this.takeBackWaiting();
