@@ -124,11 +124,12 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
 
   set(domain: string, mapping: ForwardMapping): this {
     if (domain.includes('-')) this.dashedSets++;
+    const text = compactText(domain, mapping);
     let previous = this.arena.find(domain);
     if (previous >= 0 && this.arena.flags(previous) & WAITING) {
       const waitingText = this.arena.textAt(previous);
       this.waitingTotal--;
-      if (compactText(domain, mapping) === waitingText) {
+      if (text === waitingText) {
         // The very entry the pair would be: domain and text are the same bytes.
         this.arena.setFlags(previous, PAIRED);
         this.pairedTotal++;
@@ -148,7 +149,6 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
     }
     // The verdict is the domain's, whatever its mapping: the mark goes to the new entry.
     if (carried) this.countMark(carried, 1);
-    const text = compactText(domain, mapping);
     if (text === undefined) {
       this.arena.append(domain, WHOLE | carried, '');
       this.whole.set(domain, mapping);
@@ -252,12 +252,13 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
   /** Hands every reverse key still waiting to `take` (as its name and domain) and lets its entry go. */
   releaseWaiting(take: (reverseKeyName: string, domain: string) => void): void {
     if (this.waitingTotal === 0) return;
+    // A pass over every entry (the spilled ones read back chunk by chunk), ended at the last waiting one.
     for (const position of this.arena.positions()) {
       if (!(this.arena.flags(position) & WAITING)) continue;
       const domain = this.arena.domainAt(position);
       take(reverseKeyOfValue(this.arena.textAt(position)), domain);
       this.arena.remove(domain);
-      this.waitingTotal--;
+      if (--this.waitingTotal === 0) return;
     }
   }
 
@@ -574,7 +575,6 @@ export class ReverseTable implements Iterable<ReverseMapping> {
   findAll(keys: ReadonlySet<string>): Map<string, ReverseMapping> {
     const found = new Map<string, ReverseMapping>();
     if (keys.size === 0) return found;
-    this.takeBackWaiting();
     for (const key of keys) {
       const reverse = this.get(key);
       if (reverse) found.set(key, reverse);

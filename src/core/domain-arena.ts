@@ -277,8 +277,8 @@ export class DomainArena {
     this.lastDomain = undefined;
     // The arena's own flags stay: they say how long the entry's bytes are.
     const chunk = this.locate(position);
+    this.deadBytes += entryLengthIn(chunk, this.located);
     this.writeFlagsByte(position, chunk[this.located] & STORAGE_FLAGS);
-    this.deadBytes += this.entryLength(position);
     this.count--;
     return true;
   }
@@ -635,11 +635,6 @@ export class DomainArena {
     this.spilledFlagWrites++;
     if (c === this.windowChunk) this.window![at] = byte;
     if (this.copy.position === position) this.copy.buffer[0] = byte;
-  }
-
-  private entryLength(position: number): number {
-    const chunk = this.locate(position);
-    return entryLengthIn(chunk, this.located);
   }
 
   /** Whether the entry at `position` is `domain`'s: `bytes` is its UTF-8 when it is not ASCII. */

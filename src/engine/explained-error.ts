@@ -72,3 +72,10 @@ export function deletionsOf(error: unknown): { deleted: DeletedSoFar; backupPath
     return { deleted: error.deleted, backupPath: error.backupPath };
   return undefined;
 }
+
+/** A file system call's failure in the system's words ("ENOENT: no such file or directory"), without the path Node appends. */
+export function describeFsError(error: unknown): string {
+  const err = error as NodeJS.ErrnoException;
+  const message = String(err?.message ?? error).replace(/\s+/g, ' ');
+  return err?.code && message.startsWith(`${err.code}:`) ? message.split(',')[0] : message;
+}

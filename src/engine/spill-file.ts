@@ -3,7 +3,7 @@ import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChunkSpill } from '../core/domain-arena';
-import { ExplainedError } from './explained-error';
+import { describeFsError, ExplainedError } from './explained-error';
 
 const HINT = 'set TMPDIR to a writable directory on disk with room for it (a few tens of MB for a million domains)';
 
@@ -16,14 +16,8 @@ const closeWhenCollected = new FinalizationRegistry<number>((fd) => {
   }
 });
 
-/** The system's words for what failed (`ENOSPC: no space left on device`), without the path it tried. */
-function reasonOf(error: unknown): string {
-  const message = error !== null && typeof error === 'object' && 'message' in error ? String(error.message) : String(error);
-  return message.replace(/, (open|write|read) '[^']*'$/, '');
-}
-
 function spillError(action: string, directory: string, error: unknown): ExplainedError {
-  const detail = reasonOf(error);
+  const detail = describeFsError(error);
   const hint = action === 'read' ? 'run again; if it fails again, set TMPDIR to a directory on another disk' : HINT;
   return new ExplainedError(`could not ${action} the scan's overflow file in ${directory} (${detail})`, hint, { cause: error });
 }

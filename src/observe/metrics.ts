@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Telemetry } from '../ports/telemetry';
+import { describeFsError } from '../engine/explained-error';
 import { runResult, type RunResult, type RunStatus } from '../report/run-status';
 
 export const METRIC_PREFIX = 'pages_reaper_';
@@ -245,11 +246,4 @@ export class ReaperMetrics implements Telemetry {
       throw new Error(`cannot write metrics file ${file}: ${describeFsError(error)}`);
     }
   }
-}
-
-/** "ENOENT: no such file or directory", without the temp file's path that Node appends. */
-function describeFsError(error: unknown): string {
-  const err = error as NodeJS.ErrnoException;
-  const message = String(err?.message ?? error).replace(/\s+/g, ' ');
-  return err?.code && message.startsWith(`${err.code}:`) ? message.split(',')[0] : message;
 }
