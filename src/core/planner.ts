@@ -583,9 +583,11 @@ export function hydrateGroup(
   group: DeletionGroup,
   read: ReadonlyMap<string, StoredEntry | undefined>,
   kept: Plan['kept'],
+  /** `group.keys`, when the caller has them already: a stale domain's group builds them anew at every read. */
+  plannedKeys: readonly PlannedKey[] = group.keys,
 ): DeletionGroup<ExpectedKey> | undefined {
   const keys: ExpectedKey[] = [];
-  for (const planned of group.keys) {
+  for (const planned of plannedKeys) {
     if (planned.expected !== undefined) {
       // The value stays the one verified; the expiry, when read now, is the current one
       // (the scan reads mappings' values without their expiries).
