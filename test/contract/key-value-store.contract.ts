@@ -417,6 +417,31 @@ export function describeKeyValueStoreContract(name: string, harness: KeyValueSto
         await expectAllPresent([{ key: 'bin:guard2', value: 'o:r2' }]);
       });
 
+      it('compares UTF-8 values byte for byte: the same text in other bytes is a change', async () => {
+        const composed = Buffer.from('caf\u00e9:r\u00e9po \u{1F600}', 'utf8');
+        const decomposed = Buffer.from('cafe\u0301:re\u0301po \u{1F600}', 'utf8');
+        const withBom = Buffer.from('\uFEFFowner:repo', 'utf8');
+        await harness.seed([
+          { key: 'utf:1', value: composed },
+          { key: 'utf:2', value: composed },
+          { key: 'utf:3', value: withBom },
+          { key: 'utf:4', value: 'owner:repo' },
+        ]);
+        const store = await open();
+
+        const outcome = await store.deleteGroupsIfUnchanged([
+          { keys: [{ key: 'utf:1', expected: composed }] },
+          { keys: [{ key: 'utf:2', expected: decomposed }] },
+          { keys: [{ key: 'utf:3', expected: withBom }] },
+          { keys: [{ key: 'utf:4', expected: withBom }] },
+        ]);
+
+        expect(outcome).toEqual(['deleted', 'changed', 'deleted', 'changed']);
+        await expectAllAbsent(['utf:1', 'utf:3']);
+        expect((await harness.read('utf:2'))?.toString('hex')).toBe(composed.toString('hex'));
+        await expectAllPresent([{ key: 'utf:4', value: 'owner:repo' }]);
+      });
+
       it('returns one outcome per group, in order, for a mixed batch of 100 groups', async () => {
         const groups = Array.from({ length: 100 }, (_, i) => domainGroup(`site-${i}.example.com`, `owner${i}`, `repo${i}`));
         await harness.seed(groups.flat());
