@@ -96,24 +96,41 @@ export function decodeEntry(text: string, lineNumber: number): StoredEntry {
   return entry;
 }
 
+/**
+ * Characters of entry lines summed at once. Two updates of the hash for each line (the
+ * line, its newline) were a twelfth of the time a reap of 100,000 domains spent reading
+ * its backup back before its deletes; lines whole, in order, hash the same as one text.
+ */
+const DIGEST_BATCH_CHARS = 64 * 1024;
+
 /** SHA-256 over the entry lines exactly as written, each with its newline. */
 export class EntryDigest {
   private readonly hash: Hash = createHash('sha256');
+  /** Lines added but not yet summed, each with its newline. */
+  private pending = '';
   count = 0;
 
   add(line: string): void {
-    this.hash.update(line);
-    this.hash.update('\n');
+    this.pending += `${line}\n`;
     this.count++;
+    if (this.pending.length >= DIGEST_BATCH_CHARS) this.sumPending();
   }
 
   /** `count` entry lines at once, each ending in its newline, as bytes. */
   addLines(lines: Buffer, count: number): void {
+    this.sumPending();
     this.hash.update(lines);
     this.count += count;
   }
 
   hex(): string {
+    this.sumPending();
     return this.hash.digest('hex');
+  }
+
+  private sumPending(): void {
+    if (this.pending.length === 0) return;
+    this.hash.update(this.pending);
+    this.pending = '';
   }
 }

@@ -204,6 +204,23 @@ describe('EntryDigest', () => {
     expect(byChunk.hex()).toBe(byLine.hex());
   });
 
+  it('sums lines held back for one update as it sums them one by one: across batches, with bytes added between, multi-byte text included', () => {
+    // 3,000 lines of about 60 characters: several of the 64 KiB batches the digest sums at once.
+    const lines = Array.from({ length: 3_000 }, (_, i) =>
+      encodeEntry({ key: `k${i}`, type: 'string', value: Buffer.from(`caf\u00e9 \u{1F600} ${'x'.repeat(i % 40)}`) }),
+    );
+    const expected = createHash('sha256');
+    const digest = new EntryDigest();
+    lines.forEach((line, i) => {
+      // Every 700th line arrives as bytes (how the writer adds its lines), between lines held back.
+      if (i % 700 === 0) digest.addLines(Buffer.from(`${line}\n`, 'utf8'), 1);
+      else digest.add(line);
+      expected.update(Buffer.from(`${line}\n`, 'utf8'));
+    });
+    expect(digest.count).toBe(3_000);
+    expect(digest.hex()).toBe(expected.digest('hex'));
+  });
+
   it('of no lines is the SHA-256 of nothing', () => {
     const digest = new EntryDigest();
     expect(digest.count).toBe(0);
