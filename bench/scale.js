@@ -366,10 +366,14 @@ async function main() {
           const doc = JSON.parse(fs.readFileSync(stdoutFile, 'utf8'));
           row.jsonDomains = doc.domains?.length;
           row.summary = doc.summary;
+          row.phasesMs = doc.phasesMs;
         } catch (error) {
           row.jsonError = error.message;
         }
       }
+      // A reap prints its human report (what an operator reads); its step times come from its metrics file.
+      if (options.metricsFile && fs.existsSync(options.metricsFile))
+        row.phasesMs = phasesFromMetrics(fs.readFileSync(options.metricsFile, 'utf8'));
       if (result.code !== 0 && result.code !== 2) row.stderr = result.stderr.slice(0, 500);
       rows.push(row);
       process.stderr.write(`${JSON.stringify(row)}\n`);
@@ -403,7 +407,12 @@ async function main() {
         await measure('verify --json', 'node-reaper', ['verify', '--json', ...connection, ...source], { json: true });
       if (command === 'backup')
         await measure('backup', 'node-reaper', ['backup', '--output', path.join(tmp, 'backup.jsonl'), ...connection]);
-      if (command === 'reap') await measure('reap', 'node-reaper', ['reap', '--backup-dir', tmp, ...connection, ...source]);
+      if (command === 'reap') {
+        const metricsFile = path.join(tmp, 'reap.prom');
+        await measure('reap', 'node-reaper', ['reap', '--backup-dir', tmp, '--metrics-file', metricsFile, ...connection, ...source], {
+          metricsFile,
+        });
+      }
     }
     if (standin) {
       report.standin = standin.cpu();
@@ -421,16 +430,33 @@ async function main() {
     `\n${N} domains${report.keys ? `, ${report.keys} keys` : ''}, ${args.store}, latency ${latencyMs} ms, concurrency ${concurrency}, ${os.availableParallelism()} cores\n`,
   );
   console.log(
-    '| command | wall s | floor s | ratio | peak RSS MB | CPU s: itself / stand-in / Redis | cores busy | Redis calls | calls/domain | slowlog > 2 ms: scripts / SCAN / other | mean µs script / SCAN | p99.9 µs script / SCAN |',
+    '| command | wall s | floor s | ratio | peak RSS MB | CPU s: itself / stand-in / Redis | cores busy | Redis calls | calls/domain | slowlog > 2 ms: scripts / SCAN / other | mean µs script / SCAN | p99.9 µs script / SCAN | steps s: scan / verify / plan / backup / delete |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const floor = r.name.startsWith('floor') ? undefined : /scan|backup/.test(r.name) ? scanFloor : httpFloor;
     console.log(
-      `| ${r.name} | ${fmt(r.wall)} | ${fmt(floor)} | ${floor ? fmt(r.wall / floor) : ''} | ${fmt(r.rssMb, 0)} | ${[r.cpu, r.standinCpu, r.redis?.cpu].map((c) => fmt(c)).join(' / ')} | ${fmt(busyCores(r))} | ${r.redis?.total ?? ''} | ${r.redis ? fmt(r.redis.total / N) : ''} | ${r.slowByKind ? [r.slowByKind.scripts, r.slowByKind.scan, r.slowByKind.other].join(' / ') : ''} | ${r.redis ? ['evalsha', 'scan'].map((c) => r.redis.usecPerCall[c] ?? '-').join(' / ') : ''} | ${r.redis ? ['evalsha', 'scan'].map((c) => r.redis.p999UsecByCommand[c] ?? '-').join(' / ') : ''} |`,
+      `| ${r.name} | ${fmt(r.wall)} | ${fmt(floor)} | ${floor ? fmt(r.wall / floor) : ''} | ${fmt(r.rssMb, 0)} | ${[r.cpu, r.standinCpu, r.redis?.cpu].map((c) => fmt(c)).join(' / ')} | ${fmt(busyCores(r))} | ${r.redis?.total ?? ''} | ${r.redis ? fmt(r.redis.total / N) : ''} | ${r.slowByKind ? [r.slowByKind.scripts, r.slowByKind.scan, r.slowByKind.other].join(' / ') : ''} | ${r.redis ? ['evalsha', 'scan'].map((c) => r.redis.usecPerCall[c] ?? '-').join(' / ') : ''} | ${r.redis ? ['evalsha', 'scan'].map((c) => r.redis.p999UsecByCommand[c] ?? '-').join(' / ') : ''} | ${stepsOf(r)} |`,
     );
   }
   console.log(`\n${JSON.stringify(report)}`);
+}
+
+/** The run's step times (`phasesMs`) as `pages_reaper_last_run_phase_duration_seconds` gives them. */
+function phasesFromMetrics(text) {
+  const phases = {};
+  for (const match of text.matchAll(/^pages_reaper_last_run_phase_duration_seconds\{phase="(\w+)"\} (\S+)$/gm)) {
+    phases[match[1]] = Number(match[2]) * 1000;
+  }
+  return phases;
+}
+
+/** Seconds each step took, `-` for a step the run did not reach; empty for a floor or `backup`. */
+function stepsOf(row) {
+  if (!row.phasesMs) return '';
+  return ['scan', 'verify', 'plan', 'backup', 'delete']
+    .map((phase) => (row.phasesMs[phase] === undefined ? '-' : fmt(row.phasesMs[phase] / 1000)))
+    .join(' / ');
 }
 
 main().catch((error) => {

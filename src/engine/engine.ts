@@ -110,7 +110,18 @@ export interface RunReport {
   storeRoundTrips: number;
   startedAt: number;
   durationMs: number;
+  /** Milliseconds each step the run reached took, in order (see `RunPhase`). */
+  phasesMs?: Partial<Record<RunPhase, number>>;
 }
+
+/**
+ * The run's steps, one after the other: `scan` reads the store (verification runs beside
+ * it); `verify` waits for the answers still out once the scan is done; `plan` decides (and
+ * in a dry run reads the values the plan lists); `backup` reads the planned keys' values
+ * and writes, syncs the backup; `delete` reads the backup back and deletes (a reap without
+ * a backup reads and deletes slice by slice, all of it `delete`).
+ */
+export type RunPhase = 'scan' | 'verify' | 'plan' | 'backup' | 'delete';
 
 /**
  * The one flow every command runs a prefix of: scan → verify → plan → apply. Its parts,
@@ -149,6 +160,13 @@ export class ReapEngine {
 
   private async runStages(stage: Stage, signal?: AbortSignal, scope?: RunScope): Promise<RunReport> {
     const startedAt = this.clock.now();
+    const phasesMs: NonNullable<RunReport['phasesMs']> = {};
+    let phaseStart = startedAt;
+    const phaseDone = (phase: RunPhase) => {
+      const now = this.clock.now();
+      phasesMs[phase] = now - phaseStart;
+      phaseStart = now;
+    };
     // A reap, and its dry run alike, ends before reading anything on a store it cannot delete from.
     if (stage === 'plan' || stage === 'apply') await refuseReadOnly(this.store, 'a reap cannot delete from');
     // Before the first read: a key the run deletes must be unwritten since (where the store can tell).
@@ -220,6 +238,7 @@ export class ReapEngine {
     const inventory = scope
       ? await scope.collect(this.store, this.options.rootKey, onForward)
       : await scanStore(this.store, this.options.rootKey, onForward, onBatch, pace, scanned, signal);
+    phaseDone('scan');
 
     if (verifier) {
       for (const reverse of orphanReverseCandidates(inventory)) {
@@ -231,6 +250,7 @@ export class ReapEngine {
         signal,
       );
       verifier.settle();
+      phaseDone('verify');
     }
 
     const report: RunReport = {
@@ -244,6 +264,7 @@ export class ReapEngine {
       storeRoundTrips: 0,
       startedAt,
       durationMs: 0,
+      phasesMs,
     };
     // A run that stopped asking knows nothing for sure: it plans and deletes nothing.
     // Without verdicts (scan) the plan still names the orphans no mapping produces.
@@ -265,8 +286,11 @@ export class ReapEngine {
       if (scope?.brake) report.plan.brake = scope.brake(report.plan);
       if (stage === 'plan' || stage === 'apply') {
         const applying = stage === 'apply' && !report.plan.brake.tripped && report.plan.groups.length > 0;
-        if (applying && this.options.backupDir !== undefined) await this.backUpAndDelete(report, signal);
-        else if (applying) {
+        if (applying && this.options.backupDir !== undefined) {
+          phaseDone('plan');
+          await this.backUpAndDelete(report, signal, () => phaseDone('backup'));
+        } else if (applying) {
+          phaseDone('plan');
           const planned = report.plan;
           const outcomes: GroupOutcome[] = [];
           const tally = nothingDeletedYet();
@@ -279,7 +303,8 @@ export class ReapEngine {
         // Every reap, with a grace period or not: a mark a --grace sidecar left of a domain a
         // plain reap deleted outlived it, and timed the grace of whoever registered it next.
         if (report.outcomes && inventory.graceMarks.size > 0) await this.clearGraceMarksOfReaped(inventory, report.plan, report.outcomes);
-      }
+        phaseDone(applying ? 'delete' : 'plan');
+      } else phaseDone('plan');
     }
     report.requests = this.source?.requestCount() ?? 0;
     if (dns) report.dnsLookups = dns.lookupCount();
@@ -384,8 +409,9 @@ export class ReapEngine {
    * second object for each of a million-domain reap's 100,000 groups through the
    * deletes, where a reap's memory peaks.
    */
-  private async backUpAndDelete(report: RunReport, signal?: AbortSignal): Promise<void> {
+  private async backUpAndDelete(report: RunReport, signal: AbortSignal | undefined, backedUpNow: () => void): Promise<void> {
     const backedUp = await this.backUp(report.plan!, signal);
+    backedUpNow();
     report.plan = backedUp.plan;
     const backupPath = backedUp.path;
     if (backupPath === undefined) return;

@@ -58,6 +58,8 @@ export class ReaperMetrics implements Telemetry {
   private readonly lastRunTimestamp: Gauge;
   private readonly lastSuccessTimestamp: Gauge;
   private readonly lastRunDuration: Gauge;
+  /** Created by the first completed run that says its steps' times (the engine's runs do). */
+  private lastRunPhaseDuration: Gauge<'phase'> | undefined;
   private readonly runDuration: Histogram;
   private readonly apiRequestDuration: Histogram<'status'>;
 
@@ -175,7 +177,20 @@ export class ReaperMetrics implements Telemetry {
       this.domainsStale.set(status.stale);
       this.domainsPending.set(status.pending);
       if (status.dns) this.dnsFinished(status.dns);
+      if (status.phasesMs) this.phasesFinished(status.phasesMs);
     }
+  }
+
+  private phasesFinished(phasesMs: NonNullable<RunStatus['phasesMs']>): void {
+    this.lastRunPhaseDuration ??= new Gauge({
+      name: `${METRIC_PREFIX}last_run_phase_duration_seconds`,
+      help: 'How long each step of the last completed run took, in seconds: scan, verify (answers awaited once the scan was done), plan, backup, delete.',
+      labelNames: ['phase'],
+      registers: [this.registry],
+    });
+    // Only the steps this run reached: a dry run's is not the last reap's backup time.
+    this.lastRunPhaseDuration.reset();
+    for (const [phase, ms] of Object.entries(phasesMs)) this.lastRunPhaseDuration.labels(phase).set(ms / 1000);
   }
 
   /**

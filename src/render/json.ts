@@ -110,6 +110,7 @@ export function* jsonReport(report: RunReport, summary: Summary, ctx: RenderCont
     rootKey: report.inventory.rootKey,
     startedAt: new Date(report.startedAt).toISOString(),
     durationMs: report.durationMs,
+    phasesMs: report.phasesMs,
     requests: report.requests,
     storeRoundTrips: report.storeRoundTrips,
     backupPath: report.backupPath,

@@ -1,5 +1,5 @@
 import type { DeletedSoFar } from '../engine/applier';
-import type { RunReport } from '../engine/engine';
+import type { RunPhase, RunReport } from '../engine/engine';
 import { overDomainLimit, type BrakeResult } from '../core/planner';
 import { EXIT } from './exit-codes';
 import { undecidedOf, type Summary } from './summary';
@@ -34,6 +34,8 @@ export interface RunStatus {
   error?: string;
   /** With --verify-dns: DNS verdicts of the domains Forgejo proved live. */
   dns?: { proven: number; ownershipLost: number; unknown: number; lookups: number };
+  /** How long each step the run reached took, in milliseconds (`RunPhase`). */
+  phasesMs?: Partial<Record<RunPhase, number>>;
 }
 
 export type RunResult = 'success' | 'partial' | 'refused' | 'failed' | 'interrupted';
@@ -142,6 +144,7 @@ export function statusOfRun(report: RunReport, summary: Summary, finishedAt: num
           },
         }
       : {}),
+    ...(report.phasesMs ? { phasesMs: report.phasesMs } : {}),
   };
 }
 

@@ -235,6 +235,29 @@ describe('ReaperMetrics', () => {
     expect(s.get('pages_reaper_last_success_timestamp_seconds')).toBe((T0 + 12_500) / 1000);
   });
 
+  it('says how long each step of the last completed run took, only the steps it reached, once a run says them', async () => {
+    const metrics = new ReaperMetrics();
+    metrics.runFinished(run());
+    expect(await metrics.text()).not.toContain('phase_duration');
+    metrics.runFinished(run({ phasesMs: { scan: 8_100, verify: 50, plan: 160, backup: 570, delete: 820 } }));
+    let s = await samples(metrics);
+    expect(typesOf(await metrics.text()).get('pages_reaper_last_run_phase_duration_seconds')).toBe('gauge');
+    expect(s.get('pages_reaper_last_run_phase_duration_seconds{phase="scan"}')).toBe(8.1);
+    expect(s.get('pages_reaper_last_run_phase_duration_seconds{phase="backup"}')).toBe(0.57);
+    expect(s.get('pages_reaper_last_run_phase_duration_seconds{phase="delete"}')).toBe(0.82);
+    // A dry run after it: no backup or delete step, and none is left from the reap before.
+    metrics.runFinished(run({ dryRun: true, phasesMs: { scan: 7_900, verify: 40, plan: 200 } }));
+    // A failed run keeps the last completed run's view.
+    metrics.runFinished(statusOfFailure(T0, T0 + 5, 'connection lost'));
+    s = await samples(metrics);
+    expect([...s.keys()].filter((name) => name.includes('phase_duration'))).toEqual([
+      'pages_reaper_last_run_phase_duration_seconds{phase="scan"}',
+      'pages_reaper_last_run_phase_duration_seconds{phase="verify"}',
+      'pages_reaper_last_run_phase_duration_seconds{phase="plan"}',
+    ]);
+    expect(s.get('pages_reaper_last_run_phase_duration_seconds{phase="plan"}')).toBe(0.2);
+  });
+
   it('a completed run with exit 1 is failed and not a success', async () => {
     const metrics = new ReaperMetrics();
     metrics.runFinished(run({ exitCode: 1 }));

@@ -47,6 +47,15 @@ describe('Runner.once', () => {
 });
 
 describe('runLogFields', () => {
+  it("carries the run's step times, as the metrics and the JSON document have them", () => {
+    const phasesMs = { scan: 203, verify: 188, plan: 4 };
+    expect(runLogFields(runStatus({ finishedAt: 412, exitCode: 3, phasesMs }))).toMatchObject({
+      msg: 'run finished',
+      durationMs: 412,
+      phasesMs,
+    });
+  });
+
   it('a run that went to its end with its source failing (stopped early) is logged as run failed, its reason as its error', () => {
     const reason = 'stopped early: the first 10 Forgejo checks all failed the same way (HTTP 503)';
     const fields = runLogFields(
