@@ -3,8 +3,13 @@ import { hydrateGroup, keysIfNamed, withoutValues, type DeletionGroup, type Plan
 import type { ExpectedKey, KeyValueStore, StoredEntry } from '../ports/key-value-store';
 import { applyBatches, applyGroups, applyInOrder, type DeletedSoFar, type GroupOutcome } from './applier';
 
-/** Groups hydrated per step: their values are in memory only while that step, and the one before it (which reads them ahead), runs. */
-export const HYDRATE_SLICE = 500;
+/**
+ * Groups hydrated per step: their values are in memory only while that step, and the one
+ * before it (which reads them ahead), runs. Two slices of 250 hold what one of 500 held
+ * before the read ahead: a million-domain reap peaked at 159 MB with two of 500, at 155 MB
+ * with two of 250, its backup step as fast (5.6–5.7 s).
+ */
+export const HYDRATE_SLICE = 250;
 /** Keys per read: the store pipelines the reads of one slice. */
 const READ_BATCH = 1000;
 
