@@ -64,6 +64,11 @@ export interface Inventory {
    * router: while such a mapping exists, nothing under that name is reaped.
    */
   pathDomains: Set<string>;
+  /**
+   * The owners of every Traefik name, as the scan found them once it was complete (for the
+   * cross anomalies); the plan takes them rather than find them again, and lets them go.
+   */
+  owners?: SanitizedOwners;
 }
 
 /** With `openSpill`, the forward table spills what it holds past its memory budget (`ForwardTable`). */

@@ -165,7 +165,10 @@ export async function scanStore(
   inventory.reverses.releaseIfAllPaired();
   noteUnreadableNames(inventory, store.skippedKeys?.() ?? []);
   await nameOrphanRouters(store, inventory, signal);
-  inventory.anomalies.push(...findCrossAnomalies(inventory, await stepThrough(ownersInSteps(inventory), signal)));
+  const owners = await stepThrough(ownersInSteps(inventory), signal);
+  inventory.anomalies.push(...findCrossAnomalies(inventory, owners));
+  // Nothing after the scan changes which domains are mapped: the plan takes these.
+  inventory.owners = owners;
   return inventory;
 }
 

@@ -1,4 +1,4 @@
-import { emptyInventory } from '../../src/core/inventory';
+import { emptyInventory, sanitizedOwners } from '../../src/core/inventory';
 import { scanStore, stepThrough } from '../../src/engine/scanner';
 import { scanningStore, siteKeys } from './fixtures';
 
@@ -23,6 +23,22 @@ describe('scanStore shares the event loop with verification', () => {
     expect(inventory.keysScanned).toBe(cache.length + Object.keys(site).length);
     expect([...inventory.forwards.keys()]).toEqual(['a.b.com']);
     expect(inventory.routers.size).toBe(1);
+  });
+});
+
+describe('scanStore hands the plan the owners of the Traefik names it found', () => {
+  it('as finding them again over the complete inventory would', async () => {
+    // Two domains give the router name custom-a-b-com; a dashed one is alone on its name.
+    const keys = { ...siteKeys('o', 'r1', 'a.b.com'), ...siteKeys('o', 'r2', 'a-b.com'), ...siteKeys('o', 'r3', 'x-y.org') };
+    const inventory = await scanStore(scanningStore(keys, 1000), 'traefik');
+    const again = sanitizedOwners(inventory);
+    expect(inventory.owners).toBeDefined();
+    for (const name of ['a-b-com', 'x-y-org', 'nobody-com']) {
+      expect(inventory.owners!.of(name).sort()).toEqual(again.of(name).sort());
+      expect(inventory.owners!.count(name)).toBe(again.count(name));
+    }
+    expect([...inventory.owners!.shared()]).toEqual([...again.shared()]);
+    expect(inventory.owners!.of('a-b-com').sort()).toEqual(['a-b.com', 'a.b.com']);
   });
 });
 
