@@ -286,11 +286,10 @@ export class ReapEngine {
       if (scope?.brake) report.plan.brake = scope.brake(report.plan);
       if (stage === 'plan' || stage === 'apply') {
         const applying = stage === 'apply' && !report.plan.brake.tripped && report.plan.groups.length > 0;
-        if (applying && this.options.backupDir !== undefined) {
-          phaseDone('plan');
-          await this.backUpAndDelete(report, signal, () => phaseDone('backup'));
-        } else if (applying) {
-          phaseDone('plan');
+        // A reap's plan ends here; a dry run's goes on to read the values it lists.
+        if (applying) phaseDone('plan');
+        if (applying && this.options.backupDir !== undefined) await this.backUpAndDelete(report, signal, () => phaseDone('backup'));
+        else if (applying) {
           const planned = report.plan;
           const outcomes: GroupOutcome[] = [];
           const tally = nothingDeletedYet();
@@ -306,8 +305,8 @@ export class ReapEngine {
         phaseDone(applying ? 'delete' : 'plan');
       } else phaseDone('plan');
     }
-    // A run that stopped early planned nothing: its report keeps the inventory, not the owners.
-    inventory.owners = undefined;
+    // Planning lets the scan's owners go; a run that stopped early does not plan, and its report keeps the inventory.
+    else inventory.owners = undefined;
     report.requests = this.source?.requestCount() ?? 0;
     if (dns) report.dnsLookups = dns.lookupCount();
     report.storeRoundTrips = this.store.roundTrips();
