@@ -37,6 +37,11 @@ const WAITING = 32;
 export type VerdictMark = typeof LIVE_BY_PAGES | typeof GONE;
 const VERDICT_MARKS = LIVE_BY_PAGES | GONE;
 
+/** A mapping as a sorted walk of the table reads it (`sortedViews`): `mark` is its verdict's, if kept as a flag. */
+export interface ForwardView extends Pick<ForwardMapping, 'domain' | 'key' | 'target'> {
+  mark: VerdictMark | 0;
+}
+
 /**
  * Bytes of forward entries kept in memory before they spill (about 350,000 domains with
  * names like the bench's): a scan below it reads nothing back from a file.
@@ -70,6 +75,9 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
   private liveMarks = 0;
   private goneMarks = 0;
   private dashedSets = 0;
+  /** Mappings kept as text that name a branch, and those of them paired: counted as they come and go, for `counts`. */
+  private branchTexts = 0;
+  private branchPairs = 0;
   private onVerdictMarkDropped?: (domain: string, mark: VerdictMark) => void;
 
   /**
@@ -118,6 +126,30 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
     return this.dashedSets;
   }
 
+  /**
+   * Mappings by the kind of target they name, counted as the table changed (what a report's
+   * head says; two passes over a million spilled entries took 0.6 s): a mapping without
+   * one is invalid.
+   */
+  counts(): { forward: number; branchForward: number; invalidForward: number; pairedBranch: number } {
+    let keptWhole = 0;
+    let forward = 0;
+    let branchForward = 0;
+    for (const kept of [this.whole.values(), this.outsized.values()]) {
+      for (const mapping of kept) {
+        keptWhole++;
+        if (mapping.target?.branch !== undefined) branchForward++;
+        else if (mapping.target) forward++;
+      }
+    }
+    return {
+      forward: forward + this.size - keptWhole - this.branchTexts,
+      branchForward: branchForward + this.branchTexts,
+      invalidForward: keptWhole - forward - branchForward,
+      pairedBranch: this.branchPairs,
+    };
+  }
+
   has(domain: string): boolean {
     return this.mappingAt(domain) >= 0 || this.outsized.has(domain);
   }
@@ -133,6 +165,7 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
         // The very entry the pair would be: domain and text are the same bytes.
         this.arena.setFlags(previous, PAIRED);
         this.pairedTotal++;
+        this.countText(text, PAIRED, 1);
         return this;
       }
       this.arena.remove(domain);
@@ -160,6 +193,7 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
       this.pairedTotal++;
     }
     this.arena.append(domain, flags, text);
+    this.countText(text, flags, 1);
     return this;
   }
 
@@ -220,6 +254,7 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
     if (flags & PAIRED) return true;
     this.arena.setFlags(position, flags | PAIRED);
     this.pairedTotal++;
+    if (namesBranch(reverseKeyName)) this.branchPairs++;
     return true;
   }
 
@@ -333,6 +368,29 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
     yield* [...this.outsized.keys()].sort();
   }
 
+  /**
+   * Every mapping's domain, key, target and verdict mark in the order `sortedKeys` gives
+   * them, read where the sorted walk finds each entry: a report of every domain looked each
+   * one up again by its name (`keyAndTarget`, the verdict's mark), a quarter of the report
+   * of a million-domain `scan --json`.
+   */
+  *sortedViews(): IterableIterator<ForwardView> {
+    for (const position of this.arena.inDomainOrder()) {
+      const flags = this.arena.flags(position);
+      if (flags & WAITING) continue;
+      const domain = this.arena.domainAt(position);
+      const mark = (flags & VERDICT_MARKS) as VerdictMark | 0;
+      if (flags & WHOLE) {
+        const kept = this.whole.get(domain)!;
+        yield { domain, key: kept.key, target: kept.target, mark };
+      } else yield { domain, key: FORWARD_PREFIX + domain, target: targetOf(this.arena.textAt(position)), mark };
+    }
+    for (const domain of [...this.outsized.keys()].sort()) {
+      const kept = this.outsized.get(domain)!;
+      yield { domain, key: kept.key, target: kept.target, mark: 0 };
+    }
+  }
+
   /** Those of `domains` held here, each once, in the order `sortedKeys` gives them. */
   *sortedAmong(domains: Iterable<string>): IterableIterator<string> {
     const positions: number[] = [];
@@ -374,18 +432,29 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
 
   private forget(domain: string, position: number, dropVerdict: boolean): void {
     const flags = this.arena.flags(position);
-    if (flags & PAIRED) {
-      // Replaced or removed: its reverse key stands alone again.
-      this.pairedTotal--;
-      this.reverses?.restore(reverseKeyOfValue(this.arena.textAt(position)), domain);
-    }
     if (flags & WHOLE) this.whole.delete(domain);
+    else {
+      const text = this.arena.textAt(position);
+      this.countText(text, flags, -1);
+      if (flags & PAIRED) {
+        // Replaced or removed: its reverse key stands alone again.
+        this.pairedTotal--;
+        this.reverses?.restore(reverseKeyOfValue(text), domain);
+      }
+    }
     const mark = (flags & VERDICT_MARKS) as VerdictMark | 0;
     if (mark) {
       this.countMark(mark, -1);
       if (dropVerdict) this.onVerdictMarkDropped?.(domain, mark);
     }
     this.arena.remove(domain);
+  }
+
+  /** Counts a mapping kept as `text` in (1) or out (-1), with its entry's `flags`. */
+  private countText(text: string, flags: number, by: 1 | -1): void {
+    if (!valueNamesBranch(text)) return;
+    this.branchTexts += by;
+    if (flags & PAIRED) this.branchPairs += by;
   }
 
   private countMark(mark: VerdictMark, by: 1 | -1): void {
@@ -482,6 +551,16 @@ function valueTextOfReverseKey(reverseKeyName: string): string | undefined {
   const text =
     second < 0 ? reverseKeyName : reverseKeyName.slice(0, second + 1) + reverseKeyName.slice(reverseKeyName.lastIndexOf(':') + 1);
   return first > 0 && reverseKeyOfValue(text) === reverseKeyName ? text : undefined;
+}
+
+/** Whether a forward value text names a branch (`owner:repo:branch`), as the report counts them. */
+function valueNamesBranch(text: string): boolean {
+  return text.indexOf(':') !== text.lastIndexOf(':');
+}
+
+/** Whether a reverse key is a branch's (`owner:repo:branch:{branch}`), as the report counts them. */
+export function namesBranch(reverseKeyName: string): boolean {
+  return reverseKeyName.includes(':branch:');
 }
 
 /** The reverse key of a forward value text that parses (`owner:repo` or `owner:repo:branch`). */
@@ -589,6 +668,14 @@ export class ReverseTable implements Iterable<ReverseMapping> {
 
   get size(): number {
     return this.unpaired.size + this.forwards.pairedCount + this.forwards.waitingCount;
+  }
+
+  /** Reverse keys of a branch (`namesBranch`), without a pass over the paired ones: the forward table counts those. */
+  get branchCount(): number {
+    this.takeBackWaiting();
+    let unpaired = 0;
+    for (const key of this.unpaired.keys()) if (namesBranch(key)) unpaired++;
+    return this.forwards.counts().pairedBranch + unpaired;
   }
 
   /** Every reverse key: those paired with their forward mapping, then the others. */
@@ -703,6 +790,19 @@ export class VerdictMap extends Map<string, Verdict> {
     return mark === 0 ? undefined : mark;
   }
 
+  /**
+   * The verdict of a domain of `forwards` as a walk of that table found it (`sortedViews`):
+   * a marked one from its mark, without looking it up.
+   */
+  verdictOfView(forwards: ForwardTable, view: ForwardView): Verdict | undefined {
+    if (forwards !== this.forwards) return this.get(view.domain);
+    if (view.mark) return verdictOfMark(view.domain, view.mark);
+    // Marks and verdicts kept here are kept apart: a domain has at most one of them.
+    if (super.size === 0) return undefined;
+    const stored = super.get(view.domain) as StoredVerdict | undefined;
+    return typeof stored === 'number' ? verdictOfMark(view.domain, stored) : stored;
+  }
+
   /** How many verdicts are kept as flags of the forward table and are live. */
   get liveFlagCount(): number {
     return this.forwards?.liveMarkCount ?? 0;
@@ -766,6 +866,11 @@ export function verdictsToPlan(verdicts: ReadonlyMap<string, Verdict>): Iterable
 /** A domain's verdict status; from a `VerdictMap` without building the verdict (a live one is a flag there). */
 export function verdictStatus(verdicts: ReadonlyMap<string, Verdict>, domain: string): Verdict['status'] | undefined {
   return verdicts instanceof VerdictMap ? verdicts.statusOf(domain) : verdicts.get(domain)?.status;
+}
+
+/** `verdicts.get(view.domain)`, where `view` comes from a walk of `forwards`. */
+export function verdictOfView(verdicts: ReadonlyMap<string, Verdict>, forwards: ForwardTable, view: ForwardView): Verdict | undefined {
+  return verdicts instanceof VerdictMap ? verdicts.verdictOfView(forwards, view) : verdicts.get(view.domain);
 }
 
 /** How many verdicts `verdictsToPlan` leaves out: the common live ones kept as flags. */

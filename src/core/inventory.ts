@@ -243,22 +243,8 @@ export interface InventoryCounts {
 }
 
 export function countInventory(inventory: Inventory): InventoryCounts {
-  let forward = 0;
-  let branchForward = 0;
-  let invalidForward = 0;
-  for (const value of inventory.forwards.valueTexts()) {
-    if (typeof value === 'string') {
-      if (value.indexOf(':') === value.lastIndexOf(':')) forward++;
-      else branchForward++;
-      continue;
-    }
-    const mapping = value;
-    if (!mapping.target) invalidForward++;
-    else if (mapping.target.branch === undefined) forward++;
-    else branchForward++;
-  }
-  let branchReverse = 0;
-  for (const key of inventory.reverses.keys()) if (key.includes(':branch:')) branchReverse++;
+  const { forward, branchForward, invalidForward } = inventory.forwards.counts();
+  const branchReverse = inventory.reverses.branchCount;
   return {
     keysScanned: inventory.keysScanned,
     forward,

@@ -1,3 +1,4 @@
+import { verdictOfView, type ForwardView } from '../core/compact';
 import { countInventory } from '../core/inventory';
 import type { RunReport } from '../engine/engine';
 import { groupFate, type Summary } from '../report/summary';
@@ -72,16 +73,17 @@ export function* jsonReport(report: RunReport, summary: Summary, ctx: RenderCont
   const domainGroup = groupIndexByDomain(report.plan);
   const fateOf = (index: number | undefined) =>
     index === undefined ? undefined : groupFate(report, ctx.dryRun, summary.refusedByBrake, index);
-  const domainEntry = (domain: string) => {
-    const mapping = report.inventory.forwards.keyAndTarget(domain)!;
-    const verdict = report.forwardVerdicts.get(domain);
+  const forwards = report.inventory.forwards;
+  const domainEntry = (view: ForwardView) => {
+    const domain = view.domain;
+    const verdict = verdictOfView(report.forwardVerdicts, forwards, view);
     const index = domainGroup.get(domain);
     return {
       domain,
-      key: mapping.key,
-      owner: mapping.target?.owner,
-      repo: mapping.target?.repo,
-      branch: mapping.target?.branch,
+      key: view.key,
+      owner: view.target?.owner,
+      repo: view.target?.repo,
+      branch: view.target?.branch,
       verdict: verdict?.status,
       reason: verdict?.reason,
       staleSince: isoOrUndefined(report.grace?.staleSince.get(domain)),
@@ -134,15 +136,15 @@ export function* jsonReport(report: RunReport, summary: Summary, ctx: RenderCont
   };
   out.push('{');
   out.push(members(head) + ',');
-  if (report.inventory.forwards.size === 0) out.push('  "domains": [],');
+  if (forwards.size === 0) out.push('  "domains": [],');
   else {
     out.push('  "domains": [');
     // Each entry is written once the next is known, so the last one has no comma.
     let previous: string | undefined;
-    for (const domain of report.inventory.forwards.sortedKeys()) {
+    for (const view of forwards.sortedViews()) {
       if (out.length >= LINES_PER_BATCH) yield out.splice(0);
       if (previous !== undefined) out.push(previous + ',');
-      previous = entryText(domainEntry(domain));
+      previous = entryText(domainEntry(view));
     }
     out.push(previous!, '  ],');
   }

@@ -1,8 +1,8 @@
-import { ForwardTable, livePagesReason, ReverseTable, VerdictMap } from '../../src/core/compact';
+import { ForwardTable, livePagesReason, ReverseTable, VerdictMap, verdictOfView } from '../../src/core/compact';
 import { PrefixedKeyTable, ROUTER_SUFFIXES } from '../../src/core/traefik-tables';
 import { countInventory, findCrossAnomalies, ownersInSteps, sanitizedOwners } from '../../src/core/inventory';
 import { DEFAULT_BRAKE, planReap } from '../../src/core/planner';
-import { invalid, live, stale, unknown } from '../../src/core/verdict';
+import { GONE_REASON, invalid, live, stale, unknown } from '../../src/core/verdict';
 import type { RunReport } from '../../src/engine/engine';
 import { summarize } from '../../src/report/summary';
 import { Writable } from 'node:stream';
@@ -294,6 +294,148 @@ describe('forward and reverse pairs', () => {
       for (const key of expectedUnpaired) expect(reverses.get(key)?.domain).toBe(namedBy.get(key));
       expect(forwards.waitingCount).toBe(0);
     }
+  });
+});
+
+describe('counts kept as the tables change', () => {
+  const mapping = (domain: string, text: string, expiresAt?: number) => {
+    const [owner, repo, branch] = text.split(':');
+    return {
+      domain,
+      key: `custom_domain:${domain}`,
+      value: Buffer.from(text),
+      target: repo === undefined ? undefined : branch === undefined ? { owner, repo } : { owner, repo, branch },
+      ...(expiresAt === undefined ? {} : { expiresAt }),
+    };
+  };
+  const reverseKeyOf = (text: string) => {
+    const [owner, repo, branch] = text.split(':');
+    return branch === undefined ? `${owner}:${repo}` : `${owner}:${repo}:branch:${branch}`;
+  };
+  // What a report counted before the tables kept counts: a pass over every value and every reverse key.
+  const countedByPasses = (forwards: ForwardTable, reverses: ReverseTable) => {
+    let forward = 0;
+    let branchForward = 0;
+    let invalidForward = 0;
+    for (const domain of forwards.keys()) {
+      const target = forwards.get(domain)!.target;
+      if (!target) invalidForward++;
+      else if (target.branch === undefined) forward++;
+      else branchForward++;
+    }
+    const branchReverse = [...reverses.keys()].filter((key) => key.includes(':branch:')).length;
+    return { forward, branchForward, invalidForward, branchReverse };
+  };
+
+  it('counts mappings by kind and branch reverse keys as passes over them would, through reads, repeats, replacements and removals', () => {
+    for (let seed = 1; seed <= 80; seed++) {
+      let state = seed;
+      const random = (n: number) => {
+        state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
+        return (state >>> 8) % n;
+      };
+      const texts = Array.from({ length: 12 }, (_, i) => (i % 3 === 2 ? `o:r${i}:dev` : i % 5 === 4 ? `invalid${i}` : `o:r${i}`));
+      const domains = Array.from({ length: 10 }, (_, i) => `d${i}.com`);
+      const namedBy = new Map(texts.map((text) => [reverseKeyOf(text), domains[random(domains.length)]]));
+      const forwards = new ForwardTable();
+      const reverses = new ReverseTable(forwards);
+      for (let step = 0; step < 100; step++) {
+        const domain = domains[random(domains.length)];
+        const text = texts[random(texts.length)];
+        switch (random(7)) {
+          case 0:
+          case 1: {
+            const key = reverseKeyOf(text);
+            reverses.add(key, namedBy.get(key)!);
+            break;
+          }
+          case 2:
+          case 3:
+            forwards.set(domain, mapping(domain, text));
+            break;
+          case 4:
+            forwards.set(domain, mapping(domain, text, 9_999_999_999_999)); // kept whole
+            break;
+          case 5:
+            forwards.delete(domain);
+            break;
+          case 6: {
+            // Counted while keys wait for their mappings, as a report of a stopped scan would.
+            const counts = forwards.counts();
+            const branchReverse = reverses.branchCount;
+            expect({ ...counts, branchReverse, pairedBranch: undefined }).toEqual({
+              ...countedByPasses(forwards, reverses),
+              pairedBranch: undefined,
+            });
+            break;
+          }
+        }
+      }
+      const { forward, branchForward, invalidForward } = forwards.counts();
+      expect({ forward, branchForward, invalidForward, branchReverse: reverses.branchCount }).toEqual(countedByPasses(forwards, reverses));
+    }
+  });
+  it('counts a mapping whose domain is too long for the arena, as it is replaced and removed', () => {
+    const long = `${'x'.repeat(70_000)}.com`;
+    const forwards = new ForwardTable();
+    const reverses = new ReverseTable(forwards);
+    forwards.set('a.com', mapping('a.com', 'o:a:dev'));
+    const counted = () => {
+      const { forward, branchForward, invalidForward } = forwards.counts();
+      return { forward, branchForward, invalidForward, branchReverse: reverses.branchCount };
+    };
+    for (const text of ['o:r', 'o:r:dev', 'invalid', 'o:r']) {
+      forwards.set(long, mapping(long, text));
+      expect(counted()).toEqual(countedByPasses(forwards, reverses));
+    }
+    expect(counted()).toEqual({ forward: 1, branchForward: 1, invalidForward: 0, branchReverse: 0 });
+    forwards.delete(long);
+    expect(counted()).toEqual({ forward: 0, branchForward: 1, invalidForward: 0, branchReverse: 0 });
+  });
+});
+
+describe('sorted views of the forward table', () => {
+  it('gives each domain with the key, target and verdict that looking it up by name gives', () => {
+    const forwards = new ForwardTable();
+    const text = (i: number) => (i % 4 === 3 ? `o:r${i}:dev` : `o:r${i}`);
+    const long = `${'y'.repeat(70_000)}.org`;
+    const domains = [...Array.from({ length: 40 }, (_, i) => `s${(i * 7) % 40}.example.com`), long];
+    domains.forEach((domain, i) => {
+      const [owner, repo, branch] = text(i).split(':');
+      forwards.set(domain, {
+        domain,
+        key: `custom_domain:${domain}`,
+        value: Buffer.from(text(i)),
+        target: branch === undefined ? { owner, repo } : { owner, repo, branch },
+        ...(i % 9 === 5 ? { expiresAt: 9_999_999_999_999 } : {}), // kept whole
+      });
+    });
+    const verdictsHere = new VerdictMap(forwards);
+    const verdictsApart = new VerdictMap();
+    domains.forEach((domain, i) => {
+      const verdict =
+        i % 5 === 0
+          ? live(livePagesReason(domain))
+          : i % 5 === 1
+            ? stale(GONE_REASON)
+            : i % 5 === 2
+              ? unknown('timeout')
+              : live('branch dev exists');
+      if (i % 5 !== 4) {
+        verdictsHere.set(domain, verdict);
+        verdictsApart.set(domain, verdict);
+      }
+    });
+    const views = [...forwards.sortedViews()];
+    expect(views.map((view) => view.domain)).toEqual([...forwards.sortedKeys()]);
+    expect(views).toHaveLength(domains.length);
+    for (const view of views) {
+      expect({ key: view.key, target: view.target }).toEqual(forwards.keyAndTarget(view.domain));
+      expect(verdictOfView(verdictsHere, forwards, view)).toEqual(verdictsHere.get(view.domain));
+      expect(verdictOfView(verdictsApart, forwards, view)).toEqual(verdictsApart.get(view.domain));
+      expect(verdictOfView(new Map(verdictsApart), forwards, view)).toEqual(verdictsApart.get(view.domain));
+    }
+    expect(views.filter((view) => view.mark !== 0).length).toBeGreaterThan(10);
   });
 });
 
