@@ -426,8 +426,7 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
 
   /** The position of a domain's mapping, or -1 (a reverse key waiting for one is none). */
   private mappingAt(domain: string): number {
-    const position = this.arena.find(domain);
-    return position >= 0 && this.arena.flags(position) & WAITING ? -1 : position;
+    return this.arena.find(domain, WAITING);
   }
 
   private forget(domain: string, position: number, dropVerdict: boolean): void {

@@ -13,7 +13,8 @@
  *
  * Given a `ChunkSpill`, an arena past `spillAfterBytes` keeps only the chunk it writes to
  * in memory: the full ones are in the spill, read back an entry at a time for a look-up,
- * a chunk at a time for a pass in order, and through an external merge for a sort.
+ * a chunk at a time for a pass in order, and through an external merge for a sort. Their
+ * entries' flags stay in memory (`SpilledFlags`), where they are read and written.
  */
 
 import { homeSlot, isFull, mix32, nextSlot, rebuiltCapacity } from './open-addressing';
@@ -91,17 +92,67 @@ function hashText(text: string): number {
 class EntryCopy {
   buffer = Buffer.allocUnsafe(ENTRY_READ_BYTES);
   position = -1;
-  /** The arena's count of flags written to the spill when this copy was read. */
-  flagWritesSeen = 0;
 
   /** Copies the entry at `at` of `source`, that of `position`; returns its length. */
-  take(source: Buffer, at: number, position: number, flagWritesSeen: number): number {
+  take(source: Buffer, at: number, position: number): number {
     const length = entryLengthIn(source, at);
     if (this.buffer.length < length) this.buffer = Buffer.allocUnsafe(length);
     source.copy(this.buffer, 0, at, at + length);
     this.position = position;
-    this.flagWritesSeen = flagWritesSeen;
     return length;
+  }
+}
+
+/** Entries of a chunk whose offsets share their high bits: a block of `SpilledFlags`. */
+const FLAG_BLOCK_BITS = 16;
+
+/**
+ * The flags bytes of a spilled chunk's entries, kept in memory and written there: the
+ * bytes in the spill keep the flags the entries had when their chunk was spilled, and only
+ * their storage flags count. A scan of a million domains sets a flag on most entries after
+ * their chunk is spilled (a reverse key pairs, a verdict is marked), and each was a write
+ * of one byte to the spill: a sixth of the scan. Three bytes an entry: the low bits of its
+ * offset, searched within its 64 KiB block, and its flags byte.
+ */
+class SpilledFlags {
+  private readonly offsets: Uint16Array;
+  /** Each entry's flags byte, in the chunk's order. */
+  readonly bytes: Uint8Array;
+  /** The first entry at or after each block's start; the last is the entry count. */
+  private readonly blockFirst = new Uint32Array((CHUNK_BYTES >>> FLAG_BLOCK_BITS) + 1);
+  /** The index `indexOf` gave last. */
+  private last = -1;
+
+  constructor(chunk: Buffer, end: number) {
+    let count = 0;
+    for (let at = 0; at < end; at += entryLengthIn(chunk, at)) count++;
+    this.offsets = new Uint16Array(count);
+    this.bytes = new Uint8Array(count);
+    let block = 0;
+    for (let at = 0, i = 0; at < end; at += entryLengthIn(chunk, at), i++) {
+      while (block <= at >>> FLAG_BLOCK_BITS) this.blockFirst[block++] = i;
+      this.offsets[i] = at;
+      this.bytes[i] = chunk[at];
+    }
+    while (block < this.blockFirst.length) this.blockFirst[block++] = count;
+  }
+
+  /** The index of the entry at offset `at` of the chunk. */
+  indexOf(at: number): number {
+    const low = at & ((1 << FLAG_BLOCK_BITS) - 1);
+    let from = this.blockFirst[at >>> FLAG_BLOCK_BITS];
+    let to = this.blockFirst[(at >>> FLAG_BLOCK_BITS) + 1];
+    // A pass in order asks for each entry after the one before it: no search then.
+    const next = this.last + 1;
+    if (next >= from && next < to && this.offsets[next] === low) return (this.last = next);
+    while (from < to) {
+      const middle = (from + to) >>> 1;
+      if (this.offsets[middle] < low) from = middle + 1;
+      else to = middle;
+    }
+    if (from === this.blockFirst[(at >>> FLAG_BLOCK_BITS) + 1] || this.offsets[from] !== low)
+      throw new RangeError(`no entry at offset ${at}`);
+    return (this.last = from);
   }
 }
 
@@ -121,15 +172,13 @@ class RunReader {
     private readonly spill: ChunkSpill,
     private readonly offset: number,
     private readonly bytes: number,
-    /** The arena's count of flags written to the spill when the run was written. */
-    private readonly flagWritesSeen: number,
   ) {}
 
   /** Copies the run's next entry, that of `position`, to `head`. */
   next(position: number, head: EntryCopy): void {
     this.ensure(HEADER_BYTES);
     this.ensure(entryLengthIn(this.buffer, this.at));
-    this.at += head.take(this.buffer, this.at, position, this.flagWritesSeen);
+    this.at += head.take(this.buffer, this.at, position);
   }
 
   /** Makes `length` bytes from `at` available, reading the next block (and growing the buffer) as needed. */
@@ -172,6 +221,8 @@ export class DomainArena {
    */
   private lastDomain: string | undefined;
   private lastPosition = -1;
+  /** Whether the last `slotOf` passed over an entry for its flags. */
+  private passedOver = false;
   private openSpill?: () => ChunkSpill;
   private readonly spillAfterBytes: number;
   /** Why the arena stopped spilling (the spill could not be opened or written): it keeps its chunks in memory since. */
@@ -184,9 +235,8 @@ export class DomainArena {
   private readonly copy = new EntryCopy();
   /** Where, in the buffer `locate` returned, the entry starts. */
   private located = 0;
-  private readonly flagsByte = Buffer.alloc(1);
-  /** Flags bytes written to the spill: a copy read before the last of them may hold old flags. */
-  private spilledFlagWrites = 0;
+  /** The flags of each spilled chunk's entries (`SpilledFlags`), by chunk. */
+  private readonly spilledFlags: (SpilledFlags | undefined)[] = [];
   /** Sorts that wrote their runs to the spill, each to a region of its own. */
   private sortRegions = 0;
 
@@ -219,24 +269,38 @@ export class DomainArena {
     return Buffer.byteLength(domain, 'utf8') <= MAX_ENTRY_TEXT_BYTES && Buffer.byteLength(text, 'utf8') <= MAX_ENTRY_TEXT_BYTES;
   }
 
-  /** The position of a domain's entry, or -1. */
-  find(domain: string): number {
-    if (domain === this.lastDomain) return this.lastPosition;
-    const slot = this.slotOf(domain);
+  /**
+   * The position of a domain's entry, or -1; -1 too when the entry has any of the flags
+   * `excluded`. Entries with them are passed over without reading their domain, which for
+   * a spilled entry is a read of the spill: a scan of a million domains asked whether each
+   * forward mapping it was about to read was known, and for the domains whose reverse key
+   * waited in the table (flagged so) that was 440,000 reads.
+   */
+  find(domain: string, excluded = 0): number {
+    if (domain === this.lastDomain) return this.lastPosition >= 0 && this.flagsByte(this.lastPosition) & excluded ? -1 : this.lastPosition;
+    this.passedOver = false;
+    const slot = this.slotOf(domain, excluded);
+    // An entry passed over may have been the domain's: nothing to remember then.
+    if (slot < 0 && this.passedOver) return -1;
     this.lastDomain = domain;
     this.lastPosition = slot < 0 ? -1 : this.index[2 * slot] - 1;
     return this.lastPosition;
   }
 
-  /** The index slot holding a domain's entry, or -1. */
-  private slotOf(domain: string): number {
+  /** The index slot holding a domain's entry, or -1 (see `find` for `excluded`). */
+  private slotOf(domain: string, excluded = 0): number {
     const hash = hashText(domain);
     const capacity = this.capacity;
     const bytes = lastHashedAscii ? undefined : Buffer.from(domain, 'utf8');
     for (let slot = homeSlot(mix32(hash), capacity); ; slot = nextSlot(slot, capacity)) {
       const held = this.index[2 * slot];
       if (held === EMPTY_SLOT) return -1;
-      if (held !== REMOVED_SLOT && this.index[2 * slot + 1] === hash && this.holds(held - 1, domain, bytes)) return slot;
+      if (held === REMOVED_SLOT || this.index[2 * slot + 1] !== hash) continue;
+      if (excluded !== 0 && this.flagsByte(held - 1) & excluded) {
+        this.passedOver = true;
+        continue;
+      }
+      if (this.holds(held - 1, domain, bytes)) return slot;
     }
   }
 
@@ -314,14 +378,12 @@ export class DomainArena {
 
   /** The caller's flags of an entry (IN_USE among them). */
   flags(position: number): number {
-    const chunk = this.locate(position);
-    return chunk[this.located] & ~STORAGE_FLAGS;
+    return this.flagsByte(position) & ~STORAGE_FLAGS;
   }
 
   /** Sets the caller's flags of an entry in use (IN_USE stays: `remove` is how an entry goes). */
   setFlags(position: number, flags: number): void {
-    const chunk = this.locate(position);
-    this.writeFlagsByte(position, (flags & ~STORAGE_FLAGS) | IN_USE | (chunk[this.located] & STORAGE_FLAGS));
+    this.writeFlagsByte(position, (flags & ~STORAGE_FLAGS) | IN_USE | (this.flagsByte(position) & STORAGE_FLAGS));
   }
 
   domainAt(position: number): string {
@@ -347,9 +409,10 @@ export class DomainArena {
    */
   *positions(): IterableIterator<number> {
     for (let c = 0; c < this.chunks.length; c++) {
-      for (let at = 0; at < this.chunkEnds[c];) {
+      // The i-th entry of the chunk: its flags byte is the i-th of the chunk's `SpilledFlags` once spilled.
+      for (let at = 0, i = 0; at < this.chunkEnds[c]; i++) {
         let chunk = this.chunkToRead(c);
-        if (chunk[at] & IN_USE) {
+        if ((this.chunks[c] ? chunk[at] : this.spilledFlags[c]!.bytes[i]) & IN_USE) {
           yield c * CHUNK_BYTES + at;
           // The caller may have taken the window, or the chunk may have been spilled, meanwhile.
           chunk = this.chunkToRead(c);
@@ -500,7 +563,7 @@ export class DomainArena {
         }
         if (staged > 0) this.spill!.write(staging, staged, offset);
         offset += staged;
-        readers.push(new RunReader(this.spill!, start, offset - start, this.spilledFlagWrites));
+        readers.push(new RunReader(this.spill!, start, offset - start));
       } catch {
         readers = undefined;
       }
@@ -508,20 +571,9 @@ export class DomainArena {
     return readers;
   }
 
-  /**
-   * Makes a merge head's entry the arena's entry copy; read again if some flags were
-   * written to the spill since the head was read (a domain's text never changes, its flags may).
-   */
+  /** Makes a merge head's entry the arena's entry copy (its flags are read from `spilledFlags`, never from a copy). */
   private primeCopy(head: EntryCopy): void {
-    if (head.flagWritesSeen !== this.spilledFlagWrites) {
-      this.readEntry(head.position, this.copy);
-      return;
-    }
-    this.copy.take(head.buffer, 0, head.position, head.flagWritesSeen);
-    const c = head.position >>> CHUNK_BITS;
-    // An entry of the chunk written to: its flags there are the ones that count.
-    const inMemory = this.chunks[c];
-    if (inMemory) this.copy.buffer[0] = inMemory[head.position & CHUNK_MASK];
+    this.copy.take(head.buffer, 0, head.position);
   }
 
   /** Room for an entry of `length` bytes at the end of the last chunk (or a new one); its position. */
@@ -560,6 +612,7 @@ export class DomainArena {
         const chunk = this.chunks[c];
         if (!chunk) continue;
         this.spill.write(chunk, this.chunkEnds[c], c * CHUNK_BYTES);
+        this.spilledFlags[c] = new SpilledFlags(chunk, this.chunkEnds[c]);
         this.chunks[c] = undefined;
         reusable = chunk;
       }
@@ -604,7 +657,7 @@ export class DomainArena {
     const at = position & CHUNK_MASK;
     const held = this.heldChunk(c);
     if (held) {
-      copy.take(held, at, position, this.spilledFlagWrites);
+      copy.take(held, at, position);
       return;
     }
     copy.position = -1;
@@ -618,23 +671,27 @@ export class DomainArena {
       this.spill!.read(copy.buffer, 0, length, offset);
     }
     copy.position = position;
-    copy.flagWritesSeen = this.spilledFlagWrites;
   }
 
-  /** Writes an entry's flags byte wherever the entry is: its chunk, or the spill and the copies read from it. */
+  /** An entry's flags byte (storage flags included): in its chunk, or in its spilled chunk's `SpilledFlags`. */
+  private flagsByte(position: number): number {
+    const c = position >>> CHUNK_BITS;
+    const inMemory = this.chunks[c];
+    if (inMemory) return inMemory[position & CHUNK_MASK];
+    const spilled = this.spilledFlags[c]!;
+    return spilled.bytes[spilled.indexOf(position & CHUNK_MASK)];
+  }
+
+  /** Writes an entry's flags byte where `flagsByte` reads it. */
   private writeFlagsByte(position: number, byte: number): void {
     const c = position >>> CHUNK_BITS;
-    const at = position & CHUNK_MASK;
     const inMemory = this.chunks[c];
     if (inMemory) {
-      inMemory[at] = byte;
+      inMemory[position & CHUNK_MASK] = byte;
       return;
     }
-    this.flagsByte[0] = byte;
-    this.spill!.write(this.flagsByte, 1, c * CHUNK_BYTES + at);
-    this.spilledFlagWrites++;
-    if (c === this.windowChunk) this.window![at] = byte;
-    if (this.copy.position === position) this.copy.buffer[0] = byte;
+    const spilled = this.spilledFlags[c]!;
+    spilled.bytes[spilled.indexOf(position & CHUNK_MASK)] = byte;
   }
 
   /** Whether the entry at `position` is `domain`'s: `bytes` is its UTF-8 when it is not ASCII. */

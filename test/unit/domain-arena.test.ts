@@ -191,6 +191,29 @@ describe('DomainArena', () => {
     expect(arena.flags(arena.find('a.com'))).toBe(3);
   });
 
+  it('passes over entries with excluded flags, whatever it found before or finds after', () => {
+    const arena = new DomainArena();
+    const flagged = arena.append('waiting.com', 32, 'o:w');
+    const plain = arena.append('mapped.com', 2, 'o:m');
+    expect(arena.find('waiting.com', 32)).toBe(-1);
+    expect(arena.find('waiting.com')).toBe(flagged);
+    expect(arena.find('waiting.com', 32)).toBe(-1); // asked again right after: the remembered answer, excluded too
+    expect(arena.find('mapped.com', 32)).toBe(plain);
+    expect(arena.find('mapped.com', 4)).toBe(plain);
+    expect(arena.find('mapped.com', 2)).toBe(-1);
+    expect(arena.find('absent.com', 32)).toBe(-1);
+    arena.setFlags(flagged, 2);
+    expect(arena.find('waiting.com', 32)).toBe(flagged);
+    // Domains sharing one hash: FNV-1a gives these two the same 32 bits.
+    const [first, second] = sameHash();
+    const a = arena.append(first, 32, 'o:a');
+    const b = arena.append(second, 0, 'o:b');
+    expect(arena.find(first, 32)).toBe(-1);
+    expect(arena.find(second, 32)).toBe(b);
+    expect(arena.find(first)).toBe(a);
+    expect(arena.find(second, 32)).toBe(b);
+    expect(arena.find(first, 32)).toBe(-1);
+  });
   it('says what does not fit', () => {
     expect(DomainArena.fits('a.com', 'o:r')).toBe(true);
     expect(DomainArena.fits('a'.repeat(MAX_ENTRY_TEXT_BYTES + 1))).toBe(false);
@@ -390,3 +413,15 @@ describe('ArenaTextMap', () => {
     expect(map.size).toBe(1_000);
   });
 });
+
+/** Two domain-like strings with one FNV-1a hash, the arena's (found once by a search over short names). */
+function sameHash(): [string, string] {
+  const fnv = (text: string) => {
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+    return hash | 0;
+  };
+  const pair: [string, string] = ['h10wzx.com', 'h1f6cd.com'];
+  expect(fnv(pair[0])).toBe(fnv(pair[1]));
+  return pair;
+}
