@@ -111,7 +111,7 @@ const FLAG_BLOCK_BITS = 16;
  * bytes in the spill keep the flags the entries had when their chunk was spilled, and only
  * their storage flags count. A scan of a million domains sets a flag on most entries after
  * their chunk is spilled (a reverse key pairs, a verdict is marked), and each was a write
- * of one byte to the spill: a sixth of the scan. Three bytes an entry: the low bits of its
+ * of one byte to the spill: a seventh of the scan. Three bytes an entry: the low bits of its
  * offset, searched within its 64 KiB block, and its flags byte.
  */
 class SpilledFlags {
