@@ -160,6 +160,8 @@ class SpilledFlags {
 const SORT_REGION_BYTES = 2 ** 31;
 /** The block a sort's run is written and read back in. */
 const RUN_BLOCK_BYTES = 16 * 1024;
+/** An entry's position, before it in a run that carries them (`writePositionedRuns`). */
+const POSITION_BYTES = 4;
 
 /** Reads one sorted run's entries back from the spill in order, a block at a time. */
 class RunReader {
@@ -179,6 +181,16 @@ class RunReader {
     this.ensure(HEADER_BYTES);
     this.ensure(entryLengthIn(this.buffer, this.at));
     this.at += head.take(this.buffer, this.at, position);
+  }
+
+  /** For a run written with each entry's position before it: copies the next entry to `head`; false at the run's end. */
+  nextPositioned(head: EntryCopy): boolean {
+    if (this.at === this.filled && this.read === this.bytes) return false;
+    this.ensure(POSITION_BYTES);
+    const position = this.buffer.readUInt32LE(this.at);
+    this.at += POSITION_BYTES;
+    this.next(position, head);
+    return true;
   }
 
   /** Makes `length` bytes from `at` available, reading the next block (and growing the buffer) as needed. */
@@ -456,7 +468,14 @@ export class DomainArena {
    * reading its domain, text or flags next reads nothing more from the spill.
    */
   *inDomainOrder(): IterableIterator<number> {
-    yield* this.spill ? this.mergedRuns(this.positionsArray(), true) : this.sortedPositions();
+    if (!this.spill) {
+      yield* this.sortedPositions();
+      return;
+    }
+    const readers = this.writePositionedRuns();
+    if (readers) yield* this.mergeHeads(readers.length, (r, head) => readers[r].nextPositioned(head), true);
+    // The spill refused a run: the merge reads each entry from its chunk, without trying again.
+    else yield* this.mergedRuns(this.positionsArray(), true, false);
   }
 
   /** `mergedRuns` collected into a new array. */
@@ -473,7 +492,7 @@ export class DomainArena {
    * than a chunk, and then a block a run, are in memory at a time. With `primeCopy`, each
    * position is yielded with its entry in the arena's entry copy.
    */
-  private *mergedRuns(positions: Uint32Array, primeCopy: boolean): IterableIterator<number> {
+  private *mergedRuns(positions: Uint32Array, primeCopy: boolean, writeRuns = true): IterableIterator<number> {
     positions.sort();
     const runStarts: number[] = [];
     for (let i = 0; i < positions.length; i++) {
@@ -481,20 +500,35 @@ export class DomainArena {
     }
     const runs = runStarts.length;
     runStarts.push(positions.length);
-    const readers = this.sortRuns(positions, runStarts);
+    const readers = this.sortRuns(positions, runStarts, writeRuns);
     const next = runStarts.slice(0, runs);
+    yield* this.mergeHeads(
+      runs,
+      (r, head) => {
+        if (next[r] === runStarts[r + 1]) return false;
+        if (readers) readers[r].next(positions[next[r]], head);
+        else this.readEntry(positions[next[r]], head);
+        next[r]++;
+        return true;
+      },
+      primeCopy,
+    );
+  }
+
+  /**
+   * Merges `runs` sorted runs by their entries' domains: `advance` copies a run's next entry
+   * (and its position) to the run's head, or says the run is done. Yields each head's
+   * position; with `primeCopy`, with its entry in the arena's entry copy.
+   */
+  private *mergeHeads(runs: number, advance: (run: number, head: EntryCopy) => boolean, primeCopy: boolean): IterableIterator<number> {
     const heads = Array.from({ length: runs }, () => new EntryCopy());
     const before = (x: number, y: number) => {
       const order = compareEntries(heads[x].buffer, 0, heads[y].buffer, 0);
       return order < 0 || (order === 0 && heads[x].position < heads[y].position);
     };
-    const readHead = (r: number) => {
-      if (readers) readers[r].next(positions[next[r]], heads[r]);
-      else this.readEntry(positions[next[r]], heads[r]);
-    };
     const heap: number[] = [];
     for (let r = 0; r < runs; r++) {
-      readHead(r);
+      if (!advance(r, heads[r])) continue;
       heap.push(r);
       for (let i = heap.length - 1; i > 0 && before(heap[i], heap[(i - 1) >> 1]); i = (i - 1) >> 1) {
         [heap[i], heap[(i - 1) >> 1]] = [heap[(i - 1) >> 1], heap[i]];
@@ -502,11 +536,9 @@ export class DomainArena {
     }
     while (heap.length > 0) {
       const r = heap[0];
-      const position = positions[next[r]];
       if (primeCopy) this.primeCopy(heads[r]);
-      yield position;
-      if (++next[r] < runStarts[r + 1]) readHead(r);
-      else {
+      yield heads[r].position;
+      if (!advance(r, heads[r])) {
         // The run is done: the heap's last run takes its place, and is sifted down.
         const last = heap.pop()!;
         if (heap.length === 0) break;
@@ -524,17 +556,73 @@ export class DomainArena {
   }
 
   /**
+   * For a pass over every entry in domain order (`inDomainOrder`): each chunk's entries in
+   * use sorted with the chunk in memory and written, each after its position, to a region
+   * of the spill of their own, so that no array of every position is held (4 MB at a
+   * million domains, at a `scan --json`'s peak). A reader per run, or undefined when the
+   * spill cannot take them: the caller sorts an array of the positions instead.
+   */
+  private writePositionedRuns(): RunReader[] | undefined {
+    const base = ++this.sortRegions * SORT_REGION_BYTES;
+    const readers: RunReader[] = [];
+    const staging = Buffer.allocUnsafe(RUN_BLOCK_BYTES);
+    let offset = base;
+    try {
+      for (let c = 0; c < this.chunks.length; c++) {
+        const chunk = this.chunkToRead(c);
+        const inUse = (at: number, i: number) => ((this.chunks[c] ? chunk[at] : this.spilledFlags[c]!.bytes[i]) & IN_USE) !== 0;
+        let count = 0;
+        for (let at = 0, i = 0; at < this.chunkEnds[c]; at += entryLengthIn(chunk, at), i++) if (inUse(at, i)) count++;
+        if (count === 0) continue;
+        const positions = new Uint32Array(count);
+        count = 0;
+        for (let at = 0, i = 0; at < this.chunkEnds[c]; at += entryLengthIn(chunk, at), i++)
+          if (inUse(at, i)) positions[count++] = c * CHUNK_BYTES + at;
+        sortInPlace(positions, (a, b) => compareEntries(chunk, a & CHUNK_MASK, chunk, b & CHUNK_MASK));
+        const start = offset;
+        let staged = 0;
+        for (let i = 0; i < positions.length; i++) {
+          const at = positions[i] & CHUNK_MASK;
+          const length = entryLengthIn(chunk, at);
+          if (staged + POSITION_BYTES + length > staging.length) {
+            this.spill!.write(staging, staged, offset);
+            offset += staged;
+            staged = 0;
+          }
+          if (POSITION_BYTES + length > staging.length) {
+            staging.writeUInt32LE(positions[i], 0);
+            this.spill!.write(staging, POSITION_BYTES, offset);
+            this.spill!.write(chunk.subarray(at, at + length), length, offset + POSITION_BYTES);
+            offset += POSITION_BYTES + length;
+          } else {
+            staging.writeUInt32LE(positions[i], staged);
+            chunk.copy(staging, staged + POSITION_BYTES, at, at + length);
+            staged += POSITION_BYTES + length;
+          }
+        }
+        if (staged > 0) this.spill!.write(staging, staged, offset);
+        offset += staged;
+        readers.push(new RunReader(this.spill!, start, offset - start));
+      }
+    } catch {
+      return undefined;
+    }
+    return readers;
+  }
+
+  /**
    * Sorts each run (one chunk's positions) with its chunk in memory and, where the spill
    * takes it, writes the run's entries in that order to a region of the spill of their
    * own, so that the merge reads each run in order, a block at a time (a read an entry cost
    * a million `pread`s at a million domains). Returns a reader per run, or undefined when
-   * the spill cannot be written: the merge then reads each entry from its chunk.
+   * the spill cannot be written (or `writeRuns` is false): the merge then reads each entry
+   * from its chunk.
    */
-  private sortRuns(positions: Uint32Array, runStarts: number[]): RunReader[] | undefined {
+  private sortRuns(positions: Uint32Array, runStarts: number[], writeRuns: boolean): RunReader[] | undefined {
     const runs = runStarts.length - 1;
     // Past every chunk's offset, and past the regions of earlier sorts (a pass may still read one).
     const base = ++this.sortRegions * SORT_REGION_BYTES;
-    let readers: RunReader[] | undefined = [];
+    let readers: RunReader[] | undefined = writeRuns ? [] : undefined;
     const staging = Buffer.allocUnsafe(RUN_BLOCK_BYTES);
     let offset = base;
     for (let r = 0; r < runs; r++) {

@@ -210,6 +210,45 @@ describe('DomainArena with a spill', () => {
     expect(got).toEqual(expected);
   });
 
+  it('gives every entry in use in domain order from runs that carry their positions: removed ones left out, one larger than a run block', () => {
+    const directory = mkdtempSync(join(tmpdir(), 'arena-spill-'));
+    const file = SpillFile.open(directory);
+    let runBytes = 0;
+    const counted: ChunkSpill = {
+      write: (source, length, offset) => {
+        if (offset >= 2 ** 31) runBytes += length;
+        file.write(source, length, offset);
+      },
+      read: (target, at, length, offset) => file.read(target, at, length, offset),
+      close: () => file.close(),
+    };
+    const kept = new DomainArena();
+    const spilling = new DomainArena({ openSpill: () => counted, spillAfterBytes: 0 });
+    try {
+      const pick = random(23);
+      const domains: string[] = [];
+      for (let i = 0; i < 50_000; i++) {
+        const [domain, text] = i === 20_000 ? ['huge.example.com', 'o:' + 'r'.repeat(20_000)] : domainAndText(i, pick);
+        domains.push(domain);
+        kept.append(domain, 0, text);
+        spilling.append(domain, 0, text);
+      }
+      for (let i = 0; i < domains.length; i += 11) {
+        kept.remove(domains[i]);
+        spilling.remove(domains[i]);
+      }
+      const order = Array.from(spilling.inDomainOrder());
+      expect(order).toEqual(Array.from(kept.sortedPositions()));
+      expect(order.map((position) => spilling.textAt(position))).toEqual(order.map((position) => kept.textAt(position)));
+      expect(order).toContain(kept.find('huge.example.com'));
+      // The runs went to the spill: every entry in use after its 4-byte position, the huge one among them.
+      expect(runBytes).toBeGreaterThan(4 * order.length + 20_000);
+    } finally {
+      spilling.release();
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+
   it("sorts by reading each entry from its chunk when the spill cannot take a sort's runs", () => {
     const directory = mkdtempSync(join(tmpdir(), 'arena-spill-'));
     const file = SpillFile.open(directory);
