@@ -67,6 +67,27 @@ describe('DomainArena with a spill', () => {
     return arena;
   };
 
+  /** A spill file of its own whose writes and reads `watch` sees first; closed and removed after the test. */
+  const watchedSpill = (watch: { write?: (length: number, offset: number) => void; read?: () => void }): ChunkSpill => {
+    const directory = mkdtempSync(join(tmpdir(), 'arena-spill-'));
+    const file = SpillFile.open(directory);
+    cleanup.push(() => {
+      file.close();
+      rmSync(directory, { recursive: true, force: true });
+    });
+    return {
+      write: (source, length, offset) => {
+        watch.write?.(length, offset);
+        file.write(source, length, offset);
+      },
+      read: (target, at, length, offset) => {
+        watch.read?.();
+        file.read(target, at, length, offset);
+      },
+      close: () => {},
+    };
+  };
+
   it('keeps one chunk in memory and reads the rest back as they were written', () => {
     const { directory, kept, spilling, domains } = made(60_000);
     expect(kept.bytesHeld).toBeGreaterThanOrEqual(4 << 20);
@@ -122,24 +143,8 @@ describe('DomainArena with a spill', () => {
   });
 
   it('sets the flags of spilled entries without writing to the spill, or reading it for an entry already found or passed over', () => {
-    const directory = mkdtempSync(join(tmpdir(), 'arena-spill-'));
-    const file = SpillFile.open(directory);
-    cleanup.push(() => {
-      file.close();
-      rmSync(directory, { recursive: true, force: true });
-    });
     const calls = { reads: 0, writes: 0 };
-    const counted: ChunkSpill = {
-      write: (source, length, offset) => {
-        calls.writes++;
-        file.write(source, length, offset);
-      },
-      read: (target, at, length, offset) => {
-        calls.reads++;
-        file.read(target, at, length, offset);
-      },
-      close: () => {},
-    };
+    const counted = watchedSpill({ write: () => calls.writes++, read: () => calls.reads++ });
     const arena = new DomainArena({ openSpill: () => counted, spillAfterBytes: 0 });
     const pick = random(5);
     const domains: string[] = [];
@@ -211,42 +216,28 @@ describe('DomainArena with a spill', () => {
   });
 
   it('gives every entry in use in domain order from runs that carry their positions: removed ones left out, one larger than a run block', () => {
-    const directory = mkdtempSync(join(tmpdir(), 'arena-spill-'));
-    const file = SpillFile.open(directory);
     let runBytes = 0;
-    const counted: ChunkSpill = {
-      write: (source, length, offset) => {
-        if (offset >= 2 ** 31) runBytes += length;
-        file.write(source, length, offset);
-      },
-      read: (target, at, length, offset) => file.read(target, at, length, offset),
-      close: () => file.close(),
-    };
+    const counted = watchedSpill({ write: (length, offset) => (runBytes += offset >= 2 ** 31 ? length : 0) });
     const kept = new DomainArena();
     const spilling = new DomainArena({ openSpill: () => counted, spillAfterBytes: 0 });
-    try {
-      const pick = random(23);
-      const domains: string[] = [];
-      for (let i = 0; i < 50_000; i++) {
-        const [domain, text] = i === 20_000 ? ['huge.example.com', 'o:' + 'r'.repeat(20_000)] : domainAndText(i, pick);
-        domains.push(domain);
-        kept.append(domain, 0, text);
-        spilling.append(domain, 0, text);
-      }
-      for (let i = 0; i < domains.length; i += 11) {
-        kept.remove(domains[i]);
-        spilling.remove(domains[i]);
-      }
-      const order = Array.from(spilling.inDomainOrder());
-      expect(order).toEqual(Array.from(kept.sortedPositions()));
-      expect(order.map((position) => spilling.textAt(position))).toEqual(order.map((position) => kept.textAt(position)));
-      expect(order).toContain(kept.find('huge.example.com'));
-      // The runs went to the spill: every entry in use after its 4-byte position, the huge one among them.
-      expect(runBytes).toBeGreaterThan(4 * order.length + 20_000);
-    } finally {
-      spilling.release();
-      rmSync(directory, { recursive: true, force: true });
+    const pick = random(23);
+    const domains: string[] = [];
+    for (let i = 0; i < 50_000; i++) {
+      const [domain, text] = i === 20_000 ? ['huge.example.com', 'o:' + 'r'.repeat(20_000)] : domainAndText(i, pick);
+      domains.push(domain);
+      kept.append(domain, 0, text);
+      spilling.append(domain, 0, text);
     }
+    for (let i = 0; i < domains.length; i += 11) {
+      kept.remove(domains[i]);
+      spilling.remove(domains[i]);
+    }
+    const order = Array.from(spilling.inDomainOrder());
+    expect(order).toEqual(Array.from(kept.sortedPositions()));
+    expect(order.map((position) => spilling.textAt(position))).toEqual(order.map((position) => kept.textAt(position)));
+    expect(order).toContain(kept.find('huge.example.com'));
+    // The runs went to the spill: every entry in use after its 4-byte position, the huge one among them.
+    expect(runBytes).toBeGreaterThan(4 * order.length + 20_000);
   });
 
   it("sorts by reading each entry from its chunk when the spill cannot take a sort's runs", () => {
