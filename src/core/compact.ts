@@ -131,7 +131,7 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
    * head says; two passes over a million spilled entries took 0.6 s): a mapping without
    * one is invalid.
    */
-  counts(): { forward: number; branchForward: number; invalidForward: number; pairedBranch: number } {
+  counts(): { forward: number; branchForward: number; invalidForward: number } {
     let keptWhole = 0;
     let forward = 0;
     let branchForward = 0;
@@ -146,8 +146,12 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
       forward: forward + this.size - keptWhole - this.branchTexts,
       branchForward: branchForward + this.branchTexts,
       invalidForward: keptWhole - forward - branchForward,
-      pairedBranch: this.branchPairs,
     };
+  }
+
+  /** Mappings paired with a reverse key of a branch, counted as pairs are made and undone (`ReverseTable.branchCount`). */
+  get pairedBranchCount(): number {
+    return this.branchPairs;
   }
 
   has(domain: string): boolean {
@@ -210,33 +214,17 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
     return this.arena.flags(position) & WHOLE ? this.whole.get(domain) : expand(domain, this.arena.textAt(position));
   }
 
-  /**
-   * A mapping's key and target, as `get(domain)` has them, without the rest: a report asks
-   * them of every domain, and each mapping built holds a copy of its value.
-   */
+  /** A mapping's key and target, as `get(domain)` has them, without building the mapping (and its copy of the value). */
   keyAndTarget(domain: string): Pick<ForwardMapping, 'key' | 'target'> | undefined {
     const position = this.mappingAt(domain);
-    if (position >= 0 && !(this.arena.flags(position) & WHOLE)) {
-      return { key: FORWARD_PREFIX + domain, target: targetOf(this.arena.textAt(position)) };
-    }
-    const kept = this.get(domain);
-    return kept && { key: kept.key, target: kept.target };
+    const view = position >= 0 ? this.viewAt(domain, position, this.arena.flags(position)) : this.outsized.get(domain);
+    return view && { key: view.key, target: view.target };
   }
 
   /** The value as text without building the mapping; undefined for a mapping kept whole. */
   valueText(domain: string): string | undefined {
     const position = this.mappingAt(domain);
     return position < 0 || this.arena.flags(position) & WHOLE ? undefined : this.arena.textAt(position);
-  }
-
-  /** Each mapping's value as text, or the mapping itself where it is kept whole, in no set order. */
-  *valueTexts(): IterableIterator<string | ForwardMapping> {
-    for (const position of this.arena.positions()) {
-      const flags = this.arena.flags(position);
-      if (flags & WAITING) continue;
-      yield flags & WHOLE ? this.whole.get(this.arena.domainAt(position))! : this.arena.textAt(position);
-    }
-    yield* this.outsized.values();
   }
 
   /** Whether this domain's reverse key was scanned and names it. */
@@ -377,18 +365,20 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
   *sortedViews(): IterableIterator<ForwardView> {
     for (const position of this.arena.inDomainOrder()) {
       const flags = this.arena.flags(position);
-      if (flags & WAITING) continue;
-      const domain = this.arena.domainAt(position);
-      const mark = (flags & VERDICT_MARKS) as VerdictMark | 0;
-      if (flags & WHOLE) {
-        const kept = this.whole.get(domain)!;
-        yield { domain, key: kept.key, target: kept.target, mark };
-      } else yield { domain, key: FORWARD_PREFIX + domain, target: targetOf(this.arena.textAt(position)), mark };
+      if (!(flags & WAITING)) yield this.viewAt(this.arena.domainAt(position), position, flags);
     }
     for (const domain of [...this.outsized.keys()].sort()) {
       const kept = this.outsized.get(domain)!;
       yield { domain, key: kept.key, target: kept.target, mark: 0 };
     }
+  }
+
+  /** The view of the mapping at `position` (`domain`'s, with these `flags`): from its text, or the mapping kept whole. */
+  private viewAt(domain: string, position: number, flags: number): ForwardView {
+    const mark = (flags & VERDICT_MARKS) as VerdictMark | 0;
+    if (!(flags & WHOLE)) return { domain, key: FORWARD_PREFIX + domain, target: targetOf(this.arena.textAt(position)), mark };
+    const kept = this.whole.get(domain)!;
+    return { domain, key: kept.key, target: kept.target, mark };
   }
 
   /** Those of `domains` held here, each once, in the order `sortedKeys` gives them. */
@@ -674,7 +664,7 @@ export class ReverseTable implements Iterable<ReverseMapping> {
     this.takeBackWaiting();
     let unpaired = 0;
     for (const key of this.unpaired.keys()) if (namesBranch(key)) unpaired++;
-    return this.forwards.counts().pairedBranch + unpaired;
+    return this.forwards.pairedBranchCount + unpaired;
   }
 
   /** Every reverse key: those paired with their forward mapping, then the others. */
