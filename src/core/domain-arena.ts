@@ -176,6 +176,11 @@ class RunReader {
     private readonly bytes: number,
   ) {}
 
+  /** Where the run ends in the spill: where the next one may start. */
+  get end(): number {
+    return this.offset + this.bytes;
+  }
+
   /** Copies the run's next entry, that of `position`, to `head`. */
   next(position: number, head: EntryCopy): void {
     this.ensure(HEADER_BYTES);
@@ -420,17 +425,20 @@ export class DomainArena {
    * back whole as the pass reaches it (and again if another pass took the window meanwhile).
    */
   *positions(): IterableIterator<number> {
-    for (let c = 0; c < this.chunks.length; c++) {
-      // The i-th entry of the chunk: its flags byte is the i-th of the chunk's `SpilledFlags` once spilled.
-      for (let at = 0, i = 0; at < this.chunkEnds[c]; i++) {
-        let chunk = this.chunkToRead(c);
-        if ((this.chunks[c] ? chunk[at] : this.spilledFlags[c]!.bytes[i]) & IN_USE) {
-          yield c * CHUNK_BYTES + at;
-          // The caller may have taken the window, or the chunk may have been spilled, meanwhile.
-          chunk = this.chunkToRead(c);
-        }
-        at += entryLengthIn(chunk, at);
+    for (let c = 0; c < this.chunks.length; c++) yield* this.positionsIn(c);
+  }
+
+  /** `positions()` of one chunk. */
+  private *positionsIn(c: number): IterableIterator<number> {
+    for (let at = 0; at < this.chunkEnds[c];) {
+      let chunk = this.chunkToRead(c);
+      // In order: a spilled chunk's flags are found without a search (`SpilledFlags.indexOf`).
+      if (this.flagsByte(c * CHUNK_BYTES + at) & IN_USE) {
+        yield c * CHUNK_BYTES + at;
+        // The caller may have taken the window, or the chunk may have been spilled, meanwhile.
+        chunk = this.chunkToRead(c);
       }
+      at += entryLengthIn(chunk, at);
     }
   }
 
@@ -563,51 +571,56 @@ export class DomainArena {
    * spill cannot take them: the caller sorts an array of the positions instead.
    */
   private writePositionedRuns(): RunReader[] | undefined {
-    const base = ++this.sortRegions * SORT_REGION_BYTES;
+    let offset = ++this.sortRegions * SORT_REGION_BYTES;
     const readers: RunReader[] = [];
     const staging = Buffer.allocUnsafe(RUN_BLOCK_BYTES);
-    let offset = base;
     try {
       for (let c = 0; c < this.chunks.length; c++) {
+        const positions = Uint32Array.from(this.positionsIn(c));
+        if (positions.length === 0) continue;
         const chunk = this.chunkToRead(c);
-        const inUse = (at: number, i: number) => ((this.chunks[c] ? chunk[at] : this.spilledFlags[c]!.bytes[i]) & IN_USE) !== 0;
-        let count = 0;
-        for (let at = 0, i = 0; at < this.chunkEnds[c]; at += entryLengthIn(chunk, at), i++) if (inUse(at, i)) count++;
-        if (count === 0) continue;
-        const positions = new Uint32Array(count);
-        count = 0;
-        for (let at = 0, i = 0; at < this.chunkEnds[c]; at += entryLengthIn(chunk, at), i++)
-          if (inUse(at, i)) positions[count++] = c * CHUNK_BYTES + at;
         sortInPlace(positions, (a, b) => compareEntries(chunk, a & CHUNK_MASK, chunk, b & CHUNK_MASK));
-        const start = offset;
-        let staged = 0;
-        for (let i = 0; i < positions.length; i++) {
-          const at = positions[i] & CHUNK_MASK;
-          const length = entryLengthIn(chunk, at);
-          if (staged + POSITION_BYTES + length > staging.length) {
-            this.spill!.write(staging, staged, offset);
-            offset += staged;
-            staged = 0;
-          }
-          if (POSITION_BYTES + length > staging.length) {
-            staging.writeUInt32LE(positions[i], 0);
-            this.spill!.write(staging, POSITION_BYTES, offset);
-            this.spill!.write(chunk.subarray(at, at + length), length, offset + POSITION_BYTES);
-            offset += POSITION_BYTES + length;
-          } else {
-            staging.writeUInt32LE(positions[i], staged);
-            chunk.copy(staging, staged + POSITION_BYTES, at, at + length);
-            staged += POSITION_BYTES + length;
-          }
-        }
-        if (staged > 0) this.spill!.write(staging, staged, offset);
-        offset += staged;
-        readers.push(new RunReader(this.spill!, start, offset - start));
+        readers.push(this.writeRun(chunk, positions, offset, staging, true));
+        offset = readers[readers.length - 1].end;
       }
     } catch {
       return undefined;
     }
     return readers;
+  }
+
+  /**
+   * Writes the entries of `chunk` at `positions`, in that order, to the spill from `offset`
+   * (each after its position, `withPositions`), a block of `staging` at a time; a reader of
+   * the run. Throws what the spill throws.
+   */
+  private writeRun(chunk: Buffer, positions: Uint32Array, offset: number, staging: Buffer, withPositions: boolean): RunReader {
+    const prefix = withPositions ? POSITION_BYTES : 0;
+    const start = offset;
+    let staged = 0;
+    for (let i = 0; i < positions.length; i++) {
+      const at = positions[i] & CHUNK_MASK;
+      const length = entryLengthIn(chunk, at);
+      if (staged + prefix + length > staging.length) {
+        this.spill!.write(staging, staged, offset);
+        offset += staged;
+        staged = 0;
+      }
+      if (prefix + length > staging.length) {
+        if (prefix > 0) {
+          staging.writeUInt32LE(positions[i], 0);
+          this.spill!.write(staging, prefix, offset);
+        }
+        this.spill!.write(chunk.subarray(at, at + length), length, offset + prefix);
+        offset += prefix + length;
+      } else {
+        if (prefix > 0) staging.writeUInt32LE(positions[i], staged);
+        chunk.copy(staging, staged + prefix, at, at + length);
+        staged += prefix + length;
+      }
+    }
+    if (staged > 0) this.spill!.write(staging, staged, offset);
+    return new RunReader(this.spill!, start, offset + staged - start);
   }
 
   /**
@@ -621,37 +634,17 @@ export class DomainArena {
   private sortRuns(positions: Uint32Array, runStarts: number[], writeRuns: boolean): RunReader[] | undefined {
     const runs = runStarts.length - 1;
     // Past every chunk's offset, and past the regions of earlier sorts (a pass may still read one).
-    const base = ++this.sortRegions * SORT_REGION_BYTES;
+    let offset = ++this.sortRegions * SORT_REGION_BYTES;
     let readers: RunReader[] | undefined = writeRuns ? [] : undefined;
     const staging = Buffer.allocUnsafe(RUN_BLOCK_BYTES);
-    let offset = base;
     for (let r = 0; r < runs; r++) {
       const chunk = this.chunkToRead(positions[runStarts[r]] >>> CHUNK_BITS);
       const run = positions.subarray(runStarts[r], runStarts[r + 1]);
       sortInPlace(run, (a, b) => compareEntries(chunk, a & CHUNK_MASK, chunk, b & CHUNK_MASK));
       if (!readers) continue;
-      const start = offset;
-      let staged = 0;
       try {
-        for (let i = 0; i < run.length; i++) {
-          const at = run[i] & CHUNK_MASK;
-          const length = entryLengthIn(chunk, at);
-          if (staged + length > staging.length) {
-            this.spill!.write(staging, staged, offset);
-            offset += staged;
-            staged = 0;
-          }
-          if (length > staging.length) {
-            this.spill!.write(chunk.subarray(at, at + length), length, offset);
-            offset += length;
-          } else {
-            chunk.copy(staging, staged, at, at + length);
-            staged += length;
-          }
-        }
-        if (staged > 0) this.spill!.write(staging, staged, offset);
-        offset += staged;
-        readers.push(new RunReader(this.spill!, start, offset - start));
+        readers.push(this.writeRun(chunk, run, offset, staging, false));
+        offset = readers[readers.length - 1].end;
       } catch {
         readers = undefined;
       }
