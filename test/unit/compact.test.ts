@@ -228,11 +228,7 @@ describe('forward and reverse pairs', () => {
       return branch === undefined ? `${owner}:${repo}` : `${owner}:${repo}:branch:${branch}`;
     };
     for (let seed = 1; seed <= 60; seed++) {
-      let state = seed;
-      const random = (n: number) => {
-        state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
-        return (state >>> 8) % n;
-      };
+      const random = seededPicker(seed);
       const texts = Array.from({ length: 12 }, (_, i) => (i % 3 === 2 ? `o:r${i}:dev` : `o:r${i}`));
       const domains = Array.from({ length: 10 }, (_, i) => `d${i}.com`);
       const namedBy = new Map(texts.map((text) => [keyOf(text), domains[random(domains.length)]]));
@@ -329,11 +325,7 @@ describe('counts kept as the tables change', () => {
 
   it('counts mappings by kind and branch reverse keys as passes over them would, through reads, repeats, replacements and removals', () => {
     for (let seed = 1; seed <= 80; seed++) {
-      let state = seed;
-      const random = (n: number) => {
-        state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
-        return (state >>> 8) % n;
-      };
+      const random = seededPicker(seed);
       const texts = Array.from({ length: 12 }, (_, i) => (i % 3 === 2 ? `o:r${i}:dev` : i % 5 === 4 ? `invalid${i}` : `o:r${i}`));
       const domains = Array.from({ length: 10 }, (_, i) => `d${i}.com`);
       const namedBy = new Map(texts.map((text) => [reverseKeyOf(text), domains[random(domains.length)]]));
@@ -637,3 +629,12 @@ describe('counts and reports from compact state', () => {
     expect(verbose).not.toContain('not listed');
   });
 });
+
+/** A deterministic pick in [0, n) from `seed` (a linear congruential generator), so that a random walk replays. */
+function seededPicker(seed: number): (n: number) => number {
+  let state = seed;
+  return (n) => {
+    state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
+    return (state >>> 8) % n;
+  };
+}
