@@ -16,7 +16,7 @@ import type { RunStatus } from '../report/run-status';
 import { sayInterrupted, trapSignals, type Interrupt } from './signals';
 import { backupLines, humanReport, undoCommand, type RenderContext } from '../render/human';
 import { jsonReport } from '../render/json';
-import { writeBatches } from '../render/sink';
+import { writeBatches, type ReportWriting } from '../render/sink';
 import { checkMetricsFile, settingsFromFlags, settleFlagSources, storeArguments, type AnyFlags } from './flags';
 
 /** What stderr says when SIGINT/SIGTERM came during a reap's deletes: as far as they got, and the undo, as a report says it. */
@@ -28,8 +28,20 @@ function interruptedDeletesText({ deletedGroups, plannedGroups, backupPath, undo
   );
 }
 
-/** What a run that was done had done, for an interruption while its report was held. */
-function doneRunText(status: RunStatus, bin: string, restore?: { args: string; withheld: string[] }): string {
+/** How long an interrupted run may take to unwind before the process is ended anyway. */
+const INTERRUPT_GRACE_MS = 3000;
+
+/**
+ * What a run that was done had done, for an interruption while its report went out: held
+ * by a reader that stopped reading, or still being written when the grace ran out (a JSON
+ * report of a million domains takes longer than that to write).
+ */
+function doneRunText(
+  status: RunStatus,
+  bin: string,
+  restore: { args: string; withheld: string[] } | undefined,
+  heldByReader: boolean,
+): string {
   const deleted = status.dryRun
     ? 'a dry run, it deleted nothing'
     : `it deleted ${status.keysDeleted} keys (${status.reaped} stale domains, ${status.orphansReaped} orphan groups)`;
@@ -37,11 +49,11 @@ function doneRunText(status: RunStatus, bin: string, restore?: { args: string; w
     status.backupPath === undefined
       ? ''
       : `${backupLines('deleted', status.backupPath, undoCommand(bin, status.backupPath, restore)).join('\n')}\n`;
-  return `\n⚠️  Interrupted while its report was written (the reader did not take it): the run itself was done, its result exit ${status.exitCode}; ${deleted}.\n${backup}`;
+  const cut = heldByReader
+    ? 'the reader did not take it'
+    : `cut short: it was still being written ${INTERRUPT_GRACE_MS / 1000} s after the signal`;
+  return `\n⚠️  Interrupted while its report was written (${cut}): the run itself was done, its result exit ${status.exitCode}; ${deleted}.\n${backup}`;
 }
-
-/** How long an interrupted run may take to unwind before the process is ended anyway. */
-const INTERRUPT_GRACE_MS = 3000;
 
 /** A signal that came once the run's work was done, while its report went out. */
 const INTERRUPTED_AFTER_RUN_MESSAGE = '\n⚠️  Interrupted once the run was done: its report above is complete.\n';
@@ -62,11 +74,14 @@ export abstract class ReaperCommand extends Command {
   private reportStarted = false;
   private interruptedDocumentWritten = false;
   /**
-   * Once the run itself is done: what the watchdog says if the report is still held (a
-   * reader that stopped reading) when it ends the process. "Run again to finish" was wrong
-   * there, and the deletes, their backup and its undo were said nowhere.
+   * Once the run itself is done: what the watchdog says if the report is still going out (a
+   * reader that stopped reading, a report too large to write in the grace) when it ends the
+   * process. "Run again to finish" was wrong there, and the deletes, their backup and its
+   * undo were said nowhere.
    */
-  private doneRunText?: string;
+  private doneRunText?: () => string;
+  /** Whether the report going out waits for its reader. */
+  private readonly reportWriting: ReportWriting = { waitingForReader: false };
   /** With --log-format json (and no --json): the fields of the run's one log line. */
   private logLineFields?: { command: string; dryRun: boolean };
   /**
@@ -176,7 +191,7 @@ export abstract class ReaperCommand extends Command {
       onSignal: () =>
         setTimeout(() => {
           this.writeInterruptedDocument();
-          sayInterrupted(this.doneRunText);
+          sayInterrupted(this.doneRunText?.());
           process.exit(EXIT.interrupted);
         }, INTERRUPT_GRACE_MS).unref(),
     }));
@@ -213,7 +228,7 @@ export abstract class ReaperCommand extends Command {
         throw outcome.error;
       }
       const { report, summary, context: fullContext } = outcome.run;
-      this.doneRunText = doneRunText(outcome.status, this.bin(), this.restoreArguments);
+      this.doneRunText = () => doneRunText(outcome.status, this.bin(), this.restoreArguments, this.reportWriting.waitingForReader);
       if (flags['log-format'] === 'json' && !flags.json)
         logLine(runLogFields(outcome.status, { command: context.command, dryRun: context.dryRun }));
       else {
@@ -226,7 +241,7 @@ export abstract class ReaperCommand extends Command {
               bin: this.bin(),
               restore: this.restoreArguments,
             });
-        await writeBatches(batches, process.stdout);
+        await writeBatches(batches, process.stdout, this.reportWriting);
       }
       // A run the breaker stopped could not use its source at all: fatal, in one line.
       if (report.stoppedEarly) process.stderr.write(`pages-reaper: ${scrubSecrets(oneLine(report.stoppedEarly), this.secrets)}\n`);

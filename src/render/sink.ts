@@ -27,16 +27,23 @@ export function joinBatches(batches: Iterable<string[]>): string {
   return parts.join('\n');
 }
 
+/** Whether a report being written waits for its reader (set by `writeBatches` as it goes). */
+export interface ReportWriting {
+  waitingForReader: boolean;
+}
+
 /**
  * Writes the batches to `stream` as the same text `joinBatches` gives, waiting whenever
  * the stream's buffer is full: a reader slower than the report (a pager, `| jq`) holds the
  * report back instead of letting it pile up in memory. Resolves once the stream has taken
  * every byte (its buffer drained), so nothing is left unwritten when the process ends, or
  * as soon as its reader is gone (`| head`): the rest of the report has no one to read it.
+ * `writing` says, while it runs, whether the reader or the report's making holds it.
  */
 export async function writeBatches(
   batches: Iterable<string[]>,
   stream: NodeJS.WritableStream & { writableLength?: number },
+  writing: ReportWriting = { waitingForReader: false },
 ): Promise<void> {
   let started = false;
   let sinceTurn = 0;
@@ -51,7 +58,10 @@ export async function writeBatches(
     });
     lastWrite.catch(() => {}); // awaited below; a failure before then surfaces through 'drain'
     if (!accepted) {
-      if (!(await drained(stream))) return;
+      writing.waitingForReader = true;
+      const goOn = await drained(stream);
+      writing.waitingForReader = false;
+      if (!goOn) return;
       sinceTurn = 0;
     } else if (++sinceTurn === BATCHES_BETWEEN_TURNS) {
       sinceTurn = 0;
@@ -62,7 +72,9 @@ export async function writeBatches(
   // after a write it refused, so a report whose last writes were taken while bytes were
   // still queued (a pipe read slowly) waited for an event that never came; the process
   // then ran out of work and ended with exit 0, its run's exit code and a SIGTERM lost.
+  writing.waitingForReader = true;
   await lastWrite;
+  writing.waitingForReader = false;
 }
 
 function isReaderGone(error: Error): boolean {

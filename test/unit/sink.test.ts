@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { joinBatches, writeBatches } from '../../src/render/sink';
+import { joinBatches, writeBatches, type ReportWriting } from '../../src/render/sink';
 
 /** A reader with a small buffer that fails every write after the first `ok` with `code`. */
 function failingReader(ok: number, code: string) {
@@ -74,5 +74,43 @@ describe('report batches', () => {
     expect(taken.join('')).toBe(joinBatches(many()));
     expect(batchesBeforeTurn).toBeDefined();
     expect(batchesBeforeTurn!).toBeLessThan(100);
+  });
+
+  it("say whether the reader or the making of the report holds it: what a signal's last words blame is the right one", async () => {
+    const writing: ReportWriting = { waitingForReader: false };
+    const seenWhileMaking: boolean[] = [];
+    let release: (() => void) | undefined;
+    const taken: string[] = [];
+    // Takes one chunk, then holds the next until released: a reader that stopped reading.
+    const pipe = new Writable({
+      highWaterMark: 8,
+      write(chunk: Buffer, _encoding, done) {
+        taken.push(chunk.toString());
+        if (taken.length === 1) setImmediate(done);
+        else release = done;
+      },
+    });
+    function* report() {
+      for (let i = 0; i < 3; i++) {
+        seenWhileMaking.push(writing.waitingForReader);
+        yield [`line ${i} of a report longer than the pipe takes`];
+      }
+    }
+    const written = writeBatches(report(), pipe, writing);
+    const heldSince = Date.now();
+    while (release === undefined && Date.now() - heldSince < 2000) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(release).toBeDefined();
+    expect(writing.waitingForReader).toBe(true);
+    while (taken.length < 3) {
+      const next = release!;
+      release = undefined;
+      next();
+      while (release === undefined && taken.length < 3) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    release?.();
+    await written;
+    expect(seenWhileMaking).toEqual([false, false, false]);
+    expect(writing.waitingForReader).toBe(false);
+    expect(taken.join('')).toBe(joinBatches(report()));
   });
 });
