@@ -5,7 +5,7 @@ import { groupIndexByDomain, type DeletionGroup } from '../core/planner';
 import { countInventory, type ForwardMapping } from '../core/inventory';
 import { formatTarget } from '../core/mapping';
 import type { Verdict } from '../core/verdict';
-import { verdictsToPlan } from '../core/compact';
+import { verdictOfView, verdictsToPlan } from '../core/compact';
 import { escapeControls } from './escape';
 import { shellQuote } from './shell-quote';
 import { LINES_PER_BATCH } from './sink';
@@ -46,13 +46,38 @@ function groupOutcomeLines(group: DeletionGroup, fate: GroupFate): string[] {
   }
 }
 
-function mappingLine(mapping: ForwardMapping): string {
+function mappingLine(mapping: Pick<ForwardMapping, 'domain' | 'target'>): string {
   return mapping.target ? `📋 ${mapping.domain} -> ${formatTarget(mapping.target)}` : `📋 ${mapping.domain}`;
+}
+
+/** A domain the report lists: its mapping's target and its verdict, if it has one. */
+interface Listed extends Pick<ForwardMapping, 'domain' | 'target'> {
+  verdict: Verdict | undefined;
 }
 
 /** Domains whose verdict is other than live: what a report lists without --verbose. */
 function* notLiveDomains(verdicts: ReadonlyMap<string, Verdict>): IterableIterator<string> {
   for (const [domain, verdict] of verdictsToPlan(verdicts)) if (verdict.status !== 'live') yield domain;
+}
+
+/**
+ * What the report lists, in domain order: with --verbose every mapping, read where the
+ * table's sorted walk finds it (looked up again by name, each of a million domains cost a
+ * `scan --verbose` about as much as its JSON report's three times as many bytes);
+ * without it the few that are not live, looked up by name.
+ */
+function* listedDomains(report: RunReport, verbose: boolean | undefined): IterableIterator<Listed> {
+  const forwards = report.inventory.forwards;
+  const verdicts = report.forwardVerdicts;
+  if (verbose) {
+    for (const view of forwards.sortedViews())
+      yield { domain: view.domain, target: view.target, verdict: verdictOfView(verdicts, forwards, view) };
+    return;
+  }
+  for (const domain of forwards.sortedAmong(notLiveDomains(verdicts))) {
+    const verdict = verdicts.get(domain);
+    yield { domain, target: verdict?.status === 'invalid' ? undefined : forwards.get(domain)!.target, verdict };
+  }
 }
 
 /**
@@ -83,21 +108,15 @@ function* reportLines(report: RunReport, summary: Summary, ctx: RenderContext): 
   // among the verdicts that are not live, not by sorting every domain. A stopped run's
   // verdicts are the one cause repeated (or never asked): it is said once, below.
   const forwards = report.inventory.forwards;
-  const domains = report.stoppedEarly
-    ? []
-    : ctx.verbose
-      ? forwards.sortedKeys()
-      : forwards.sortedAmong(notLiveDomains(report.forwardVerdicts));
   let listed = 0;
-  for (const domain of domains) {
+  for (const mapping of report.stoppedEarly ? [] : listedDomains(report, ctx.verbose)) {
     if (out.length >= LINES_PER_BATCH) yield out.splice(0);
     listed++;
-    const verdict = report.forwardVerdicts.get(domain);
+    const { domain, verdict } = mapping;
     if (verdict?.status === 'invalid') {
       out.push(`⚠️  ${domain}: ${verdict.reason} (skipping)`);
       continue;
     }
-    const mapping = forwards.get(domain)!;
     out.push(mappingLine(mapping));
     if (!verdict) continue;
     if (verdict.status === 'live') out.push(`  ✓ Live: ${verdict.reason}`);
