@@ -37,14 +37,18 @@ const INTERRUPT_GRACE_MS = 3000;
  * report of a million domains takes longer than that to write).
  */
 function doneRunText(
+  command: RenderContext['command'],
   status: RunStatus,
   bin: string,
   restore: { args: string; withheld: string[] } | undefined,
   heldByReader: boolean,
 ): string {
-  const deleted = status.dryRun
-    ? 'a dry run, it deleted nothing'
-    : `it deleted ${status.keysDeleted} keys (${status.reaped} stale domains, ${status.orphansReaped} orphan groups)`;
+  const deleted =
+    command !== 'reap'
+      ? `a ${command}, it deleted nothing`
+      : status.dryRun
+        ? 'a dry run, it deleted nothing'
+        : `it deleted ${status.keysDeleted} keys (${status.reaped} stale domains, ${status.orphansReaped} orphan groups)`;
   const backup =
     status.backupPath === undefined
       ? ''
@@ -228,7 +232,8 @@ export abstract class ReaperCommand extends Command {
         throw outcome.error;
       }
       const { report, summary, context: fullContext } = outcome.run;
-      this.doneRunText = () => doneRunText(outcome.status, this.bin(), this.restoreArguments, this.reportWriting.waitingForReader);
+      this.doneRunText = () =>
+        doneRunText(context.command, outcome.status, this.bin(), this.restoreArguments, this.reportWriting.waitingForReader);
       if (flags['log-format'] === 'json' && !flags.json)
         logLine(runLogFields(outcome.status, { command: context.command, dryRun: context.dryRun }));
       else {

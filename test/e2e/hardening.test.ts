@@ -681,6 +681,47 @@ describe('signals at the edges of a run: Ctrl-C on a terminal, SIGTERM while the
     }
   }, 60_000);
 
+  it('SIGTERM after a scan, while a reader that stopped reading holds its report: exit 130 saying a scan deleted nothing', async () => {
+    await resetRedisAndStandin({ standin, redis });
+    // 3,000 live mappings: a --verbose report of about 300 KB, past what a pipe holds.
+    const sites = Array.from({ length: 3_000 }, (_, i): Site => ({ owner: 'kept', repo: `k${i}`, domain: `kept${i}.example.com` }));
+    await redis.mset(Object.assign({}, ...sites.map((site) => siteEntries(site))));
+    const keys = await redis.dbsize();
+    const fifo = path.join(HOME, 'stuck-scan-report.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const fd = fs.openSync(fifo, 'r+');
+    const child = spawn(process.execPath, [BIN, 'scan', '--redis-host', server.host, '--redis-port', String(server.port), '--verbose'], {
+      cwd: HOME,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME },
+      stdio: ['ignore', fd, 'pipe'],
+    });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 25_000);
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+    try {
+      // The report has filled the pipe once nothing more goes into it for a while.
+      let size = -1;
+      for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const now = Number(/^wchar: (\d+)$/m.exec(fs.readFileSync(`/proc/${child.pid}/io`, 'utf8'))?.[1] ?? -1);
+        if (now === size && now > 65_536) break;
+        size = now;
+      }
+      child.kill('SIGTERM');
+      expect(await closed).toBe(130);
+      expect(await redis.dbsize()).toBe(keys);
+      expect(stderr).toContain(
+        'Interrupted while its report was written (the reader did not take it): the run itself was done, its result exit 0; a scan, it deleted nothing.',
+      );
+      expect(stderr).not.toContain('run again to finish');
+    } finally {
+      clearTimeout(killer);
+      child.kill('SIGKILL');
+      fs.closeSync(fd);
+    }
+  }, 60_000);
+
   it('SIGTERM after the deletes, while a slow reader holds the report back: the whole report, then exit 130', async () => {
     let run = await reapWithHeldReport(1);
     if (run.exitedBeforeSignal) {
