@@ -304,6 +304,19 @@ class DomainGroup implements DeletionGroup {
     return keys;
   }
 
+  /** How many keys `keys` holds, without building them: a run's summary counts a plan of 100,000 groups. */
+  keyCount(): number {
+    const { inventory } = this.#source;
+    let count = 1; // its forward key
+    if (this.#flags & TRAEFIK) {
+      count += inventory.routers.countOf(routerName(this.subject));
+      for (const name of this.#middlewares ?? []) count += inventory.middlewares.countOf(name);
+    }
+    if (inventory.redirectsMeta.has(this.subject)) count++;
+    if (this.#flags & REVERSE) count++;
+    return count;
+  }
+
   /** The reverse key to read before the deletes, when the scan could not know it (`REVERSE_IF_NAMED`). */
   keysIfNamed(): PlannedKey[] {
     if (!(this.#flags & REVERSE_IF_NAMED) || this.#flags & NAMES_ONLY) return [];
@@ -333,6 +346,11 @@ class DomainGroup implements DeletionGroup {
  */
 export function keysIfNamed(group: DeletionGroup): PlannedKey[] {
   return group instanceof DomainGroup ? group.keysIfNamed() : [];
+}
+
+/** How many keys a group holds: a stale domain's counted without building its key names. */
+export function keyCountOf(group: DeletionGroup): number {
+  return group instanceof DomainGroup ? group.keyCount() : group.keys.length;
 }
 
 /**

@@ -17,6 +17,13 @@ function keyNames(prefix: string, suffixes: readonly string[], bits: number, oth
   return keys;
 }
 
+/** How many key names `keyNames` gives for these bits and other sub-keys, without building them. */
+function keyNameCount(suffixes: readonly string[], bits: number, others: readonly string[] = []): number {
+  let count = others.length;
+  for (let i = 0; i < suffixes.length; i++) if (bits & (1 << i)) count++;
+  return count;
+}
+
 /**
  * Keys under `{root}{name}/`: per name, a bitmap over a table of the suffixes the plugin
  * writes, with a list for any other suffix. Key names are rebuilt on demand. The names are
@@ -98,6 +105,12 @@ export class PrefixedKeyTable implements Iterable<[string, string[]]> {
   get(name: string): string[] | undefined {
     const bits = this.bitsOf(name);
     return bits === undefined ? undefined : keyNames(`${this.root}${name}/`, this.suffixes, bits, this.others.get(name));
+  }
+
+  /** How many key names `get(name)` gives (0: none recorded), without building them. */
+  countOf(name: string): number {
+    const bits = this.bitsOf(name);
+    return bits === undefined ? 0 : keyNameCount(this.suffixes, bits, this.others.get(name));
   }
 
   get size(): number {
@@ -278,6 +291,12 @@ export class RouterTable {
     const entry = this.find(name);
     if (entry === EMPTY) return undefined;
     return keyNames(`${this.root}${name}/`, this.suffixes, this.records[entry * RECORD + BITS], this.others.get(name));
+  }
+
+  /** How many key names `get(name)` gives (0: none recorded), without building them. */
+  countOf(name: string): number {
+    const entry = this.find(name);
+    return entry === EMPTY ? 0 : keyNameCount(this.suffixes, this.records[entry * RECORD + BITS], this.others.get(name));
   }
 
   /** Routers recorded. */

@@ -2,6 +2,7 @@ import type { GroupOutcome } from '../engine/applier';
 import type { RunReport } from '../engine/engine';
 import { EXIT } from './exit-codes';
 import { liveVerdictFlags, verdictsToPlan } from '../core/compact';
+import { keyCountOf } from '../core/planner';
 
 export interface Summary {
   domainsScanned: number;
@@ -101,7 +102,7 @@ export function summarize(report: RunReport, dryRun: boolean): Summary {
     if (!done(index)) return;
     if (group.kind === 'domain') staleDomainsCleaned++;
     else orphansCleaned++;
-    keysDeleted += group.keys.length;
+    keysDeleted += keyCountOf(group);
   });
   const unknown = count('unknown');
   const invalid = count('invalid');

@@ -4,7 +4,9 @@ import {
   keysToHydrate,
   orphanReverseCandidates,
   groupIndexByDomain,
+  keyCountOf,
   planReap,
+  withoutValues,
   DEFAULT_BRAKE,
   type BrakeOptions,
   type DeletionGroup,
@@ -829,5 +831,49 @@ describe('planReap: guards against a registration during the run (DESIGN §4.8)'
         { subject: 'custom-traefik-example-com', reason: 'its service is api@internal: not a router the plugin wrote; left alone' },
       ]),
     );
+  });
+});
+
+describe('keyCountOf', () => {
+  it("counts every group's keys as reading them gives, a stale domain's without building them, with values or without", () => {
+    const keys: KeyValues = {
+      // routers, an extra interned sub-key and one outside the table, two middlewares, redirects_meta, its reverse key
+      ...siteKeys('alice', 'site', 'full.example.com'),
+      'traefik/http/routers/custom-full-example-com/middlewares/1': 'redirects-full-example-com-0@redis',
+      'traefik/http/routers/custom-full-example-com/observability/accessLogs': 'true',
+      ...middlewareKeys('full.example.com', 0),
+      ...middlewareKeys('full.example.com', 1),
+      'redirects_meta:full.example.com': 'count=2',
+      // no router, no reverse key
+      'custom_domain:bare.example.com': 'bob:bare',
+      // a branch mapping with its branch reverse key
+      'custom_domain:dev.branch.example.com': 'carol:site:dev',
+      'carol:site:dev': 'dev.branch.example.com',
+      ...routerKeys('dev.branch.example.com'),
+      // two domains of one Traefik name, both stale
+      ...siteKeys('dan', 'a', 'a-b.example.com'),
+      ...siteKeys('dan', 'b', 'a.b.example.com'),
+      // a reverse key naming another domain: not this domain's
+      'custom_domain:moved.example.com': 'erin:site',
+      'erin:site': 'elsewhere.example.com',
+      // orphans: a router, a middleware, a redirects_meta
+      ...routerKeys('gone.example.com'),
+      ...middlewareKeys('gone.example.com', 0),
+      'redirects_meta:gone.example.com': 'count=1',
+    };
+    const stale = ['full', 'bare', 'dev.branch', 'a-b', 'a.b', 'moved'].map((name) => `${name}.example.com`);
+    const plan = planReap(inventoryOf(keys), verdicts(Object.fromEntries(stale.map((domain) => [domain, 'stale' as const]))), NONE);
+    expect(
+      plan.groups
+        .filter((group) => group.kind === 'domain')
+        .map((group) => group.subject)
+        .sort(),
+    ).toEqual([...stale].sort());
+    expect(plan.groups.some((group) => group.kind !== 'domain')).toBe(true);
+    for (const group of plan.groups) expect([group.subject, keyCountOf(group)]).toEqual([group.subject, group.keys.length]);
+    // nine router keys, six of two middlewares, redirects_meta, the reverse key, the forward key
+    expect(keyCountOf(groupFor(plan, 'full.example.com')!)).toBe(18);
+    const namesOnly = plan.groups.map(withoutValues);
+    for (const group of namesOnly) expect([group.subject, keyCountOf(group)]).toEqual([group.subject, group.keys.length]);
   });
 });
