@@ -643,31 +643,55 @@ describe('signals at the edges of a run: Ctrl-C on a terminal, SIGTERM while the
     return { code, signal, stdout, stderr, exitedBeforeSignal, signalSent };
   }
 
+  /**
+   * The reaper with its stdout in a named pipe held open and never read: its report fills
+   * the pipe and waits. `end` kills what is left and lets the pipe go.
+   */
+  function runIntoStalledPipe(fifoName: string, args: string[]) {
+    const fifo = path.join(HOME, fifoName);
+    execFileSync('mkfifo', [fifo]);
+    const fd = fs.openSync(fifo, 'r+');
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: HOME,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME },
+      stdio: ['ignore', fd, 'pipe'],
+    });
+    const killer = setTimeout(() => child.kill('SIGKILL'), 25_000);
+    const run = {
+      child,
+      stderr: '',
+      closed: new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code))),
+      end() {
+        clearTimeout(killer);
+        child.kill('SIGKILL');
+        fs.closeSync(fd);
+      },
+    };
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (run.stderr += chunk));
+    return run;
+  }
+
   it('SIGTERM after the deletes, while a reader that stopped reading holds the report: exit 130 saying what the done run deleted, and its backup', async () => {
     await resetRedisAndStandin({ standin, redis });
     const sites = Array.from({ length: 1_500 }, (_, i): Site => ({ owner: 'gone', repo: `s${i}`, domain: `stuck${i}.example.com` }));
     await redis.mset(Object.assign({}, ...sites.map((site) => siteEntries(site))));
     const keys = await redis.dbsize();
     const forwardKeys = sites.map((site) => `custom_domain:${site.domain}`);
-    const fifo = path.join(HOME, 'stuck-report.fifo');
-    execFileSync('mkfifo', [fifo]);
-    // Held open and never read: the report fills the pipe and waits.
-    const fd = fs.openSync(fifo, 'r+');
-    const child = spawn(
-      process.execPath,
-      [BIN, 'reap', ...connectionFlags(server, standin), '--force', '--verbose', '--backup-dir', path.join(HOME, 'stuck-backups')],
-      { cwd: HOME, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME }, stdio: ['ignore', fd, 'pipe'] },
-    );
-    const killer = setTimeout(() => child.kill('SIGKILL'), 25_000);
-    let stderr = '';
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+    const run = runIntoStalledPipe('stuck-report.fifo', [
+      'reap',
+      ...connectionFlags(server, standin),
+      '--force',
+      '--verbose',
+      '--backup-dir',
+      path.join(HOME, 'stuck-backups'),
+    ]);
     try {
       const deadline = Date.now() + 20_000;
       while ((await redis.exists(...forwardKeys)) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       await new Promise((resolve) => setTimeout(resolve, 500));
-      child.kill('SIGTERM');
-      expect(await closed).toBe(130);
+      run.child.kill('SIGTERM');
+      expect(await run.closed).toBe(130);
+      const { stderr } = run;
       expect(keys - (await redis.dbsize())).toBe(sites.length * Object.keys(siteEntries(sites[0])).length);
       expect(stderr).toContain(
         `Interrupted while its report was written (the reader did not take it): the run itself was done, its result exit 0; it deleted ${keys} keys (1500 stale domains, 0 orphan groups).`,
@@ -675,9 +699,7 @@ describe('signals at the edges of a run: Ctrl-C on a terminal, SIGTERM while the
       expect(stderr).toMatch(/Backup of every deleted key: .*stuck-backups\/reap-[^\n]+\.jsonl\n\s+Undo with: .* restore /);
       expect(stderr).not.toContain('run again to finish');
     } finally {
-      clearTimeout(killer);
-      child.kill('SIGKILL');
-      fs.closeSync(fd);
+      run.end();
     }
   }, 60_000);
 
@@ -687,38 +709,32 @@ describe('signals at the edges of a run: Ctrl-C on a terminal, SIGTERM while the
     const sites = Array.from({ length: 3_000 }, (_, i): Site => ({ owner: 'kept', repo: `k${i}`, domain: `kept${i}.example.com` }));
     await redis.mset(Object.assign({}, ...sites.map((site) => siteEntries(site))));
     const keys = await redis.dbsize();
-    const fifo = path.join(HOME, 'stuck-scan-report.fifo');
-    execFileSync('mkfifo', [fifo]);
-    const fd = fs.openSync(fifo, 'r+');
-    const child = spawn(process.execPath, [BIN, 'scan', '--redis-host', server.host, '--redis-port', String(server.port), '--verbose'], {
-      cwd: HOME,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME },
-      stdio: ['ignore', fd, 'pipe'],
-    });
-    const killer = setTimeout(() => child.kill('SIGKILL'), 25_000);
-    let stderr = '';
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+    const run = runIntoStalledPipe('stuck-scan-report.fifo', [
+      'scan',
+      '--redis-host',
+      server.host,
+      '--redis-port',
+      String(server.port),
+      '--verbose',
+    ]);
     try {
       // The report has filled the pipe once nothing more goes into it for a while.
       let size = -1;
       for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
         await new Promise((resolve) => setTimeout(resolve, 300));
-        const now = Number(/^wchar: (\d+)$/m.exec(fs.readFileSync(`/proc/${child.pid}/io`, 'utf8'))?.[1] ?? -1);
+        const now = Number(/^wchar: (\d+)$/m.exec(fs.readFileSync(`/proc/${run.child.pid}/io`, 'utf8'))?.[1] ?? -1);
         if (now === size && now > 65_536) break;
         size = now;
       }
-      child.kill('SIGTERM');
-      expect(await closed).toBe(130);
+      run.child.kill('SIGTERM');
+      expect(await run.closed).toBe(130);
       expect(await redis.dbsize()).toBe(keys);
-      expect(stderr).toContain(
+      expect(run.stderr).toContain(
         'Interrupted while its report was written (the reader did not take it): the run itself was done, its result exit 0; a scan, it deleted nothing.',
       );
-      expect(stderr).not.toContain('run again to finish');
+      expect(run.stderr).not.toContain('run again to finish');
     } finally {
-      clearTimeout(killer);
-      child.kill('SIGKILL');
-      fs.closeSync(fd);
+      run.end();
     }
   }, 60_000);
 
