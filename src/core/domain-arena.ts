@@ -140,8 +140,9 @@ class SpilledFlags {
   /** The index of the entry at offset `at` of the chunk. */
   indexOf(at: number): number {
     const low = at & ((1 << FLAG_BLOCK_BITS) - 1);
+    const end = this.blockFirst[(at >>> FLAG_BLOCK_BITS) + 1];
     let from = this.blockFirst[at >>> FLAG_BLOCK_BITS];
-    let to = this.blockFirst[(at >>> FLAG_BLOCK_BITS) + 1];
+    let to = end;
     // A pass in order asks for each entry after the one before it: no search then.
     const next = this.last + 1;
     if (next >= from && next < to && this.offsets[next] === low) return (this.last = next);
@@ -150,8 +151,7 @@ class SpilledFlags {
       if (this.offsets[middle] < low) from = middle + 1;
       else to = middle;
     }
-    if (from === this.blockFirst[(at >>> FLAG_BLOCK_BITS) + 1] || this.offsets[from] !== low)
-      throw new RangeError(`no entry at offset ${at}`);
+    if (from === end || this.offsets[from] !== low) throw new RangeError(`no entry at offset ${at}`);
     return (this.last = from);
   }
 }

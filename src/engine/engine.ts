@@ -286,17 +286,19 @@ export class ReapEngine {
       if (scope?.brake) report.plan.brake = scope.brake(report.plan);
       if (stage === 'plan' || stage === 'apply') {
         const applying = stage === 'apply' && !report.plan.brake.tripped && report.plan.groups.length > 0;
-        // A reap's plan ends here; a dry run's goes on to read the values it lists.
-        if (applying) phaseDone('plan');
-        if (applying && this.options.backupDir !== undefined) await this.backUpAndDelete(report, signal, () => phaseDone('backup'));
-        else if (applying) {
-          const planned = report.plan;
-          const outcomes: GroupOutcome[] = [];
-          const tally = nothingDeletedYet();
-          report.plan = await deleting(planned, tally, signal, undefined, () =>
-            hydrateInSlices(this.store, planned, applySlice(this.store, outcomes, signal, tally), signal),
-          );
-          if (report.plan.groups.length > 0) report.outcomes = outcomes;
+        if (applying) {
+          // A reap's plan ends here; a dry run's goes on to read the values it lists.
+          phaseDone('plan');
+          if (this.options.backupDir !== undefined) await this.backUpAndDelete(report, signal, () => phaseDone('backup'));
+          else {
+            const planned = report.plan;
+            const outcomes: GroupOutcome[] = [];
+            const tally = nothingDeletedYet();
+            report.plan = await deleting(planned, tally, signal, undefined, () =>
+              hydrateInSlices(this.store, planned, applySlice(this.store, outcomes, signal, tally), signal),
+            );
+            if (report.plan.groups.length > 0) report.outcomes = outcomes;
+          }
         } else report.plan = await hydrateInSlices(this.store, report.plan, async () => {}, signal);
         if (report.outcomes) await this.settleChangedGroups(inventory, report);
         // Every reap, with a grace period or not: a mark a --grace sidecar left of a domain a
