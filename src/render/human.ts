@@ -64,7 +64,8 @@ function* notLiveDomains(verdicts: ReadonlyMap<string, Verdict>): IterableIterat
  * What the report lists, in domain order: with --verbose every mapping, read where the
  * table's sorted walk finds it (looked up again by name, each of a million domains cost a
  * `scan --verbose` about as much as its JSON report's three times as many bytes);
- * without it the few that are not live, looked up by name.
+ * without it the few that are not live, looked up by name (their key and target only,
+ * not the whole mapping with a copy of its value).
  */
 function* listedDomains(report: RunReport, verbose: boolean | undefined): IterableIterator<Listed> {
   const forwards = report.inventory.forwards;
@@ -75,8 +76,7 @@ function* listedDomains(report: RunReport, verbose: boolean | undefined): Iterab
     return;
   }
   for (const domain of forwards.sortedAmong(notLiveDomains(verdicts))) {
-    const verdict = verdicts.get(domain);
-    yield { domain, target: verdict?.status === 'invalid' ? undefined : forwards.get(domain)!.target, verdict };
+    yield { domain, target: forwards.keyAndTarget(domain)?.target, verdict: verdicts.get(domain) };
   }
 }
 
