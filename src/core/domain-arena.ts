@@ -105,6 +105,8 @@ class EntryCopy {
 
 /** Entries of a chunk whose offsets share their high bits: a block of `SpilledFlags`. */
 const FLAG_BLOCK_BITS = 16;
+/** An offset's bits within its block: all that `SpilledFlags` keeps of it. */
+const FLAG_BLOCK_MASK = (1 << FLAG_BLOCK_BITS) - 1;
 
 /**
  * The flags bytes of a spilled chunk's entries, kept in memory and written there: the
@@ -131,7 +133,7 @@ class SpilledFlags {
     let block = 0;
     for (let at = 0, i = 0; at < end; at += entryLengthIn(chunk, at), i++) {
       while (block <= at >>> FLAG_BLOCK_BITS) this.blockFirst[block++] = i;
-      this.offsets[i] = at;
+      this.offsets[i] = at & FLAG_BLOCK_MASK;
       this.bytes[i] = chunk[at];
     }
     while (block < this.blockFirst.length) this.blockFirst[block++] = count;
@@ -139,7 +141,7 @@ class SpilledFlags {
 
   /** The index of the entry at offset `at` of the chunk. */
   indexOf(at: number): number {
-    const low = at & ((1 << FLAG_BLOCK_BITS) - 1);
+    const low = at & FLAG_BLOCK_MASK;
     const end = this.blockFirst[(at >>> FLAG_BLOCK_BITS) + 1];
     let from = this.blockFirst[at >>> FLAG_BLOCK_BITS];
     let to = end;
