@@ -348,19 +348,12 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
   }
 
   /**
-   * Every domain in string order, built one at a time: the reports list domains sorted,
-   * and a million domain strings built at once would cost more than the table itself.
-   */
-  *sortedKeys(): IterableIterator<string> {
-    for (const position of this.arena.inDomainOrder()) if (!(this.arena.flags(position) & WAITING)) yield this.arena.domainAt(position);
-    yield* [...this.outsized.keys()].sort();
-  }
-
-  /**
-   * Every mapping's domain, key, target and verdict mark in the order `sortedKeys` gives
-   * them, read where the sorted walk finds each entry: a report of every domain looked each
-   * one up again by its name (`keyAndTarget`, the verdict's mark), a quarter of the report
-   * of a million-domain `scan --json`.
+   * Every mapping's domain, key, target and verdict mark in domain order (the arena's byte
+   * order, then the domains kept outside it, each built one at a time: a million domain
+   * strings built at once would cost more than the table itself), read where the sorted
+   * walk finds each entry: a report of every domain looked each one up again by its name
+   * (`keyAndTarget`, the verdict's mark), a quarter of the report of a million-domain
+   * `scan --json`.
    */
   *sortedViews(): IterableIterator<ForwardView> {
     for (const position of this.arena.inDomainOrder()) {
@@ -381,7 +374,7 @@ export class ForwardTable implements Iterable<[string, ForwardMapping]> {
     return { domain, key: kept.key, target: kept.target, mark };
   }
 
-  /** Those of `domains` held here, each once, in the order `sortedKeys` gives them. */
+  /** Those of `domains` held here, each once, in the order `sortedViews` gives them. */
   *sortedAmong(domains: Iterable<string>): IterableIterator<string> {
     const positions: number[] = [];
     const outsized: string[] = [];

@@ -375,7 +375,7 @@ describe('ForwardTable with a spill', () => {
           spilled: forwards.spilled,
           size: forwards.size,
           paired: forwards.pairedCount,
-          sorted: [...forwards.sortedKeys()],
+          sorted: [...forwards.sortedViews()].map((view) => view.domain),
           stale: [...forwards.sortedAmong(domains.filter((domain) => verdicts.statusOf(domain) === 'stale'))],
           verdicts: domains
             .slice(0, 3_000)
