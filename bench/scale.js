@@ -274,6 +274,13 @@ function delta(before, after) {
   return { calls, total, cpu: after.cpu - before.cpu, p999UsecByCommand: p999, usecPerCall };
 }
 
+/**
+ * The floor of a whole verify or reap (bench/floor-together.js): the scan loop and the
+ * client at once. The issue's ratios are against each alone; this one says how much of a
+ * ratio is the machine's and how much the reaper's.
+ */
+const BOTH_AT_ONCE = 'floor: scan loop and client at once, two processes';
+
 const fmt = (x, digits = 2) => (x === undefined ? '' : Number(x).toFixed(digits));
 
 async function main() {
@@ -380,26 +387,25 @@ async function main() {
       return row;
     };
 
-    if (isRedis) await measure('floor: bare SCAN COUNT 1000 loop', 'node', ['bench/floor-scan.js', String(server.port), server.host]);
-    else {
-      const row = await measure("floor: bare etcd range loop (the plugin's windows)", 'node', [
-        'bench/floor-etcd-scan.js',
-        server.endpoint,
-      ]);
+    /** What a floor printed (its counts; for both at once, their CPU), into its row. */
+    const withPrinted = (row) => {
       try {
         Object.assign(row, JSON.parse(fs.readFileSync(path.join(tmp, `out-${row.name}`), 'utf8')));
         process.stderr.write(`${JSON.stringify(row)}\n`);
       } catch {
-        // The floor printed no counts (it failed): the row keeps its wall time and exit code.
+        // The floor printed nothing (it failed): the row keeps its wall time and exit code.
       }
+    };
+    const scanFloorArgs = isRedis
+      ? ['bench/floor-scan.js', String(server.port), server.host]
+      : ['bench/floor-etcd-scan.js', server.endpoint];
+    if (isRedis) await measure('floor: bare SCAN COUNT 1000 loop', 'node', scanFloorArgs);
+    else withPrinted(await measure("floor: bare etcd range loop (the plugin's windows)", 'node', scanFloorArgs));
+    if (standin) {
+      const clientFloorArgs = ['bench/floor-client.js', standin.url, String(concurrency), reposFile];
+      await measure(`floor: bare keep-alive client, ${concurrency} in flight`, 'node', clientFloorArgs);
+      withPrinted(await measure(BOTH_AT_ONCE, 'node', ['bench/floor-together.js', ...scanFloorArgs, '--', ...clientFloorArgs]));
     }
-    if (standin)
-      await measure(`floor: bare keep-alive client, ${concurrency} in flight`, 'node', [
-        'bench/floor-client.js',
-        standin.url,
-        String(concurrency),
-        reposFile,
-      ]);
     const source = standin ? ['--forgejo-host', standin.url, '--concurrency', String(concurrency)] : [];
     for (const command of commands) {
       if (command === 'scan') await measure('scan --json', 'node-reaper', ['scan', '--json', ...connection], { json: true });
@@ -426,6 +432,7 @@ async function main() {
 
   const scanFloor = rows.find((r) => r.name.startsWith('floor: bare SCAN') || r.name.startsWith('floor: bare etcd'))?.wall;
   const httpFloor = rows.find((r) => r.name.startsWith('floor: bare keep-alive'))?.wall;
+  const bothFloor = rows.find((r) => r.name === BOTH_AT_ONCE && r.code === 0)?.wall;
   console.log(
     `\n${N} domains${report.keys ? `, ${report.keys} keys` : ''}, ${args.store}, latency ${latencyMs} ms, concurrency ${concurrency}, ${os.availableParallelism()} cores\n`,
   );
@@ -438,6 +445,14 @@ async function main() {
     console.log(
       `| ${r.name} | ${fmt(r.wall)} | ${fmt(floor)} | ${floor ? fmt(r.wall / floor) : ''} | ${fmt(r.rssMb, 0)} | ${[r.cpu, r.standinCpu, r.redis?.cpu].map((c) => fmt(c)).join(' / ')} | ${fmt(busyCores(r))} | ${r.redis?.total ?? ''} | ${r.redis ? fmt(r.redis.total / N) : ''} | ${r.slowByKind ? [r.slowByKind.scripts, r.slowByKind.scan, r.slowByKind.other].join(' / ') : ''} | ${r.redis ? ['evalsha', 'scan'].map((c) => r.redis.usecPerCall[c] ?? '-').join(' / ') : ''} | ${r.redis ? ['evalsha', 'scan'].map((c) => r.redis.p999UsecByCommand[c] ?? '-').join(' / ') : ''} | ${stepsOf(r)} |`,
     );
+  }
+  if (bothFloor) {
+    const against = rows
+      .filter((r) => /^(verify|reap)/.test(r.name))
+      .map((r) => `${r.name} ${fmt(r.wall / bothFloor)}×`)
+      .join(', ');
+    if (against)
+      console.log(`\nAgainst both floors at once (${fmt(bothFloor)} s, ${fmt(bothFloor / httpFloor)}× the client's alone): ${against}`);
   }
   console.log(`\n${JSON.stringify(report)}`);
 }
