@@ -42,10 +42,14 @@ async function main() {
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'floor-together-'));
   try {
-    const [scan, client] = await Promise.all([
+    // Both waited for, a failed one too: neither is left running once this exits.
+    const settled = await Promise.allSettled([
       runFloor(argv.slice(0, split), path.join(dir, 'scan')),
       runFloor(argv.slice(split + 1), path.join(dir, 'client')),
     ]);
+    const failed = settled.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    const [scan, client] = settled.map((result) => result.value);
     process.stdout.write(`${JSON.stringify({ cpu: scan.cpu + client.cpu, scanWall: scan.wall, clientWall: client.wall })}\n`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
